@@ -1,0 +1,107 @@
+//! Socket-level constants and structures shared by kernel and user space.
+//! Addresses and ports in [`SockAddrIn`] are stored in network byte order,
+//! as in BSD, so `sockaddr_in` code from other systems reads the same.
+
+pub const AF_INET: u16 = 2;
+pub const SOCK_DGRAM: usize = 2;
+/// An ICMP echo socket ("ping socket", as Linux's SOCK_DGRAM+IPPROTO_ICMP):
+/// `sendto` takes an ICMP echo request (type, code, id, seq + data), the
+/// kernel fills in the checksum; `recvfrom` returns echo replies.
+pub const SOCK_ICMP: usize = 3;
+
+/// `setsockopt` levels and options.
+pub const SOL_SOCKET: usize = 1;
+/// Receive timeout in milliseconds (u64); 0 = block forever.
+pub const SO_RCVTIMEO_MS: usize = 20;
+/// Non-blocking mode (u64 0/1): recvfrom returns EAGAIN when empty.
+pub const SO_NONBLOCK: usize = 21;
+
+/// `sockaddr_in`: 16 bytes like BSD's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SockAddrIn {
+    pub family: u16,
+    /// Port, network byte order.
+    pub port_be: u16,
+    /// IPv4 address, network byte order.
+    pub addr_be: [u8; 4],
+    pub zero: [u8; 8],
+}
+
+impl SockAddrIn {
+    pub const fn new(addr: [u8; 4], port: u16) -> Self {
+        SockAddrIn { family: AF_INET, port_be: port.to_be(), addr_be: addr, zero: [0; 8] }
+    }
+    pub const fn port(&self) -> u16 {
+        u16::from_be(self.port_be)
+    }
+}
+
+/// Interface configuration for `ifconfig`.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct IfConfig {
+    pub mac: [u8; 6],
+    pub _pad: [u8; 2],
+    pub addr: [u8; 4],
+    pub netmask: [u8; 4],
+    pub gateway: [u8; 4],
+}
+
+/// One ARP cache entry as `arp` lists it.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct ArpEntry {
+    pub ip: [u8; 4],
+    pub mac: [u8; 6],
+    /// 1 = resolved, 0 = request outstanding.
+    pub resolved: u8,
+    pub _pad: u8,
+    /// Ticks until expiry.
+    pub ttl_ticks: u64,
+    /// Packets waiting for resolution.
+    pub queued: u32,
+    pub _pad2: u32,
+}
+
+/// `arp` operations.
+pub const ARP_LIST: usize = 0;
+pub const ARP_RESOLVE: usize = 1;
+
+/// One socket as `netstat` lists it.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct SockInfo {
+    /// SOCK_DGRAM or SOCK_ICMP.
+    pub kind: u32,
+    pub local: SockAddrIn,
+    pub remote: SockAddrIn,
+    pub rx_queued: u32,
+    pub rx_dropped: u64,
+}
+
+/// Maximum number of counters `netstat` returns.
+pub const MAX_COUNTERS: usize = 96;
+/// Length of a counter's name, NUL-padded.
+pub const COUNTER_NAME_LEN: usize = 32;
+
+/// One named counter of the network stack.
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+pub struct Counter {
+    pub name: [u8; COUNTER_NAME_LEN],
+    pub value: u64,
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Counter { name: [0; COUNTER_NAME_LEN], value: 0 }
+    }
+}
+
+impl Counter {
+    pub fn name(&self) -> &str {
+        let end = self.name.iter().position(|&b| b == 0).unwrap_or(COUNTER_NAME_LEN);
+        core::str::from_utf8(&self.name[..end]).unwrap_or("?")
+    }
+}

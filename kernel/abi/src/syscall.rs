@@ -1,0 +1,78 @@
+//! System call numbers. Arguments go in a0..a5, the number in a7; the
+//! result comes back in a0: a value >= 0 on success, or `-(errno)`.
+
+macro_rules! syscalls {
+    ($($(#[$doc:meta])* $name:ident = $num:expr,)*) => {
+        /// Every system call the kernel implements.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum Sys { $($(#[$doc])* $name = $num,)* }
+
+        impl Sys {
+            /// All system calls, for tables and stub generators.
+            pub const ALL: &'static [Sys] = &[$(Sys::$name,)*];
+
+            pub fn from_num(n: usize) -> Option<Sys> {
+                match n { $($num => Some(Sys::$name),)* _ => None }
+            }
+        }
+    };
+}
+
+syscalls! {
+    // The xv6 system calls, with xv6's numbers.
+    Fork = 1,
+    Exit = 2,
+    Wait = 3,
+    Pipe = 4,
+    Read = 5,
+    Kill = 6,
+    Exec = 7,
+    Fstat = 8,
+    Chdir = 9,
+    Dup = 10,
+    Getpid = 11,
+    Sbrk = 12,
+    Sleep = 13,
+    Uptime = 14,
+    Open = 15,
+    Write = 16,
+    Mknod = 17,
+    Unlink = 18,
+    Link = 19,
+    Mkdir = 20,
+    Close = 21,
+    // Kernel facts for tests and tools.
+    Halt = 22,
+    /// sysinfo(&mut SysInfo): free pages and other counters.
+    Sysinfo = 23,
+    // BSD-style sockets (see `net`).
+    Socket = 30,
+    Bind = 31,
+    Connect = 32,
+    Sendto = 33,
+    Recvfrom = 34,
+    Getsockname = 35,
+    Setsockopt = 36,
+    /// netstat(fd_or_-1, &mut NetStats): stack counters.
+    Netstat = 37,
+    /// ifconfig(&mut IfConfig, set: bool)
+    Ifconfig = 38,
+    /// arp(op, ip, &mut [ArpEntry]) : list or resolve.
+    Arp = 39,
+    /// socklist(&mut [SockInfo]) -> count
+    Socklist = 40,
+}
+
+/// What `sysinfo` reports.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
+pub struct SysInfo {
+    pub free_pages: u64,
+    pub total_pages: u64,
+    pub nproc: u64,
+    pub uptime_ticks: u64,
+}
+
+/// Timer interrupts per second: `sleep` and `uptime` count these ticks.
+pub const TICK_HZ: u64 = 100;
