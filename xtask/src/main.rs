@@ -1,1 +1,25 @@
-fn main() {}
+//! `cargo xtask`: the project's build and test driver (see README).
+//! One module per subcommand; `flags` declares the command line.
+
+mod build;
+mod codegen;
+mod console;
+mod flags;
+mod paths;
+mod qemu;
+mod setup;
+mod test;
+mod tshark;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let flags = flags::Xtask::parse();
+    match flags.cmd {
+        flags::Cmd::Build => build::all().map(|_| ()),
+        flags::Cmd::Qemu(args) => qemu::interactive(&args),
+        flags::Cmd::Test(args) => test::run(&args),
+        flags::Cmd::Codegen { check } => codegen::run(check),
+        flags::Cmd::Bench => anyhow::bail!("bench: not written yet"),
+    }
+}

@@ -1,0 +1,182 @@
+//! `cargo xtask test`: everything a change must pass, in order of cost.
+//!
+//! 1. generated code is current (`codegen --check`), formatting, host tests;
+//! 2. the guest boots with 3 harts and runs `usertests` and shell commands;
+//! 3. the network: `nettests` against an echo server on the host, the host
+//!    echoing through the guest's `udpecho`, ping of the gateway, zero RX
+//!    copies and no leaked mbufs;
+//! 4. tshark dissects every captured frame with checksum validation on.
+//!
+//! Console logs and captures stay in build/ for reading after a failure.
+use anyhow::{bail, ensure, Context, Result};
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use crate::console::Console;
+use crate::flags::TestArgs;
+use crate::qemu::{Guest, Net};
+use crate::{build, paths, setup, tshark};
+
+const BOOT: Duration = Duration::from_secs(120);
+const SHORT: Duration = Duration::from_secs(30);
+
+pub fn run(args: &TestArgs) -> Result<()> {
+    let started = Instant::now();
+    if !args.guest_only {
+        host_checks()?;
+    }
+    setup::qemu()?;
+    setup::tshark()?;
+    guest_suite()?;
+    eprintln!("xtask test: all passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn step(name: &str) {
+    eprintln!("\n== {name}");
+}
+
+fn cargo_ok(args: &[&str]) -> Result<()> {
+    let ok = paths::cargo().args(args).status()?.success();
+    ensure!(ok, "cargo {} failed", args.join(" "));
+    Ok(())
+}
+
+fn host_checks() -> Result<()> {
+    step("generated code is current");
+    crate::codegen::run(true)?;
+    step("cargo fmt --check");
+    cargo_ok(&["fmt", "--all", "--", "--check"])?;
+    step("host tests");
+    cargo_ok(&["test", "--quiet"])?;
+    step("the generated code and the stack build for the kernel target");
+    setup::rust_target()?;
+    cargo_ok(&["build", "--quiet", "--target", paths::TARGET, "-p", "wire", "-p", "net"])?;
+    Ok(())
+}
+
+/// A UDP echo server on the host's loopback; the guest reaches it as 10.0.2.2.
+fn host_echo_server() -> Result<u16> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    let port = sock.local_addr()?.port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            sock.send_to(&buf[..n], from).ok();
+        }
+    });
+    Ok(port)
+}
+
+fn free_udp_port() -> Result<u16> {
+    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn guest_suite() -> Result<()> {
+    step("build kernel, user programs, fs.img");
+    let images = build::all()?;
+    let echo_port = host_echo_server()?;
+    let fwd_port = free_udp_port()?;
+    let dir = paths::build_dir();
+    let pcap = dir.join("test.pcap");
+    let log = dir.join("test-console.log");
+    std::fs::remove_file(&pcap).ok();
+    let guest = Guest {
+        images,
+        net: Net::User { udp_forwards: vec![(fwd_port, 7)] },
+        pcap: pcap.clone(),
+        gdb: false,
+    };
+    step(&format!("boot (console log: {})", log.display()));
+    let boot = Instant::now();
+    let mut con = Console::spawn("guest", guest.command(), &log)?;
+    con.expect("$ ", BOOT).context("waiting for the shell prompt")?;
+    eprintln!("shell prompt after {:.2?}", boot.elapsed());
+
+    step("shell commands");
+    let ls = con.run("ls", SHORT)?;
+    ensure!(ls.contains("README") && ls.contains("usertests"), "ls output wrong:\n{ls}");
+    let wc = con.run("echo hi there | wc", SHORT)?;
+    ensure!(wc.split_whitespace().collect::<Vec<_>>() == ["1", "2", "9"], "wc output wrong: {wc:?}");
+    let out = con.run("echo one > f1; cat f1; rm f1; cat f1", SHORT)?;
+    ensure!(out.contains("one") && out.contains("cat: "), "redirection/rm wrong: {out:?}");
+
+    step("usertests");
+    let t = Instant::now();
+    con.send_line("usertests")?;
+    let out = con.expect("$ ", Duration::from_secs(600))?;
+    eprintln!("usertests ran in {:.1?}", t.elapsed());
+    if !out.contains("ALL TESTS PASSED") {
+        bail!("usertests failed:\n{out}");
+    }
+
+    network(&mut con, echo_port, fwd_port)?;
+
+    step("halt");
+    con.send_line("halt")?;
+    let status = con.wait_exit(SHORT)?;
+    ensure!(status.success(), "qemu exit status after halt: {status}");
+    drop(con);
+
+    step("tshark judges the capture");
+    tshark::check(&pcap)?;
+    Ok(())
+}
+
+fn network(con: &mut Console, echo_port: u16, fwd_port: u16) -> Result<()> {
+    step(&format!("nettests against the host echo server (10.0.2.2:{echo_port})"));
+    let t = Instant::now();
+    con.send_line(&format!("nettests {echo_port}"))?;
+    let out = con.expect("$ ", Duration::from_secs(300))?;
+    eprintln!("nettests ran in {:.1?}", t.elapsed());
+    ensure!(out.contains("ALL NETTESTS PASSED"), "nettests failed:\n{out}");
+
+    step(&format!("host -> guest udpecho (127.0.0.1:{fwd_port} -> guest port 7)"));
+    con.run("udpecho 7 &", SHORT)?;
+    host_echo_check(fwd_port)?;
+
+    step("ping the gateway");
+    let out = con.run("ping -c 3 10.0.2.2", SHORT)?;
+    ensure!(out.contains("3 received"), "ping output wrong:\n{out}");
+
+    step("netstat: zero RX copies, every mbuf back");
+    let out = con.run("netstat", SHORT)?;
+    let counter = |name: &str| -> Result<u64> {
+        out.lines()
+            .find_map(|l| {
+                let mut words = l.split_whitespace();
+                (words.next() == Some(name)).then(|| words.next()?.parse().ok())?
+            })
+            .with_context(|| format!("netstat has no counter {name}:\n{out}"))
+    };
+    ensure!(counter("rx_bytes_copied")? == 0, "RX path copied bytes:\n{out}");
+    // udpecho holds one socket but no mbufs while idle.
+    let (free, total) = (counter("mbufs_free")?, counter("mbufs_total")?);
+    ensure!(free == total, "mbufs leaked: {free} free of {total}\n{out}");
+    Ok(())
+}
+
+/// Sends datagrams of several sizes to the guest's udpecho through the
+/// forwarded port and checks each comes back unchanged.
+fn host_echo_check(port: u16) -> Result<()> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut buf = [0u8; 2048];
+    let sizes = [1usize, 18, 100, 512, 1000, 1472];
+    for (i, &size) in sizes.iter().cycle().take(30).enumerate() {
+        let msg: Vec<u8> = (0..size).map(|j| (i * 7 + j) as u8).collect();
+        // The first datagram may race udpecho's bind; retry a few times.
+        let mut echoed = None;
+        for _ in 0..5 {
+            sock.send_to(&msg, ("127.0.0.1", port))?;
+            if let Ok(n) = sock.recv(&mut buf) {
+                echoed = Some(buf[..n].to_vec());
+                break;
+            }
+        }
+        let echoed = echoed.with_context(|| format!("no echo for datagram {i} ({size} bytes)"))?;
+        ensure!(echoed == msg, "datagram {i} ({size} bytes) came back changed");
+    }
+    eprintln!("30 datagrams of 1..1472 bytes echoed intact");
+    Ok(())
+}
