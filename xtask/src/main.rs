@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's build and test driver (see README).
 //! One module per subcommand; `flags` declares the command line.
 
+mod bench;
 mod build;
 mod codegen;
 mod console;
@@ -20,6 +21,6 @@ fn main() -> anyhow::Result<()> {
         flags::Cmd::Qemu(args) => qemu::interactive(&args),
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
-        flags::Cmd::Bench => anyhow::bail!("bench: not written yet"),
+        flags::Cmd::Bench => bench::run(),
     }
 }
