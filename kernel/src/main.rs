@@ -1,4 +1,89 @@
+//! xv6net kernel: an xv6-style kernel for RISC-V (QEMU virt) in Rust.
+//!
+//! Boot: every hart starts in `entry.rs` (`_entry`, M-mode), `start.rs`
+//! drops to S-mode and jumps to `main` below. Hart 0 sets up memory,
+//! devices and the first process; the other harts wait for it, then all
+//! run `proc::scheduler`. One module per xv6 file; see each module's doc.
 #![no_std]
 #![no_main]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+extern crate alloc;
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+#[macro_use]
+pub mod printf;
+
+// B1: core.
+pub mod console;
+pub mod elf;
+pub mod entry;
+pub mod exec;
+pub mod kalloc;
+pub mod memlayout;
+pub mod param;
+pub mod plic;
+pub mod proc;
+pub mod riscv;
+pub mod spinlock;
+pub mod start;
+pub mod swtch;
+pub mod syscall;
+pub mod sysproc;
+pub mod trampoline;
+pub mod trap;
+pub mod uart;
+pub mod vm;
+
+// B2: storage.
+pub mod bio;
+pub mod dir;
+pub mod file;
+pub mod fs;
+pub mod log;
+pub mod pipe;
+pub mod sleeplock;
+pub mod sysfile;
+pub mod virtio;
+pub mod virtio_blk;
+pub mod virtqueue;
+
+// D: network.
+pub mod netglue;
+pub mod sysnet;
+pub mod virtio_net;
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// start() jumps here in supervisor mode on all harts.
+pub extern "C" fn main() -> ! {
+    if proc::cpuid() == 0 {
+        console::consoleinit();
+        println!();
+        println!("xv6net kernel is booting");
+        println!();
+        kalloc::kinit(); // physical page allocator
+        vm::kvminit(); // create kernel page table
+        vm::kvminithart(); // turn on paging
+        proc::procinit(); // process table
+        trap::trapinithart(); // install kernel trap vector
+        plic::plicinit(); // set up interrupt controller
+        plic::plicinithart(); // ask PLIC for device interrupts
+        bio::binit(); // buffer cache
+        virtio_blk::init(); // emulated hard disk
+        virtio_net::init(); // network card
+        proc::userinit(); // first user process
+        STARTED.store(true, Ordering::SeqCst);
+    } else {
+        while !STARTED.load(Ordering::SeqCst) {
+            core::hint::spin_loop();
+        }
+        println!("hart {} starting", proc::cpuid());
+        vm::kvminithart(); // turn on paging
+        trap::trapinithart(); // install kernel trap vector
+        plic::plicinithart(); // ask PLIC for device interrupts
+    }
+    proc::scheduler();
+}

@@ -1,1 +1,42 @@
+//! ulib: the user library every program in `src/bin/` links.
+//!
+//! - [`syscall`] — the `ecall` and one raw (unsafe) stub per system call;
+//! - [`sys`] — safe wrappers for processes and files;
+//! - [`socket`], [`inet`], [`netinfo`] — BSD-style sockets, address parsing
+//!   and printing, and the network's introspection calls;
+//! - [`lines`] — line-by-line input;
+//! - [`print`] — `print!`/`println!`/`eprintln!`/`fprintln!`;
+//! - [`heap`] — the global allocator over `sbrk` (so `alloc` works);
+//! - [`start`] — `entry!(main)`, argv, and the panic handler;
+//! - [`testing`] — the harness of usertests and nettests.
+//!
+//! Errors are [`abi::Errno`]; `e.message()` reads like strerror(3).
 #![no_std]
+
+extern crate alloc;
+
+pub mod cstr;
+pub mod heap;
+pub mod inet;
+pub mod lines;
+pub mod netinfo;
+pub mod print;
+pub mod socket;
+pub mod start;
+pub mod sys;
+pub mod syscall;
+pub mod testing;
+
+pub use abi;
+pub use abi::Errno;
+
+/// Prints "prog: what: message" to stderr and returns 1 (an exit status).
+pub fn fail(prog: &str, what: &str, e: Errno) -> i32 {
+    eprintln!("{}: {}: {}", prog, what, e.message());
+    1
+}
+
+/// Prints "prog: what: message" to stderr and exits with status 1.
+pub fn die(prog: &str, what: &str, e: Errno) -> ! {
+    sys::exit(fail(prog, what, e))
+}

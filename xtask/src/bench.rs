@@ -19,11 +19,17 @@ pub fn run() -> Result<()> {
     let sink_port = free_port()?;
     let guest = Guest {
         images,
-        net: Net::User { udp_forwards: vec![(echo_port, 7), (sink_port, 9)] },
+        net: Net::User {
+            udp_forwards: vec![(echo_port, 7), (sink_port, 9)],
+        },
         pcap: paths::build_dir().join("bench.pcap"),
         gdb: false,
     };
-    let mut con = Console::spawn("bench", guest.command(), &paths::build_dir().join("bench-console.log"))?;
+    let mut con = Console::spawn(
+        "bench",
+        guest.command(),
+        &paths::build_dir().join("bench-console.log"),
+    )?;
     con.expect("$ ", Duration::from_secs(120))?;
     print_machine();
 
@@ -50,11 +56,21 @@ pub fn run() -> Result<()> {
 }
 
 fn print_machine() {
-    let qemu = std::process::Command::new("qemu-system-riscv64").arg("--version").output();
+    let qemu = std::process::Command::new("qemu-system-riscv64")
+        .arg("--version")
+        .output();
     let version = qemu
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
         .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     println!("{version}; host cores: {cores}; guest: 3 harts, user-mode networking");
 }
 
@@ -111,7 +127,10 @@ fn round_trips(port: u16, size: usize) -> Result<RoundTrips> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    ensure!(!samples.is_empty(), "no round trip completed on port {port}");
+    ensure!(
+        !samples.is_empty(),
+        "no round trip completed on port {port}"
+    );
     let rate = samples.len() as f64 / elapsed;
     samples.sort_unstable();
     Ok(RoundTrips {

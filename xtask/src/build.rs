@@ -26,7 +26,16 @@ pub fn user_programs() -> Result<Vec<String>> {
 pub fn all() -> Result<Images> {
     crate::setup::rust_target()?;
     let ok = paths::cargo()
-        .args(["build", "--release", "--target", TARGET, "-p", "kernel", "-p", "user"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            TARGET,
+            "-p",
+            "kernel",
+            "-p",
+            "user",
+        ])
         .status()?
         .success();
     if !ok {
@@ -48,5 +57,8 @@ pub fn all() -> Result<Images> {
     if !ok {
         bail!("mkfs failed");
     }
-    Ok(Images { kernel: bins.join("kernel"), fs_img })
+    Ok(Images {
+        kernel: bins.join("kernel"),
+        fs_img,
+    })
 }

@@ -35,7 +35,13 @@ impl Console {
             let (output, log) = (output.clone(), log.clone());
             std::thread::spawn(move || pump(stream, &output, &log));
         }
-        Ok(Console { child, stdin, output, seen: 0, name: name.into() })
+        Ok(Console {
+            child,
+            stdin,
+            output,
+            seen: 0,
+            name: name.into(),
+        })
     }
 
     /// Types `line` and a newline at the console.
@@ -63,17 +69,33 @@ impl Console {
                 if let Some(at) = find(fresh, b"panic:") {
                     let tail = String::from_utf8_lossy(&fresh[at..]);
                     let tail: String = tail.chars().take(800).collect();
-                    bail!("{}: kernel panic while waiting for {pattern:?}:\n{tail}", self.name);
+                    bail!(
+                        "{}: kernel panic while waiting for {pattern:?}:\n{tail}",
+                        self.name
+                    );
                 }
             }
             if let Some(status) = self.child.try_wait()? {
-                bail!("{}: qemu exited ({status}) while waiting for {pattern:?}", self.name);
+                bail!(
+                    "{}: qemu exited ({status}) while waiting for {pattern:?}",
+                    self.name
+                );
             }
             if Instant::now() > deadline {
                 let out = self.output.lock().unwrap();
                 let text = String::from_utf8_lossy(&out[self.seen..]);
-                let tail: String = text.chars().rev().take(1500).collect::<Vec<_>>().into_iter().rev().collect();
-                bail!("{}: timed out after {timeout:?} waiting for {pattern:?}; last output:\n{tail}", self.name);
+                let tail: String = text
+                    .chars()
+                    .rev()
+                    .take(1500)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                bail!(
+                    "{}: timed out after {timeout:?} waiting for {pattern:?}; last output:\n{tail}",
+                    self.name
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -5,7 +5,10 @@ pub const TARGET: &str = "riscv64gc-unknown-none-elf";
 
 /// The repository root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Cargo's target directory, honouring CARGO_TARGET_DIR.

@@ -23,7 +23,9 @@ pub struct Guest {
 impl Guest {
     pub fn command(&self) -> Command {
         let mut cmd = Command::new("qemu-system-riscv64");
-        cmd.args(["-machine", "virt", "-bios", "none", "-m", "128M", "-smp", "3"]);
+        cmd.args([
+            "-machine", "virt", "-bios", "none", "-m", "128M", "-smp", "3",
+        ]);
         cmd.args(["-nographic", "-monitor", "none", "-serial", "stdio"]);
         cmd.args(["-global", "virtio-mmio.force-legacy=false"]);
         cmd.arg("-kernel").arg(&self.images.kernel);
@@ -31,7 +33,10 @@ impl Guest {
             "file={},if=none,format=raw,id=x0",
             self.images.fs_img.display()
         ));
-        cmd.args(["-device", "virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0"]);
+        cmd.args([
+            "-device",
+            "virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0",
+        ]);
         match &self.net {
             Net::User { udp_forwards } => {
                 let mut netdev = String::from("user,id=n0,net=10.0.2.0/24");
@@ -41,9 +46,14 @@ impl Guest {
                 cmd.arg("-netdev").arg(netdev);
             }
         }
-        cmd.arg("-object")
-            .arg(format!("filter-dump,id=f0,netdev=n0,file={}", self.pcap.display()));
-        cmd.args(["-device", "virtio-net-device,netdev=n0,bus=virtio-mmio-bus.1"]);
+        cmd.arg("-object").arg(format!(
+            "filter-dump,id=f0,netdev=n0,file={}",
+            self.pcap.display()
+        ));
+        cmd.args([
+            "-device",
+            "virtio-net-device,netdev=n0,bus=virtio-mmio-bus.1",
+        ]);
         if self.gdb {
             cmd.args(["-S", "-gdb", "tcp::1234"]);
         }
@@ -58,7 +68,9 @@ pub fn interactive(args: &QemuArgs) -> Result<()> {
     let pcap = paths::build_dir().join("qemu.pcap");
     let guest = Guest {
         images,
-        net: Net::User { udp_forwards: vec![(args.udp_port, 7)] },
+        net: Net::User {
+            udp_forwards: vec![(args.udp_port, 7)],
+        },
         pcap: pcap.clone(),
         gdb: args.gdb,
     };
@@ -68,10 +80,15 @@ pub fn interactive(args: &QemuArgs) -> Result<()> {
         args.udp_port
     );
     eprintln!("xv6net: the guest reaches the host as 10.0.2.2 (try `ping 10.0.2.2`)");
-    eprintln!("xv6net: every frame is captured to {} (open it with wireshark)", pcap.display());
+    eprintln!(
+        "xv6net: every frame is captured to {} (open it with wireshark)",
+        pcap.display()
+    );
     if args.gdb {
-        eprintln!("xv6net: waiting for gdb: gdb-multiarch -ex 'target remote :1234' {}",
-            guest.images.kernel.display());
+        eprintln!(
+            "xv6net: waiting for gdb: gdb-multiarch -ex 'target remote :1234' {}",
+            guest.images.kernel.display()
+        );
     }
     let status = guest.command().status()?;
     anyhow::ensure!(status.success(), "qemu exited with {status}");

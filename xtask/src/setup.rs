@@ -9,7 +9,11 @@ use crate::paths::TARGET;
 const TOOLCHAIN: &str = "1.95.0";
 
 fn succeeds(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false)
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
 }
 
 fn on_path(program: &str) -> bool {
@@ -22,7 +26,10 @@ pub fn rust_target() -> Result<()> {
         .args(["target", "list", "--installed", "--toolchain", TOOLCHAIN])
         .output()
         .context("running rustup")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
         return Ok(());
     }
     eprintln!("xtask: adding the {TARGET} target to Rust {TOOLCHAIN}");
@@ -47,9 +54,7 @@ pub fn tool(program: &str, package: &str) -> Result<()> {
     } else if succeeds(Command::new("sudo").args(["-n", "true"])) {
         Some("sudo")
     } else {
-        bail!(
-            "{program} is missing; install it with:\n  sudo apt-get install -y {package}"
-        );
+        bail!("{program} is missing; install it with:\n  sudo apt-get install -y {package}");
     };
     if !on_path("apt-get") {
         bail!("{program} is missing and this is not a Debian/Ubuntu system: install {package}");

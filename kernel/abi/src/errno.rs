@@ -34,11 +34,13 @@ errnos! {
     EFAULT = 14, "bad address";
     EEXIST = 17, "file exists";
     EXDEV = 18, "cross-device link";
+    ENODEV = 19, "no such device";
     ENOTDIR = 20, "not a directory";
     EISDIR = 21, "is a directory";
     EINVAL = 22, "invalid argument";
     ENFILE = 23, "file table overflow";
     EMFILE = 24, "too many open files";
+    EFBIG = 27, "file too large";
     ENOSPC = 28, "no space left on device";
     ESPIPE = 29, "illegal seek";
     EPIPE = 32, "broken pipe";

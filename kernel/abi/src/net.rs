@@ -2,6 +2,8 @@
 //! Addresses and ports in [`SockAddrIn`] are stored in network byte order,
 //! as in BSD, so `sockaddr_in` code from other systems reads the same.
 
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
 pub const AF_INET: u16 = 2;
 pub const SOCK_DGRAM: usize = 2;
 /// An ICMP echo socket ("ping socket", as Linux's SOCK_DGRAM+IPPROTO_ICMP):
@@ -17,7 +19,9 @@ pub const SO_RCVTIMEO_MS: usize = 20;
 pub const SO_NONBLOCK: usize = 21;
 
 /// `sockaddr_in`: 16 bytes like BSD's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 #[repr(C)]
 pub struct SockAddrIn {
     pub family: u16,
@@ -30,7 +34,12 @@ pub struct SockAddrIn {
 
 impl SockAddrIn {
     pub const fn new(addr: [u8; 4], port: u16) -> Self {
-        SockAddrIn { family: AF_INET, port_be: port.to_be(), addr_be: addr, zero: [0; 8] }
+        SockAddrIn {
+            family: AF_INET,
+            port_be: port.to_be(),
+            addr_be: addr,
+            zero: [0; 8],
+        }
     }
     pub const fn port(&self) -> u16 {
         u16::from_be(self.port_be)
@@ -38,7 +47,7 @@ impl SockAddrIn {
 }
 
 /// Interface configuration for `ifconfig`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct IfConfig {
     pub mac: [u8; 6],
@@ -49,7 +58,7 @@ pub struct IfConfig {
 }
 
 /// One ARP cache entry as `arp` lists it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct ArpEntry {
     pub ip: [u8; 4],
@@ -57,6 +66,7 @@ pub struct ArpEntry {
     /// 1 = resolved, 0 = request outstanding.
     pub resolved: u8,
     pub _pad: u8,
+    pub _pad1: [u8; 4],
     /// Ticks until expiry.
     pub ttl_ticks: u64,
     /// Packets waiting for resolution.
@@ -67,9 +77,12 @@ pub struct ArpEntry {
 /// `arp` operations.
 pub const ARP_LIST: usize = 0;
 pub const ARP_RESOLVE: usize = 1;
+/// Forget every entry (ip, entries may be null; returns how many were
+/// dropped), so tests can make the next send wait for resolution.
+pub const ARP_FLUSH: usize = 2;
 
 /// One socket as `netstat` lists it.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct SockInfo {
     /// SOCK_DGRAM or SOCK_ICMP.
@@ -86,7 +99,7 @@ pub const MAX_COUNTERS: usize = 96;
 pub const COUNTER_NAME_LEN: usize = 32;
 
 /// One named counter of the network stack.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct Counter {
     pub name: [u8; COUNTER_NAME_LEN],
@@ -95,13 +108,20 @@ pub struct Counter {
 
 impl Default for Counter {
     fn default() -> Self {
-        Counter { name: [0; COUNTER_NAME_LEN], value: 0 }
+        Counter {
+            name: [0; COUNTER_NAME_LEN],
+            value: 0,
+        }
     }
 }
 
 impl Counter {
     pub fn name(&self) -> &str {
-        let end = self.name.iter().position(|&b| b == 0).unwrap_or(COUNTER_NAME_LEN);
+        let end = self
+            .name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(COUNTER_NAME_LEN);
         core::str::from_utf8(&self.name[..end]).unwrap_or("?")
     }
 }

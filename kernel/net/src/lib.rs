@@ -1,1 +1,272 @@
+//! The xv6net network stack: Ethernet, ARP, IPv4, ICMP, UDP and datagram
+//! sockets, as a `no_std` library that the kernel links and host tests drive
+//! frame by frame.
+//!
+//! One file per protocol, each with an `input` that views its header in
+//! place through the generated `wire` structs, validates it, strips it by
+//! moving the mbuf's window, and hands the same mbuf on
+//! ([`dispatch`] does the demultiplexing with the generated tables); and an
+//! `output` that pushes its header into the headroom. A received datagram is
+//! queued on its socket in the very buffer the device wrote, so nothing is
+//! copied before `recvfrom`.
+//!
+//! The stack is one value, [`Stack`], with fixed-size tables and no heap.
+//! The platform is behind [`NetEnv`] (clock, transmit, wake-ups), passed to
+//! each call. The kernel keeps the `Stack` in one spinlock (interrupts off)
+//! and calls [`Stack::input`] from the RX interrupt, [`Stack::tick`] from the
+//! timer, and the socket calls from system calls.
 #![cfg_attr(not(test), no_std)]
+
+pub mod arp;
+pub mod counters;
+pub mod dispatch;
+pub mod eth;
+pub mod icmp;
+pub mod ipv4;
+pub mod mbuf;
+pub mod socket;
+pub mod udp;
+
+use abi::net::{ArpEntry, Counter, IfConfig};
+
+pub use counters::{Counters, DropReason, Stat};
+pub use mbuf::{Buf, Mbuf, Pool, HEADROOM, MBUF_SIZE};
+pub use socket::{SocketId, SocketKind};
+
+pub type Ipv4Addr = [u8; 4];
+pub type MacAddr = [u8; 6];
+
+/// What the stack needs from the platform (the kernel, or a host test).
+pub trait NetEnv {
+    /// Milliseconds since some fixed point (boot).
+    fn now_ms(&self) -> u64;
+    /// Sends one Ethernet frame (the window of `frame`; the driver pushes
+    /// its own header into the headroom). Gives the frame back when the
+    /// device cannot take it; the stack then drops and counts it.
+    fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf>;
+    /// Something happened on `sock` (data queued, an error set, a timeout
+    /// to check): wake whoever sleeps on it.
+    fn wakeup(&mut self, sock: SocketId);
+}
+
+/// The interface's addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Iface {
+    pub mac: MacAddr,
+    pub addr: Ipv4Addr,
+    pub netmask: Ipv4Addr,
+    pub gateway: Ipv4Addr,
+}
+
+impl Iface {
+    /// QEMU user-mode networking: guest 10.0.2.15/24, gateway 10.0.2.2.
+    /// The MAC is set by the driver from the device.
+    pub const QEMU_USER: Iface = Iface {
+        mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
+        addr: [10, 0, 2, 15],
+        netmask: [255, 255, 255, 0],
+        gateway: [10, 0, 2, 2],
+    };
+
+    fn masked(a: Ipv4Addr, m: Ipv4Addr) -> Ipv4Addr {
+        [a[0] & m[0], a[1] & m[1], a[2] & m[2], a[3] & m[3]]
+    }
+
+    /// Is `ip` on our subnet?
+    pub fn on_link(&self, ip: Ipv4Addr) -> bool {
+        Self::masked(ip, self.netmask) == Self::masked(self.addr, self.netmask)
+    }
+
+    /// The directed broadcast address of our subnet.
+    pub fn subnet_broadcast(&self) -> Ipv4Addr {
+        let n = Self::masked(self.addr, self.netmask);
+        let m = self.netmask;
+        [n[0] | !m[0], n[1] | !m[1], n[2] | !m[2], n[3] | !m[3]]
+    }
+
+    /// Limited (255.255.255.255) or our subnet's directed broadcast.
+    pub fn is_broadcast(&self, ip: Ipv4Addr) -> bool {
+        ip == ipv4::BROADCAST || (self.netmask != ipv4::BROADCAST && ip == self.subnet_broadcast())
+    }
+
+    pub fn to_abi(&self) -> IfConfig {
+        IfConfig {
+            mac: self.mac,
+            _pad: [0; 2],
+            addr: self.addr,
+            netmask: self.netmask,
+            gateway: self.gateway,
+        }
+    }
+}
+
+/// The whole network stack: interface configuration, ARP cache, sockets
+/// and counters. See the crate docs for how the kernel drives it.
+pub struct Stack {
+    pool: &'static Pool,
+    iface: Iface,
+    arp: arp::ArpCache,
+    sockets: socket::SocketTable,
+    counters: Counters,
+    unreach_limit: icmp::TokenBucket,
+    next_ip_id: u16,
+}
+
+impl Stack {
+    /// A stack with QEMU's default addresses, taking buffers from `pool`.
+    pub const fn new(pool: &'static Pool) -> Self {
+        Stack {
+            pool,
+            iface: Iface::QEMU_USER,
+            arp: arp::ArpCache::new(),
+            sockets: socket::SocketTable::new(),
+            counters: Counters::new(),
+            unreach_limit: icmp::TokenBucket::new(),
+            next_ip_id: 1,
+        }
+    }
+
+    pub fn pool(&self) -> &'static Pool {
+        self.pool
+    }
+
+    pub fn iface(&self) -> Iface {
+        self.iface
+    }
+
+    /// Sets the MAC (from the device's config space).
+    pub fn set_mac(&mut self, mac: MacAddr) {
+        self.iface.mac = mac;
+    }
+
+    /// `ifconfig` set: address, netmask and gateway (the MAC is the
+    /// device's). The ARP cache is flushed, since what is on-link changed.
+    pub fn set_config(&mut self, c: &IfConfig) -> Result<(), abi::Errno> {
+        let ones = u32::from_be_bytes(c.netmask).leading_ones();
+        if u32::from_be_bytes(c.netmask) != u32::MAX.checked_shl(32 - ones).unwrap_or(0) {
+            return Err(abi::Errno::EINVAL);
+        }
+        self.iface.addr = c.addr;
+        self.iface.netmask = c.netmask;
+        self.iface.gateway = c.gateway;
+        self.arp_flush();
+        Ok(())
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// For the driver: count a drop that happened below the stack (no
+    /// mbuf to repost, no TX descriptor).
+    pub fn count_drop(&mut self, r: DropReason) {
+        self.counters.drop(r);
+    }
+
+    /// For the kernel: count bytes of received data copied before
+    /// `recvfrom` (there should be none).
+    pub fn count_rx_copy(&mut self, bytes: usize) {
+        self.counters.add(Stat::RxBytesCopied, bytes as u64);
+    }
+
+    /// `netstat`: every counter, then the pool's `mbufs_free`,
+    /// `mbufs_total` and `mbufs_exhausted`.
+    pub fn export_counters(&self, out: &mut [Counter]) -> usize {
+        self.export_counters_with(&[], out)
+    }
+
+    /// As [`Stack::export_counters`], followed by the driver's own
+    /// counters (e.g. `mbufs_rx_posted`: buffers waiting in the RX ring).
+    pub fn export_counters_with(&self, driver: &[(&str, u64)], out: &mut [Counter]) -> usize {
+        let p = self.pool;
+        let pool = [
+            ("mbufs_free", p.free() as u64),
+            ("mbufs_total", p.total() as u64),
+            ("mbufs_exhausted", p.exhausted()),
+        ];
+        let n = self.counters.export(&pool, out);
+        n + self.counters_tail(driver, &mut out[n..])
+    }
+
+    fn counters_tail(&self, extra: &[(&str, u64)], out: &mut [Counter]) -> usize {
+        let mut n = 0;
+        for (slot, (name, value)) in out.iter_mut().zip(extra) {
+            *slot = Counter::default();
+            let len = name.len().min(abi::net::COUNTER_NAME_LEN - 1);
+            slot.name[..len].copy_from_slice(&name.as_bytes()[..len]);
+            slot.value = *value;
+            n += 1;
+        }
+        n
+    }
+
+    /// The periodic work: ARP retries and expiry, socket timeouts. Call it
+    /// every timer tick (10 ms is fine; any period works).
+    pub fn tick(&mut self, env: &mut dyn NetEnv) {
+        self.arp_tick(env);
+        self.sockets.tick(env);
+    }
+
+    /// `arp` list: copies the cache into `out`, returns the count.
+    pub fn arp_list(&self, now_ms: u64, out: &mut [ArpEntry]) -> usize {
+        self.arp.list(now_ms, out)
+    }
+
+    fn alloc(&mut self) -> Option<Mbuf> {
+        let m = self.pool.alloc();
+        if m.is_none() {
+            self.counters.drop(DropReason::TxNoMbuf);
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testenv {
+    //! A NetEnv for unit tests: records what the stack sends.
+    use super::*;
+
+    pub struct TestEnv {
+        pub now: u64,
+        pub sent: Vec<Mbuf>,
+        pub woken: Vec<SocketId>,
+        pub refuse: bool,
+    }
+
+    impl TestEnv {
+        pub fn new() -> Self {
+            TestEnv {
+                now: 1000,
+                sent: Vec::new(),
+                woken: Vec::new(),
+                refuse: false,
+            }
+        }
+    }
+
+    impl NetEnv for TestEnv {
+        fn now_ms(&self) -> u64 {
+            self.now
+        }
+        fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf> {
+            if self.refuse {
+                return Err(frame);
+            }
+            self.sent.push(frame);
+            Ok(())
+        }
+        fn wakeup(&mut self, sock: SocketId) {
+            self.woken.push(sock);
+        }
+    }
+
+    pub fn pool() -> &'static Pool {
+        Box::leak(Box::new(Pool::<[Buf; 128]>::new()))
+    }
+
+    pub fn stack() -> Box<Stack> {
+        let mut s = Box::new(Stack::new(pool()));
+        s.set_mac([2, 0, 0, 0, 0, 1]);
+        s
+    }
+}

@@ -1,0 +1,198 @@
+//! The spec language: what one `proto-defs/<module>.toml` file may say.
+//!
+//! A file describes one module of the `wire` crate: its title and reference,
+//! the byte order of every format in it, named values (`[[key]]`), constants
+//! (`[[constant]]`) and formats (`[[format]]` with `[[format.field]]` in wire
+//! order). These types are only the parsed text; `validate` checks that it
+//! adds up and computes the layout.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One spec file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Human title, e.g. "Internet Protocol version 4".
+    pub title: String,
+    /// The document that defines the format, e.g. "RFC 791, section 3.1".
+    pub reference: String,
+    /// Where to read it.
+    pub url: String,
+    /// Byte order of every multi-byte field in this file.
+    pub byte_order: ByteOrder,
+    /// Free text for the module documentation.
+    #[serde(default)]
+    pub doc: String,
+    /// Named values of key fields (EtherType, IP protocol, ...).
+    #[serde(default, rename = "key")]
+    pub keys: Vec<KeyDef>,
+    /// Module-level constants (e.g. the broadcast MAC address).
+    #[serde(default, rename = "constant")]
+    pub constants: Vec<ConstDef>,
+    /// The formats (headers, ring entries) in this module.
+    #[serde(default, rename = "format")]
+    pub formats: Vec<FormatDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ByteOrder {
+    /// Big-endian, as every IETF protocol.
+    Network,
+    /// Little-endian, as virtio.
+    Little,
+}
+
+/// A set of named values, emitted as a newtype with one const per value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyDef {
+    pub name: String,
+    pub bits: u32,
+    pub doc: String,
+    /// The values are bits that combine (`NEXT | WRITE`).
+    #[serde(default)]
+    pub flags: bool,
+    pub values: Vec<ValueDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueDef {
+    pub name: String,
+    pub value: u64,
+    pub doc: String,
+}
+
+/// A module-level constant.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ConstType,
+    /// An integer, or text for `mac` ("ff:ff:ff:ff:ff:ff") and `ipv4` ("10.0.2.2").
+    pub value: ConstValue,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConstType {
+    U8,
+    U16,
+    U32,
+    U64,
+    Mac,
+    Ipv4,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ConstValue {
+    Int(u64),
+    Text(String),
+}
+
+/// One format: a fixed-size header or ring entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatDef {
+    /// The Rust type name, e.g. `Ipv4Header`.
+    pub name: String,
+    pub doc: String,
+    #[serde(rename = "field")]
+    pub fields: Vec<FieldDef>,
+}
+
+/// One field, in wire order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDef {
+    /// snake_case; RFC names that are Rust keywords get a prefix (`msg_type`).
+    pub name: String,
+    /// Width on the wire. Fields narrower than a byte are packed MSB first
+    /// (network order) into a bitfield that ends on a byte boundary.
+    pub bits: u32,
+    /// One line saying what the field means.
+    pub doc: String,
+    /// How the bits are read; default `uint`.
+    #[serde(default, rename = "type")]
+    pub ty: FieldType,
+    /// Name of a `[[key]]` in the same file: the accessor returns that newtype.
+    pub key: Option<String>,
+    /// The only value the format allows (IPv4 version = 4).
+    pub fixed: Option<u64>,
+    /// This field gives a length.
+    pub length: Option<LengthDef>,
+    /// This field holds a checksum.
+    pub checksum: Option<ChecksumDef>,
+    /// Which module parses what follows, by the key's value names:
+    /// `{ ARP = "arp", IPV4 = "ipv4" }`.
+    pub next_layer: Option<BTreeMap<String, String>>,
+    /// Name of the bitfield type when this field starts a group of sub-byte
+    /// fields (default: the format name followed by the field names).
+    pub bitfield: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// An unsigned integer (a bool when 1 bit wide).
+    #[default]
+    Uint,
+    /// A 48-bit MAC address, `[u8; 6]`.
+    Mac,
+    /// A 32-bit IPv4 address, `[u8; 4]`.
+    Ipv4,
+    /// Opaque bytes, `[u8; bits / 8]`.
+    Bytes,
+}
+
+/// `length = { unit_bytes = 4, of = "header" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LengthDef {
+    /// Bytes per unit of the field's value (IHL counts 32-bit words: 4).
+    #[serde(default = "one")]
+    pub unit_bytes: u32,
+    /// `header` (this format with its options), `message` (header and
+    /// payload), or the name of another field of the format.
+    pub of: String,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `checksum = { algorithm = "internet", covers = "header" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksumDef {
+    pub algorithm: ChecksumAlgorithm,
+    /// `header` or `message`.
+    pub covers: String,
+    /// A pseudo-header summed in front of what `covers` names.
+    pub pseudo_header: Option<PseudoHeader>,
+    /// The IP protocol number in the pseudo-header.
+    pub protocol: Option<u8>,
+    /// A stored 0 means "no checksum", so a computed 0 is sent as 0xffff (RFC 768).
+    #[serde(default)]
+    pub zero_means_none: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChecksumAlgorithm {
+    /// RFC 1071: one's complement of the one's complement sum of 16-bit words.
+    Internet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PseudoHeader {
+    /// Source, destination, zero, protocol, length (RFC 768, RFC 793).
+    Ipv4,
+}

@@ -1,0 +1,237 @@
+//! Counters: every frame the stack drops is counted under a named
+//! [`DropReason`], and the events worth watching (frames in/out, replies
+//! sent, bytes copied on receive) under a [`Stat`]. `netstat` reads them as
+//! `abi::net::Counter` name/value pairs through [`Counters::export`].
+
+use abi::net::{Counter, COUNTER_NAME_LEN};
+
+macro_rules! named_enum {
+    ($(#[$m:meta])* $ty:ident { $($(#[$d:meta])* $name:ident = $s:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $ty { $($(#[$d])* $name,)* }
+
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$name,)*];
+            pub const COUNT: usize = Self::ALL.len();
+            /// The counter's name as `netstat` prints it.
+            pub const fn name(self) -> &'static str {
+                match self { $($ty::$name => $s,)* }
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// Why a frame (or a packet waiting to be sent) was dropped.
+    DropReason {
+        // Link layer and driver.
+        /// Shorter than an Ethernet header.
+        EthTooShort = "drop_eth_too_short",
+        /// Longer than the largest Ethernet frame we accept.
+        EthOversized = "drop_eth_oversized",
+        /// Destination MAC is neither ours nor broadcast.
+        EthNotForUs = "drop_eth_not_for_us",
+        /// Source MAC is a group (multicast/broadcast) address.
+        EthBadSource = "drop_eth_bad_source",
+        /// EtherType with no handler.
+        EthUnknownType = "drop_eth_unknown_type",
+        /// The driver had no fresh mbuf to repost, so it dropped a frame.
+        RxNoMbuf = "drop_rx_no_mbuf",
+        /// No free TX descriptor (or the device refused the frame).
+        TxRingFull = "drop_tx_ring_full",
+        /// No mbuf to build a reply or request in.
+        TxNoMbuf = "drop_tx_no_mbuf",
+        // ARP.
+        ArpTooShort = "drop_arp_too_short",
+        /// Hardware/protocol type or size is not Ethernet/IPv4.
+        ArpBadFormat = "drop_arp_bad_format",
+        /// Operation is neither request nor reply.
+        ArpBadOper = "drop_arp_bad_oper",
+        /// Sender address is broadcast/multicast/zero or ours.
+        ArpBadSender = "drop_arp_bad_sender",
+        /// Request for an address that is not ours.
+        ArpNotForUs = "drop_arp_not_for_us",
+        /// A reply we did not ask for (would overwrite or add an entry).
+        ArpUnsolicited = "drop_arp_unsolicited",
+        /// Too many packets already waiting for this address.
+        ArpQueueFull = "drop_arp_queue_full",
+        /// The address never answered our requests.
+        ArpTimeout = "drop_arp_timeout",
+        /// Cache full of unresolved entries; the oldest one gave way.
+        ArpEvicted = "drop_arp_evicted",
+        // IPv4.
+        Ipv4TooShort = "drop_ipv4_too_short",
+        Ipv4BadVersion = "drop_ipv4_bad_version",
+        /// IHL below 5 or past the end of the frame.
+        Ipv4BadIhl = "drop_ipv4_bad_ihl",
+        Ipv4BadChecksum = "drop_ipv4_bad_checksum",
+        /// Total length shorter than the header or longer than the frame.
+        Ipv4BadLength = "drop_ipv4_bad_length",
+        /// We do not reassemble.
+        Ipv4Fragment = "drop_ipv4_fragment",
+        /// Destination is not our address or a broadcast.
+        Ipv4NotForUs = "drop_ipv4_not_for_us",
+        /// Source is broadcast, multicast or ours.
+        Ipv4BadSource = "drop_ipv4_bad_source",
+        Ipv4UnknownProtocol = "drop_ipv4_unknown_protocol",
+        /// Nowhere to send: no gateway for an off-link address.
+        Ipv4NoRoute = "drop_ipv4_no_route",
+        // ICMP.
+        IcmpTooShort = "drop_icmp_too_short",
+        IcmpBadChecksum = "drop_icmp_bad_checksum",
+        /// A type we do not handle.
+        IcmpUnsupported = "drop_icmp_unsupported",
+        /// Echo request sent to a broadcast address (ignored, as Linux).
+        IcmpBroadcastEcho = "drop_icmp_broadcast_echo",
+        /// Echo reply no ICMP socket is waiting for.
+        IcmpNoSocket = "drop_icmp_no_socket",
+        /// Port unreachable not sent: over the rate limit.
+        IcmpRateLimited = "drop_icmp_rate_limited",
+        // UDP.
+        UdpTooShort = "drop_udp_too_short",
+        /// Length field below 8 or past the IP payload.
+        UdpBadLength = "drop_udp_bad_length",
+        UdpBadChecksum = "drop_udp_bad_checksum",
+        /// No socket bound to the port (port unreachable sent).
+        UdpNoSocket = "drop_udp_no_socket",
+        /// A socket's receive queue was full.
+        SocketQueueFull = "drop_socket_queue_full",
+    }
+}
+
+named_enum! {
+    /// Events counted on the way through.
+    Stat {
+        FramesIn = "frames_in",
+        FramesOut = "frames_out",
+        BytesIn = "bytes_in",
+        BytesOut = "bytes_out",
+        /// Bytes of received packets copied before `recvfrom` (stays 0).
+        RxBytesCopied = "rx_bytes_copied",
+        ArpRequestsIn = "arp_requests_in",
+        ArpRepliesIn = "arp_replies_in",
+        ArpRequestsOut = "arp_requests_out",
+        ArpRepliesOut = "arp_replies_out",
+        /// Packets that waited for ARP and were then sent.
+        ArpQueuedSent = "arp_queued_sent",
+        Ipv4In = "ipv4_in",
+        Ipv4Out = "ipv4_out",
+        /// Accepted with TTL 0 (RFC 1122 3.2.1.7: a host must not drop it).
+        Ipv4TtlZero = "ipv4_ttl_zero",
+        IcmpEchoRequestsIn = "icmp_echo_requests_in",
+        IcmpEchoRepliesOut = "icmp_echo_replies_out",
+        IcmpEchoRequestsOut = "icmp_echo_requests_out",
+        IcmpEchoRepliesIn = "icmp_echo_replies_in",
+        IcmpUnreachOut = "icmp_unreach_out",
+        IcmpUnreachIn = "icmp_unreach_in",
+        UdpIn = "udp_in",
+        UdpOut = "udp_out",
+        /// Datagrams and echo replies queued on sockets.
+        SocketDelivered = "socket_delivered",
+        SocketRecvs = "socket_recvs",
+    }
+}
+
+/// All counters of one stack.
+pub struct Counters {
+    drops: [u64; DropReason::COUNT],
+    stats: [u64; Stat::COUNT],
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Counters {
+    pub const fn new() -> Self {
+        Counters {
+            drops: [0; DropReason::COUNT],
+            stats: [0; Stat::COUNT],
+        }
+    }
+
+    pub fn drop(&mut self, r: DropReason) {
+        self.drops[r as usize] += 1;
+    }
+
+    pub fn bump(&mut self, s: Stat) {
+        self.add(s, 1);
+    }
+
+    pub fn add(&mut self, s: Stat, n: u64) {
+        self.stats[s as usize] += n;
+    }
+
+    pub fn drops(&self, r: DropReason) -> u64 {
+        self.drops[r as usize]
+    }
+
+    pub fn stat(&self, s: Stat) -> u64 {
+        self.stats[s as usize]
+    }
+
+    /// Sum of all drop counters.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// Every counter with its name, stats first, then drops, then `extra`
+    /// (e.g. the pool's `mbufs_free`/`mbufs_total`); returns how many were
+    /// written to `out`.
+    pub fn export(&self, extra: &[(&str, u64)], out: &mut [Counter]) -> usize {
+        let stats = Stat::ALL.iter().map(|&s| (s.name(), self.stat(s)));
+        let drops = DropReason::ALL.iter().map(|&r| (r.name(), self.drops(r)));
+        let all = stats.chain(drops).chain(extra.iter().copied());
+        let mut n = 0;
+        for (slot, (name, value)) in out.iter_mut().zip(all) {
+            *slot = Counter::default();
+            let len = name.len().min(COUNTER_NAME_LEN - 1);
+            slot.name[..len].copy_from_slice(&name.as_bytes()[..len]);
+            slot.value = value;
+            n += 1;
+        }
+        n
+    }
+}
+
+/// Counters added beyond the two enums: 3 from the mbuf pool, and room
+/// for a few from the driver.
+pub const EXTRA_COUNTERS: usize = 3 + 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use abi::net::MAX_COUNTERS;
+
+    #[test]
+    fn names_fit_and_are_unique() {
+        assert!(Stat::COUNT + DropReason::COUNT + EXTRA_COUNTERS <= MAX_COUNTERS);
+        let mut names: Vec<&str> = Stat::ALL.iter().map(|s| s.name()).collect();
+        names.extend(DropReason::ALL.iter().map(|r| r.name()));
+        for n in &names {
+            assert!(n.len() < COUNTER_NAME_LEN, "{n}");
+        }
+        let k = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), k);
+    }
+
+    #[test]
+    fn export_lists_values() {
+        let mut c = Counters::new();
+        c.drop(DropReason::UdpBadChecksum);
+        c.add(Stat::BytesIn, 60);
+        let mut out = [Counter::default(); MAX_COUNTERS];
+        let n = c.export(&[("mbufs_free", 7)], &mut out);
+        assert_eq!(n, Stat::COUNT + DropReason::COUNT + 1);
+        let get = |name: &str| out[..n].iter().find(|c| c.name() == name).unwrap().value;
+        assert_eq!(get("drop_udp_bad_checksum"), 1);
+        assert_eq!(get("bytes_in"), 60);
+        assert_eq!(get("mbufs_free"), 7);
+        assert_eq!(get("rx_bytes_copied"), 0);
+    }
+}

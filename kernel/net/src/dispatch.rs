@@ -1,0 +1,44 @@
+//! The receive path's demultiplexer: Ethernet → (ARP | IPv4) → (ICMP |
+//! UDP), driven by the generated next-layer tables in `wire::dispatch`.
+//! Each layer's `input` validates and strips its own header; this file only
+//! routes the mbuf between them and counts why a frame was dropped.
+
+use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
+
+use crate::counters::{DropReason, Stat};
+use crate::mbuf::Mbuf;
+use crate::{NetEnv, Stack};
+
+impl Stack {
+    /// A frame arrived from the device (the window holds the Ethernet
+    /// frame, the virtio-net header already pulled). The stack keeps or
+    /// frees the mbuf; a dropped frame is counted under its reason.
+    pub fn input(&mut self, env: &mut dyn NetEnv, m: Mbuf) {
+        self.counters.bump(Stat::FramesIn);
+        self.counters.add(Stat::BytesIn, m.len() as u64);
+        self.input_frame(env, m);
+    }
+
+    /// The receive path without the frame counters (loopback enters here).
+    pub(crate) fn input_frame(&mut self, env: &mut dyn NetEnv, m: Mbuf) {
+        if let Err(reason) = self.demux(env, m) {
+            self.counters.drop(reason);
+        }
+    }
+
+    fn demux(&mut self, env: &mut dyn NetEnv, m: Mbuf) -> Result<(), DropReason> {
+        let (m, ethertype) = self.eth_input(m)?;
+        match ethernet_next(ethertype) {
+            EthernetNext::Arp => self.arp_input(env, m),
+            EthernetNext::Ipv4 => {
+                let (m, ip) = self.ipv4_input(m)?;
+                match ipv4_next(ip.protocol) {
+                    Ipv4Next::Icmpv4 => self.icmp_input(env, m, &ip),
+                    Ipv4Next::Udp => self.udp_input(env, m, &ip),
+                    Ipv4Next::Unknown(_) => Err(DropReason::Ipv4UnknownProtocol),
+                }
+            }
+            EthernetNext::Unknown(_) => Err(DropReason::EthUnknownType),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Ethernet II framing (IEEE 802.3): accept frames for our MAC or
+//! broadcast, strip the header on receive, push it on transmit.
+
+use wire::ethernet::{EtherType, EthernetHeader, BROADCAST};
+use zerocopy::FromBytes;
+
+use crate::counters::{DropReason, Stat};
+use crate::mbuf::Mbuf;
+use crate::{ipv4, MacAddr, NetEnv, Stack};
+
+/// Largest frame we accept: header + a 1500-byte MTU payload (no FCS; the
+/// device strips it).
+pub const MAX_FRAME: usize = EthernetHeader::LEN + ipv4::MTU;
+
+/// Is `mac` a group (multicast or broadcast) address? IEEE 802 marks those
+/// with the I/G bit, the least significant bit of the first octet.
+pub fn is_group(mac: &MacAddr) -> bool {
+    const IG_BIT: u8 = 0x01;
+    mac[0] & IG_BIT != 0
+}
+
+impl Stack {
+    /// Validates the Ethernet header and strips it; returns the EtherType
+    /// for the dispatcher.
+    pub(crate) fn eth_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, EtherType), DropReason> {
+        if m.len() > MAX_FRAME {
+            return Err(DropReason::EthOversized);
+        }
+        let (h, _) =
+            EthernetHeader::ref_from_prefix(m.data()).map_err(|_| DropReason::EthTooShort)?;
+        let (dst, src, ethertype) = (h.dst(), h.src(), h.ethertype());
+        if dst != self.iface.mac && dst != BROADCAST {
+            return Err(DropReason::EthNotForUs);
+        }
+        if is_group(&src) {
+            return Err(DropReason::EthBadSource);
+        }
+        m.pull(EthernetHeader::LEN)
+            .map_err(|_| DropReason::EthTooShort)?;
+        Ok((m, ethertype))
+    }
+
+    /// Pushes an Ethernet header from us to `dst` and transmits.
+    pub(crate) fn eth_output(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        dst: MacAddr,
+        ethertype: EtherType,
+    ) {
+        let src = self.iface.mac;
+        let Ok(front) = m.push(EthernetHeader::LEN) else {
+            self.counters.drop(DropReason::TxNoMbuf);
+            return;
+        };
+        let Ok((h, _)) = EthernetHeader::mut_from_prefix(front) else {
+            return;
+        };
+        h.set_dst(dst);
+        h.set_src(src);
+        h.set_ethertype(ethertype);
+        self.transmit(env, m);
+    }
+
+    fn transmit(&mut self, env: &mut dyn NetEnv, m: Mbuf) {
+        let n = m.len() as u64;
+        match env.transmit(m) {
+            Ok(()) => {
+                self.counters.bump(Stat::FramesOut);
+                self.counters.add(Stat::BytesOut, n);
+            }
+            Err(_m) => self.counters.drop(DropReason::TxRingFull),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! ICMPv4 (RFC 792): echo replies, port unreachable, and echo sockets.
+//!
+//! - An echo request to our address is answered in its own mbuf: the type
+//!   becomes echo reply, the checksum is redone, and a fresh IPv4 header is
+//!   pushed back in front (zero copy). Echo requests to a broadcast address
+//!   are ignored, as Linux does by default.
+//! - A UDP datagram to a closed port is turned, in its own mbuf, into a
+//!   destination unreachable / port unreachable quoting the IP header and
+//!   the first 8 bytes of the datagram. These go out at most
+//!   [`UNREACH_BURST`] at once and then one per [`UNREACH_REFILL_MS`]
+//!   (a token bucket, RFC 1812 4.3.2.8); the rest are counted.
+//! - A port unreachable quoting a datagram from a connected UDP socket sets
+//!   ECONNREFUSED on it, as Linux does.
+//! - Echo sockets: `sendto` takes an echo request (type, code, checksum,
+//!   identifier, sequence, data); the stack puts the socket's identifier in
+//!   and fills the checksum. Echo replies are queued, ICMP header and all,
+//!   on the socket with that identifier.
+
+use abi::Errno;
+use wire::dispatch::{ipv4_next, Ipv4Next};
+use wire::icmpv4::{
+    self as wicmp, Icmpv4DestUnreachable, Icmpv4Echo, Icmpv4Header, Icmpv4Type,
+    Icmpv4UnreachableCode,
+};
+use wire::ipv4::{IpProtocol, Ipv4Header};
+use wire::udp::UdpHeader;
+use zerocopy::FromBytes;
+
+use crate::counters::{DropReason, Stat};
+use crate::ipv4::{IpMeta, HEADER_LEN as IP_HEADER_LEN, MTU};
+use crate::mbuf::Mbuf;
+use crate::socket::SocketKind;
+use crate::{Ipv4Addr, NetEnv, Stack};
+
+/// Port unreachables that may go out back to back.
+pub const UNREACH_BURST: u32 = 10;
+/// One more token every this many ms (10 per second).
+pub const UNREACH_REFILL_MS: u64 = 100;
+/// An ICMP error quotes the IP header and "the first 64 bits of the
+/// original datagram's data" (RFC 792).
+const QUOTED_DATA: usize = 8;
+
+/// A token bucket for rate-limiting ICMP errors.
+pub struct TokenBucket {
+    tokens: u32,
+    last_ms: u64,
+}
+
+impl TokenBucket {
+    pub const fn new() -> Self {
+        TokenBucket {
+            tokens: UNREACH_BURST,
+            last_ms: 0,
+        }
+    }
+
+    /// Takes a token if there is one.
+    pub fn take(&mut self, now_ms: u64) -> bool {
+        let add = now_ms.saturating_sub(self.last_ms) / UNREACH_REFILL_MS;
+        if add > 0 {
+            self.tokens = (self.tokens as u64 + add).min(UNREACH_BURST as u64) as u32;
+            self.last_ms += add * UNREACH_REFILL_MS;
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+}
+
+impl Default for TokenBucket {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// For `map_err`: the message ended before a header it needs.
+fn too_short<E>(_: E) -> DropReason {
+    DropReason::IcmpTooShort
+}
+
+impl Stack {
+    /// Handles a received ICMP message (the window starts at its header).
+    pub(crate) fn icmp_input(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        ip: &IpMeta,
+    ) -> Result<(), DropReason> {
+        let (h, rest) =
+            Icmpv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::IcmpTooShort)?;
+        let msg_type = h.msg_type();
+        if msg_type == Icmpv4Type::DEST_UNREACHABLE {
+            Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+        } else if msg_type == Icmpv4Type::ECHO_REQUEST || msg_type == Icmpv4Type::ECHO_REPLY {
+            Icmpv4Echo::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+        } else {
+            return Err(DropReason::IcmpUnsupported);
+        }
+        if !wicmp::checksum_ok(m.data()) {
+            return Err(DropReason::IcmpBadChecksum);
+        }
+
+        if msg_type == Icmpv4Type::ECHO_REQUEST {
+            if !ip.unicast {
+                return Err(DropReason::IcmpBroadcastEcho);
+            }
+            self.counters.bump(Stat::IcmpEchoRequestsIn);
+            let Ok((h, _)) = Icmpv4Header::mut_from_prefix(m.data_mut()) else {
+                return Err(DropReason::IcmpTooShort);
+            };
+            h.set_msg_type(Icmpv4Type::ECHO_REPLY);
+            wicmp::fill_checksum(m.data_mut());
+            self.counters.bump(Stat::IcmpEchoRepliesOut);
+            self.ipv4_output(env, m, IpProtocol::ICMP, ip.src);
+            Ok(())
+        } else if msg_type == Icmpv4Type::ECHO_REPLY {
+            self.counters.bump(Stat::IcmpEchoRepliesIn);
+            let (_, rest) =
+                Icmpv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::IcmpTooShort)?;
+            let (echo, _) =
+                Icmpv4Echo::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+            let ident = echo.identifier();
+            let sock = self
+                .sockets
+                .find(SocketKind::Icmp, (ip.dst, ident), (ip.src, 0))
+                .ok_or(DropReason::IcmpNoSocket)?;
+            self.deliver(env, sock, m, (ip.src, 0))
+        } else {
+            self.icmp_unreachable_input(env, &m)
+        }
+    }
+
+    /// A destination unreachable arrived: if it is a port unreachable for
+    /// a datagram one of our connected UDP sockets sent, report
+    /// ECONNREFUSED there.
+    fn icmp_unreachable_input(&mut self, env: &mut dyn NetEnv, m: &Mbuf) -> Result<(), DropReason> {
+        let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).map_err(too_short)?;
+        let (_, quoted) = Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(too_short)?;
+        let (inner, _) = Ipv4Header::ref_from_prefix(quoted).map_err(too_short)?;
+        let ihl = inner.ihl_bytes();
+        if ihl < Ipv4Header::LEN || ihl > quoted.len() {
+            return Err(DropReason::IcmpTooShort);
+        }
+        self.counters.bump(Stat::IcmpUnreachIn);
+        let port_unreachable = h.code() == Icmpv4UnreachableCode::PORT_UNREACHABLE.0;
+        if port_unreachable
+            && inner.src() == self.iface.addr
+            && matches!(ipv4_next(inner.protocol()), Ipv4Next::Udp)
+        {
+            let (udp, _) = UdpHeader::ref_from_prefix(&quoted[ihl..]).map_err(too_short)?;
+            let remote = (inner.dst(), udp.dst_port());
+            if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
+                self.sockets.set_error(id, Errno::ECONNREFUSED);
+                env.wakeup(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the datagram in `m` (window at the UDP header, `ip` its IPv4
+    /// header) into a port unreachable back to its sender, rate-limited.
+    pub(crate) fn icmp_port_unreachable(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, ip: &IpMeta) {
+        if !self.unreach_limit.take(env.now_ms()) {
+            self.counters.drop(DropReason::IcmpRateLimited);
+            return;
+        }
+        if m.unpull(ip.header_len).is_err() {
+            return;
+        }
+        m.trim(ip.header_len + QUOTED_DATA);
+        if m.push(Icmpv4DestUnreachable::LEN).is_err() {
+            self.counters.drop(DropReason::TxNoMbuf);
+            return;
+        }
+        let Ok(front) = m.push(Icmpv4Header::LEN) else {
+            self.counters.drop(DropReason::TxNoMbuf);
+            return;
+        };
+        let Ok((h, _)) = Icmpv4Header::mut_from_prefix(front) else {
+            return;
+        };
+        h.set_msg_type(Icmpv4Type::DEST_UNREACHABLE);
+        h.set_code(Icmpv4UnreachableCode::PORT_UNREACHABLE.0);
+        wicmp::fill_checksum(m.data_mut());
+        self.counters.bump(Stat::IcmpUnreachOut);
+        self.ipv4_output(env, m, IpProtocol::ICMP, ip.src);
+    }
+
+    /// Sends the echo request in `m` from an echo socket with identifier
+    /// `ident`.
+    pub(crate) fn icmp_send_echo(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        ident: u16,
+        dst: Ipv4Addr,
+    ) -> Result<(), Errno> {
+        if m.len() > MTU - IP_HEADER_LEN {
+            return Err(Errno::EMSGSIZE);
+        }
+        let (h, rest) = Icmpv4Header::mut_from_prefix(m.data_mut()).map_err(|_| Errno::EINVAL)?;
+        if h.msg_type() != Icmpv4Type::ECHO_REQUEST {
+            return Err(Errno::EINVAL);
+        }
+        h.set_checksum(0);
+        let (echo, _) = Icmpv4Echo::mut_from_prefix(rest).map_err(|_| Errno::EINVAL)?;
+        echo.set_identifier(ident);
+        wicmp::fill_checksum(m.data_mut());
+        self.counters.bump(Stat::IcmpEchoRequestsOut);
+        self.ipv4_output(env, m, IpProtocol::ICMP, dst);
+        Ok(())
+    }
+}

@@ -1,0 +1,595 @@
+//! Datagram sockets: the socket table, port binding, the connect filter and
+//! the bounded receive queues.
+//!
+//! A socket is a slot in a fixed table, named by [`SocketId`]. UDP sockets
+//! own a port; ICMP echo sockets ("ping sockets") own an echo identifier the
+//! same way, so replies are matched to the socket that sent the request.
+//! A received packet stays in the mbuf the device wrote: the queue holds the
+//! mbuf with its window on the payload (UDP) or on the ICMP message, plus
+//! the sender's address, and [`Stack::recvfrom`] hands both back. The
+//! kernel copies the payload to user space and drops the mbuf.
+//!
+//! Errors are `abi::Errno` values, as Linux returns them.
+
+use abi::net::{SockAddrIn, SockInfo, AF_INET, SOCK_DGRAM, SOCK_ICMP};
+use abi::Errno;
+
+use crate::counters::{DropReason, Stat};
+use crate::mbuf::Mbuf;
+use crate::{ipv4, Ipv4Addr, NetEnv, Stack};
+
+/// Sockets in the table.
+pub const MAX_SOCKETS: usize = 64;
+/// Datagrams a socket holds before it drops (and counts) new ones.
+pub const RX_QUEUE: usize = 64;
+/// Ephemeral ports (and echo identifiers): the IANA dynamic range.
+pub const EPHEMERAL_FIRST: u16 = 49152;
+pub const EPHEMERAL_LAST: u16 = 65535;
+
+/// Index of a socket in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SocketId(pub u16);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketKind {
+    /// SOCK_DGRAM: UDP.
+    Udp,
+    /// SOCK_ICMP: ICMP echo.
+    Icmp,
+}
+
+impl SocketKind {
+    /// From the `type` argument of `socket()`.
+    pub fn from_abi(ty: usize) -> Option<SocketKind> {
+        match ty {
+            SOCK_DGRAM => Some(SocketKind::Udp),
+            SOCK_ICMP => Some(SocketKind::Icmp),
+            _ => None,
+        }
+    }
+
+    pub fn to_abi(self) -> usize {
+        match self {
+            SocketKind::Udp => SOCK_DGRAM,
+            SocketKind::Icmp => SOCK_ICMP,
+        }
+    }
+}
+
+/// Per-socket options set with `setsockopt`, kept here for the kernel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockOpts {
+    /// Receive timeout in ms; 0 = none.
+    pub rcvtimeo_ms: u64,
+    pub nonblock: bool,
+}
+
+struct Received {
+    m: Mbuf,
+    from: (Ipv4Addr, u16),
+}
+
+pub(crate) struct Socket {
+    pub(crate) kind: SocketKind,
+    /// Local address (0.0.0.0 = any) and port; port 0 = unbound.
+    pub(crate) local: (Ipv4Addr, u16),
+    /// Set by connect: send there by default, receive only from there.
+    pub(crate) remote: Option<(Ipv4Addr, u16)>,
+    rxq: [Option<Received>; RX_QUEUE],
+    rx_head: usize,
+    rx_len: usize,
+    dropped: u64,
+    /// An error to report on the next call (ECONNREFUSED after an ICMP
+    /// port unreachable, as Linux does for connected sockets).
+    pub(crate) error: Option<Errno>,
+    pub(crate) opts: SockOpts,
+    /// Processes sleeping with a timeout, woken every tick to check it.
+    timed_waiters: u32,
+}
+
+impl Socket {
+    fn new(kind: SocketKind) -> Socket {
+        Socket {
+            kind,
+            local: ([0; 4], 0),
+            remote: None,
+            rxq: [const { None }; RX_QUEUE],
+            rx_head: 0,
+            rx_len: 0,
+            dropped: 0,
+            error: None,
+            opts: SockOpts::default(),
+            timed_waiters: 0,
+        }
+    }
+
+    /// Queues a received packet; gives it back when the queue is full.
+    fn enqueue(&mut self, m: Mbuf, from: (Ipv4Addr, u16)) -> Result<(), Mbuf> {
+        if self.rx_len == RX_QUEUE {
+            self.dropped += 1;
+            return Err(m);
+        }
+        let slot = (self.rx_head + self.rx_len) % RX_QUEUE;
+        self.rxq[slot] = Some(Received { m, from });
+        self.rx_len += 1;
+        Ok(())
+    }
+
+    fn dequeue(&mut self) -> Option<Received> {
+        if self.rx_len == 0 {
+            return None;
+        }
+        let r = self.rxq[self.rx_head].take();
+        self.rx_head = (self.rx_head + 1) % RX_QUEUE;
+        self.rx_len -= 1;
+        r
+    }
+
+    fn info(&self, iface_addr: Ipv4Addr) -> SockInfo {
+        let _ = iface_addr;
+        let (ra, rp) = self.remote.unwrap_or(([0; 4], 0));
+        SockInfo {
+            kind: self.kind.to_abi() as u32,
+            local: SockAddrIn::new(self.local.0, self.local.1),
+            remote: SockAddrIn::new(ra, rp),
+            rx_queued: self.rx_len as u32,
+            rx_dropped: self.dropped,
+        }
+    }
+}
+
+pub(crate) struct SocketTable {
+    slots: [Option<Socket>; MAX_SOCKETS],
+    next_ephemeral: u16,
+}
+
+impl SocketTable {
+    pub(crate) const fn new() -> Self {
+        SocketTable {
+            slots: [const { None }; MAX_SOCKETS],
+            next_ephemeral: EPHEMERAL_FIRST,
+        }
+    }
+
+    fn get(&mut self, id: SocketId) -> Result<&mut Socket, Errno> {
+        self.slots
+            .get_mut(id.0 as usize)
+            .and_then(|s| s.as_mut())
+            .ok_or(Errno::EBADF)
+    }
+
+    fn port_in_use(&self, kind: SocketKind, addr: Ipv4Addr, port: u16) -> bool {
+        self.slots.iter().flatten().any(|s| {
+            s.kind == kind
+                && s.local.1 == port
+                && (s.local.0 == [0; 4] || addr == [0; 4] || s.local.0 == addr)
+        })
+    }
+
+    fn ephemeral(&mut self, kind: SocketKind, addr: Ipv4Addr) -> Result<u16, Errno> {
+        let span = (EPHEMERAL_LAST - EPHEMERAL_FIRST) as u32 + 1;
+        for _ in 0..span {
+            let p = self.next_ephemeral;
+            self.next_ephemeral = if p == EPHEMERAL_LAST {
+                EPHEMERAL_FIRST
+            } else {
+                p + 1
+            };
+            if !self.port_in_use(kind, addr, p) {
+                return Ok(p);
+            }
+        }
+        Err(Errno::EADDRINUSE)
+    }
+
+    /// Binds an unbound socket to an ephemeral port.
+    fn autobind(&mut self, id: SocketId) -> Result<(), Errno> {
+        let s = self.get(id)?;
+        if s.local.1 != 0 {
+            return Ok(());
+        }
+        let (kind, addr) = (s.kind, s.local.0);
+        let port = self.ephemeral(kind, addr)?;
+        self.get(id)?.local.1 = port;
+        Ok(())
+    }
+
+    /// The socket a UDP datagram from `src` to `dst` goes to: a socket
+    /// connected to exactly that peer first, then an unconnected one bound
+    /// to the port. A connected socket never sees other peers' datagrams.
+    pub(crate) fn find(
+        &mut self,
+        kind: SocketKind,
+        dst: (Ipv4Addr, u16),
+        src: (Ipv4Addr, u16),
+    ) -> Option<SocketId> {
+        let mut best: Option<(usize, u8)> = None;
+        for (i, s) in self.slots.iter().enumerate() {
+            let Some(s) = s else { continue };
+            if s.kind != kind || s.local.1 != dst.1 || s.local.1 == 0 {
+                continue;
+            }
+            if s.local.0 != [0; 4] && s.local.0 != dst.0 {
+                continue;
+            }
+            let score = match s.remote {
+                Some(r) if r == src => 2,
+                Some(_) => continue,
+                None => 1,
+            };
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((i, score));
+            }
+        }
+        best.map(|(i, _)| SocketId(i as u16))
+    }
+
+    /// The connected UDP socket that sent from local port `sport` to
+    /// `remote` (for an ICMP error quoting that datagram).
+    pub(crate) fn find_connected(
+        &mut self,
+        sport: u16,
+        remote: (Ipv4Addr, u16),
+    ) -> Option<SocketId> {
+        self.slots
+            .iter()
+            .position(|s| {
+                s.as_ref().is_some_and(|s| {
+                    s.kind == SocketKind::Udp && s.local.1 == sport && s.remote == Some(remote)
+                })
+            })
+            .map(|i| SocketId(i as u16))
+    }
+
+    /// Queues `m` on `id`; gives it back when the queue is full.
+    pub(crate) fn deliver(
+        &mut self,
+        id: SocketId,
+        m: Mbuf,
+        from: (Ipv4Addr, u16),
+    ) -> Result<(), Mbuf> {
+        match self.get(id) {
+            Ok(s) => s.enqueue(m, from),
+            Err(_) => Err(m),
+        }
+    }
+
+    pub(crate) fn set_error(&mut self, id: SocketId, e: Errno) {
+        if let Ok(s) = self.get(id) {
+            s.error = Some(e);
+        }
+    }
+
+    /// Wakes sockets someone waits on with a timeout, so they can check it.
+    pub(crate) fn tick(&mut self, env: &mut dyn NetEnv) {
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.as_ref().is_some_and(|s| s.timed_waiters > 0) {
+                env.wakeup(SocketId(i as u16));
+            }
+        }
+    }
+}
+
+/// Checks a user-supplied address: AF_INET.
+fn check_family(a: &SockAddrIn) -> Result<(), Errno> {
+    if a.family != AF_INET {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    Ok(())
+}
+
+/// The socket system calls, on the stack.
+impl Stack {
+    /// `socket(AF_INET, type, 0)`.
+    pub fn socket(&mut self, kind: SocketKind) -> Result<SocketId, Errno> {
+        let i = self
+            .sockets
+            .slots
+            .iter()
+            .position(|s| s.is_none())
+            .ok_or(Errno::ENFILE)?;
+        self.sockets.slots[i] = Some(Socket::new(kind));
+        Ok(SocketId(i as u16))
+    }
+
+    /// `bind`: address 0.0.0.0 or ours; port 0 picks an ephemeral port.
+    pub fn bind(&mut self, id: SocketId, a: &SockAddrIn) -> Result<(), Errno> {
+        let ours = self.iface.addr;
+        let s = self.sockets.get(id)?;
+        check_family(a)?;
+        if s.local.1 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let addr = a.addr_be;
+        if addr != [0; 4] && addr != ours {
+            return Err(Errno::EADDRNOTAVAIL);
+        }
+        let kind = s.kind;
+        let port = match a.port() {
+            0 => self.sockets.ephemeral(kind, addr)?,
+            p if self.sockets.port_in_use(kind, addr, p) => return Err(Errno::EADDRINUSE),
+            p => p,
+        };
+        self.sockets.get(id)?.local = (addr, port);
+        Ok(())
+    }
+
+    /// `connect`: sets the default destination and the receive filter;
+    /// binds an ephemeral port if needed. Port 0 is refused for UDP.
+    pub fn connect(&mut self, id: SocketId, a: &SockAddrIn) -> Result<(), Errno> {
+        let s = self.sockets.get(id)?;
+        check_family(a)?;
+        if a.addr_be == [0; 4] || (s.kind == SocketKind::Udp && a.port() == 0) {
+            return Err(Errno::EINVAL);
+        }
+        if self.route(a.addr_be).is_none() {
+            return Err(Errno::ENETUNREACH);
+        }
+        self.sockets.autobind(id)?;
+        let s = self.sockets.get(id)?;
+        s.remote = Some((
+            a.addr_be,
+            if s.kind == SocketKind::Udp {
+                a.port()
+            } else {
+                0
+            },
+        ));
+        s.error = None;
+        Ok(())
+    }
+
+    /// `sendto`: sends the payload in `m` (its window; built with
+    /// [`HEADROOM`](crate::HEADROOM) in front) to `dst`, or to the connected
+    /// peer when `dst` is `None`. For an ICMP socket the payload is an echo
+    /// request (type, code, checksum, identifier, sequence, data); the
+    /// stack sets the identifier to the socket's and fills the checksum.
+    /// Returns the payload length. Resolution and transmit happen in the
+    /// background: later failures are counted, not reported (UDP is
+    /// unreliable).
+    pub fn sendto(
+        &mut self,
+        env: &mut dyn NetEnv,
+        id: SocketId,
+        m: Mbuf,
+        dst: Option<&SockAddrIn>,
+    ) -> Result<usize, Errno> {
+        let s = self.sockets.get(id)?;
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        let kind = s.kind;
+        let to = match dst {
+            Some(a) => {
+                check_family(a)?;
+                (a.addr_be, a.port())
+            }
+            None => s.remote.ok_or(Errno::EDESTADDRREQ)?,
+        };
+        if to.0 == [0; 4] || (kind == SocketKind::Udp && to.1 == 0) {
+            return Err(Errno::EINVAL);
+        }
+        if self.route(to.0).is_none() {
+            return Err(Errno::ENETUNREACH);
+        }
+        self.sockets.autobind(id)?;
+        let port = self.sockets.get(id)?.local.1;
+        let n = m.len();
+        match kind {
+            SocketKind::Udp => {
+                if n > ipv4::MTU - ipv4::HEADER_LEN - crate::udp::HEADER_LEN {
+                    return Err(Errno::EMSGSIZE);
+                }
+                self.udp_output(env, m, port, to);
+            }
+            SocketKind::Icmp => self.icmp_send_echo(env, m, port, to.0)?,
+        }
+        Ok(n)
+    }
+
+    /// `recvfrom`: the oldest queued packet and its sender. `EAGAIN` when
+    /// the queue is empty (the kernel then sleeps on the socket, or
+    /// returns it in non-blocking mode); a pending error comes first.
+    pub fn recvfrom(&mut self, id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
+        let s = self.sockets.get(id)?;
+        if let Some(r) = s.dequeue() {
+            self.counters.bump(Stat::SocketRecvs);
+            return Ok((r.m, SockAddrIn::new(r.from.0, r.from.1)));
+        }
+        if let Some(e) = s.error.take() {
+            return Err(e);
+        }
+        Err(Errno::EAGAIN)
+    }
+
+    /// Is a packet (or an error) waiting?
+    pub fn readable(&mut self, id: SocketId) -> bool {
+        self.sockets
+            .get(id)
+            .is_ok_and(|s| s.rx_len > 0 || s.error.is_some())
+    }
+
+    /// `getsockname`: local address and port (0.0.0.0:0 before bind).
+    pub fn getsockname(&mut self, id: SocketId) -> Result<SockAddrIn, Errno> {
+        let s = self.sockets.get(id)?;
+        Ok(SockAddrIn::new(s.local.0, s.local.1))
+    }
+
+    /// The peer set by `connect`.
+    pub fn getpeername(&mut self, id: SocketId) -> Result<SockAddrIn, Errno> {
+        let s = self.sockets.get(id)?;
+        let (a, p) = s.remote.ok_or(Errno::ENOTCONN)?;
+        Ok(SockAddrIn::new(a, p))
+    }
+
+    pub fn kind(&mut self, id: SocketId) -> Result<SocketKind, Errno> {
+        Ok(self.sockets.get(id)?.kind)
+    }
+
+    pub fn options(&mut self, id: SocketId) -> Result<SockOpts, Errno> {
+        Ok(self.sockets.get(id)?.opts)
+    }
+
+    pub fn set_options(&mut self, id: SocketId, o: SockOpts) -> Result<(), Errno> {
+        self.sockets.get(id)?.opts = o;
+        Ok(())
+    }
+
+    /// A process starts (`true`) or stops (`false`) sleeping on `id` with
+    /// a timeout; while any does, [`Stack::tick`] wakes the socket.
+    pub fn timed_wait(&mut self, id: SocketId, waiting: bool) {
+        if let Ok(s) = self.sockets.get(id) {
+            if waiting {
+                s.timed_waiters += 1;
+            } else {
+                s.timed_waiters = s.timed_waiters.saturating_sub(1);
+            }
+        }
+    }
+
+    /// `close`: frees the port; queued packets go back to the pool.
+    pub fn close(&mut self, id: SocketId) -> Result<(), Errno> {
+        self.sockets.get(id)?;
+        self.sockets.slots[id.0 as usize] = None;
+        Ok(())
+    }
+
+    /// `socklist`: one entry per open socket.
+    pub fn socklist(&self, out: &mut [SockInfo]) -> usize {
+        let all = self.sockets.slots.iter().flatten();
+        let mut n = 0;
+        for (slot, s) in out.iter_mut().zip(all) {
+            *slot = s.info(self.iface.addr);
+            n += 1;
+        }
+        n
+    }
+
+    /// Queues `m` on socket `id` and wakes it, or drops and counts it.
+    pub(crate) fn deliver(
+        &mut self,
+        env: &mut dyn NetEnv,
+        id: SocketId,
+        m: Mbuf,
+        from: (Ipv4Addr, u16),
+    ) -> Result<(), DropReason> {
+        match self.sockets.deliver(id, m, from) {
+            Ok(()) => {
+                self.counters.bump(Stat::SocketDelivered);
+                env.wakeup(id);
+                Ok(())
+            }
+            Err(_m) => Err(DropReason::SocketQueueFull),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testenv::*;
+
+    fn any(port: u16) -> SockAddrIn {
+        SockAddrIn::new([0; 4], port)
+    }
+
+    #[test]
+    fn bind_ports() {
+        let mut s = stack();
+        let a = s.socket(SocketKind::Udp).unwrap();
+        let b = s.socket(SocketKind::Udp).unwrap();
+        let c = s.socket(SocketKind::Icmp).unwrap();
+        s.bind(a, &any(7)).unwrap();
+        assert_eq!(s.bind(b, &any(7)), Err(Errno::EADDRINUSE));
+        assert_eq!(
+            s.bind(b, &SockAddrIn::new([10, 0, 2, 15], 7)),
+            Err(Errno::EADDRINUSE)
+        );
+        assert_eq!(
+            s.bind(b, &SockAddrIn::new([1, 2, 3, 4], 8)),
+            Err(Errno::EADDRNOTAVAIL)
+        );
+        let mut bad = any(8);
+        bad.family = 10;
+        assert_eq!(s.bind(b, &bad), Err(Errno::EAFNOSUPPORT));
+        s.bind(c, &any(7)).unwrap(); // other namespace
+        assert_eq!(s.bind(a, &any(9)), Err(Errno::EINVAL));
+        s.bind(b, &any(0)).unwrap();
+        let p = s.getsockname(b).unwrap().port();
+        assert!(p >= EPHEMERAL_FIRST);
+        s.close(a).unwrap();
+        assert_eq!(s.close(a), Err(Errno::EBADF));
+        let d = s.socket(SocketKind::Udp).unwrap();
+        s.bind(d, &any(7)).unwrap();
+        assert_eq!(s.getsockname(SocketId(999)), Err(Errno::EBADF));
+    }
+
+    #[test]
+    fn table_exhaustion() {
+        let mut s = stack();
+        let ids: Vec<_> = (0..MAX_SOCKETS)
+            .map(|_| s.socket(SocketKind::Udp).unwrap())
+            .collect();
+        assert_eq!(s.socket(SocketKind::Udp), Err(Errno::ENFILE));
+        for id in ids {
+            s.close(id).unwrap();
+        }
+        s.socket(SocketKind::Udp).unwrap();
+    }
+
+    #[test]
+    fn find_prefers_connected() {
+        let mut s = stack();
+        let a = s.socket(SocketKind::Udp).unwrap();
+        let b = s.socket(SocketKind::Udp).unwrap();
+        s.bind(a, &any(5000)).unwrap();
+        let ours = [10, 0, 2, 15];
+        let peer = ([10, 0, 2, 2], 9);
+        assert_eq!(s.sockets.find(SocketKind::Udp, (ours, 5000), peer), Some(a));
+        s.bind(b, &SockAddrIn::new([0; 4], 6000)).unwrap();
+        s.connect(b, &SockAddrIn::new(peer.0, peer.1)).unwrap();
+        assert_eq!(s.sockets.find(SocketKind::Udp, (ours, 6000), peer), Some(b));
+        assert_eq!(
+            s.sockets
+                .find(SocketKind::Udp, (ours, 6000), ([10, 0, 2, 3], 9)),
+            None
+        );
+        assert_eq!(s.sockets.find(SocketKind::Icmp, (ours, 5000), peer), None);
+    }
+
+    #[test]
+    fn recv_empty_and_error() {
+        let mut s = stack();
+        let a = s.socket(SocketKind::Udp).unwrap();
+        assert_eq!(s.recvfrom(a).unwrap_err(), Errno::EAGAIN);
+        s.sockets.set_error(a, Errno::ECONNREFUSED);
+        assert!(s.readable(a));
+        assert_eq!(s.recvfrom(a).unwrap_err(), Errno::ECONNREFUSED);
+        assert_eq!(s.recvfrom(a).unwrap_err(), Errno::EAGAIN);
+    }
+
+    #[test]
+    fn queue_bound_and_close_frees() {
+        let mut s = stack();
+        let mut env = TestEnv::new();
+        let a = s.socket(SocketKind::Udp).unwrap();
+        s.bind(a, &any(1)).unwrap();
+        let free = s.pool().free();
+        for i in 0..RX_QUEUE + 3 {
+            let m = s.pool().alloc().unwrap();
+            let r = s.deliver(&mut env, a, m, ([1, 1, 1, 1], i as u16));
+            assert_eq!(r.is_err(), i >= RX_QUEUE);
+        }
+        assert_eq!(s.pool().free(), free - RX_QUEUE);
+        let mut info = [SockInfo::default(); 4];
+        assert_eq!(s.socklist(&mut info), 1);
+        assert_eq!(
+            (info[0].rx_queued, info[0].rx_dropped),
+            (RX_QUEUE as u32, 3)
+        );
+        let (_m, from) = s.recvfrom(a).unwrap();
+        assert_eq!(from.port(), 0);
+        s.close(a).unwrap();
+        assert_eq!(s.pool().free(), free - 1); // _m is still held
+    }
+}

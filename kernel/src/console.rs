@@ -1,0 +1,170 @@
+//! Console input and output, to the UART.
+//!
+//! Reads are a line at a time. Implements special input characters:
+//!   newline -- end of line
+//!   control-h / DEL -- backspace
+//!   control-u -- kill line
+//!   control-d -- end of file
+//!   control-p -- print process list
+//! The file layer (B2's file.rs) routes reads and writes of the CONSOLE
+//! device (major 1) to `consoleread` / `consolewrite`.
+
+use abi::Errno;
+
+use crate::proc::{either_copyin, either_copyout, killed, procdump, sleep, wakeup};
+use crate::spinlock::Spinlock;
+use crate::uart;
+
+const BACKSPACE: u16 = 0x100;
+
+const fn ctrl(x: u8) -> u8 {
+    x - b'@'
+}
+
+/// Send one character to the UART, synchronously. Used by kernel printing
+/// and to echo input, so it must not sleep.
+pub fn consputc(c: u8) {
+    uart::uartputc_sync(c);
+}
+
+fn consputc_bs(c: u16) {
+    if c == BACKSPACE {
+        // If the user typed backspace, overwrite with a space.
+        uart::uartputc_sync(b'\x08');
+        uart::uartputc_sync(b' ');
+        uart::uartputc_sync(b'\x08');
+    } else {
+        uart::uartputc_sync(c as u8);
+    }
+}
+
+const INPUT_BUF_SIZE: usize = 128;
+
+struct Cons {
+    buf: [u8; INPUT_BUF_SIZE],
+    r: usize, // read index
+    w: usize, // write index (end of the last complete line)
+    e: usize, // edit index
+}
+
+static CONS: Spinlock<Cons> = Spinlock::new(
+    "cons",
+    Cons {
+        buf: [0; INPUT_BUF_SIZE],
+        r: 0,
+        w: 0,
+        e: 0,
+    },
+);
+
+fn read_chan() -> usize {
+    &CONS as *const _ as usize
+}
+
+pub fn consoleinit() {
+    uart::uartinit();
+}
+
+/// User write()s to the console go here.
+pub fn consolewrite(user_src: bool, src: usize, n: usize) -> Result<usize, Errno> {
+    let mut chunk = [0u8; 64];
+    let mut done = 0;
+    while done < n {
+        let m = core::cmp::min(chunk.len(), n - done);
+        if either_copyin(&mut chunk[..m], user_src, src + done).is_err() {
+            break;
+        }
+        for &c in &chunk[..m] {
+            uart::uartputc(c);
+        }
+        done += m;
+    }
+    if done == 0 && n > 0 {
+        return Err(Errno::EFAULT);
+    }
+    Ok(done)
+}
+
+/// User read()s from the console go here: copy (up to) a whole input line
+/// to dst. `user_dst` says whether dst is a user or kernel address.
+pub fn consoleread(user_dst: bool, mut dst: usize, n: usize) -> Result<usize, Errno> {
+    let target = n;
+    let mut n = n;
+    let mut cons = CONS.lock();
+    while n > 0 {
+        // Wait until the interrupt handler has put some input into cons.buf.
+        while cons.r == cons.w {
+            if killed() {
+                return Err(Errno::EINTR);
+            }
+            cons = sleep(read_chan(), cons);
+        }
+        let c = cons.buf[cons.r % INPUT_BUF_SIZE];
+        cons.r += 1;
+
+        if c == ctrl(b'D') {
+            // end-of-file
+            if n < target {
+                // Save ^D for next time, to make sure caller gets a 0-byte result.
+                cons.r -= 1;
+            }
+            break;
+        }
+
+        // Copy the input byte to the user-space buffer.
+        if either_copyout(user_dst, dst, &[c]).is_err() {
+            if n == target {
+                return Err(Errno::EFAULT);
+            }
+            break;
+        }
+        dst += 1;
+        n -= 1;
+        if c == b'\n' {
+            // A whole line has arrived; return to the user-level read().
+            break;
+        }
+    }
+    Ok(target - n)
+}
+
+/// The console input interrupt handler: uartintr() calls this for each
+/// input character. Do erase/kill processing, append to cons.buf, and wake
+/// up consoleread() if a whole line has arrived.
+pub fn consoleintr(c: u8) {
+    let mut cons = CONS.lock();
+    match c {
+        c if c == ctrl(b'P') => {
+            drop(cons);
+            procdump();
+        }
+        c if c == ctrl(b'U') => {
+            while cons.e != cons.w && cons.buf[(cons.e - 1) % INPUT_BUF_SIZE] != b'\n' {
+                cons.e -= 1;
+                consputc_bs(BACKSPACE);
+            }
+        }
+        0x08 | 0x7f => {
+            if cons.e != cons.w {
+                cons.e -= 1;
+                consputc_bs(BACKSPACE);
+            }
+        }
+        _ => {
+            if c != 0 && cons.e - cons.r < INPUT_BUF_SIZE {
+                let c = if c == b'\r' { b'\n' } else { c };
+                // Echo back to the user.
+                consputc(c);
+                // Store for consumption by consoleread().
+                let e = cons.e;
+                cons.buf[e % INPUT_BUF_SIZE] = c;
+                cons.e += 1;
+                if c == b'\n' || c == ctrl(b'D') || cons.e - cons.r == INPUT_BUF_SIZE {
+                    // Wake up consoleread() if a whole line (or end-of-file) has arrived.
+                    cons.w = cons.e;
+                    wakeup(read_chan());
+                }
+            }
+        }
+    }
+}

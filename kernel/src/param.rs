@@ -1,0 +1,33 @@
+//! Kernel limits, as in xv6's param.h.
+
+/// Maximum number of processes.
+pub const NPROC: usize = 64;
+/// Maximum number of harts (QEMU runs 3).
+pub const NCPU: usize = 8;
+/// Open files per process.
+pub const NOFILE: usize = 16;
+/// Open files per system.
+pub const NFILE: usize = 100;
+/// Maximum number of active in-memory inodes.
+pub const NINODE: usize = 50;
+/// Maximum major device number.
+pub const NDEV: usize = 10;
+/// Device number of the file-system root disk.
+pub const ROOTDEV: u32 = 1;
+/// Max exec arguments.
+pub const MAXARG: usize = 32;
+/// Max # of blocks any FS op writes.
+pub const MAXOPBLOCKS: usize = 10;
+/// Max data blocks in the on-disk log.
+pub const LOGSIZE: usize = MAXOPBLOCKS * 3;
+/// Size of the disk block cache.
+pub const NBUF: usize = MAXOPBLOCKS * 3;
+/// Maximum file path name.
+pub const MAXPATH: usize = 128;
+/// User stack pages (plus one guard page below).
+pub const USERSTACK: usize = 4;
+/// Pages per kernel stack: Rust frames are larger than C's, so more than
+/// xv6's one page.
+pub const KSTACK_PAGES: usize = 4;
+/// Boot (and scheduler) stack per hart, bytes.
+pub const BOOT_STACK: usize = 16 * 4096;

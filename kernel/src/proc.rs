@@ -1,0 +1,808 @@
+//! Processes and harts: the process table, fork/exit/wait/kill,
+//! sleep/wakeup, and the per-hart scheduler.
+//!
+//! Locking (as in xv6):
+//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pid). It is
+//!   held across `swtch` between a process and its hart's scheduler: the
+//!   side that acquired it is not the side that releases it.
+//! - `WAIT_LOCK` guards every `p.parent` and must be acquired before any
+//!   `p.lock`; it also keeps wakeups of a waiting parent from being lost.
+//! - `ProcData` is private to the process: only the process itself (or
+//!   whoever holds `p.lock` while the slot is Unused/Used, i.e. before it
+//!   runs or after it is a Zombie) touches it.
+
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use abi::Errno;
+
+use crate::file::File;
+use crate::fs::Inode;
+use crate::kalloc::{kalloc, kfree};
+use crate::memlayout::{kstack, TRAMPOLINE, TRAPFRAME};
+use crate::param::*;
+use crate::riscv::*;
+use crate::spinlock::{Spinlock, SpinlockGuard};
+use crate::swtch::swtch;
+use crate::vm::{self, PageTable};
+
+/// Saved registers for kernel context switches (swtch.rs).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Context {
+    pub ra: usize,
+    pub sp: usize,
+    // callee-saved
+    pub s: [usize; 12],
+}
+
+/// Per-hart state.
+pub struct Cpu {
+    /// The process running on this hart, or null.
+    pub proc: *const Proc,
+    /// swtch() here to enter scheduler().
+    pub context: Context,
+    /// Depth of push_off() nesting.
+    pub noff: i32,
+    /// Were interrupts enabled before push_off()?
+    pub intena: bool,
+    /// An interrupt handler on this hart woke a process: give up the hart
+    /// on the way out of the trap so it runs now, not at the next tick.
+    pub need_resched: bool,
+}
+
+const CPU_INIT: Cpu = Cpu {
+    proc: ptr::null(),
+    context: Context {
+        ra: 0,
+        sp: 0,
+        s: [0; 12],
+    },
+    noff: 0,
+    intena: false,
+    need_resched: false,
+};
+
+static mut CPUS: [Cpu; NCPU] = [CPU_INIT; NCPU];
+
+/// Per-process data for the trap handling code in trampoline.rs. Sits in
+/// a page by itself just under the trampoline page in the user page table
+/// (not specially mapped in the kernel page table). uservec saves user
+/// registers here, then loads kernel_sp, kernel_hartid, kernel_satp and
+/// jumps to kernel_trap (usertrap). usertrapret() and userret set up the
+/// kernel_* fields, restore the user registers and sret. Offsets are
+/// hard-coded in trampoline.rs; the FP registers are saved by trap.rs.
+#[repr(C)]
+pub struct TrapFrame {
+    /*   0 */ pub kernel_satp: usize, // kernel page table
+    /*   8 */ pub kernel_sp: usize, // top of process's kernel stack
+    /*  16 */ pub kernel_trap: usize, // usertrap()
+    /*  24 */ pub epc: usize, // saved user program counter
+    /*  32 */ pub kernel_hartid: usize, // saved kernel tp
+    /*  40 */ pub ra: usize,
+    /*  48 */ pub sp: usize,
+    /*  56 */ pub gp: usize,
+    /*  64 */ pub tp: usize,
+    /*  72 */ pub t0: usize,
+    /*  80 */ pub t1: usize,
+    /*  88 */ pub t2: usize,
+    /*  96 */ pub s0: usize,
+    /* 104 */ pub s1: usize,
+    /* 112 */ pub a0: usize,
+    /* 120 */ pub a1: usize,
+    /* 128 */ pub a2: usize,
+    /* 136 */ pub a3: usize,
+    /* 144 */ pub a4: usize,
+    /* 152 */ pub a5: usize,
+    /* 160 */ pub a6: usize,
+    /* 168 */ pub a7: usize,
+    /* 176 */ pub s2_11: [usize; 10],
+    /* 256 */ pub t3: usize,
+    /* 264 */ pub t4: usize,
+    /* 272 */ pub t5: usize,
+    /* 280 */ pub t6: usize,
+    /* 288 */ pub fregs: [u64; 32],
+    /* 544 */ pub fcsr: usize,
+    /* 552 */ pub fp_used: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProcState {
+    Unused,
+    Used,
+    Sleeping,
+    Runnable,
+    Running,
+    Zombie,
+}
+
+/// The part of a process guarded by `p.lock`.
+pub struct ProcInner {
+    pub state: ProcState,
+    /// If non-zero, sleeping on chan.
+    pub chan: usize,
+    /// If true, have been killed.
+    pub killed: bool,
+    /// Exit status to be returned to parent's wait.
+    pub xstate: i32,
+    pub pid: i32,
+}
+
+/// The part of a process private to it (see the module doc).
+pub struct ProcData {
+    /// Bottom of the kernel stack (virtual address in the kernel page table).
+    pub kstack: usize,
+    /// Size of process memory (bytes).
+    pub sz: usize,
+    /// User page table.
+    pub pagetable: PageTable,
+    /// Data page for trampoline.rs (kernel direct-map address).
+    pub trapframe: *mut TrapFrame,
+    /// swtch() here to run process.
+    pub context: Context,
+    /// Open files.
+    pub ofile: [Option<Arc<File>>; NOFILE],
+    /// Current directory.
+    pub cwd: Option<Inode>,
+    /// Process name (debugging, ^P).
+    pub name: [u8; 16],
+}
+
+pub struct Proc {
+    pub lock: Spinlock<ProcInner>,
+    /// Parent process slot; guarded by WAIT_LOCK.
+    parent: UnsafeCell<*const Proc>,
+    data: UnsafeCell<ProcData>,
+}
+
+// SAFETY: inner state is behind p.lock; `parent` behind WAIT_LOCK; `data`
+// is only touched by the owning process or under p.lock while not running.
+unsafe impl Sync for Proc {}
+
+impl Proc {
+    const fn new() -> Proc {
+        Proc {
+            lock: Spinlock::new(
+                "proc",
+                ProcInner {
+                    state: ProcState::Unused,
+                    chan: 0,
+                    killed: false,
+                    xstate: 0,
+                    pid: 0,
+                },
+            ),
+            parent: UnsafeCell::new(ptr::null()),
+            data: UnsafeCell::new(ProcData {
+                kstack: 0,
+                sz: 0,
+                pagetable: PageTable::NULL,
+                trapframe: ptr::null_mut(),
+                context: Context {
+                    ra: 0,
+                    sp: 0,
+                    s: [0; 12],
+                },
+                ofile: [const { None }; NOFILE],
+                cwd: None,
+                name: [0; 16],
+            }),
+        }
+    }
+
+    /// The process's private data. Only the process itself may call this
+    /// on itself (via `myproc().data()`), or code holding `p.lock` on a
+    /// process that is not running (allocproc, fork's child, freeproc).
+    #[allow(clippy::mut_from_ref)]
+    pub fn data(&self) -> &mut ProcData {
+        // SAFETY: see the doc comment: exclusive by convention, as in xv6.
+        unsafe { &mut *self.data.get() }
+    }
+
+    pub fn trapframe(&self) -> &mut TrapFrame {
+        // SAFETY: the trapframe page lives as long as the process, and
+        // only the process (or its creator) touches it.
+        unsafe { &mut *self.data().trapframe }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.lock.lock().pid
+    }
+
+    pub fn name(&self) -> &str {
+        let n = &self.data().name;
+        let len = n.iter().position(|&c| c == 0).unwrap_or(n.len());
+        core::str::from_utf8(&n[..len]).unwrap_or("?")
+    }
+
+    pub fn set_killed(&self) {
+        self.lock.lock().killed = true;
+    }
+}
+
+pub static PROCS: [Proc; NPROC] = [const { Proc::new() }; NPROC];
+
+static NEXTPID: AtomicI32 = AtomicI32::new(1);
+
+/// Helps ensure that wakeups of wait()ing parents are not lost, and
+/// guards every `parent` field.
+static WAIT_LOCK: Spinlock<()> = Spinlock::new("wait_lock", ());
+
+/// The first user process (its children are re-parented here).
+static mut INITPROC: *const Proc = ptr::null();
+
+/// Map a kernel stack (plus an unmapped guard page below it) for each process slot.
+pub fn proc_mapstacks(kpt: PageTable) {
+    for i in 0..NPROC {
+        for pg in 0..KSTACK_PAGES {
+            let pa = kalloc().expect("proc_mapstacks") as usize;
+            vm::kvmmap(kpt, kstack(i) + pg * PGSIZE, pa, PGSIZE, PTE_R | PTE_W);
+        }
+    }
+}
+
+/// Initialize the proc table.
+pub fn procinit() {
+    for (i, p) in PROCS.iter().enumerate() {
+        let mut g = p.lock.lock();
+        p.data().kstack = kstack(i);
+        g.state = ProcState::Unused;
+    }
+}
+
+/// Must be called with interrupts disabled, to prevent a race with the
+/// process being moved to a different hart.
+#[inline(always)]
+pub fn cpuid() -> usize {
+    r_tp()
+}
+
+/// This hart's Cpu. Interrupts must be disabled while the pointer is used.
+pub fn mycpu() -> *mut Cpu {
+    // SAFETY: cpuid() < NCPU (QEMU harts 0..3); only the address is taken.
+    unsafe { ptr::addr_of_mut!(CPUS[cpuid()]) }
+}
+
+/// The current process, if any.
+pub fn try_myproc() -> Option<&'static Proc> {
+    let _off = crate::spinlock::IntrOff::new();
+    // SAFETY: interrupts are off, so we stay on this hart while reading.
+    let p = unsafe { (*mycpu()).proc };
+    // SAFETY: c.proc is null or a slot of the static PROCS table.
+    unsafe { p.as_ref() }
+}
+
+/// The current process; panics when called from a scheduler context.
+pub fn myproc() -> &'static Proc {
+    try_myproc().expect("myproc: no process")
+}
+
+fn allocpid() -> i32 {
+    NEXTPID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Look in the process table for an Unused proc. If found, initialize
+/// state required to run in the kernel and return with p.lock held. If
+/// there are no free procs, or a memory allocation fails, return None.
+fn allocproc() -> Option<(&'static Proc, SpinlockGuard<'static, ProcInner>)> {
+    for p in PROCS.iter() {
+        let mut g = p.lock.lock();
+        if g.state != ProcState::Unused {
+            continue;
+        }
+        g.pid = allocpid();
+        g.state = ProcState::Used;
+        g.killed = false;
+        g.xstate = 0;
+        let d = p.data();
+        // Allocate a trapframe page.
+        let Some(tf) = kalloc() else {
+            freeproc(p, &mut g);
+            return None;
+        };
+        // SAFETY: fresh page; zero it so fp_used starts false.
+        unsafe { ptr::write_bytes(tf, 0, PGSIZE) };
+        d.trapframe = tf as *mut TrapFrame;
+        // An empty user page table.
+        let Some(pt) = proc_pagetable(p) else {
+            freeproc(p, &mut g);
+            return None;
+        };
+        d.pagetable = pt;
+        // Set up new context to start executing at forkret, which returns
+        // to user space.
+        d.context = Context::default();
+        d.context.ra = forkret as *const () as usize;
+        d.context.sp = d.kstack + KSTACK_PAGES * PGSIZE;
+        return Some((p, g));
+    }
+    None
+}
+
+/// Free a proc structure and the data hanging from it, including user
+/// pages. p.lock must be held.
+fn freeproc(p: &Proc, g: &mut ProcInner) {
+    let d = p.data();
+    if !d.trapframe.is_null() {
+        kfree(d.trapframe as *mut u8);
+    }
+    d.trapframe = ptr::null_mut();
+    if !d.pagetable.is_null() {
+        proc_freepagetable(d.pagetable, d.sz);
+    }
+    d.pagetable = PageTable::NULL;
+    d.sz = 0;
+    d.name = [0; 16];
+    // SAFETY: the slot is not running and we hold its lock; WAIT_LOCK
+    // holders only compare parent pointers of live children.
+    unsafe { *p.parent.get() = ptr::null() };
+    g.pid = 0;
+    g.chan = 0;
+    g.killed = false;
+    g.xstate = 0;
+    g.state = ProcState::Unused;
+}
+
+/// Create a user page table for a given process, with no user memory,
+/// but with the trampoline and trapframe pages.
+pub fn proc_pagetable(p: &Proc) -> Option<PageTable> {
+    let pt = vm::uvmcreate()?;
+    let tramp = ptr::addr_of!(TRAMPOLINE_CODE) as usize;
+    // The trampoline at the highest user virtual address; only the
+    // supervisor uses it on the way to/from user space, so not PTE_U.
+    if vm::mappages(pt, TRAMPOLINE, PGSIZE, tramp, PTE_R | PTE_X).is_err() {
+        vm::uvmfree(pt, 0);
+        return None;
+    }
+    // The trapframe page just below the trampoline page.
+    let tf = p.data().trapframe as usize;
+    if vm::mappages(pt, TRAPFRAME, PGSIZE, tf, PTE_R | PTE_W).is_err() {
+        vm::uvmunmap(pt, TRAMPOLINE, 1, false);
+        vm::uvmfree(pt, 0);
+        return None;
+    }
+    Some(pt)
+}
+
+extern "C" {
+    #[link_name = "_trampoline"]
+    static TRAMPOLINE_CODE: u8;
+}
+
+/// Free a process's page table, and free the physical memory it refers to.
+pub fn proc_freepagetable(pt: PageTable, sz: usize) {
+    vm::uvmunmap(pt, TRAMPOLINE, 1, false);
+    vm::uvmunmap(pt, TRAPFRAME, 1, false);
+    vm::uvmfree(pt, sz);
+}
+
+// initcode: the first user program, position independent, run at 0x1000:
+// exec("/init", ["init"]); if that fails, exit(1) (and the kernel panics
+// "init exiting").
+core::arch::global_asm!(
+    r#"
+    .section .rodata.initcode,"a",@progbits
+    .globl initcode_start
+    .globl initcode_end
+    .p2align 3
+initcode_start:
+    la a0, 2f
+    la a1, 3f
+    li a7, {sys_exec}
+    ecall
+1:
+    li a0, 1
+    li a7, {sys_exit}
+    ecall
+    j 1b
+2:
+    .string "/init"
+    .p2align 3
+3:
+    .dword 0x1000 + (2b - initcode_start)
+    .dword 0
+initcode_end:
+    "#,
+    sys_exec = const abi::syscall::Sys::Exec as usize,
+    sys_exit = const abi::syscall::Sys::Exit as usize,
+);
+
+extern "C" {
+    static initcode_start: u8;
+    static initcode_end: u8;
+}
+
+/// Where user programs (and initcode) start: page 0 stays unmapped.
+pub const USER_TEXT: usize = 0x1000;
+
+/// Set up the first user process.
+pub fn userinit() {
+    let (p, mut g) = allocproc().expect("userinit");
+    // SAFETY: INITPROC is written once here, before any other process runs.
+    unsafe { INITPROC = p };
+    let d = p.data();
+    // SAFETY: linker-placed symbols bracketing the initcode bytes.
+    let code = unsafe {
+        let s = ptr::addr_of!(initcode_start);
+        let e = ptr::addr_of!(initcode_end);
+        core::slice::from_raw_parts(s, e as usize - s as usize)
+    };
+    // One page of code+stack at USER_TEXT; page 0 stays unmapped.
+    let mem = crate::kalloc::kzalloc().expect("userinit");
+    // SAFETY: fresh zeroed page; initcode is far smaller than a page.
+    unsafe { ptr::copy_nonoverlapping(code.as_ptr(), mem, code.len()) };
+    vm::mappages(
+        d.pagetable,
+        USER_TEXT,
+        PGSIZE,
+        mem as usize,
+        PTE_R | PTE_W | PTE_X | PTE_U,
+    )
+    .expect("userinit map");
+    d.sz = USER_TEXT + PGSIZE;
+    // Prepare for the very first "return" from kernel to user.
+    let tf = p.trapframe();
+    tf.epc = USER_TEXT;
+    tf.sp = USER_TEXT + PGSIZE;
+    d.name[..8].copy_from_slice(b"initcode");
+    g.state = ProcState::Runnable;
+}
+
+/// Grow or shrink user memory by n bytes; returns the old size.
+pub fn growproc(n: isize) -> Result<usize, Errno> {
+    let d = myproc().data();
+    let sz = d.sz;
+    if n > 0 {
+        let newsz = sz.checked_add(n as usize).ok_or(Errno::ENOMEM)?;
+        d.sz = vm::uvmalloc(d.pagetable, sz, newsz, PTE_W)?;
+    } else if n < 0 {
+        let newsz = sz
+            .checked_sub(n.unsigned_abs())
+            .filter(|&s| s >= USER_TEXT)
+            .ok_or(Errno::EINVAL)?;
+        d.sz = vm::uvmdealloc(d.pagetable, sz, newsz);
+    }
+    Ok(sz)
+}
+
+/// Create a new process, copying the parent. Sets up the child kernel
+/// stack to return as if from the fork() system call.
+pub fn fork() -> Result<usize, Errno> {
+    let p = myproc();
+    let pd = p.data();
+    let (np, mut ng) = allocproc().ok_or(Errno::EAGAIN)?;
+    let nd = np.data();
+    // Copy user memory from parent to child.
+    if let Err(e) = vm::uvmcopy(pd.pagetable, nd.pagetable, pd.sz) {
+        freeproc(np, &mut ng);
+        return Err(e);
+    }
+    nd.sz = pd.sz;
+    // Copy saved user registers; fork returns 0 in the child.
+    // SAFETY: both trapframe pages are valid and distinct.
+    unsafe { ptr::copy_nonoverlapping(pd.trapframe, nd.trapframe, 1) };
+    np.trapframe().a0 = 0;
+    // Increment reference counts on open file descriptors.
+    for (i, f) in pd.ofile.iter().enumerate() {
+        nd.ofile[i] = f.clone();
+    }
+    nd.cwd = pd.cwd.clone();
+    nd.name = pd.name;
+    let pid = ng.pid;
+    drop(ng);
+
+    let w = WAIT_LOCK.lock();
+    // SAFETY: parent pointers are guarded by WAIT_LOCK, which we hold.
+    unsafe { *np.parent.get() = p };
+    drop(w);
+
+    np.lock.lock().state = ProcState::Runnable;
+    Ok(pid as usize)
+}
+
+/// Pass p's abandoned children to init. Caller must hold WAIT_LOCK.
+fn reparent(p: &Proc) {
+    // SAFETY: INITPROC was set in userinit.
+    let init = unsafe { INITPROC };
+    for pp in PROCS.iter() {
+        // SAFETY: WAIT_LOCK is held by the caller.
+        unsafe {
+            if *pp.parent.get() == p as *const Proc {
+                *pp.parent.get() = init;
+                wakeup(init as usize);
+            }
+        }
+    }
+}
+
+/// Exit the current process. Does not return. An exited process remains
+/// in the zombie state until its parent calls wait().
+pub fn exit(status: i32) -> ! {
+    let p = myproc();
+    // SAFETY: INITPROC was set in userinit.
+    if ptr::eq(p, unsafe { INITPROC }) {
+        panic!("init exiting");
+    }
+    let d = p.data();
+    // Close all open files (File's Drop does the closing).
+    for f in d.ofile.iter_mut() {
+        drop(f.take());
+    }
+    // Dropping the cwd inode is an iput, which must be inside a log op.
+    crate::log::begin_op();
+    d.cwd = None;
+    crate::log::end_op();
+
+    let w = WAIT_LOCK.lock();
+    // Give any children to init.
+    reparent(p);
+    // Parent might be sleeping in wait().
+    // SAFETY: WAIT_LOCK is held.
+    wakeup(unsafe { *p.parent.get() } as usize);
+    let mut g = p.lock.lock();
+    g.xstate = status;
+    g.state = ProcState::Zombie;
+    drop(w);
+    // Jump into the scheduler, never to return.
+    sched(g);
+    panic!("zombie exit");
+}
+
+/// Wait for a child process to exit and return its pid; copy its exit
+/// status to user address `addr` unless it is 0.
+pub fn wait(addr: usize) -> Result<usize, Errno> {
+    let p = myproc();
+    let mut w = WAIT_LOCK.lock();
+    loop {
+        // Scan through the table looking for exited children.
+        let mut havekids = false;
+        for pp in PROCS.iter() {
+            // SAFETY: WAIT_LOCK is held.
+            if unsafe { *pp.parent.get() } != p as *const Proc {
+                continue;
+            }
+            // Make sure the child isn't still in exit() or swtch().
+            let mut g = pp.lock.lock();
+            havekids = true;
+            if g.state == ProcState::Zombie {
+                let pid = g.pid;
+                if addr != 0 {
+                    let xs = g.xstate.to_le_bytes();
+                    vm::copyout(p.data().pagetable, addr, &xs)?;
+                }
+                freeproc(pp, &mut g);
+                return Ok(pid as usize);
+            }
+        }
+        // No point waiting if we don't have any children.
+        if !havekids {
+            return Err(Errno::ECHILD);
+        }
+        if killed() {
+            return Err(Errno::EINTR);
+        }
+        // Wait for a child to exit.
+        w = sleep(p as *const Proc as usize, w);
+    }
+}
+
+/// Per-hart process scheduler. Each hart calls scheduler() after setting
+/// itself up. It never returns: it loops, choosing a process to run,
+/// swtch-ing to it, and getting control back when the process gives up
+/// the hart (via swtch to this context).
+pub fn scheduler() -> ! {
+    let c = mycpu();
+    // SAFETY: interrupts are off here; this hart's Cpu is ours.
+    unsafe { (*c).proc = ptr::null() };
+    loop {
+        // The most recent process to run may have had interrupts turned
+        // off; enable them to avoid a deadlock if all processes are
+        // waiting. Then turn them back off to avoid a race between an
+        // interrupt and wfi.
+        intr_on();
+        intr_off();
+
+        let mut found = false;
+        for p in PROCS.iter() {
+            let mut g = p.lock.lock();
+            if g.state == ProcState::Runnable {
+                // Switch to the chosen process. It is the process's job to
+                // release its lock and then reacquire it before jumping back to us.
+                g.state = ProcState::Running;
+                // SAFETY: this hart's Cpu; p's context was saved by swtch
+                // or built by allocproc, and we hold p.lock as sched expects.
+                unsafe {
+                    (*c).proc = p;
+                    (*c).need_resched = false;
+                    swtch(ptr::addr_of_mut!((*c).context), &p.data().context);
+                    // Process is done running for now.
+                    (*c).proc = ptr::null();
+                }
+                found = true;
+            }
+            drop(g);
+        }
+        if !found {
+            // Nothing to run; stop this hart until an interrupt.
+            wfi();
+        }
+    }
+}
+
+/// Switch to the scheduler. Must hold only p.lock and have changed
+/// p.state. Saves and restores intena because intena is a property of this
+/// kernel thread, not this hart.
+pub fn sched(g: SpinlockGuard<'static, ProcInner>) -> SpinlockGuard<'static, ProcInner> {
+    let p = myproc();
+    let c = mycpu();
+    if !p.lock.holding() {
+        panic!("sched p->lock");
+    }
+    // SAFETY: interrupts are off (we hold a spinlock), so c is this hart's.
+    unsafe {
+        if (*c).noff != 1 {
+            panic!("sched locks");
+        }
+        if g.state == ProcState::Running {
+            panic!("sched running");
+        }
+        if intr_get() {
+            panic!("sched interruptible");
+        }
+        let intena = (*c).intena;
+        swtch(&mut p.data().context, ptr::addr_of!((*c).context));
+        // We may be on another hart now.
+        (*mycpu()).intena = intena;
+    }
+    g
+}
+
+/// Give up the hart for one scheduling round.
+pub fn yield_() {
+    let p = myproc();
+    let mut g = p.lock.lock();
+    g.state = ProcState::Runnable;
+    let g = sched(g);
+    drop(g);
+}
+
+/// A fork child's very first scheduling by scheduler() will swtch to forkret.
+extern "C" fn forkret() -> ! {
+    static FIRST: AtomicBool = AtomicBool::new(true);
+    let p = myproc();
+    // Still holding p.lock from scheduler; its guard lives on the
+    // scheduler's stack and is dropped there only after we switch back.
+    // SAFETY: this hart holds p.lock (taken by scheduler for us).
+    unsafe { p.lock.force_unlock() };
+
+    if FIRST.swap(false, Ordering::SeqCst) {
+        // File system initialization must be run in the context of a
+        // regular process (e.g., because it calls sleep), and thus cannot
+        // be run from main().
+        crate::fs::fsinit(ROOTDEV);
+        p.data().cwd = crate::fs::namei(b"/").ok();
+    }
+    crate::trap::usertrapret();
+}
+
+/// Atomically release lock and sleep on chan. Reacquires lock when awakened.
+pub fn sleep<'a, T: ?Sized>(chan: usize, guard: SpinlockGuard<'a, T>) -> SpinlockGuard<'a, T> {
+    let p = myproc();
+    let lk = guard.spinlock();
+    // Must acquire p.lock in order to change p.state and then call
+    // sched. Once we hold p.lock, we can be guaranteed that we won't miss
+    // any wakeup (wakeup locks p.lock), so it's okay to release lk.
+    let mut g = p.lock.lock();
+    drop(guard);
+    g.chan = chan;
+    g.state = ProcState::Sleeping;
+    let mut g = sched(g);
+    // Tidy up.
+    g.chan = 0;
+    drop(g);
+    // Reacquire original lock.
+    lk.lock()
+}
+
+/// Wake up all processes sleeping on chan. Must be called without any p.lock.
+pub fn wakeup(chan: usize) {
+    let me = try_myproc().map_or(ptr::null(), |p| p as *const Proc);
+    for p in PROCS.iter() {
+        if ptr::eq(p, me) {
+            continue;
+        }
+        let mut g = p.lock.lock();
+        if g.state == ProcState::Sleeping && g.chan == chan {
+            g.state = ProcState::Runnable;
+            // SAFETY: interrupts are off while we hold g, so this is our hart's Cpu.
+            unsafe { (*mycpu()).need_resched = true };
+        }
+    }
+}
+
+/// Did an interrupt on this hart wake a process since we last switched?
+/// Clears the flag.
+pub fn take_resched() -> bool {
+    let _off = crate::spinlock::IntrOff::new();
+    // SAFETY: interrupts are off, so this is our hart's Cpu.
+    unsafe { core::mem::replace(&mut (*mycpu()).need_resched, false) }
+}
+
+/// Kill the process with the given pid. The victim won't exit until it
+/// tries to return to user space (see usertrap() in trap.rs).
+pub fn kill(pid: i32) -> Result<usize, Errno> {
+    for p in PROCS.iter() {
+        let mut g = p.lock.lock();
+        if g.pid == pid && g.state != ProcState::Unused {
+            g.killed = true;
+            if g.state == ProcState::Sleeping {
+                // Wake process from sleep().
+                g.state = ProcState::Runnable;
+            }
+            return Ok(0);
+        }
+    }
+    Err(Errno::ESRCH)
+}
+
+/// Has the current process been killed?
+pub fn killed() -> bool {
+    try_myproc().is_some_and(|p| p.lock.lock().killed)
+}
+
+/// Copy to either a user address, or kernel address, depending on
+/// user_dst.
+pub fn either_copyout(user_dst: bool, dst: usize, src: &[u8]) -> Result<(), Errno> {
+    if user_dst {
+        vm::copyout(myproc().data().pagetable, dst, src)
+    } else {
+        // SAFETY: kernel callers pass a kernel buffer of at least src.len() bytes.
+        unsafe { ptr::copy(src.as_ptr(), dst as *mut u8, src.len()) };
+        Ok(())
+    }
+}
+
+/// Copy from either a user address, or kernel address, depending on
+/// user_src.
+pub fn either_copyin(dst: &mut [u8], user_src: bool, src: usize) -> Result<(), Errno> {
+    if user_src {
+        vm::copyin(myproc().data().pagetable, dst, src)
+    } else {
+        // SAFETY: kernel callers pass a kernel buffer of at least dst.len() bytes.
+        unsafe { ptr::copy(src as *const u8, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+}
+
+/// Number of process slots in use (sysinfo).
+pub fn nproc() -> usize {
+    PROCS
+        .iter()
+        .filter(|p| p.lock.lock().state != ProcState::Unused)
+        .count()
+}
+
+/// Print a process listing to the console, for debugging. Runs when the
+/// user types ^P on the console. Takes no locks, to avoid wedging a stuck
+/// machine further.
+pub fn procdump() {
+    crate::println!();
+    for p in PROCS.iter() {
+        // SAFETY: a racy read for debugging output only, as in xv6.
+        let g = unsafe { p.lock.get_mut_unchecked() };
+        if g.state == ProcState::Unused {
+            continue;
+        }
+        let state = match g.state {
+            ProcState::Unused => "unused",
+            ProcState::Used => "used",
+            ProcState::Sleeping => "sleep ",
+            ProcState::Runnable => "runble",
+            ProcState::Running => "run   ",
+            ProcState::Zombie => "zombie",
+        };
+        crate::println!("{} {} {}", g.pid, state, p.name());
+    }
+}

@@ -1,0 +1,326 @@
+//! Socket system calls and socket files.
+//!
+//! A socket is a file descriptor whose `File` holds a [`Socket`]: the id of
+//! a socket in the stack (`netglue::NET`). Closing the last descriptor
+//! (dropping the `File`) closes the socket, freeing its port and any queued
+//! datagrams. `read`/`write` on a socket are `recv`/`send` to the connected
+//! peer.
+//!
+//! The one copy on each path happens here: `sendto` copies the user's
+//! payload into a fresh mbuf (with headroom for the headers) before taking
+//! the stack lock; `recvfrom` takes the queued mbuf out of the stack and
+//! copies its payload to the user after releasing the lock. A blocked
+//! `recvfrom` sleeps on the socket's channel, woken by the RX interrupt;
+//! with a receive timeout it is also woken every tick to check the clock;
+//! a killed process returns EINTR (and exits on its way out).
+//!
+//! Every user pointer goes through copyin/copyout (EFAULT when bad).
+
+use alloc::sync::Arc;
+use alloc::vec;
+
+use abi::net::{
+    ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
+    MAX_COUNTERS, SOL_SOCKET, SO_NONBLOCK, SO_RCVTIMEO_MS,
+};
+use abi::Errno;
+use net::socket::MAX_SOCKETS;
+use net::{Mbuf, SocketId, SocketKind};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+use crate::file::{File, FileKind};
+use crate::netglue::{chan, now_ms, pool, KernelEnv, NET};
+use crate::proc::{self, myproc};
+use crate::syscall::{argaddr, argfd};
+use crate::vm;
+
+/// The largest payload a socket sends: an MTU minus the IPv4 header (UDP
+/// further subtracts its own header; the stack checks that).
+const MAX_PAYLOAD: usize = net::ipv4::MTU - net::ipv4::HEADER_LEN;
+/// Entries `arp` lists at most.
+const MAX_ARP: usize = 64;
+
+/// The socket a socket file refers to; closes it when the file goes.
+pub struct Socket {
+    pub id: SocketId,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = NET.lock().close(self.id);
+    }
+}
+
+fn copyin_val<T: FromBytes + IntoBytes>(addr: usize) -> Result<T, Errno> {
+    let mut v = T::new_zeroed();
+    vm::copyin(myproc().data().pagetable, v.as_mut_bytes(), addr)?;
+    Ok(v)
+}
+
+fn copyout_bytes(addr: usize, bytes: &[u8]) -> Result<(), Errno> {
+    vm::copyout(myproc().data().pagetable, addr, bytes)
+}
+
+fn copyout_val<T: IntoBytes + Immutable>(addr: usize, v: &T) -> Result<(), Errno> {
+    copyout_bytes(addr, v.as_bytes())
+}
+
+/// A `sockaddr_in` argument: its length must cover the structure.
+fn copyin_addr(addr: usize, len: usize) -> Result<SockAddrIn, Errno> {
+    if len < core::mem::size_of::<SockAddrIn>() {
+        return Err(Errno::EINVAL);
+    }
+    copyin_val(addr)
+}
+
+/// Writes an address and, if `lenp` is not null, its length.
+fn copyout_addr(addr: usize, lenp: usize, a: &SockAddrIn) -> Result<(), Errno> {
+    if addr != 0 {
+        copyout_val(addr, a)?;
+    }
+    if lenp != 0 {
+        copyout_val(lenp, &(core::mem::size_of::<SockAddrIn>() as u32))?;
+    }
+    Ok(())
+}
+
+/// Argument `n` as a socket descriptor: the file (kept alive for the call)
+/// and the socket's id.
+fn argsock(n: usize) -> Result<(Arc<File>, SocketId), Errno> {
+    let (_, f) = argfd(n)?;
+    let id = match &f.kind {
+        FileKind::Socket(s) => s.id,
+        _ => return Err(Errno::ENOTSOCK),
+    };
+    Ok((f, id))
+}
+
+fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
+    let d = myproc().data();
+    let fd = d
+        .ofile
+        .iter()
+        .position(|o| o.is_none())
+        .ok_or(Errno::EMFILE)?;
+    d.ofile[fd] = Some(f);
+    Ok(fd)
+}
+
+/// Sends `len` bytes at user address `buf` from socket `id`.
+fn send(id: SocketId, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
+    if len > MAX_PAYLOAD {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut m = pool().alloc().ok_or(Errno::ENOBUFS)?;
+    let payload = m.append(len).map_err(|_| Errno::EMSGSIZE)?;
+    vm::copyin(myproc().data().pagetable, payload, buf)?;
+    NET.lock().sendto(&mut KernelEnv, id, m, to.as_ref())
+}
+
+/// Waits for a datagram on socket `id`, honouring its timeout and
+/// non-blocking mode.
+fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
+    let mut net = NET.lock();
+    let opts = net.options(id)?;
+    let deadline = (opts.rcvtimeo_ms > 0).then(|| now_ms() + opts.rcvtimeo_ms);
+    loop {
+        match net.recvfrom(id) {
+            Err(Errno::EAGAIN) => {}
+            r => return r,
+        }
+        if opts.nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        if proc::killed() {
+            return Err(Errno::EINTR);
+        }
+        if deadline.is_some_and(|d| now_ms() >= d) {
+            return Err(Errno::EAGAIN);
+        }
+        if deadline.is_some() {
+            net.timed_wait(id, true);
+        }
+        net = proc::sleep(chan(id), net);
+        if deadline.is_some() {
+            net.timed_wait(id, false);
+        }
+    }
+}
+
+/// Copies a received payload to user address `buf` (at most `len` bytes;
+/// the rest of the datagram is discarded, as for UDP elsewhere).
+fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
+    let n = len.min(m.len());
+    copyout_bytes(buf, &m.data()[..n])?;
+    Ok(n)
+}
+
+/// `read` on a socket file.
+pub fn sock_read(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
+    let (m, _) = recv(s.id)?;
+    deliver(m, buf, len)
+}
+
+/// `write` on a socket file: send to the connected peer.
+pub fn sock_write(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
+    send(s.id, buf, len, None)
+}
+
+/// socket(domain, type, protocol) -> fd
+pub fn sys_socket() -> Result<usize, Errno> {
+    if argaddr(0) != AF_INET as usize {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    let kind = SocketKind::from_abi(argaddr(1)).ok_or(Errno::EINVAL)?;
+    if argaddr(2) != 0 {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    let id = NET.lock().socket(kind)?;
+    // From here on, dropping `Socket` (on any error) closes it.
+    let f = File::new(FileKind::Socket(Socket { id }), true, true)?;
+    fdalloc(f)
+}
+
+/// bind(fd, addr, addrlen)
+pub fn sys_bind() -> Result<usize, Errno> {
+    let (_f, id) = argsock(0)?;
+    let a = copyin_addr(argaddr(1), argaddr(2))?;
+    NET.lock().bind(id, &a)?;
+    Ok(0)
+}
+
+/// connect(fd, addr, addrlen)
+pub fn sys_connect() -> Result<usize, Errno> {
+    let (_f, id) = argsock(0)?;
+    let a = copyin_addr(argaddr(1), argaddr(2))?;
+    NET.lock().connect(id, &a)?;
+    Ok(0)
+}
+
+/// sendto(fd, buf, len, flags, addr or 0, addrlen) -> bytes
+pub fn sys_sendto() -> Result<usize, Errno> {
+    let (_f, id) = argsock(0)?;
+    let (buf, len, addr) = (argaddr(1), argaddr(2), argaddr(4));
+    let to = if addr != 0 {
+        Some(copyin_addr(addr, argaddr(5))?)
+    } else {
+        None
+    };
+    send(id, buf, len, to)
+}
+
+/// recvfrom(fd, buf, len, flags, addr or 0, addrlen ptr or 0) -> bytes
+pub fn sys_recvfrom() -> Result<usize, Errno> {
+    let (_f, id) = argsock(0)?;
+    let (buf, len, addr, lenp) = (argaddr(1), argaddr(2), argaddr(4), argaddr(5));
+    let (m, from) = recv(id)?;
+    let n = deliver(m, buf, len)?;
+    copyout_addr(addr, lenp, &from)?;
+    Ok(n)
+}
+
+/// getsockname(fd, addr, addrlen ptr)
+pub fn sys_getsockname() -> Result<usize, Errno> {
+    let (_f, id) = argsock(0)?;
+    let a = NET.lock().getsockname(id)?;
+    if argaddr(1) == 0 {
+        return Err(Errno::EFAULT);
+    }
+    copyout_addr(argaddr(1), argaddr(2), &a)?;
+    Ok(0)
+}
+
+/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK, &u64, 8)
+pub fn sys_setsockopt() -> Result<usize, Errno> {
+    let (_f, id) = argsock(0)?;
+    let (level, opt, optval, optlen) = (argaddr(1), argaddr(2), argaddr(3), argaddr(4));
+    if level != SOL_SOCKET {
+        return Err(Errno::ENOPROTOOPT);
+    }
+    if opt != SO_RCVTIMEO_MS && opt != SO_NONBLOCK {
+        return Err(Errno::ENOPROTOOPT);
+    }
+    if optlen < core::mem::size_of::<u64>() {
+        return Err(Errno::EINVAL);
+    }
+    let v: u64 = copyin_val(optval)?;
+    let mut net = NET.lock();
+    let mut o = net.options(id)?;
+    if opt == SO_RCVTIMEO_MS {
+        o.rcvtimeo_ms = v;
+    } else {
+        o.nonblock = v != 0;
+    }
+    net.set_options(id, o)?;
+    Ok(0)
+}
+
+/// netstat(counters, max) -> count
+pub fn sys_netstat() -> Result<usize, Errno> {
+    let (addr, max) = (argaddr(0), argaddr(1));
+    let mut v = vec![Counter::default(); max.min(MAX_COUNTERS)];
+    let n = NET
+        .lock()
+        .export_counters_with(&crate::virtio_net::counters(), &mut v);
+    copyout_bytes(addr, v[..n].as_bytes())?;
+    Ok(n)
+}
+
+/// ifconfig(cfg, set): read the configuration, or set it (address,
+/// netmask, gateway; the MAC is the card's).
+pub fn sys_ifconfig() -> Result<usize, Errno> {
+    let addr = argaddr(0);
+    match argaddr(1) {
+        0 => {
+            let c = NET.lock().iface().to_abi();
+            copyout_val(addr, &c)?;
+        }
+        1 => {
+            let c: IfConfig = copyin_val(addr)?;
+            NET.lock().set_config(&c)?;
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    Ok(0)
+}
+
+/// arp(op, ip, entries, max) -> count
+pub fn sys_arp() -> Result<usize, Errno> {
+    let (op, ip, out, max) = (argaddr(0), argaddr(1), argaddr(2), argaddr(3));
+    match op {
+        ARP_LIST => {
+            let mut v = vec![ArpEntry::default(); max.min(MAX_ARP)];
+            let n = NET.lock().arp_list(now_ms(), &mut v);
+            copyout_bytes(out, v[..n].as_bytes())?;
+            Ok(n)
+        }
+        ARP_RESOLVE => {
+            let ip: [u8; 4] = copyin_val(ip)?;
+            let Some(mac) = NET.lock().arp_resolve(&mut KernelEnv, ip)? else {
+                return Ok(0);
+            };
+            if max == 0 {
+                return Ok(0);
+            }
+            let e = ArpEntry {
+                ip,
+                mac,
+                resolved: 1,
+                ..ArpEntry::default()
+            };
+            copyout_val(out, &e)?;
+            Ok(1)
+        }
+        ARP_FLUSH => Ok(NET.lock().arp_flush()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// socklist(infos, max) -> count
+pub fn sys_socklist() -> Result<usize, Errno> {
+    let (addr, max) = (argaddr(0), argaddr(1));
+    let mut v = vec![SockInfo::default(); max.min(MAX_SOCKETS)];
+    let n = NET.lock().socklist(&mut v);
+    copyout_bytes(addr, v[..n].as_bytes())?;
+    Ok(n)
+}

@@ -1,0 +1,258 @@
+//! Driver for the virtio network card (virtio spec 1.2, §5.1), on the
+//! modern virtio-mmio transport at slot 1 (0x10002000, IRQ 2).
+//!
+//! Two split virtqueues of [`QSIZE`] entries: receive (queue 0) and
+//! transmit (queue 1). Every buffer is an mbuf:
+//! - RX: the ring is kept full of fresh mbufs, each posted as one
+//!   device-writable descriptor at its headroom (so a reply can later be
+//!   built in front of the frame). The device writes the 12-byte
+//!   `VirtioNetHdr` and the frame; the interrupt handler pulls the header
+//!   and hands the same mbuf to the stack, posting a fresh one in its
+//!   place. With no fresh mbuf the frame is dropped (`drop_rx_no_mbuf`) and
+//!   its buffer reposted, so the ring never runs dry.
+//! - TX: the stack's frame gets a zeroed `VirtioNetHdr` pushed in front
+//!   (no offloads negotiated) and is posted as one device-readable
+//!   descriptor; the mbuf is kept by descriptor index and freed when the
+//!   device returns it. A full ring refuses the frame (the stack counts
+//!   `drop_tx_ring_full`).
+//!
+//! Features: VERSION_1 and MAC (read from config space). Notifications go
+//! out only when the device asks for them.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use net::{DropReason, Mbuf};
+use wire::virtio_net::VirtioNetHdr;
+
+use crate::netglue::{pool, KernelEnv, NET};
+use crate::spinlock::Spinlock;
+use crate::virtio::{VirtioMmio, DEVICE_ID_NET, VIRTIO1};
+use crate::virtqueue::{Segment, Virtqueue};
+
+/// Entries per queue (≤ 128 keeps each queue in one page).
+pub const QSIZE: usize = 128;
+const RX_QUEUE: u32 = 0;
+const TX_QUEUE: u32 = 1;
+/// VIRTIO_NET_F_MAC (§5.1.3): the device's MAC is in config space.
+const F_MAC: u64 = 1 << 5;
+/// Offset of `mac` in `struct virtio_net_config` (§5.1.4).
+const CONFIG_MAC: usize = 0;
+/// Frames handed to the stack per lock round trip.
+const RX_BATCH: usize = 16;
+
+struct Nic {
+    dev: VirtioMmio,
+    rx: Virtqueue<QSIZE>,
+    tx: Virtqueue<QSIZE>,
+    /// The mbuf posted at each RX descriptor.
+    rx_bufs: [Option<Mbuf>; QSIZE],
+    /// The mbuf being sent by each TX descriptor.
+    tx_bufs: [Option<Mbuf>; QSIZE],
+}
+
+static NIC: Spinlock<Option<Nic>> = Spinlock::new("virtio_net", None);
+
+/// Mbufs posted in the RX ring and frames in flight on TX, for netstat
+/// (every mbuf is free, posted or in flight when the stack is idle).
+static RX_POSTED: AtomicUsize = AtomicUsize::new(0);
+static TX_INFLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+/// The driver's counters for `netstat`.
+pub fn counters() -> [(&'static str, u64); 2] {
+    [
+        ("mbufs_rx_posted", RX_POSTED.load(Ordering::Relaxed) as u64),
+        (
+            "mbufs_tx_inflight",
+            TX_INFLIGHT.load(Ordering::Relaxed) as u64,
+        ),
+    ]
+}
+
+impl Nic {
+    /// Posts `m`'s tailroom for the device to write a frame into.
+    fn post_rx(&mut self, mut m: Mbuf) -> Result<(), Mbuf> {
+        let seg = Segment {
+            addr: m.tail_ptr() as u64,
+            len: m.tailroom() as u32,
+            device_writes: true,
+        };
+        match self.rx.alloc_chain(&[seg]) {
+            Some(head) => {
+                self.rx_bufs[head as usize] = Some(m);
+                self.rx.submit(head);
+                RX_POSTED.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            None => Err(m),
+        }
+    }
+
+    /// Frees the mbufs of frames the device has sent.
+    fn reclaim_tx(&mut self) {
+        while let Some(u) = self.tx.pop_used() {
+            self.tx.free_chain(u.id);
+            if self.tx_bufs[u.id as usize % QSIZE].take().is_some() {
+                TX_INFLIGHT.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Brings the card up (hart 0, at boot, after the heap). Without a card the
+/// stack still works for loopback; transmit then drops.
+pub fn init() {
+    let dev = match VirtioMmio::probe(VIRTIO1, DEVICE_ID_NET) {
+        Ok(d) => d,
+        Err(e) => {
+            crate::println!("virtio_net: no network card ({:?})", e);
+            return;
+        }
+    };
+    dev.begin_init();
+    let features = match dev.negotiate(|offered| offered & F_MAC) {
+        Ok(f) => f,
+        Err(e) => {
+            crate::println!("virtio_net: feature negotiation failed ({:?})", e);
+            return;
+        }
+    };
+    let rx = Virtqueue::new();
+    let tx = Virtqueue::new();
+    if dev.setup_queue(RX_QUEUE, &rx).is_err() || dev.setup_queue(TX_QUEUE, &tx).is_err() {
+        crate::println!("virtio_net: queue setup failed");
+        return;
+    }
+    let mut mac = net::Iface::QEMU_USER.mac;
+    if features & F_MAC != 0 {
+        for (i, b) in mac.iter_mut().enumerate() {
+            *b = dev.config_read_u8(CONFIG_MAC + i);
+        }
+    }
+    NET.lock().set_mac(mac);
+
+    let mut g = NIC.lock();
+    let nic = g.insert(Nic {
+        dev,
+        rx,
+        tx,
+        rx_bufs: [const { None }; QSIZE],
+        tx_bufs: [const { None }; QSIZE],
+    });
+    let mut posted = 0;
+    while let Some(m) = pool().alloc() {
+        if nic.post_rx(m).is_err() {
+            break;
+        }
+        posted += 1;
+    }
+    nic.dev.driver_ok();
+    nic.dev.notify(RX_QUEUE);
+    drop(g);
+    crate::println!(
+        "virtio_net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx buffers",
+        mac[0],
+        mac[1],
+        mac[2],
+        mac[3],
+        mac[4],
+        mac[5],
+        posted
+    );
+}
+
+/// Sends one frame (called by the stack, `NET` held).
+pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
+    // A zeroed header: no checksum offload, no segmentation.
+    if m.push(VirtioNetHdr::LEN).is_err() {
+        return Err(m);
+    }
+    let mut g = NIC.lock();
+    let Some(nic) = g.as_mut() else { return Err(m) };
+    if nic.tx.num_free() == 0 {
+        nic.reclaim_tx();
+    }
+    let seg = Segment {
+        addr: m.data_ptr() as u64,
+        len: m.len() as u32,
+        device_writes: false,
+    };
+    let Some(head) = nic.tx.alloc_chain(&[seg]) else {
+        return Err(m);
+    };
+    nic.tx_bufs[head as usize] = Some(m);
+    nic.tx.submit(head);
+    TX_INFLIGHT.fetch_add(1, Ordering::Relaxed);
+    if nic.tx.should_notify() {
+        nic.dev.notify(TX_QUEUE);
+    }
+    Ok(())
+}
+
+/// The interrupt handler (IRQ 2): reclaims sent frames, takes received
+/// ones, refills the RX ring, and runs the frames through the stack (which
+/// wakes the receiving processes).
+pub fn intr() {
+    loop {
+        let mut batch: [Option<Mbuf>; RX_BATCH] = [const { None }; RX_BATCH];
+        let (mut n, mut no_mbuf, mut bad) = (0, 0, 0);
+        {
+            let mut g = NIC.lock();
+            let Some(nic) = g.as_mut() else { return };
+            nic.dev.ack_interrupt();
+            nic.reclaim_tx();
+            let mut reposted = false;
+            while n < RX_BATCH {
+                let Some(u) = nic.rx.pop_used() else { break };
+                nic.rx.free_chain(u.id);
+                let Some(mut m) = nic.rx_bufs[u.id as usize % QSIZE].take() else {
+                    continue;
+                };
+                RX_POSTED.fetch_sub(1, Ordering::Relaxed);
+                let fresh = match pool().alloc() {
+                    Some(fresh) => {
+                        // The device wrote the header and the frame.
+                        if m.extend(u.len as usize).is_ok() && m.pull(VirtioNetHdr::LEN).is_ok() {
+                            batch[n] = Some(m);
+                            n += 1;
+                        } else {
+                            bad += 1;
+                        }
+                        fresh
+                    }
+                    None => {
+                        // Keep the ring full: drop the frame, reuse its buffer.
+                        no_mbuf += 1;
+                        m.reset();
+                        m
+                    }
+                };
+                // A descriptor was just freed, so this cannot fail; if it
+                // did, the mbuf would simply go back to the pool.
+                let _ = nic.post_rx(fresh);
+                reposted = true;
+            }
+            if reposted && nic.rx.should_notify() {
+                nic.dev.notify(RX_QUEUE);
+            }
+        }
+        if n == 0 && no_mbuf == 0 && bad == 0 {
+            return;
+        }
+        let mut net = NET.lock();
+        for _ in 0..no_mbuf {
+            net.count_drop(DropReason::RxNoMbuf);
+        }
+        for _ in 0..bad {
+            net.count_drop(DropReason::EthOversized);
+        }
+        for m in batch.iter_mut().take(n) {
+            if let Some(m) = m.take() {
+                net.input(&mut KernelEnv, m);
+            }
+        }
+        drop(net);
+        if n + no_mbuf + bad < RX_BATCH {
+            return;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! What the generated `parse` functions return, hand-written.
+//!
+//! Every generated format has `parse(bytes)`: it views the header in place and
+//! checks the spec's length fields (IPv4 `ihl` and `total_length`, UDP
+//! `length`) against the buffer, so a malformed frame becomes an error, never
+//! a panic or an out-of-bounds slice.
+
+/// A header viewed in place, with the bytes its length fields give it.
+#[derive(Debug, Clone, Copy)]
+pub struct Parsed<'a, H> {
+    pub header: &'a H,
+    /// Bytes between the fixed header and the payload (IPv4 options); empty
+    /// for formats without a header-length field.
+    pub options: &'a [u8],
+    /// What follows, cut at the message length when the format has one
+    /// (link-layer padding dropped); otherwise the rest of the buffer.
+    pub payload: &'a [u8],
+}
+
+/// Why `parse` refused a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    /// The buffer is shorter than the fixed header.
+    Truncated { need: usize, have: usize },
+    /// A length field (named) gives a length, in bytes, shorter than the
+    /// header it must cover or longer than the buffer.
+    BadLength { field: &'static str, len: usize },
+}

@@ -1,0 +1,237 @@
+//! Malformed input is refused with an error, never a panic: short buffers,
+//! IHL < 5, lengths past the buffer, wrong address sizes, and random bytes
+//! through the whole receive chain.
+
+use proptest::prelude::*;
+use spec_tests::captures;
+use wire::arp::ArpPacket;
+use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
+use wire::ethernet::EthernetHeader;
+use wire::icmpv4::{self, Icmpv4Echo, Icmpv4Header};
+use wire::ipv4::{self, Ipv4Header};
+use wire::udp::{self, UdpHeader};
+use wire::ParseError;
+
+fn ip_packet(frame: &[u8]) -> Vec<u8> {
+    frame[EthernetHeader::LEN..].to_vec()
+}
+
+#[test]
+fn short_buffers_are_truncated() {
+    let frame = captures::UDP_TO_LISTENER;
+    for n in 0..EthernetHeader::LEN {
+        assert_eq!(
+            EthernetHeader::parse(&frame[..n]).unwrap_err(),
+            ParseError::Truncated { need: 14, have: n }
+        );
+    }
+    let packet = ip_packet(&frame);
+    for n in 0..Ipv4Header::LEN {
+        assert!(matches!(
+            Ipv4Header::parse(&packet[..n]),
+            Err(ParseError::Truncated { need: 20, .. })
+        ));
+        assert!(!ipv4::checksum_ok(&packet[..n]));
+        let mut short = packet[..n].to_vec();
+        ipv4::fill_checksum(&mut short);
+        assert_eq!(
+            short,
+            &packet[..n],
+            "fill_checksum leaves a short buffer alone"
+        );
+    }
+    let datagram = &packet[20..];
+    for n in 0..UdpHeader::LEN {
+        assert!(matches!(
+            UdpHeader::parse(&datagram[..n]),
+            Err(ParseError::Truncated { .. })
+        ));
+        assert!(!udp::checksum_ok(
+            [10, 9, 0, 1],
+            [10, 9, 0, 2],
+            &datagram[..n]
+        ));
+        let _ = udp::checksum([10, 9, 0, 1], [10, 9, 0, 2], &datagram[..n]);
+    }
+    assert!(ArpPacket::parse(&captures::ARP_REQUEST[14..41]).is_err());
+    assert!(Icmpv4Header::parse(&[8, 0, 0]).is_err());
+    assert!(!icmpv4::checksum_ok(&[0, 0, 0]));
+}
+
+#[test]
+fn ihl_below_five_is_refused() {
+    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
+    for ihl in 0..5 {
+        packet[0] = 0x40 | ihl;
+        assert_eq!(
+            Ipv4Header::parse(&packet).unwrap_err(),
+            ParseError::BadLength {
+                field: "ihl",
+                len: usize::from(ihl) * 4
+            }
+        );
+    }
+}
+
+#[test]
+fn ihl_past_the_buffer_is_refused() {
+    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
+    packet[0] = 0x4f; // 60 bytes of header in a 40-byte packet
+    assert_eq!(
+        Ipv4Header::parse(&packet).unwrap_err(),
+        ParseError::BadLength {
+            field: "ihl",
+            len: 60
+        }
+    );
+}
+
+#[test]
+fn ipv4_options_are_split_off() {
+    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
+    packet[0] = 0x46;
+    packet[2..4].copy_from_slice(&44u16.to_be_bytes());
+    packet.splice(20..20, [1, 1, 1, 0]); // NOP NOP NOP END
+    ipv4::fill_checksum(&mut packet[..24]);
+    assert!(ipv4::checksum_ok(&packet[..24]));
+    let p = Ipv4Header::parse(&packet).unwrap();
+    assert_eq!(
+        (p.header.ihl_bytes(), p.options, p.payload.len()),
+        (24, &[1, 1, 1, 0][..], 20)
+    );
+}
+
+#[test]
+fn total_length_past_the_buffer_or_inside_the_header_is_refused() {
+    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
+    packet[2..4].copy_from_slice(&41u16.to_be_bytes());
+    assert_eq!(
+        Ipv4Header::parse(&packet).unwrap_err(),
+        ParseError::BadLength {
+            field: "total_length",
+            len: 41
+        }
+    );
+    packet[2..4].copy_from_slice(&19u16.to_be_bytes());
+    assert_eq!(
+        Ipv4Header::parse(&packet).unwrap_err(),
+        ParseError::BadLength {
+            field: "total_length",
+            len: 19
+        }
+    );
+}
+
+#[test]
+fn link_padding_is_cut_at_total_length() {
+    // QEMU's user networking pads short frames to 60 bytes.
+    let mut frame = captures::UDP_TO_CLOSED_PORT.to_vec();
+    frame.resize(60, 0);
+    let eth = EthernetHeader::parse(&frame).unwrap();
+    let ip = Ipv4Header::parse(eth.payload).unwrap();
+    assert_eq!(ip.payload.len(), 15);
+    let udp = UdpHeader::parse(ip.payload).unwrap();
+    assert_eq!(udp.payload, b"anyone?");
+    assert!(udp::checksum_ok(
+        ip.header.src(),
+        ip.header.dst(),
+        ip.payload
+    ));
+}
+
+#[test]
+fn udp_length_past_the_buffer_or_inside_the_header_is_refused() {
+    let packet = ip_packet(&captures::UDP_TO_LISTENER);
+    let mut datagram = packet[20..].to_vec();
+    datagram[4..6].copy_from_slice(&21u16.to_be_bytes());
+    assert_eq!(
+        UdpHeader::parse(&datagram).unwrap_err(),
+        ParseError::BadLength {
+            field: "length",
+            len: 21
+        }
+    );
+    datagram[4..6].copy_from_slice(&7u16.to_be_bytes());
+    assert_eq!(
+        UdpHeader::parse(&datagram).unwrap_err(),
+        ParseError::BadLength {
+            field: "length",
+            len: 7
+        }
+    );
+}
+
+#[test]
+fn arp_with_other_address_sizes_is_refused() {
+    let mut packet = captures::ARP_REQUEST[14..].to_vec();
+    packet[4] = 8;
+    assert_eq!(
+        ArpPacket::parse(&packet).unwrap_err(),
+        ParseError::BadLength {
+            field: "hlen",
+            len: 8
+        }
+    );
+    packet[4] = 6;
+    packet[5] = 16;
+    assert_eq!(
+        ArpPacket::parse(&packet).unwrap_err(),
+        ParseError::BadLength {
+            field: "plen",
+            len: 16
+        }
+    );
+}
+
+/// The receive path a stack would run: view, check lengths and checksums,
+/// dispatch. It must return, whatever the bytes.
+fn receive(frame: &[u8]) -> Option<usize> {
+    let eth = EthernetHeader::parse(frame).ok()?;
+    match ethernet_next(eth.header.ethertype()) {
+        EthernetNext::Arp => {
+            Some(ArpPacket::parse(eth.payload).ok()?.header.fixed_values_ok() as usize)
+        }
+        EthernetNext::Ipv4 => {
+            let ip = Ipv4Header::parse(eth.payload).ok()?;
+            let _ = ipv4::checksum_ok(&eth.payload[..ip.header.ihl_bytes()]);
+            match ipv4_next(ip.header.protocol()) {
+                Ipv4Next::Icmpv4 => {
+                    let icmp = Icmpv4Header::parse(ip.payload).ok()?;
+                    let _ = icmpv4::checksum_ok(ip.payload);
+                    Some(Icmpv4Echo::parse(icmp.payload).ok()?.payload.len())
+                }
+                Ipv4Next::Udp => {
+                    let _ = udp::checksum_ok(ip.header.src(), ip.header.dst(), ip.payload);
+                    Some(UdpHeader::parse(ip.payload).ok()?.payload.len())
+                }
+                Ipv4Next::Unknown(_) => None,
+            }
+        }
+        EthernetNext::Unknown(_) => None,
+    }
+}
+
+proptest! {
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+        let _ = receive(&bytes);
+    }
+
+    /// Real frames with one byte changed and cut anywhere.
+    #[test]
+    fn mutated_captures_never_panic(which in 0usize..4, at in 0usize..98, value in any::<u8>(), cut in 0usize..99) {
+        let frames: [&[u8]; 4] = [&captures::ARP_REQUEST, &captures::ICMP_ECHO_REQUEST, &captures::UDP_TO_LISTENER, &captures::ICMP_PORT_UNREACHABLE];
+        let mut frame = frames[which].to_vec();
+        let at = at % frame.len();
+        frame[at] = value;
+        frame.truncate(cut);
+        let _ = receive(&frame);
+    }
+}
+
+#[test]
+fn the_receive_chain_accepts_the_captures() {
+    assert_eq!(receive(&captures::UDP_TO_LISTENER), Some(12));
+    assert_eq!(receive(&captures::ICMP_ECHO_REQUEST), Some(56));
+    assert_eq!(receive(&captures::ARP_REPLY), Some(1));
+}

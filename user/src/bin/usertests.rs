@@ -1,0 +1,84 @@
+//! usertests: the in-guest kernel test program, in the spirit of xv6's.
+//! Processes (fork/exec/wait/kill), pipes, the file system (many files and
+//! directories, big files through the indirect block, concurrent use),
+//! memory (sbrk grow/shrink, running out) and every system call given bad
+//! pointers, lengths and fds. Prints `test NAME: OK` per test and ends with
+//! `ALL TESTS PASSED` or `SOME TESTS FAILED: names`.
+//!
+//! `usertests [-q] [-v] [name...]`: -q skips the slow tests, -v prints
+//! ticks per test, names pick tests.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+#[path = "../usertests/badargs.rs"]
+mod badargs;
+#[path = "../usertests/fs.rs"]
+mod fs;
+#[path = "../usertests/mem.rs"]
+mod mem;
+#[path = "../usertests/proc.rs"]
+mod proc;
+#[path = "../usertests/util.rs"]
+mod util;
+
+use ulib::testing::{has_flag, run_tests, Test};
+
+ulib::entry!(main);
+
+/// `module::name [, slow] [, inline];` per test (see `ulib::testing::Test`).
+macro_rules! tests {
+    ($($module:ident::$name:ident $(, $flag:ident)*;)*) => {
+        &[$(Test {
+            name: stringify!($name),
+            run: $module::$name,
+            slow: has_flag(&[$(stringify!($flag)),*], "slow"),
+            inline: has_flag(&[$(stringify!($flag)),*], "inline"),
+        },)*]
+    };
+}
+
+const TESTS: &[Test] = tests! {
+    proc::forkwait;
+    proc::exitstatus;
+    proc::getpid;
+    proc::exec;
+    proc::execerrors;
+    proc::bigargs;
+    proc::pipe;
+    proc::pipeclose;
+    proc::kill;
+    proc::sleep;
+    proc::forkfull, slow;
+    fs::files;
+    fs::unlinkopen;
+    fs::links;
+    fs::dirs;
+    fs::manyfiles;
+    fs::dup;
+    fs::fdtable;
+    fs::sharedfd;
+    fs::concurrent;
+    fs::createdelete;
+    fs::concreate;
+    fs::bigfile, slow;
+    mem::sbrkbasic;
+    mem::sbrkshrink;
+    mem::sbrkbad;
+    mem::oom, slow;
+    badargs::badfd;
+    badargs::badptr_read;
+    badargs::badptr_write;
+    badargs::badptr_path;
+    badargs::badptr_exec;
+    badargs::badptr_misc;
+    badargs::badlen;
+    mem::freepages, inline;
+};
+
+fn main(args: &[&str]) -> i32 {
+    util::record_free_pages();
+    ulib::println!("usertests starting");
+    run_tests(args, TESTS, "ALL TESTS PASSED", "SOME TESTS FAILED")
+}

@@ -1,0 +1,137 @@
+//! A BSD-style socket API on file descriptors: `Socket::udp()` /
+//! `Socket::icmp()`, bind, connect, send_to / recv_from, send / recv,
+//! local_addr (getsockname), a receive timeout and non-blocking mode. The
+//! descriptor is closed when the `Socket` is dropped; after `fork` each
+//! process drops (closes) its own copy.
+
+use crate::sys::{close, Fd};
+use crate::syscall as raw;
+use abi::net::{
+    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_NONBLOCK, SO_RCVTIMEO_MS,
+};
+use abi::Errno;
+use core::mem::size_of;
+use core::ptr;
+
+const ADDRLEN: usize = size_of::<SockAddrIn>();
+
+#[derive(Debug)]
+pub struct Socket {
+    fd: Fd,
+}
+
+impl Socket {
+    /// A socket of type `kind` (`SOCK_DGRAM` or `SOCK_ICMP`).
+    pub fn new(kind: usize) -> Result<Socket, Errno> {
+        // SAFETY: no pointer arguments.
+        let fd = unsafe { raw::socket(AF_INET as usize, kind, 0) }?;
+        Ok(Socket { fd })
+    }
+
+    /// A UDP socket.
+    pub fn udp() -> Result<Socket, Errno> {
+        Socket::new(SOCK_DGRAM)
+    }
+
+    /// An ICMP echo ("ping") socket: send an 8-byte echo header + data, the
+    /// kernel fills the checksum; receive echo replies.
+    pub fn icmp() -> Result<Socket, Errno> {
+        Socket::new(SOCK_ICMP)
+    }
+
+    pub fn fd(&self) -> Fd {
+        self.fd
+    }
+
+    pub fn bind(&self, addr: SockAddrIn) -> Result<(), Errno> {
+        // SAFETY: addr is a live SockAddrIn of ADDRLEN bytes.
+        unsafe { raw::bind(self.fd, &addr, ADDRLEN) }.map(drop)
+    }
+
+    /// Binds to `port` on any local address (0 = an ephemeral port).
+    pub fn bind_port(&self, port: u16) -> Result<(), Errno> {
+        self.bind(SockAddrIn::new([0; 4], port))
+    }
+
+    /// Sets the default peer; only its datagrams are received afterwards.
+    pub fn connect(&self, addr: SockAddrIn) -> Result<(), Errno> {
+        // SAFETY: addr is a live SockAddrIn of ADDRLEN bytes.
+        unsafe { raw::connect(self.fd, &addr, ADDRLEN) }.map(drop)
+    }
+
+    pub fn send_to(&self, buf: &[u8], addr: SockAddrIn) -> Result<usize, Errno> {
+        // SAFETY: buf and addr are live for the call, lengths match.
+        unsafe { raw::sendto(self.fd, buf.as_ptr(), buf.len(), 0, &addr, ADDRLEN) }
+    }
+
+    /// Sends to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> Result<usize, Errno> {
+        // SAFETY: buf is live for the call; a null address means "connected peer".
+        unsafe { raw::sendto(self.fd, buf.as_ptr(), buf.len(), 0, ptr::null(), 0) }
+    }
+
+    /// Receives one datagram; returns its length and sender.
+    pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SockAddrIn), Errno> {
+        let mut addr = SockAddrIn::default();
+        let mut len = ADDRLEN as u32;
+        // SAFETY: buf, addr and len are live and writable for the call.
+        let n =
+            unsafe { raw::recvfrom(self.fd, buf.as_mut_ptr(), buf.len(), 0, &mut addr, &mut len) }?;
+        Ok((n, addr))
+    }
+
+    /// Receives one datagram, sender not wanted.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: buf is live and writable; null address pointers are allowed.
+        unsafe {
+            raw::recvfrom(
+                self.fd,
+                buf.as_mut_ptr(),
+                buf.len(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        }
+    }
+
+    /// The local address (getsockname).
+    pub fn local_addr(&self) -> Result<SockAddrIn, Errno> {
+        let mut addr = SockAddrIn::default();
+        let mut len = ADDRLEN as u32;
+        // SAFETY: addr and len are live and writable.
+        unsafe { raw::getsockname(self.fd, &mut addr, &mut len) }?;
+        Ok(addr)
+    }
+
+    fn set_opt(&self, opt: usize, value: u64) -> Result<(), Errno> {
+        // SAFETY: value is a live u64 of the stated length.
+        unsafe {
+            raw::setsockopt(
+                self.fd,
+                SOL_SOCKET,
+                opt,
+                &value as *const u64 as *const u8,
+                size_of::<u64>(),
+            )
+        }
+        .map(drop)
+    }
+
+    /// Receive timeout in milliseconds (0 = wait forever): when it passes,
+    /// recv fails with EAGAIN (as Linux; ETIMEDOUT from other kernels).
+    pub fn set_timeout(&self, ms: u64) -> Result<(), Errno> {
+        self.set_opt(SO_RCVTIMEO_MS, ms)
+    }
+
+    /// In non-blocking mode an empty receive queue gives EAGAIN.
+    pub fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
+        self.set_opt(SO_NONBLOCK, on as u64)
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = close(self.fd);
+    }
+}
