@@ -8,8 +8,8 @@
 use std::fmt::Write;
 
 use crate::emit_rust::banner;
+use crate::model::{snake, Layout, Module, Repr};
 use crate::spec::ByteOrder;
-use crate::validate::{snake, Layout, Module, Repr};
 use crate::{GeneratedFile, DEKU_DIR, ROUNDTRIP_TEST};
 
 /// Every file for `spec-tests`.
@@ -106,13 +106,14 @@ fn roundtrip(modules: &[Module]) -> String {
     let mut out = banner("proto-defs/");
     out += "//! Round trips of every format over random bytes: wire view ⇄ bytes ⇄ deku\n";
     out += "//! (see `spec_tests::roundtrip`).\n\n";
-    out += "use proptest::prelude::*;\nuse spec_tests::{deku, roundtrip};\n\n";
+    out += "use proptest::collection::vec;\nuse proptest::prelude::*;\nuse spec_tests::{deku, roundtrip};\n\n";
+    // rustfmt leaves macro bodies alone, so this one is indented here.
     out += "proptest! {\n";
     for m in modules {
         for l in &m.formats {
             writeln!(
                 out,
-                "#[test]\nfn {}_{}(bytes in proptest::collection::vec(any::<u8>(), wire::{}::{}::LEN)) {{\nroundtrip::<deku::{}::{}>(&bytes)?;\n}}\n",
+                "    #[test]\n    fn {}_{}(bytes in vec(any::<u8>(), wire::{}::{}::LEN)) {{\n        roundtrip::<deku::{}::{}>(&bytes)?;\n    }}\n",
                 m.name,
                 snake(l.name()),
                 m.name,
@@ -123,6 +124,7 @@ fn roundtrip(modules: &[Module]) -> String {
             .unwrap();
         }
     }
+    out.pop(); // the blank line after the last test
     out += "}\n";
     out
 }

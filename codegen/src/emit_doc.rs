@@ -1,7 +1,7 @@
 //! RFC-style field diagrams and field tables, for the module docs of the
 //! generated code (so the code and the spec read side by side).
 
-use crate::validate::Layout;
+use crate::model::Layout;
 
 const ROW_BITS: u32 = 32;
 
@@ -73,4 +73,44 @@ pub fn field_table(layout: &Layout) -> Vec<String> {
         ));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The IPv4 diagram reads like RFC 791's, sub-byte fields included.
+    #[test]
+    fn ipv4_diagram() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let modules = crate::load(&root).unwrap();
+        let ipv4 = modules.iter().find(|m| m.name == "ipv4").unwrap();
+        let lines = super::diagram(&ipv4.formats[0]);
+        let expected = [
+            " 0                   1                   2                   3",
+            " 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1",
+            "+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+",
+            "|version|  ihl  |   dscp    |ecn|         total_length          |",
+            "+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+",
+            "|        identification         |r|d|m|     fragment_offset     |",
+        ];
+        assert_eq!(lines[..6], expected);
+        assert_eq!(lines.len(), 3 + 2 * 5, "five 32-bit rows");
+    }
+
+    /// A field wider than a row continues on the next one; a short last row
+    /// is drawn only as wide as it is.
+    #[test]
+    fn ethernet_diagram() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let modules = crate::load(&root).unwrap();
+        let eth = modules.iter().find(|m| m.name == "ethernet").unwrap();
+        let lines = super::diagram(&eth.formats[0]);
+        assert_eq!(
+            lines[5],
+            "|          dst (cont.)          |              src              |"
+        );
+        assert_eq!(lines[9], "|           ethertype           |");
+        assert_eq!(lines[10], "+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+");
+    }
 }

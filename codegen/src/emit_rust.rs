@@ -1,13 +1,15 @@
-//! Emits the `wire` crate: one zero-copy module per spec file, the dispatch
-//! table, and `lib.rs`. The text is formatted by rustfmt afterwards, so this
-//! file cares about content and order, not indentation.
+//! Emits one `wire` module per spec file: module docs with field diagrams,
+//! constants, key newtypes, the zero-copy structs and their accessors (the
+//! checks are in `emit_checks`). The text is formatted by rustfmt afterwards,
+//! so this file cares about content and order, not indentation.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use crate::emit_checks::{checksum_field, emit_checksum, emit_parse};
 use crate::emit_doc;
-use crate::spec::{ByteOrder, ConstType, ConstValue, FieldType, KeyDef, PseudoHeader};
-use crate::validate::{camel, parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
+use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
+use crate::spec::{ByteOrder, ConstType, ConstValue, FieldType, KeyDef};
 
 /// First line of every generated file.
 pub fn banner(from: &str) -> String {
@@ -15,7 +17,7 @@ pub fn banner(from: &str) -> String {
 }
 
 /// Appends `text` as `///` (or `prefix`) lines.
-fn doc(out: &mut String, prefix: &str, text: &str) {
+pub(crate) fn doc(out: &mut String, prefix: &str, text: &str) {
     for line in text.trim().lines() {
         if line.trim().is_empty() {
             writeln!(out, "{prefix}").unwrap();
@@ -51,6 +53,15 @@ fn uint(bits: u32) -> String {
 /// The zerocopy byte-order type for a multi-byte integer (`U16`, ...).
 fn endian_ty(bits: u32) -> String {
     format!("U{bits}")
+}
+
+/// Literal for a field value: hex for fields of 16 bits and up (0x0800).
+fn int_literal(value: u64, bits: u32) -> String {
+    if bits >= 16 {
+        format!("0x{:0w$x}", value, w = (bits.div_ceil(8) * 2) as usize)
+    } else {
+        value.to_string()
+    }
 }
 
 /// Literal for a key value: hex for 16 bits and up and for flags.
@@ -394,9 +405,9 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
     for f in &fixed {
         let v = f.def.fixed.unwrap();
         let value = match (&f.def.key, f.repr) {
-            (Some(k), _) => format!("{k}({v})"),
+            (Some(k), _) => format!("{k}({})", int_literal(v, f.def.bits)),
             (None, Repr::Bool) => (v != 0).to_string(),
-            _ => v.to_string(),
+            _ => int_literal(v, f.def.bits),
         };
         writeln!(
             out,
@@ -431,7 +442,13 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
     if !fixed.is_empty() {
         let list: Vec<String> = fixed
             .iter()
-            .map(|f| format!("`{}` = {}", f.def.name, f.def.fixed.unwrap()))
+            .map(|f| {
+                format!(
+                    "`{}` = {}",
+                    f.def.name,
+                    int_literal(f.def.fixed.unwrap(), f.def.bits)
+                )
+            })
             .collect();
         let checks: Vec<String> = fixed
             .iter()
@@ -531,260 +548,4 @@ fn emit_accessors(out: &mut String, l: &Layout, f: &Field) {
         "#[inline]\npub fn set_{name}(&mut self, v: {ty}) {{ {set} }}"
     )
     .unwrap();
-}
-
-/// `parse`: the view plus the checks its length fields allow.
-fn emit_parse(out: &mut String, l: &Layout) {
-    let length_of = |of: &str| {
-        l.fields
-            .iter()
-            .find(|f| f.def.length.as_ref().is_some_and(|len| len.of == of))
-    };
-    let bytes_of = |f: &Field| {
-        let len = f.def.length.as_ref().unwrap();
-        let n = match f.repr {
-            Repr::Uint(8 | 16) => format!("usize::from(header.{}())", f.def.name),
-            _ => format!("header.{}() as usize", f.def.name),
-        };
-        if len.unit_bytes == 1 {
-            n
-        } else {
-            format!("{n} * {}", len.unit_bytes)
-        }
-    };
-    let header = length_of("header");
-    let message = length_of("message");
-    let mut what = String::from("Views the header at the front of `bytes`");
-    if let Some(f) = header {
-        write!(
-            what,
-            ", checks that `{}` covers at least [`Self::LEN`] bytes within the buffer",
-            f.def.name
-        )
-        .unwrap();
-    }
-    for f in l.fields.iter().filter(|f| {
-        f.def
-            .length
-            .as_ref()
-            .is_some_and(|len| len.of != "header" && len.of != "message")
-    }) {
-        write!(
-            what,
-            ", checks that `{}` matches the size of `{}`",
-            f.def.name,
-            f.def.length.as_ref().unwrap().of
-        )
-        .unwrap();
-    }
-    if let Some(f) = message {
-        write!(what, ", checks that `{}` covers the header and ends within the buffer, and cuts the payload there", f.def.name).unwrap();
-    }
-    what += ".";
-    *out += "\n";
-    doc(out, "///", &what);
-    *out += "pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {\n";
-    *out += "let Ok((header, _)) = Self::ref_from_prefix(bytes) else {\nreturn Err(crate::ParseError::Truncated { need: Self::LEN, have: bytes.len() });\n};\n";
-    match header {
-        Some(f) => {
-            writeln!(out, "let header_len = {};", bytes_of(f)).unwrap();
-            writeln!(out, "if header_len < Self::LEN || header_len > bytes.len() {{\nreturn Err(crate::ParseError::BadLength {{ field: \"{}\", len: header_len }});\n}}", f.def.name).unwrap();
-        }
-        None => *out += "let header_len = Self::LEN;\n",
-    }
-    match message {
-        Some(f) => {
-            writeln!(out, "let end = {};", bytes_of(f)).unwrap();
-            writeln!(out, "if end < header_len || end > bytes.len() {{\nreturn Err(crate::ParseError::BadLength {{ field: \"{}\", len: end }});\n}}", f.def.name).unwrap();
-        }
-        None => *out += "let end = bytes.len();\n",
-    }
-    for f in &l.fields {
-        let Some(len) = &f.def.length else { continue };
-        let Some(target) = l.fields.iter().find(|t| t.def.name == len.of) else {
-            continue;
-        };
-        let size = target.def.bits / 8;
-        writeln!(
-            out,
-            "// `{}` gives the size of `{}`, which this layout fixes at {size} bytes.\nif {} != {size} {{\nreturn Err(crate::ParseError::BadLength {{ field: \"{}\", len: {} }});\n}}",
-            f.def.name, target.def.name, bytes_of(f), f.def.name, bytes_of(f)
-        )
-        .unwrap();
-    }
-    *out += "Ok(crate::Parsed { header, options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..end] })\n}\n";
-}
-
-/// The module's checksum field, if it declares one.
-fn checksum_field(m: &Module) -> Option<(&Layout, &Field)> {
-    m.formats.iter().find_map(|l| {
-        l.fields
-            .iter()
-            .find(|f| f.def.checksum.is_some())
-            .map(|f| (l, f))
-    })
-}
-
-fn emit_checksum(out: &mut String, m: &Module) {
-    let Some((l, f)) = checksum_field(m) else {
-        return;
-    };
-    let c = f.def.checksum.as_ref().unwrap();
-    let ty = l.name();
-    let field = &f.def.name;
-    let has_header_len = l
-        .fields
-        .iter()
-        .any(|x| x.def.length.as_ref().is_some_and(|len| len.of == "header"));
-    let (arg, what) = match c.covers.as_str() {
-        "header" if has_header_len => ("header_with_options", "the header, options included"),
-        "header" => ("header", "the header"),
-        _ => ("message", "the whole message, header and payload"),
-    };
-    match c.pseudo_header {
-        None => {
-            writeln!(
-                out,
-                "\n/// Checks the Internet checksum (RFC 1071) of `{arg}` ({what}): summed with\n/// `{field}` included it must come to zero. False when shorter than [`{ty}::LEN`].\npub fn checksum_ok({arg}: &[u8]) -> bool {{\n{arg}.len() >= {ty}::LEN && internet_checksum({arg}) == 0\n}}"
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "\n/// Computes the Internet checksum (RFC 1071) of `{arg}` ({what}) and stores it in\n/// `{field}`. Does nothing when `{arg}` is shorter than [`{ty}::LEN`].\npub fn fill_checksum({arg}: &mut [u8]) {{\nlet Ok((header, _)) = {ty}::mut_from_prefix({arg}) else {{ return }};\nheader.set_{field}(0);\nlet sum = internet_checksum({arg});\nif let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{\nheader.set_{field}(sum);\n}}\n}}"
-            )
-            .unwrap();
-        }
-        Some(PseudoHeader::Ipv4) => {
-            let protocol = c.protocol.unwrap();
-            let offset = f.bit_offset / 8;
-            writeln!(out, "\n/// The IP protocol number in the pseudo-header.\nconst PSEUDO_HEADER_PROTOCOL: u8 = {protocol};").unwrap();
-            writeln!(out, "\n/// Offset of `{field}` in [`{ty}`], in bytes.\nconst CHECKSUM_OFFSET: usize = {offset};").unwrap();
-            writeln!(
-                out,
-                "\n/// The sum of the IPv4 pseudo-header: source, destination, zero, protocol, length.\nfn pseudo_header(src: [u8; 4], dst: [u8; 4], len: usize) -> Checksum {{\nlet mut sum = Checksum::new();\nsum.add(&src);\nsum.add(&dst);\nsum.add_u16(u16::from(PSEUDO_HEADER_PROTOCOL));\nsum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));\nsum\n}}"
-            )
-            .unwrap();
-            let zero_rule = if c.zero_means_none {
-                "\n///\n/// A stored 0 means \"no checksum\", so a computed 0 is returned as 0xffff."
-            } else {
-                ""
-            };
-            let finish = if c.zero_means_none {
-                "match sum.finish() {\n0 => 0xffff,\nsum => sum,\n}"
-            } else {
-                "sum.finish()"
-            };
-            writeln!(
-                out,
-                "\n/// The Internet checksum of `{arg}` ({what}, trimmed to its length) behind the IPv4\n/// pseudo-header of `src` and `dst`, with the stored `{field}` counted as zero.{zero_rule}\npub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{\nlet mut sum = pseudo_header(src, dst, {arg}.len());\nlet (head, rest) = {arg}.split_at(CHECKSUM_OFFSET.min({arg}.len()));\nsum.add(head);\nsum.add(rest.get(2..).unwrap_or(&[]));\n{finish}\n}}"
-            )
-            .unwrap();
-            let none = if c.zero_means_none {
-                format!("if header.{field}() == 0 {{\nreturn true;\n}}\n")
-            } else {
-                String::new()
-            };
-            let none_doc = if c.zero_means_none {
-                " True when the stored checksum is 0 (none)."
-            } else {
-                ""
-            };
-            writeln!(
-                out,
-                "\n/// Checks `{field}` of `{arg}` against its pseudo-header.{none_doc}\n/// False when `{arg}` is shorter than [`{ty}::LEN`].\npub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{\nlet Ok((header, _)) = {ty}::ref_from_prefix({arg}) else {{ return false }};\n{none}let mut sum = pseudo_header(src, dst, {arg}.len());\nsum.add({arg});\nsum.finish() == 0\n}}"
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "\n/// Computes [`checksum`] and stores it in `{field}`. Does nothing when `{arg}` is\n/// shorter than [`{ty}::LEN`].\npub fn fill_checksum(src: [u8; 4], dst: [u8; 4], {arg}: &mut [u8]) {{\nlet sum = checksum(src, dst, {arg});\nif let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{\nheader.set_{field}(sum);\n}}\n}}"
-            )
-            .unwrap();
-        }
-    }
-}
-
-/// Emits `kernel/wire/src/dispatch.rs` from every `next_layer` declaration.
-pub fn dispatch(modules: &[Module]) -> String {
-    let mut sources = Vec::new();
-    let mut body = String::new();
-    let mut uses = Vec::new();
-    for m in modules {
-        for l in &m.formats {
-            for f in &l.fields {
-                let Some(map) = &f.def.next_layer else {
-                    continue;
-                };
-                let key = f.def.key.as_ref().unwrap();
-                sources.push(m.file.clone());
-                uses.push(format!("use crate::{}::{key};", m.name));
-                let en = format!("{}Next", camel(&m.name));
-                writeln!(
-                    body,
-                    "\n/// What follows a [`{}`](crate::{}::{}), by its `{}` field ({}).",
-                    l.name(),
-                    m.name,
-                    l.name(),
-                    f.def.name,
-                    m.file
-                )
-                .unwrap();
-                writeln!(
-                    body,
-                    "#[derive(Debug, Clone, Copy, PartialEq, Eq)]\npub enum {en} {{"
-                )
-                .unwrap();
-                for (value, target) in map {
-                    writeln!(
-                        body,
-                        "/// [`crate::{target}`], for `{key}::{value}`.\n{},",
-                        camel(target)
-                    )
-                    .unwrap();
-                }
-                writeln!(
-                    body,
-                    "/// A value with no next layer declared.\nUnknown({key}),\n}}"
-                )
-                .unwrap();
-                writeln!(
-                    body,
-                    "\n/// The layer that parses what follows, by the value of `{}`.\npub fn {}_next(key: {key}) -> {en} {{\nmatch key {{",
-                    f.def.name, m.name
-                )
-                .unwrap();
-                for (value, target) in map {
-                    writeln!(body, "{key}::{value} => {en}::{},", camel(target)).unwrap();
-                }
-                writeln!(body, "other => {en}::Unknown(other),\n}}\n}}").unwrap();
-            }
-        }
-    }
-    let mut out = banner(&sources.join(", "));
-    out += "//! The dispatch table: which module parses the next layer, generated from the\n";
-    out += "//! `next_layer` declarations of the specs. The stack matches on these enums\n";
-    out += "//! instead of on magic numbers.\n\n";
-    out += &uses.join("\n");
-    out += "\n";
-    out += &body;
-    out
-}
-
-/// Emits `kernel/wire/src/lib.rs`.
-pub fn lib(modules: &[Module]) -> String {
-    let mut out = banner("proto-defs/");
-    out += "//! Zero-copy views of every on-wire and on-device format the kernel touches,\n";
-    out += "//! generated from `proto-defs/*.toml` by `cargo xtask codegen`.\n//!\n";
-    out += "//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in\n";
-    out += "//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its\n";
-    out += "//! accessors, or check its length fields with its `parse`. `checksum` (RFC 1071)\n";
-    out += "//! and `parse` (its result types) are hand-written; the rest is generated.\n\n";
-    out += "#![no_std]\n#![forbid(unsafe_code)]\n";
-    out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
-    out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod parse;\n";
-    for m in modules {
-        writeln!(out, "pub mod {};", m.name).unwrap();
-    }
-    out += "\npub use parse::{ParseError, Parsed};\n";
-    out
 }

@@ -1,14 +1,18 @@
-//! The packet-format generator: reads `proto-defs/*.toml`, validates them
-//! (`validate`), and emits the `wire` crate (`emit_rust`), the deku reference
-//! codecs and round-trip tests for `spec-tests` (`emit_deku`) and the field
-//! diagrams in their docs (`emit_doc`).
+//! The packet-format generator: reads `proto-defs/*.toml` (`spec`), validates
+//! them into a placed layout (`validate` -> `model`), and emits the `wire`
+//! crate (`emit_rust`, `emit_checks`, `emit_crate`), the deku reference codecs
+//! and round-trip tests for `spec-tests` (`emit_deku`) and the field diagrams
+//! in the module docs (`emit_doc`).
 //!
 //! `run(root, check)` is what `cargo xtask codegen [--check]` calls: it
 //! rewrites the generated files, or with `check` only names the stale ones.
 
+pub mod emit_checks;
+pub mod emit_crate;
 pub mod emit_deku;
 pub mod emit_doc;
 pub mod emit_rust;
+pub mod model;
 pub mod spec;
 pub mod validate;
 
@@ -17,7 +21,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use validate::{Module, SpecError};
+pub use model::Module;
+pub use validate::SpecError;
 
 /// Where the specs live, relative to the workspace root.
 pub const SPEC_DIR: &str = "proto-defs";
@@ -106,11 +111,11 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, Error> {
     let mut files = vec![
         GeneratedFile {
             path: format!("{WIRE_DIR}/lib.rs").into(),
-            contents: emit_rust::lib(&modules),
+            contents: emit_crate::lib(&modules),
         },
         GeneratedFile {
             path: format!("{WIRE_DIR}/dispatch.rs").into(),
-            contents: emit_rust::dispatch(&modules),
+            contents: emit_crate::dispatch(&modules),
         },
     ];
     for m in &modules {
@@ -186,7 +191,7 @@ fn generated_on_disk(root: &Path) -> Vec<PathBuf> {
 
 /// Regenerates every file (`check == false`) or, with `check`, fails with
 /// `Error::Stale` naming each file that differs, is missing, or is left over
-/// from a removed spec. Returns the files written.
+/// from a removed spec. Returns the files written or removed.
 pub fn run(root: &Path, check: bool) -> Result<Vec<PathBuf>, Error> {
     let files = generate(root)?;
     let mut changed = Vec::new();

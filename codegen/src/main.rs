@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match codegen::run(&root, check) {
         Ok(written) => {
             for p in written {
-                println!("wrote {}", p.display());
+                println!("updated {}", p.display());
             }
             ExitCode::SUCCESS
         }

@@ -78,7 +78,13 @@ pub fn exec(path: &[u8], argv: &[&[u8]]) -> Result<usize, Errno> {
             .ok_or(Errno::ENOEXEC)?;
         let mut ph = ProgHdr::new_zeroed();
         let n = size_of::<ProgHdr>();
-        if g.readi(false, ph.as_mut_bytes().as_mut_ptr() as usize, off as u32, n)? != n {
+        if g.readi(
+            false,
+            ph.as_mut_bytes().as_mut_ptr() as usize,
+            off as u32,
+            n,
+        )? != n
+        {
             return Err(Errno::ENOEXEC);
         }
         if ph.typ != ELF_PROG_LOAD {
@@ -88,7 +94,10 @@ pub fn exec(path: &[u8], argv: &[&[u8]]) -> Result<usize, Errno> {
         if ph.memsz < ph.filesz
             || (ph.vaddr as usize) < USER_TEXT
             || end as usize > crate::memlayout::TRAPFRAME
-            || ph.off.checked_add(ph.filesz).is_none_or(|e| e > u32::MAX as u64)
+            || ph
+                .off
+                .checked_add(ph.filesz)
+                .is_none_or(|e| e > u32::MAX as u64)
         {
             return Err(Errno::ENOEXEC);
         }
@@ -97,7 +106,13 @@ pub fn exec(path: &[u8], argv: &[&[u8]]) -> Result<usize, Errno> {
         // Segments may share a page (unaligned vaddr): give every page of
         // this segment at least this segment's permissions.
         grant(img.pagetable, ph.vaddr as usize, end as usize, perm);
-        loadseg(img.pagetable, ph.vaddr as usize, &mut g, ph.off as u32, ph.filesz as usize)?;
+        loadseg(
+            img.pagetable,
+            ph.vaddr as usize,
+            &mut g,
+            ph.off as u32,
+            ph.filesz as usize,
+        )?;
     }
     drop(g);
     drop(ip);
@@ -151,8 +166,8 @@ pub fn exec(path: &[u8], argv: &[&[u8]]) -> Result<usize, Errno> {
     let tf = p.trapframe();
     tf.epc = elf.entry as usize; // initial program counter = main
     tf.sp = sp; // initial stack pointer
-    // arguments to user main(argc, argv): argc is returned via the system
-    // call return value, which goes in a0.
+                // arguments to user main(argc, argv): argc is returned via the system
+                // call return value, which goes in a0.
     tf.a1 = sp;
     // Start with fresh FP state.
     tf.fp_used = 0;

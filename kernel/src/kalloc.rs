@@ -59,7 +59,8 @@ pub fn kinit() {
     BIG.lock().base = big_start;
     let mut pa = pages_start;
     while pa + PGSIZE <= PHYSTOP {
-        kfree(pa as *mut u8);
+        // SAFETY: pages between the kernel heap and PHYSTOP are unused at boot.
+        unsafe { kfree(pa as *mut u8) };
         KMEM.lock().total += 1;
         pa += PGSIZE;
     }
@@ -67,9 +68,13 @@ pub fn kinit() {
 
 /// Free the page of physical memory pointed at by pa, which normally
 /// should have been returned by a call to kalloc().
-pub fn kfree(pa: *mut u8) {
+///
+/// # Safety
+/// `pa` must be a page no one uses any more (no mapping, pointer or
+/// device still refers to it).
+pub unsafe fn kfree(pa: *mut u8) {
     let a = pa as usize;
-    if a % PGSIZE != 0 || a < kernel_end() || a >= PHYSTOP {
+    if !a.is_multiple_of(PGSIZE) || a < kernel_end() || a >= PHYSTOP {
         panic!("kfree {:#x}", a);
     }
     // SAFETY: the page is ours now (the caller gives it up); fill it with

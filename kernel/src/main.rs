@@ -27,6 +27,7 @@ pub mod param;
 pub mod plic;
 pub mod proc;
 pub mod riscv;
+pub mod sched;
 pub mod spinlock;
 pub mod start;
 pub mod swtch;

@@ -62,4 +62,5 @@ impl NetEnv for KernelEnv {
 /// Timer hook (hart 0, every tick).
 pub fn tick() {
     NET.lock().tick(&mut KernelEnv);
+    crate::virtio_net::tick();
 }

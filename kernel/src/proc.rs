@@ -25,98 +25,12 @@ use crate::memlayout::{kstack, TRAMPOLINE, TRAPFRAME};
 use crate::param::*;
 use crate::riscv::*;
 use crate::spinlock::{Spinlock, SpinlockGuard};
-use crate::swtch::swtch;
-use crate::vm::{self, PageTable};
-
-/// Saved registers for kernel context switches (swtch.rs).
-#[repr(C)]
-#[derive(Clone, Copy, Default, Debug)]
-pub struct Context {
-    pub ra: usize,
-    pub sp: usize,
-    // callee-saved
-    pub s: [usize; 12],
-}
-
-/// Per-hart state.
-pub struct Cpu {
-    /// The process running on this hart, or null.
-    pub proc: *const Proc,
-    /// swtch() here to enter scheduler().
-    pub context: Context,
-    /// Depth of push_off() nesting.
-    pub noff: i32,
-    /// Were interrupts enabled before push_off()?
-    pub intena: bool,
-    /// An interrupt handler on this hart woke a process: give up the hart
-    /// on the way out of the trap so it runs now, not at the next tick.
-    pub need_resched: bool,
-}
-
-const CPU_INIT: Cpu = Cpu {
-    proc: ptr::null(),
-    context: Context {
-        ra: 0,
-        sp: 0,
-        s: [0; 12],
-    },
-    noff: 0,
-    intena: false,
-    need_resched: false,
+pub use crate::sched::{
+    cpuid, mycpu, sched, scheduler, sleep, take_resched, wakeup, yield_, Cpu,
 };
-
-static mut CPUS: [Cpu; NCPU] = [CPU_INIT; NCPU];
-
-/// Per-process data for the trap handling code in trampoline.rs. Sits in
-/// a page by itself just under the trampoline page in the user page table
-/// (not specially mapped in the kernel page table). uservec saves user
-/// registers here, then loads kernel_sp, kernel_hartid, kernel_satp and
-/// jumps to kernel_trap (usertrap). usertrapret() and userret set up the
-/// kernel_* fields, restore the user registers and sret. Offsets are
-/// hard-coded in trampoline.rs; the FP registers are saved by trap.rs.
-#[repr(C)]
-pub struct TrapFrame {
-    /*   0 */ pub kernel_satp: usize, // kernel page table
-    /*   8 */ pub kernel_sp: usize, // top of process's kernel stack
-    /*  16 */ pub kernel_trap: usize, // usertrap()
-    /*  24 */ pub epc: usize, // saved user program counter
-    /*  32 */ pub kernel_hartid: usize, // saved kernel tp
-    /*  40 */ pub ra: usize,
-    /*  48 */ pub sp: usize,
-    /*  56 */ pub gp: usize,
-    /*  64 */ pub tp: usize,
-    /*  72 */ pub t0: usize,
-    /*  80 */ pub t1: usize,
-    /*  88 */ pub t2: usize,
-    /*  96 */ pub s0: usize,
-    /* 104 */ pub s1: usize,
-    /* 112 */ pub a0: usize,
-    /* 120 */ pub a1: usize,
-    /* 128 */ pub a2: usize,
-    /* 136 */ pub a3: usize,
-    /* 144 */ pub a4: usize,
-    /* 152 */ pub a5: usize,
-    /* 160 */ pub a6: usize,
-    /* 168 */ pub a7: usize,
-    /* 176 */ pub s2_11: [usize; 10],
-    /* 256 */ pub t3: usize,
-    /* 264 */ pub t4: usize,
-    /* 272 */ pub t5: usize,
-    /* 280 */ pub t6: usize,
-    /* 288 */ pub fregs: [u64; 32],
-    /* 544 */ pub fcsr: usize,
-    /* 552 */ pub fp_used: usize,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ProcState {
-    Unused,
-    Used,
-    Sleeping,
-    Runnable,
-    Running,
-    Zombie,
-}
+pub use crate::swtch::Context;
+pub use crate::trampoline::TrapFrame;
+use crate::vm::{self, PageTable};
 
 /// The part of a process guarded by `p.lock`.
 pub struct ProcInner {
@@ -201,6 +115,7 @@ impl Proc {
         unsafe { &mut *self.data.get() }
     }
 
+    #[allow(clippy::mut_from_ref)]
     pub fn trapframe(&self) -> &mut TrapFrame {
         // SAFETY: the trapframe page lives as long as the process, and
         // only the process (or its creator) touches it.
@@ -250,19 +165,6 @@ pub fn procinit() {
         p.data().kstack = kstack(i);
         g.state = ProcState::Unused;
     }
-}
-
-/// Must be called with interrupts disabled, to prevent a race with the
-/// process being moved to a different hart.
-#[inline(always)]
-pub fn cpuid() -> usize {
-    r_tp()
-}
-
-/// This hart's Cpu. Interrupts must be disabled while the pointer is used.
-pub fn mycpu() -> *mut Cpu {
-    // SAFETY: cpuid() < NCPU (QEMU harts 0..3); only the address is taken.
-    unsafe { ptr::addr_of_mut!(CPUS[cpuid()]) }
 }
 
 /// The current process, if any.
@@ -326,7 +228,9 @@ fn allocproc() -> Option<(&'static Proc, SpinlockGuard<'static, ProcInner>)> {
 fn freeproc(p: &Proc, g: &mut ProcInner) {
     let d = p.data();
     if !d.trapframe.is_null() {
-        kfree(d.trapframe as *mut u8);
+        // SAFETY: the process is not running and its page table (the
+        // only mapping of the trapframe) is freed just below.
+        unsafe { kfree(d.trapframe as *mut u8) };
     }
     d.trapframe = ptr::null_mut();
     if !d.pagetable.is_null() {
@@ -509,7 +413,7 @@ fn reparent(p: &Proc) {
     for pp in PROCS.iter() {
         // SAFETY: WAIT_LOCK is held by the caller.
         unsafe {
-            if *pp.parent.get() == p as *const Proc {
+            if ptr::eq(*pp.parent.get(), p) {
                 *pp.parent.get() = init;
                 wakeup(init as usize);
             }
@@ -560,7 +464,7 @@ pub fn wait(addr: usize) -> Result<usize, Errno> {
         let mut havekids = false;
         for pp in PROCS.iter() {
             // SAFETY: WAIT_LOCK is held.
-            if unsafe { *pp.parent.get() } != p as *const Proc {
+            if !ptr::eq(unsafe { *pp.parent.get() }, p) {
                 continue;
             }
             // Make sure the child isn't still in exit() or swtch().
@@ -588,86 +492,6 @@ pub fn wait(addr: usize) -> Result<usize, Errno> {
     }
 }
 
-/// Per-hart process scheduler. Each hart calls scheduler() after setting
-/// itself up. It never returns: it loops, choosing a process to run,
-/// swtch-ing to it, and getting control back when the process gives up
-/// the hart (via swtch to this context).
-pub fn scheduler() -> ! {
-    let c = mycpu();
-    // SAFETY: interrupts are off here; this hart's Cpu is ours.
-    unsafe { (*c).proc = ptr::null() };
-    loop {
-        // The most recent process to run may have had interrupts turned
-        // off; enable them to avoid a deadlock if all processes are
-        // waiting. Then turn them back off to avoid a race between an
-        // interrupt and wfi.
-        intr_on();
-        intr_off();
-
-        let mut found = false;
-        for p in PROCS.iter() {
-            let mut g = p.lock.lock();
-            if g.state == ProcState::Runnable {
-                // Switch to the chosen process. It is the process's job to
-                // release its lock and then reacquire it before jumping back to us.
-                g.state = ProcState::Running;
-                // SAFETY: this hart's Cpu; p's context was saved by swtch
-                // or built by allocproc, and we hold p.lock as sched expects.
-                unsafe {
-                    (*c).proc = p;
-                    (*c).need_resched = false;
-                    swtch(ptr::addr_of_mut!((*c).context), &p.data().context);
-                    // Process is done running for now.
-                    (*c).proc = ptr::null();
-                }
-                found = true;
-            }
-            drop(g);
-        }
-        if !found {
-            // Nothing to run; stop this hart until an interrupt.
-            wfi();
-        }
-    }
-}
-
-/// Switch to the scheduler. Must hold only p.lock and have changed
-/// p.state. Saves and restores intena because intena is a property of this
-/// kernel thread, not this hart.
-pub fn sched(g: SpinlockGuard<'static, ProcInner>) -> SpinlockGuard<'static, ProcInner> {
-    let p = myproc();
-    let c = mycpu();
-    if !p.lock.holding() {
-        panic!("sched p->lock");
-    }
-    // SAFETY: interrupts are off (we hold a spinlock), so c is this hart's.
-    unsafe {
-        if (*c).noff != 1 {
-            panic!("sched locks");
-        }
-        if g.state == ProcState::Running {
-            panic!("sched running");
-        }
-        if intr_get() {
-            panic!("sched interruptible");
-        }
-        let intena = (*c).intena;
-        swtch(&mut p.data().context, ptr::addr_of!((*c).context));
-        // We may be on another hart now.
-        (*mycpu()).intena = intena;
-    }
-    g
-}
-
-/// Give up the hart for one scheduling round.
-pub fn yield_() {
-    let p = myproc();
-    let mut g = p.lock.lock();
-    g.state = ProcState::Runnable;
-    let g = sched(g);
-    drop(g);
-}
-
 /// A fork child's very first scheduling by scheduler() will swtch to forkret.
 extern "C" fn forkret() -> ! {
     static FIRST: AtomicBool = AtomicBool::new(true);
@@ -685,49 +509,6 @@ extern "C" fn forkret() -> ! {
         p.data().cwd = crate::fs::namei(b"/").ok();
     }
     crate::trap::usertrapret();
-}
-
-/// Atomically release lock and sleep on chan. Reacquires lock when awakened.
-pub fn sleep<'a, T: ?Sized>(chan: usize, guard: SpinlockGuard<'a, T>) -> SpinlockGuard<'a, T> {
-    let p = myproc();
-    let lk = guard.spinlock();
-    // Must acquire p.lock in order to change p.state and then call
-    // sched. Once we hold p.lock, we can be guaranteed that we won't miss
-    // any wakeup (wakeup locks p.lock), so it's okay to release lk.
-    let mut g = p.lock.lock();
-    drop(guard);
-    g.chan = chan;
-    g.state = ProcState::Sleeping;
-    let mut g = sched(g);
-    // Tidy up.
-    g.chan = 0;
-    drop(g);
-    // Reacquire original lock.
-    lk.lock()
-}
-
-/// Wake up all processes sleeping on chan. Must be called without any p.lock.
-pub fn wakeup(chan: usize) {
-    let me = try_myproc().map_or(ptr::null(), |p| p as *const Proc);
-    for p in PROCS.iter() {
-        if ptr::eq(p, me) {
-            continue;
-        }
-        let mut g = p.lock.lock();
-        if g.state == ProcState::Sleeping && g.chan == chan {
-            g.state = ProcState::Runnable;
-            // SAFETY: interrupts are off while we hold g, so this is our hart's Cpu.
-            unsafe { (*mycpu()).need_resched = true };
-        }
-    }
-}
-
-/// Did an interrupt on this hart wake a process since we last switched?
-/// Clears the flag.
-pub fn take_resched() -> bool {
-    let _off = crate::spinlock::IntrOff::new();
-    // SAFETY: interrupts are off, so this is our hart's Cpu.
-    unsafe { core::mem::replace(&mut (*mycpu()).need_resched, false) }
 }
 
 /// Kill the process with the given pid. The victim won't exit until it

@@ -167,6 +167,12 @@ impl IntrOff {
     }
 }
 
+impl Default for IntrOff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Drop for IntrOff {
     fn drop(&mut self) {
         pop_off();

@@ -3,7 +3,15 @@
 //! other kernel thread where it last called swtch. Caller-saved registers
 //! are already on the stack by the calling convention.
 
-use crate::proc::Context;
+/// Saved registers for kernel context switches (swtch.rs).
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Context {
+    pub ra: usize,
+    pub sp: usize,
+    // callee-saved
+    pub s: [usize; 12],
+}
 
 core::arch::global_asm!(
     r#"

@@ -137,13 +137,9 @@ fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
         if deadline.is_some_and(|d| now_ms() >= d) {
             return Err(Errno::EAGAIN);
         }
-        if deadline.is_some() {
-            net.timed_wait(id, true);
-        }
+        net.wait_begin(id, deadline.is_some());
         net = proc::sleep(chan(id), net);
-        if deadline.is_some() {
-            net.timed_wait(id, false);
-        }
+        net.wait_end(id, deadline.is_some());
     }
 }
 

@@ -4,6 +4,47 @@
 //! across the satp switch. kernel.ld puts section `trampsec` on a page of
 //! its own. Register offsets match `proc::TrapFrame`.
 
+/// Per-process data for the trap handling code in trampoline.rs. Sits in
+/// a page by itself just under the trampoline page in the user page table
+/// (not specially mapped in the kernel page table). uservec saves user
+/// registers here, then loads kernel_sp, kernel_hartid, kernel_satp and
+/// jumps to kernel_trap (usertrap). usertrapret() and userret set up the
+/// kernel_* fields, restore the user registers and sret. Offsets are
+/// hard-coded in trampoline.rs; the FP registers are saved by trap.rs.
+#[repr(C)]
+pub struct TrapFrame {
+    /*   0 */ pub kernel_satp: usize, // kernel page table
+    /*   8 */ pub kernel_sp: usize, // top of process's kernel stack
+    /*  16 */ pub kernel_trap: usize, // usertrap()
+    /*  24 */ pub epc: usize, // saved user program counter
+    /*  32 */ pub kernel_hartid: usize, // saved kernel tp
+    /*  40 */ pub ra: usize,
+    /*  48 */ pub sp: usize,
+    /*  56 */ pub gp: usize,
+    /*  64 */ pub tp: usize,
+    /*  72 */ pub t0: usize,
+    /*  80 */ pub t1: usize,
+    /*  88 */ pub t2: usize,
+    /*  96 */ pub s0: usize,
+    /* 104 */ pub s1: usize,
+    /* 112 */ pub a0: usize,
+    /* 120 */ pub a1: usize,
+    /* 128 */ pub a2: usize,
+    /* 136 */ pub a3: usize,
+    /* 144 */ pub a4: usize,
+    /* 152 */ pub a5: usize,
+    /* 160 */ pub a6: usize,
+    /* 168 */ pub a7: usize,
+    /* 176 */ pub s2_11: [usize; 10],
+    /* 256 */ pub t3: usize,
+    /* 264 */ pub t4: usize,
+    /* 272 */ pub t5: usize,
+    /* 280 */ pub t6: usize,
+    /* 288 */ pub fregs: [u64; 32],
+    /* 544 */ pub fcsr: usize,
+    /* 552 */ pub fp_used: usize,
+}
+
 core::arch::global_asm!(
     r#"
     .section trampsec,"ax",@progbits

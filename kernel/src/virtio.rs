@@ -7,7 +7,7 @@
 //! ```ignore
 //! let dev = VirtioMmio::probe(VIRTIO0, DEVICE_ID_BLOCK)?; // magic, version 2, id
 //! dev.begin_init();                                       // reset, ACKNOWLEDGE, DRIVER
-//! dev.negotiate(|offered| offered & wanted)?;             // + VERSION_1, FEATURES_OK
+//! dev.negotiate(|offered| offered & WANTED)?;             // + VERSION_1, FEATURES_OK
 //! dev.setup_queue(0, &vq)?;                                // per queue (virtqueue.rs)
 //! dev.driver_ok();                                         // device is live
 //! ```
@@ -151,6 +151,8 @@ impl VirtioMmio {
 
     /// Feature negotiation (steps 4–6): `choose` picks, from what the device
     /// offers, the features this driver uses; VERSION_1 is always added.
+    /// Pick from a list of known features (a whitelist): accepting an
+    /// unknown bit (e.g. RING_PACKED, bit 34) would change the protocol.
     /// Returns the accepted set once the device confirms FEATURES_OK.
     pub fn negotiate(&self, choose: impl FnOnce(u64) -> u64) -> Result<u64, VirtioError> {
         let offered = self.device_features();

@@ -24,13 +24,6 @@ use crate::virtqueue::{Segment, Virtqueue};
 /// Descriptors in the queue; each request uses three.
 const NUM: usize = 8;
 
-// Block-device feature bits we recognise and refuse (virtio spec §5.2.3):
-// we want the simplest device: writable, one request queue, no discards.
-const BLK_F_RO: u64 = 1 << 5;
-const BLK_F_SCSI: u64 = 1 << 7;
-const BLK_F_CONFIG_WCE: u64 = 1 << 11;
-const BLK_F_MQ: u64 = 1 << 12;
-
 /// What we put in the status byte before submitting, so a request the
 /// device never completed is not mistaken for success.
 const STATUS_PENDING: u8 = 0xff;
@@ -91,12 +84,12 @@ pub fn init() {
         Err(e) => panic!("virtio_blk: no disk at {:#x}: {:?}", virtio::VIRTIO0, e),
     };
     dev.begin_init();
-    dev.negotiate(|offered| {
-        offered
-            & !(BLK_F_RO | BLK_F_SCSI | BLK_F_CONFIG_WCE | BLK_F_MQ | virtio::F_INDIRECT_DESC)
-            & !virtio::F_EVENT_IDX
-    })
-    .expect("virtio_blk: feature negotiation");
+    // The simplest device will do: one request queue, no indirect
+    // descriptors, no event index, no packed ring. Accepting only features
+    // we know (none besides VERSION_1) keeps a newer device from switching
+    // on a protocol change we do not implement.
+    dev.negotiate(|_offered| 0)
+        .expect("virtio_blk: feature negotiation");
     let vq = Virtqueue::<NUM>::new();
     dev.setup_queue(0, &vq).expect("virtio_blk: queue 0");
     let mut disk = DISK.lock();

@@ -13,8 +13,10 @@
 //! - TX: the stack's frame gets a zeroed `VirtioNetHdr` pushed in front
 //!   (no offloads negotiated) and is posted as one device-readable
 //!   descriptor; the mbuf is kept by descriptor index and freed when the
-//!   device returns it. A full ring refuses the frame (the stack counts
-//!   `drop_tx_ring_full`).
+//!   device returns it. TX completions raise no interrupt (we ask the
+//!   device not to): sent frames are reclaimed on the next transmit, RX
+//!   interrupt or timer tick. A full ring refuses the frame (the stack
+//!   counts `drop_tx_ring_full`).
 //!
 //! Features: VERSION_1 and MAC (read from config space). Notifications go
 //! out only when the device asks for them.
@@ -145,6 +147,7 @@ pub fn init() {
         }
         posted += 1;
     }
+    nic.tx.suppress_interrupts(true);
     nic.dev.driver_ok();
     nic.dev.notify(RX_QUEUE);
     drop(g);
@@ -168,9 +171,7 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     }
     let mut g = NIC.lock();
     let Some(nic) = g.as_mut() else { return Err(m) };
-    if nic.tx.num_free() == 0 {
-        nic.reclaim_tx();
-    }
+    nic.reclaim_tx();
     let seg = Segment {
         addr: m.data_ptr() as u64,
         len: m.len() as u32,
@@ -186,6 +187,13 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
         nic.dev.notify(TX_QUEUE);
     }
     Ok(())
+}
+
+/// Timer hook: frees the mbufs of frames sent since the last reclaim.
+pub fn tick() {
+    if let Some(nic) = NIC.lock().as_mut() {
+        nic.reclaim_tx();
+    }
 }
 
 /// The interrupt handler (IRQ 2): reclaims sent frames, takes received
@@ -205,6 +213,10 @@ pub fn intr() {
                 let Some(u) = nic.rx.pop_used() else { break };
                 nic.rx.free_chain(u.id);
                 let Some(mut m) = nic.rx_bufs[u.id as usize % QSIZE].take() else {
+                    // Not ours (cannot happen): still keep the ring full.
+                    if let Some(fresh) = pool().alloc() {
+                        let _ = nic.post_rx(fresh);
+                    }
                     continue;
                 };
                 RX_POSTED.fetch_sub(1, Ordering::Relaxed);

@@ -136,7 +136,13 @@ pub fn kvmmap(kpt: PageTable, va: usize, pa: usize, sz: usize, perm: usize) {
 
 /// Create PTEs for virtual addresses starting at va that refer to physical
 /// addresses starting at pa. va and size need not be page-aligned.
-pub fn mappages(pt: PageTable, va: usize, size: usize, pa: usize, perm: usize) -> Result<(), Errno> {
+pub fn mappages(
+    pt: PageTable,
+    va: usize,
+    size: usize,
+    pa: usize,
+    perm: usize,
+) -> Result<(), Errno> {
     if size == 0 {
         panic!("mappages: size");
     }
@@ -164,11 +170,13 @@ pub fn mappages(pt: PageTable, va: usize, size: usize, pa: usize, perm: usize) -
 /// are not mapped (page 0, guard pages) are skipped. Optionally free the
 /// physical memory.
 pub fn uvmunmap(pt: PageTable, va: usize, npages: usize, do_free: bool) {
-    if va % PGSIZE != 0 {
+    if !va.is_multiple_of(PGSIZE) {
         panic!("uvmunmap: not aligned");
     }
     for a in (va..va + npages * PGSIZE).step_by(PGSIZE) {
-        let Some(pte) = walk(pt, a, false) else { continue };
+        let Some(pte) = walk(pt, a, false) else {
+            continue;
+        };
         // SAFETY: pte points into a live page-table page.
         let v = unsafe { *pte };
         if v & PTE_V == 0 {
@@ -178,7 +186,9 @@ pub fn uvmunmap(pt: PageTable, va: usize, npages: usize, do_free: bool) {
             panic!("uvmunmap: not a leaf");
         }
         if do_free {
-            kfree(pte2pa(v) as *mut u8);
+            // SAFETY: the caller says the mapping owned this page, and we
+            // are removing that mapping.
+            unsafe { kfree(pte2pa(v) as *mut u8) };
         }
         // SAFETY: as above.
         unsafe { *pte = 0 };
@@ -206,7 +216,8 @@ pub fn uvmalloc(pt: PageTable, oldsz: usize, newsz: usize, xperm: usize) -> Resu
             return Err(Errno::ENOMEM);
         };
         if mappages(pt, a, PGSIZE, mem as usize, PTE_R | PTE_U | xperm).is_err() {
-            kfree(mem);
+            // SAFETY: mem was never mapped.
+            unsafe { kfree(mem) };
             uvmdealloc(pt, a, start);
             return Err(Errno::ENOMEM);
         }
@@ -244,7 +255,9 @@ fn freewalk(pt: PageTable) {
             panic!("freewalk: leaf");
         }
     }
-    kfree(pt.0 as *mut u8);
+    // SAFETY: no PTE points below this page-table page any more, and the
+    // caller drops its last reference to the table.
+    unsafe { kfree(pt.0 as *mut u8) };
 }
 
 /// Free user memory pages, then page-table pages.
@@ -260,7 +273,9 @@ pub fn uvmfree(pt: PageTable, sz: usize) {
 /// allocated pages on failure.
 pub fn uvmcopy(old: PageTable, new: PageTable, sz: usize) -> Result<(), Errno> {
     for a in (0..sz).step_by(PGSIZE) {
-        let Some(pte) = walk(old, a, false) else { continue };
+        let Some(pte) = walk(old, a, false) else {
+            continue;
+        };
         // SAFETY: pte points into the parent's live page-table page.
         let v = unsafe { *pte };
         if v & PTE_V == 0 {
@@ -273,7 +288,8 @@ pub fn uvmcopy(old: PageTable, new: PageTable, sz: usize) -> Result<(), Errno> {
             return Err(Errno::ENOMEM);
         };
         if mappages(new, a, PGSIZE, mem as usize, flags).is_err() {
-            kfree(mem);
+            // SAFETY: mem was never mapped.
+            unsafe { kfree(mem) };
             uvmunmap(new, 0, a / PGSIZE, true);
             return Err(Errno::ENOMEM);
         }

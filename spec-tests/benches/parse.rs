@@ -20,7 +20,7 @@ fn wire(frame: &[u8]) -> Option<usize> {
         return None;
     }
     let ip = Ipv4Header::parse(eth.payload).ok()?;
-    if !ip.header.fixed_values_ok() || !ipv4::checksum_ok(&eth.payload[..ip.header.ihl_bytes()]) {
+    if !ip.header.fixed_values_ok() || !ipv4::checksum_ok(&ip.message[..ip.header.ihl_bytes()]) {
         return None;
     }
     if ipv4_next(ip.header.protocol()) != Ipv4Next::Udp {

@@ -11,9 +11,27 @@ use wire::icmpv4::{self, Icmpv4Echo, Icmpv4Header};
 use wire::ipv4::{self, Ipv4Header};
 use wire::udp::{self, UdpHeader};
 use wire::ParseError;
+use zerocopy::{FromBytes, IntoBytes, KnownLayout};
 
 fn ip_packet(frame: &[u8]) -> Vec<u8> {
-    frame[EthernetHeader::LEN..].to_vec()
+    EthernetHeader::parse(frame).unwrap().payload.to_vec()
+}
+
+fn udp_datagram(frame: &[u8]) -> Vec<u8> {
+    Ipv4Header::parse(&ip_packet(frame))
+        .unwrap()
+        .payload
+        .to_vec()
+}
+
+/// A copy of `bytes` with `edit` applied through the `H` view.
+fn edited<H: FromBytes + IntoBytes + KnownLayout>(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut H),
+) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    edit(H::mut_from_prefix(&mut copy).unwrap().0);
+    copy
 }
 
 #[test]
@@ -40,7 +58,7 @@ fn short_buffers_are_truncated() {
             "fill_checksum leaves a short buffer alone"
         );
     }
-    let datagram = &packet[20..];
+    let datagram = &udp_datagram(&frame);
     for n in 0..UdpHeader::LEN {
         assert!(matches!(
             UdpHeader::parse(&datagram[..n]),
@@ -53,16 +71,17 @@ fn short_buffers_are_truncated() {
         ));
         let _ = udp::checksum([10, 9, 0, 1], [10, 9, 0, 2], &datagram[..n]);
     }
-    assert!(ArpPacket::parse(&captures::ARP_REQUEST[14..41]).is_err());
+    let arp = ip_packet(&captures::ARP_REQUEST);
+    assert!(ArpPacket::parse(&arp[..ArpPacket::LEN - 1]).is_err());
     assert!(Icmpv4Header::parse(&[8, 0, 0]).is_err());
     assert!(!icmpv4::checksum_ok(&[0, 0, 0]));
 }
 
 #[test]
 fn ihl_below_five_is_refused() {
-    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
+    let packet = ip_packet(&captures::UDP_TO_LISTENER);
     for ihl in 0..5 {
-        packet[0] = 0x40 | ihl;
+        let packet = edited(&packet, |h: &mut Ipv4Header| h.set_ihl(ihl));
         assert_eq!(
             Ipv4Header::parse(&packet).unwrap_err(),
             ParseError::BadLength {
@@ -75,8 +94,11 @@ fn ihl_below_five_is_refused() {
 
 #[test]
 fn ihl_past_the_buffer_is_refused() {
-    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
-    packet[0] = 0x4f; // 60 bytes of header in a 40-byte packet
+    // 60 bytes of header in a 40-byte packet.
+    let packet = edited(
+        &ip_packet(&captures::UDP_TO_LISTENER),
+        |h: &mut Ipv4Header| h.set_ihl(15),
+    );
     assert_eq!(
         Ipv4Header::parse(&packet).unwrap_err(),
         ParseError::BadLength {
@@ -88,10 +110,14 @@ fn ihl_past_the_buffer_is_refused() {
 
 #[test]
 fn ipv4_options_are_split_off() {
-    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
-    packet[0] = 0x46;
-    packet[2..4].copy_from_slice(&44u16.to_be_bytes());
-    packet.splice(20..20, [1, 1, 1, 0]); // NOP NOP NOP END
+    let mut packet = edited(
+        &ip_packet(&captures::UDP_TO_LISTENER),
+        |h: &mut Ipv4Header| {
+            h.set_ihl(6);
+            h.set_total_length(44);
+        },
+    );
+    packet.splice(Ipv4Header::LEN..Ipv4Header::LEN, [1, 1, 1, 0]); // NOP NOP NOP END
     ipv4::fill_checksum(&mut packet[..24]);
     assert!(ipv4::checksum_ok(&packet[..24]));
     let p = Ipv4Header::parse(&packet).unwrap();
@@ -103,23 +129,18 @@ fn ipv4_options_are_split_off() {
 
 #[test]
 fn total_length_past_the_buffer_or_inside_the_header_is_refused() {
-    let mut packet = ip_packet(&captures::UDP_TO_LISTENER);
-    packet[2..4].copy_from_slice(&41u16.to_be_bytes());
-    assert_eq!(
-        Ipv4Header::parse(&packet).unwrap_err(),
-        ParseError::BadLength {
-            field: "total_length",
-            len: 41
-        }
-    );
-    packet[2..4].copy_from_slice(&19u16.to_be_bytes());
-    assert_eq!(
-        Ipv4Header::parse(&packet).unwrap_err(),
-        ParseError::BadLength {
-            field: "total_length",
-            len: 19
-        }
-    );
+    let packet = ip_packet(&captures::UDP_TO_LISTENER);
+    for len in [41, 19] {
+        let packet = edited(&packet, |h: &mut Ipv4Header| h.set_total_length(len));
+        let err = Ipv4Header::parse(&packet).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadLength {
+                field: "total_length",
+                len: usize::from(len)
+            }
+        );
+    }
 }
 
 #[test]
@@ -135,47 +156,40 @@ fn link_padding_is_cut_at_total_length() {
     assert!(udp::checksum_ok(
         ip.header.src(),
         ip.header.dst(),
-        ip.payload
+        udp.message
     ));
 }
 
 #[test]
 fn udp_length_past_the_buffer_or_inside_the_header_is_refused() {
-    let packet = ip_packet(&captures::UDP_TO_LISTENER);
-    let mut datagram = packet[20..].to_vec();
-    datagram[4..6].copy_from_slice(&21u16.to_be_bytes());
-    assert_eq!(
-        UdpHeader::parse(&datagram).unwrap_err(),
-        ParseError::BadLength {
-            field: "length",
-            len: 21
-        }
-    );
-    datagram[4..6].copy_from_slice(&7u16.to_be_bytes());
-    assert_eq!(
-        UdpHeader::parse(&datagram).unwrap_err(),
-        ParseError::BadLength {
-            field: "length",
-            len: 7
-        }
-    );
+    let datagram = udp_datagram(&captures::UDP_TO_LISTENER);
+    for len in [21, 7] {
+        let datagram = edited(&datagram, |h: &mut UdpHeader| h.set_length(len));
+        let err = UdpHeader::parse(&datagram).unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::BadLength {
+                field: "length",
+                len: usize::from(len)
+            }
+        );
+    }
 }
 
 #[test]
 fn arp_with_other_address_sizes_is_refused() {
-    let mut packet = captures::ARP_REQUEST[14..].to_vec();
-    packet[4] = 8;
+    let packet = ip_packet(&captures::ARP_REQUEST);
+    let wide = edited(&packet, |h: &mut ArpPacket| h.set_hlen(8));
     assert_eq!(
-        ArpPacket::parse(&packet).unwrap_err(),
+        ArpPacket::parse(&wide).unwrap_err(),
         ParseError::BadLength {
             field: "hlen",
             len: 8
         }
     );
-    packet[4] = 6;
-    packet[5] = 16;
+    let wide = edited(&packet, |h: &mut ArpPacket| h.set_plen(16));
     assert_eq!(
-        ArpPacket::parse(&packet).unwrap_err(),
+        ArpPacket::parse(&wide).unwrap_err(),
         ParseError::BadLength {
             field: "plen",
             len: 16
@@ -193,7 +207,7 @@ fn receive(frame: &[u8]) -> Option<usize> {
         }
         EthernetNext::Ipv4 => {
             let ip = Ipv4Header::parse(eth.payload).ok()?;
-            let _ = ipv4::checksum_ok(&eth.payload[..ip.header.ihl_bytes()]);
+            let _ = ipv4::checksum_ok(&ip.message[..ip.header.ihl_bytes()]);
             match ipv4_next(ip.header.protocol()) {
                 Ipv4Next::Icmpv4 => {
                     let icmp = Icmpv4Header::parse(ip.payload).ok()?;
@@ -201,8 +215,9 @@ fn receive(frame: &[u8]) -> Option<usize> {
                     Some(Icmpv4Echo::parse(icmp.payload).ok()?.payload.len())
                 }
                 Ipv4Next::Udp => {
-                    let _ = udp::checksum_ok(ip.header.src(), ip.header.dst(), ip.payload);
-                    Some(UdpHeader::parse(ip.payload).ok()?.payload.len())
+                    let datagram = UdpHeader::parse(ip.payload).ok()?;
+                    let _ = udp::checksum_ok(ip.header.src(), ip.header.dst(), datagram.message);
+                    Some(datagram.payload.len())
                 }
                 Ipv4Next::Unknown(_) => None,
             }

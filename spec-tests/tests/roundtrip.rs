@@ -2,78 +2,78 @@
 //! Round trips of every format over random bytes: wire view ⇄ bytes ⇄ deku
 //! (see `spec_tests::roundtrip`).
 
+use proptest::collection::vec;
 use proptest::prelude::*;
 use spec_tests::{deku, roundtrip};
 
 proptest! {
-#[test]
-fn arp_arp_packet(bytes in proptest::collection::vec(any::<u8>(), wire::arp::ArpPacket::LEN)) {
-roundtrip::<deku::arp::ArpPacket>(&bytes)?;
-}
+    #[test]
+    fn arp_arp_packet(bytes in vec(any::<u8>(), wire::arp::ArpPacket::LEN)) {
+        roundtrip::<deku::arp::ArpPacket>(&bytes)?;
+    }
 
-#[test]
-fn ethernet_ethernet_header(bytes in proptest::collection::vec(any::<u8>(), wire::ethernet::EthernetHeader::LEN)) {
-roundtrip::<deku::ethernet::EthernetHeader>(&bytes)?;
-}
+    #[test]
+    fn ethernet_ethernet_header(bytes in vec(any::<u8>(), wire::ethernet::EthernetHeader::LEN)) {
+        roundtrip::<deku::ethernet::EthernetHeader>(&bytes)?;
+    }
 
-#[test]
-fn icmpv4_icmpv4_header(bytes in proptest::collection::vec(any::<u8>(), wire::icmpv4::Icmpv4Header::LEN)) {
-roundtrip::<deku::icmpv4::Icmpv4Header>(&bytes)?;
-}
+    #[test]
+    fn icmpv4_icmpv4_header(bytes in vec(any::<u8>(), wire::icmpv4::Icmpv4Header::LEN)) {
+        roundtrip::<deku::icmpv4::Icmpv4Header>(&bytes)?;
+    }
 
-#[test]
-fn icmpv4_icmpv4_echo(bytes in proptest::collection::vec(any::<u8>(), wire::icmpv4::Icmpv4Echo::LEN)) {
-roundtrip::<deku::icmpv4::Icmpv4Echo>(&bytes)?;
-}
+    #[test]
+    fn icmpv4_icmpv4_echo(bytes in vec(any::<u8>(), wire::icmpv4::Icmpv4Echo::LEN)) {
+        roundtrip::<deku::icmpv4::Icmpv4Echo>(&bytes)?;
+    }
 
-#[test]
-fn icmpv4_icmpv4_dest_unreachable(bytes in proptest::collection::vec(any::<u8>(), wire::icmpv4::Icmpv4DestUnreachable::LEN)) {
-roundtrip::<deku::icmpv4::Icmpv4DestUnreachable>(&bytes)?;
-}
+    #[test]
+    fn icmpv4_icmpv4_dest_unreachable(bytes in vec(any::<u8>(), wire::icmpv4::Icmpv4DestUnreachable::LEN)) {
+        roundtrip::<deku::icmpv4::Icmpv4DestUnreachable>(&bytes)?;
+    }
 
-#[test]
-fn ipv4_ipv4_header(bytes in proptest::collection::vec(any::<u8>(), wire::ipv4::Ipv4Header::LEN)) {
-roundtrip::<deku::ipv4::Ipv4Header>(&bytes)?;
-}
+    #[test]
+    fn ipv4_ipv4_header(bytes in vec(any::<u8>(), wire::ipv4::Ipv4Header::LEN)) {
+        roundtrip::<deku::ipv4::Ipv4Header>(&bytes)?;
+    }
 
-#[test]
-fn udp_udp_header(bytes in proptest::collection::vec(any::<u8>(), wire::udp::UdpHeader::LEN)) {
-roundtrip::<deku::udp::UdpHeader>(&bytes)?;
-}
+    #[test]
+    fn udp_udp_header(bytes in vec(any::<u8>(), wire::udp::UdpHeader::LEN)) {
+        roundtrip::<deku::udp::UdpHeader>(&bytes)?;
+    }
 
-#[test]
-fn virtio_blk_virtio_blk_req_header(bytes in proptest::collection::vec(any::<u8>(), wire::virtio_blk::VirtioBlkReqHeader::LEN)) {
-roundtrip::<deku::virtio_blk::VirtioBlkReqHeader>(&bytes)?;
-}
+    #[test]
+    fn virtio_blk_virtio_blk_req_header(bytes in vec(any::<u8>(), wire::virtio_blk::VirtioBlkReqHeader::LEN)) {
+        roundtrip::<deku::virtio_blk::VirtioBlkReqHeader>(&bytes)?;
+    }
 
-#[test]
-fn virtio_net_virtio_net_hdr(bytes in proptest::collection::vec(any::<u8>(), wire::virtio_net::VirtioNetHdr::LEN)) {
-roundtrip::<deku::virtio_net::VirtioNetHdr>(&bytes)?;
-}
+    #[test]
+    fn virtio_net_virtio_net_hdr(bytes in vec(any::<u8>(), wire::virtio_net::VirtioNetHdr::LEN)) {
+        roundtrip::<deku::virtio_net::VirtioNetHdr>(&bytes)?;
+    }
 
-#[test]
-fn virtq_virtq_desc(bytes in proptest::collection::vec(any::<u8>(), wire::virtq::VirtqDesc::LEN)) {
-roundtrip::<deku::virtq::VirtqDesc>(&bytes)?;
-}
+    #[test]
+    fn virtq_virtq_desc(bytes in vec(any::<u8>(), wire::virtq::VirtqDesc::LEN)) {
+        roundtrip::<deku::virtq::VirtqDesc>(&bytes)?;
+    }
 
-#[test]
-fn virtq_virtq_avail_header(bytes in proptest::collection::vec(any::<u8>(), wire::virtq::VirtqAvailHeader::LEN)) {
-roundtrip::<deku::virtq::VirtqAvailHeader>(&bytes)?;
-}
+    #[test]
+    fn virtq_virtq_avail_header(bytes in vec(any::<u8>(), wire::virtq::VirtqAvailHeader::LEN)) {
+        roundtrip::<deku::virtq::VirtqAvailHeader>(&bytes)?;
+    }
 
-#[test]
-fn virtq_virtq_avail_entry(bytes in proptest::collection::vec(any::<u8>(), wire::virtq::VirtqAvailEntry::LEN)) {
-roundtrip::<deku::virtq::VirtqAvailEntry>(&bytes)?;
-}
+    #[test]
+    fn virtq_virtq_avail_entry(bytes in vec(any::<u8>(), wire::virtq::VirtqAvailEntry::LEN)) {
+        roundtrip::<deku::virtq::VirtqAvailEntry>(&bytes)?;
+    }
 
-#[test]
-fn virtq_virtq_used_header(bytes in proptest::collection::vec(any::<u8>(), wire::virtq::VirtqUsedHeader::LEN)) {
-roundtrip::<deku::virtq::VirtqUsedHeader>(&bytes)?;
-}
+    #[test]
+    fn virtq_virtq_used_header(bytes in vec(any::<u8>(), wire::virtq::VirtqUsedHeader::LEN)) {
+        roundtrip::<deku::virtq::VirtqUsedHeader>(&bytes)?;
+    }
 
-#[test]
-fn virtq_virtq_used_elem(bytes in proptest::collection::vec(any::<u8>(), wire::virtq::VirtqUsedElem::LEN)) {
-roundtrip::<deku::virtq::VirtqUsedElem>(&bytes)?;
-}
-
+    #[test]
+    fn virtq_virtq_used_elem(bytes in vec(any::<u8>(), wire::virtq::VirtqUsedElem::LEN)) {
+        roundtrip::<deku::virtq::VirtqUsedElem>(&bytes)?;
+    }
 }

@@ -11,6 +11,7 @@ use wire::ethernet::{EtherType, EthernetHeader, BROADCAST};
 use wire::icmpv4::{self, Icmpv4Echo, Icmpv4Header, Icmpv4Type, Icmpv4UnreachableCode};
 use wire::ipv4::{self, IpProtocol, Ipv4Header};
 use wire::udp::{self, UdpHeader};
+use zerocopy::{FromBytes, IntoBytes, KnownLayout};
 
 const LEFT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 const RIGHT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
@@ -20,16 +21,16 @@ const RIGHT_IP: [u8; 4] = [10, 9, 0, 2];
 /// Ethernet header and payload of a frame, dispatched.
 fn ethernet(frame: &[u8]) -> (&EthernetHeader, EthernetNext, &[u8]) {
     let p = EthernetHeader::parse(frame).unwrap();
-    roundtrip::<deku::ethernet::EthernetHeader>(&frame[..EthernetHeader::LEN]).unwrap();
+    roundtrip::<deku::ethernet::EthernetHeader>(p.header.as_bytes()).unwrap();
     (p.header, ethernet_next(p.header.ethertype()), p.payload)
 }
 
 /// The IPv4 header, checked, and its payload, dispatched.
 fn ipv4(packet: &[u8]) -> (&Ipv4Header, Ipv4Next, &[u8]) {
     let p = Ipv4Header::parse(packet).unwrap();
-    roundtrip::<deku::ipv4::Ipv4Header>(&packet[..Ipv4Header::LEN]).unwrap();
+    roundtrip::<deku::ipv4::Ipv4Header>(p.header.as_bytes()).unwrap();
     assert!(p.header.fixed_values_ok());
-    assert!(ipv4::checksum_ok(&packet[..p.header.ihl_bytes()]));
+    assert!(ipv4::checksum_ok(&p.message[..p.header.ihl_bytes()]));
     assert!(p.options.is_empty());
     (p.header, ipv4_next(p.header.protocol()), p.payload)
 }
@@ -37,9 +38,22 @@ fn ipv4(packet: &[u8]) -> (&Ipv4Header, Ipv4Next, &[u8]) {
 /// `fill_checksum` recomputes exactly the checksum Linux sent.
 fn refill_ipv4(packet: &[u8]) {
     let mut copy = packet.to_vec();
-    copy[10] ^= 0xff; // spoil the stored checksum
-    ipv4::fill_checksum(&mut copy[..20]);
+    let (header, _) = Ipv4Header::mut_from_prefix(&mut copy).unwrap();
+    header.set_header_checksum(0x1234);
+    let len = header.ihl_bytes();
+    assert!(!ipv4::checksum_ok(&copy[..len]));
+    ipv4::fill_checksum(&mut copy[..len]);
     assert_eq!(copy, packet);
+}
+
+/// A copy of `bytes` with `edit` applied through the `H` view.
+fn edited<H: FromBytes + IntoBytes + KnownLayout>(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut H),
+) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    edit(H::mut_from_prefix(&mut copy).unwrap().0);
+    copy
 }
 
 #[test]
@@ -80,7 +94,7 @@ fn arp_reply() {
     built.set_spa(RIGHT_IP);
     built.set_tha(LEFT_MAC);
     built.set_tpa(LEFT_IP);
-    assert_eq!(zerocopy::IntoBytes::as_bytes(&built), payload);
+    assert_eq!(built.as_bytes(), payload);
 }
 
 #[test]
@@ -114,7 +128,7 @@ fn icmp_echo_request() {
     refill_ipv4(packet);
 
     let icmp = Icmpv4Header::parse(message).unwrap();
-    roundtrip::<deku::icmpv4::Icmpv4Header>(&message[..4]).unwrap();
+    roundtrip::<deku::icmpv4::Icmpv4Header>(icmp.header.as_bytes()).unwrap();
     assert_eq!(
         (
             icmp.header.msg_type(),
@@ -125,7 +139,7 @@ fn icmp_echo_request() {
     );
     assert!(icmpv4::checksum_ok(message));
     let echo = Icmpv4Echo::parse(icmp.payload).unwrap();
-    roundtrip::<deku::icmpv4::Icmpv4Echo>(&icmp.payload[..4]).unwrap();
+    roundtrip::<deku::icmpv4::Icmpv4Echo>(echo.header.as_bytes()).unwrap();
     assert_eq!(
         (echo.header.identifier(), echo.header.sequence()),
         (0x75e2, 1)
@@ -133,9 +147,7 @@ fn icmp_echo_request() {
     assert_eq!(echo.payload.len(), 56);
     assert!(echo.payload.ends_with(b"xv6Wxv6W"), "the ping -p pattern");
 
-    let mut copy = message.to_vec();
-    copy[2] = 0;
-    copy[3] = 0;
+    let mut copy = edited(message, |h: &mut Icmpv4Header| h.set_checksum(0));
     icmpv4::fill_checksum(&mut copy);
     assert_eq!(copy, message);
 }
@@ -186,7 +198,7 @@ fn udp_datagram() {
     refill_ipv4(packet);
 
     let p = UdpHeader::parse(datagram).unwrap();
-    roundtrip::<deku::udp::UdpHeader>(&datagram[..8]).unwrap();
+    roundtrip::<deku::udp::UdpHeader>(p.header.as_bytes()).unwrap();
     let h = p.header;
     assert_eq!(
         (h.src_port(), h.dst_port(), h.length(), h.checksum()),
@@ -200,8 +212,7 @@ fn udp_datagram() {
         "another pseudo-header fails"
     );
 
-    let mut copy = datagram.to_vec();
-    copy[6] = 0x12;
+    let mut copy = edited(datagram, |h: &mut UdpHeader| h.set_checksum(0x1234));
     udp::fill_checksum(ip.src(), ip.dst(), &mut copy);
     assert_eq!(copy, datagram);
 }
@@ -210,20 +221,18 @@ fn udp_datagram() {
 fn udp_zero_checksum_means_none() {
     let (_, _, packet) = ethernet(&captures::UDP_TO_CLOSED_PORT);
     let (ip, _, datagram) = ipv4(packet);
-    let mut copy = datagram.to_vec();
-    copy[6] = 0;
-    copy[7] = 0;
+    let none = edited(datagram, |h: &mut UdpHeader| h.set_checksum(0));
     assert!(
-        udp::checksum_ok(ip.src(), ip.dst(), &copy),
+        udp::checksum_ok(ip.src(), ip.dst(), &none),
         "0 = no checksum"
     );
-    copy[8] ^= 1;
-    assert!(udp::checksum_ok(ip.src(), ip.dst(), &copy), "still none");
-    assert!(!udp::checksum_ok(ip.src(), ip.dst(), &{
-        let mut spoiled = datagram.to_vec();
-        spoiled[8] ^= 1;
-        spoiled
-    }));
+    let other_port = edited(&none, |h: &mut UdpHeader| h.set_src_port(1));
+    assert!(
+        udp::checksum_ok(ip.src(), ip.dst(), &other_port),
+        "still none"
+    );
+    let spoiled = edited(datagram, |h: &mut UdpHeader| h.set_src_port(1));
+    assert!(!udp::checksum_ok(ip.src(), ip.dst(), &spoiled));
 }
 
 #[test]
@@ -247,7 +256,7 @@ fn icmp_port_unreachable() {
     assert_eq!(icmp.header.checksum(), 0x1132);
     assert!(icmpv4::checksum_ok(message));
     let body = wire::icmpv4::Icmpv4DestUnreachable::parse(icmp.payload).unwrap();
-    roundtrip::<deku::icmpv4::Icmpv4DestUnreachable>(&icmp.payload[..4]).unwrap();
+    roundtrip::<deku::icmpv4::Icmpv4DestUnreachable>(body.header.as_bytes()).unwrap();
     assert_eq!((body.header.unused(), body.header.next_hop_mtu()), (0, 0));
 
     // The quoted datagram is the one we sent to port 9.

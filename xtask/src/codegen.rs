@@ -14,7 +14,7 @@ pub fn run(check: bool) -> Result<()> {
         }
         Ok(changed) => {
             for path in &changed {
-                println!("codegen: wrote {}", path.display());
+                println!("codegen: updated {}", path.display());
             }
             if changed.is_empty() {
                 println!("codegen: nothing changed");

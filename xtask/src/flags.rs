@@ -24,6 +24,18 @@ pub enum Cmd {
     },
     /// Measure UDP round trips and streams between host and guest.
     Bench,
+    /// Only the network interop stages of `test` (all three without flags).
+    Interop {
+        /// Two guests on one virtual LAN (no root).
+        #[arg(long)]
+        lan: bool,
+        /// A real Linux peer over TAP (root; skipped otherwise).
+        #[arg(long)]
+        tap: bool,
+        /// Malformed frames and the flood (needs python3 with scapy).
+        #[arg(long)]
+        hostile: bool,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -34,6 +46,20 @@ pub struct QemuArgs {
     /// Host UDP port forwarded to the guest's udpecho (port 7).
     #[arg(long, default_value_t = 5555)]
     pub udp_port: u16,
+    /// Two guests on one virtual LAN (10.0.9.1 and 10.0.9.2), no root:
+    /// both consoles side by side in tmux.
+    #[arg(long, conflicts_with_all = ["tap", "lan_peer"])]
+    pub lan: bool,
+    /// One half of the LAN on this terminal (a = 10.0.9.1, b = 10.0.9.2).
+    #[arg(long, value_name = "a|b")]
+    pub lan_peer: Option<String>,
+    /// Use what the last build left (for --lan / --lan-peer).
+    #[arg(long)]
+    pub no_build: bool,
+    /// Root: a TAP device in a new network namespace as the guest's link,
+    /// Linux at 10.0.9.254, the guest 10.0.9.1; removed on exit.
+    #[arg(long, conflicts_with = "lan_peer")]
+    pub tap: bool,
 }
 
 #[derive(clap::Args, Default)]

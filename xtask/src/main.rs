@@ -6,9 +6,14 @@ mod build;
 mod codegen;
 mod console;
 mod flags;
+mod guestnet;
+mod hostile;
+mod interop;
+mod lan;
 mod paths;
 mod qemu;
 mod setup;
+mod tap;
 mod test;
 mod tshark;
 
@@ -22,5 +27,6 @@ fn main() -> anyhow::Result<()> {
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
         flags::Cmd::Bench => bench::run(),
+        flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),
     }
 }

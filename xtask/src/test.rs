@@ -28,6 +28,8 @@ pub fn run(args: &TestArgs) -> Result<()> {
     setup::qemu()?;
     setup::tshark()?;
     guest_suite()?;
+    // Issues 5 and 6: two guests on a LAN, the Linux peer (root), hostile frames.
+    crate::interop::run(false, false, false)?;
     eprintln!("xtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -153,7 +153,7 @@ impl Stack {
             let remote = (inner.dst(), udp.dst_port());
             if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
                 self.sockets.set_error(id, Errno::ECONNREFUSED);
-                env.wakeup(id);
+                self.wake(env, id);
             }
         }
         Ok(())
@@ -211,5 +211,27 @@ impl Stack {
         self.counters.bump(Stat::IcmpEchoRequestsOut);
         self.ipv4_output(env, m, IpProtocol::ICMP, dst);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_bursts_then_refills() {
+        let mut b = TokenBucket::new();
+        let t0 = 5_000;
+        let burst = (0..100).filter(|_| b.take(t0)).count();
+        assert_eq!(burst, UNREACH_BURST as usize);
+        assert!(!b.take(t0 + UNREACH_REFILL_MS - 1));
+        assert!(b.take(t0 + UNREACH_REFILL_MS));
+        assert!(!b.take(t0 + UNREACH_REFILL_MS));
+        // A long pause refills only up to the burst.
+        let later = t0 + 1_000 * UNREACH_REFILL_MS;
+        assert_eq!(
+            (0..100).filter(|_| b.take(later)).count(),
+            UNREACH_BURST as usize
+        );
     }
 }

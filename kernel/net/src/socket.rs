@@ -83,7 +83,9 @@ pub(crate) struct Socket {
     /// port unreachable, as Linux does for connected sockets).
     pub(crate) error: Option<Errno>,
     pub(crate) opts: SockOpts,
-    /// Processes sleeping with a timeout, woken every tick to check it.
+    /// Processes sleeping on the socket: it is woken only when some are.
+    waiters: u32,
+    /// Those of them with a timeout, woken every tick to check it.
     timed_waiters: u32,
 }
 
@@ -99,6 +101,7 @@ impl Socket {
             dropped: 0,
             error: None,
             opts: SockOpts::default(),
+            waiters: 0,
             timed_waiters: 0,
         }
     }
@@ -125,8 +128,7 @@ impl Socket {
         r
     }
 
-    fn info(&self, iface_addr: Ipv4Addr) -> SockInfo {
-        let _ = iface_addr;
+    fn info(&self) -> SockInfo {
         let (ra, rp) = self.remote.unwrap_or(([0; 4], 0));
         SockInfo {
             kind: self.kind.to_abi() as u32,
@@ -435,15 +437,28 @@ impl Stack {
         Ok(())
     }
 
-    /// A process starts (`true`) or stops (`false`) sleeping on `id` with
-    /// a timeout; while any does, [`Stack::tick`] wakes the socket.
-    pub fn timed_wait(&mut self, id: SocketId, waiting: bool) {
+    /// A process is about to sleep on `id` (with a timeout: `timed`). Call
+    /// it with the lock held, just before sleeping, and [`Stack::wait_end`]
+    /// after waking: the stack wakes a socket only while someone waits, and
+    /// a timed waiter on every tick.
+    pub fn wait_begin(&mut self, id: SocketId, timed: bool) {
         if let Ok(s) = self.sockets.get(id) {
-            if waiting {
-                s.timed_waiters += 1;
-            } else {
-                s.timed_waiters = s.timed_waiters.saturating_sub(1);
-            }
+            s.waiters += 1;
+            s.timed_waiters += timed as u32;
+        }
+    }
+
+    pub fn wait_end(&mut self, id: SocketId, timed: bool) {
+        if let Ok(s) = self.sockets.get(id) {
+            s.waiters = s.waiters.saturating_sub(1);
+            s.timed_waiters = s.timed_waiters.saturating_sub(timed as u32);
+        }
+    }
+
+    /// Wakes whoever sleeps on `id`, if anyone does.
+    pub(crate) fn wake(&mut self, env: &mut dyn NetEnv, id: SocketId) {
+        if self.sockets.get(id).is_ok_and(|s| s.waiters > 0) {
+            env.wakeup(id);
         }
     }
 
@@ -459,7 +474,7 @@ impl Stack {
         let all = self.sockets.slots.iter().flatten();
         let mut n = 0;
         for (slot, s) in out.iter_mut().zip(all) {
-            *slot = s.info(self.iface.addr);
+            *slot = s.info();
             n += 1;
         }
         n
@@ -476,7 +491,7 @@ impl Stack {
         match self.sockets.deliver(id, m, from) {
             Ok(()) => {
                 self.counters.bump(Stat::SocketDelivered);
-                env.wakeup(id);
+                self.wake(env, id);
                 Ok(())
             }
             Err(_m) => Err(DropReason::SocketQueueFull),

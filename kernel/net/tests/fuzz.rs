@@ -15,6 +15,11 @@
 
 mod common;
 
+/// Frames captured from a real Linux stack (kept by spec-tests).
+#[allow(dead_code)]
+#[path = "../../../spec-tests/src/captures.rs"]
+mod captures;
+
 use abi::net::SockAddrIn;
 use common::*;
 use net::{Buf, Pool, SocketKind};
@@ -43,8 +48,87 @@ fn pool() -> &'static Pool {
     POOL.with(|p| *p)
 }
 
-/// Valid frames that reach every handler; mutations start from these.
+/// The capture's two hosts (10.9.0.1 and .2, MACs 02:..:01 and 02:..:02).
+const CAP_MAC: [[u8; 6]; 2] = [[2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]];
+const CAP_IP: [[u8; 4]; 2] = [[10, 9, 0, 1], [10, 9, 0, 2]];
+/// The port the capture's UDP listener used.
+const CAP_LISTENER: u16 = 7777;
+
+/// Rewrites a captured frame so its receiver is us and its sender the
+/// gateway (addresses in the Ethernet, ARP, IPv4 and quoted IPv4 headers),
+/// then repairs the checksums.
+fn translate(captured: &[u8]) -> Vec<u8> {
+    let mut f = captured.to_vec();
+    let Ok((e, _)) = EthernetHeader::mut_from_prefix(&mut f) else {
+        return f;
+    };
+    let me = if e.dst() == CAP_MAC[0] { 0 } else { 1 };
+    let mac = |m: [u8; 6]| match CAP_MAC.iter().position(|&c| c == m) {
+        Some(i) if i == me => OUR_MAC,
+        Some(_) => GW_MAC,
+        None => m,
+    };
+    let ip = |a: [u8; 4]| match CAP_IP.iter().position(|&c| c == a) {
+        Some(i) if i == me => OUR_IP,
+        Some(_) => GW_IP,
+        None => a,
+    };
+    e.set_dst(mac(e.dst()));
+    e.set_src(mac(e.src()));
+    let ethertype = e.ethertype();
+    let body = &mut f[EthernetHeader::LEN..];
+    match ethernet_next(ethertype) {
+        EthernetNext::Arp => {
+            if let Ok((a, _)) = wire::arp::ArpPacket::mut_from_prefix(body) {
+                a.set_sha(mac(a.sha()));
+                a.set_tha(mac(a.tha()));
+                a.set_spa(ip(a.spa()));
+                a.set_tpa(ip(a.tpa()));
+            }
+        }
+        EthernetNext::Ipv4 => {
+            if let Ok((h, rest)) = Ipv4Header::mut_from_prefix(body) {
+                h.set_src(ip(h.src()));
+                h.set_dst(ip(h.dst()));
+                // An ICMP error quotes a header with the same addresses.
+                let quoted = Icmpv4Header::LEN + Icmpv4DestUnreachable::LEN;
+                if matches!(ipv4_next(h.protocol()), Ipv4Next::Icmpv4) && rest.len() > quoted {
+                    if let Ok((q, _)) = Ipv4Header::mut_from_prefix(&mut rest[quoted..]) {
+                        q.set_src(ip(q.src()));
+                        q.set_dst(ip(q.dst()));
+                        let hl = q.ihl_bytes().min(rest.len() - quoted);
+                        wire::ipv4::fill_checksum(&mut rest[quoted..quoted + hl]);
+                    }
+                }
+            }
+        }
+        EthernetNext::Unknown(_) => {}
+    }
+    repair(&mut f);
+    f
+}
+
+fn captured() -> Vec<Vec<u8>> {
+    use captures::*;
+    [
+        &IPV6_MLD_REPORT[..],
+        &ARP_REQUEST[..],
+        &ARP_REPLY[..],
+        &ICMP_ECHO_REQUEST[..],
+        &ICMP_ECHO_REPLY[..],
+        &UDP_TO_LISTENER[..],
+        &UDP_TO_CLOSED_PORT[..],
+        &ICMP_PORT_UNREACHABLE[..],
+    ]
+    .iter()
+    .map(|f| translate(f))
+    .collect()
+}
+
+/// Valid frames that reach every handler, the captured ones first;
+/// mutations start from these.
 fn seeds() -> Vec<Vec<u8>> {
+    let mut seeds = captured();
     let ping = icmp_echo(Icmpv4Type::ECHO_REQUEST, 7, 1, b"0123456789abcdef");
     let reply = icmp_echo(Icmpv4Type::ECHO_REPLY, 49152, 1, b"ab");
     let sent = ipv4(
@@ -59,7 +143,7 @@ fn seeds() -> Vec<Vec<u8>> {
     h.set_code(Icmpv4UnreachableCode::PORT_UNREACHABLE.0);
     unreach.extend_from_slice(&sent[..Ipv4Header::LEN + UdpHeader::LEN]);
     wire::icmpv4::fill_checksum(&mut unreach);
-    vec![
+    seeds.extend([
         eth(
             BROADCAST,
             GW_MAC,
@@ -94,7 +178,8 @@ fn seeds() -> Vec<Vec<u8>> {
         udp_frame(7, 7001, b"to the connected socket"),
         udp_frame(9, 9999, b"to a closed port"),
         pad60(udp_frame(7, 7000, b"")),
-    ]
+    ]);
+    seeds
 }
 
 /// Recomputes the IPv4, UDP and ICMP checksums of a frame where it can.
@@ -254,6 +339,7 @@ fn run(inputs: &[(Input, u16)]) -> Vec<(String, u64)> {
         let bound = t.udp_socket(7000);
         let conn = t.udp_socket(7001);
         t.s.connect(conn, &SockAddrIn::new(GW_IP, 7)).unwrap();
+        let listener = t.udp_socket(CAP_LISTENER);
         let echo = t.s.socket(SocketKind::Icmp).unwrap();
         t.s.bind(echo, &SockAddrIn::new([0; 4], 49152)).unwrap();
         // A datagram waiting for the peer's MAC.
@@ -274,7 +360,7 @@ fn run(inputs: &[(Input, u16)]) -> Vec<(String, u64)> {
             t.tick(net::arp::ARP_RETRY_MS);
         }
         t.sent();
-        for id in [bound, conn, echo] {
+        for id in [bound, conn, echo, listener] {
             t.s.close(id).unwrap();
         }
         assert_eq!(t.counter("rx_bytes_copied"), 0);
@@ -345,4 +431,47 @@ fn every_seed_alone() {
             0,
         )]);
     }
+}
+
+/// The real Linux frames, readdressed to us, do what they did there.
+#[test]
+fn captured_frames_are_understood() {
+    let c = captured();
+    let mut t = T::new();
+    let listener = t.udp_socket(CAP_LISTENER);
+    let expect: [(&str, usize, Option<&str>); 8] = [
+        ("IPv6 MLD report", 0, Some("drop_eth_not_for_us")),
+        ("ARP request", 1, None),
+        ("ARP reply from the host just learned: a refresh", 0, None),
+        ("echo request", 1, None),
+        (
+            "echo reply nobody waits for",
+            0,
+            Some("drop_icmp_no_socket"),
+        ),
+        ("UDP to the listener", 0, None),
+        ("UDP to a closed port", 1, Some("drop_udp_no_socket")),
+        ("port unreachable", 0, None),
+    ];
+    for (frame, (what, replies, drop)) in c.iter().zip(expect) {
+        let before = t.drops();
+        t.input(frame);
+        let sent = t.sent();
+        assert_eq!(sent.len(), replies, "{what}: replies");
+        for m in &sent {
+            check_sent(m.data());
+        }
+        let after = t.drops();
+        let moved: Vec<&String> = after
+            .iter()
+            .filter(|d| !before.contains(d))
+            .map(|(n, _)| n)
+            .collect();
+        match drop {
+            Some(name) => assert_eq!(moved, vec![name], "{what}"),
+            None => assert!(moved.is_empty(), "{what}: {moved:?}"),
+        }
+    }
+    assert_eq!(t.s.recvfrom(listener).unwrap().0.data(), b"hello xv6net");
+    assert_eq!(t.counter("icmp_unreach_in"), 1);
 }

@@ -150,6 +150,7 @@ fn ping_before_arp_waits_for_resolution() {
 fn udp_is_delivered_without_copying() {
     let mut t = T::new();
     let sock = t.udp_socket(7000);
+    t.s.wait_begin(sock, false); // a reader sleeps on it
     let frame = pad60(udp_frame(5555, 7000, b"hello"));
     let m = t.mbuf(&frame);
     let idx = m.index();
@@ -426,6 +427,7 @@ fn connected_socket_filters_and_gets_econnrefused() {
     icmp.extend_from_slice(&datagram[..Ipv4Header::LEN + 8]);
     wire::icmpv4::fill_checksum(&mut icmp);
     t.env.woken.clear();
+    t.s.wait_begin(s, false);
     t.input(&eth(
         OUR_MAC,
         GW_MAC,
@@ -623,4 +625,48 @@ fn close_returns_everything() {
     assert_eq!(t.pool().free(), t.pool().total());
     // The port is free again.
     t.udp_socket(1);
+}
+
+#[test]
+fn timed_waiters_are_woken_every_tick() {
+    let mut t = T::new();
+    let a = t.udp_socket(1);
+    let b = t.udp_socket(2);
+    t.tick(10);
+    assert!(t.env.woken.is_empty());
+    t.s.wait_begin(a, true);
+    t.tick(10);
+    t.tick(10);
+    assert_eq!(t.env.woken, vec![a, a]);
+    t.s.wait_end(a, true);
+    t.env.woken.clear();
+    t.tick(10);
+    assert!(t.env.woken.is_empty());
+    let _ = b;
+}
+
+#[test]
+fn socket_options_are_kept() {
+    let mut t = T::new();
+    let a = t.udp_socket(1);
+    let o = net::socket::SockOpts {
+        rcvtimeo_ms: 250,
+        nonblock: true,
+    };
+    t.s.set_options(a, o).unwrap();
+    assert_eq!(t.s.options(a).unwrap(), o);
+    assert_eq!(t.s.kind(a).unwrap(), SocketKind::Udp);
+}
+
+#[test]
+fn nobody_waiting_means_no_wakeup() {
+    let mut t = T::new();
+    let a = t.udp_socket(1);
+    t.input(&udp_frame(1, 1, b"q"));
+    assert!(t.env.woken.is_empty(), "no sleeper, no wake-up scan");
+    t.s.wait_begin(a, false);
+    t.input(&udp_frame(1, 1, b"q"));
+    t.s.wait_end(a, false);
+    t.input(&udp_frame(1, 1, b"q"));
+    assert_eq!(t.env.woken, vec![a]);
 }

@@ -122,9 +122,9 @@ impl ArpPacket {
     /// Size on the wire, in bytes.
     pub const LEN: usize = 28;
     /// The value `htype` always holds.
-    pub const HTYPE: u16 = 1;
+    pub const HTYPE: u16 = 0x0001;
     /// The value `ptype` always holds.
-    pub const PTYPE: u16 = 2048;
+    pub const PTYPE: u16 = 0x0800;
     /// The value `hlen` always holds.
     pub const HLEN: u8 = 6;
     /// The value `plen` always holds.
@@ -265,12 +265,13 @@ impl ArpPacket {
         }
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
     }
 
-    /// Whether the fixed fields hold their values (`htype` = 1, `ptype` = 2048, `hlen` = 6, `plen` = 4).
+    /// Whether the fixed fields hold their values (`htype` = 0x0001, `ptype` = 0x0800, `hlen` = 6, `plen` = 4).
     pub fn fixed_values_ok(&self) -> bool {
         self.htype() == Self::HTYPE
             && self.ptype() == Self::PTYPE

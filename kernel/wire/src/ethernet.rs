@@ -156,6 +156,7 @@ impl EthernetHeader {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })

@@ -236,6 +236,7 @@ impl Icmpv4Header {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
@@ -313,6 +314,7 @@ impl Icmpv4Echo {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
@@ -390,6 +392,7 @@ impl Icmpv4DestUnreachable {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })

@@ -9,6 +9,10 @@
 #[derive(Debug, Clone, Copy)]
 pub struct Parsed<'a, H> {
     pub header: &'a H,
+    /// Header, options and payload: the bytes the message length covers
+    /// (what a checksum over the message sums); the whole buffer for formats
+    /// without a message-length field.
+    pub message: &'a [u8],
     /// Bytes between the fixed header and the payload (IPv4 options); empty
     /// for formats without a header-length field.
     pub options: &'a [u8],

@@ -203,6 +203,7 @@ impl VirtioBlkReqHeader {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })

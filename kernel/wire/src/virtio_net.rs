@@ -306,6 +306,7 @@ impl VirtioNetHdr {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })

@@ -438,6 +438,7 @@ impl VirtqDesc {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
@@ -516,6 +517,7 @@ impl VirtqAvailHeader {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
@@ -578,6 +580,7 @@ impl VirtqAvailEntry {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
@@ -653,6 +656,7 @@ impl VirtqUsedHeader {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
@@ -729,6 +733,7 @@ impl VirtqUsedElem {
         let end = bytes.len();
         Ok(crate::Parsed {
             header,
+            message: &bytes[..end],
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })

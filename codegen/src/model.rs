@@ -1,0 +1,138 @@
+//! The validated model the emitters read: modules, formats with every field
+//! placed (bit offset, Rust representation, bitfield group), and the naming
+//! helpers shared by validation and emission.
+
+use crate::spec::{FieldDef, FormatDef, KeyDef, SpecFile};
+
+/// A validated spec file.
+#[derive(Debug, Clone)]
+pub struct Module {
+    /// Module name = file stem, e.g. `ipv4`.
+    pub name: String,
+    /// Path relative to the workspace root, e.g. `proto-defs/ipv4.toml`.
+    pub file: String,
+    pub spec: SpecFile,
+    pub formats: Vec<Layout>,
+}
+
+impl Module {
+    /// The key named `name`, declared in this module.
+    pub fn key(&self, name: &str) -> Option<&KeyDef> {
+        self.spec.keys.iter().find(|k| k.name == name)
+    }
+}
+
+/// A format with its fields placed.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub def: FormatDef,
+    /// Size on the wire in bytes.
+    pub len: usize,
+    /// Fields in wire order (parallel to `def.fields`).
+    pub fields: Vec<Field>,
+    /// The members of the Rust struct, in wire order.
+    pub items: Vec<Item>,
+}
+
+impl Layout {
+    pub fn name(&self) -> &str {
+        &self.def.name
+    }
+}
+
+/// A field with its place and Rust representation.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub def: FieldDef,
+    /// Offset from the start of the format, in bits.
+    pub bit_offset: u32,
+    pub repr: Repr,
+    /// Index into `Layout::items` of the bitfield that holds this field.
+    pub group: Option<usize>,
+}
+
+/// How a field is held in Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repr {
+    /// A 1-bit flag.
+    Bool,
+    /// An unsigned integer of this many bits (8, 16, 32 or 64).
+    Uint(u32),
+    /// A byte array of this length (addresses, opaque bytes).
+    Bytes(usize),
+}
+
+/// A member of the generated struct.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// One byte-aligned field (index into `Layout::fields`).
+    Plain(usize),
+    /// Sub-byte fields packed into one bitfield.
+    Group(Group),
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Rust type name of the bitfield.
+    pub ty: String,
+    /// Rust name of the struct member.
+    pub member: String,
+    /// Width: 8, 16, 32 or 64.
+    pub bits: u32,
+    /// Indexes into `Layout::fields`.
+    pub fields: Vec<usize>,
+}
+
+/// The integer type that holds `bits` bits.
+pub fn native_bits(bits: u32) -> u32 {
+    match bits {
+        0..=8 => 8,
+        9..=16 => 16,
+        17..=32 => 32,
+        _ => 64,
+    }
+}
+
+/// `dont_fragment` -> `DontFragment`.
+pub fn camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// `FlagsFragment` -> `flags_fragment`.
+pub fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// "ff:ff:ff:ff:ff:ff" -> bytes.
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let parts: Vec<u8> = text
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16).ok())
+        .collect::<Option<_>>()?;
+    parts.try_into().ok()
+}
+
+/// "10.0.2.2" -> bytes.
+pub fn parse_ipv4(text: &str) -> Option<[u8; 4]> {
+    let parts: Vec<u8> = text
+        .split('.')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    parts.try_into().ok()
+}

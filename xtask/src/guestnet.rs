@@ -1,0 +1,163 @@
+//! Helpers shared by the network interop tests (`lan`, `tap`, `hostile`):
+//! free loopback ports, per-guest copies of fs.img, reading `netstat`
+//! counters off a guest console, and judging a capture with tshark when it
+//! also holds frames we crafted to be bad on purpose.
+use anyhow::{ensure, Context, Result};
+use std::collections::BTreeMap;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::build::Images;
+use crate::console::Console;
+use crate::paths;
+use crate::qemu::Mac;
+
+/// Two different free UDP ports (both bound at once, so they differ).
+pub fn two_free_udp_ports() -> Result<(u16, u16)> {
+    let a = UdpSocket::bind("127.0.0.1:0")?;
+    let b = UdpSocket::bind("127.0.0.1:0")?;
+    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
+}
+
+/// A private copy of fs.img for one guest (guests must not share a disk).
+pub fn own_images(images: &Images, name: &str) -> Result<Images> {
+    let fs_img = paths::build_dir().join(format!("{name}-fs.img"));
+    std::fs::copy(&images.fs_img, &fs_img)
+        .with_context(|| format!("copying fs.img to {}", fs_img.display()))?;
+    Ok(Images { kernel: images.kernel.clone(), fs_img })
+}
+
+/// Every counter `netstat` printed, by name.
+pub type Counters = BTreeMap<String, u64>;
+
+/// Runs `netstat` on the guest and parses its `  name value` lines.
+pub fn netstat(con: &mut Console) -> Result<Counters> {
+    let out = con.run("netstat", Duration::from_secs(20))?;
+    let mut map = Counters::new();
+    let mut in_counters = false;
+    for line in out.lines() {
+        if line.starts_with("Counters") {
+            in_counters = true;
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        if let (true, Some(name), Some(value), None) = (in_counters, words.next(), words.next(), words.next()) {
+            if let Ok(v) = value.parse() {
+                map.insert(name.to_string(), v);
+            }
+        }
+    }
+    ensure!(!map.is_empty(), "{}: netstat printed no counters:\n{out}", con.name);
+    Ok(map)
+}
+
+/// How much each counter grew from `before` to `after` (only those that moved).
+pub fn deltas(before: &Counters, after: &Counters) -> BTreeMap<String, i64> {
+    after
+        .iter()
+        .filter_map(|(k, &v)| {
+            let d = v as i64 - *before.get(k).unwrap_or(&0) as i64;
+            (d != 0).then(|| (k.clone(), d))
+        })
+        .collect()
+}
+
+/// Every mbuf is back: free + posted in the RX ring + in flight on TX ==
+/// total (the driver's counters, when it exports them), else free equals
+/// what was free at an idle moment earlier (`idle_free`).
+pub fn mbufs_balanced(c: &Counters, idle_free: Option<u64>) -> Result<String> {
+    let get = |k: &str| c.get(k).copied();
+    let (free, total) = (get("mbufs_free").context("no mbufs_free")?, get("mbufs_total").context("no mbufs_total")?);
+    if let Some(posted) = get("mbufs_rx_posted") {
+        let inflight = get("mbufs_tx_inflight").unwrap_or(0);
+        ensure!(
+            free + posted + inflight == total,
+            "mbufs leaked: {free} free + {posted} in the RX ring + {inflight} on TX != {total}"
+        );
+        return Ok(format!("{free} free + {posted} in the RX ring + {inflight} on TX == {total} total"));
+    }
+    if free == total {
+        return Ok(format!("{free} free == {total} total"));
+    }
+    let idle = idle_free.context("mbufs_free != mbufs_total and no idle baseline")?;
+    ensure!(free == idle, "mbufs leaked: {free} free now, {idle} free when idle before (of {total})");
+    Ok(format!("{free} free of {total}, as when idle before (the rest sit in the RX ring)"))
+}
+
+/// A capture holds frames we made bad on purpose (hostile tests): judge
+/// only the frames `mac` sent, with the same checksum validation as
+/// `tshark::check`. Fails on any malformed frame, bad checksum or expert
+/// warning among them, printing the offenders.
+pub fn tshark_check_sender(pcap: &Path, mac: Mac) -> Result<usize> {
+    ensure!(pcap.exists(), "no capture at {}", pcap.display());
+    // tshark 4.0 has no icmp.check_checksum preference: it always checks ICMP.
+    let prefs = ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE"];
+    let from = format!("eth.src == {mac}");
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(pcap).arg("-n");
+    for p in prefs {
+        cmd.args(["-o", p]);
+    }
+    cmd.args(["-Y", &format!(
+        "{from} && (_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0)"
+    )]);
+    let out = cmd.output().context("running tshark")?;
+    ensure!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    let flagged = String::from_utf8_lossy(&out.stdout);
+    ensure!(flagged.trim().is_empty(), "tshark flags frames the guest sent in {}:\n{flagged}", pcap.display());
+    let count = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args(["-n", "-Y", &from, "-T", "fields", "-e", "frame.number"])
+        .output()?;
+    let n = String::from_utf8_lossy(&count.stdout).lines().count();
+    ensure!(n > 0, "the guest sent no frames in {}", pcap.display());
+    eprintln!("tshark: {n} frames from the guest ({mac}) in {}, none malformed or with bad checksums", pcap.display());
+    Ok(n)
+}
+
+/// One field of a flat JSON object as text (numbers, booleans, strings
+/// without escapes): enough for the hostile script's replies without a
+/// JSON dependency.
+pub fn json_field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!("\"{key}\": ");
+    let at = json.find(&pat)? + pat.len();
+    let rest = &json[at..];
+    if let Some(s) = rest.strip_prefix('"') {
+        return s.find('"').map(|end| &s[..end]);
+    }
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+pub fn json_u64(json: &str, key: &str) -> Result<u64> {
+    json_field(json, key)
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("no number {key:?} in {json}"))
+}
+
+pub fn json_bool(json: &str, key: &str) -> bool {
+    json_field(json, key) == Some("true")
+}
+
+/// Where captures and console logs of a named test go.
+pub fn artifact(name: &str) -> PathBuf {
+    paths::build_dir().join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_fields() {
+        let j = r#"{"kind": "eth_runt", "sent": 3, "ok": true, "about": "a, b (c)"}"#;
+        assert_eq!(json_field(j, "kind"), Some("eth_runt"));
+        assert_eq!(json_u64(j, "sent").unwrap(), 3);
+        assert!(json_bool(j, "ok"));
+        assert_eq!(json_field(j, "about"), Some("a, b (c)"));
+        assert_eq!(json_field(j, "nope"), None);
+    }
+}

@@ -1,0 +1,267 @@
+//! Issue 6, against the running kernel: malformed frames and a flood.
+//!
+//! The guest's NIC is a `Net::Dgram` link whose only other end is
+//! `xtask/hostile/frames.py` (scapy), so every frame the guest sends reaches
+//! the script and every frame the script writes reaches the guest, bad or
+//! not, without root and without leaving 127.0.0.1. The script plays the
+//! gateway 10.0.2.2 (answering the guest's ARP requests) and sends one kind
+//! of bad frame per command. For each kind this module reads `netstat`
+//! before and after and asserts that exactly the kind's drop counter moved
+//! by the number of frames sent (and no other drop counter), then that the
+//! guest still answers ping and UDP echo. Then a flood of 100,000
+//! datagrams, with ping and echo tried throughout; afterwards every mbuf
+//! must be back. Only the frames the guest sent are judged by tshark: the
+//! rest are malformed on purpose.
+use anyhow::{bail, ensure, Context, Result};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::build::Images;
+use crate::console::Console;
+use crate::guestnet::{self, deltas, json_bool, json_field, json_u64, netstat};
+use crate::paths;
+use crate::qemu::{Guest, Mac, Net};
+
+const BOOT: Duration = Duration::from_secs(120);
+const SHORT: Duration = Duration::from_secs(20);
+/// Datagrams in the flood (issue 6: at least 100,000).
+pub const FLOOD: u64 = 100_000;
+/// The guest's MAC on the hostile link, and the script's.
+const GUEST_MAC: Mac = Mac::numbered(0x0601);
+const PEER_MAC: &str = "52:54:00:0e:ff:01";
+const PEER_IP: &str = "10.0.2.2";
+/// The port the flood goes to (udpsink listens there).
+const SINK_PORT: u16 = 9;
+
+/// Drop counters a kind may move besides its own.
+fn also_allowed(kind: &str) -> &'static [&'static str] {
+    match kind {
+        // Over the rate limit, the port unreachable is not sent and counted.
+        "udp_closed_port_storm" => &["drop_icmp_rate_limited"],
+        _ => &[],
+    }
+}
+
+/// The script, driven one command per line; each reply is one JSON line.
+struct Script {
+    child: Child,
+    stdin: ChildStdin,
+    out: BufReader<ChildStdout>,
+}
+
+impl Script {
+    fn spawn(port: u16, qemu_port: u16) -> Result<Script> {
+        let path = paths::root().join("xtask/hostile/frames.py");
+        let mut child = Command::new("python3")
+            .arg(&path)
+            .args(["--port", &port.to_string(), "--qemu-port", &qemu_port.to_string()])
+            .args(["--guest-mac", &GUEST_MAC.to_string(), "--my-mac", PEER_MAC, "--my-ip", PEER_IP])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting python3 {}", path.display()))?;
+        let stdin = child.stdin.take().unwrap();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let mut s = Script { child, stdin, out };
+        let ready = s.line()?;
+        ensure!(json_bool(&ready, "ready"), "frames.py did not start: {ready}");
+        Ok(s)
+    }
+
+    fn line(&mut self) -> Result<String> {
+        let mut line = String::new();
+        let n = self.out.read_line(&mut line)?;
+        ensure!(n > 0, "frames.py exited (see its stderr above)");
+        Ok(line.trim().to_string())
+    }
+
+    fn call(&mut self, cmd: &str) -> Result<String> {
+        writeln!(self.stdin, "{cmd}")?;
+        self.stdin.flush()?;
+        let reply = self.line()?;
+        if let Some(e) = json_field(&reply, "error") {
+            bail!("frames.py {cmd}: {e}");
+        }
+        Ok(reply)
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        writeln!(self.stdin, "quit").ok();
+        self.stdin.flush().ok();
+        std::thread::sleep(Duration::from_millis(100));
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+struct Kind {
+    name: String,
+    counter: String,
+    frames: u64,
+    about: String,
+}
+
+/// Python 3 with scapy importable, or the command that installs it.
+fn scapy_ready() -> Result<()> {
+    let ok = Command::new("python3")
+        .args(["-c", "import scapy.all"])
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    ensure!(ok, "the hostile-frame tests need python3 with scapy: pip install scapy==2.8.0");
+    Ok(())
+}
+
+/// The whole suite (called from `cargo xtask test`).
+pub fn test(images: &Images) -> Result<()> {
+    eprintln!("\n== hostile frames and flood (issue 6)");
+    scapy_ready()?;
+    let started = Instant::now();
+    let (qemu_port, script_port) = guestnet::two_free_udp_ports()?;
+    let mut script = Script::spawn(script_port, qemu_port)?;
+    let pcap = guestnet::artifact("hostile.pcap");
+    let log = guestnet::artifact("hostile-console.log");
+    std::fs::remove_file(&pcap).ok();
+    let guest = Guest {
+        images: guestnet::own_images(images, "hostile")?,
+        net: Net::Dgram { local_port: qemu_port, remote_port: script_port, mac: GUEST_MAC },
+        pcap: pcap.clone(),
+        gdb: false,
+    };
+    eprintln!("guest {GUEST_MAC} on 127.0.0.1:{qemu_port} <-> frames.py on 127.0.0.1:{script_port} (console: {})", log.display());
+    let mut con = Console::spawn("hostile", guest.command(), &log)?;
+    con.expect("$ ", BOOT).context("waiting for the shell prompt")?;
+    con.run("udpecho 7 &", SHORT)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let alive = script.call("alive")?;
+    ensure!(json_bool(&alive, "ping") && json_bool(&alive, "echo"), "guest does not answer before any bad frame: {alive}");
+    let idle = netstat(&mut con)?;
+    let idle_free = idle.get("mbufs_free").copied();
+
+    let kinds = kinds(&mut script)?;
+    let mut report = Vec::new();
+    for k in &kinds {
+        report.push(one_kind(&mut con, &mut script, k)?);
+    }
+    eprintln!("{} kinds of bad frames, {} frames, each dropped under its counter; guest answered ping and echo after each:",
+        kinds.len(), kinds.iter().map(|k| k.frames).sum::<u64>());
+    for line in &report {
+        eprintln!("  {line}");
+    }
+
+    flood(&mut con, &mut script, idle_free)?;
+
+    let stats = script.call("stats")?;
+    ensure!(json_u64(&stats, "misdirected")? == 0, "the guest sent frames to a MAC other than the peer's (ARP poisoned?): {stats}");
+    con.send_line("halt")?;
+    con.wait_exit(SHORT)?;
+    drop(con);
+    drop(script);
+    guestnet::tshark_check_sender(&pcap, GUEST_MAC)?;
+    eprintln!("hostile suite passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn kinds(script: &mut Script) -> Result<Vec<Kind>> {
+    let head = script.call("kinds")?;
+    let n = json_u64(&head, "kinds")?;
+    let mut kinds = Vec::new();
+    for _ in 0..n {
+        let l = script.line()?;
+        kinds.push(Kind {
+            name: json_field(&l, "name").context("kind name")?.to_string(),
+            counter: json_field(&l, "counter").context("kind counter")?.to_string(),
+            frames: json_u64(&l, "frames")?,
+            about: json_field(&l, "about").unwrap_or("").to_string(),
+        });
+    }
+    ensure!(kinds.len() >= 20, "frames.py offers only {} kinds", kinds.len());
+    Ok(kinds)
+}
+
+/// Sends one kind, checks the counters and that the guest still works.
+fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> {
+    let before = netstat(con)?;
+    let reply = script.call(&format!("burst {}", k.name))?;
+    ensure!(json_bool(&reply, "ok"), "{}: the script's check failed: {reply}", k.name);
+    std::thread::sleep(Duration::from_millis(150));
+    let after = netstat(con)?;
+    let moved = deltas(&before, &after);
+    let got = moved.get(&k.counter).copied().unwrap_or(0);
+    let ctx = || format!("{} ({}): counters that moved: {moved:?}\nscript: {reply}", k.name, k.about);
+    ensure!(got == k.frames as i64, "{} frames sent, {} moved by {got}\n{}", k.frames, k.counter, ctx());
+    let stray: Vec<_> = moved
+        .iter()
+        .filter(|(name, _)| name.starts_with("drop_") && **name != k.counter && !also_allowed(&k.name).contains(&name.as_str()))
+        .collect();
+    ensure!(stray.is_empty(), "other drop counters moved: {stray:?}\n{}", ctx());
+    let mut extra = String::new();
+    match k.name.as_str() {
+        "udp_closed_port_storm" => {
+            let sent = moved.get("icmp_unreach_out").copied().unwrap_or(0);
+            let limited = moved.get("drop_icmp_rate_limited").copied().unwrap_or(0);
+            ensure!(sent + limited == k.frames as i64 && limited > 0,
+                "port unreachables: {sent} sent + {limited} rate-limited, expected a sum of {} with some limited\n{}", k.frames, ctx());
+            extra = format!(" ({sent} unreachables sent, {limited} rate-limited; peer saw {})",
+                json_field(&reply, "unreach_seen").unwrap_or("?"));
+        }
+        "arp_poison" => {
+            let arp = con.run("arp", SHORT)?;
+            let gw = arp.lines().find(|l| l.starts_with(PEER_IP));
+            ensure!(gw.is_some_and(|l| l.contains(PEER_MAC)),
+                "after unsolicited replies the gateway entry is not {PEER_MAC}:\n{arp}");
+            ensure!(!arp.contains("de:ad:be:ef"), "a forged MAC got into the ARP cache:\n{arp}");
+            extra = format!(" (cache still has {PEER_IP} at {PEER_MAC})");
+        }
+        "ipv4_ttl_zero" => extra = format!(" ({} replies)", json_field(&reply, "replies").unwrap_or("?")),
+        "icmp_echo_max" => extra = " (replies intact)".into(),
+        "udp_echo_padded" => extra = " (echoed without the padding)".into(),
+        _ => {}
+    }
+    let alive = script.call("alive")?;
+    ensure!(json_bool(&alive, "ping") && json_bool(&alive, "echo"), "{}: guest stopped answering: {alive}", k.name);
+    Ok(format!("{:<26} {:>3} frames -> {} +{got}{extra}", k.name, k.frames, k.counter))
+}
+
+fn flood(con: &mut Console, script: &mut Script, idle_free: Option<u64>) -> Result<()> {
+    eprintln!("\n== flood: {FLOOD} datagrams at udpsink (port {SINK_PORT}), ping and echo during");
+    con.run(&format!("udpsink {SINK_PORT} {FLOOD} 2000 &"), SHORT)?;
+    con.expect("ready", SHORT)?;
+    let before = netstat(con)?;
+    let reply = script.call(&format!("flood {FLOOD} {SINK_PORT}"))?;
+    eprintln!("flood: {reply}");
+    ensure!(json_u64(&reply, "sent")? >= FLOOD, "the flood sent fewer than {FLOOD}: {reply}");
+    let tries = json_u64(&reply, "tries_during")?;
+    let (pings, echoes) = (json_u64(&reply, "pings_ok_during")?, json_u64(&reply, "echoes_ok_during")?);
+    ensure!(tries == 0 || pings + echoes > 0, "no ping or echo answered during the flood: {reply}");
+    let received = con.expect("received", Duration::from_secs(60)).context("udpsink did not finish")?;
+    let tail = con.expect("\n", SHORT)?;
+    let alive = script.call("alive")?;
+    ensure!(json_bool(&alive, "ping") && json_bool(&alive, "echo"), "guest stopped answering after the flood: {alive}");
+    std::thread::sleep(Duration::from_millis(300));
+    let after = netstat(con)?;
+    let moved = deltas(&before, &after);
+    let show = |k: &str| moved.get(k).copied().unwrap_or(0);
+    let last = received.lines().last().unwrap_or("");
+    eprintln!("flood: udpsink {}{}", last.trim(), tail.trim_end());
+    eprintln!(
+        "flood: frames_in +{}, udp_in +{}, socket_delivered +{}, drop_socket_queue_full +{}, drop_rx_no_mbuf +{}, mbufs_exhausted +{}",
+        show("frames_in"), show("udp_in"), show("socket_delivered"), show("drop_socket_queue_full"),
+        show("drop_rx_no_mbuf"), show("mbufs_exhausted")
+    );
+    let drops: Vec<_> = moved.iter().filter(|(k, _)| k.starts_with("drop_")).collect();
+    eprintln!("flood: drop counters moved: {drops:?}");
+    eprintln!(
+        "flood: of {} sent, the guest took in {} frames; the host kernel counted {} datagrams dropped at a full UDP receive buffer \
+         (QEMU stops reading its socket while the guest's RX ring is full)",
+        json_u64(&reply, "sent")?, show("frames_in"), json_field(&reply, "host_rcvbuf_drops").unwrap_or("?")
+    );
+    eprintln!("flood: ping/echo during the flood: {pings}/{tries} pings, {echoes}/{tries} echoes answered");
+    let balance = guestnet::mbufs_balanced(&after, idle_free)?;
+    eprintln!("flood: every mbuf back: {balance}");
+    Ok(())
+}
