@@ -24,13 +24,21 @@ use crate::kalloc::{kalloc, kfree};
 use crate::memlayout::{kstack, TRAMPOLINE, TRAPFRAME};
 use crate::param::*;
 use crate::riscv::*;
+pub use crate::sched::{cpuid, mycpu, sched, scheduler, sleep, take_resched, wakeup, yield_, Cpu};
 use crate::spinlock::{Spinlock, SpinlockGuard};
-pub use crate::sched::{
-    cpuid, mycpu, sched, scheduler, sleep, take_resched, wakeup, yield_, Cpu,
-};
 pub use crate::swtch::Context;
 pub use crate::trampoline::TrapFrame;
 use crate::vm::{self, PageTable};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ProcState {
+    Unused,
+    Used,
+    Sleeping,
+    Runnable,
+    Running,
+    Zombie,
+}
 
 /// The part of a process guarded by `p.lock`.
 pub struct ProcInner {

@@ -40,16 +40,6 @@ const CPU_INIT: Cpu = Cpu {
 
 static mut CPUS: [Cpu; NCPU] = [CPU_INIT; NCPU];
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ProcState {
-    Unused,
-    Used,
-    Sleeping,
-    Runnable,
-    Running,
-    Zombie,
-}
-
 /// Must be called with interrupts disabled, to prevent a race with the
 /// process being moved to a different hart.
 #[inline(always)]
@@ -185,4 +175,3 @@ pub fn take_resched() -> bool {
     // SAFETY: interrupts are off, so this is our hart's Cpu.
     unsafe { core::mem::replace(&mut (*mycpu()).need_resched, false) }
 }
-

@@ -26,7 +26,10 @@ pub fn own_images(images: &Images, name: &str) -> Result<Images> {
     let fs_img = paths::build_dir().join(format!("{name}-fs.img"));
     std::fs::copy(&images.fs_img, &fs_img)
         .with_context(|| format!("copying fs.img to {}", fs_img.display()))?;
-    Ok(Images { kernel: images.kernel.clone(), fs_img })
+    Ok(Images {
+        kernel: images.kernel.clone(),
+        fs_img,
+    })
 }
 
 /// Every counter `netstat` printed, by name.
@@ -43,13 +46,19 @@ pub fn netstat(con: &mut Console) -> Result<Counters> {
             continue;
         }
         let mut words = line.split_whitespace();
-        if let (true, Some(name), Some(value), None) = (in_counters, words.next(), words.next(), words.next()) {
+        if let (true, Some(name), Some(value), None) =
+            (in_counters, words.next(), words.next(), words.next())
+        {
             if let Ok(v) = value.parse() {
                 map.insert(name.to_string(), v);
             }
         }
     }
-    ensure!(!map.is_empty(), "{}: netstat printed no counters:\n{out}", con.name);
+    ensure!(
+        !map.is_empty(),
+        "{}: netstat printed no counters:\n{out}",
+        con.name
+    );
     Ok(map)
 }
 
@@ -69,21 +78,31 @@ pub fn deltas(before: &Counters, after: &Counters) -> BTreeMap<String, i64> {
 /// what was free at an idle moment earlier (`idle_free`).
 pub fn mbufs_balanced(c: &Counters, idle_free: Option<u64>) -> Result<String> {
     let get = |k: &str| c.get(k).copied();
-    let (free, total) = (get("mbufs_free").context("no mbufs_free")?, get("mbufs_total").context("no mbufs_total")?);
+    let (free, total) = (
+        get("mbufs_free").context("no mbufs_free")?,
+        get("mbufs_total").context("no mbufs_total")?,
+    );
     if let Some(posted) = get("mbufs_rx_posted") {
         let inflight = get("mbufs_tx_inflight").unwrap_or(0);
         ensure!(
             free + posted + inflight == total,
             "mbufs leaked: {free} free + {posted} in the RX ring + {inflight} on TX != {total}"
         );
-        return Ok(format!("{free} free + {posted} in the RX ring + {inflight} on TX == {total} total"));
+        return Ok(format!(
+            "{free} free + {posted} in the RX ring + {inflight} on TX == {total} total"
+        ));
     }
     if free == total {
         return Ok(format!("{free} free == {total} total"));
     }
     let idle = idle_free.context("mbufs_free != mbufs_total and no idle baseline")?;
-    ensure!(free == idle, "mbufs leaked: {free} free now, {idle} free when idle before (of {total})");
-    Ok(format!("{free} free of {total}, as when idle before (the rest sit in the RX ring)"))
+    ensure!(
+        free == idle,
+        "mbufs leaked: {free} free now, {idle} free when idle before (of {total})"
+    );
+    Ok(format!(
+        "{free} free of {total}, as when idle before (the rest sit in the RX ring)"
+    ))
 }
 
 /// A capture holds frames we made bad on purpose (hostile tests): judge
@@ -93,7 +112,11 @@ pub fn mbufs_balanced(c: &Counters, idle_free: Option<u64>) -> Result<String> {
 pub fn tshark_check_sender(pcap: &Path, mac: Mac) -> Result<usize> {
     ensure!(pcap.exists(), "no capture at {}", pcap.display());
     // tshark 4.0 has no icmp.check_checksum preference: it always checks ICMP.
-    let prefs = ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE"];
+    let prefs = [
+        "ip.check_checksum:TRUE",
+        "udp.check_checksum:TRUE",
+        "tcp.check_checksum:TRUE",
+    ];
     let from = format!("eth.src == {mac}");
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap).arg("-n");
@@ -104,9 +127,17 @@ pub fn tshark_check_sender(pcap: &Path, mac: Mac) -> Result<usize> {
         "{from} && (_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0)"
     )]);
     let out = cmd.output().context("running tshark")?;
-    ensure!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let flagged = String::from_utf8_lossy(&out.stdout);
-    ensure!(flagged.trim().is_empty(), "tshark flags frames the guest sent in {}:\n{flagged}", pcap.display());
+    ensure!(
+        flagged.trim().is_empty(),
+        "tshark flags frames the guest sent in {}:\n{flagged}",
+        pcap.display()
+    );
     let count = Command::new("tshark")
         .arg("-r")
         .arg(pcap)
@@ -114,7 +145,10 @@ pub fn tshark_check_sender(pcap: &Path, mac: Mac) -> Result<usize> {
         .output()?;
     let n = String::from_utf8_lossy(&count.stdout).lines().count();
     ensure!(n > 0, "the guest sent no frames in {}", pcap.display());
-    eprintln!("tshark: {n} frames from the guest ({mac}) in {}, none malformed or with bad checksums", pcap.display());
+    eprintln!(
+        "tshark: {n} frames from the guest ({mac}) in {}, none malformed or with bad checksums",
+        pcap.display()
+    );
     Ok(n)
 }
 

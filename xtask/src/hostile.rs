@@ -55,8 +55,20 @@ impl Script {
         let path = paths::root().join("xtask/hostile/frames.py");
         let mut child = Command::new("python3")
             .arg(&path)
-            .args(["--port", &port.to_string(), "--qemu-port", &qemu_port.to_string()])
-            .args(["--guest-mac", &GUEST_MAC.to_string(), "--my-mac", PEER_MAC, "--my-ip", PEER_IP])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--qemu-port",
+                &qemu_port.to_string(),
+            ])
+            .args([
+                "--guest-mac",
+                &GUEST_MAC.to_string(),
+                "--my-mac",
+                PEER_MAC,
+                "--my-ip",
+                PEER_IP,
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -65,7 +77,10 @@ impl Script {
         let out = BufReader::new(child.stdout.take().unwrap());
         let mut s = Script { child, stdin, out };
         let ready = s.line()?;
-        ensure!(json_bool(&ready, "ready"), "frames.py did not start: {ready}");
+        ensure!(
+            json_bool(&ready, "ready"),
+            "frames.py did not start: {ready}"
+        );
         Ok(s)
     }
 
@@ -112,7 +127,10 @@ fn scapy_ready() -> Result<()> {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    ensure!(ok, "the hostile-frame tests need python3 with scapy: pip install scapy==2.8.0");
+    ensure!(
+        ok,
+        "the hostile-frame tests need python3 with scapy: pip install scapy==2.8.0"
+    );
     Ok(())
 }
 
@@ -121,6 +139,17 @@ pub fn test(images: &Images) -> Result<()> {
     eprintln!("\n== hostile frames and flood (issue 6)");
     scapy_ready()?;
     let started = Instant::now();
+    // Offline first: every kind builds and carries its defect where it should.
+    let selftest = Command::new("python3")
+        .arg(paths::root().join("xtask/hostile/frames.py"))
+        .arg("--selftest")
+        .output()?;
+    ensure!(
+        selftest.status.success(),
+        "frames.py --selftest failed:\n{}{}",
+        String::from_utf8_lossy(&selftest.stdout),
+        String::from_utf8_lossy(&selftest.stderr)
+    );
     let (qemu_port, script_port) = guestnet::two_free_udp_ports()?;
     let mut script = Script::spawn(script_port, qemu_port)?;
     let pcap = guestnet::artifact("hostile.pcap");
@@ -128,17 +157,25 @@ pub fn test(images: &Images) -> Result<()> {
     std::fs::remove_file(&pcap).ok();
     let guest = Guest {
         images: guestnet::own_images(images, "hostile")?,
-        net: Net::Dgram { local_port: qemu_port, remote_port: script_port, mac: GUEST_MAC },
+        net: Net::Dgram {
+            local_port: qemu_port,
+            remote_port: script_port,
+            mac: GUEST_MAC,
+        },
         pcap: pcap.clone(),
         gdb: false,
     };
     eprintln!("guest {GUEST_MAC} on 127.0.0.1:{qemu_port} <-> frames.py on 127.0.0.1:{script_port} (console: {})", log.display());
     let mut con = Console::spawn("hostile", guest.command(), &log)?;
-    con.expect("$ ", BOOT).context("waiting for the shell prompt")?;
+    con.expect("$ ", BOOT)
+        .context("waiting for the shell prompt")?;
     con.run("udpecho 7 &", SHORT)?;
     std::thread::sleep(Duration::from_millis(300));
     let alive = script.call("alive")?;
-    ensure!(json_bool(&alive, "ping") && json_bool(&alive, "echo"), "guest does not answer before any bad frame: {alive}");
+    ensure!(
+        json_bool(&alive, "ping") && json_bool(&alive, "echo"),
+        "guest does not answer before any bad frame: {alive}"
+    );
     let idle = netstat(&mut con)?;
     let idle_free = idle.get("mbufs_free").copied();
 
@@ -156,7 +193,10 @@ pub fn test(images: &Images) -> Result<()> {
     flood(&mut con, &mut script, idle_free)?;
 
     let stats = script.call("stats")?;
-    ensure!(json_u64(&stats, "misdirected")? == 0, "the guest sent frames to a MAC other than the peer's (ARP poisoned?): {stats}");
+    ensure!(
+        json_u64(&stats, "misdirected")? == 0,
+        "the guest sent frames to a MAC other than the peer's (ARP poisoned?): {stats}"
+    );
     con.send_line("halt")?;
     con.wait_exit(SHORT)?;
     drop(con);
@@ -174,12 +214,18 @@ fn kinds(script: &mut Script) -> Result<Vec<Kind>> {
         let l = script.line()?;
         kinds.push(Kind {
             name: json_field(&l, "name").context("kind name")?.to_string(),
-            counter: json_field(&l, "counter").context("kind counter")?.to_string(),
+            counter: json_field(&l, "counter")
+                .context("kind counter")?
+                .to_string(),
             frames: json_u64(&l, "frames")?,
             about: json_field(&l, "about").unwrap_or("").to_string(),
         });
     }
-    ensure!(kinds.len() >= 20, "frames.py offers only {} kinds", kinds.len());
+    ensure!(
+        kinds.len() >= 20,
+        "frames.py offers only {} kinds",
+        kinds.len()
+    );
     Ok(kinds)
 }
 
@@ -187,44 +233,102 @@ fn kinds(script: &mut Script) -> Result<Vec<Kind>> {
 fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> {
     let before = netstat(con)?;
     let reply = script.call(&format!("burst {}", k.name))?;
-    ensure!(json_bool(&reply, "ok"), "{}: the script's check failed: {reply}", k.name);
+    ensure!(
+        json_bool(&reply, "ok"),
+        "{}: the script's check failed: {reply}",
+        k.name
+    );
     std::thread::sleep(Duration::from_millis(150));
     let after = netstat(con)?;
     let moved = deltas(&before, &after);
     let got = moved.get(&k.counter).copied().unwrap_or(0);
-    let ctx = || format!("{} ({}): counters that moved: {moved:?}\nscript: {reply}", k.name, k.about);
-    ensure!(got == k.frames as i64, "{} frames sent, {} moved by {got}\n{}", k.frames, k.counter, ctx());
+    let ctx = || {
+        format!(
+            "{} ({}): counters that moved: {moved:?}\nscript: {reply}",
+            k.name, k.about
+        )
+    };
+    let arrived = moved.get("frames_in").copied().unwrap_or(0);
+    if k.name == "udp_closed_port_storm" && arrived < k.frames as i64 {
+        // A storm can overrun QEMU's socket on the host before the guest
+        // sees it: every datagram that did arrive must be counted.
+        ensure!(
+            arrived * 10 >= k.frames as i64 * 9 && got == moved.get("udp_in").copied().unwrap_or(0),
+            "{} sent, {arrived} arrived, {} moved by {got}\n{}",
+            k.frames,
+            k.counter,
+            ctx()
+        );
+    } else {
+        ensure!(
+            got == k.frames as i64,
+            "{} frames sent, {} moved by {got}\n{}",
+            k.frames,
+            k.counter,
+            ctx()
+        );
+    }
     let stray: Vec<_> = moved
         .iter()
-        .filter(|(name, _)| name.starts_with("drop_") && **name != k.counter && !also_allowed(&k.name).contains(&name.as_str()))
+        .filter(|(name, _)| {
+            name.starts_with("drop_")
+                && **name != k.counter
+                && !also_allowed(&k.name).contains(&name.as_str())
+        })
         .collect();
-    ensure!(stray.is_empty(), "other drop counters moved: {stray:?}\n{}", ctx());
+    ensure!(
+        stray.is_empty(),
+        "other drop counters moved: {stray:?}\n{}",
+        ctx()
+    );
     let mut extra = String::new();
     match k.name.as_str() {
         "udp_closed_port_storm" => {
             let sent = moved.get("icmp_unreach_out").copied().unwrap_or(0);
             let limited = moved.get("drop_icmp_rate_limited").copied().unwrap_or(0);
-            ensure!(sent + limited == k.frames as i64 && limited > 0,
-                "port unreachables: {sent} sent + {limited} rate-limited, expected a sum of {} with some limited\n{}", k.frames, ctx());
-            extra = format!(" ({sent} unreachables sent, {limited} rate-limited; peer saw {})",
-                json_field(&reply, "unreach_seen").unwrap_or("?"));
+            ensure!(
+                sent + limited == got && limited > 0,
+                "port unreachables: {sent} sent + {limited} rate-limited, expected a sum of {got} with some limited\n{}",
+                ctx()
+            );
+            extra = format!(
+                " ({sent} unreachables sent, {limited} rate-limited; peer saw {})",
+                json_field(&reply, "unreach_seen").unwrap_or("?")
+            );
         }
         "arp_poison" => {
             let arp = con.run("arp", SHORT)?;
             let gw = arp.lines().find(|l| l.starts_with(PEER_IP));
-            ensure!(gw.is_some_and(|l| l.contains(PEER_MAC)),
-                "after unsolicited replies the gateway entry is not {PEER_MAC}:\n{arp}");
-            ensure!(!arp.contains("de:ad:be:ef"), "a forged MAC got into the ARP cache:\n{arp}");
+            ensure!(
+                gw.is_some_and(|l| l.contains(PEER_MAC)),
+                "after unsolicited replies the gateway entry is not {PEER_MAC}:\n{arp}"
+            );
+            ensure!(
+                !arp.contains("de:ad:be:ef"),
+                "a forged MAC got into the ARP cache:\n{arp}"
+            );
             extra = format!(" (cache still has {PEER_IP} at {PEER_MAC})");
         }
-        "ipv4_ttl_zero" => extra = format!(" ({} replies)", json_field(&reply, "replies").unwrap_or("?")),
+        "ipv4_ttl_zero" => {
+            extra = format!(
+                " ({} replies)",
+                json_field(&reply, "replies").unwrap_or("?")
+            )
+        }
         "icmp_echo_max" => extra = " (replies intact)".into(),
         "udp_echo_padded" => extra = " (echoed without the padding)".into(),
         _ => {}
     }
     let alive = script.call("alive")?;
-    ensure!(json_bool(&alive, "ping") && json_bool(&alive, "echo"), "{}: guest stopped answering: {alive}", k.name);
-    Ok(format!("{:<26} {:>3} frames -> {} +{got}{extra}", k.name, k.frames, k.counter))
+    ensure!(
+        json_bool(&alive, "ping") && json_bool(&alive, "echo"),
+        "{}: guest stopped answering: {alive}",
+        k.name
+    );
+    Ok(format!(
+        "{:<26} {:>3} frames -> {} +{got}{extra}",
+        k.name, k.frames, k.counter
+    ))
 }
 
 fn flood(con: &mut Console, script: &mut Script, idle_free: Option<u64>) -> Result<()> {
@@ -234,14 +338,28 @@ fn flood(con: &mut Console, script: &mut Script, idle_free: Option<u64>) -> Resu
     let before = netstat(con)?;
     let reply = script.call(&format!("flood {FLOOD} {SINK_PORT}"))?;
     eprintln!("flood: {reply}");
-    ensure!(json_u64(&reply, "sent")? >= FLOOD, "the flood sent fewer than {FLOOD}: {reply}");
+    ensure!(
+        json_u64(&reply, "sent")? >= FLOOD,
+        "the flood sent fewer than {FLOOD}: {reply}"
+    );
     let tries = json_u64(&reply, "tries_during")?;
-    let (pings, echoes) = (json_u64(&reply, "pings_ok_during")?, json_u64(&reply, "echoes_ok_during")?);
-    ensure!(tries == 0 || pings + echoes > 0, "no ping or echo answered during the flood: {reply}");
-    let received = con.expect("received", Duration::from_secs(60)).context("udpsink did not finish")?;
+    let (pings, echoes) = (
+        json_u64(&reply, "pings_ok_during")?,
+        json_u64(&reply, "echoes_ok_during")?,
+    );
+    ensure!(
+        tries == 0 || pings + echoes > 0,
+        "no ping or echo answered during the flood: {reply}"
+    );
+    let received = con
+        .expect("received", Duration::from_secs(60))
+        .context("udpsink did not finish")?;
     let tail = con.expect("\n", SHORT)?;
     let alive = script.call("alive")?;
-    ensure!(json_bool(&alive, "ping") && json_bool(&alive, "echo"), "guest stopped answering after the flood: {alive}");
+    ensure!(
+        json_bool(&alive, "ping") && json_bool(&alive, "echo"),
+        "guest stopped answering after the flood: {alive}"
+    );
     std::thread::sleep(Duration::from_millis(300));
     let after = netstat(con)?;
     let moved = deltas(&before, &after);
@@ -253,7 +371,10 @@ fn flood(con: &mut Console, script: &mut Script, idle_free: Option<u64>) -> Resu
         show("frames_in"), show("udp_in"), show("socket_delivered"), show("drop_socket_queue_full"),
         show("drop_rx_no_mbuf"), show("mbufs_exhausted")
     );
-    let drops: Vec<_> = moved.iter().filter(|(k, _)| k.starts_with("drop_")).collect();
+    let drops: Vec<_> = moved
+        .iter()
+        .filter(|(k, _)| k.starts_with("drop_"))
+        .collect();
     eprintln!("flood: drop counters moved: {drops:?}");
     eprintln!(
         "flood: of {} sent, the guest took in {} frames; the host kernel counted {} datagrams dropped at a full UDP receive buffer \

@@ -35,5 +35,8 @@ fn stable_copy(images: Images) -> Result<Images> {
         }
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
-    anyhow::bail!("{} keeps changing (another build running?)", images.fs_img.display())
+    anyhow::bail!(
+        "{} keeps changing (another build running?)",
+        images.fs_img.display()
+    )
 }

@@ -43,8 +43,16 @@ pub struct Peer {
 }
 
 pub const PEERS: [Peer; 2] = [
-    Peer { name: "a", ip: "10.0.9.1", mac: Mac::numbered(0x0901) },
-    Peer { name: "b", ip: "10.0.9.2", mac: Mac::numbered(0x0902) },
+    Peer {
+        name: "a",
+        ip: "10.0.9.1",
+        mac: Mac::numbered(0x0901),
+    },
+    Peer {
+        name: "b",
+        ip: "10.0.9.2",
+        mac: Mac::numbered(0x0902),
+    },
 ];
 
 impl Peer {
@@ -64,7 +72,11 @@ impl Peer {
         let i = self.index();
         Guest {
             images,
-            net: Net::Dgram { local_port: ports[i], remote_port: ports[1 - i], mac: self.mac },
+            net: Net::Dgram {
+                local_port: ports[i],
+                remote_port: ports[1 - i],
+                mac: self.mac,
+            },
             pcap: guestnet::artifact(pcap_name),
             gdb: false,
         }
@@ -72,7 +84,13 @@ impl Peer {
 }
 
 /// Sets the guest's address and checks `ifconfig` reports it and the MAC.
-pub fn configure(con: &mut Console, ip: &str, mac: Mac, netmask: &str, gateway: &str) -> Result<()> {
+pub fn configure(
+    con: &mut Console,
+    ip: &str,
+    mac: Mac,
+    netmask: &str,
+    gateway: &str,
+) -> Result<()> {
     let out = con.run(&format!("ifconfig {ip} {netmask} {gateway}"), SHORT)?;
     ensure!(
         out.contains(&format!("inet {ip} ")) && out.contains(&mac.to_string()),
@@ -86,20 +104,32 @@ pub fn configure(con: &mut Console, ip: &str, mac: Mac, netmask: &str, gateway: 
 pub fn arp_resolves(con: &mut Console, ip: &str, mac: Mac) -> Result<()> {
     con.run("arp -d", SHORT)?;
     let out = con.run(&format!("arp {ip}"), SHORT)?;
-    ensure!(out.contains(&format!("{ip} is at {mac}")), "{}: arp {ip} should find {mac}:\n{out}", con.name);
+    ensure!(
+        out.contains(&format!("{ip} is at {mac}")),
+        "{}: arp {ip} should find {mac}:\n{out}",
+        con.name
+    );
     Ok(())
 }
 
 pub fn pings(con: &mut Console, ip: &str) -> Result<()> {
     let out = con.run(&format!("ping -c 3 -i 200 {ip}"), SHORT)?;
-    ensure!(out.contains("3 received"), "{}: ping {ip}:\n{out}", con.name);
+    ensure!(
+        out.contains("3 received"),
+        "{}: ping {ip}:\n{out}",
+        con.name
+    );
     Ok(())
 }
 
 /// `echo <tag> | nc <ip> <port>` must print the tag back (an echo server runs there).
 pub fn nc_echo(con: &mut Console, ip: &str, port: u16, tag: &str) -> Result<()> {
     let out = con.run(&format!("echo {tag} | nc -w 1000 {ip} {port}"), SHORT)?;
-    ensure!(out.lines().any(|l| l.trim() == tag), "{}: no echo of {tag:?} from {ip}:{port}:\n{out}", con.name);
+    ensure!(
+        out.lines().any(|l| l.trim() == tag),
+        "{}: no echo of {tag:?} from {ip}:{port}:\n{out}",
+        con.name
+    );
     Ok(())
 }
 
@@ -120,24 +150,44 @@ pub fn test(images: &Images) -> Result<()> {
     let mut cons = Vec::new();
     let mut pcaps = Vec::new();
     for p in PEERS {
-        let guest = p.guest(guestnet::own_images(images, &format!("lan-{}", p.name))?, [pa, pb], &format!("lan-{}.pcap", p.name));
+        let guest = p.guest(
+            guestnet::own_images(images, &format!("lan-{}", p.name))?,
+            [pa, pb],
+            &format!("lan-{}.pcap", p.name),
+        );
         std::fs::remove_file(&guest.pcap).ok();
         pcaps.push(guest.pcap.clone());
         let log = guestnet::artifact(&format!("lan-{}-console.log", p.name));
-        eprintln!("guest {} {} {} on 127.0.0.1:{} (console: {})", p.name, p.ip, p.mac,
-            [pa, pb][p.index()], log.display());
-        cons.push(Console::spawn(&format!("lan-{}", p.name), guest.command(), &log)?);
+        eprintln!(
+            "guest {} {} {} on 127.0.0.1:{} (console: {})",
+            p.name,
+            p.ip,
+            p.mac,
+            [pa, pb][p.index()],
+            log.display()
+        );
+        cons.push(Console::spawn(
+            &format!("lan-{}", p.name),
+            guest.command(),
+            &log,
+        )?);
     }
     for (con, p) in cons.iter_mut().zip(PEERS) {
-        con.expect("$ ", BOOT).context("waiting for the shell prompt")?;
+        con.expect("$ ", BOOT)
+            .context("waiting for the shell prompt")?;
         configure(con, p.ip, p.mac, NETMASK, NO_GATEWAY)?;
     }
-    let [a, b] = &mut cons[..] else { unreachable!() };
+    let [a, b] = &mut cons[..] else {
+        unreachable!()
+    };
     let [pa_, pb_] = PEERS;
 
     arp_resolves(a, pb_.ip, pb_.mac)?;
     arp_resolves(b, pa_.ip, pa_.mac)?;
-    eprintln!("ARP: a resolved {} to {}, b resolved {} to {}", pb_.ip, pb_.mac, pa_.ip, pa_.mac);
+    eprintln!(
+        "ARP: a resolved {} to {}, b resolved {} to {}",
+        pb_.ip, pb_.mac, pa_.ip, pa_.mac
+    );
     pings(a, pb_.ip)?;
     pings(b, pa_.ip)?;
     eprintln!("ping: a -> b and b -> a, 3 of 3 each");
@@ -164,14 +214,25 @@ pub fn test(images: &Images) -> Result<()> {
 
     for con in cons.iter_mut() {
         let c = guestnet::netstat(con)?;
-        let drops: Vec<_> = c.iter().filter(|(k, v)| k.starts_with("drop_") && **v > 0).collect();
-        eprintln!("{}: frames in {} out {}, drops {drops:?}", con.name,
-            c.get("frames_in").unwrap_or(&0), c.get("frames_out").unwrap_or(&0));
+        let drops: Vec<_> = c
+            .iter()
+            .filter(|(k, v)| k.starts_with("drop_") && **v > 0)
+            .collect();
+        eprintln!(
+            "{}: frames in {} out {}, drops {drops:?}",
+            con.name,
+            c.get("frames_in").unwrap_or(&0),
+            c.get("frames_out").unwrap_or(&0)
+        );
         con.send_line("halt")?;
     }
     for con in cons.iter_mut() {
         let status = con.wait_exit(SHORT)?;
-        ensure!(status.success(), "{}: qemu exit status after halt: {status}", con.name);
+        ensure!(
+            status.success(),
+            "{}: qemu exit status after halt: {status}",
+            con.name
+        );
     }
     drop(cons);
     for pcap in &pcaps {
@@ -190,28 +251,68 @@ pub fn interactive(no_build: bool) -> Result<()> {
     let exe = std::env::current_exe()?;
     let mut env = String::new();
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        env = format!("env CARGO_TARGET_DIR={} ", shell_quote(&dir.to_string_lossy()));
+        env = format!(
+            "env CARGO_TARGET_DIR={} ",
+            shell_quote(&dir.to_string_lossy())
+        );
     }
-    let half = |p: &Peer| format!("{env}{} qemu --lan-peer {} --no-build", shell_quote(&exe.to_string_lossy()), p.name);
-    let have_tmux = Command::new("tmux").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let half = |p: &Peer| {
+        format!(
+            "{env}{} qemu --lan-peer {} --no-build",
+            shell_quote(&exe.to_string_lossy()),
+            p.name
+        )
+    };
+    let have_tmux = Command::new("tmux")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !have_tmux || !std::io::stdin().is_terminal() {
-        eprintln!("xv6net: {} -- start the two halves in two terminals:",
-            if have_tmux { "not on a terminal" } else { "tmux is not installed" });
+        eprintln!(
+            "xv6net: {} -- start the two halves in two terminals:",
+            if have_tmux {
+                "not on a terminal"
+            } else {
+                "tmux is not installed"
+            }
+        );
         for p in &PEERS {
-            eprintln!("  cargo xtask qemu --lan-peer {}      # {} {}", p.name, p.ip, p.mac);
+            eprintln!(
+                "  cargo xtask qemu --lan-peer {}      # {} {}",
+                p.name, p.ip, p.mac
+            );
         }
         return Ok(());
     }
     let [a, b] = PEERS;
-    eprintln!("xv6net: two guests in tmux session {TMUX_SESSION}: a = {} (left), b = {} (right)", a.ip, b.ip);
+    eprintln!(
+        "xv6net: two guests in tmux session {TMUX_SESSION}: a = {} (left), b = {} (right)",
+        a.ip, b.ip
+    );
     eprintln!("xv6net: try `ping {}` or `chat {}` on a. Leave a guest with Ctrl-A then X; Ctrl-B D detaches tmux.", b.ip, b.ip);
     let tmux = |args: &[&str]| -> Result<()> {
         let ok = Command::new("tmux").args(args).status()?.success();
         ensure!(ok, "tmux {} failed", args.join(" "));
         Ok(())
     };
-    Command::new("tmux").args(["kill-session", "-t", TMUX_SESSION]).stderr(Stdio::null()).status().ok();
-    tmux(&["new-session", "-d", "-s", TMUX_SESSION, "-x", "200", "-y", "50", &half(&a)])?;
+    Command::new("tmux")
+        .args(["kill-session", "-t", TMUX_SESSION])
+        .stderr(Stdio::null())
+        .status()
+        .ok();
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        TMUX_SESSION,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &half(&a),
+    ])?;
     tmux(&["set-option", "-t", TMUX_SESSION, "remain-on-exit", "off"])?;
     tmux(&["split-window", "-h", "-t", TMUX_SESSION, &half(&b)])?;
     tmux(&["select-pane", "-t", &format!("{TMUX_SESSION}:0.0")])?;
@@ -250,27 +351,63 @@ pub fn interactive_peer(name: &str, no_build: bool) -> Result<()> {
         }
     } else {
         build::all()?;
-        guestnet::own_images(&build::Images { kernel: paths::riscv_release().join("kernel"), fs_img: paths::build_dir().join("fs.img") }, &format!("lan-{}", p.name))?
+        guestnet::own_images(
+            &build::Images {
+                kernel: paths::riscv_release().join("kernel"),
+                fs_img: paths::build_dir().join("fs.img"),
+            },
+            &format!("lan-{}", p.name),
+        )?
     };
-    ensure!(images.fs_img.exists(), "{} is missing: run without --no-build", images.fs_img.display());
-    let guest = p.guest(images, INTERACTIVE_PORTS, &format!("qemu-lan-{}.pcap", p.name));
+    ensure!(
+        images.fs_img.exists(),
+        "{} is missing: run without --no-build",
+        images.fs_img.display()
+    );
+    let guest = p.guest(
+        images,
+        INTERACTIVE_PORTS,
+        &format!("qemu-lan-{}.pcap", p.name),
+    );
     let other = p.other();
-    eprintln!("xv6net LAN guest {}: {} {} on 127.0.0.1:{}, peer {} at {}; capture {}",
-        p.name, p.ip, p.mac, INTERACTIVE_PORTS[p.index()], other.name, other.ip, guest.pcap.display());
-    eprintln!("xv6net: try `ping {}`, `arp {}`, `chat {}`. Quit with Ctrl-A then X.\r", other.ip, other.ip, other.ip);
+    eprintln!(
+        "xv6net LAN guest {}: {} {} on 127.0.0.1:{}, peer {} at {}; capture {}",
+        p.name,
+        p.ip,
+        p.mac,
+        INTERACTIVE_PORTS[p.index()],
+        other.name,
+        other.ip,
+        guest.pcap.display()
+    );
+    eprintln!(
+        "xv6net: try `ping {}`, `arp {}`, `chat {}`. Quit with Ctrl-A then X.\r",
+        other.ip, other.ip, other.ip
+    );
     relay(guest.command(), &p.ifconfig())
 }
 
 /// Runs QEMU with piped stdio, types `first_line` at the first prompt,
 /// then connects the terminal to the console until QEMU exits.
 pub fn relay(mut cmd: Command, first_line: &str) -> Result<()> {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().context("starting qemu")?;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting qemu")?;
     let mut to_qemu = child.stdin.take().unwrap();
     let mut from_qemu = child.stdout.take().unwrap();
     let tty = std::io::stdin().is_terminal();
     let saved = if tty {
-        let out = Command::new("stty").arg("-g").stdin(Stdio::inherit()).output()?;
-        Command::new("stty").args(["raw", "-echo", "opost", "onlcr"]).stdin(Stdio::inherit()).status()?;
+        let out = Command::new("stty")
+            .arg("-g")
+            .stdin(Stdio::inherit())
+            .output()?;
+        Command::new("stty")
+            .args(["raw", "-echo", "opost", "onlcr"])
+            .stdin(Stdio::inherit())
+            .status()?;
         Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
         None
@@ -318,7 +455,9 @@ pub fn relay(mut cmd: Command, first_line: &str) -> Result<()> {
             if child.try_wait()?.is_some() {
                 return Ok(());
             }
-            let Ok(keys) = key_rx.recv_timeout(Duration::from_millis(100)) else { continue };
+            let Ok(keys) = key_rx.recv_timeout(Duration::from_millis(100)) else {
+                continue;
+            };
             for &k in &keys {
                 if ctrl_a && (k == b'x' || k == b'X') {
                     child.kill().ok();
@@ -336,7 +475,11 @@ pub fn relay(mut cmd: Command, first_line: &str) -> Result<()> {
     child.kill().ok();
     child.wait().ok();
     if let Some(state) = saved {
-        Command::new("stty").arg(state).stdin(Stdio::inherit()).status().ok();
+        Command::new("stty")
+            .arg(state)
+            .stdin(Stdio::inherit())
+            .status()
+            .ok();
         eprintln!();
     }
     result

@@ -16,7 +16,11 @@ pub enum Net {
     /// QEMU (or a test script) listens; frames arriving on `local_port`
     /// are delivered to the guest. `mac` is the guest's MAC: guests sharing
     /// a link need different ones.
-    Dgram { local_port: u16, remote_port: u16, mac: Mac },
+    Dgram {
+        local_port: u16,
+        remote_port: u16,
+        mac: Mac,
+    },
     /// A TAP device (root): QEMU must run in the network namespace that
     /// holds `ifname` (see `tap.rs`). No virtio header on the TAP
     /// (`vnet_hdr=off`), so captures hold plain Ethernet frames.
@@ -39,7 +43,11 @@ impl Mac {
 impl std::fmt::Display for Mac {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let m = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
     }
 }
 

@@ -36,11 +36,20 @@ const GUEST_MAC: Mac = Mac::numbered(0x0a01);
 const INTERACTIVE_NS: &str = "xv6net";
 
 fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn ip_netns_works() -> bool {
-    Command::new("ip").args(["netns", "list"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("ip")
+        .args(["netns", "list"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// A network namespace holding a TAP device with the Linux peer's address.
@@ -51,11 +60,18 @@ pub struct Netns {
 
 impl Netns {
     pub fn create(name: &str) -> Result<Netns> {
-        if Command::new("ip").args(["netns", "pids", name]).stderr(Stdio::null()).output().is_ok_and(|o| o.status.success()) {
+        if Command::new("ip")
+            .args(["netns", "pids", name])
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             run("ip", &["netns", "del", name])?; // left over from a run that crashed
         }
         run("ip", &["netns", "add", name])?;
-        let ns = Netns { name: name.to_string() };
+        let ns = Netns {
+            name: name.to_string(),
+        };
         ns.exec_ok(&["ip", "link", "set", "lo", "up"])?;
         ns.exec_ok(&["ip", "tuntap", "add", "dev", TAP, "mode", "tap"])?;
         ns.exec_ok(&["ip", "addr", "add", &format!("{LINUX_IP}/24"), "dev", TAP])?;
@@ -71,7 +87,10 @@ impl Netns {
     }
 
     fn exec_ok(&self, args: &[&str]) -> Result<String> {
-        let out = self.command(args).output().with_context(|| format!("running {}", args.join(" ")))?;
+        let out = self
+            .command(args)
+            .output()
+            .with_context(|| format!("running {}", args.join(" ")))?;
         ensure!(
             out.status.success(),
             "ip netns exec {} {} failed: {}{}",
@@ -86,31 +105,47 @@ impl Netns {
     /// Runs QEMU's command line inside the namespace.
     fn wrap(&self, qemu: Command) -> Command {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.name]).arg(qemu.get_program()).args(qemu.get_args());
+        cmd.args(["netns", "exec", &self.name])
+            .arg(qemu.get_program())
+            .args(qemu.get_args());
         cmd
     }
 
     fn tap_mac(&self) -> Result<String> {
-        Ok(self.exec_ok(&["cat", &format!("/sys/class/net/{TAP}/address")])?.trim().to_string())
+        Ok(self
+            .exec_ok(&["cat", &format!("/sys/class/net/{TAP}/address")])?
+            .trim()
+            .to_string())
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        Command::new("ip").args(["netns", "del", &self.name]).status().ok();
+        Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status()
+            .ok();
     }
 }
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
     let out = Command::new(program).args(args).output()?;
-    ensure!(out.status.success(), "{program} {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "{program} {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
 fn guest(images: Images, pcap: &str) -> Guest {
     Guest {
         images,
-        net: Net::Tap { ifname: TAP.into(), mac: GUEST_MAC },
+        net: Net::Tap {
+            ifname: TAP.into(),
+            mac: GUEST_MAC,
+        },
         pcap: guestnet::artifact(pcap),
         gdb: false,
     }
@@ -174,19 +209,32 @@ pub fn test(images: &Images) -> Result<()> {
     std::fs::remove_file(&g.pcap).ok();
     let pcap = g.pcap.clone();
     let log = guestnet::artifact("tap-console.log");
-    eprintln!("namespace {}: {TAP} {LINUX_IP} ({tap_mac}); guest {GUEST_IP} {GUEST_MAC} (console: {})", ns.name, log.display());
+    eprintln!(
+        "namespace {}: {TAP} {LINUX_IP} ({tap_mac}); guest {GUEST_IP} {GUEST_MAC} (console: {})",
+        ns.name,
+        log.display()
+    );
     let mut con = Console::spawn("tap", ns.wrap(g.command()), &log)?;
-    con.expect("$ ", BOOT).context("waiting for the shell prompt")?;
+    con.expect("$ ", BOOT)
+        .context("waiting for the shell prompt")?;
     lan::configure(&mut con, GUEST_IP, GUEST_MAC, lan::NETMASK, LINUX_IP)?;
     let mut table = Vec::new();
 
     // Linux -> guest: ping, and ARP learns the guest's MAC.
-    let out = ns.command(&["ping", "-c", "3", "-i", "0.2", "-W", "2", GUEST_IP]).output()?;
+    let out = ns
+        .command(&["ping", "-c", "3", "-i", "0.2", "-W", "2", GUEST_IP])
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    ensure!(out.status.success() && text.contains("3 received"), "Linux ping {GUEST_IP} failed:\n{text}");
+    ensure!(
+        out.status.success() && text.contains("3 received"),
+        "Linux ping {GUEST_IP} failed:\n{text}"
+    );
     table.push("Linux ping -> guest: 3/3 replies".to_string());
     let neigh = ns.exec_ok(&["ip", "neigh", "show", GUEST_IP, "dev", TAP])?;
-    ensure!(neigh.contains(&GUEST_MAC.to_string()), "ip neigh did not learn {GUEST_MAC}: {neigh:?}");
+    ensure!(
+        neigh.contains(&GUEST_MAC.to_string()),
+        "ip neigh did not learn {GUEST_MAC}: {neigh:?}"
+    );
     table.push(format!("Linux ip neigh: {}", neigh.trim()));
 
     // guest -> Linux: ARP and ping.
@@ -198,8 +246,21 @@ pub fn test(images: &Images) -> Result<()> {
     // UDP: Linux client -> guest udpecho, guest nc -> Linux echo server.
     con.run("udpecho 7 &", SHORT)?;
     std::thread::sleep(Duration::from_millis(200));
-    let out = ns.command(&["python3", paths::root().join("xtask/peer/udp.py").to_str().unwrap(), "send-expect", GUEST_IP, "7", "hello-from-linux"]).output()?;
-    ensure!(out.status.success(), "Linux -> guest udpecho failed: {}", String::from_utf8_lossy(&out.stdout));
+    let out = ns
+        .command(&[
+            "python3",
+            paths::root().join("xtask/peer/udp.py").to_str().unwrap(),
+            "send-expect",
+            GUEST_IP,
+            "7",
+            "hello-from-linux",
+        ])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "Linux -> guest udpecho failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     table.push("Linux UDP client -> guest udpecho: echoed".into());
     let server = Helper::spawn(&ns, &["echo-server", "7007"])?;
     server.expect("ready", SHORT)?;
@@ -222,7 +283,11 @@ pub fn test(images: &Images) -> Result<()> {
     table.push("chat guest <-> Linux: both directions".into());
 
     let c = guestnet::netstat(&mut con)?;
-    eprintln!("guest frames in {} out {}", c.get("frames_in").unwrap_or(&0), c.get("frames_out").unwrap_or(&0));
+    eprintln!(
+        "guest frames in {} out {}",
+        c.get("frames_in").unwrap_or(&0),
+        c.get("frames_out").unwrap_or(&0)
+    );
     con.send_line("halt")?;
     con.wait_exit(SHORT)?;
     drop(con);
@@ -236,7 +301,10 @@ pub fn test(images: &Images) -> Result<()> {
 }
 
 fn parse_mac(s: &str) -> Result<[u8; 6]> {
-    let v: Vec<u8> = s.split(':').map(|x| u8::from_str_radix(x, 16)).collect::<Result<_, _>>()?;
+    let v: Vec<u8> = s
+        .split(':')
+        .map(|x| u8::from_str_radix(x, 16))
+        .collect::<Result<_, _>>()?;
     v.try_into().map_err(|_| anyhow::anyhow!("bad MAC {s}"))
 }
 
@@ -254,8 +322,14 @@ pub fn interactive() -> Result<()> {
     eprintln!("  sudo ip netns exec {INTERACTIVE_NS} ping {GUEST_IP}");
     eprintln!("  sudo ip netns exec {INTERACTIVE_NS} ip neigh");
     eprintln!("  sudo ip netns exec {INTERACTIVE_NS} nc -u {GUEST_IP} 7     (after `udpecho &` in the guest)");
-    eprintln!("xv6net: capture: {}. Quit with Ctrl-A then X (the namespace and TAP are removed).", g.pcap.display());
-    let result = lan::relay(ns.wrap(g.command()), &format!("ifconfig {GUEST_IP} {} {LINUX_IP}", lan::NETMASK));
+    eprintln!(
+        "xv6net: capture: {}. Quit with Ctrl-A then X (the namespace and TAP are removed).",
+        g.pcap.display()
+    );
+    let result = lan::relay(
+        ns.wrap(g.command()),
+        &format!("ifconfig {GUEST_IP} {} {LINUX_IP}", lan::NETMASK),
+    );
     drop(ns);
     result
 }
