@@ -25,7 +25,7 @@ use abi::net::{
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
-use net::{Mbuf, SocketId, SocketKind};
+use net::{DropReason, Mbuf, SocketId, SocketKind};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::file::{File, FileKind};
@@ -67,11 +67,15 @@ fn copyout_val<T: IntoBytes + Immutable>(addr: usize, v: &T) -> Result<(), Errno
 
 /// A `sockaddr_in` argument: its length must cover the structure.
 fn copyin_addr(addr: usize, len: usize) -> Result<SockAddrIn, Errno> {
-    if len < core::mem::size_of::<SockAddrIn>() {
+    if !(core::mem::size_of::<SockAddrIn>()..=SOCKADDR_MAX).contains(&len) {
         return Err(Errno::EINVAL);
     }
     copyin_val(addr)
 }
+
+/// The largest address length accepted, as Linux's `sockaddr_storage`:
+/// anything longer is a caller's mistake, not a bigger address.
+const SOCKADDR_MAX: usize = 128;
 
 /// Writes an address and, if `lenp` is not null, its length.
 fn copyout_addr(addr: usize, lenp: usize, a: &SockAddrIn) -> Result<(), Errno> {
@@ -151,10 +155,19 @@ fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
     Ok(n)
 }
 
+/// A datagram taken off a socket but not handed over (bad user pointer)
+/// is consumed, as on Linux, and counted.
+fn count_copy_fault<T>(r: Result<T, Errno>) -> Result<T, Errno> {
+    if r.is_err() {
+        NET.lock().count_drop(DropReason::SocketCopyFault);
+    }
+    r
+}
+
 /// `read` on a socket file.
 pub fn sock_read(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
     let (m, _) = recv(s.id)?;
-    deliver(m, buf, len)
+    count_copy_fault(deliver(m, buf, len))
 }
 
 /// `write` on a socket file: send to the connected peer.
@@ -210,9 +223,7 @@ pub fn sys_recvfrom() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (buf, len, addr, lenp) = (argaddr(1), argaddr(2), argaddr(4), argaddr(5));
     let (m, from) = recv(id)?;
-    let n = deliver(m, buf, len)?;
-    copyout_addr(addr, lenp, &from)?;
-    Ok(n)
+    count_copy_fault(deliver(m, buf, len).and_then(|n| copyout_addr(addr, lenp, &from).map(|_| n)))
 }
 
 /// getsockname(fd, addr, addrlen ptr)

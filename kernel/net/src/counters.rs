@@ -97,6 +97,9 @@ named_enum! {
         UdpNoSocket = "drop_udp_no_socket",
         /// A socket's receive queue was full.
         SocketQueueFull = "drop_socket_queue_full",
+        /// Taken off a socket by `recvfrom`, then lost because the
+        /// caller's buffer or address pointer was bad (EFAULT).
+        SocketCopyFault = "drop_socket_copy_fault",
     }
 }
 

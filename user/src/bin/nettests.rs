@@ -11,6 +11,8 @@
 
 extern crate alloc;
 
+#[path = "../nettests/abuse.rs"]
+mod abuse;
 #[path = "../nettests/basic.rs"]
 mod basic;
 #[path = "../nettests/errors.rs"]
@@ -53,6 +55,8 @@ const TESTS: &[Test] = tests! {
     errors::timeouts;
     errors::killrecv;
     errors::badargs;
+    abuse::exhaustion;
+    abuse::closedfds;
     load::manyroundtrips;
     load::concurrent;
     load::flood, slow;

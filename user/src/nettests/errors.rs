@@ -172,7 +172,9 @@ pub fn badargs() -> TestResult {
         raw::bind(999, &good, ALEN).must_fail("bind on fd 999")?;
     }
     let _ = (sys::close(r), sys::close(w));
-    // Receiving into wild buffers, with a datagram waiting each time.
+    // Receiving into wild buffers, with a datagram waiting each time: each
+    // datagram is consumed and counted, never lost silently.
+    let faults_before = copy_faults()?;
     let t = udp(2000)?;
     t.bind_port(0).or_fail("bind")?;
     for a in wild {
@@ -206,6 +208,13 @@ pub fn badargs() -> TestResult {
             .must_fail(&format!("recvfrom(addr {a:#x})"))?;
         }
     }
+    let faults = copy_faults()? - faults_before;
+    ensure!(
+        faults == 2 * wild.len() as u64,
+        "drop_socket_copy_fault moved by {} for {} faulting receives",
+        faults,
+        2 * wild.len()
+    );
     // An ICMP socket takes only echo requests.
     let icmp = Socket::new(SOCK_ICMP).or_fail("socket(SOCK_ICMP)")?;
     icmp.send_to(&[8, 0, 0, 0], SockAddrIn::new(HOST, 0))
@@ -213,4 +222,10 @@ pub fn badargs() -> TestResult {
     // Everything still works.
     drop(t);
     crate::util::echo_once(&s, b"still alive", 2000)
+}
+
+fn copy_faults() -> Result<u64, alloc::string::String> {
+    netinfo::counter("drop_socket_copy_fault")
+        .or_fail("netstat")?
+        .ok_or_else(|| "no drop_socket_copy_fault counter".into())
 }
