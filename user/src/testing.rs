@@ -41,6 +41,19 @@ pub const fn has_flag(flags: &[&str], flag: &str) -> bool {
     false
 }
 
+/// A test table: `module::name [, slow] [, inline];` per test.
+#[macro_export]
+macro_rules! tests {
+    ($($module:ident::$name:ident $(, $flag:ident)*;)*) => {
+        &[$($crate::testing::Test {
+            name: stringify!($name),
+            run: $module::$name,
+            slow: $crate::testing::has_flag(&[$(stringify!($flag)),*], "slow"),
+            inline: $crate::testing::has_flag(&[$(stringify!($flag)),*], "inline"),
+        },)*]
+    };
+}
+
 /// Returns early with a formatted failure unless the condition holds.
 #[macro_export]
 macro_rules! ensure {

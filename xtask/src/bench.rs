@@ -8,15 +8,14 @@ use std::time::{Duration, Instant};
 
 use crate::console::Console;
 use crate::qemu::{Guest, Net};
-use crate::{build, paths, setup};
+use crate::{build, guestnet, paths, setup};
 
 const ROUND: Duration = Duration::from_secs(3);
 
 pub fn run() -> Result<()> {
     setup::qemu()?;
     let images = build::all()?;
-    let echo_port = free_port()?;
-    let sink_port = free_port()?;
+    let (echo_port, sink_port) = guestnet::two_free_udp_ports()?;
     let guest = Guest {
         images,
         net: Net::User {
@@ -33,7 +32,7 @@ pub fn run() -> Result<()> {
     con.expect("$ ", Duration::from_secs(120))?;
     print_machine();
 
-    let loopback = loopback_echo()?;
+    let loopback = guestnet::loopback_echo_server()?;
     con.run("udpecho 7 &", Duration::from_secs(10))?;
     warm_up(echo_port)?;
     for size in [16usize, 1472] {
@@ -72,23 +71,6 @@ fn print_machine() {
         .map(|n| n.get())
         .unwrap_or(0);
     println!("{version}; host cores: {cores}; guest: 3 harts, user-mode networking");
-}
-
-fn free_port() -> Result<u16> {
-    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// An echo thread on the host's loopback: the baseline peer.
-fn loopback_echo() -> Result<u16> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    let port = sock.local_addr()?.port();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            sock.send_to(&buf[..n], from).ok();
-        }
-    });
-    Ok(port)
 }
 
 fn warm_up(port: u16) -> Result<()> {

@@ -1,24 +1,36 @@
 //! Helpers shared by the network interop tests (`lan`, `tap`, `hostile`):
 //! free loopback ports, per-guest copies of fs.img, reading `netstat`
-//! counters off a guest console, and judging a capture with tshark when it
-//! also holds frames we crafted to be bad on purpose.
+//! counters off a guest console.
 use anyhow::{ensure, Context, Result};
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::build::Images;
 use crate::console::Console;
 use crate::paths;
-use crate::qemu::Mac;
 
 /// Two different free UDP ports (both bound at once, so they differ).
 pub fn two_free_udp_ports() -> Result<(u16, u16)> {
     let a = UdpSocket::bind("127.0.0.1:0")?;
     let b = UdpSocket::bind("127.0.0.1:0")?;
     Ok((a.local_addr()?.port(), b.local_addr()?.port()))
+}
+
+/// A UDP echo server on the host's loopback, for as long as xtask runs. The
+/// guest reaches it through QEMU's user-mode gateway as 10.0.2.2; the
+/// benchmark also uses it as its baseline peer.
+pub fn loopback_echo_server() -> Result<u16> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    let port = sock.local_addr()?.port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            sock.send_to(&buf[..n], from).ok();
+        }
+    });
+    Ok(port)
 }
 
 /// A private copy of fs.img for one guest (guests must not share a disk).
@@ -103,53 +115,6 @@ pub fn mbufs_balanced(c: &Counters, idle_free: Option<u64>) -> Result<String> {
     Ok(format!(
         "{free} free of {total}, as when idle before (the rest sit in the RX ring)"
     ))
-}
-
-/// A capture holds frames we made bad on purpose (hostile tests): judge
-/// only the frames `mac` sent, with the same checksum validation as
-/// `tshark::check`. Fails on any malformed frame, bad checksum or expert
-/// warning among them, printing the offenders.
-pub fn tshark_check_sender(pcap: &Path, mac: Mac) -> Result<usize> {
-    ensure!(pcap.exists(), "no capture at {}", pcap.display());
-    // tshark 4.0 has no icmp.check_checksum preference: it always checks ICMP.
-    let prefs = [
-        "ip.check_checksum:TRUE",
-        "udp.check_checksum:TRUE",
-        "tcp.check_checksum:TRUE",
-    ];
-    let from = format!("eth.src == {mac}");
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(pcap).arg("-n");
-    for p in prefs {
-        cmd.args(["-o", p]);
-    }
-    cmd.args(["-Y", &format!(
-        "{from} && (_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0)"
-    )]);
-    let out = cmd.output().context("running tshark")?;
-    ensure!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let flagged = String::from_utf8_lossy(&out.stdout);
-    ensure!(
-        flagged.trim().is_empty(),
-        "tshark flags frames the guest sent in {}:\n{flagged}",
-        pcap.display()
-    );
-    let count = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .args(["-n", "-Y", &from, "-T", "fields", "-e", "frame.number"])
-        .output()?;
-    let n = String::from_utf8_lossy(&count.stdout).lines().count();
-    ensure!(n > 0, "the guest sent no frames in {}", pcap.display());
-    eprintln!(
-        "tshark: {n} frames from the guest ({mac}) in {}, none malformed or with bad checksums",
-        pcap.display()
-    );
-    Ok(n)
 }
 
 /// One field of a flat JSON object as text (numbers, booleans, strings

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use crate::build::Images;
 use crate::console::Console;
 use crate::guestnet::{self, deltas, json_bool, json_field, json_u64, netstat};
-use crate::paths;
 use crate::qemu::{Guest, Mac, Net};
+use crate::{paths, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(20);
@@ -201,7 +201,7 @@ pub fn test(images: &Images) -> Result<()> {
     con.wait_exit(SHORT)?;
     drop(con);
     drop(script);
-    guestnet::tshark_check_sender(&pcap, GUEST_MAC)?;
+    tshark::check_sender(&pcap, GUEST_MAC)?;
     eprintln!("hostile suite passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn tool(program: &str, package: &str) -> Result<()> {
     Ok(())
 }
 
-fn running_as_root() -> bool {
+pub fn running_as_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -35,14 +35,6 @@ const GUEST_MAC: Mac = Mac::numbered(0x0a01);
 /// The namespace `cargo xtask qemu --tap` uses (tests add their pid).
 const INTERACTIVE_NS: &str = "xv6net";
 
-fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
 fn ip_netns_works() -> bool {
     Command::new("ip")
         .args(["netns", "list"])
@@ -198,7 +190,7 @@ impl Drop for Helper {
 /// The Linux-peer matrix (called from `cargo xtask test`).
 pub fn test(images: &Images) -> Result<()> {
     eprintln!("\n== a real Linux peer over TAP in a network namespace (root)");
-    if !running_as_root() || !ip_netns_works() {
+    if !crate::setup::running_as_root() || !ip_netns_works() {
         eprintln!("SKIPPED: linux-peer tests (need root and ip netns)");
         return Ok(());
     }
@@ -319,7 +311,7 @@ fn parse_mac(s: &str) -> Result<[u8; 6]> {
 /// `cargo xtask qemu --tap`: the guest on this terminal, the Linux side in
 /// namespace `xv6net`; everything is removed when QEMU exits.
 pub fn interactive() -> Result<()> {
-    ensure!(running_as_root(), "--tap needs root (it creates a network namespace and a TAP device): sudo -E cargo xtask qemu --tap");
+    ensure!(crate::setup::running_as_root(), "--tap needs root (it creates a network namespace and a TAP device): sudo -E cargo xtask qemu --tap");
     ensure!(ip_netns_works(), "--tap needs `ip netns` (iproute2)");
     crate::setup::qemu()?;
     let images = build::all()?;

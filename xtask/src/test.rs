@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::console::Console;
 use crate::flags::TestArgs;
 use crate::qemu::{Guest, Net};
-use crate::{build, paths, setup, tshark};
+use crate::{build, guestnet, paths, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(30);
@@ -66,28 +66,11 @@ fn host_checks() -> Result<()> {
     Ok(())
 }
 
-/// A UDP echo server on the host's loopback; the guest reaches it as 10.0.2.2.
-fn host_echo_server() -> Result<u16> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    let port = sock.local_addr()?.port();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            sock.send_to(&buf[..n], from).ok();
-        }
-    });
-    Ok(port)
-}
-
-fn free_udp_port() -> Result<u16> {
-    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn guest_suite() -> Result<()> {
     step("build kernel, user programs, fs.img");
     let images = build::all()?;
-    let echo_port = host_echo_server()?;
-    let fwd_port = free_udp_port()?;
+    let echo_port = guestnet::loopback_echo_server()?;
+    let (fwd_port, _) = guestnet::two_free_udp_ports()?;
     let dir = paths::build_dir();
     let pcap = dir.join("test.pcap");
     let log = dir.join("test-console.log");

@@ -1,6 +1,7 @@
 //! Wireshark as the judge: dissect a capture with checksum validation on and
-//! fail on any malformed frame, bad checksum or expert warning.
-use anyhow::{bail, ensure, Context, Result};
+//! fail on any malformed frame, bad checksum or expert warning, printing the
+//! offending frames.
+use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
@@ -12,39 +13,52 @@ const VALIDATE: &[&str] = &[
     "tcp.check_checksum:TRUE",
 ];
 
-pub fn check(pcap: &Path) -> Result<()> {
-    ensure!(pcap.exists(), "no capture at {}", pcap.display());
+/// What Wireshark objects to in a frame.
+const FLAGGED: &str = "_ws.malformed || _ws.expert.severity >= warning \
+    || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0";
+
+/// Judges every frame in `pcap`; returns how many there are.
+pub fn check(pcap: &Path) -> Result<usize> {
+    judge(pcap, None)
+}
+
+/// Judges only the frames `mac` sent: for captures that also hold frames
+/// made bad on purpose (the hostile suite).
+pub fn check_sender(pcap: &Path, mac: impl std::fmt::Display) -> Result<usize> {
+    judge(pcap, Some(format!("eth.src == {mac}")))
+}
+
+fn judge(pcap: &Path, only: Option<String>) -> Result<usize> {
+    anyhow::ensure!(pcap.exists(), "no capture at {}", pcap.display());
+    let scope = only.as_deref().unwrap_or("frame");
+    let flagged = tshark(pcap, &format!("({scope}) && ({FLAGGED})"), &[])?;
+    anyhow::ensure!(
+        flagged.trim().is_empty(),
+        "tshark flags frames in {}:\n{flagged}",
+        pcap.display()
+    );
+    let frames = tshark(pcap, scope, &["-T", "fields", "-e", "frame.number"])?;
+    let n = frames.lines().count();
+    anyhow::ensure!(n > 0, "no frames matching {scope:?} in {}", pcap.display());
+    eprintln!(
+        "tshark: {n} frames ({scope}) in {}, none malformed or with bad checksums",
+        pcap.display()
+    );
+    Ok(n)
+}
+
+fn tshark(pcap: &Path, filter: &str, extra: &[&str]) -> Result<String> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap).arg("-n");
     for pref in VALIDATE {
         cmd.args(["-o", pref]);
     }
-    // Frames Wireshark flags: malformed, checksum errors, expert warnings/errors.
-    cmd.args(["-Y", "_ws.malformed || _ws.expert.severity >= warning || ip.checksum.status == 0 || udp.checksum.status == 0 || icmp.checksum.status == 0"]);
+    cmd.args(["-Y", filter]).args(extra);
     let out = cmd.output().context("running tshark")?;
-    ensure!(
+    anyhow::ensure!(
         out.status.success(),
         "tshark failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let flagged = String::from_utf8_lossy(&out.stdout);
-    let total = count_frames(pcap)?;
-    if !flagged.trim().is_empty() {
-        bail!("tshark flags frames in {}:\n{flagged}", pcap.display());
-    }
-    ensure!(total > 0, "the capture {} is empty", pcap.display());
-    eprintln!(
-        "tshark: {total} frames in {}, none malformed or with bad checksums",
-        pcap.display()
-    );
-    Ok(())
-}
-
-fn count_frames(pcap: &Path) -> Result<usize> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(pcap)
-        .args(["-n", "-T", "fields", "-e", "frame.number"])
-        .output()?;
-    Ok(String::from_utf8_lossy(&out.stdout).lines().count())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

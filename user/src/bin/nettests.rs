@@ -25,24 +25,12 @@ mod util;
 use abi::Errno;
 use alloc::vec::Vec;
 use ulib::socket::Socket;
-use ulib::testing::{has_flag, run_tests, Test};
+use ulib::testing::{run_tests, Test};
 
 ulib::entry!(main);
 
-/// `module::name [, slow] [, inline];` per test (see `ulib::testing::Test`).
-macro_rules! tests {
-    ($($module:ident::$name:ident $(, $flag:ident)*;)*) => {
-        &[$(Test {
-            name: stringify!($name),
-            run: $module::$name,
-            slow: has_flag(&[$(stringify!($flag)),*], "slow"),
-            inline: has_flag(&[$(stringify!($flag)),*], "inline"),
-        },)*]
-    };
-}
-
 /// The first two must stay first: they need addresses not yet resolved.
-const TESTS: &[Test] = tests! {
+const TESTS: &[Test] = ulib::tests! {
     basic::firstping;
     basic::firstudp;
     basic::roundtrip;

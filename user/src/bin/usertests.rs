@@ -23,23 +23,11 @@ mod proc;
 #[path = "../usertests/util.rs"]
 mod util;
 
-use ulib::testing::{has_flag, run_tests, Test};
+use ulib::testing::{run_tests, Test};
 
 ulib::entry!(main);
 
-/// `module::name [, slow] [, inline];` per test (see `ulib::testing::Test`).
-macro_rules! tests {
-    ($($module:ident::$name:ident $(, $flag:ident)*;)*) => {
-        &[$(Test {
-            name: stringify!($name),
-            run: $module::$name,
-            slow: has_flag(&[$(stringify!($flag)),*], "slow"),
-            inline: has_flag(&[$(stringify!($flag)),*], "inline"),
-        },)*]
-    };
-}
-
-const TESTS: &[Test] = tests! {
+const TESTS: &[Test] = ulib::tests! {
     proc::forkwait;
     proc::exitstatus;
     proc::getpid;
