@@ -6,7 +6,7 @@
 //!   control-u -- kill line
 //!   control-d -- end of file
 //!   control-p -- print process list
-//! The file layer (B2's file.rs) routes reads and writes of the CONSOLE
+//! The file layer (file.rs) routes reads and writes of the CONSOLE
 //! device (major 1) to `consoleread` / `consolewrite`.
 
 use abi::Errno;

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 #[macro_use]
 pub mod printf;
 
-// B1: core.
+// Processes, memory, traps, system calls, console.
 pub mod console;
 pub mod elf;
 pub mod entry;
@@ -38,7 +38,7 @@ pub mod trap;
 pub mod uart;
 pub mod vm;
 
-// B2: storage.
+// Disk, buffer cache, log, file system, files and pipes.
 pub mod bio;
 pub mod dir;
 pub mod file;
@@ -51,7 +51,7 @@ pub mod virtio;
 pub mod virtio_blk;
 pub mod virtqueue;
 
-// D: network.
+// The NIC and the glue to the network stack in the `net` crate.
 pub mod netglue;
 pub mod sysnet;
 pub mod virtio_net;

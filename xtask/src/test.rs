@@ -1,6 +1,7 @@
 //! `cargo xtask test`: everything a change must pass, in order of cost.
 //!
-//! 1. generated code is current (`codegen --check`), formatting, host tests;
+//! 1. generated code is current (`codegen --check`), formatting, clippy,
+//!    host tests;
 //! 2. the guest boots with 3 harts and runs `usertests` and shell commands;
 //! 3. the network: `nettests` against an echo server on the host, the host
 //!    echoing through the guest's `udpecho`, ping of the gateway, zero RX
@@ -49,10 +50,26 @@ fn host_checks() -> Result<()> {
     crate::codegen::run(true)?;
     step("cargo fmt --check");
     cargo_ok(&["fmt", "--all", "--", "--check"])?;
+    step("cargo clippy (host crates, then kernel and user for riscv64)");
+    cargo_ok(&["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])?;
+    setup::rust_target()?;
+    cargo_ok(&[
+        "clippy",
+        "--quiet",
+        "--release",
+        "--target",
+        paths::TARGET,
+        "-p",
+        "kernel",
+        "-p",
+        "user",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     step("host tests");
     cargo_ok(&["test", "--quiet"])?;
     step("the generated code and the stack build for the kernel target");
-    setup::rust_target()?;
     cargo_ok(&[
         "build",
         "--quiet",

@@ -115,4 +115,4 @@ impl SuperBlock {
 
 const _: () = assert!(core::mem::size_of::<DInode>() == 64);
 const _: () = assert!(core::mem::size_of::<Dirent>() == 16);
-const _: () = assert!(BSIZE % core::mem::size_of::<DInode>() == 0);
+const _: () = assert!(BSIZE.is_multiple_of(core::mem::size_of::<DInode>()));
