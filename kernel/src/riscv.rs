@@ -52,6 +52,7 @@ csr_read!(r_menvcfg, "0x30a");
 csr_write!(w_menvcfg, "0x30a");
 csr_read!(r_mcounteren, "mcounteren");
 csr_write!(w_mcounteren, "mcounteren");
+csr_write!(w_scounteren, "scounteren");
 
 // Supervisor mode.
 csr_read!(r_sstatus, "sstatus");
@@ -80,8 +81,12 @@ pub const MSTATUS_MPP_S: usize = 1 << 11;
 pub const MIE_STIE: usize = 1 << 5;
 /// menvcfg.STCE: lets S-mode use `stimecmp` (Sstc).
 pub const MENVCFG_STCE: usize = 1 << 63;
-/// mcounteren.TM: lets S-mode (and U) read `time`.
+/// mcounteren.TM: lets S-mode read `time`.
 pub const MCOUNTEREN_TM: usize = 1 << 1;
+/// scounteren.TM: lets user programs read `time` too (`rdtime`), so they
+/// can time round trips finer than a tick without a system call, as a
+/// Linux vDSO does.
+pub const SCOUNTEREN_TM: usize = 1 << 1;
 
 /// Previous mode: 1 = supervisor, 0 = user.
 pub const SSTATUS_SPP: usize = 1 << 8;

@@ -34,6 +34,7 @@ pub unsafe extern "C" fn start() -> ! {
         w_mie(r_mie() | MIE_STIE);
         w_menvcfg(r_menvcfg() | MENVCFG_STCE);
         w_mcounteren(r_mcounteren() | MCOUNTEREN_TM);
+        w_scounteren(SCOUNTEREN_TM);
         // No interrupt until trapinithart arms the first tick.
         w_stimecmp(usize::MAX);
 

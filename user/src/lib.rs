@@ -4,11 +4,13 @@
 //! - [`sys`] — safe wrappers for processes and files;
 //! - [`socket`], [`inet`], [`netinfo`] — BSD-style sockets, address parsing
 //!   and printing, and the network's introspection calls;
+//! - [`echo`] — ICMP echo requests and replies for ping sockets;
 //! - [`lines`] — line-by-line input;
 //! - [`print`] — `print!`/`println!`/`eprintln!`/`fprintln!`;
 //! - [`heap`] — the global allocator over `sbrk` (so `alloc` works);
 //! - [`start`] — `entry!(main)`, argv, and the panic handler;
-//! - [`testing`] — the harness of usertests and nettests.
+//! - [`testing`] — the harness of usertests and nettests;
+//! - [`time`] — a microsecond clock (`rdtime`).
 //!
 //! Errors are [`abi::Errno`]; `e.message()` reads like strerror(3).
 #![no_std]
@@ -16,6 +18,7 @@
 extern crate alloc;
 
 pub mod cstr;
+pub mod echo;
 pub mod heap;
 pub mod inet;
 pub mod lines;
@@ -26,6 +29,7 @@ pub mod start;
 pub mod sys;
 pub mod syscall;
 pub mod testing;
+pub mod time;
 
 pub use abi;
 pub use abi::Errno;

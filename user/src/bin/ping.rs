@@ -1,8 +1,10 @@
 //! ping: ICMP echo through a SOCK_ICMP socket, like ping(8).
 //! `ping [-c count] [-i interval_ms] [-s size] <ip>` (count 4, 1000 ms, 56
-//! bytes by default). Per reply: size, sequence and round-trip time (ticks
-//! of 10 ms, so times are multiples of 10 ms); then a summary. Exit status 0
-//! if any reply came back.
+//! bytes by default). Per reply: size, sequence and round-trip time in
+//! milliseconds (from the `time` counter, to the microsecond); then a
+//! summary. Exit status 0 if any reply came back. The echo request is built
+//! with the generated `wire::icmpv4` structs; the kernel sets the
+//! identifier to the socket's and fills the checksum.
 #![no_std]
 #![no_main]
 
@@ -10,9 +12,12 @@ extern crate alloc;
 use abi::syscall::TICK_HZ;
 use abi::Errno;
 use alloc::vec;
+use alloc::vec::Vec;
+use ulib::echo;
 use ulib::inet::{parse_ip, Ip};
 use ulib::socket::Socket;
 use ulib::sys;
+use ulib::time::{now_us, Millis};
 
 ulib::entry!(main);
 
@@ -57,24 +62,17 @@ fn main(args: &[&str]) -> i32 {
         Err(e) => return ulib::fail("ping", "socket", e),
     };
     let to = abi::net::SockAddrIn::new(dest, 0);
-    let id = (sys::getpid() & 0xffff) as u16;
-    let mut pkt = vec![0u8; 8 + size];
-    for (i, b) in pkt[8..].iter_mut().enumerate() {
-        *b = i as u8;
-    }
-    let mut reply = vec![0u8; 8 + size + 64];
+    let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
+    let mut reply = vec![0u8; echo::ECHO_HEADER_LEN + size + 64];
     ulib::println!("PING {} {} data bytes", Ip(dest), size);
 
     let (mut sent, mut received) = (0u32, 0u32);
     let (mut min, mut max, mut sum) = (u64::MAX, 0u64, 0u64);
     let start = sys::uptime();
     for seq in 1..=count {
-        pkt[0] = 8; // echo request
-        pkt[1] = 0;
-        pkt[2..4].fill(0); // the kernel fills the checksum
-        pkt[4..6].copy_from_slice(&id.to_be_bytes());
-        pkt[6..8].copy_from_slice(&(seq as u16).to_be_bytes());
+        let pkt = echo::request(seq as u16, &data);
         let t0 = sys::uptime();
+        let t0_us = now_us();
         match sock.send_to(&pkt, to) {
             Ok(_) => sent += 1,
             Err(e) => {
@@ -92,14 +90,11 @@ fn main(args: &[&str]) -> i32 {
             let _ = sock.set_timeout(wait_ms - waited);
             match sock.recv_from(&mut reply) {
                 Ok((n, from)) => {
-                    let msg = strip_ip(&reply[..n]);
-                    if msg.len() < 8
-                        || msg[0] != 0
-                        || u16::from_be_bytes([msg[6], msg[7]]) != seq as u16
-                    {
+                    let msg = &reply[..n];
+                    if echo::parse_reply(msg).is_none_or(|(s, _)| s != seq as u16) {
                         continue; // not the reply we wait for
                     }
-                    let rtt = (sys::uptime() - t0) * MS_PER_TICK;
+                    let rtt = now_us() - t0_us;
                     received += 1;
                     (min, max, sum) = (min.min(rtt), max.max(rtt), sum + rtt);
                     ulib::println!(
@@ -107,7 +102,7 @@ fn main(args: &[&str]) -> i32 {
                         msg.len(),
                         Ip(from.addr_be),
                         seq,
-                        rtt
+                        Millis(rtt)
                     );
                     break;
                 }
@@ -138,24 +133,12 @@ fn main(args: &[&str]) -> i32 {
     if received > 0 {
         ulib::println!(
             "rtt min/avg/max = {}/{}/{} ms",
-            min,
-            sum / received as u64,
-            max
+            Millis(min),
+            Millis(sum / received as u64),
+            Millis(max)
         );
         0
     } else {
         1
     }
-}
-
-/// The ICMP message of a reply, skipping an IPv4 header if the kernel left
-/// one in front (no ICMP type is 0x45..0x4f, so the check is unambiguous).
-fn strip_ip(b: &[u8]) -> &[u8] {
-    if !b.is_empty() && b[0] >> 4 == 4 && b[0] & 0xf >= 5 {
-        let ihl = (b[0] & 0xf) as usize * 4;
-        if b.len() >= ihl + 8 {
-            return &b[ihl..];
-        }
-    }
-    b
 }

@@ -98,13 +98,8 @@ pub fn expect_echo(s: &Socket, msg: &[u8], timeout_ms: u64) -> TestResult {
 
 /// Sends one ICMP echo request to `ip` and waits for its reply.
 pub fn ping_once(s: &Socket, ip: [u8; 4], seq: u16, timeout_ms: u64) -> TestResult {
-    let mut pkt = [0u8; 8 + 32];
-    pkt[0] = 8;
-    pkt[4..6].copy_from_slice(&(sys::getpid() as u16).to_be_bytes());
-    pkt[6..8].copy_from_slice(&seq.to_be_bytes());
-    for (i, b) in pkt[8..].iter_mut().enumerate() {
-        *b = b'a' + i as u8 % 26;
-    }
+    let data: [u8; 32] = core::array::from_fn(|i| b'a' + i as u8 % 26);
+    let pkt = ulib::echo::request(seq, &data);
     s.set_timeout(timeout_ms).or_fail("set_timeout")?;
     s.send_to(&pkt, SockAddrIn::new(ip, 0))
         .or_fail("sendto (icmp)")?;
@@ -120,15 +115,14 @@ pub fn ping_once(s: &Socket, ip: [u8; 4], seq: u16, timeout_ms: u64) -> TestResu
             }
             Err(e) => return Err(format!("recvfrom (icmp): {}", e.message())),
         };
-        let mut m = &buf[..n];
-        if !m.is_empty() && m[0] == 0x45 && m.len() >= 28 {
-            m = &m[20..]; // the kernel left the IP header in
-        }
-        if m.len() >= 8 && m[0] == 0 && m[6..8] == seq.to_be_bytes() {
+        if let Some((s, reply_data)) = ulib::echo::parse_reply(&buf[..n]) {
+            if s != seq {
+                continue;
+            }
             if from.addr_be != ip {
                 return Err(format!("reply from {}", ulib::inet::Ip(from.addr_be)));
             }
-            if m[8..] != pkt[8..] {
+            if reply_data != data {
                 return Err("reply data differs".into());
             }
             return Ok(());
