@@ -121,7 +121,7 @@ impl Guest {
         }
         cmd.args(["-device", &nic]);
         if self.gdb {
-            cmd.args(["-S", "-gdb", "tcp::1234"]);
+            cmd.args(["-S", "-gdb", "tcp:127.0.0.1:1234"]);
         }
         cmd
     }
