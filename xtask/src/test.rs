@@ -141,6 +141,19 @@ fn guest_suite() -> Result<()> {
     ensure!(status.success(), "qemu exit status after halt: {status}");
     drop(con);
 
+    step("the file system is consistent after the run (mkfs --check)");
+    let fs_img = dir.join("fs.img");
+    cargo_ok(&[
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "mkfs",
+        "--",
+        "--check",
+        &fs_img.to_string_lossy(),
+    ])?;
+
     step("tshark judges the capture");
     tshark::check(&pcap)?;
     Ok(())
