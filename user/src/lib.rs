@@ -14,6 +14,8 @@
 //!
 //! Errors are [`abi::Errno`]; `e.message()` reads like strerror(3).
 #![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 extern crate alloc;
 

@@ -27,6 +27,8 @@
 //! output and no leaked mbuf). A long fuzz run:
 //! `PROPTEST_CASES=200000 cargo test -p net --release --test fuzz`.
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod arp;
 pub mod counters;
