@@ -21,6 +21,7 @@ pub mod console;
 pub mod elf;
 pub mod entry;
 pub mod exec;
+pub mod ipi;
 pub mod kalloc;
 pub mod memlayout;
 pub mod param;

@@ -23,6 +23,14 @@ pub const VIRTIO1: usize = 0x1000_2000;
 pub const VIRTIO1_IRQ: u32 = 2;
 
 pub const PLIC: usize = 0x0c00_0000;
+
+/// Core-local interruptor: one 32-bit `msip` register per hart at its
+/// start, which raises that hart's machine software interrupt (ipi.rs).
+pub const CLINT: usize = 0x0200_0000;
+
+pub const fn clint_msip(hart: usize) -> usize {
+    CLINT + 4 * hart
+}
 pub const PLIC_SIZE: usize = 0x40_0000;
 pub const fn plic_senable(hart: usize) -> usize {
     PLIC + 0x2080 + hart * 0x100

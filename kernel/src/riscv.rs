@@ -44,6 +44,8 @@ csr_write!(w_medeleg, "medeleg");
 csr_write!(w_mideleg, "mideleg");
 csr_read!(r_mie, "mie");
 csr_write!(w_mie, "mie");
+csr_write!(w_mtvec, "mtvec");
+csr_write!(w_mscratch, "mscratch");
 csr_write!(w_pmpcfg0, "pmpcfg0");
 csr_write!(w_pmpaddr0, "pmpaddr0");
 // menvcfg (0x30a) and stimecmp (0x14d) by number: the assembler may not
@@ -79,6 +81,10 @@ csr_read!(
 pub const MSTATUS_MPP_MASK: usize = 3 << 11;
 pub const MSTATUS_MPP_S: usize = 1 << 11;
 pub const MIE_STIE: usize = 1 << 5;
+/// mie.MSIE: machine software interrupts (inter-processor, see ipi.rs).
+pub const MIE_MSIE: usize = 1 << 3;
+/// sip.SSIP: supervisor software interrupt pending.
+pub const SIP_SSIP: usize = 1 << 1;
 /// menvcfg.STCE: lets S-mode use `stimecmp` (Sstc).
 pub const MENVCFG_STCE: usize = 1 << 63;
 /// mcounteren.TM: lets S-mode read `time`.

@@ -69,6 +69,8 @@ pub fn scheduler() -> ! {
         intr_on();
         intr_off();
 
+        // Until we pick a process, a wakeup elsewhere must interrupt us.
+        crate::ipi::set_idle(cpuid(), true);
         let mut found = false;
         for p in PROCS.iter() {
             let mut g = p.lock.lock();
@@ -76,6 +78,7 @@ pub fn scheduler() -> ! {
                 // Switch to the chosen process. It is the process's job to
                 // release its lock and then reacquire it before jumping back to us.
                 g.state = ProcState::Running;
+                crate::ipi::set_idle(cpuid(), false);
                 // SAFETY: this hart's Cpu; p's context was saved by swtch
                 // or built by allocproc, and we hold p.lock as sched expects.
                 unsafe {
@@ -164,6 +167,8 @@ pub fn wakeup(chan: usize) {
             g.state = ProcState::Runnable;
             // SAFETY: interrupts are off while we hold g, so this is our hart's Cpu.
             unsafe { (*mycpu()).need_resched = true };
+            // And let an idle hart run it now rather than at its next tick.
+            crate::ipi::kick_idle_hart(cpuid());
         }
     }
 }

@@ -38,6 +38,9 @@ pub unsafe extern "C" fn start() -> ! {
         // No interrupt until trapinithart arms the first tick.
         w_stimecmp(usize::MAX);
 
+        // The one trap M-mode still takes: another hart's wake-up call.
+        crate::ipi::init_machine_mode(r_mhartid());
+
         // cpuid() reads tp.
         w_tp(r_mhartid());
 

@@ -311,6 +311,11 @@ fn devintr() -> i32 {
         // Timer interrupt.
         clockintr();
         2
+    } else if scause == 0x8000_0000_0000_0001 {
+        // Supervisor software interrupt: another hart woke a process for
+        // this idle one (ipi.rs). The scheduler loop does the rest.
+        crate::ipi::intr();
+        3
     } else {
         0
     }

@@ -51,6 +51,8 @@ fn kvmmake() -> PageTable {
     kvmmap(kpt, VIRTIO0, VIRTIO0, PGSIZE, PTE_R | PTE_W);
     kvmmap(kpt, VIRTIO1, VIRTIO1, PGSIZE, PTE_R | PTE_W);
     kvmmap(kpt, PLIC, PLIC, PLIC_SIZE, PTE_R | PTE_W);
+    // The CLINT's msip registers, to send inter-processor interrupts.
+    kvmmap(kpt, CLINT, CLINT, PGSIZE, PTE_R | PTE_W);
     // Kernel text executable and read-only.
     kvmmap(kpt, KERNBASE, KERNBASE, etext_a - KERNBASE, PTE_R | PTE_X);
     // Kernel data and the physical RAM we'll make use of.
