@@ -20,8 +20,10 @@ pub const MAXARG: usize = 32;
 pub const MAXOPBLOCKS: usize = 10;
 /// Max data blocks in the on-disk log.
 pub const LOGSIZE: usize = MAXOPBLOCKS * 3;
-/// Size of the disk block cache.
-pub const NBUF: usize = MAXOPBLOCKS * 3;
+/// Size of the disk block cache. The log can pin up to LOGSIZE (= MAXOPBLOCKS * 3) buffers while it
+/// commits; the extra ten keep bget from running dry (a panic, as in xv6)
+/// while other processes read blocks at the same time.
+pub const NBUF: usize = MAXOPBLOCKS * 3 + 10;
 /// Maximum file path name.
 pub const MAXPATH: usize = 128;
 /// User stack pages (plus one guard page below).

@@ -119,19 +119,31 @@ struct Kind {
     about: String,
 }
 
-/// Python 3 with scapy importable, or the command that installs it.
+/// Python 3 with scapy importable: installed with pip when missing (as
+/// `.ci/run` does), or the command that installs it.
 fn scapy_ready() -> Result<()> {
-    let ok = Command::new("python3")
-        .args(["-c", "import scapy.all"])
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    ensure!(
-        ok,
-        "the hostile-frame tests need python3 with scapy: pip install scapy==2.8.0"
-    );
-    Ok(())
+    let importable = || {
+        Command::new("python3")
+            .args(["-c", "import scapy.all"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if importable() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing scapy 2.8.0 for the hostile-frame tests (pip)");
+    // Debian's own Python refuses plain pip installs (PEP 668).
+    for extra in [&[][..], &["--break-system-packages"][..]] {
+        let _ = Command::new("python3")
+            .args(["-m", "pip", "install", "-q", "scapy==2.8.0"])
+            .args(extra)
+            .status();
+        if importable() {
+            return Ok(());
+        }
+    }
+    bail!("the hostile-frame tests need python3 with scapy: python3 -m pip install scapy==2.8.0")
 }
 
 /// The whole suite (called from `cargo xtask test`).
