@@ -162,20 +162,12 @@ static ITABLE: Spinlock<[IMeta; NINODE]> = Spinlock::new(
     }; NINODE],
 );
 
-/// In-memory copy of a disk inode, reached through an [`InodeGuard`].
-pub struct InodeData {
-    pub typ: u16,
-    pub major: u16,
-    pub minor: u16,
-    pub nlink: u16,
-    pub size: u32,
-    pub addrs: [u32; NDIRECT + 1],
-}
-
-static INODES: [Sleeplock<InodeData>; NINODE] = [const {
+/// The in-memory copy of each cached inode is the on-disk `DInode` itself,
+/// reached through an [`InodeGuard`]; `update` writes it back.
+static INODES: [Sleeplock<DInode>; NINODE] = [const {
     Sleeplock::new(
         "inode",
-        InodeData {
+        DInode {
             typ: 0,
             major: 0,
             minor: 0,
@@ -196,7 +188,7 @@ pub struct Inode {
 /// A locked inode: its data may be read and changed. Dropping it unlocks.
 pub struct InodeGuard<'a> {
     ip: &'a Inode,
-    d: SleeplockGuard<'static, InodeData>,
+    d: SleeplockGuard<'static, DInode>,
 }
 
 /// Find the inode with number `inum` on device `dev` and return the
@@ -285,16 +277,8 @@ impl Inode {
             let sb = sb();
             let bp = bio::bread(self.dev, sb.iblock(self.inum));
             let off = dinode_offset(self.inum);
-            let dip = DInode::read_from_bytes(&bp.data()[off..off + DINODE_SIZE]).unwrap();
+            *d = DInode::read_from_bytes(&bp.data()[off..off + DINODE_SIZE]).unwrap();
             drop(bp);
-            *d = InodeData {
-                typ: dip.typ,
-                major: dip.major,
-                minor: dip.minor,
-                nlink: dip.nlink,
-                size: dip.size,
-                addrs: dip.addrs,
-            };
             ITABLE.lock()[self.idx].valid = true;
             if d.typ == 0 {
                 panic!("ilock: no type");
@@ -348,14 +332,14 @@ impl Drop for Inode {
 }
 
 impl Deref for InodeGuard<'_> {
-    type Target = InodeData;
-    fn deref(&self) -> &InodeData {
+    type Target = DInode;
+    fn deref(&self) -> &DInode {
         &self.d
     }
 }
 
 impl DerefMut for InodeGuard<'_> {
-    fn deref_mut(&mut self) -> &mut InodeData {
+    fn deref_mut(&mut self) -> &mut DInode {
         &mut self.d
     }
 }
@@ -375,16 +359,8 @@ impl InodeGuard<'_> {
         let sb = sb();
         let mut bp = bio::bread(self.ip.dev, sb.iblock(self.ip.inum));
         let off = dinode_offset(self.ip.inum);
-        let d = &self.d;
-        let dip = DInode {
-            typ: d.typ,
-            major: d.major,
-            minor: d.minor,
-            nlink: d.nlink,
-            size: d.size,
-            addrs: d.addrs,
-        };
-        dip.write_to(&mut bp.data_mut()[off..off + DINODE_SIZE])
+        self.d
+            .write_to(&mut bp.data_mut()[off..off + DINODE_SIZE])
             .unwrap();
         log::log_write(&bp);
     }
