@@ -60,3 +60,14 @@ pub fn roundtrip<T: Reference>(bytes: &[u8]) -> Result<(), TestCaseError> {
     );
     Ok(())
 }
+
+/// A copy of `bytes` with `edit` applied through the `H` view (the tests
+/// make frames malformed, or refill checksums, this way).
+pub fn edited<H: FromBytes + IntoBytes + KnownLayout>(
+    bytes: &[u8],
+    edit: impl FnOnce(&mut H),
+) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    edit(H::mut_from_prefix(&mut copy).unwrap().0);
+    copy
+}

@@ -3,7 +3,7 @@
 //! through the whole receive chain.
 
 use proptest::prelude::*;
-use spec_tests::captures;
+use spec_tests::{captures, edited};
 use wire::arp::ArpPacket;
 use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
 use wire::ethernet::EthernetHeader;
@@ -11,7 +11,6 @@ use wire::icmpv4::{self, Icmpv4Echo, Icmpv4Header};
 use wire::ipv4::{self, Ipv4Header};
 use wire::udp::{self, UdpHeader};
 use wire::ParseError;
-use zerocopy::{FromBytes, IntoBytes, KnownLayout};
 
 fn ip_packet(frame: &[u8]) -> Vec<u8> {
     EthernetHeader::parse(frame).unwrap().payload.to_vec()
@@ -22,16 +21,6 @@ fn udp_datagram(frame: &[u8]) -> Vec<u8> {
         .unwrap()
         .payload
         .to_vec()
-}
-
-/// A copy of `bytes` with `edit` applied through the `H` view.
-fn edited<H: FromBytes + IntoBytes + KnownLayout>(
-    bytes: &[u8],
-    edit: impl FnOnce(&mut H),
-) -> Vec<u8> {
-    let mut copy = bytes.to_vec();
-    edit(H::mut_from_prefix(&mut copy).unwrap().0);
-    copy
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! checksum checked (expected values as tshark dissects them), and the
 //! RFC 1071 checksum example.
 
-use spec_tests::{captures, deku, roundtrip};
+use spec_tests::{captures, deku, edited, roundtrip};
 use wire::arp::{ArpOperation, ArpPacket};
 use wire::checksum::{internet_checksum, Checksum};
 use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
@@ -11,7 +11,7 @@ use wire::ethernet::{EtherType, EthernetHeader, BROADCAST};
 use wire::icmpv4::{self, Icmpv4Echo, Icmpv4Header, Icmpv4Type, Icmpv4UnreachableCode};
 use wire::ipv4::{self, IpProtocol, Ipv4Header};
 use wire::udp::{self, UdpHeader};
-use zerocopy::{FromBytes, IntoBytes, KnownLayout};
+use zerocopy::{FromBytes, IntoBytes};
 
 const LEFT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 const RIGHT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
@@ -44,16 +44,6 @@ fn refill_ipv4(packet: &[u8]) {
     assert!(!ipv4::checksum_ok(&copy[..len]));
     ipv4::fill_checksum(&mut copy[..len]);
     assert_eq!(copy, packet);
-}
-
-/// A copy of `bytes` with `edit` applied through the `H` view.
-fn edited<H: FromBytes + IntoBytes + KnownLayout>(
-    bytes: &[u8],
-    edit: impl FnOnce(&mut H),
-) -> Vec<u8> {
-    let mut copy = bytes.to_vec();
-    edit(H::mut_from_prefix(&mut copy).unwrap().0);
-    copy
 }
 
 #[test]
