@@ -235,43 +235,13 @@ impl Stack {
 }
 
 #[cfg(test)]
-pub(crate) mod testenv {
-    //! A NetEnv for unit tests: records what the stack sends.
+mod testenv;
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! A fresh stack with its own pool, and the recording `TestEnv`.
     use super::*;
-
-    pub struct TestEnv {
-        pub now: u64,
-        pub sent: Vec<Mbuf>,
-        pub woken: Vec<SocketId>,
-        pub refuse: bool,
-    }
-
-    impl TestEnv {
-        pub fn new() -> Self {
-            TestEnv {
-                now: 1000,
-                sent: Vec::new(),
-                woken: Vec::new(),
-                refuse: false,
-            }
-        }
-    }
-
-    impl NetEnv for TestEnv {
-        fn now_ms(&self) -> u64 {
-            self.now
-        }
-        fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf> {
-            if self.refuse {
-                return Err(frame);
-            }
-            self.sent.push(frame);
-            Ok(())
-        }
-        fn wakeup(&mut self, sock: SocketId) {
-            self.woken.push(sock);
-        }
-    }
+    pub use crate::testenv::TestEnv;
 
     pub fn pool() -> &'static Pool {
         Box::leak(Box::new(Pool::<[Buf; 128]>::new()))

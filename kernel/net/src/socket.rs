@@ -502,7 +502,7 @@ impl Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testenv::*;
+    use crate::testutil::*;
 
     fn any(port: u16) -> SockAddrIn {
         SockAddrIn::new([0; 4], port)
@@ -586,7 +586,7 @@ mod tests {
     #[test]
     fn queue_bound_and_close_frees() {
         let mut s = stack();
-        let mut env = TestEnv::new();
+        let mut env = TestEnv::at(1000);
         let a = s.socket(SocketKind::Udp).unwrap();
         s.bind(a, &any(1)).unwrap();
         let free = s.pool().free();

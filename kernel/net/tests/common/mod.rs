@@ -19,39 +19,9 @@ pub const GW_IP: [u8; 4] = [10, 0, 2, 2];
 pub const PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x07];
 pub const PEER_IP: [u8; 4] = [10, 0, 2, 7];
 
-pub struct Env {
-    pub now: u64,
-    pub sent: Vec<Mbuf>,
-    pub woken: Vec<SocketId>,
-    pub refuse: bool,
-}
-
-impl Env {
-    pub fn new() -> Env {
-        Env {
-            now: 10_000,
-            sent: Vec::new(),
-            woken: Vec::new(),
-            refuse: false,
-        }
-    }
-}
-
-impl NetEnv for Env {
-    fn now_ms(&self) -> u64 {
-        self.now
-    }
-    fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf> {
-        if self.refuse {
-            return Err(frame);
-        }
-        self.sent.push(frame);
-        Ok(())
-    }
-    fn wakeup(&mut self, sock: SocketId) {
-        self.woken.push(sock);
-    }
-}
+#[path = "../../src/testenv.rs"]
+mod testenv;
+pub use testenv::TestEnv as Env;
 
 pub struct T {
     pub s: Box<Stack>,
@@ -67,7 +37,10 @@ impl T {
     pub fn with_pool(pool: &'static Pool) -> T {
         let mut s = Box::new(Stack::new(pool));
         s.set_mac(OUR_MAC);
-        T { s, env: Env::new() }
+        T {
+            s,
+            env: Env::at(10_000),
+        }
     }
 
     pub fn pool(&self) -> &'static Pool {
