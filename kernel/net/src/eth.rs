@@ -49,11 +49,8 @@ impl Stack {
         ethertype: EtherType,
     ) {
         let src = self.iface.mac;
-        let Ok(front) = m.push(EthernetHeader::LEN) else {
+        let Ok(h) = m.push_header::<EthernetHeader>() else {
             self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        let Ok((h, _)) = EthernetHeader::mut_from_prefix(front) else {
             return;
         };
         h.set_dst(dst);

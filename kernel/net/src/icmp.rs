@@ -170,15 +170,12 @@ impl Stack {
             return;
         }
         m.trim(ip.header_len + QUOTED_DATA);
-        if m.push(Icmpv4DestUnreachable::LEN).is_err() {
+        if m.push_header::<Icmpv4DestUnreachable>().is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
         }
-        let Ok(front) = m.push(Icmpv4Header::LEN) else {
+        let Ok(h) = m.push_header::<Icmpv4Header>() else {
             self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        let Ok((h, _)) = Icmpv4Header::mut_from_prefix(front) else {
             return;
         };
         h.set_msg_type(Icmpv4Type::DEST_UNREACHABLE);

@@ -14,7 +14,7 @@
 
 use wire::ethernet::{EtherType, EthernetHeader, BROADCAST as ETH_BROADCAST};
 use wire::ipv4::{self as wip, IpProtocol, Ipv4Header};
-use zerocopy::FromBytes;
+use zerocopy::{FromBytes, IntoBytes};
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
@@ -145,11 +145,8 @@ impl Stack {
         self.next_ip_id = id.wrapping_add(1);
         let total = m.len() + HEADER_LEN;
         let src = self.iface.addr;
-        let Ok(front) = m.push(HEADER_LEN) else {
+        let Ok(h) = m.push_header::<Ipv4Header>() else {
             self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        let Ok((h, _)) = Ipv4Header::mut_from_prefix(front) else {
             return;
         };
         h.set_version(Ipv4Header::VERSION);
@@ -160,7 +157,7 @@ impl Stack {
         h.set_protocol(protocol);
         h.set_src(src);
         h.set_dst(dst);
-        wip::fill_checksum(front);
+        wip::fill_checksum(h.as_mut_bytes());
         self.counters.bump(Stat::Ipv4Out);
         match hop {
             NextHop::Local => self.loopback(env, m),
@@ -172,11 +169,8 @@ impl Stack {
     /// Delivers a packet we sent to ourselves, as if it had arrived.
     fn loopback(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
         let mac = self.iface.mac;
-        let Ok(front) = m.push(EthernetHeader::LEN) else {
+        let Ok(h) = m.push_header::<EthernetHeader>() else {
             self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        let Ok((h, _)) = EthernetHeader::mut_from_prefix(front) else {
             return;
         };
         h.set_dst(mac);

@@ -24,6 +24,8 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use zerocopy::{FromBytes, IntoBytes, KnownLayout, Unaligned};
+
 /// Bytes in one buffer.
 pub const MBUF_SIZE: usize = 2048;
 /// Where the window of a fresh mbuf starts. It must hold the headers pushed
@@ -236,6 +238,16 @@ impl Mbuf {
         let front = &mut self.buf_mut()[h..h + n];
         front.fill(0);
         Ok(front)
+    }
+
+    /// Pushes a zeroed header `H` in front and returns it to be filled in:
+    /// how every protocol's `output` prepends its header.
+    pub fn push_header<H: FromBytes + IntoBytes + KnownLayout + Unaligned>(
+        &mut self,
+    ) -> Result<&mut H, NoRoom> {
+        let front = self.push(core::mem::size_of::<H>())?;
+        // Exactly H's size, and H has no alignment: the view always fits.
+        H::mut_from_bytes(front).map_err(|_| NoRoom)
     }
 
     /// Grows the window `n` bytes to the front keeping what is there (the

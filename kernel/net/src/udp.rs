@@ -66,11 +66,8 @@ impl Stack {
     ) {
         let len = m.len() + HEADER_LEN;
         let src = self.iface.addr;
-        let Ok(front) = m.push(HEADER_LEN) else {
+        let Ok(h) = m.push_header::<UdpHeader>() else {
             self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        let Ok((h, _)) = UdpHeader::mut_from_prefix(front) else {
             return;
         };
         h.set_src_port(sport);
