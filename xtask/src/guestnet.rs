@@ -86,34 +86,25 @@ pub fn deltas(before: &Counters, after: &Counters) -> BTreeMap<String, i64> {
 }
 
 /// Every mbuf is back: free + posted in the RX ring + in flight on TX ==
-/// total (the driver's counters, when it exports them), else free equals
-/// what was free at an idle moment earlier (`idle_free`).
-pub fn mbufs_balanced(c: &Counters, idle_free: Option<u64>) -> Result<String> {
-    let get = |k: &str| c.get(k).copied();
-    let (free, total) = (
-        get("mbufs_free").context("no mbufs_free")?,
-        get("mbufs_total").context("no mbufs_total")?,
+/// total, from the driver's and the pool's counters.
+pub fn mbufs_balanced(c: &Counters) -> Result<String> {
+    let get = |k: &str| {
+        c.get(k)
+            .copied()
+            .with_context(|| format!("netstat has no {k}"))
+    };
+    let (free, posted, inflight, total) = (
+        get("mbufs_free")?,
+        get("mbufs_rx_posted")?,
+        get("mbufs_tx_inflight")?,
+        get("mbufs_total")?,
     );
-    if let Some(posted) = get("mbufs_rx_posted") {
-        let inflight = get("mbufs_tx_inflight").unwrap_or(0);
-        ensure!(
-            free + posted + inflight == total,
-            "mbufs leaked: {free} free + {posted} in the RX ring + {inflight} on TX != {total}"
-        );
-        return Ok(format!(
-            "{free} free + {posted} in the RX ring + {inflight} on TX == {total} total"
-        ));
-    }
-    if free == total {
-        return Ok(format!("{free} free == {total} total"));
-    }
-    let idle = idle_free.context("mbufs_free != mbufs_total and no idle baseline")?;
     ensure!(
-        free == idle,
-        "mbufs leaked: {free} free now, {idle} free when idle before (of {total})"
+        free + posted + inflight == total,
+        "mbufs leaked: {free} free + {posted} in the RX ring + {inflight} on TX != {total}"
     );
     Ok(format!(
-        "{free} free of {total}, as when idle before (the rest sit in the RX ring)"
+        "{free} free + {posted} in the RX ring + {inflight} on TX == {total} total"
     ))
 }
 
