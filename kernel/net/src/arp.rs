@@ -26,7 +26,7 @@ use wire::ethernet::{EtherType, BROADCAST};
 use zerocopy::FromBytes;
 
 use crate::counters::{Counters, DropReason, Stat};
-use crate::mbuf::Mbuf;
+use crate::mbuf::{Mbuf, MbufState};
 use crate::{eth, ipv4, Ipv4Addr, MacAddr, NetEnv, Stack};
 
 /// Cache entries.
@@ -245,7 +245,8 @@ impl Stack {
             expires_ms: now + ARP_TTL_MS,
         };
         let waiting = core::mem::replace(&mut e.queue, [const { None }; ARP_QUEUE]);
-        for m in waiting.into_iter().flatten() {
+        for mut m in waiting.into_iter().flatten() {
+            m.set_state(MbufState::InStack);
             self.counters.bump(Stat::ArpQueuedSent);
             self.eth_output(env, m, mac, EtherType::IPV4);
         }
@@ -290,7 +291,7 @@ impl Stack {
 
     /// Sends the IPv4 packet `m` to the on-link host `next_hop`: at once if
     /// its MAC is known, else after resolving it (queued meanwhile).
-    pub(crate) fn arp_output(&mut self, env: &mut dyn NetEnv, m: Mbuf, next_hop: Ipv4Addr) {
+    pub(crate) fn arp_output(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, next_hop: Ipv4Addr) {
         let now = env.now_ms();
         if let Some(mac) = self.arp.lookup(next_hop, now) {
             self.eth_output(env, m, mac, EtherType::IPV4);
@@ -298,7 +299,10 @@ impl Stack {
         }
         let i = self.arp_pending(env, next_hop);
         match self.arp.entries[i].queue.iter_mut().find(|q| q.is_none()) {
-            Some(slot) => *slot = Some(m),
+            Some(slot) => {
+                m.set_state(MbufState::ArpWait);
+                *slot = Some(m);
+            }
             None => self.counters.drop(DropReason::ArpQueueFull),
         }
     }

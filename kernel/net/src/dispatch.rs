@@ -20,7 +20,9 @@ impl Stack {
     }
 
     /// The receive path without the frame counters (loopback enters here).
-    pub(crate) fn input_frame(&mut self, env: &mut dyn NetEnv, m: Mbuf) {
+    /// From here on the bytes count as received (see `Mbuf::copy_out`).
+    pub(crate) fn input_frame(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
+        m.mark_received();
         if let Err(reason) = self.demux(env, m) {
             self.counters.drop(reason);
         }

@@ -43,7 +43,7 @@ pub mod udp;
 use abi::net::{ArpEntry, Counter, IfConfig};
 
 pub use counters::{Counters, DropReason, Stat};
-pub use mbuf::{Buf, Mbuf, Pool, HEADROOM, MBUF_SIZE};
+pub use mbuf::{Buf, Census, Mbuf, MbufState, Pool, HEADROOM, MBUF_SIZE};
 pub use socket::{SocketId, SocketKind};
 
 pub type Ipv4Addr = [u8; 4];
@@ -171,46 +171,15 @@ impl Stack {
     }
 
     /// For the driver: count a drop that happened below the stack (no
-    /// mbuf to repost, no TX descriptor).
+    /// mbuf to repost, a runt from the device, no TX descriptor).
     pub fn count_drop(&mut self, r: DropReason) {
         self.counters.drop(r);
     }
 
-    /// For the kernel: count bytes of received data copied before
-    /// `recvfrom` (there should be none).
-    pub fn count_rx_copy(&mut self, bytes: usize) {
-        self.counters.add(Stat::RxBytesCopied, bytes as u64);
-    }
-
-    /// `netstat`: every counter, then the pool's `mbufs_free`,
-    /// `mbufs_total` and `mbufs_exhausted`.
+    /// `netstat`: every counter, then the pool's (buffers by state, bytes
+    /// copied on receive; see [`Pool::counters`]).
     pub fn export_counters(&self, out: &mut [Counter]) -> usize {
-        self.export_counters_with(&[], out)
-    }
-
-    /// As [`Stack::export_counters`], followed by the driver's own
-    /// counters (e.g. `mbufs_rx_posted`: buffers waiting in the RX ring).
-    pub fn export_counters_with(&self, driver: &[(&str, u64)], out: &mut [Counter]) -> usize {
-        let p = self.pool;
-        let pool = [
-            ("mbufs_free", p.free() as u64),
-            ("mbufs_total", p.total() as u64),
-            ("mbufs_exhausted", p.exhausted()),
-        ];
-        let n = self.counters.export(&pool, out);
-        n + self.counters_tail(driver, &mut out[n..])
-    }
-
-    fn counters_tail(&self, extra: &[(&str, u64)], out: &mut [Counter]) -> usize {
-        let mut n = 0;
-        for (slot, (name, value)) in out.iter_mut().zip(extra) {
-            *slot = Counter::default();
-            let len = name.len().min(abi::net::COUNTER_NAME_LEN - 1);
-            slot.name[..len].copy_from_slice(&name.as_bytes()[..len]);
-            slot.value = *value;
-            n += 1;
-        }
-        n
+        self.counters.export(&self.pool.counters(), out)
     }
 
     /// The periodic work: ARP retries and expiry, socket timeouts. Call it

@@ -12,6 +12,24 @@
 //! RX interrupt handler, the timer and system calls on any hart can allocate
 //! and free without a platform lock.
 //!
+//! The pool also knows where each buffer is ([`MbufState`]: free, posted to
+//! the device, on the way through the stack, queued on a socket, waiting for
+//! ARP, in flight on TX): whoever hands an mbuf over records it with
+//! [`Mbuf::set_state`], one relaxed store of a byte, and [`Pool::census`]
+//! counts the states for `netstat`. Since every buffer is in exactly one
+//! state, the census always adds up to the total; what it tells is *where*
+//! buffers are, e.g. that none is left on a socket or in the ARP cache once
+//! traffic has drained.
+//!
+//! Copies: the receive path hands the device's buffer itself from layer to
+//! layer up to the socket, so received bytes are copied once, by `recvfrom`
+//! to user space. [`Mbuf::copy_out`] is the one function that copies bytes
+//! out of an mbuf, and it counts: received bytes that `recvfrom` delivered
+//! under `rx_bytes_to_user`, any other received bytes (a copy made on the
+//! way up: in the driver, the stack, loopback) under `rx_bytes_copied`,
+//! which must stay 0. Protocol code reads headers in place through
+//! [`Mbuf::data`] and never copies a payload.
+//!
 //! DMA: kernel memory is identity-mapped, so [`Mbuf::tail_ptr`] is the
 //! address a device may write the next bytes to. The virtio driver posts
 //! `tail_ptr()`/`tailroom()` of a fresh mbuf, and after the device reports
@@ -22,9 +40,11 @@
 
 use core::cell::UnsafeCell;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use zerocopy::{FromBytes, IntoBytes, KnownLayout, Unaligned};
+
+use crate::counters::DropReason;
 
 /// Bytes in one buffer.
 pub const MBUF_SIZE: usize = 2048;
@@ -54,17 +74,96 @@ impl Default for Buf {
     }
 }
 
+/// Where a buffer is. Each hand-over of an [`Mbuf`] records the new place
+/// with [`Mbuf::set_state`]; [`Pool::census`] counts them.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MbufState {
+    /// In the pool, owned by no `Mbuf` (`mbufs_free`).
+    Free = 0,
+    /// Owned by code on its way through, in no queue: the stack while it
+    /// handles a frame, a system call filling or copying one, the driver
+    /// between ring and stack (`mbufs_in_stack`; transient).
+    InStack,
+    /// Posted to the device to receive a frame into (`mbufs_rx_posted`).
+    RxPosted,
+    /// Queued on a socket for `recvfrom` (`mbufs_socket`).
+    Socket,
+    /// Queued in the ARP cache until the next hop resolves
+    /// (`mbufs_arp_wait`).
+    ArpWait,
+    /// Handed to the device to send, not yet given back
+    /// (`mbufs_tx_inflight`).
+    TxInflight,
+}
+
+impl MbufState {
+    const ALL: [MbufState; 6] = [
+        MbufState::Free,
+        MbufState::InStack,
+        MbufState::RxPosted,
+        MbufState::Socket,
+        MbufState::ArpWait,
+        MbufState::TxInflight,
+    ];
+}
+
+/// How many buffers are in each [`MbufState`] (a snapshot taken without a
+/// lock: buffers changing hands while it is taken may show in either
+/// place, but each is counted once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    pub free: usize,
+    pub in_stack: usize,
+    pub rx_posted: usize,
+    pub socket: usize,
+    pub arp_wait: usize,
+    pub tx_inflight: usize,
+}
+
+impl Census {
+    /// The number in state `s`.
+    pub fn of(&self, s: MbufState) -> usize {
+        match s {
+            MbufState::Free => self.free,
+            MbufState::InStack => self.in_stack,
+            MbufState::RxPosted => self.rx_posted,
+            MbufState::Socket => self.socket,
+            MbufState::ArpWait => self.arp_wait,
+            MbufState::TxInflight => self.tx_inflight,
+        }
+    }
+
+    fn slot(&mut self, s: MbufState) -> &mut usize {
+        match s {
+            MbufState::Free => &mut self.free,
+            MbufState::InStack => &mut self.in_stack,
+            MbufState::RxPosted => &mut self.rx_posted,
+            MbufState::Socket => &mut self.socket,
+            MbufState::ArpWait => &mut self.arp_wait,
+            MbufState::TxInflight => &mut self.tx_inflight,
+        }
+    }
+}
+
+/// Counters [`Pool::counters`] exports.
+pub const POOL_COUNTERS: usize = 10;
+
 /// A bounded pool of buffers. Declare one with a fixed size, e.g.
 /// `static POOL: Pool<[Buf; 512]> = Pool::new();`, and use it as
 /// `&'static Pool` (the unsized form every `Mbuf` points to).
 pub struct Pool<B: ?Sized = [Buf]> {
     /// Bit i of word w set = buffer 64*w+i is owned by an `Mbuf`.
     used: [AtomicU64; WORDS],
-    /// Buffers owned by an `Mbuf` (counted rather than the free ones so an
-    /// empty pool is all zeros and a `static` pool lands in .bss).
-    nused: AtomicUsize,
+    /// The [`MbufState`] of each buffer, written only by its owner (`Free`
+    /// is 0, so an idle pool is all zeros and a `static` one lands in .bss).
+    state: [AtomicU8; MAX_MBUFS],
     /// Allocations that failed because the pool was empty.
     exhausted: AtomicU64,
+    /// Received bytes copied out of an mbuf before `recvfrom` took it.
+    rx_copied: AtomicU64,
+    /// Received bytes `recvfrom` copied to user space.
+    rx_to_user: AtomicU64,
     bufs: B,
 }
 
@@ -79,8 +178,10 @@ impl<const N: usize> Pool<[Buf; N]> {
         assert!(N > 0 && N <= MAX_MBUFS);
         Pool {
             used: [const { AtomicU64::new(0) }; WORDS],
-            nused: AtomicUsize::new(0),
+            state: [const { AtomicU8::new(MbufState::Free as u8) }; MAX_MBUFS],
             exhausted: AtomicU64::new(0),
+            rx_copied: AtomicU64::new(0),
+            rx_to_user: AtomicU64::new(0),
             bufs: [const { Buf::new() }; N],
         }
     }
@@ -100,12 +201,60 @@ impl Pool {
 
     /// Buffers not owned by any `Mbuf` right now.
     pub fn free(&self) -> usize {
-        self.total() - self.nused.load(Ordering::Relaxed)
+        let used: u32 = self
+            .used
+            .iter()
+            .map(|w| w.load(Ordering::Relaxed).count_ones())
+            .sum();
+        self.total() - used as usize
     }
 
     /// Allocations refused because the pool was empty.
     pub fn exhausted(&self) -> u64 {
         self.exhausted.load(Ordering::Relaxed)
+    }
+
+    /// Received bytes copied before `recvfrom` (see [`Mbuf::copy_out`]).
+    pub fn rx_bytes_copied(&self) -> u64 {
+        self.rx_copied.load(Ordering::Relaxed)
+    }
+
+    /// Received bytes `recvfrom` copied to user space.
+    pub fn rx_bytes_to_user(&self) -> u64 {
+        self.rx_to_user.load(Ordering::Relaxed)
+    }
+
+    /// How many buffers are in each state.
+    pub fn census(&self) -> Census {
+        let mut c = Census::default();
+        for st in &self.state[..self.total()] {
+            let v = st.load(Ordering::Relaxed);
+            // Only `set_state` and the pool write a state, always a valid one.
+            let s = MbufState::ALL
+                .get(v as usize)
+                .copied()
+                .unwrap_or(MbufState::InStack);
+            *c.slot(s) += 1;
+        }
+        c
+    }
+
+    /// The pool's counters for `netstat`, by name: the size, the census,
+    /// refused allocations and the copy counters.
+    pub fn counters(&self) -> [(&'static str, u64); POOL_COUNTERS] {
+        let c = self.census();
+        [
+            ("mbufs_total", self.total() as u64),
+            ("mbufs_free", c.free as u64),
+            ("mbufs_rx_posted", c.rx_posted as u64),
+            ("mbufs_in_stack", c.in_stack as u64),
+            ("mbufs_socket", c.socket as u64),
+            ("mbufs_arp_wait", c.arp_wait as u64),
+            ("mbufs_tx_inflight", c.tx_inflight as u64),
+            ("mbufs_exhausted", self.exhausted()),
+            ("rx_bytes_copied", self.rx_bytes_copied()),
+            ("rx_bytes_to_user", self.rx_bytes_to_user()),
+        ]
     }
 
     /// Takes a free buffer, its window empty at [`HEADROOM`]; `None` when
@@ -137,12 +286,15 @@ impl Pool {
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
-                        self.nused.fetch_add(1, Ordering::Relaxed);
+                        let idx = base + bit as usize;
+                        self.state[idx].store(MbufState::InStack as u8, Ordering::Relaxed);
                         return Some(Mbuf {
                             pool: self,
-                            idx: (base + bit as usize) as u16,
+                            idx: idx as u16,
                             head: HEADROOM as u16,
                             len: 0,
+                            received: false,
+                            delivered: false,
                         });
                     }
                     Err(now) => cur = now,
@@ -154,10 +306,12 @@ impl Pool {
     }
 
     fn release(&self, idx: u16) {
+        // The state is written before the bit is cleared (Release), so the
+        // next owner's `InStack` (after its Acquire) cannot be overwritten.
+        self.state[idx as usize].store(MbufState::Free as u8, Ordering::Relaxed);
         let (w, bit) = (idx as usize / 64, idx as usize % 64);
         let old = self.used[w].fetch_and(!(1 << bit), Ordering::Release);
         debug_assert!(old & (1 << bit) != 0, "mbuf {idx} freed twice");
-        self.nused.fetch_sub(1, Ordering::Relaxed);
     }
 
     fn buf_ptr(&self, idx: u16) -> *mut u8 {
@@ -178,6 +332,11 @@ pub struct Mbuf {
     idx: u16,
     head: u16,
     len: u16,
+    /// The bytes came in from outside: a device wrote them, or the stack
+    /// looped back a packet to itself.
+    received: bool,
+    /// `recvfrom` took it off a socket: its one copy, to user space, is due.
+    delivered: bool,
 }
 
 impl Mbuf {
@@ -266,6 +425,83 @@ impl Mbuf {
     pub fn reset(&mut self) {
         self.head = HEADROOM as u16;
         self.len = 0;
+        self.received = false;
+        self.delivered = false;
+    }
+
+    /// Where the buffer is now.
+    pub fn state(&self) -> MbufState {
+        let v = self.pool.state[self.idx as usize].load(Ordering::Relaxed);
+        MbufState::ALL
+            .get(v as usize)
+            .copied()
+            .unwrap_or(MbufState::InStack)
+    }
+
+    /// Records a hand-over: the driver posting it (`RxPosted`) or sending
+    /// it (`TxInflight`), a socket or the ARP cache queueing it, and
+    /// `InStack` when it is taken out again. `Free` is the pool's own
+    /// (dropping the mbuf), so it is refused here.
+    pub fn set_state(&mut self, s: MbufState) {
+        if s != MbufState::Free {
+            self.pool.state[self.idx as usize].store(s as u8, Ordering::Relaxed);
+        }
+    }
+
+    /// The device returned this buffer from the RX ring having written `n`
+    /// bytes at [`Mbuf::tail_ptr`], its own `hdr_len`-byte header first:
+    /// the window becomes the frame after that header, the mbuf is marked
+    /// received and is back in the stack's hands. A length shorter than the
+    /// device's header is a runt (`RxRunt`); one past the room we posted
+    /// cannot be a frame we accept (`EthOversized`).
+    pub fn rx_complete(&mut self, n: usize, hdr_len: usize) -> Result<(), DropReason> {
+        self.set_state(MbufState::InStack);
+        self.mark_received();
+        if n < hdr_len {
+            return Err(DropReason::RxRunt);
+        }
+        self.extend(n).map_err(|_| DropReason::EthOversized)?;
+        self.pull(hdr_len).map_err(|_| DropReason::RxRunt)
+    }
+
+    /// The window holds bytes that came in from outside (set by
+    /// [`Mbuf::rx_complete`] and when the stack loops a packet back):
+    /// copying them is counted by [`Mbuf::copy_out`].
+    pub fn mark_received(&mut self) {
+        self.received = true;
+    }
+
+    /// `recvfrom` has taken this mbuf off its socket for the caller: the
+    /// copy [`Mbuf::copy_out`] makes next is the expected one to user
+    /// space.
+    pub fn mark_delivered(&mut self) {
+        self.delivered = true;
+    }
+
+    /// Copies the first `n` bytes of the window (all of it if shorter) by
+    /// handing them to `copy` (a `copy_from_slice`, or the kernel's
+    /// `copyout` to user space) and returns how many. The one way bytes
+    /// leave an mbuf, and it counts them: received bytes of a delivered
+    /// mbuf as `rx_bytes_to_user`, received bytes of any other as
+    /// `rx_bytes_copied` (a copy on the way up, which the zero-copy
+    /// receive path never makes); bytes built here to be sent are not
+    /// counted. When `copy` fails nothing is counted.
+    pub fn copy_out<E>(
+        &self,
+        n: usize,
+        copy: impl FnOnce(&[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let bytes = &self.data()[..n.min(self.len())];
+        copy(bytes)?;
+        if self.received {
+            let counter = if self.delivered {
+                &self.pool.rx_to_user
+            } else {
+                &self.pool.rx_copied
+            };
+            counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+        Ok(bytes.len())
     }
 
     /// Drops `n` bytes from the front of the window (stripping a header).
@@ -346,7 +582,14 @@ impl Drop for Mbuf {
 
 impl fmt::Debug for Mbuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Mbuf#{}[{}..+{}]", self.idx, self.head, self.len)
+        write!(
+            f,
+            "Mbuf#{}[{}..+{}] {:?}",
+            self.idx,
+            self.head,
+            self.len,
+            self.state()
+        )
     }
 }
 
@@ -417,5 +660,104 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(p.free(), 512);
+        assert_eq!(p.census().free, 512);
+    }
+
+    #[test]
+    fn census_follows_hand_overs() {
+        let p = pool::<8>();
+        let census = |p: &Pool| {
+            let c = p.census();
+            MbufState::ALL.map(|s| c.of(s))
+        };
+        assert_eq!(census(p), [8, 0, 0, 0, 0, 0]);
+        let mut v: Vec<Mbuf> = (0..6).map(|_| p.alloc().unwrap()).collect();
+        assert_eq!(census(p), [2, 6, 0, 0, 0, 0]);
+        let order = [
+            MbufState::RxPosted,
+            MbufState::RxPosted,
+            MbufState::Socket,
+            MbufState::ArpWait,
+            MbufState::TxInflight,
+        ];
+        for (m, s) in v.iter_mut().zip(order) {
+            m.set_state(s);
+            assert_eq!(m.state(), s);
+        }
+        // free, in stack, RX posted, socket, ARP, TX
+        assert_eq!(census(p), [2, 1, 2, 1, 1, 1]);
+        v[0].set_state(MbufState::Free); // refused: only dropping frees
+        assert_eq!(v[0].state(), MbufState::RxPosted);
+        v[2].set_state(MbufState::InStack);
+        assert_eq!(census(p), [2, 2, 2, 0, 1, 1]);
+        v.truncate(2);
+        assert_eq!(census(p), [6, 0, 2, 0, 0, 0]);
+        drop(v);
+        assert_eq!(census(p), [8, 0, 0, 0, 0, 0]);
+        let names: Vec<_> = p.counters().iter().map(|(n, _)| *n).collect();
+        assert!(names.contains(&"mbufs_socket") && names.contains(&"mbufs_arp_wait"));
+        assert_eq!(p.counters()[0], ("mbufs_total", 8));
+    }
+
+    /// Copies the window of `m` with `copy_out`, as a driver or the stack
+    /// would into kernel memory.
+    fn copy(m: &Mbuf, n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let k = m
+            .copy_out(n, |b| {
+                out.extend_from_slice(b);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!(k, out.len());
+        out
+    }
+
+    #[test]
+    fn copy_out_counts_received_bytes() {
+        let p = pool::<2>();
+        let mut m = p.alloc().unwrap();
+        m.append(5).unwrap().copy_from_slice(b"hello");
+        // Built here to be sent: not a received byte.
+        assert_eq!(copy(&m, 100), b"hello");
+        assert_eq!((p.rx_bytes_copied(), p.rx_bytes_to_user()), (0, 0));
+        // Received and copied before recvfrom: the copy the counter catches.
+        m.mark_received();
+        assert_eq!(copy(&m, 3), b"hel");
+        assert_eq!((p.rx_bytes_copied(), p.rx_bytes_to_user()), (3, 0));
+        // A failed copy (EFAULT) counts nothing.
+        assert_eq!(m.copy_out(5, |_| Err("fault")), Err("fault"));
+        assert_eq!(p.rx_bytes_copied(), 3);
+        // Delivered by recvfrom: the expected copy to user space.
+        m.mark_delivered();
+        assert_eq!(copy(&m, 100), b"hello");
+        assert_eq!((p.rx_bytes_copied(), p.rx_bytes_to_user()), (3, 5));
+        let get = |name| p.counters().iter().find(|c| c.0 == name).unwrap().1;
+        assert_eq!((get("rx_bytes_copied"), get("rx_bytes_to_user")), (3, 5));
+        // A reset buffer holds nothing received any more.
+        m.reset();
+        m.append(2).unwrap();
+        copy(&m, 2);
+        assert_eq!((p.rx_bytes_copied(), p.rx_bytes_to_user()), (3, 5));
+    }
+
+    #[test]
+    fn rx_complete_takes_the_frame_or_names_the_drop() {
+        const HDR: usize = 12;
+        let p = pool::<1>();
+        let mut m = p.alloc().unwrap();
+        m.set_state(MbufState::RxPosted);
+        assert_eq!(m.rx_complete(HDR - 1, HDR), Err(DropReason::RxRunt));
+        assert_eq!(m.state(), MbufState::InStack);
+        m.reset();
+        let room = m.tailroom();
+        assert_eq!(m.rx_complete(room + 1, HDR), Err(DropReason::EthOversized));
+        m.reset();
+        m.set_state(MbufState::RxPosted);
+        m.rx_complete(HDR + 60, HDR).unwrap();
+        assert_eq!((m.len(), m.head()), (60, HEADROOM + HDR));
+        assert_eq!(m.state(), MbufState::InStack);
+        copy(&m, 60);
+        assert_eq!(p.rx_bytes_copied(), 60, "marked received");
     }
 }

@@ -15,7 +15,7 @@ use abi::net::{SockAddrIn, SockInfo, AF_INET, SOCK_DGRAM, SOCK_ICMP};
 use abi::Errno;
 
 use crate::counters::{DropReason, Stat};
-use crate::mbuf::Mbuf;
+use crate::mbuf::{Mbuf, MbufState};
 use crate::{ipv4, Ipv4Addr, NetEnv, Stack};
 
 /// Sockets in the table.
@@ -107,11 +107,12 @@ impl Socket {
     }
 
     /// Queues a received packet; gives it back when the queue is full.
-    fn enqueue(&mut self, m: Mbuf, from: (Ipv4Addr, u16)) -> Result<(), Mbuf> {
+    fn enqueue(&mut self, mut m: Mbuf, from: (Ipv4Addr, u16)) -> Result<(), Mbuf> {
         if self.rx_len == RX_QUEUE {
             self.dropped += 1;
             return Err(m);
         }
+        m.set_state(MbufState::Socket);
         let slot = (self.rx_head + self.rx_len) % RX_QUEUE;
         self.rxq[slot] = Some(Received { m, from });
         self.rx_len += 1;
@@ -122,9 +123,12 @@ impl Socket {
         if self.rx_len == 0 {
             return None;
         }
-        let r = self.rxq[self.rx_head].take();
+        let mut r = self.rxq[self.rx_head].take();
         self.rx_head = (self.rx_head + 1) % RX_QUEUE;
         self.rx_len -= 1;
+        if let Some(r) = r.as_mut() {
+            r.m.set_state(MbufState::InStack);
+        }
         r
     }
 
@@ -389,13 +393,15 @@ impl Stack {
         Ok(n)
     }
 
-    /// `recvfrom`: the oldest queued packet and its sender. `EAGAIN` when
-    /// the queue is empty (the kernel then sleeps on the socket, or
+    /// `recvfrom`: the oldest queued packet and its sender, marked delivered
+    /// (so the caller's copy to user space counts as the expected one, see
+    /// [`Mbuf::copy_out`]). `EAGAIN` when the queue is empty (the kernel then sleeps on the socket, or
     /// returns it in non-blocking mode); a pending error comes first.
     pub fn recvfrom(&mut self, id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
         let s = self.sockets.get(id)?;
-        if let Some(r) = s.dequeue() {
+        if let Some(mut r) = s.dequeue() {
             self.counters.bump(Stat::SocketRecvs);
+            r.m.mark_delivered();
             return Ok((r.m, SockAddrIn::new(r.from.0, r.from.1)));
         }
         if let Some(e) = s.error.take() {
