@@ -9,7 +9,9 @@
 //! The one copy on each path happens here: `sendto` copies the user's
 //! payload into a fresh mbuf (with headroom for the headers) before taking
 //! the stack lock; `recvfrom` takes the queued mbuf out of the stack and
-//! copies its payload to the user after releasing the lock. A blocked
+//! copies its payload to the user after releasing the lock, through
+//! `Mbuf::copy_out`, which counts it as `rx_bytes_to_user` (a copy of
+//! received bytes anywhere else would count as `rx_bytes_copied`). A blocked
 //! `recvfrom` sleeps on the socket's channel, woken by the RX interrupt;
 //! with a receive timeout it is also woken every tick to check the clock;
 //! a killed process returns EINTR (and exits on its way out).
@@ -150,9 +152,7 @@ fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
 /// Copies a received payload to user address `buf` (at most `len` bytes;
 /// the rest of the datagram is discarded, as for UDP elsewhere).
 fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
-    let n = len.min(m.len());
-    copyout_bytes(buf, &m.data()[..n])?;
-    Ok(n)
+    m.copy_out(len, |payload| copyout_bytes(buf, payload))
 }
 
 /// A datagram taken off a socket but not handed over (bad user pointer)
@@ -266,9 +266,7 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
 pub fn sys_netstat() -> Result<usize, Errno> {
     let (addr, max) = (argaddr(0), argaddr(1));
     let mut v = vec![Counter::default(); max.min(MAX_COUNTERS)];
-    let n = NET
-        .lock()
-        .export_counters_with(&crate::virtio_net::counters(), &mut v);
+    let n = NET.lock().export_counters(&mut v);
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)
 }

@@ -9,7 +9,8 @@
 //!   `VirtioNetHdr` and the frame; the interrupt handler pulls the header
 //!   and hands the same mbuf to the stack, posting a fresh one in its
 //!   place. With no fresh mbuf the frame is dropped (`drop_rx_no_mbuf`) and
-//!   its buffer reposted, so the ring never runs dry.
+//!   its buffer reposted, so the ring never runs dry. A used length shorter
+//!   than the header is counted as `drop_rx_runt`.
 //! - TX: the stack's frame gets a zeroed `VirtioNetHdr` pushed in front
 //!   (no offloads negotiated) and is posted as one device-readable
 //!   descriptor; the mbuf is kept by descriptor index and freed when the
@@ -17,13 +18,14 @@
 //!   device not to): sent frames are reclaimed on the next transmit, RX
 //!   interrupt or timer tick. A full ring refuses the frame (the stack
 //!   counts `drop_tx_ring_full`).
+//! - Each hand-over is recorded in the mbuf pool (`MbufState::RxPosted`,
+//!   `TxInflight`, back `InStack`), which is what `netstat`'s
+//!   `mbufs_rx_posted` and `mbufs_tx_inflight` count.
 //!
 //! Features: VERSION_1 and MAC (read from config space). Notifications go
 //! out only when the device asks for them.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
-use net::{DropReason, Mbuf};
+use net::{DropReason, Mbuf, MbufState};
 use wire::virtio_net::VirtioNetHdr;
 
 use crate::netglue::{pool, KernelEnv, NET};
@@ -54,22 +56,6 @@ struct Nic {
 
 static NIC: Spinlock<Option<Nic>> = Spinlock::new("virtio_net", None);
 
-/// Mbufs posted in the RX ring and frames in flight on TX, for netstat
-/// (every mbuf is free, posted or in flight when the stack is idle).
-static RX_POSTED: AtomicUsize = AtomicUsize::new(0);
-static TX_INFLIGHT: AtomicUsize = AtomicUsize::new(0);
-
-/// The driver's counters for `netstat`.
-pub fn counters() -> [(&'static str, u64); 2] {
-    [
-        ("mbufs_rx_posted", RX_POSTED.load(Ordering::Relaxed) as u64),
-        (
-            "mbufs_tx_inflight",
-            TX_INFLIGHT.load(Ordering::Relaxed) as u64,
-        ),
-    ]
-}
-
 impl Nic {
     /// Posts `m`'s tailroom for the device to write a frame into.
     fn post_rx(&mut self, mut m: Mbuf) -> Result<(), Mbuf> {
@@ -80,9 +66,9 @@ impl Nic {
         };
         match self.rx.alloc_chain(&[seg]) {
             Some(head) => {
+                m.set_state(MbufState::RxPosted);
                 self.rx_bufs[head as usize] = Some(m);
                 self.rx.submit(head);
-                RX_POSTED.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             None => Err(m),
@@ -93,9 +79,8 @@ impl Nic {
     fn reclaim_tx(&mut self) {
         while let Some(u) = self.tx.pop_used() {
             self.tx.free_chain(u.id);
-            if self.tx_bufs[u.id as usize % QSIZE].take().is_some() {
-                TX_INFLIGHT.fetch_sub(1, Ordering::Relaxed);
-            }
+            // Dropping the mbuf gives it back to the pool.
+            self.tx_bufs[u.id as usize % QSIZE] = None;
         }
     }
 }
@@ -180,9 +165,9 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     let Some(head) = nic.tx.alloc_chain(&[seg]) else {
         return Err(m);
     };
+    m.set_state(MbufState::TxInflight);
     nic.tx_bufs[head as usize] = Some(m);
     nic.tx.submit(head);
-    TX_INFLIGHT.fetch_add(1, Ordering::Relaxed);
     if nic.tx.should_notify() {
         nic.dev.notify(TX_QUEUE);
     }
@@ -202,14 +187,15 @@ pub fn tick() {
 pub fn intr() {
     loop {
         let mut batch: [Option<Mbuf>; RX_BATCH] = [const { None }; RX_BATCH];
-        let (mut n, mut no_mbuf, mut bad) = (0, 0, 0);
+        let mut drops: [Option<DropReason>; RX_BATCH] = [None; RX_BATCH];
+        let (mut n, mut ndrops) = (0, 0);
         {
             let mut g = NIC.lock();
             let Some(nic) = g.as_mut() else { return };
             nic.dev.ack_interrupt();
             nic.reclaim_tx();
             let mut reposted = false;
-            while n < RX_BATCH {
+            while n + ndrops < RX_BATCH {
                 let Some(u) = nic.rx.pop_used() else { break };
                 nic.rx.free_chain(u.id);
                 let Some(mut m) = nic.rx_bufs[u.id as usize % QSIZE].take() else {
@@ -219,21 +205,25 @@ pub fn intr() {
                     }
                     continue;
                 };
-                RX_POSTED.fetch_sub(1, Ordering::Relaxed);
                 let fresh = match pool().alloc() {
                     Some(fresh) => {
                         // The device wrote the header and the frame.
-                        if m.extend(u.len as usize).is_ok() && m.pull(VirtioNetHdr::LEN).is_ok() {
-                            batch[n] = Some(m);
-                            n += 1;
-                        } else {
-                            bad += 1;
+                        match m.rx_complete(u.len as usize, VirtioNetHdr::LEN) {
+                            Ok(()) => {
+                                batch[n] = Some(m);
+                                n += 1;
+                            }
+                            Err(why) => {
+                                drops[ndrops] = Some(why);
+                                ndrops += 1;
+                            }
                         }
                         fresh
                     }
                     None => {
                         // Keep the ring full: drop the frame, reuse its buffer.
-                        no_mbuf += 1;
+                        drops[ndrops] = Some(DropReason::RxNoMbuf);
+                        ndrops += 1;
                         m.reset();
                         m
                     }
@@ -247,15 +237,12 @@ pub fn intr() {
                 nic.dev.notify(RX_QUEUE);
             }
         }
-        if n == 0 && no_mbuf == 0 && bad == 0 {
+        if n + ndrops == 0 {
             return;
         }
         let mut net = NET.lock();
-        for _ in 0..no_mbuf {
-            net.count_drop(DropReason::RxNoMbuf);
-        }
-        for _ in 0..bad {
-            net.count_drop(DropReason::EthOversized);
+        for why in drops.iter().take(ndrops).flatten() {
+            net.count_drop(*why);
         }
         for m in batch.iter_mut().take(n) {
             if let Some(m) = m.take() {
@@ -263,7 +250,7 @@ pub fn intr() {
             }
         }
         drop(net);
-        if n + no_mbuf + bad < RX_BATCH {
+        if n + ndrops < RX_BATCH {
             return;
         }
     }
