@@ -369,8 +369,8 @@ fn flood(con: &mut Console, script: &mut Script) -> Result<()> {
         json_bool(&alive, "ping") && json_bool(&alive, "echo"),
         "guest stopped answering after the flood: {alive}"
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let after = netstat(con)?;
+    // Waits (a few seconds at most) until every mbuf is back.
+    let (after, balance) = guestnet::mbufs_drained(con)?;
     let moved = deltas(&before, &after);
     let show = |k: &str| moved.get(k).copied().unwrap_or(0);
     let last = received.lines().last().unwrap_or("");
@@ -391,7 +391,11 @@ fn flood(con: &mut Console, script: &mut Script) -> Result<()> {
         json_u64(&reply, "sent")?, show("frames_in"), json_field(&reply, "host_rcvbuf_drops").unwrap_or("?")
     );
     eprintln!("flood: ping/echo during the flood: {pings}/{tries} pings, {echoes}/{tries} echoes answered");
-    let balance = guestnet::mbufs_balanced(&after)?;
     eprintln!("flood: every mbuf back: {balance}");
+    let copied = after.get("rx_bytes_copied").copied();
+    ensure!(
+        copied == Some(0),
+        "flood: received bytes copied before recvfrom: {copied:?}"
+    );
     Ok(())
 }

@@ -175,38 +175,52 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16) -> Result<()> {
     step(&format!(
         "host -> guest udpecho (127.0.0.1:{fwd_port} -> guest port 7)"
     ));
+    let before = guestnet::netstat(con)?;
     con.run("udpecho 7 &", SHORT)?;
-    host_echo_check(fwd_port)?;
+    let (echoed, sent) = host_echo_check(fwd_port)?;
+    let after = guestnet::netstat(con)?;
+    // udpecho's recvfrom copied each datagram to user space once, through
+    // the kernel's counted copy (a resent datagram may have been read twice).
+    let to_user = |c: &guestnet::Counters| c.get("rx_bytes_to_user").copied().unwrap_or(0);
+    let delivered = to_user(&after) - to_user(&before);
+    ensure!(
+        (echoed..=sent).contains(&delivered),
+        "rx_bytes_to_user moved {delivered}, not between the {echoed} bytes echoed and the {sent} sent"
+    );
+    eprintln!("rx_bytes_to_user +{delivered} for {echoed} bytes echoed");
 
     step("ping the gateway");
     let out = con.run("ping -c 3 10.0.2.2", SHORT)?;
     ensure!(out.contains("3 received"), "ping output wrong:\n{out}");
 
     step("netstat: zero RX copies, every mbuf back");
-    let counters = guestnet::netstat(con)?;
+    // Idle, every mbuf is either free or posted on the RX ring for the
+    // device to fill (udpecho's socket holds none between datagrams).
+    let (counters, balance) = guestnet::mbufs_drained(con)?;
     let copied = counters
         .get("rx_bytes_copied")
         .context("netstat has no rx_bytes_copied")?;
     ensure!(*copied == 0, "the RX path copied {copied} bytes");
-    // Idle, every mbuf is either free or posted on the RX ring for the
-    // device to fill (udpecho's socket holds none between datagrams).
-    eprintln!("mbufs: {}", guestnet::mbufs_balanced(&counters)?);
+    eprintln!("mbufs: {balance}");
     Ok(())
 }
 
 /// Sends datagrams of several sizes to the guest's udpecho through the
-/// forwarded port and checks each comes back unchanged.
-fn host_echo_check(port: u16) -> Result<()> {
+/// forwarded port and checks each comes back unchanged. Returns the bytes
+/// echoed and the bytes sent (with resends).
+fn host_echo_check(port: u16) -> Result<(u64, u64)> {
     let sock = UdpSocket::bind("127.0.0.1:0")?;
     sock.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut buf = [0u8; 2048];
     let sizes = [1usize, 18, 100, 512, 1000, 1472];
+    let mut sent = 0;
     for (i, &size) in sizes.iter().cycle().take(30).enumerate() {
         let msg: Vec<u8> = (0..size).map(|j| (i * 7 + j) as u8).collect();
         // The first datagram may race udpecho's bind; retry a few times.
         let mut echoed = None;
         for _ in 0..5 {
             sock.send_to(&msg, ("127.0.0.1", port))?;
+            sent += size as u64;
             if let Ok(n) = sock.recv(&mut buf) {
                 echoed = Some(buf[..n].to_vec());
                 break;
@@ -219,5 +233,5 @@ fn host_echo_check(port: u16) -> Result<()> {
         );
     }
     eprintln!("30 datagrams of 1..1472 bytes echoed intact");
-    Ok(())
+    Ok((sizes.iter().cycle().take(30).map(|&s| s as u64).sum(), sent))
 }
