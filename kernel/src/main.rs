@@ -11,8 +11,6 @@
 
 extern crate alloc;
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 #[macro_use]
 pub mod printf;
 
@@ -57,7 +55,8 @@ pub mod netglue;
 pub mod sysnet;
 pub mod virtio_net;
 
-static STARTED: AtomicBool = AtomicBool::new(false);
+/// Hart 0 has set up what every hart shares; the others wait for it.
+static STARTED: spin::Once = spin::Once::new();
 
 /// start() jumps here in supervisor mode on all harts.
 pub extern "C" fn main() -> ! {
@@ -77,11 +76,9 @@ pub extern "C" fn main() -> ! {
         virtio_blk::init(); // emulated hard disk
         virtio_net::init(); // network card
         proc::userinit(); // first user process
-        STARTED.store(true, Ordering::SeqCst);
+        STARTED.call_once(|| ());
     } else {
-        while !STARTED.load(Ordering::SeqCst) {
-            core::hint::spin_loop();
-        }
+        STARTED.wait();
         println!("hart {} starting", proc::cpuid());
         vm::kvminithart(); // turn on paging
         trap::trapinithart(); // install kernel trap vector

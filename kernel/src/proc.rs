@@ -17,6 +17,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use abi::Errno;
+use spin::Once;
 
 use crate::file::File;
 use crate::fs::Inode;
@@ -153,8 +154,13 @@ static NEXTPID: AtomicI32 = AtomicI32::new(1);
 /// guards every `parent` field.
 static WAIT_LOCK: Spinlock<()> = Spinlock::new("wait_lock", ());
 
-/// The first user process (its children are re-parented here).
-static mut INITPROC: *const Proc = ptr::null();
+/// The first user process (its children are re-parented here); set once
+/// by `userinit`.
+static INITPROC: Once<&'static Proc> = Once::new();
+
+fn initproc() -> &'static Proc {
+    INITPROC.get().expect("no init process")
+}
 
 /// Map a kernel stack (plus an unmapped guard page below it) for each process slot.
 pub fn proc_mapstacks(kpt: PageTable) {
@@ -332,8 +338,7 @@ pub const USER_TEXT: usize = 0x1000;
 /// Set up the first user process.
 pub fn userinit() {
     let (p, mut g) = allocproc().expect("userinit");
-    // SAFETY: INITPROC is written once here, before any other process runs.
-    unsafe { INITPROC = p };
+    INITPROC.call_once(|| p);
     let d = p.data();
     // SAFETY: linker-placed symbols bracketing the initcode bytes.
     let code = unsafe {
@@ -416,8 +421,7 @@ pub fn fork() -> Result<usize, Errno> {
 
 /// Pass p's abandoned children to init. Caller must hold WAIT_LOCK.
 fn reparent(p: &Proc) {
-    // SAFETY: INITPROC was set in userinit.
-    let init = unsafe { INITPROC };
+    let init: *const Proc = initproc();
     for pp in PROCS.iter() {
         // SAFETY: WAIT_LOCK is held by the caller.
         unsafe {
@@ -433,8 +437,7 @@ fn reparent(p: &Proc) {
 /// in the zombie state until its parent calls wait().
 pub fn exit(status: i32) -> ! {
     let p = myproc();
-    // SAFETY: INITPROC was set in userinit.
-    if ptr::eq(p, unsafe { INITPROC }) {
+    if ptr::eq(p, initproc()) {
         panic!("init exiting");
     }
     let d = p.data();

@@ -9,6 +9,7 @@
 use core::ptr;
 
 use abi::Errno;
+use spin::Once;
 
 use crate::kalloc::{kfree, kzalloc};
 use crate::memlayout::*;
@@ -39,8 +40,8 @@ fn sym_addr(s: &u8) -> usize {
     s as *const u8 as usize
 }
 
-/// The kernel's page table, shared by all harts.
-static mut KERNEL_PAGETABLE: PageTable = PageTable::NULL;
+/// The kernel's page table, shared by all harts; made once by hart 0.
+static KERNEL_PAGETABLE: Once<PageTable> = Once::new();
 
 fn kvmmake() -> PageTable {
     let kpt = PageTable(kzalloc().expect("kvmmake") as usize);
@@ -66,14 +67,13 @@ fn kvmmake() -> PageTable {
 
 /// Make the kernel page table (hart 0, once).
 pub fn kvminit() {
-    let kpt = kvmmake();
-    // SAFETY: runs once on hart 0 before any other hart reads it.
-    unsafe { KERNEL_PAGETABLE = kpt };
+    KERNEL_PAGETABLE.call_once(kvmmake);
 }
 
 pub fn kernel_pagetable() -> PageTable {
-    // SAFETY: written once in kvminit before the other harts start.
-    unsafe { KERNEL_PAGETABLE }
+    *KERNEL_PAGETABLE
+        .get()
+        .expect("kernel_pagetable before kvminit")
 }
 
 /// Switch this hart to the kernel page table and enable paging.

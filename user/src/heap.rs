@@ -2,12 +2,14 @@
 //! over `sbrk`. Blocks are whole 16-byte units with a one-unit header; the
 //! free list is circular and sorted by address so neighbours coalesce.
 //! Alignments above 16 are not supported (allocation fails). A process is
-//! single-threaded (fork copies the heap), so there is no lock.
+//! single-threaded (fork copies the heap), so the `spin::Mutex` around the
+//! list is never contended; it is what lets the allocator be a plain
+//! `static` without a hand-written `Sync`.
 
 use crate::syscall;
 use core::alloc::{GlobalAlloc, Layout};
-use core::cell::UnsafeCell;
 use core::ptr::{self, null_mut};
+use spin::Mutex;
 
 const UNIT: usize = 16;
 /// Least units asked of the kernel at once (64 KiB), as xv6.
@@ -25,13 +27,15 @@ struct State {
     freep: *mut Header,
 }
 
-pub struct Heap(UnsafeCell<State>);
+// SAFETY: the pointers lead only into this heap's own blocks (and to
+// `base`, inside the state itself), which nothing but the state touches, so
+// the state may move to another thread with them.
+unsafe impl Send for State {}
 
-// SAFETY: a user process runs a single thread; the heap is never shared.
-unsafe impl Sync for Heap {}
+pub struct Heap(Mutex<State>);
 
 #[global_allocator]
-static HEAP: Heap = Heap(UnsafeCell::new(State {
+static HEAP: Heap = Heap(Mutex::new(State {
     base: Header {
         next: null_mut(),
         units: 0,
@@ -41,9 +45,9 @@ static HEAP: Heap = Heap(UnsafeCell::new(State {
 
 /// Bytes on the free list (for leak checks in tests).
 pub fn free_bytes() -> usize {
-    // SAFETY: single-threaded; the list is well formed between calls.
+    let st = HEAP.0.lock();
+    // SAFETY: the lock is held; the list is well formed between calls.
     unsafe {
-        let st = &mut *HEAP.0.get();
         if st.freep.is_null() {
             return 0;
         }
@@ -133,9 +137,9 @@ unsafe impl GlobalAlloc for Heap {
         let Some(nunits) = layout.size().checked_add(UNIT - 1).map(|s| s / UNIT + 1) else {
             return null_mut();
         };
-        // SAFETY: single-threaded (see `Sync`); list nodes are valid headers.
+        let mut st = self.0.lock();
+        // SAFETY: the lock is held; list nodes are valid headers.
         unsafe {
-            let st = &mut *self.0.get();
             if st.freep.is_null() {
                 let base = ptr::addr_of_mut!(st.base);
                 (*base).next = base;
@@ -169,10 +173,8 @@ unsafe impl GlobalAlloc for Heap {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        let mut st = self.0.lock();
         // SAFETY: ptr came from `alloc`, so a header sits one unit before it.
-        unsafe {
-            let st = &mut *self.0.get();
-            st.free_block((ptr as *mut Header).sub(1));
-        }
+        unsafe { st.free_block((ptr as *mut Header).sub(1)) };
     }
 }
