@@ -395,8 +395,9 @@ impl Stack {
 
     /// `recvfrom`: the oldest queued packet and its sender, marked delivered
     /// (so the caller's copy to user space counts as the expected one, see
-    /// [`Mbuf::copy_out`]). `EAGAIN` when the queue is empty (the kernel then sleeps on the socket, or
-    /// returns it in non-blocking mode); a pending error comes first.
+    /// [`Mbuf::copy_out`]). `EAGAIN` when the queue is empty (the kernel
+    /// then sleeps on the socket, or returns it in non-blocking mode); a
+    /// pending error comes first.
     pub fn recvfrom(&mut self, id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
         let s = self.sockets.get(id)?;
         if let Some(mut r) = s.dequeue() {
