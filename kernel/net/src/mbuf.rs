@@ -98,6 +98,15 @@ pub enum MbufState {
 }
 
 impl MbufState {
+    /// A state as stored in the pool (only ever a valid one; anything else
+    /// would be shown as held in the stack).
+    fn from_raw(v: u8) -> MbufState {
+        Self::ALL
+            .get(v as usize)
+            .copied()
+            .unwrap_or(MbufState::InStack)
+    }
+
     const ALL: [MbufState; 6] = [
         MbufState::Free,
         MbufState::InStack,
@@ -112,37 +121,12 @@ impl MbufState {
 /// lock: buffers changing hands while it is taken may show in either
 /// place, but each is counted once).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Census {
-    pub free: usize,
-    pub in_stack: usize,
-    pub rx_posted: usize,
-    pub socket: usize,
-    pub arp_wait: usize,
-    pub tx_inflight: usize,
-}
+pub struct Census([usize; MbufState::ALL.len()]);
 
 impl Census {
     /// The number in state `s`.
     pub fn of(&self, s: MbufState) -> usize {
-        match s {
-            MbufState::Free => self.free,
-            MbufState::InStack => self.in_stack,
-            MbufState::RxPosted => self.rx_posted,
-            MbufState::Socket => self.socket,
-            MbufState::ArpWait => self.arp_wait,
-            MbufState::TxInflight => self.tx_inflight,
-        }
-    }
-
-    fn slot(&mut self, s: MbufState) -> &mut usize {
-        match s {
-            MbufState::Free => &mut self.free,
-            MbufState::InStack => &mut self.in_stack,
-            MbufState::RxPosted => &mut self.rx_posted,
-            MbufState::Socket => &mut self.socket,
-            MbufState::ArpWait => &mut self.arp_wait,
-            MbufState::TxInflight => &mut self.tx_inflight,
-        }
+        self.0[s as usize]
     }
 }
 
@@ -228,13 +212,7 @@ impl Pool {
     pub fn census(&self) -> Census {
         let mut c = Census::default();
         for st in &self.state[..self.total()] {
-            let v = st.load(Ordering::Relaxed);
-            // Only `set_state` and the pool write a state, always a valid one.
-            let s = MbufState::ALL
-                .get(v as usize)
-                .copied()
-                .unwrap_or(MbufState::InStack);
-            *c.slot(s) += 1;
+            c.0[MbufState::from_raw(st.load(Ordering::Relaxed)) as usize] += 1;
         }
         c
     }
@@ -243,14 +221,15 @@ impl Pool {
     /// refused allocations and the copy counters.
     pub fn counters(&self) -> [(&'static str, u64); POOL_COUNTERS] {
         let c = self.census();
+        let n = |s| c.of(s) as u64;
         [
             ("mbufs_total", self.total() as u64),
-            ("mbufs_free", c.free as u64),
-            ("mbufs_rx_posted", c.rx_posted as u64),
-            ("mbufs_in_stack", c.in_stack as u64),
-            ("mbufs_socket", c.socket as u64),
-            ("mbufs_arp_wait", c.arp_wait as u64),
-            ("mbufs_tx_inflight", c.tx_inflight as u64),
+            ("mbufs_free", n(MbufState::Free)),
+            ("mbufs_rx_posted", n(MbufState::RxPosted)),
+            ("mbufs_in_stack", n(MbufState::InStack)),
+            ("mbufs_socket", n(MbufState::Socket)),
+            ("mbufs_arp_wait", n(MbufState::ArpWait)),
+            ("mbufs_tx_inflight", n(MbufState::TxInflight)),
             ("mbufs_exhausted", self.exhausted()),
             ("rx_bytes_copied", self.rx_bytes_copied()),
             ("rx_bytes_to_user", self.rx_bytes_to_user()),
@@ -431,11 +410,7 @@ impl Mbuf {
 
     /// Where the buffer is now.
     pub fn state(&self) -> MbufState {
-        let v = self.pool.state[self.idx as usize].load(Ordering::Relaxed);
-        MbufState::ALL
-            .get(v as usize)
-            .copied()
-            .unwrap_or(MbufState::InStack)
+        MbufState::from_raw(self.pool.state[self.idx as usize].load(Ordering::Relaxed))
     }
 
     /// Records a hand-over: the driver posting it (`RxPosted`) or sending
@@ -660,7 +635,7 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(p.free(), 512);
-        assert_eq!(p.census().free, 512);
+        assert_eq!(p.census().of(MbufState::Free), 512);
     }
 
     #[test]
