@@ -182,7 +182,7 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16) -> Result<()> {
     // udpecho's recvfrom copied each datagram to user space once, through
     // the kernel's counted copy (a resent datagram may have been read twice).
     let to_user = |c: &guestnet::Counters| c.get("rx_bytes_to_user").copied().unwrap_or(0);
-    let delivered = to_user(&after) - to_user(&before);
+    let delivered = to_user(&after).saturating_sub(to_user(&before));
     ensure!(
         (echoed..=sent).contains(&delivered),
         "rx_bytes_to_user moved {delivered}, not between the {echoed} bytes echoed and the {sent} sent"
