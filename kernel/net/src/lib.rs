@@ -22,7 +22,8 @@
 //! Testing on the host (`cargo test -p net`): unit tests at the bottom of
 //! the files, and in `tests/`: `stack.rs` (ARP, ping, UDP delivery, port
 //! unreachable, ARP queueing and expiry, sockets), `malformed.rs` (one bad
-//! frame per drop reason) and `fuzz.rs` (proptest over arbitrary and
+//! frame per drop reason), `mbufs.rs` (the pool's census and the copy
+//! counters followed through the stack) and `fuzz.rs` (proptest over arbitrary and
 //! mutated frames, seeded with real captures; checks no panic, well-formed
 //! output and no leaked mbuf). A long fuzz run:
 //! `PROPTEST_CASES=200000 cargo test -p net --release --test fuzz`.
