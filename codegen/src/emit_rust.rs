@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use crate::emit_build::emit_builder;
 use crate::emit_checks::{checksum_field, emit_checksum, emit_parse};
 use crate::emit_doc;
 use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
@@ -131,6 +132,7 @@ pub fn module(m: &Module) -> String {
     for l in &m.formats {
         out += "\n";
         emit_format(&mut out, m, l);
+        emit_builder(&mut out, l);
     }
     emit_checksum(&mut out, m);
     out
@@ -294,7 +296,7 @@ fn emit_key(out: &mut String, key: &KeyDef) {
 }
 
 /// The Rust type an accessor returns.
-fn value_ty(f: &Field) -> String {
+pub(crate) fn value_ty(f: &Field) -> String {
     if let Some(k) = &f.def.key {
         return k.clone();
     }

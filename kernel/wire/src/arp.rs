@@ -310,3 +310,61 @@ impl fmt::Debug for ArpPacket {
             .finish()
     }
 }
+
+/// The fields a sender chooses for [`ArpPacket`]; [`crate::Emit`] writes the header and fills
+/// in `htype`, `ptype`, `hlen`, `plen`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct ArpPacketRepr {
+    /// Request or reply (`ar$op`).
+    pub oper: ArpOperation,
+    /// Sender hardware address (`ar$sha`).
+    pub sha: [u8; 6],
+    /// Sender protocol address (`ar$spa`).
+    pub spa: [u8; 4],
+    /// Target hardware address (`ar$tha`); ignored in a request.
+    pub tha: [u8; 6],
+    /// Target protocol address (`ar$tpa`).
+    pub tpa: [u8; 4],
+}
+
+impl ArpPacket {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> ArpPacketRepr {
+        ArpPacketRepr {
+            oper: self.oper(),
+            sha: self.sha(),
+            spa: self.spa(),
+            tha: self.tha(),
+            tpa: self.tpa(),
+        }
+    }
+}
+
+impl crate::Emit for ArpPacketRepr {
+    const LEN: usize = ArpPacket::LEN;
+    type Context = ();
+
+    /// Writes a complete [`ArpPacket`] over the front of `message`: every field zeroed, then the
+    /// chosen ones; `htype` its fixed value; `ptype` its fixed value; `hlen` its fixed value;
+    /// `plen` its fixed value.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = ArpPacket::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: ArpPacket::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_htype(ArpPacket::HTYPE);
+        header.set_ptype(ArpPacket::PTYPE);
+        header.set_hlen(ArpPacket::HLEN);
+        header.set_plen(ArpPacket::PLEN);
+        header.set_oper(self.oper);
+        header.set_sha(self.sha);
+        header.set_spa(self.spa);
+        header.set_tha(self.tha);
+        header.set_tpa(self.tpa);
+        Ok(())
+    }
+}

@@ -39,6 +39,13 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// The broadcast address: every station on the link receives the frame.
 pub const BROADCAST: [u8; 6] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
+/// The I/G bit of the first octet: set in a group (multicast or broadcast) address (IEEE
+/// 802).
+pub const GROUP_BIT: u8 = 1;
+
+/// The largest payload an Ethernet II frame carries, in bytes.
+pub const MTU: u16 = 1500;
+
 /// What the frame carries (IEEE registry of EtherTypes).
 ///
 /// Any value can be held; the named ones are associated constants.
@@ -177,5 +184,49 @@ impl fmt::Debug for EthernetHeader {
             .field("src", &self.src())
             .field("ethertype", &self.ethertype())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`EthernetHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct EthernetHeaderRepr {
+    /// Destination MAC address.
+    pub dst: [u8; 6],
+    /// Source MAC address.
+    pub src: [u8; 6],
+    /// What the payload is.
+    pub ethertype: EtherType,
+}
+
+impl EthernetHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> EthernetHeaderRepr {
+        EthernetHeaderRepr {
+            dst: self.dst(),
+            src: self.src(),
+            ethertype: self.ethertype(),
+        }
+    }
+}
+
+impl crate::Emit for EthernetHeaderRepr {
+    const LEN: usize = EthernetHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`EthernetHeader`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = EthernetHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: EthernetHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_dst(self.dst);
+        header.set_src(self.src);
+        header.set_ethertype(self.ethertype);
+        Ok(())
     }
 }

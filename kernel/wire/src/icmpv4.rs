@@ -67,6 +67,10 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::checksum::internet_checksum;
 
+/// An error message quotes the offending IP header and this many bytes of its data (RFC 792:
+/// the first 64 bits).
+pub const ERROR_QUOTED_DATA: u8 = 8;
+
 /// ICMP message types (RFC 792).
 ///
 /// Any value can be held; the named ones are associated constants.
@@ -260,6 +264,48 @@ impl fmt::Debug for Icmpv4Header {
     }
 }
 
+/// The fields a sender chooses for [`Icmpv4Header`]; [`crate::Emit`] writes the header and
+/// fills in `checksum`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Icmpv4HeaderRepr {
+    /// Message type (`type` in RFC 792).
+    pub msg_type: Icmpv4Type,
+    /// Subtype; its meaning depends on `msg_type`.
+    pub code: u8,
+}
+
+impl Icmpv4Header {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Icmpv4HeaderRepr {
+        Icmpv4HeaderRepr {
+            msg_type: self.msg_type(),
+            code: self.code(),
+        }
+    }
+}
+
+impl crate::Emit for Icmpv4HeaderRepr {
+    const LEN: usize = Icmpv4Header::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Icmpv4Header`] over the front of `message`: every field zeroed, then
+    /// the chosen ones; last the checksum over the whole message.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Icmpv4Header::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Icmpv4Header::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_msg_type(self.msg_type);
+        header.set_code(self.code);
+        fill_checksum(message);
+        Ok(())
+    }
+}
+
 /// The body of an echo request or reply; the echoed data follows.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -334,6 +380,46 @@ impl fmt::Debug for Icmpv4Echo {
             .field("identifier", &self.identifier())
             .field("sequence", &self.sequence())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Icmpv4Echo`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Icmpv4EchoRepr {
+    /// Matches replies to requests (often the pinging process).
+    pub identifier: u16,
+    /// Sequence number, counted up by the sender.
+    pub sequence: u16,
+}
+
+impl Icmpv4Echo {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Icmpv4EchoRepr {
+        Icmpv4EchoRepr {
+            identifier: self.identifier(),
+            sequence: self.sequence(),
+        }
+    }
+}
+
+impl crate::Emit for Icmpv4EchoRepr {
+    const LEN: usize = Icmpv4Echo::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Icmpv4Echo`] over the front of `message`: every field zeroed, then the
+    /// chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Icmpv4Echo::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Icmpv4Echo::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_identifier(self.identifier);
+        header.set_sequence(self.sequence);
+        Ok(())
     }
 }
 
@@ -412,6 +498,47 @@ impl fmt::Debug for Icmpv4DestUnreachable {
             .field("unused", &self.unused())
             .field("next_hop_mtu", &self.next_hop_mtu())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Icmpv4DestUnreachable`]; [`crate::Emit`] writes the
+/// header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Icmpv4DestUnreachableRepr {
+    /// Unused; zero.
+    pub unused: u16,
+    /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
+    pub next_hop_mtu: u16,
+}
+
+impl Icmpv4DestUnreachable {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Icmpv4DestUnreachableRepr {
+        Icmpv4DestUnreachableRepr {
+            unused: self.unused(),
+            next_hop_mtu: self.next_hop_mtu(),
+        }
+    }
+}
+
+impl crate::Emit for Icmpv4DestUnreachableRepr {
+    const LEN: usize = Icmpv4DestUnreachable::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Icmpv4DestUnreachable`] over the front of `message`: every field
+    /// zeroed, then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Icmpv4DestUnreachable::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Icmpv4DestUnreachable::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_unused(self.unused);
+        header.set_next_hop_mtu(self.next_hop_mtu);
+        Ok(())
     }
 }
 

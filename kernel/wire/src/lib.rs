@@ -4,7 +4,8 @@
 //!
 //! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in
 //! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its
-//! accessors, or check its length fields with its `parse`. `checksum` (RFC 1071)
+//! accessors, or check its length fields with its `parse`; build one with its
+//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait)
 //! and `parse` (its result types) are hand-written; the rest is generated.
 
 #![no_std]
@@ -15,6 +16,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod dispatch;
+pub mod emit;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
@@ -24,4 +26,5 @@ pub mod virtio_blk;
 pub mod virtio_net;
 pub mod virtq;
 
+pub use emit::{Emit, EmitError};
 pub use parse::{ParseError, Parsed};

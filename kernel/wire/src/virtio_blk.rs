@@ -226,3 +226,47 @@ impl fmt::Debug for VirtioBlkReqHeader {
             .finish()
     }
 }
+
+/// The fields a sender chooses for [`VirtioBlkReqHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtioBlkReqHeaderRepr {
+    /// IN, OUT, FLUSH... (`type` in the spec).
+    pub req_type: VirtioBlkReqType,
+    /// Reserved; zero.
+    pub reserved: u32,
+    /// First sector to read or write (512-byte units).
+    pub sector: u64,
+}
+
+impl VirtioBlkReqHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtioBlkReqHeaderRepr {
+        VirtioBlkReqHeaderRepr {
+            req_type: self.req_type(),
+            reserved: self.reserved(),
+            sector: self.sector(),
+        }
+    }
+}
+
+impl crate::Emit for VirtioBlkReqHeaderRepr {
+    const LEN: usize = VirtioBlkReqHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtioBlkReqHeader`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtioBlkReqHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtioBlkReqHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_req_type(self.req_type);
+        header.set_reserved(self.reserved);
+        header.set_sector(self.sector);
+        Ok(())
+    }
+}

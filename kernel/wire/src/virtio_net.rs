@@ -333,3 +333,63 @@ impl fmt::Debug for VirtioNetHdr {
             .finish()
     }
 }
+
+/// The fields a sender chooses for [`VirtioNetHdr`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtioNetHdrRepr {
+    /// VIRTIO_NET_HDR_F_* flags.
+    pub flags: VirtioNetHdrFlags,
+    /// Segmentation offload type.
+    pub gso_type: VirtioNetGsoType,
+    /// Length of the headers to copy into each segment (offload only).
+    pub hdr_len: u16,
+    /// Maximum segment size (offload only).
+    pub gso_size: u16,
+    /// Where checksumming starts (with NEEDS_CSUM).
+    pub csum_start: u16,
+    /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
+    pub csum_offset: u16,
+    /// Number of buffers this received frame spans (1 without MRG_RXBUF).
+    pub num_buffers: u16,
+}
+
+impl VirtioNetHdr {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtioNetHdrRepr {
+        VirtioNetHdrRepr {
+            flags: self.flags(),
+            gso_type: self.gso_type(),
+            hdr_len: self.hdr_len(),
+            gso_size: self.gso_size(),
+            csum_start: self.csum_start(),
+            csum_offset: self.csum_offset(),
+            num_buffers: self.num_buffers(),
+        }
+    }
+}
+
+impl crate::Emit for VirtioNetHdrRepr {
+    const LEN: usize = VirtioNetHdr::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtioNetHdr`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtioNetHdr::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtioNetHdr::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_flags(self.flags);
+        header.set_gso_type(self.gso_type);
+        header.set_hdr_len(self.hdr_len);
+        header.set_gso_size(self.gso_size);
+        header.set_csum_start(self.csum_start);
+        header.set_csum_offset(self.csum_offset);
+        header.set_num_buffers(self.num_buffers);
+        Ok(())
+    }
+}

@@ -463,6 +463,54 @@ impl fmt::Debug for VirtqDesc {
     }
 }
 
+/// The fields a sender chooses for [`VirtqDesc`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqDescRepr {
+    /// Guest-physical address of the buffer.
+    pub addr: u64,
+    /// Length of the buffer in bytes.
+    pub len: u32,
+    /// NEXT, WRITE, INDIRECT.
+    pub flags: VirtqDescFlags,
+    /// Index of the next descriptor of the chain, with NEXT.
+    pub next: u16,
+}
+
+impl VirtqDesc {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqDescRepr {
+        VirtqDescRepr {
+            addr: self.addr(),
+            len: self.len(),
+            flags: self.flags(),
+            next: self.next(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqDescRepr {
+    const LEN: usize = VirtqDesc::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqDesc`] over the front of `message`: every field zeroed, then the
+    /// chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqDesc::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqDesc::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_addr(self.addr);
+        header.set_len(self.len);
+        header.set_flags(self.flags);
+        header.set_next(self.next);
+        Ok(())
+    }
+}
+
 /// The start of the available ring (section 2.7.6); `VirtqAvailEntry`s follow.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -540,6 +588,46 @@ impl fmt::Debug for VirtqAvailHeader {
     }
 }
 
+/// The fields a sender chooses for [`VirtqAvailHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqAvailHeaderRepr {
+    /// NO_INTERRUPT.
+    pub flags: VirtqAvailFlags,
+    /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
+    pub idx: u16,
+}
+
+impl VirtqAvailHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqAvailHeaderRepr {
+        VirtqAvailHeaderRepr {
+            flags: self.flags(),
+            idx: self.idx(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqAvailHeaderRepr {
+    const LEN: usize = VirtqAvailHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqAvailHeader`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqAvailHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqAvailHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_flags(self.flags);
+        header.set_idx(self.idx);
+        Ok(())
+    }
+}
+
 /// One available-ring entry: the head of a descriptor chain.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -599,6 +687,40 @@ impl fmt::Debug for VirtqAvailEntry {
         f.debug_struct("VirtqAvailEntry")
             .field("id", &self.id())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtqAvailEntry`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqAvailEntryRepr {
+    /// Index of the chain's first descriptor.
+    pub id: u16,
+}
+
+impl VirtqAvailEntry {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqAvailEntryRepr {
+        VirtqAvailEntryRepr { id: self.id() }
+    }
+}
+
+impl crate::Emit for VirtqAvailEntryRepr {
+    const LEN: usize = VirtqAvailEntry::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqAvailEntry`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqAvailEntry::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqAvailEntry::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_id(self.id);
+        Ok(())
     }
 }
 
@@ -679,6 +801,46 @@ impl fmt::Debug for VirtqUsedHeader {
     }
 }
 
+/// The fields a sender chooses for [`VirtqUsedHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqUsedHeaderRepr {
+    /// NO_NOTIFY.
+    pub flags: VirtqUsedFlags,
+    /// Where the device puts the next element (mod the queue size); wraps at 65536.
+    pub idx: u16,
+}
+
+impl VirtqUsedHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqUsedHeaderRepr {
+        VirtqUsedHeaderRepr {
+            flags: self.flags(),
+            idx: self.idx(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqUsedHeaderRepr {
+    const LEN: usize = VirtqUsedHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqUsedHeader`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqUsedHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqUsedHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_flags(self.flags);
+        header.set_idx(self.idx);
+        Ok(())
+    }
+}
+
 /// One used-ring element: a chain the device is done with.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -753,5 +915,45 @@ impl fmt::Debug for VirtqUsedElem {
             .field("id", &self.id())
             .field("len", &self.len())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtqUsedElem`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqUsedElemRepr {
+    /// Index of the chain's first descriptor.
+    pub id: u32,
+    /// Bytes the device wrote into the chain's buffers.
+    pub len: u32,
+}
+
+impl VirtqUsedElem {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqUsedElemRepr {
+        VirtqUsedElemRepr {
+            id: self.id(),
+            len: self.len(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqUsedElemRepr {
+    const LEN: usize = VirtqUsedElem::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqUsedElem`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqUsedElem::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqUsedElem::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_id(self.id);
+        header.set_len(self.len);
+        Ok(())
     }
 }
