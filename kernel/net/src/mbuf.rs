@@ -432,6 +432,35 @@ mod tests {
     }
 
     #[test]
+    fn push_emit_writes_a_whole_header_or_nothing() {
+        use wire::udp::{UdpHeader, UdpHeaderRepr};
+        let p = pool::<1>();
+        let mut m = p.alloc().unwrap();
+        m.append(3).unwrap().copy_from_slice(b"abc");
+        let header = UdpHeaderRepr {
+            src_port: 1,
+            dst_port: 2,
+        };
+        let pseudo = wire::emit::Ipv4PseudoHeader {
+            src: [10, 0, 0, 1],
+            dst: [10, 0, 0, 2],
+        };
+        m.push_emit(&header, pseudo).unwrap();
+        assert_eq!(m.len(), UdpHeader::LEN + 3);
+        let parsed = UdpHeader::parse(m.data()).unwrap();
+        assert_eq!(
+            (parsed.header.repr(), parsed.payload),
+            (header, &b"abc"[..])
+        );
+        assert!(wire::udp::checksum_ok(pseudo.src, pseudo.dst, m.data()));
+        // No room left in front: refused, the window untouched.
+        m.push(m.headroom()).unwrap();
+        let before = (m.head(), m.len());
+        assert_eq!(m.push_emit(&header, pseudo), Err(NoRoom));
+        assert_eq!((m.head(), m.len()), before);
+    }
+
+    #[test]
     fn many_threads() {
         let p = pool::<512>();
         let hs: Vec<_> = (0..4)
