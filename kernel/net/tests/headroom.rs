@@ -10,7 +10,7 @@ use net::mbuf::DRIVER_HEADER;
 use net::{Mbuf, HEADROOM};
 use wire::arp::ArpOperation;
 use wire::dispatch::ETHERNET_MAX_HEADERS;
-use wire::ethernet::{EtherType, EthernetHeader};
+use wire::ethernet::EtherType;
 use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Echo, Icmpv4Header, Icmpv4Type};
 use wire::ipv4::{IpProtocol, Ipv4Header};
 use zerocopy::FromBytes;
