@@ -436,7 +436,8 @@ mod tests {
         use wire::udp::{UdpHeader, UdpHeaderRepr};
         let p = pool::<1>();
         let mut m = p.alloc().unwrap();
-        m.append(3).unwrap().copy_from_slice(b"abc");
+        let payload = b"abc";
+        m.append(payload.len()).unwrap().copy_from_slice(payload);
         let header = UdpHeaderRepr {
             src_port: 1,
             dst_port: 2,
@@ -446,7 +447,7 @@ mod tests {
             dst: [10, 0, 0, 2],
         };
         m.push_emit(&header, pseudo).unwrap();
-        assert_eq!(m.len(), UdpHeader::LEN + 3);
+        assert_eq!(m.len(), UdpHeader::LEN + payload.len());
         let parsed = UdpHeader::parse(m.data()).unwrap();
         assert_eq!(
             (parsed.header.repr(), parsed.payload),
