@@ -97,12 +97,13 @@ pub fn lib(modules: &[Module]) -> String {
     out += "//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in\n";
     out += "//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its\n";
     out += "//! accessors, or check its length fields with its `parse`; build one with its\n";
-    out += "//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait)\n";
-    out += "//! and `parse` (its result types) are hand-written; the rest is generated.\n\n";
+    out += "//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),\n";
+    out += "//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`\n";
+    out += "//! (its result types) are hand-written; the rest is generated.\n\n";
     out += "#![no_std]\n#![forbid(unsafe_code)]\n";
     out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
     out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod emit;\npub mod parse;\n";
+    out += "pub mod checksum;\npub mod dispatch;\npub mod emit;\nmod keys;\npub mod parse;\n";
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }

@@ -47,47 +47,13 @@ use core::fmt;
 use zerocopy::network_endian::U16;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// What an ARP packet asks or answers (RFC 826, `ar$op`).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct ArpOperation(pub u16);
-
-impl ArpOperation {
+crate::keys::key! {
+    /// What an ARP packet asks or answers (RFC 826, `ar$op`).
+    pub struct ArpOperation(u16);
     /// Who has `tpa`? Tell `spa`.
-    pub const REQUEST: Self = Self(0x0001);
+    REQUEST = 0x0001;
     /// `spa` is at `sha`.
-    pub const REPLY: Self = Self(0x0002);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0x0001 => Some("REQUEST"),
-            0x0002 => Some("REPLY"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for ArpOperation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "ArpOperation({:#06x})", self.0),
-        }
-    }
-}
-
-impl From<u16> for ArpOperation {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<ArpOperation> for u16 {
-    fn from(v: ArpOperation) -> Self {
-        v.0
-    }
+    REPLY = 0x0002;
 }
 
 /// An ARP request or reply for IPv4 over Ethernet.

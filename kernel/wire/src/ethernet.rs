@@ -46,53 +46,17 @@ pub const GROUP_BIT: u8 = 1;
 /// The largest payload an Ethernet II frame carries, in bytes.
 pub const MTU: u16 = 1500;
 
-/// What the frame carries (IEEE registry of EtherTypes).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct EtherType(pub u16);
-
-impl EtherType {
+crate::keys::key! {
+    /// What the frame carries (IEEE registry of EtherTypes).
+    pub struct EtherType(u16);
     /// Internet Protocol version 4 (RFC 894).
-    pub const IPV4: Self = Self(0x0800);
+    IPV4 = 0x0800;
     /// Address Resolution Protocol (RFC 826).
-    pub const ARP: Self = Self(0x0806);
+    ARP = 0x0806;
     /// IEEE 802.1Q VLAN tag (not parsed).
-    pub const VLAN: Self = Self(0x8100);
+    VLAN = 0x8100;
     /// Internet Protocol version 6 (RFC 8200; not parsed).
-    pub const IPV6: Self = Self(0x86dd);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0x0800 => Some("IPV4"),
-            0x0806 => Some("ARP"),
-            0x8100 => Some("VLAN"),
-            0x86dd => Some("IPV6"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for EtherType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "EtherType({:#06x})", self.0),
-        }
-    }
-}
-
-impl From<u16> for EtherType {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<EtherType> for u16 {
-    fn from(v: EtherType) -> Self {
-        v.0
-    }
+    IPV6 = 0x86dd;
 }
 
 /// An Ethernet II header: destination, source, EtherType.

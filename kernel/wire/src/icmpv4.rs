@@ -71,105 +71,32 @@ use crate::checksum::internet_checksum;
 /// the first 64 bits).
 pub const ERROR_QUOTED_DATA: u8 = 8;
 
-/// ICMP message types (RFC 792).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Icmpv4Type(pub u8);
-
-impl Icmpv4Type {
+crate::keys::key! {
+    /// ICMP message types (RFC 792).
+    pub struct Icmpv4Type(u8);
     /// Echo reply (answer to ping).
-    pub const ECHO_REPLY: Self = Self(0);
+    ECHO_REPLY = 0;
     /// Destination unreachable.
-    pub const DEST_UNREACHABLE: Self = Self(3);
+    DEST_UNREACHABLE = 3;
     /// Echo request (ping).
-    pub const ECHO_REQUEST: Self = Self(8);
+    ECHO_REQUEST = 8;
     /// Time to live exceeded in transit.
-    pub const TIME_EXCEEDED: Self = Self(11);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("ECHO_REPLY"),
-            3 => Some("DEST_UNREACHABLE"),
-            8 => Some("ECHO_REQUEST"),
-            11 => Some("TIME_EXCEEDED"),
-            _ => None,
-        }
-    }
+    TIME_EXCEEDED = 11;
 }
 
-impl fmt::Debug for Icmpv4Type {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "Icmpv4Type({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for Icmpv4Type {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<Icmpv4Type> for u8 {
-    fn from(v: Icmpv4Type) -> Self {
-        v.0
-    }
-}
-
-/// Codes of a destination-unreachable message (RFC 792, RFC 1812).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Icmpv4UnreachableCode(pub u8);
-
-impl Icmpv4UnreachableCode {
+crate::keys::key! {
+    /// Codes of a destination-unreachable message (RFC 792, RFC 1812).
+    pub struct Icmpv4UnreachableCode(u8);
     /// Network unreachable.
-    pub const NET_UNREACHABLE: Self = Self(0);
+    NET_UNREACHABLE = 0;
     /// Host unreachable.
-    pub const HOST_UNREACHABLE: Self = Self(1);
+    HOST_UNREACHABLE = 1;
     /// No handler for the IP protocol.
-    pub const PROTOCOL_UNREACHABLE: Self = Self(2);
+    PROTOCOL_UNREACHABLE = 2;
     /// No socket bound to the UDP port.
-    pub const PORT_UNREACHABLE: Self = Self(3);
+    PORT_UNREACHABLE = 3;
     /// Fragmentation needed and DF set.
-    pub const FRAGMENTATION_NEEDED: Self = Self(4);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("NET_UNREACHABLE"),
-            1 => Some("HOST_UNREACHABLE"),
-            2 => Some("PROTOCOL_UNREACHABLE"),
-            3 => Some("PORT_UNREACHABLE"),
-            4 => Some("FRAGMENTATION_NEEDED"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for Icmpv4UnreachableCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "Icmpv4UnreachableCode({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for Icmpv4UnreachableCode {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<Icmpv4UnreachableCode> for u8 {
-    fn from(v: Icmpv4UnreachableCode) -> Self {
-        v.0
-    }
+    FRAGMENTATION_NEEDED = 4;
 }
 
 /// The header every ICMP message starts with.

@@ -62,50 +62,15 @@ pub const MULTICAST_MASK: [u8; 4] = [0xf0, 0x00, 0x00, 0x00];
 /// A multicast address has these under `MULTICAST_MASK`: 1110 (RFC 1112).
 pub const MULTICAST_PREFIX: [u8; 4] = [0xe0, 0x00, 0x00, 0x00];
 
-/// What the datagram carries (IANA protocol numbers).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct IpProtocol(pub u8);
-
-impl IpProtocol {
+crate::keys::key! {
+    /// What the datagram carries (IANA protocol numbers).
+    pub struct IpProtocol(u8);
     /// Internet Control Message Protocol (RFC 792).
-    pub const ICMP: Self = Self(1);
+    ICMP = 1;
     /// Transmission Control Protocol (RFC 9293).
-    pub const TCP: Self = Self(6);
+    TCP = 6;
     /// User Datagram Protocol (RFC 768).
-    pub const UDP: Self = Self(17);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            1 => Some("ICMP"),
-            6 => Some("TCP"),
-            17 => Some("UDP"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for IpProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "IpProtocol({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for IpProtocol {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<IpProtocol> for u8 {
-    fn from(v: IpProtocol) -> Self {
-        v.0
-    }
+    UDP = 17;
 }
 
 /// The packed fields `version`, `ihl` of [`Ipv4Header`], most significant bit first.

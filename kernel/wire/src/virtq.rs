@@ -108,252 +108,29 @@ use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// Descriptor flags (VIRTQ_DESC_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtqDescFlags(pub u16);
-
-impl VirtqDescFlags {
+crate::keys::flags! {
+    /// Descriptor flags (VIRTQ_DESC_F_*).
+    pub struct VirtqDescFlags(u16);
     /// The buffer continues in the descriptor named by `next`.
-    pub const NEXT: Self = Self(0x0001);
+    NEXT = 0x0001;
     /// The device writes this buffer (otherwise it reads it).
-    pub const WRITE: Self = Self(0x0002);
+    WRITE = 0x0002;
     /// The buffer holds a table of descriptors.
-    pub const INDIRECT: Self = Self(0x0004);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 3] = [
-        (Self::NEXT, "NEXT"),
-        (Self::WRITE, "WRITE"),
-        (Self::INDIRECT, "INDIRECT"),
-    ];
+    INDIRECT = 0x0004;
 }
 
-impl fmt::Debug for VirtqDescFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u16> for VirtqDescFlags {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtqDescFlags> for u16 {
-    fn from(v: VirtqDescFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtqDescFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtqDescFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtqDescFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-
-/// Available-ring flags (VIRTQ_AVAIL_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtqAvailFlags(pub u16);
-
-impl VirtqAvailFlags {
+crate::keys::flags! {
+    /// Available-ring flags (VIRTQ_AVAIL_F_*).
+    pub struct VirtqAvailFlags(u16);
     /// The driver does not want an interrupt when a buffer is used.
-    pub const NO_INTERRUPT: Self = Self(0x0001);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 1] = [(Self::NO_INTERRUPT, "NO_INTERRUPT")];
+    NO_INTERRUPT = 0x0001;
 }
 
-impl fmt::Debug for VirtqAvailFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u16> for VirtqAvailFlags {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtqAvailFlags> for u16 {
-    fn from(v: VirtqAvailFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtqAvailFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtqAvailFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtqAvailFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-
-/// Used-ring flags (VIRTQ_USED_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtqUsedFlags(pub u16);
-
-impl VirtqUsedFlags {
+crate::keys::flags! {
+    /// Used-ring flags (VIRTQ_USED_F_*).
+    pub struct VirtqUsedFlags(u16);
     /// The device does not want a notification when a buffer is made available.
-    pub const NO_NOTIFY: Self = Self(0x0001);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 1] = [(Self::NO_NOTIFY, "NO_NOTIFY")];
-}
-
-impl fmt::Debug for VirtqUsedFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u16> for VirtqUsedFlags {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtqUsedFlags> for u16 {
-    fn from(v: VirtqUsedFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtqUsedFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtqUsedFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtqUsedFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
+    NO_NOTIFY = 0x0001;
 }
 
 /// One descriptor: a buffer the device reads or writes (section 2.7.5).
