@@ -25,11 +25,11 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use wire::dispatch::ETHERNET_MAX_HEADERS;
-use wire::emit::Emit;
 use wire::ethernet::EthernetHeader;
 use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Header};
 use wire::ipv4::Ipv4Header;
 use wire::virtio_net::VirtioNetHdr;
+use wire::Emit;
 
 /// Bytes in one buffer.
 pub const MBUF_SIZE: usize = 2048;
