@@ -285,31 +285,32 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field) {
             writeln!(out, "header.set_{n}({v});").unwrap();
         }
         Role::MessageLen(unit) => {
-            let (value, misfit) = if unit == 1 {
-                ("len".to_string(), String::new())
+            let misfit = format!(
+                "return Err(crate::EmitError::DoesNotFit {{ field: \"{n}\", value: len as u64 }});"
+            );
+            let value = if unit == 1 {
+                "len".to_string()
             } else {
-                (
-                    format!("len / {unit}"),
-                    format!("!len.is_multiple_of({unit}) || "),
-                )
+                writeln!(out, "if !len.is_multiple_of({unit}) {{\n{misfit}\n}}").unwrap();
+                format!("len / {unit}")
             };
-            let limit = if f.def.bits >= 64 {
-                String::new()
-            } else {
-                format!("{n} > {}", field_max(f.def.bits))
-            };
-            writeln!(out, "let {n} = {value};").unwrap();
-            let cond = format!("{misfit}{limit}");
-            let cond = cond.trim_end_matches(" || ");
-            if !cond.is_empty() {
+            if f.group.is_none() {
+                // A whole integer field: the conversion is the check.
                 writeln!(
                     out,
-                    "if {cond} {{\nreturn Err(crate::EmitError::DoesNotFit {{ field: \"{n}\", value: len as u64 }});\n}}"
+                    "let Ok({n}) = {native}::try_from({value}) else {{\n{misfit}\n}};"
                 )
                 .unwrap();
+            } else {
+                writeln!(
+                    out,
+                    "let {n} = {value};\nif {n} > {} {{\n{misfit}\n}}",
+                    field_max(f.def.bits)
+                )
+                .unwrap();
+                writeln!(out, "let {n} = {n} as {native};").unwrap();
             }
-            let v = wrap(format!("{n} as {native}"));
-            writeln!(out, "header.set_{n}({v});").unwrap();
+            writeln!(out, "header.set_{n}({});", wrap(n.to_string())).unwrap();
         }
         Role::SizeOf(units) => {
             let v = wrap(units.to_string());

@@ -504,14 +504,13 @@ impl crate::Emit for Ipv4HeaderRepr {
             });
         }
         header.set_ecn(self.ecn);
-        let total_length = len;
-        if total_length > 0xffff {
+        let Ok(total_length) = u16::try_from(len) else {
             return Err(crate::EmitError::DoesNotFit {
                 field: "total_length",
                 value: len as u64,
             });
-        }
-        header.set_total_length(total_length as u16);
+        };
+        header.set_total_length(total_length);
         header.set_identification(self.identification);
         header.set_reserved(self.reserved);
         header.set_dont_fragment(self.dont_fragment);

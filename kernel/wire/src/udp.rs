@@ -187,14 +187,13 @@ impl crate::Emit for UdpHeaderRepr {
         zerocopy::FromZeros::zero(header);
         header.set_src_port(self.src_port);
         header.set_dst_port(self.dst_port);
-        let length = len;
-        if length > 0xffff {
+        let Ok(length) = u16::try_from(len) else {
             return Err(crate::EmitError::DoesNotFit {
                 field: "length",
                 value: len as u64,
             });
-        }
-        header.set_length(length as u16);
+        };
+        header.set_length(length);
         fill_checksum(cx.src, cx.dst, message);
         Ok(())
     }
