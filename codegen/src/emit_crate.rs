@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::emit_build::{max_expr, module_headers_expr};
 use crate::emit_rust::banner;
 use crate::model::{camel, Module};
 
@@ -59,13 +60,29 @@ pub fn dispatch(modules: &[Module]) -> String {
                     writeln!(body, "{key}::{value} => {en}::{},", camel(target)).unwrap();
                 }
                 writeln!(body, "other => {en}::Unknown(other),\n}}\n}}").unwrap();
+                // The same table read backwards, for building: the value a
+                // layer is carried under.
+                let field = &f.def.name;
+                writeln!(
+                    body,
+                    "\nimpl {en} {{\n/// The `{field}` that carries this layer: [`{}_next`] read backwards, for building.\npub const fn {field}(self) -> {key} {{\nmatch self {{",
+                    m.name
+                )
+                .unwrap();
+                for (value, target) in map {
+                    writeln!(body, "{en}::{} => {key}::{value},", camel(target)).unwrap();
+                }
+                writeln!(body, "{en}::Unknown(key) => key,\n}}\n}}\n}}").unwrap();
             }
         }
     }
+    body += &header_chains(modules);
     let mut out = banner(&sources.join(", "));
     out += "//! The dispatch table: which module parses the next layer, generated from the\n";
     out += "//! `next_layer` declarations of the specs. The stack matches on these enums\n";
-    out += "//! instead of on magic numbers.\n\n";
+    out += "//! instead of on magic numbers, and builds with them too: each enum names the\n";
+    out += "//! key value that carries a layer. The longest run of headers in front of a\n";
+    out += "//! payload follows from the same declarations.\n\n";
     out += &uses.join("\n");
     out += "\n";
     out += &body;
@@ -79,15 +96,83 @@ pub fn lib(modules: &[Module]) -> String {
     out += "//! generated from `proto-defs/*.toml` by `cargo xtask codegen`.\n//!\n";
     out += "//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in\n";
     out += "//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its\n";
-    out += "//! accessors, or check its length fields with its `parse`. `checksum` (RFC 1071)\n";
-    out += "//! and `parse` (its result types) are hand-written; the rest is generated.\n\n";
+    out += "//! accessors, or check its length fields with its `parse`; build one with its\n";
+    out += "//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),\n";
+    out += "//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`\n";
+    out += "//! (its result types) are hand-written; the rest is generated.\n\n";
     out += "#![no_std]\n#![forbid(unsafe_code)]\n";
     out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
     out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod parse;\n";
+    out += "pub mod checksum;\npub mod dispatch;\npub mod emit;\nmod keys;\npub mod parse;\n";
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }
-    out += "\npub use parse::{ParseError, Parsed};\n";
+    out += "\npub use emit::{Emit, EmitError};\npub use parse::{ParseError, Parsed};\n";
+    out
+}
+
+/// The modules `m`'s `next_layer` declaration leads to, each once.
+fn next_modules<'a>(modules: &'a [Module], m: &Module) -> Vec<&'a Module> {
+    let mut out: Vec<&Module> = Vec::new();
+    for l in &m.formats {
+        for f in &l.fields {
+            for target in f.def.next_layer.iter().flat_map(|map| map.values()) {
+                if let Some(t) = modules.iter().find(|t| &t.name == target) {
+                    if !out.iter().any(|o| o.name == t.name) {
+                        out.push(t);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The longest run of headers from `m` down, as an expression; `seen`
+/// stops a layer that (indirectly) carries itself.
+fn chain_expr(modules: &[Module], m: &Module, seen: &mut Vec<String>) -> Option<String> {
+    let own = module_headers_expr(m)?;
+    seen.push(m.name.clone());
+    let mut below = Vec::new();
+    for t in next_modules(modules, m) {
+        if !seen.contains(&t.name) {
+            below.extend(chain_expr(modules, t, seen));
+        }
+    }
+    seen.pop();
+    Some(match max_expr(&below) {
+        Some(below) => format!("{own} + {below}"),
+        None => own,
+    })
+}
+
+/// For each module that starts a chain (it has a `next_layer` and no other
+/// module carries it), `<MODULE>_MAX_HEADERS`: what the stack must leave in
+/// front of a payload to push every header down to it.
+fn header_chains(modules: &[Module]) -> String {
+    let carried: Vec<String> = modules
+        .iter()
+        .flat_map(|m| next_modules(modules, m))
+        .map(|t| t.name.clone())
+        .collect();
+    let mut out = String::new();
+    for m in modules {
+        if next_modules(modules, m).is_empty() || carried.contains(&m.name) {
+            continue;
+        }
+        let Some(expr) = chain_expr(modules, m, &mut Vec::new()) else {
+            continue;
+        };
+        writeln!(
+            out,
+            "\n/// The most header bytes a message that starts with a [`crate::{0}`] header carries in front of\n/// its payload: each layer's longest header (a header-length field at its largest; a common\n/// header with its longest body), down every `next_layer` path, the longest path taken.\npub const {1}_MAX_HEADERS: usize = {expr};",
+            m.name,
+            m.name.to_uppercase()
+        )
+        .unwrap();
+    }
+    if !out.is_empty() {
+        out += "\n/// `const` `max`, for the sums above.\nconst fn max(a: usize, b: usize) -> usize {\nif a > b {\na\n} else {\nb\n}\n}\n";
+    }
     out
 }

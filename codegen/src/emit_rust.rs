@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use crate::emit_build::emit_builder;
 use crate::emit_checks::{checksum_field, emit_checksum, emit_parse};
 use crate::emit_doc;
 use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
@@ -131,6 +132,7 @@ pub fn module(m: &Module) -> String {
     for l in &m.formats {
         out += "\n";
         emit_format(&mut out, m, l);
+        emit_builder(&mut out, l);
     }
     emit_checksum(&mut out, m);
     out
@@ -162,7 +164,7 @@ fn imports(out: &mut String, m: &Module) {
             }
         }
     }
-    if !m.spec.keys.is_empty() || !m.formats.is_empty() {
+    if !m.formats.is_empty() {
         *out += "use core::fmt;\n\n";
     }
     if has_groups {
@@ -190,111 +192,22 @@ fn imports(out: &mut String, m: &Module) {
 }
 
 fn emit_key(out: &mut String, key: &KeyDef) {
-    let name = &key.name;
-    let ty = uint(key.bits);
-    doc(out, "///", &key.doc);
-    *out += "///\n/// Any value can be held; the named ones are associated constants.\n";
-    writeln!(
-        out,
-        "#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]"
-    )
-    .unwrap();
-    writeln!(out, "pub struct {name}(pub {ty});\n").unwrap();
-    writeln!(out, "impl {name} {{").unwrap();
+    // The shapes (newtype, constants, name, Debug, From, flag operators)
+    // are the `key!` / `flags!` macros in `wire/src/keys.rs`; a key here is
+    // only its declaration. rustfmt leaves macro bodies alone: indent here.
+    let mac = if key.flags { "flags" } else { "key" };
+    writeln!(out, "crate::keys::{mac}! {{").unwrap();
+    doc(out, "    ///", &key.doc);
+    writeln!(out, "    pub struct {}({});", key.name, uint(key.bits)).unwrap();
     for v in &key.values {
-        doc(out, "///", &v.doc);
-        writeln!(
-            out,
-            "pub const {}: Self = Self({});",
-            v.name,
-            key_literal(key, v.value)
-        )
-        .unwrap();
+        doc(out, "    ///", &v.doc);
+        writeln!(out, "    {} = {};", v.name, key_literal(key, v.value)).unwrap();
     }
-    if key.flags {
-        *out += "\n/// No bit set.\npub const fn empty() -> Self { Self(0) }\n";
-        *out += "\n/// Whether every bit of `other` is set in `self`.\n";
-        *out +=
-            "pub const fn contains(self, other: Self) -> bool { self.0 & other.0 == other.0 }\n";
-        *out += "\n/// Every named bit, with its name.\n";
-        writeln!(
-            out,
-            "pub const NAMED: [(Self, &'static str); {}] = [",
-            key.values.len()
-        )
-        .unwrap();
-        for v in &key.values {
-            writeln!(out, "(Self::{0}, \"{0}\"),", v.name).unwrap();
-        }
-        *out += "];\n";
-    } else {
-        *out += "\n/// The spec's name for this value, or `None` when the spec does not name it.\n";
-        *out += "pub const fn name(self) -> Option<&'static str> {\nmatch self.0 {\n";
-        for v in &key.values {
-            writeln!(
-                out,
-                "{} => Some(\"{}\"),",
-                key_literal(key, v.value),
-                v.name
-            )
-            .unwrap();
-        }
-        *out += "_ => None,\n}\n}\n";
-    }
-    *out += "}\n\n";
-    let hex_width = 2 + key.bits / 4;
-    writeln!(out, "impl fmt::Debug for {name} {{").unwrap();
-    *out += "fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n";
-    if key.flags {
-        *out += "let mut rest = self.0;\nlet mut first = true;\n";
-        *out += "for (flag, name) in Self::NAMED {\n";
-        *out += "if flag.0 != 0 && rest & flag.0 == flag.0 {\n";
-        *out += "if !first { f.write_str(\" | \")?; }\nf.write_str(name)?;\nrest &= !flag.0;\nfirst = false;\n}\n}\n";
-        *out += "if rest != 0 || first {\nif !first { f.write_str(\" | \")?; }\n";
-        writeln!(out, "write!(f, \"{{rest:#0{hex_width}x}}\")?;").unwrap();
-        *out += "}\nOk(())\n";
-    } else {
-        *out += "match self.name() {\nSome(name) => f.write_str(name),\n";
-        if key.bits >= 16 {
-            writeln!(
-                out,
-                "None => write!(f, \"{name}({{:#0{hex_width}x}})\", self.0),"
-            )
-            .unwrap();
-        } else {
-            writeln!(out, "None => write!(f, \"{name}({{}})\", self.0),").unwrap();
-        }
-        *out += "}\n";
-    }
-    *out += "}\n}\n\n";
-    writeln!(
-        out,
-        "impl From<{ty}> for {name} {{\nfn from(v: {ty}) -> Self {{ Self(v) }}\n}}\n"
-    )
-    .unwrap();
-    writeln!(
-        out,
-        "impl From<{name}> for {ty} {{\nfn from(v: {name}) -> Self {{ v.0 }}\n}}"
-    )
-    .unwrap();
-    if key.flags {
-        for (tr, method, op) in [("BitOr", "bitor", "|"), ("BitAnd", "bitand", "&")] {
-            writeln!(
-                out,
-                "\nimpl core::ops::{tr} for {name} {{\ntype Output = Self;\nfn {method}(self, rhs: Self) -> Self {{ Self(self.0 {op} rhs.0) }}\n}}"
-            )
-            .unwrap();
-        }
-        writeln!(
-            out,
-            "\nimpl core::ops::BitOrAssign for {name} {{\nfn bitor_assign(&mut self, rhs: Self) {{ self.0 |= rhs.0; }}\n}}"
-        )
-        .unwrap();
-    }
+    *out += "}\n";
 }
 
 /// The Rust type an accessor returns.
-fn value_ty(f: &Field) -> String {
+pub(crate) fn value_ty(f: &Field) -> String {
     if let Some(k) = &f.def.key {
         return k.clone();
     }

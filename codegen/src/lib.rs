@@ -1,12 +1,13 @@
 //! The packet-format generator: reads `proto-defs/*.toml` (`spec`), validates
 //! them into a placed layout (`validate` -> `model`), and emits the `wire`
-//! crate (`emit_rust`, `emit_checks`, `emit_crate`), the deku reference codecs
+//! crate (`emit_rust`, `emit_checks`, `emit_build`, `emit_crate`), the deku reference codecs
 //! and round-trip tests for `spec-tests` (`emit_deku`) and the field diagrams
 //! in the module docs (`emit_doc`).
 //!
 //! `run(root, check)` is what `cargo xtask codegen [--check]` calls: it
 //! rewrites the generated files, or with `check` only names the stale ones.
 
+pub mod emit_build;
 pub mod emit_checks;
 pub mod emit_crate;
 pub mod emit_deku;

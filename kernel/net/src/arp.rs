@@ -21,8 +21,10 @@
 use abi::net::ArpEntry;
 use abi::syscall::TICK_HZ;
 use abi::Errno;
-use wire::arp::{ArpOperation, ArpPacket};
-use wire::ethernet::{EtherType, BROADCAST};
+use wire::arp::{ArpOperation, ArpPacket, ArpPacketRepr};
+use wire::dispatch::EthernetNext;
+use wire::ethernet::BROADCAST;
+use wire::Emit;
 use zerocopy::FromBytes;
 
 use crate::counters::{Counters, DropReason, Stat};
@@ -248,45 +250,47 @@ impl Stack {
         for mut m in waiting.into_iter().flatten() {
             m.set_state(MbufState::InStack);
             self.counters.bump(Stat::ArpQueuedSent);
-            self.eth_output(env, m, mac, EtherType::IPV4);
+            self.eth_output(env, m, mac, EthernetNext::Ipv4);
         }
     }
 
-    /// Turns the request in `m` into our reply and sends it.
+    /// Turns the request in `m` (already validated) into our reply and
+    /// sends it.
     fn arp_reply_in_place(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
         m.trim(ArpPacket::LEN);
-        let me = self.iface;
-        let Ok((p, _)) = ArpPacket::mut_from_prefix(m.data_mut()) else {
+        let Ok((p, _)) = ArpPacket::ref_from_prefix(m.data()) else {
             return;
         };
-        let (sha, spa) = (p.sha(), p.spa());
-        p.set_oper(ArpOperation::REPLY);
-        p.set_tha(sha);
-        p.set_tpa(spa);
-        p.set_sha(me.mac);
-        p.set_spa(me.addr);
+        let reply = ArpPacketRepr {
+            oper: ArpOperation::REPLY,
+            sha: self.iface.mac,
+            spa: self.iface.addr,
+            tha: p.sha(),
+            tpa: p.spa(),
+        };
+        if reply.emit(m.data_mut(), ()).is_err() {
+            return;
+        }
         self.counters.bump(Stat::ArpRepliesOut);
-        self.eth_output(env, m, sha, EtherType::ARP);
+        self.eth_output(env, m, reply.tha, EthernetNext::Arp);
     }
 
     /// Broadcasts a request for `ip`.
     fn arp_request(&mut self, env: &mut dyn NetEnv, ip: Ipv4Addr) {
         let Some(mut m) = self.alloc() else { return };
-        let me = self.iface;
-        let Ok(bytes) = m.append(ArpPacket::LEN) else {
-            return;
+        let request = ArpPacketRepr {
+            oper: ArpOperation::REQUEST,
+            sha: self.iface.mac,
+            spa: self.iface.addr,
+            tpa: ip,
+            ..ArpPacketRepr::default()
         };
-        bytes.fill(0);
-        let Ok((p, _)) = ArpPacket::mut_from_prefix(bytes) else {
+        if m.push_emit(&request, ()).is_err() {
+            self.counters.drop(DropReason::TxNoMbuf);
             return;
-        };
-        p.set_fixed_values();
-        p.set_oper(ArpOperation::REQUEST);
-        p.set_sha(me.mac);
-        p.set_spa(me.addr);
-        p.set_tpa(ip);
+        }
         self.counters.bump(Stat::ArpRequestsOut);
-        self.eth_output(env, m, BROADCAST, EtherType::ARP);
+        self.eth_output(env, m, BROADCAST, EthernetNext::Arp);
     }
 
     /// Sends the IPv4 packet `m` to the on-link host `next_hop`: at once if
@@ -294,7 +298,7 @@ impl Stack {
     pub(crate) fn arp_output(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, next_hop: Ipv4Addr) {
         let now = env.now_ms();
         if let Some(mac) = self.arp.lookup(next_hop, now) {
-            self.eth_output(env, m, mac, EtherType::IPV4);
+            self.eth_output(env, m, mac, EthernetNext::Ipv4);
             return;
         }
         let i = self.arp_pending(env, next_hop);

@@ -1,22 +1,22 @@
 //! Ethernet II framing (IEEE 802.3): accept frames for our MAC or
 //! broadcast, strip the header on receive, push it on transmit.
 
-use wire::ethernet::{EtherType, EthernetHeader, BROADCAST};
+use wire::dispatch::EthernetNext;
+use wire::ethernet::{self as weth, EtherType, EthernetHeader, EthernetHeaderRepr, BROADCAST};
 use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
 use crate::{ipv4, MacAddr, NetEnv, Stack};
 
-/// Largest frame we accept: header + a 1500-byte MTU payload (no FCS; the
-/// device strips it).
+/// Largest frame we accept: header + an MTU of payload (no FCS; the device
+/// strips it).
 pub const MAX_FRAME: usize = EthernetHeader::LEN + ipv4::MTU;
 
 /// Is `mac` a group (multicast or broadcast) address? IEEE 802 marks those
-/// with the I/G bit, the least significant bit of the first octet.
+/// with the I/G bit of the first octet.
 pub fn is_group(mac: &MacAddr) -> bool {
-    const IG_BIT: u8 = 0x01;
-    mac[0] & IG_BIT != 0
+    mac[0] & weth::GROUP_BIT != 0
 }
 
 impl Stack {
@@ -40,22 +40,24 @@ impl Stack {
         Ok((m, ethertype))
     }
 
-    /// Pushes an Ethernet header from us to `dst` and transmits.
+    /// Pushes an Ethernet header from us to `dst`, carrying `next`, and
+    /// transmits.
     pub(crate) fn eth_output(
         &mut self,
         env: &mut dyn NetEnv,
         mut m: Mbuf,
         dst: MacAddr,
-        ethertype: EtherType,
+        next: EthernetNext,
     ) {
-        let src = self.iface.mac;
-        let Ok(h) = m.push_header::<EthernetHeader>() else {
+        let header = EthernetHeaderRepr {
+            dst,
+            src: self.iface.mac,
+            ethertype: next.ethertype(),
+        };
+        if m.push_emit(&header, ()).is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
-        };
-        h.set_dst(dst);
-        h.set_src(src);
-        h.set_ethertype(ethertype);
+        }
         self.transmit(env, m);
     }
 

@@ -1,9 +1,10 @@
 //! ICMPv4 (RFC 792): echo replies, port unreachable, and echo sockets.
 //!
-//! - An echo request to our address is answered in its own mbuf: the type
-//!   becomes echo reply, the checksum is redone, and a fresh IPv4 header is
-//!   pushed back in front (zero copy). Echo requests to a broadcast address
-//!   are ignored, as Linux does by default.
+//! - An echo request to our address is answered in its own mbuf: the
+//!   generated builder rewrites the ICMP header as an echo reply (checksum
+//!   redone) and a fresh IPv4 header is pushed back in front (zero copy).
+//!   Echo requests to a broadcast address are ignored, as Linux does by
+//!   default.
 //! - A UDP datagram to a closed port is turned, in its own mbuf, into a
 //!   destination unreachable / port unreachable quoting the IP header and
 //!   the first 8 bytes of the datagram. These go out at most
@@ -19,11 +20,12 @@
 use abi::Errno;
 use wire::dispatch::{ipv4_next, Ipv4Next};
 use wire::icmpv4::{
-    self as wicmp, Icmpv4DestUnreachable, Icmpv4Echo, Icmpv4Header, Icmpv4Type,
-    Icmpv4UnreachableCode,
+    self as wicmp, Icmpv4DestUnreachable, Icmpv4DestUnreachableRepr, Icmpv4Echo, Icmpv4EchoRepr,
+    Icmpv4Header, Icmpv4HeaderRepr, Icmpv4Type, Icmpv4UnreachableCode,
 };
-use wire::ipv4::{IpProtocol, Ipv4Header};
+use wire::ipv4::Ipv4Header;
 use wire::udp::UdpHeader;
+use wire::Emit;
 use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
@@ -38,7 +40,7 @@ pub const UNREACH_BURST: u32 = 10;
 pub const UNREACH_REFILL_MS: u64 = 100;
 /// An ICMP error quotes the IP header and "the first 64 bits of the
 /// original datagram's data" (RFC 792).
-const QUOTED_DATA: usize = 8;
+const QUOTED_DATA: usize = wicmp::ERROR_QUOTED_DATA as usize;
 
 /// A token bucket for rate-limiting ICMP errors.
 pub struct TokenBucket {
@@ -85,7 +87,7 @@ impl Stack {
     pub(crate) fn icmp_input(
         &mut self,
         env: &mut dyn NetEnv,
-        mut m: Mbuf,
+        m: Mbuf,
         ip: &IpMeta,
     ) -> Result<(), DropReason> {
         let (h, rest) =
@@ -107,14 +109,7 @@ impl Stack {
                 return Err(DropReason::IcmpBroadcastEcho);
             }
             self.counters.bump(Stat::IcmpEchoRequestsIn);
-            let Ok((h, _)) = Icmpv4Header::mut_from_prefix(m.data_mut()) else {
-                return Err(DropReason::IcmpTooShort);
-            };
-            h.set_msg_type(Icmpv4Type::ECHO_REPLY);
-            wicmp::fill_checksum(m.data_mut());
-            self.counters.bump(Stat::IcmpEchoRepliesOut);
-            self.ipv4_output(env, m, IpProtocol::ICMP, ip.src);
-            Ok(())
+            self.icmp_echo_reply(env, m, ip)
         } else if msg_type == Icmpv4Type::ECHO_REPLY {
             self.counters.bump(Stat::IcmpEchoRepliesIn);
             let (_, rest) =
@@ -159,6 +154,27 @@ impl Stack {
         Ok(())
     }
 
+    /// Turns the echo request in `m` (window at its ICMP header, `ip` its
+    /// IPv4 header) into our reply, in place: identifier, sequence and data
+    /// stay, the header becomes an echo reply (code 0, RFC 792).
+    fn icmp_echo_reply(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        ip: &IpMeta,
+    ) -> Result<(), DropReason> {
+        let reply = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::ECHO_REPLY,
+            ..Icmpv4HeaderRepr::default()
+        };
+        reply
+            .emit(m.data_mut(), ())
+            .map_err(|_| DropReason::IcmpTooShort)?;
+        self.counters.bump(Stat::IcmpEchoRepliesOut);
+        self.ipv4_output(env, m, Ipv4Next::Icmpv4, ip.src);
+        Ok(())
+    }
+
     /// Turns the datagram in `m` (window at the UDP header, `ip` its IPv4
     /// header) into a port unreachable back to its sender, rate-limited.
     pub(crate) fn icmp_port_unreachable(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, ip: &IpMeta) {
@@ -170,19 +186,20 @@ impl Stack {
             return;
         }
         m.trim(ip.header_len + QUOTED_DATA);
-        if m.push_header::<Icmpv4DestUnreachable>().is_err() {
+        let header = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::DEST_UNREACHABLE,
+            code: Icmpv4UnreachableCode::PORT_UNREACHABLE.0,
+        };
+        // The body first, then the header whose checksum covers it.
+        if m.push_emit(&Icmpv4DestUnreachableRepr::default(), ())
+            .is_err()
+            || m.push_emit(&header, ()).is_err()
+        {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
         }
-        let Ok(h) = m.push_header::<Icmpv4Header>() else {
-            self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        h.set_msg_type(Icmpv4Type::DEST_UNREACHABLE);
-        h.set_code(Icmpv4UnreachableCode::PORT_UNREACHABLE.0);
-        wicmp::fill_checksum(m.data_mut());
         self.counters.bump(Stat::IcmpUnreachOut);
-        self.ipv4_output(env, m, IpProtocol::ICMP, ip.src);
+        self.ipv4_output(env, m, Ipv4Next::Icmpv4, ip.src);
     }
 
     /// Sends the echo request in `m` from an echo socket with identifier
@@ -197,16 +214,22 @@ impl Stack {
         if m.len() > MTU - IP_HEADER_LEN {
             return Err(Errno::EMSGSIZE);
         }
-        let (h, rest) = Icmpv4Header::mut_from_prefix(m.data_mut()).map_err(|_| Errno::EINVAL)?;
+        let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).map_err(|_| Errno::EINVAL)?;
         if h.msg_type() != Icmpv4Type::ECHO_REQUEST {
             return Err(Errno::EINVAL);
         }
-        h.set_checksum(0);
-        let (echo, _) = Icmpv4Echo::mut_from_prefix(rest).map_err(|_| Errno::EINVAL)?;
-        echo.set_identifier(ident);
-        wicmp::fill_checksum(m.data_mut());
+        let header = h.repr();
+        let (echo, _) = Icmpv4Echo::ref_from_prefix(rest).map_err(|_| Errno::EINVAL)?;
+        let body = Icmpv4EchoRepr {
+            identifier: ident,
+            ..echo.repr()
+        };
+        // Rewrite the body in place, then the header (its checksum last).
+        m.pull(Icmpv4Header::LEN).map_err(|_| Errno::EINVAL)?;
+        body.emit(m.data_mut(), ()).map_err(|_| Errno::EINVAL)?;
+        m.push_emit(&header, ()).map_err(|_| Errno::EINVAL)?;
         self.counters.bump(Stat::IcmpEchoRequestsOut);
-        self.ipv4_output(env, m, IpProtocol::ICMP, dst);
+        self.ipv4_output(env, m, Ipv4Next::Icmpv4, dst);
         Ok(())
     }
 }

@@ -8,35 +8,34 @@
 //! destination that is neither our address nor a broadcast. TTL 0 is
 //! accepted and counted (RFC 1122 3.2.1.7: a host must not drop it).
 //!
-//! Send: a 20-byte header (no options) with TTL 64, a fresh identification
-//! and the checksum; the next hop is the destination when on-link, else the
-//! gateway; our own address loops back without touching the device.
+//! Send: the generated builder writes the header (no options) with
+//! [`DEFAULT_TTL`] and a fresh identification, its lengths and checksum
+//! filled from the spec; the next hop is the destination when on-link, else
+//! the gateway; our own address loops back without touching the device.
 
-use wire::ethernet::{EtherType, EthernetHeader, BROADCAST as ETH_BROADCAST};
-use wire::ipv4::{self as wip, IpProtocol, Ipv4Header};
-use zerocopy::{FromBytes, IntoBytes};
+use wire::dispatch::{EthernetNext, Ipv4Next};
+use wire::ethernet::{self as weth, EthernetHeaderRepr, BROADCAST as ETH_BROADCAST};
+use wire::ipv4::{self as wip, IpProtocol, Ipv4Header, Ipv4HeaderRepr};
+use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
 use crate::{Ipv4Addr, NetEnv, Stack};
 
 /// The link MTU (Ethernet).
-pub const MTU: usize = 1500;
+pub const MTU: usize = weth::MTU as usize;
 /// The header we send: the fixed part, no options.
 pub const HEADER_LEN: usize = Ipv4Header::LEN;
 /// TTL of packets we send.
 pub const DEFAULT_TTL: u8 = 64;
 /// The limited broadcast address.
-pub const BROADCAST: Ipv4Addr = [255; 4];
-/// IHL counts 32-bit words.
-const IHL_UNIT: usize = 4;
+pub const BROADCAST: Ipv4Addr = wip::BROADCAST;
 
-/// Is `ip` a multicast (class D: top four bits 1110, RFC 1112) or the
-/// limited broadcast address?
+/// Is `ip` a multicast (class D, RFC 1112) or the limited broadcast
+/// address?
 pub fn is_group(ip: Ipv4Addr) -> bool {
-    const CLASS_D_MASK: u8 = 0xf0;
-    const CLASS_D: u8 = 0xe0;
-    ip[0] & CLASS_D_MASK == CLASS_D || ip == BROADCAST
+    let masked = u32::from_be_bytes(ip) & u32::from_be_bytes(wip::MULTICAST_MASK);
+    masked == u32::from_be_bytes(wip::MULTICAST_PREFIX) || ip == BROADCAST
 }
 
 /// What upper layers learn about the packet that carried them.
@@ -127,14 +126,14 @@ impl Stack {
         }
     }
 
-    /// Pushes an IPv4 header (from our address to `dst`, carrying
-    /// `protocol`) in front of `m` and sends it towards the next hop.
-    /// Failures are counted, not returned.
+    /// Pushes an IPv4 header (from our address to `dst`, carrying `next`)
+    /// in front of `m` and sends it towards the next hop. Failures are
+    /// counted, not returned.
     pub(crate) fn ipv4_output(
         &mut self,
         env: &mut dyn NetEnv,
         mut m: Mbuf,
-        protocol: IpProtocol,
+        next: Ipv4Next,
         dst: Ipv4Addr,
     ) {
         let Some(hop) = self.route(dst) else {
@@ -143,25 +142,22 @@ impl Stack {
         };
         let id = self.next_ip_id;
         self.next_ip_id = id.wrapping_add(1);
-        let total = m.len() + HEADER_LEN;
-        let src = self.iface.addr;
-        let Ok(h) = m.push_header::<Ipv4Header>() else {
+        let header = Ipv4HeaderRepr {
+            identification: id,
+            ttl: DEFAULT_TTL,
+            protocol: next.protocol(),
+            src: self.iface.addr,
+            dst,
+            ..Ipv4HeaderRepr::default()
+        };
+        if m.push_emit(&header, ()).is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
-        };
-        h.set_version(Ipv4Header::VERSION);
-        h.set_ihl((HEADER_LEN / IHL_UNIT) as u8);
-        h.set_total_length(total as u16);
-        h.set_identification(id);
-        h.set_ttl(DEFAULT_TTL);
-        h.set_protocol(protocol);
-        h.set_src(src);
-        h.set_dst(dst);
-        wip::fill_checksum(h.as_mut_bytes());
+        }
         self.counters.bump(Stat::Ipv4Out);
         match hop {
             NextHop::Local => self.loopback(env, m),
-            NextHop::Broadcast => self.eth_output(env, m, ETH_BROADCAST, EtherType::IPV4),
+            NextHop::Broadcast => self.eth_output(env, m, ETH_BROADCAST, EthernetNext::Ipv4),
             NextHop::Host(ip) => self.arp_output(env, m, ip),
         }
     }
@@ -169,13 +165,15 @@ impl Stack {
     /// Delivers a packet we sent to ourselves, as if it had arrived.
     fn loopback(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
         let mac = self.iface.mac;
-        let Ok(h) = m.push_header::<EthernetHeader>() else {
+        let header = EthernetHeaderRepr {
+            dst: mac,
+            src: mac,
+            ethertype: EthernetNext::Ipv4.ethertype(),
+        };
+        if m.push_emit(&header, ()).is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
-        };
-        h.set_dst(mac);
-        h.set_src(mac);
-        h.set_ethertype(EtherType::IPV4);
+        }
         self.input_frame(env, m);
     }
 }

@@ -6,7 +6,9 @@
 //! place through the generated `wire` structs, validates it, strips it by
 //! moving the mbuf's window, and hands the same mbuf on
 //! ([`dispatch`] does the demultiplexing with the generated tables); and an
-//! `output` that pushes its header into the headroom. A received datagram is
+//! `output` that pushes its header into the headroom with the header's
+//! generated builder ([`Mbuf::push_emit`]), handing the mbuf down under the
+//! dispatch table's key for its layer. A received datagram is
 //! queued on its socket in the very buffer the device wrote, so nothing is
 //! copied before `recvfrom`.
 //!

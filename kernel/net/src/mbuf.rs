@@ -42,17 +42,41 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
-use zerocopy::{FromBytes, IntoBytes, KnownLayout, Unaligned};
+use wire::dispatch::ETHERNET_MAX_HEADERS;
+use wire::ethernet::EthernetHeader;
+use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Header};
+use wire::ipv4::Ipv4Header;
+use wire::virtio_net::VirtioNetHdr;
+use wire::Emit;
 
 use crate::counters::DropReason;
 
 /// Bytes in one buffer.
 pub const MBUF_SIZE: usize = 2048;
-/// Where the window of a fresh mbuf starts. It must hold the headers pushed
-/// on transmit (virtio-net 12 + Ethernet 14 + IPv4 20 + UDP 8 = 54) and, for
-/// an ICMP error built in a received buffer, an extra IPv4 + ICMP header in
-/// front of the quoted datagram.
-pub const HEADROOM: usize = 128;
+/// What a driver pushes in front of the Ethernet frame: the virtio-net
+/// header (the only NIC so far).
+pub const DRIVER_HEADER: usize = VirtioNetHdr::LEN;
+/// Where the window of a fresh mbuf starts: room for the longest run of
+/// headers the specs let the stack push in front of a payload (Ethernet, the
+/// longest IPv4 header, the longest ICMP or UDP header; generated from the
+/// `next_layer` declarations) and the driver's header in front of that.
+pub const HEADROOM: usize = DRIVER_HEADER + ETHERNET_MAX_HEADERS;
+
+// An ICMP error is built in the received buffer: the quoted datagram starts
+// where the device wrote its IP header (HEADROOM + driver and Ethernet
+// headers in), and the ICMP header and body, a fresh IPv4 header, Ethernet
+// and the driver's header go in front of it.
+const _: () = assert!(
+    HEADROOM + DRIVER_HEADER + EthernetHeader::LEN
+        >= DRIVER_HEADER
+            + EthernetHeader::LEN
+            + Ipv4Header::LEN
+            + Icmpv4Header::LEN
+            + Icmpv4DestUnreachable::LEN
+);
+// Every length field the stack fills (IPv4 total length, UDP length) can
+// hold a whole buffer, so a builder never refuses a window for its length.
+const _: () = assert!(MBUF_SIZE <= u16::MAX as usize);
 /// The most buffers a pool can have (the size of the bitmap).
 pub const MAX_MBUFS: usize = 512;
 const WORDS: usize = MAX_MBUFS / 64;
@@ -378,14 +402,21 @@ impl Mbuf {
         Ok(front)
     }
 
-    /// Pushes a zeroed header `H` in front and returns it to be filled in:
-    /// how every protocol's `output` prepends its header.
-    pub fn push_header<H: FromBytes + IntoBytes + KnownLayout + Unaligned>(
-        &mut self,
-    ) -> Result<&mut H, NoRoom> {
-        let front = self.push(core::mem::size_of::<H>())?;
-        // Exactly H's size, and H has no alignment: the view always fits.
-        H::mut_from_bytes(front).map_err(|_| NoRoom)
+    /// Pushes the header `header` describes in front of the window and has
+    /// the generated builder write it complete over the grown window (its
+    /// lengths, checksum and fixed values filled as the spec says): how
+    /// every protocol's `output` prepends its header. `cx` is what the
+    /// checksum needs besides the message (UDP: the IPv4 pseudo-header).
+    /// On failure the window is as it was.
+    pub fn push_emit<E: Emit>(&mut self, header: &E, cx: E::Context) -> Result<(), NoRoom> {
+        self.push(E::LEN)?;
+        if header.emit(self.data_mut(), cx).is_err() {
+            // Only a window too long for a length field, which the asserts
+            // above rule out; leave the mbuf as it came.
+            let _ = self.pull(E::LEN);
+            return Err(NoRoom);
+        }
+        Ok(())
     }
 
     /// Grows the window `n` bytes to the front keeping what is there (the
@@ -616,6 +647,36 @@ mod tests {
         assert_eq!(m.extend(m.tailroom() + 1), Err(NoRoom));
         m.extend(m.tailroom()).unwrap();
         assert_eq!(m.head() + m.len(), MBUF_SIZE);
+    }
+
+    #[test]
+    fn push_emit_writes_a_whole_header_or_nothing() {
+        use wire::udp::{UdpHeader, UdpHeaderRepr};
+        let p = pool::<1>();
+        let mut m = p.alloc().unwrap();
+        let payload = b"abc";
+        m.append(payload.len()).unwrap().copy_from_slice(payload);
+        let header = UdpHeaderRepr {
+            src_port: 1,
+            dst_port: 2,
+        };
+        let pseudo = wire::emit::Ipv4PseudoHeader {
+            src: [10, 0, 0, 1],
+            dst: [10, 0, 0, 2],
+        };
+        m.push_emit(&header, pseudo).unwrap();
+        assert_eq!(m.len(), UdpHeader::LEN + payload.len());
+        let parsed = UdpHeader::parse(m.data()).unwrap();
+        assert_eq!(
+            (parsed.header.repr(), parsed.payload),
+            (header, &b"abc"[..])
+        );
+        assert!(wire::udp::checksum_ok(pseudo.src, pseudo.dst, m.data()));
+        // No room left in front: refused, the window untouched.
+        m.push(m.headroom()).unwrap();
+        let before = (m.head(), m.len());
+        assert_eq!(m.push_emit(&header, pseudo), Err(NoRoom));
+        assert_eq!((m.head(), m.len()), before);
     }
 
     #[test]

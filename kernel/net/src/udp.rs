@@ -9,11 +9,13 @@
 //! datagram is queued on its socket in the same mbuf, the window moved onto
 //! the payload.
 //!
-//! Send: the checksum is always computed (a computed zero goes out as
-//! 0xffff, which `wire::udp::fill_checksum` takes care of).
+//! Send: the generated builder writes the header, its length and checksum
+//! (always computed; a computed zero goes out as 0xffff) filled from the
+//! spec.
 
-use wire::ipv4::IpProtocol;
-use wire::udp::{self as wudp, UdpHeader};
+use wire::dispatch::Ipv4Next;
+use wire::emit::Ipv4PseudoHeader;
+use wire::udp::{self as wudp, UdpHeader, UdpHeaderRepr};
 use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
@@ -64,17 +66,19 @@ impl Stack {
         sport: u16,
         to: (Ipv4Addr, u16),
     ) {
-        let len = m.len() + HEADER_LEN;
-        let src = self.iface.addr;
-        let Ok(h) = m.push_header::<UdpHeader>() else {
+        let header = UdpHeaderRepr {
+            src_port: sport,
+            dst_port: to.1,
+        };
+        let pseudo = Ipv4PseudoHeader {
+            src: self.iface.addr,
+            dst: to.0,
+        };
+        if m.push_emit(&header, pseudo).is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
-        };
-        h.set_src_port(sport);
-        h.set_dst_port(to.1);
-        h.set_length(len as u16);
-        wudp::fill_checksum(src, to.0, m.data_mut());
+        }
         self.counters.bump(Stat::UdpOut);
-        self.ipv4_output(env, m, IpProtocol::UDP, to.0);
+        self.ipv4_output(env, m, Ipv4Next::Udp, to.0);
     }
 }

@@ -47,47 +47,13 @@ use core::fmt;
 use zerocopy::network_endian::U16;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// What an ARP packet asks or answers (RFC 826, `ar$op`).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct ArpOperation(pub u16);
-
-impl ArpOperation {
+crate::keys::key! {
+    /// What an ARP packet asks or answers (RFC 826, `ar$op`).
+    pub struct ArpOperation(u16);
     /// Who has `tpa`? Tell `spa`.
-    pub const REQUEST: Self = Self(0x0001);
+    REQUEST = 0x0001;
     /// `spa` is at `sha`.
-    pub const REPLY: Self = Self(0x0002);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0x0001 => Some("REQUEST"),
-            0x0002 => Some("REPLY"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for ArpOperation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "ArpOperation({:#06x})", self.0),
-        }
-    }
-}
-
-impl From<u16> for ArpOperation {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<ArpOperation> for u16 {
-    fn from(v: ArpOperation) -> Self {
-        v.0
-    }
+    REPLY = 0x0002;
 }
 
 /// An ARP request or reply for IPv4 over Ethernet.
@@ -308,5 +274,63 @@ impl fmt::Debug for ArpPacket {
             .field("tha", &self.tha())
             .field("tpa", &self.tpa())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`ArpPacket`]; [`crate::Emit`] writes the header and fills
+/// in `htype`, `ptype`, `hlen`, `plen`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct ArpPacketRepr {
+    /// Request or reply (`ar$op`).
+    pub oper: ArpOperation,
+    /// Sender hardware address (`ar$sha`).
+    pub sha: [u8; 6],
+    /// Sender protocol address (`ar$spa`).
+    pub spa: [u8; 4],
+    /// Target hardware address (`ar$tha`); ignored in a request.
+    pub tha: [u8; 6],
+    /// Target protocol address (`ar$tpa`).
+    pub tpa: [u8; 4],
+}
+
+impl ArpPacket {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> ArpPacketRepr {
+        ArpPacketRepr {
+            oper: self.oper(),
+            sha: self.sha(),
+            spa: self.spa(),
+            tha: self.tha(),
+            tpa: self.tpa(),
+        }
+    }
+}
+
+impl crate::Emit for ArpPacketRepr {
+    const LEN: usize = ArpPacket::LEN;
+    type Context = ();
+
+    /// Writes a complete [`ArpPacket`] over the front of `message`: every field zeroed, then the
+    /// chosen ones; `htype` its fixed value; `ptype` its fixed value; `hlen` its fixed value;
+    /// `plen` its fixed value.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = ArpPacket::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: ArpPacket::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_htype(ArpPacket::HTYPE);
+        header.set_ptype(ArpPacket::PTYPE);
+        header.set_hlen(ArpPacket::HLEN);
+        header.set_plen(ArpPacket::PLEN);
+        header.set_oper(self.oper);
+        header.set_sha(self.sha);
+        header.set_spa(self.spa);
+        header.set_tha(self.tha);
+        header.set_tpa(self.tpa);
+        Ok(())
     }
 }

@@ -39,53 +39,24 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// The broadcast address: every station on the link receives the frame.
 pub const BROADCAST: [u8; 6] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
-/// What the frame carries (IEEE registry of EtherTypes).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct EtherType(pub u16);
+/// The I/G bit of the first octet: set in a group (multicast or broadcast) address (IEEE
+/// 802).
+pub const GROUP_BIT: u8 = 1;
 
-impl EtherType {
+/// The largest payload an Ethernet II frame carries, in bytes.
+pub const MTU: u16 = 1500;
+
+crate::keys::key! {
+    /// What the frame carries (IEEE registry of EtherTypes).
+    pub struct EtherType(u16);
     /// Internet Protocol version 4 (RFC 894).
-    pub const IPV4: Self = Self(0x0800);
+    IPV4 = 0x0800;
     /// Address Resolution Protocol (RFC 826).
-    pub const ARP: Self = Self(0x0806);
+    ARP = 0x0806;
     /// IEEE 802.1Q VLAN tag (not parsed).
-    pub const VLAN: Self = Self(0x8100);
+    VLAN = 0x8100;
     /// Internet Protocol version 6 (RFC 8200; not parsed).
-    pub const IPV6: Self = Self(0x86dd);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0x0800 => Some("IPV4"),
-            0x0806 => Some("ARP"),
-            0x8100 => Some("VLAN"),
-            0x86dd => Some("IPV6"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for EtherType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "EtherType({:#06x})", self.0),
-        }
-    }
-}
-
-impl From<u16> for EtherType {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<EtherType> for u16 {
-    fn from(v: EtherType) -> Self {
-        v.0
-    }
+    IPV6 = 0x86dd;
 }
 
 /// An Ethernet II header: destination, source, EtherType.
@@ -177,5 +148,49 @@ impl fmt::Debug for EthernetHeader {
             .field("src", &self.src())
             .field("ethertype", &self.ethertype())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`EthernetHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct EthernetHeaderRepr {
+    /// Destination MAC address.
+    pub dst: [u8; 6],
+    /// Source MAC address.
+    pub src: [u8; 6],
+    /// What the payload is.
+    pub ethertype: EtherType,
+}
+
+impl EthernetHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> EthernetHeaderRepr {
+        EthernetHeaderRepr {
+            dst: self.dst(),
+            src: self.src(),
+            ethertype: self.ethertype(),
+        }
+    }
+}
+
+impl crate::Emit for EthernetHeaderRepr {
+    const LEN: usize = EthernetHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`EthernetHeader`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = EthernetHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: EthernetHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_dst(self.dst);
+        header.set_src(self.src);
+        header.set_ethertype(self.ethertype);
+        Ok(())
     }
 }

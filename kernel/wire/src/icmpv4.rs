@@ -67,105 +67,36 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::checksum::internet_checksum;
 
-/// ICMP message types (RFC 792).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Icmpv4Type(pub u8);
+/// An error message quotes the offending IP header and this many bytes of its data (RFC 792:
+/// the first 64 bits).
+pub const ERROR_QUOTED_DATA: u8 = 8;
 
-impl Icmpv4Type {
+crate::keys::key! {
+    /// ICMP message types (RFC 792).
+    pub struct Icmpv4Type(u8);
     /// Echo reply (answer to ping).
-    pub const ECHO_REPLY: Self = Self(0);
+    ECHO_REPLY = 0;
     /// Destination unreachable.
-    pub const DEST_UNREACHABLE: Self = Self(3);
+    DEST_UNREACHABLE = 3;
     /// Echo request (ping).
-    pub const ECHO_REQUEST: Self = Self(8);
+    ECHO_REQUEST = 8;
     /// Time to live exceeded in transit.
-    pub const TIME_EXCEEDED: Self = Self(11);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("ECHO_REPLY"),
-            3 => Some("DEST_UNREACHABLE"),
-            8 => Some("ECHO_REQUEST"),
-            11 => Some("TIME_EXCEEDED"),
-            _ => None,
-        }
-    }
+    TIME_EXCEEDED = 11;
 }
 
-impl fmt::Debug for Icmpv4Type {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "Icmpv4Type({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for Icmpv4Type {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<Icmpv4Type> for u8 {
-    fn from(v: Icmpv4Type) -> Self {
-        v.0
-    }
-}
-
-/// Codes of a destination-unreachable message (RFC 792, RFC 1812).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Icmpv4UnreachableCode(pub u8);
-
-impl Icmpv4UnreachableCode {
+crate::keys::key! {
+    /// Codes of a destination-unreachable message (RFC 792, RFC 1812).
+    pub struct Icmpv4UnreachableCode(u8);
     /// Network unreachable.
-    pub const NET_UNREACHABLE: Self = Self(0);
+    NET_UNREACHABLE = 0;
     /// Host unreachable.
-    pub const HOST_UNREACHABLE: Self = Self(1);
+    HOST_UNREACHABLE = 1;
     /// No handler for the IP protocol.
-    pub const PROTOCOL_UNREACHABLE: Self = Self(2);
+    PROTOCOL_UNREACHABLE = 2;
     /// No socket bound to the UDP port.
-    pub const PORT_UNREACHABLE: Self = Self(3);
+    PORT_UNREACHABLE = 3;
     /// Fragmentation needed and DF set.
-    pub const FRAGMENTATION_NEEDED: Self = Self(4);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("NET_UNREACHABLE"),
-            1 => Some("HOST_UNREACHABLE"),
-            2 => Some("PROTOCOL_UNREACHABLE"),
-            3 => Some("PORT_UNREACHABLE"),
-            4 => Some("FRAGMENTATION_NEEDED"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for Icmpv4UnreachableCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "Icmpv4UnreachableCode({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for Icmpv4UnreachableCode {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<Icmpv4UnreachableCode> for u8 {
-    fn from(v: Icmpv4UnreachableCode) -> Self {
-        v.0
-    }
+    FRAGMENTATION_NEEDED = 4;
 }
 
 /// The header every ICMP message starts with.
@@ -260,6 +191,48 @@ impl fmt::Debug for Icmpv4Header {
     }
 }
 
+/// The fields a sender chooses for [`Icmpv4Header`]; [`crate::Emit`] writes the header and
+/// fills in `checksum`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Icmpv4HeaderRepr {
+    /// Message type (`type` in RFC 792).
+    pub msg_type: Icmpv4Type,
+    /// Subtype; its meaning depends on `msg_type`.
+    pub code: u8,
+}
+
+impl Icmpv4Header {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Icmpv4HeaderRepr {
+        Icmpv4HeaderRepr {
+            msg_type: self.msg_type(),
+            code: self.code(),
+        }
+    }
+}
+
+impl crate::Emit for Icmpv4HeaderRepr {
+    const LEN: usize = Icmpv4Header::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Icmpv4Header`] over the front of `message`: every field zeroed, then
+    /// the chosen ones; last the checksum over the whole message.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Icmpv4Header::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Icmpv4Header::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_msg_type(self.msg_type);
+        header.set_code(self.code);
+        fill_checksum(message);
+        Ok(())
+    }
+}
+
 /// The body of an echo request or reply; the echoed data follows.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -334,6 +307,46 @@ impl fmt::Debug for Icmpv4Echo {
             .field("identifier", &self.identifier())
             .field("sequence", &self.sequence())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Icmpv4Echo`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Icmpv4EchoRepr {
+    /// Matches replies to requests (often the pinging process).
+    pub identifier: u16,
+    /// Sequence number, counted up by the sender.
+    pub sequence: u16,
+}
+
+impl Icmpv4Echo {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Icmpv4EchoRepr {
+        Icmpv4EchoRepr {
+            identifier: self.identifier(),
+            sequence: self.sequence(),
+        }
+    }
+}
+
+impl crate::Emit for Icmpv4EchoRepr {
+    const LEN: usize = Icmpv4Echo::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Icmpv4Echo`] over the front of `message`: every field zeroed, then the
+    /// chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Icmpv4Echo::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Icmpv4Echo::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_identifier(self.identifier);
+        header.set_sequence(self.sequence);
+        Ok(())
     }
 }
 
@@ -412,6 +425,47 @@ impl fmt::Debug for Icmpv4DestUnreachable {
             .field("unused", &self.unused())
             .field("next_hop_mtu", &self.next_hop_mtu())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Icmpv4DestUnreachable`]; [`crate::Emit`] writes the
+/// header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Icmpv4DestUnreachableRepr {
+    /// Unused; zero.
+    pub unused: u16,
+    /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
+    pub next_hop_mtu: u16,
+}
+
+impl Icmpv4DestUnreachable {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Icmpv4DestUnreachableRepr {
+        Icmpv4DestUnreachableRepr {
+            unused: self.unused(),
+            next_hop_mtu: self.next_hop_mtu(),
+        }
+    }
+}
+
+impl crate::Emit for Icmpv4DestUnreachableRepr {
+    const LEN: usize = Icmpv4DestUnreachable::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Icmpv4DestUnreachable`] over the front of `message`: every field
+    /// zeroed, then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Icmpv4DestUnreachable::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Icmpv4DestUnreachable::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_unused(self.unused);
+        header.set_next_hop_mtu(self.next_hop_mtu);
+        Ok(())
     }
 }
 

@@ -53,50 +53,24 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use crate::checksum::internet_checksum;
 
-/// What the datagram carries (IANA protocol numbers).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct IpProtocol(pub u8);
+/// The limited broadcast address: every host on the local network (RFC 919).
+pub const BROADCAST: [u8; 4] = [0xff, 0xff, 0xff, 0xff];
 
-impl IpProtocol {
+/// The bits that mark a multicast (class D) address: the top four (RFC 1112).
+pub const MULTICAST_MASK: [u8; 4] = [0xf0, 0x00, 0x00, 0x00];
+
+/// A multicast address has these under `MULTICAST_MASK`: 1110 (RFC 1112).
+pub const MULTICAST_PREFIX: [u8; 4] = [0xe0, 0x00, 0x00, 0x00];
+
+crate::keys::key! {
+    /// What the datagram carries (IANA protocol numbers).
+    pub struct IpProtocol(u8);
     /// Internet Control Message Protocol (RFC 792).
-    pub const ICMP: Self = Self(1);
+    ICMP = 1;
     /// Transmission Control Protocol (RFC 9293).
-    pub const TCP: Self = Self(6);
+    TCP = 6;
     /// User Datagram Protocol (RFC 768).
-    pub const UDP: Self = Self(17);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            1 => Some("ICMP"),
-            6 => Some("TCP"),
-            17 => Some("UDP"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for IpProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "IpProtocol({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for IpProtocol {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<IpProtocol> for u8 {
-    fn from(v: IpProtocol) -> Self {
-        v.0
-    }
+    UDP = 17;
 }
 
 /// The packed fields `version`, `ihl` of [`Ipv4Header`], most significant bit first.
@@ -443,6 +417,117 @@ impl fmt::Debug for Ipv4Header {
             .field("src", &self.src())
             .field("dst", &self.dst())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Ipv4Header`]; [`crate::Emit`] writes the header and
+/// fills in `version`, `ihl`, `total_length`, `header_checksum`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ipv4HeaderRepr {
+    /// Differentiated Services Code Point (RFC 2474).
+    pub dscp: u8,
+    /// Explicit Congestion Notification (RFC 3168).
+    pub ecn: u8,
+    /// Identifies the fragments of one datagram.
+    pub identification: u16,
+    /// Reserved flag; must be zero.
+    pub reserved: bool,
+    /// DF: the datagram must not be fragmented.
+    pub dont_fragment: bool,
+    /// MF: more fragments of this datagram follow.
+    pub more_fragments: bool,
+    /// Where this fragment belongs in the datagram, in units of 8 bytes.
+    pub fragment_offset: u16,
+    /// Time to live: hops left before the datagram is discarded.
+    pub ttl: u8,
+    /// The protocol of the payload.
+    pub protocol: IpProtocol,
+    /// Source address.
+    pub src: [u8; 4],
+    /// Destination address.
+    pub dst: [u8; 4],
+}
+
+impl Ipv4Header {
+    /// The longest header `ihl` can describe, options included, in bytes.
+    pub const MAX_LEN: usize = 60;
+
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Ipv4HeaderRepr {
+        Ipv4HeaderRepr {
+            dscp: self.dscp(),
+            ecn: self.ecn(),
+            identification: self.identification(),
+            reserved: self.reserved(),
+            dont_fragment: self.dont_fragment(),
+            more_fragments: self.more_fragments(),
+            fragment_offset: self.fragment_offset(),
+            ttl: self.ttl(),
+            protocol: self.protocol(),
+            src: self.src(),
+            dst: self.dst(),
+        }
+    }
+}
+
+const _: () = assert!(Ipv4Header::LEN.is_multiple_of(4) && Ipv4Header::LEN / 4 <= 0xf);
+
+impl crate::Emit for Ipv4HeaderRepr {
+    const LEN: usize = Ipv4Header::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Ipv4Header`] over the front of `message`: every field zeroed, then the
+    /// chosen ones; `version` its fixed value; `ihl` the fixed header's length (no options);
+    /// `total_length` the length of `message`; last the checksum over the header.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Ipv4Header::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Ipv4Header::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_version(Ipv4Header::VERSION);
+        header.set_ihl((Ipv4Header::LEN / 4) as u8);
+        if u64::from(self.dscp) > 0x3f {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "dscp",
+                value: u64::from(self.dscp),
+            });
+        }
+        header.set_dscp(self.dscp);
+        if u64::from(self.ecn) > 0x3 {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "ecn",
+                value: u64::from(self.ecn),
+            });
+        }
+        header.set_ecn(self.ecn);
+        let Ok(total_length) = u16::try_from(len) else {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "total_length",
+                value: len as u64,
+            });
+        };
+        header.set_total_length(total_length);
+        header.set_identification(self.identification);
+        header.set_reserved(self.reserved);
+        header.set_dont_fragment(self.dont_fragment);
+        header.set_more_fragments(self.more_fragments);
+        if u64::from(self.fragment_offset) > 0x1fff {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "fragment_offset",
+                value: u64::from(self.fragment_offset),
+            });
+        }
+        header.set_fragment_offset(self.fragment_offset);
+        header.set_ttl(self.ttl);
+        header.set_protocol(self.protocol);
+        header.set_src(self.src);
+        header.set_dst(self.dst);
+        fill_checksum(&mut message[..Ipv4Header::LEN]);
+        Ok(())
     }
 }
 

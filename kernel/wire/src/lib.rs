@@ -4,8 +4,10 @@
 //!
 //! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in
 //! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its
-//! accessors, or check its length fields with its `parse`. `checksum` (RFC 1071)
-//! and `parse` (its result types) are hand-written; the rest is generated.
+//! accessors, or check its length fields with its `parse`; build one with its
+//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
+//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`
+//! (its result types) are hand-written; the rest is generated.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -15,13 +17,16 @@
 pub mod arp;
 pub mod checksum;
 pub mod dispatch;
+pub mod emit;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
+mod keys;
 pub mod parse;
 pub mod udp;
 pub mod virtio_blk;
 pub mod virtio_net;
 pub mod virtq;
 
+pub use emit::{Emit, EmitError};
 pub use parse::{ParseError, Parsed};

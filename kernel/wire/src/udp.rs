@@ -149,6 +149,56 @@ impl fmt::Debug for UdpHeader {
     }
 }
 
+/// The fields a sender chooses for [`UdpHeader`]; [`crate::Emit`] writes the header and fills
+/// in `length`, `checksum`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct UdpHeaderRepr {
+    /// Source port (0 if unused).
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+}
+
+impl UdpHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> UdpHeaderRepr {
+        UdpHeaderRepr {
+            src_port: self.src_port(),
+            dst_port: self.dst_port(),
+        }
+    }
+}
+
+impl crate::Emit for UdpHeaderRepr {
+    const LEN: usize = UdpHeader::LEN;
+    type Context = crate::emit::Ipv4PseudoHeader;
+
+    /// Writes a complete [`UdpHeader`] over the front of `message`: every field zeroed, then the
+    /// chosen ones; `length` the length of `message`; last the checksum over the pseudo-header of
+    /// `cx` and the whole message.
+    fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = UdpHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: UdpHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_src_port(self.src_port);
+        header.set_dst_port(self.dst_port);
+        let Ok(length) = u16::try_from(len) else {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "length",
+                value: len as u64,
+            });
+        };
+        header.set_length(length);
+        fill_checksum(cx.src, cx.dst, message);
+        Ok(())
+    }
+}
+
 /// The IP protocol number in the pseudo-header.
 const PSEUDO_HEADER_PROTOCOL: u8 = 17;
 

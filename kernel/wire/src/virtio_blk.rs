@@ -40,99 +40,28 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// Bytes per sector, the unit of `sector`.
 pub const SECTOR_SIZE: u32 = 512;
 
-/// What a request does (VIRTIO_BLK_T_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtioBlkReqType(pub u32);
-
-impl VirtioBlkReqType {
+crate::keys::key! {
+    /// What a request does (VIRTIO_BLK_T_*).
+    pub struct VirtioBlkReqType(u32);
     /// Read sectors into the data buffer.
-    pub const IN: Self = Self(0x00000000);
+    IN = 0x00000000;
     /// Write the data buffer to sectors.
-    pub const OUT: Self = Self(0x00000001);
+    OUT = 0x00000001;
     /// Flush the device's write cache.
-    pub const FLUSH: Self = Self(0x00000004);
+    FLUSH = 0x00000004;
     /// Read the device ID string (20 bytes).
-    pub const GET_ID: Self = Self(0x00000008);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0x00000000 => Some("IN"),
-            0x00000001 => Some("OUT"),
-            0x00000004 => Some("FLUSH"),
-            0x00000008 => Some("GET_ID"),
-            _ => None,
-        }
-    }
+    GET_ID = 0x00000008;
 }
 
-impl fmt::Debug for VirtioBlkReqType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "VirtioBlkReqType({:#010x})", self.0),
-        }
-    }
-}
-
-impl From<u32> for VirtioBlkReqType {
-    fn from(v: u32) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtioBlkReqType> for u32 {
-    fn from(v: VirtioBlkReqType) -> Self {
-        v.0
-    }
-}
-
-/// The status byte the device writes at the end of a request (VIRTIO_BLK_S_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtioBlkStatus(pub u8);
-
-impl VirtioBlkStatus {
+crate::keys::key! {
+    /// The status byte the device writes at the end of a request (VIRTIO_BLK_S_*).
+    pub struct VirtioBlkStatus(u8);
     /// Success.
-    pub const OK: Self = Self(0);
+    OK = 0;
     /// Device or driver error.
-    pub const IOERR: Self = Self(1);
+    IOERR = 1;
     /// Request not supported by the device.
-    pub const UNSUPP: Self = Self(2);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("OK"),
-            1 => Some("IOERR"),
-            2 => Some("UNSUPP"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for VirtioBlkStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "VirtioBlkStatus({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for VirtioBlkStatus {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtioBlkStatus> for u8 {
-    fn from(v: VirtioBlkStatus) -> Self {
-        v.0
-    }
+    UNSUPP = 2;
 }
 
 /// The header of a virtio-blk request.
@@ -224,5 +153,49 @@ impl fmt::Debug for VirtioBlkReqHeader {
             .field("reserved", &self.reserved())
             .field("sector", &self.sector())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtioBlkReqHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtioBlkReqHeaderRepr {
+    /// IN, OUT, FLUSH... (`type` in the spec).
+    pub req_type: VirtioBlkReqType,
+    /// Reserved; zero.
+    pub reserved: u32,
+    /// First sector to read or write (512-byte units).
+    pub sector: u64,
+}
+
+impl VirtioBlkReqHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtioBlkReqHeaderRepr {
+        VirtioBlkReqHeaderRepr {
+            req_type: self.req_type(),
+            reserved: self.reserved(),
+            sector: self.sector(),
+        }
+    }
+}
+
+impl crate::Emit for VirtioBlkReqHeaderRepr {
+    const LEN: usize = VirtioBlkReqHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtioBlkReqHeader`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtioBlkReqHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtioBlkReqHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_req_type(self.req_type);
+        header.set_reserved(self.reserved);
+        header.set_sector(self.sector);
+        Ok(())
     }
 }

@@ -39,147 +39,32 @@ use core::fmt;
 use zerocopy::little_endian::U16;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// Flags of a virtio-net header (VIRTIO_NET_HDR_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtioNetHdrFlags(pub u8);
-
-impl VirtioNetHdrFlags {
+crate::keys::flags! {
+    /// Flags of a virtio-net header (VIRTIO_NET_HDR_F_*).
+    pub struct VirtioNetHdrFlags(u8);
     /// The checksum at `csum_start + csum_offset` must be filled in.
-    pub const NEEDS_CSUM: Self = Self(0x01);
+    NEEDS_CSUM = 0x01;
     /// The device has validated the checksum.
-    pub const DATA_VALID: Self = Self(0x02);
+    DATA_VALID = 0x02;
     /// Receive segment coalescing information is present.
-    pub const RSC_INFO: Self = Self(0x04);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 3] = [
-        (Self::NEEDS_CSUM, "NEEDS_CSUM"),
-        (Self::DATA_VALID, "DATA_VALID"),
-        (Self::RSC_INFO, "RSC_INFO"),
-    ];
+    RSC_INFO = 0x04;
 }
 
-impl fmt::Debug for VirtioNetHdrFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#04x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u8> for VirtioNetHdrFlags {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtioNetHdrFlags> for u8 {
-    fn from(v: VirtioNetHdrFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtioNetHdrFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtioNetHdrFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtioNetHdrFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-
-/// Segmentation offload type (VIRTIO_NET_HDR_GSO_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtioNetGsoType(pub u8);
-
-impl VirtioNetGsoType {
+crate::keys::key! {
+    /// Segmentation offload type (VIRTIO_NET_HDR_GSO_*).
+    pub struct VirtioNetGsoType(u8);
     /// Not a segmentation offload packet.
-    pub const NONE: Self = Self(0);
+    NONE = 0;
     /// TCP over IPv4 segmentation.
-    pub const TCPV4: Self = Self(1);
+    TCPV4 = 1;
     /// UDP fragmentation offload.
-    pub const UDP: Self = Self(3);
+    UDP = 3;
     /// TCP over IPv6 segmentation.
-    pub const TCPV6: Self = Self(4);
+    TCPV6 = 4;
     /// UDP segmentation.
-    pub const UDP_L4: Self = Self(5);
+    UDP_L4 = 5;
     /// Flag: the TCP segments carry ECN.
-    pub const ECN: Self = Self(128);
-
-    /// The spec's name for this value, or `None` when the spec does not name it.
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            0 => Some("NONE"),
-            1 => Some("TCPV4"),
-            3 => Some("UDP"),
-            4 => Some("TCPV6"),
-            5 => Some("UDP_L4"),
-            128 => Some("ECN"),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Debug for VirtioNetGsoType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "VirtioNetGsoType({})", self.0),
-        }
-    }
-}
-
-impl From<u8> for VirtioNetGsoType {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtioNetGsoType> for u8 {
-    fn from(v: VirtioNetGsoType) -> Self {
-        v.0
-    }
+    ECN = 128;
 }
 
 /// The header in front of every frame on the receive and transmit queues.
@@ -331,5 +216,65 @@ impl fmt::Debug for VirtioNetHdr {
             .field("csum_offset", &self.csum_offset())
             .field("num_buffers", &self.num_buffers())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtioNetHdr`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtioNetHdrRepr {
+    /// VIRTIO_NET_HDR_F_* flags.
+    pub flags: VirtioNetHdrFlags,
+    /// Segmentation offload type.
+    pub gso_type: VirtioNetGsoType,
+    /// Length of the headers to copy into each segment (offload only).
+    pub hdr_len: u16,
+    /// Maximum segment size (offload only).
+    pub gso_size: u16,
+    /// Where checksumming starts (with NEEDS_CSUM).
+    pub csum_start: u16,
+    /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
+    pub csum_offset: u16,
+    /// Number of buffers this received frame spans (1 without MRG_RXBUF).
+    pub num_buffers: u16,
+}
+
+impl VirtioNetHdr {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtioNetHdrRepr {
+        VirtioNetHdrRepr {
+            flags: self.flags(),
+            gso_type: self.gso_type(),
+            hdr_len: self.hdr_len(),
+            gso_size: self.gso_size(),
+            csum_start: self.csum_start(),
+            csum_offset: self.csum_offset(),
+            num_buffers: self.num_buffers(),
+        }
+    }
+}
+
+impl crate::Emit for VirtioNetHdrRepr {
+    const LEN: usize = VirtioNetHdr::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtioNetHdr`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtioNetHdr::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtioNetHdr::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_flags(self.flags);
+        header.set_gso_type(self.gso_type);
+        header.set_hdr_len(self.hdr_len);
+        header.set_gso_size(self.gso_size);
+        header.set_csum_start(self.csum_start);
+        header.set_csum_offset(self.csum_offset);
+        header.set_num_buffers(self.num_buffers);
+        Ok(())
     }
 }

@@ -108,252 +108,29 @@ use core::fmt;
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-/// Descriptor flags (VIRTQ_DESC_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtqDescFlags(pub u16);
-
-impl VirtqDescFlags {
+crate::keys::flags! {
+    /// Descriptor flags (VIRTQ_DESC_F_*).
+    pub struct VirtqDescFlags(u16);
     /// The buffer continues in the descriptor named by `next`.
-    pub const NEXT: Self = Self(0x0001);
+    NEXT = 0x0001;
     /// The device writes this buffer (otherwise it reads it).
-    pub const WRITE: Self = Self(0x0002);
+    WRITE = 0x0002;
     /// The buffer holds a table of descriptors.
-    pub const INDIRECT: Self = Self(0x0004);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 3] = [
-        (Self::NEXT, "NEXT"),
-        (Self::WRITE, "WRITE"),
-        (Self::INDIRECT, "INDIRECT"),
-    ];
+    INDIRECT = 0x0004;
 }
 
-impl fmt::Debug for VirtqDescFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u16> for VirtqDescFlags {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtqDescFlags> for u16 {
-    fn from(v: VirtqDescFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtqDescFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtqDescFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtqDescFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-
-/// Available-ring flags (VIRTQ_AVAIL_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtqAvailFlags(pub u16);
-
-impl VirtqAvailFlags {
+crate::keys::flags! {
+    /// Available-ring flags (VIRTQ_AVAIL_F_*).
+    pub struct VirtqAvailFlags(u16);
     /// The driver does not want an interrupt when a buffer is used.
-    pub const NO_INTERRUPT: Self = Self(0x0001);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 1] = [(Self::NO_INTERRUPT, "NO_INTERRUPT")];
+    NO_INTERRUPT = 0x0001;
 }
 
-impl fmt::Debug for VirtqAvailFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u16> for VirtqAvailFlags {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtqAvailFlags> for u16 {
-    fn from(v: VirtqAvailFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtqAvailFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtqAvailFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtqAvailFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-
-/// Used-ring flags (VIRTQ_USED_F_*).
-///
-/// Any value can be held; the named ones are associated constants.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VirtqUsedFlags(pub u16);
-
-impl VirtqUsedFlags {
+crate::keys::flags! {
+    /// Used-ring flags (VIRTQ_USED_F_*).
+    pub struct VirtqUsedFlags(u16);
     /// The device does not want a notification when a buffer is made available.
-    pub const NO_NOTIFY: Self = Self(0x0001);
-
-    /// No bit set.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
-
-    /// Whether every bit of `other` is set in `self`.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Every named bit, with its name.
-    pub const NAMED: [(Self, &'static str); 1] = [(Self::NO_NOTIFY, "NO_NOTIFY")];
-}
-
-impl fmt::Debug for VirtqUsedFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        let mut first = true;
-        for (flag, name) in Self::NAMED {
-            if flag.0 != 0 && rest & flag.0 == flag.0 {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                rest &= !flag.0;
-                first = false;
-            }
-        }
-        if rest != 0 || first {
-            if !first {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{rest:#06x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<u16> for VirtqUsedFlags {
-    fn from(v: u16) -> Self {
-        Self(v)
-    }
-}
-
-impl From<VirtqUsedFlags> for u16 {
-    fn from(v: VirtqUsedFlags) -> Self {
-        v.0
-    }
-}
-
-impl core::ops::BitOr for VirtqUsedFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl core::ops::BitAnd for VirtqUsedFlags {
-    type Output = Self;
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
-    }
-}
-
-impl core::ops::BitOrAssign for VirtqUsedFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
+    NO_NOTIFY = 0x0001;
 }
 
 /// One descriptor: a buffer the device reads or writes (section 2.7.5).
@@ -463,6 +240,54 @@ impl fmt::Debug for VirtqDesc {
     }
 }
 
+/// The fields a sender chooses for [`VirtqDesc`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqDescRepr {
+    /// Guest-physical address of the buffer.
+    pub addr: u64,
+    /// Length of the buffer in bytes.
+    pub len: u32,
+    /// NEXT, WRITE, INDIRECT.
+    pub flags: VirtqDescFlags,
+    /// Index of the next descriptor of the chain, with NEXT.
+    pub next: u16,
+}
+
+impl VirtqDesc {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqDescRepr {
+        VirtqDescRepr {
+            addr: self.addr(),
+            len: self.len(),
+            flags: self.flags(),
+            next: self.next(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqDescRepr {
+    const LEN: usize = VirtqDesc::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqDesc`] over the front of `message`: every field zeroed, then the
+    /// chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqDesc::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqDesc::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_addr(self.addr);
+        header.set_len(self.len);
+        header.set_flags(self.flags);
+        header.set_next(self.next);
+        Ok(())
+    }
+}
+
 /// The start of the available ring (section 2.7.6); `VirtqAvailEntry`s follow.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -540,6 +365,46 @@ impl fmt::Debug for VirtqAvailHeader {
     }
 }
 
+/// The fields a sender chooses for [`VirtqAvailHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqAvailHeaderRepr {
+    /// NO_INTERRUPT.
+    pub flags: VirtqAvailFlags,
+    /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
+    pub idx: u16,
+}
+
+impl VirtqAvailHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqAvailHeaderRepr {
+        VirtqAvailHeaderRepr {
+            flags: self.flags(),
+            idx: self.idx(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqAvailHeaderRepr {
+    const LEN: usize = VirtqAvailHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqAvailHeader`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqAvailHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqAvailHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_flags(self.flags);
+        header.set_idx(self.idx);
+        Ok(())
+    }
+}
+
 /// One available-ring entry: the head of a descriptor chain.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -599,6 +464,40 @@ impl fmt::Debug for VirtqAvailEntry {
         f.debug_struct("VirtqAvailEntry")
             .field("id", &self.id())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtqAvailEntry`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqAvailEntryRepr {
+    /// Index of the chain's first descriptor.
+    pub id: u16,
+}
+
+impl VirtqAvailEntry {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqAvailEntryRepr {
+        VirtqAvailEntryRepr { id: self.id() }
+    }
+}
+
+impl crate::Emit for VirtqAvailEntryRepr {
+    const LEN: usize = VirtqAvailEntry::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqAvailEntry`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqAvailEntry::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqAvailEntry::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_id(self.id);
+        Ok(())
     }
 }
 
@@ -679,6 +578,46 @@ impl fmt::Debug for VirtqUsedHeader {
     }
 }
 
+/// The fields a sender chooses for [`VirtqUsedHeader`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqUsedHeaderRepr {
+    /// NO_NOTIFY.
+    pub flags: VirtqUsedFlags,
+    /// Where the device puts the next element (mod the queue size); wraps at 65536.
+    pub idx: u16,
+}
+
+impl VirtqUsedHeader {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqUsedHeaderRepr {
+        VirtqUsedHeaderRepr {
+            flags: self.flags(),
+            idx: self.idx(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqUsedHeaderRepr {
+    const LEN: usize = VirtqUsedHeader::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqUsedHeader`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqUsedHeader::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqUsedHeader::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_flags(self.flags);
+        header.set_idx(self.idx);
+        Ok(())
+    }
+}
+
 /// One used-ring element: a chain the device is done with.
 ///
 /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
@@ -753,5 +692,45 @@ impl fmt::Debug for VirtqUsedElem {
             .field("id", &self.id())
             .field("len", &self.len())
             .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtqUsedElem`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqUsedElemRepr {
+    /// Index of the chain's first descriptor.
+    pub id: u32,
+    /// Bytes the device wrote into the chain's buffers.
+    pub len: u32,
+}
+
+impl VirtqUsedElem {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqUsedElemRepr {
+        VirtqUsedElemRepr {
+            id: self.id(),
+            len: self.len(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqUsedElemRepr {
+    const LEN: usize = VirtqUsedElem::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqUsedElem`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqUsedElem::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqUsedElem::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_id(self.id);
+        header.set_len(self.len);
+        Ok(())
     }
 }

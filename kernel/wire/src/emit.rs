@@ -1,0 +1,42 @@
+//! What the generated builders implement, hand-written.
+//!
+//! Every generated format `H` has a builder `HRepr`: the fields a sender
+//! chooses. Its [`Emit::emit`] writes a complete `H` over the front of a
+//! message (the header's room, then the payload): every field zeroed, then
+//! the chosen ones, the spec's fixed values (IPv4 `version`, ARP `htype`),
+//! the lengths it declares (IPv4 `ihl` and `total_length`, UDP `length`) and
+//! last its checksum, over the header or the whole message as the spec says.
+//! A protocol pushes [`Emit::LEN`] bytes in front of its payload and emits
+//! into the grown window; the builder never sees an mbuf.
+
+/// Writes one header from the fields a sender chose.
+pub trait Emit {
+    /// Bytes the header takes in front of its payload (no options).
+    const LEN: usize;
+    /// What the header's checksum covers besides the message: an
+    /// [`Ipv4PseudoHeader`] for UDP, `()` for the rest.
+    type Context;
+    /// Writes the header over the first [`Emit::LEN`] bytes of `message`,
+    /// which holds the header's room followed by the payload, exactly as
+    /// long as the message the length fields describe.
+    fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), EmitError>;
+}
+
+/// The addresses of the IPv4 pseudo-header a checksum covers (RFC 768):
+/// the zero byte, protocol and length the generated code adds itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4PseudoHeader {
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+}
+
+/// Why a builder refused to write its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmitError {
+    /// The message is shorter than the header.
+    Truncated { need: usize, have: usize },
+    /// A value does not fit in its field (named): a chosen value wider than
+    /// the field, or a length too large for it or not a whole number of its
+    /// units.
+    DoesNotFit { field: &'static str, value: u64 },
+}
