@@ -121,6 +121,12 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             }
         }
         check_module_wide(&spec, &mut errs);
+        for (item, part, message) in crate::regs::check(&spec)
+            .into_iter()
+            .chain(crate::records::check(&spec))
+        {
+            errs.push(Some(&item), part.as_deref(), message);
+        }
         if errs.list.is_empty() {
             out.push(Module {
                 name: module,
