@@ -32,6 +32,7 @@ use serde::Deserialize;
 use crate::model::Module;
 use crate::regs::Refusal;
 use crate::spec::{ConstType, SpecFile};
+use crate::validate::{is_camel, is_snake, KEYWORDS};
 
 /// One record.
 #[derive(Debug, Clone, Deserialize)]
@@ -79,14 +80,6 @@ pub fn layout(r: &RecordDef) -> (Vec<(u64, &RecordFieldDef)>, u64) {
     (placed, at)
 }
 
-const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
-];
-
 /// Checks every record of one file (`Refusal` = record, field, message).
 pub fn check(spec: &SpecFile) -> Vec<Refusal> {
     let mut out = Vec::new();
@@ -126,9 +119,7 @@ pub fn check(spec: &SpecFile) -> Vec<Refusal> {
         let mut refuse = |field: Option<&str>, msg: String| {
             out.push((r.name.clone(), field.map(str::to_string), msg));
         };
-        if !r.name.starts_with(|c: char| c.is_ascii_uppercase())
-            || !r.name.chars().all(|c| c.is_ascii_alphanumeric())
-        {
+        if !is_camel(&r.name) {
             refuse(None, "a record name is a CamelCase type name".into());
         }
         if !names.insert(&r.name) {
@@ -141,11 +132,7 @@ pub fn check(spec: &SpecFile) -> Vec<Refusal> {
         let mut widest = 1;
         for (at, f) in layout(r).0 {
             let here = Some(f.name.as_str());
-            let snake = f.name.starts_with(|c: char| c.is_ascii_lowercase())
-                && f.name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !snake {
+            if !is_snake(&f.name) {
                 refuse(here, "field names are snake_case".into());
             }
             if KEYWORDS.contains(&f.name.as_str()) {

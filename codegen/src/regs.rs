@@ -25,6 +25,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use crate::spec::SpecFile;
+use crate::validate::{is_camel, is_snake};
 
 /// One register block.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,18 +94,6 @@ impl AccessDef {
 /// A refusal: (block, register, message); `validate` adds the file.
 pub type Refusal = (String, Option<String>, String);
 
-fn snake(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-fn camel(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_uppercase())
-        && name.chars().all(|c| c.is_ascii_alphanumeric())
-}
-
 /// Checks every register block of one file.
 pub fn check(spec: &SpecFile) -> Vec<Refusal> {
     let mut out = Vec::new();
@@ -113,7 +102,7 @@ pub fn check(spec: &SpecFile) -> Vec<Refusal> {
         let mut refuse = |reg: Option<&str>, msg: String| {
             out.push((block.name.clone(), reg.map(str::to_string), msg));
         };
-        if !camel(&block.name) {
+        if !is_camel(&block.name) {
             refuse(
                 None,
                 "a register block name is a CamelCase type name".into(),
@@ -134,7 +123,7 @@ pub fn check(spec: &SpecFile) -> Vec<Refusal> {
         let mut names = BTreeSet::new();
         for r in &block.registers {
             let at = Some(r.name.as_str());
-            if !snake(&r.name) {
+            if !is_snake(&r.name) {
                 refuse(at, "register names are snake_case".into());
             }
             if !names.insert(&r.name) {
