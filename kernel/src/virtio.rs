@@ -8,12 +8,13 @@
 //! let dev = VirtioMmio::probe(VIRTIO0, DeviceId::BLOCK)?; // magic, version 2, id
 //! dev.begin_init();                                       // reset, ACKNOWLEDGE, DRIVER
 //! dev.negotiate(|offered| offered & WANTED)?;             // + VERSION_1, FEATURES_OK
-//! dev.setup_queue(0, &vq)?;                                // per queue (virtqueue.rs)
+//! dev.setup_queue(REQUESTQ, &vq)?;                         // per queue (virtqueue.rs)
 //! dev.driver_ok();                                         // device is live
 //! ```
 //!
-//! then `notify(queue)` after posting buffers and `ack_interrupt()` in the
-//! interrupt handler. QEMU only offers version 2 with
+//! then `notify(queue)` after posting buffers, `ack_interrupt()` in the
+//! interrupt handler, and `read_config_array` for the device type's
+//! configuration fields. QEMU only offers version 2 with
 //! `-global virtio-mmio.force-legacy=false`.
 //!
 //! The registers, status and feature bits are declared in
@@ -189,16 +190,10 @@ impl VirtioMmio {
         status
     }
 
-    /// Reads field `r` of the device-specific configuration space (a
-    /// register of the device type's config block, e.g.
-    /// `wire::virtio_net::VirtioNetConfig`), with an access as wide as the
-    /// field (§4.2.2.2).
-    pub fn read_config<T: RegisterValue, A: Readable>(&self, r: Register<T, A>) -> T {
-        self.consistent(|| self.load(Regs::CONFIG.offset() + r.offset(), r))
-    }
-
-    /// Reads a run of configuration fields (a MAC address), all from one
-    /// version of the configuration space.
+    /// Reads a run of fields of the device-specific configuration space (a
+    /// MAC address: registers of the device type's config block, e.g.
+    /// `wire::virtio_net::VirtioNetConfig`), each with an access as wide as
+    /// the field (§4.2.2.2), all from one version of the configuration space.
     pub fn read_config_array<T: RegisterValue, A: Readable, const N: usize>(
         &self,
         a: RegisterArray<T, A, N>,
