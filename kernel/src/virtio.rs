@@ -76,10 +76,15 @@ impl VirtioMmio {
     /// Loads register `r`, `at` bytes into the block (its offset, or a
     /// configuration field's offset past `CONFIG`).
     fn load<T: RegisterValue, A: Readable>(&self, at: usize, r: Register<T, A>) -> T {
+        assert!(
+            at + Register::<T, A>::WIDTH <= Regs::LEN,
+            "virtio: register outside the slot"
+        );
         // SAFETY: `base` is a virtio-mmio register block (checked by probe's
         // magic number, or the constant slots above), mapped in the kernel
-        // page table; `at` is a register of the generated block, aligned to
-        // its width, inside the 4 KiB slot (`MmioRegisters::LEN`).
+        // page table; `at` is inside it (asserted) and, being a generated
+        // register's offset (validated aligned) or CONFIG (0x100) plus one,
+        // aligned to the access width.
         r.decode(unsafe { core::ptr::read_volatile((self.base + at) as *const T::Raw) })
     }
 
@@ -88,7 +93,8 @@ impl VirtioMmio {
     }
 
     fn write<T: RegisterValue, A: Writable>(&self, r: Register<T, A>, v: T) {
-        // SAFETY: as in `load`.
+        // SAFETY: as in `load`; every writable register is a control
+        // register of `MmioRegisters`, inside the slot.
         unsafe { core::ptr::write_volatile((self.base + r.offset()) as *mut T::Raw, r.encode(v)) }
     }
 

@@ -60,6 +60,12 @@ struct Rings<const N: usize> {
     used: UsedArea<N>,
 }
 
+// The ring headers are accessed as one u32 (see `avail_header`).
+const _: () = assert!(
+    VirtqAvailHeader::LEN == core::mem::size_of::<u32>()
+        && VirtqUsedHeader::LEN == core::mem::size_of::<u32>()
+);
+
 #[repr(C, align(4))]
 struct UsedArea<const N: usize> {
     header: VirtqUsedHeader,
