@@ -34,6 +34,12 @@ pub struct SpecFile {
     /// The formats (headers, ring entries) in this module.
     #[serde(default, rename = "format")]
     pub formats: Vec<FormatDef>,
+    /// Memory-mapped register blocks (`crate::regs`).
+    #[serde(default, rename = "register_block")]
+    pub registers: Vec<crate::regs::RegisterBlockDef>,
+    /// Native structs for the `abi` crate (`crate::records`).
+    #[serde(default, rename = "record")]
+    pub records: Vec<crate::records::RecordDef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

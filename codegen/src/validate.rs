@@ -35,7 +35,7 @@ impl fmt::Display for SpecError {
     }
 }
 
-const KEYWORDS: &[&str] = &[
+pub(crate) const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
     "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
@@ -43,14 +43,14 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
-fn is_snake(name: &str) -> bool {
+pub(crate) fn is_snake(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn is_camel(name: &str) -> bool {
+pub(crate) fn is_camel(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_uppercase())
         && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
@@ -121,6 +121,12 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             }
         }
         check_module_wide(&spec, &mut errs);
+        for (item, part, message) in crate::regs::check(&spec)
+            .into_iter()
+            .chain(crate::records::check(&spec))
+        {
+            errs.push(Some(&item), part.as_deref(), message);
+        }
         if errs.list.is_empty() {
             out.push(Module {
                 name: module,

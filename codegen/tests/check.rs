@@ -67,3 +67,24 @@ fn generation_is_deterministic() {
         codegen::generate(&root).unwrap()
     );
 }
+
+#[test]
+fn records_go_to_abi_and_are_checked_there() {
+    let root = scratch("abi");
+    codegen::run(&root, false).unwrap();
+    let layout = PathBuf::from("kernel/abi/src/fs_layout.rs");
+    assert!(root.join(&layout).exists());
+    assert!(!root.join("kernel/wire/src/fs_layout.rs").exists());
+    let wire_lib = std::fs::read_to_string(root.join("kernel/wire/src/lib.rs")).unwrap();
+    assert!(!wire_lib.contains("fs_layout"), "{wire_lib}");
+
+    let spec = root.join("proto-defs/fs_layout.toml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(&spec, text.replace("Number of inodes.", "Inodes.")).unwrap();
+    assert_eq!(stale(&root), vec![layout.clone()]);
+    std::fs::remove_file(&spec).unwrap();
+    assert!(stale(&root).contains(&layout));
+    codegen::run(&root, false).unwrap();
+    assert!(!root.join(&layout).exists());
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -64,7 +64,9 @@ static BCACHE: Spinlock<Bcache> = Spinlock::new(
 );
 
 /// The block contents. Kernel RAM is direct-mapped, so this array's address
-/// is also the physical address the disk DMAs to.
+/// is also the physical address the disk DMAs to. Aligned so a block can be
+/// viewed in place as an on-disk structure of `u32`s (`IndirectBlock`).
+#[repr(C, align(8))]
 pub struct BufData {
     pub data: [u8; BSIZE],
 }

@@ -9,7 +9,7 @@
 
 use abi::fs::{Dirent, DIRSIZ, T_DIR};
 use abi::Errno;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::IntoBytes;
 
 use crate::fs::{iget, root, Inode, InodeGuard};
 use crate::proc;
@@ -34,11 +34,11 @@ impl InodeGuard<'_> {
 
     /// Reads the directory entry at byte offset `off`.
     pub fn read_dirent(&mut self, off: u32) -> Dirent {
-        let mut buf = [0u8; DIRENT_SIZE];
-        if self.read_bytes(off, &mut buf) != Ok(DIRENT_SIZE) {
+        let mut de = Dirent::default();
+        if self.read_bytes(off, de.as_mut_bytes()) != Ok(DIRENT_SIZE) {
             panic!("dirent read");
         }
-        Dirent::read_from_bytes(&buf).unwrap()
+        de
     }
 
     /// Write a new directory entry (name, inum) into the directory.

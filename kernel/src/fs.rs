@@ -40,7 +40,9 @@
 
 use core::ops::{Deref, DerefMut};
 
-use abi::fs::{DInode, SuperBlock, BPB, BSIZE, FSMAGIC, MAXFILE, NDIRECT, NINDIRECT, ROOTINO};
+use abi::fs::{
+    DInode, IndirectBlock, SuperBlock, BPB, BSIZE, FSMAGIC, MAXFILE, NDIRECT, NINDIRECT, ROOTINO,
+};
 use abi::stat::Stat;
 use abi::Errno;
 use zerocopy::{FromBytes, IntoBytes};
@@ -242,6 +244,16 @@ pub fn ialloc(dev: u32, typ: u16) -> Result<Inode, Errno> {
 
 const DINODE_SIZE: usize = core::mem::size_of::<DInode>();
 
+/// A buffer holding an inode's indirect block, viewed in place.
+fn indirect(bp: &bio::Buf) -> &IndirectBlock {
+    // A block is exactly one IndirectBlock and buffers are 8-aligned.
+    IndirectBlock::ref_from_bytes(bp.data()).expect("indirect block view")
+}
+
+fn indirect_mut(bp: &mut bio::Buf) -> &mut IndirectBlock {
+    IndirectBlock::mut_from_bytes(bp.data_mut()).expect("indirect block view")
+}
+
 fn dinode_offset(inum: u32) -> usize {
     (inum as usize % (BSIZE / DINODE_SIZE)) * DINODE_SIZE
 }
@@ -384,11 +396,10 @@ impl InodeGuard<'_> {
             self.d.addrs[NDIRECT] = balloc(dev)?;
         }
         let mut bp = bio::bread(dev, self.d.addrs[NDIRECT]);
-        let slot = &bp.data()[4 * bn..4 * bn + 4];
-        let mut addr = u32::from_le_bytes(slot.try_into().unwrap());
+        let mut addr = indirect(&bp).addrs[bn];
         if addr == 0 {
             addr = balloc(dev)?;
-            bp.data_mut()[4 * bn..4 * bn + 4].copy_from_slice(&addr.to_le_bytes());
+            indirect_mut(&mut bp).addrs[bn] = addr;
             log::log_write(&bp);
         }
         Ok(addr)
@@ -405,8 +416,7 @@ impl InodeGuard<'_> {
         }
         if self.d.addrs[NDIRECT] != 0 {
             let bp = bio::bread(dev, self.d.addrs[NDIRECT]);
-            for w in bp.data().chunks_exact(4) {
-                let a = u32::from_le_bytes(w.try_into().unwrap());
+            for &a in indirect(&bp).addrs.iter() {
                 if a != 0 {
                     bfree(dev, a);
                 }

@@ -26,26 +26,17 @@
 //! After a crash, [`initlog`] replays a committed header, or ignores blocks
 //! whose header never made it.
 //!
-//! The header block holds `n: u32` then `LOGSIZE` block numbers (`u32`),
-//! little-endian.
+//! The header block is an `abi::fs::LogHeader` (declared in
+//! `proto-defs/fs_layout.toml`), the same struct the log keeps in memory.
 
-use abi::fs::{SuperBlock, BSIZE, LOGSIZE, MAXOPBLOCKS};
+use abi::fs::{LogHeader, SuperBlock, LOGSIZE, MAXOPBLOCKS};
+use zerocopy::{FromBytes, IntoBytes};
 
 use crate::bio::{self, Buf};
 use crate::proc;
 use crate::spinlock::Spinlock;
 
 const LOGN: usize = LOGSIZE as usize;
-
-/// Contents of the header block, both on disk and in memory: which home
-/// blocks the log holds, in order.
-#[derive(Clone, Copy)]
-struct LogHeader {
-    n: usize,
-    block: [u32; LOGN],
-}
-
-const _: () = assert!((1 + LOGN) * 4 <= BSIZE, "log header too big");
 
 struct Log {
     start: u32,
@@ -108,7 +99,7 @@ fn log_location() -> (u32, u32) {
 /// Copies committed blocks from the log to their home location.
 fn install_trans(lh: &LogHeader, recovering: bool) {
     let (dev, start) = log_location();
-    for tail in 0..lh.n {
+    for tail in 0..lh.n as usize {
         let lbuf = bio::bread(dev, start + tail as u32 + 1); // read log block
         let mut dbuf = bio::bread(dev, lh.block[tail]); // read dst
         dbuf.data_mut().copy_from_slice(lbuf.data()); // copy block to dst
@@ -123,15 +114,8 @@ fn install_trans(lh: &LogHeader, recovering: bool) {
 fn read_head() -> LogHeader {
     let (dev, start) = log_location();
     let buf = bio::bread(dev, start);
-    let word = |i: usize| u32::from_le_bytes(buf.data()[4 * i..4 * i + 4].try_into().unwrap());
-    let mut lh = LogHeader {
-        n: word(0) as usize,
-        block: [0; LOGN],
-    };
-    assert!(lh.n <= LOGN, "read_head: corrupt log header");
-    for (i, b) in lh.block.iter_mut().enumerate().take(lh.n) {
-        *b = word(1 + i);
-    }
+    let (lh, _) = LogHeader::read_from_prefix(buf.data()).expect("a block holds a log header");
+    assert!(lh.n as usize <= LOGN, "read_head: corrupt log header");
     lh
 }
 
@@ -140,11 +124,8 @@ fn read_head() -> LogHeader {
 fn write_head(lh: &LogHeader) {
     let (dev, start) = log_location();
     let mut buf = bio::bread(dev, start);
-    let d = buf.data_mut();
-    d[0..4].copy_from_slice(&(lh.n as u32).to_le_bytes());
-    for i in 0..lh.n {
-        d[4 + 4 * i..8 + 4 * i].copy_from_slice(&lh.block[i].to_le_bytes());
-    }
+    lh.write_to_prefix(buf.data_mut())
+        .expect("a block holds a log header");
     bio::bwrite(&mut buf);
 }
 
@@ -162,7 +143,7 @@ pub fn begin_op() {
     loop {
         if log.committing {
             log = proc::sleep(chan(), log);
-        } else if log.lh.n + (log.outstanding + 1) * MAXOPBLOCKS > capacity(&log) {
+        } else if log.lh.n as usize + (log.outstanding + 1) * MAXOPBLOCKS > capacity(&log) {
             // This op might exhaust log space; wait for commit.
             log = proc::sleep(chan(), log);
         } else {
@@ -222,7 +203,7 @@ impl Drop for Op {
 /// Copies modified blocks from the cache to the log.
 fn write_log(lh: &LogHeader) {
     let (dev, start) = log_location();
-    for tail in 0..lh.n {
+    for tail in 0..lh.n as usize {
         let mut to = bio::bread(dev, start + tail as u32 + 1); // log block
         let from = bio::bread(dev, lh.block[tail]); // cache block
         to.data_mut().copy_from_slice(from.data());
@@ -257,13 +238,13 @@ fn commit() {
 /// ```
 pub fn log_write(b: &Buf) {
     let mut log = LOG.lock();
-    if log.lh.n >= capacity(&log) {
+    if log.lh.n as usize >= capacity(&log) {
         panic!("too big a transaction");
     }
     if log.outstanding < 1 {
         panic!("log_write outside of trans");
     }
-    let n = log.lh.n;
+    let n = log.lh.n as usize;
     // Log absorption: a block written twice in one transaction takes one
     // slot.
     if log.lh.block[..n].contains(&b.blockno()) {

@@ -14,7 +14,10 @@
 //! direct-mapped, so they cannot hold DMA buffers).
 
 use abi::fs::BSIZE;
-use wire::virtio_blk::{VirtioBlkReqHeader, VirtioBlkReqType, VirtioBlkStatus, SECTOR_SIZE};
+use wire::virtio_blk::{
+    VirtioBlkReqHeader, VirtioBlkReqType, VirtioBlkStatus, REQUESTQ, SECTOR_SIZE,
+};
+use wire::virtio_mmio::DeviceId;
 
 use crate::proc;
 use crate::spinlock::Spinlock;
@@ -79,7 +82,7 @@ fn done_chan(disk: &Disk, id: usize) -> usize {
 /// Finds and sets up the disk. Called once on hart 0 before the first
 /// process runs; panics if there is no usable disk, as xv6 does.
 pub fn init() {
-    let dev = match VirtioMmio::probe(virtio::VIRTIO0, virtio::DEVICE_ID_BLOCK) {
+    let dev = match VirtioMmio::probe(virtio::VIRTIO0, DeviceId::BLOCK) {
         Ok(d) => d,
         Err(e) => panic!("virtio_blk: no disk at {:#x}: {:?}", virtio::VIRTIO0, e),
     };
@@ -91,7 +94,8 @@ pub fn init() {
     dev.negotiate(|_offered| 0)
         .expect("virtio_blk: feature negotiation");
     let vq = Virtqueue::<NUM>::new();
-    dev.setup_queue(0, &vq).expect("virtio_blk: queue 0");
+    dev.setup_queue(REQUESTQ, &vq)
+        .expect("virtio_blk: request queue");
     let mut disk = DISK.lock();
     disk.vq = Some(vq);
     disk.dev = Some(dev);
@@ -155,7 +159,7 @@ pub fn rw(blockno: u32, data: &mut [u8; BSIZE], write: bool) {
     vq.set_desc(idx[1], data_seg, Some(idx[2]));
     vq.set_desc(idx[2], status_seg, None);
     vq.submit(idx[0]);
-    d.dev.unwrap().notify(0);
+    d.dev.unwrap().notify(REQUESTQ);
 
     // Wait for intr() to say the request has finished. `data` stays
     // borrowed (and its buffer locked by the caller) until then.

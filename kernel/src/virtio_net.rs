@@ -26,21 +26,16 @@
 //! out only when the device asks for them.
 
 use net::{DropReason, Mbuf, MbufState};
-use wire::virtio_net::VirtioNetHdr;
+use wire::virtio_mmio::DeviceId;
+use wire::virtio_net::{VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, RECEIVEQ, TRANSMITQ};
 
 use crate::netglue::{pool, KernelEnv, NET};
 use crate::spinlock::Spinlock;
-use crate::virtio::{VirtioMmio, DEVICE_ID_NET, VIRTIO1};
+use crate::virtio::{VirtioMmio, VIRTIO1};
 use crate::virtqueue::{Segment, Virtqueue};
 
 /// Entries per queue (≤ 128 keeps each queue in one page).
 pub const QSIZE: usize = 128;
-const RX_QUEUE: u32 = 0;
-const TX_QUEUE: u32 = 1;
-/// VIRTIO_NET_F_MAC (§5.1.3): the device's MAC is in config space.
-const F_MAC: u64 = 1 << 5;
-/// Offset of `mac` in `struct virtio_net_config` (§5.1.4).
-const CONFIG_MAC: usize = 0;
 /// Frames handed to the stack per lock round trip.
 const RX_BATCH: usize = 16;
 
@@ -88,7 +83,7 @@ impl Nic {
 /// Brings the card up (hart 0, at boot, after the heap). Without a card the
 /// stack still works for loopback; transmit then drops.
 pub fn init() {
-    let dev = match VirtioMmio::probe(VIRTIO1, DEVICE_ID_NET) {
+    let dev = match VirtioMmio::probe(VIRTIO1, DeviceId::NET) {
         Ok(d) => d,
         Err(e) => {
             crate::println!("virtio_net: no network card ({:?})", e);
@@ -96,7 +91,7 @@ pub fn init() {
         }
     };
     dev.begin_init();
-    let features = match dev.negotiate(|offered| offered & F_MAC) {
+    let features = match dev.negotiate(|offered| offered & VirtioNetFeatures::MAC.0) {
         Ok(f) => f,
         Err(e) => {
             crate::println!("virtio_net: feature negotiation failed ({:?})", e);
@@ -105,16 +100,15 @@ pub fn init() {
     };
     let rx = Virtqueue::new();
     let tx = Virtqueue::new();
-    if dev.setup_queue(RX_QUEUE, &rx).is_err() || dev.setup_queue(TX_QUEUE, &tx).is_err() {
+    if dev.setup_queue(RECEIVEQ, &rx).is_err() || dev.setup_queue(TRANSMITQ, &tx).is_err() {
         crate::println!("virtio_net: queue setup failed");
         return;
     }
-    let mut mac = net::Iface::QEMU_USER.mac;
-    if features & F_MAC != 0 {
-        for (i, b) in mac.iter_mut().enumerate() {
-            *b = dev.config_read_u8(CONFIG_MAC + i);
-        }
-    }
+    let mac = if VirtioNetFeatures(features).contains(VirtioNetFeatures::MAC) {
+        dev.read_config_array(VirtioNetConfig::MAC)
+    } else {
+        net::Iface::QEMU_USER.mac
+    };
     NET.lock().set_mac(mac);
 
     let mut g = NIC.lock();
@@ -134,7 +128,7 @@ pub fn init() {
     }
     nic.tx.suppress_interrupts(true);
     nic.dev.driver_ok();
-    nic.dev.notify(RX_QUEUE);
+    nic.dev.notify(RECEIVEQ);
     drop(g);
     crate::println!(
         "virtio_net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx buffers",
@@ -169,7 +163,7 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     nic.tx_bufs[head as usize] = Some(m);
     nic.tx.submit(head);
     if nic.tx.should_notify() {
-        nic.dev.notify(TX_QUEUE);
+        nic.dev.notify(TRANSMITQ);
     }
     Ok(())
 }
@@ -234,7 +228,7 @@ pub fn intr() {
                 reposted = true;
             }
             if reposted && nic.rx.should_notify() {
-                nic.dev.notify(RX_QUEUE);
+                nic.dev.notify(RECEIVEQ);
             }
         }
         if n + ndrops == 0 {

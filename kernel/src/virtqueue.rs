@@ -25,8 +25,8 @@ use core::ptr::{addr_of, addr_of_mut, NonNull};
 use core::sync::atomic::{fence, Ordering};
 
 use wire::virtq::{
-    VirtqAvailEntry, VirtqAvailFlags, VirtqAvailHeader, VirtqDesc, VirtqDescFlags, VirtqUsedElem,
-    VirtqUsedFlags, VirtqUsedHeader,
+    VirtqAvailEntry, VirtqAvailEvent, VirtqAvailFlags, VirtqAvailHeader, VirtqDesc, VirtqDescFlags,
+    VirtqUsedElem, VirtqUsedEvent, VirtqUsedFlags, VirtqUsedHeader,
 };
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -47,21 +47,30 @@ pub struct Used {
     pub len: u32,
 }
 
-/// The memory shared with the device. The device area must be 4-aligned.
+/// The memory shared with the device, laid out as §2.7 gives it: each
+/// area is its generated parts in order. The device area must be 4-aligned.
+/// The event words stay zero: we do not negotiate VIRTIO_F_EVENT_IDX, so the
+/// ring flags (`NO_INTERRUPT`, `NO_NOTIFY`) suppress notifications instead.
 #[repr(C, align(4096))]
 struct Rings<const N: usize> {
     desc: [VirtqDesc; N],
     avail: VirtqAvailHeader,
     avail_ring: [VirtqAvailEntry; N],
-    used_event: [u8; 2],
+    used_event: VirtqUsedEvent,
     used: UsedArea<N>,
 }
+
+// The ring headers are accessed as one u32 (see `avail_header`).
+const _: () = assert!(
+    VirtqAvailHeader::LEN == core::mem::size_of::<u32>()
+        && VirtqUsedHeader::LEN == core::mem::size_of::<u32>()
+);
 
 #[repr(C, align(4))]
 struct UsedArea<const N: usize> {
     header: VirtqUsedHeader,
     ring: [VirtqUsedElem; N],
-    avail_event: [u8; 2],
+    avail_event: VirtqAvailEvent,
 }
 
 pub struct Virtqueue<const N: usize> {

@@ -16,7 +16,8 @@
 use std::collections::HashMap;
 
 use abi::fs::{
-    DInode, Dirent, SuperBlock, BPB, BSIZE, DIRSIZ, FSMAGIC, IPB, NDIRECT, ROOTINO, T_DIR,
+    DInode, Dirent, IndirectBlock, LogHeader, SuperBlock, BPB, BSIZE, DIRSIZ, FSMAGIC, IPB,
+    NDIRECT, ROOTINO, T_DIR,
 };
 use zerocopy::FromBytes;
 
@@ -33,8 +34,8 @@ fn block(img: &[u8], b: u32) -> &[u8] {
     &img[b as usize * BSIZE..(b as usize + 1) * BSIZE]
 }
 
-fn word(buf: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes(buf[4 * i..4 * i + 4].try_into().unwrap())
+fn indirect(img: &[u8], b: u32) -> IndirectBlock {
+    IndirectBlock::read_from_bytes(block(img, b)).unwrap()
 }
 
 fn dinode(img: &[u8], sb: &SuperBlock, inum: u32) -> DInode {
@@ -54,8 +55,7 @@ fn inode_blocks(img: &[u8], din: &DInode) -> Vec<u32> {
     let ind = din.addrs[NDIRECT];
     if ind != 0 && (ind as usize + 1) * BSIZE <= img.len() {
         v.push(ind);
-        let ib = block(img, ind);
-        v.extend((0..BSIZE / 4).map(|i| word(ib, i)).filter(|&a| a != 0));
+        v.extend(indirect(img, ind).addrs.iter().copied().filter(|&a| a != 0));
     }
     v
 }
@@ -69,7 +69,7 @@ fn content(img: &[u8], din: &DInode) -> Vec<u8> {
         let b = if fbn < NDIRECT {
             din.addrs[fbn]
         } else if ind != 0 {
-            word(block(img, ind), fbn - NDIRECT)
+            indirect(img, ind).addrs[fbn - NDIRECT]
         } else {
             0
         };
@@ -94,16 +94,16 @@ pub fn check(image: &[u8]) -> Report {
         return r;
     }
     // Replay a committed transaction, as initlog does.
-    let head = block(&img, sb.logstart).to_vec();
-    let n = word(&head, 0) as usize;
-    if n >= sb.nlog as usize {
+    let (head, _) = LogHeader::read_from_prefix(block(&img, sb.logstart)).unwrap();
+    let n = head.n as usize;
+    if n >= sb.nlog as usize || n > head.block.len() {
         r.errors.push(format!("log header counts {n} blocks"));
         return r;
     }
     for i in 0..n {
         let (from, to) = (
             (sb.logstart + 1 + i as u32) as usize,
-            word(&head, 1 + i) as usize,
+            head.block[i] as usize,
         );
         let data = img[from * BSIZE..(from + 1) * BSIZE].to_vec();
         img[to * BSIZE..(to + 1) * BSIZE].copy_from_slice(&data);

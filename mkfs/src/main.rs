@@ -20,8 +20,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use abi::fs::{
-    DInode, Dirent, SuperBlock, BPB, BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT, ROOTINO, T_DIR,
-    T_FILE,
+    DInode, Dirent, IndirectBlock, SuperBlock, BPB, BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT,
+    ROOTINO, T_DIR, T_FILE,
 };
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -50,7 +50,7 @@ impl Image {
             freeinode: 1,
             freeblock: nmeta,
         };
-        img.block_mut(1)[..std::mem::size_of::<SuperBlock>()].copy_from_slice(sb.as_bytes());
+        sb.write_to_prefix(img.block_mut(1)).unwrap();
         let rootino = img.ialloc(T_DIR);
         assert_eq!(rootino, ROOTINO);
         img.add_dirent(rootino, b".", rootino).unwrap();
@@ -69,6 +69,15 @@ impl Image {
     pub fn rinode(&self, inum: u32) -> DInode {
         let off = (inum % abi::fs::IPB) as usize * DINODE_SIZE;
         DInode::read_from_bytes(&self.block(self.sb.iblock(inum))[off..off + DINODE_SIZE]).unwrap()
+    }
+
+    /// Block `b` read as an inode's indirect block.
+    pub fn rindirect(&self, b: u32) -> IndirectBlock {
+        IndirectBlock::read_from_bytes(self.block(b)).unwrap()
+    }
+
+    fn windirect(&mut self, b: u32, ind: &IndirectBlock) {
+        ind.write_to(self.block_mut(b)).unwrap();
     }
 
     fn winode(&mut self, inum: u32, din: &DInode) {
@@ -122,14 +131,14 @@ impl Image {
                 if din.addrs[NDIRECT] == 0 {
                     din.addrs[NDIRECT] = self.balloc()?;
                 }
-                let ind = din.addrs[NDIRECT];
-                let slot = 4 * (fbn - NDIRECT);
-                let mut a = u32::from_le_bytes(self.block(ind)[slot..slot + 4].try_into().unwrap());
-                if a == 0 {
-                    a = self.balloc()?;
-                    self.block_mut(ind)[slot..slot + 4].copy_from_slice(&a.to_le_bytes());
+                let b = din.addrs[NDIRECT];
+                let mut ind = self.rindirect(b);
+                let a = &mut ind.addrs[fbn - NDIRECT];
+                if *a == 0 {
+                    *a = self.balloc()?;
+                    self.windirect(b, &ind);
                 }
-                a
+                ind.addrs[fbn - NDIRECT]
             };
             let n = rest.len().min(BSIZE - off % BSIZE);
             let start = off % BSIZE;
@@ -177,12 +186,7 @@ impl Image {
             let b = if fbn < NDIRECT {
                 din.addrs[fbn]
             } else {
-                let slot = 4 * (fbn - NDIRECT);
-                u32::from_le_bytes(
-                    self.block(din.addrs[NDIRECT])[slot..slot + 4]
-                        .try_into()
-                        .unwrap(),
-                )
+                self.rindirect(din.addrs[NDIRECT]).addrs[fbn - NDIRECT]
             };
             let n = (din.size as usize - out.len()).min(BSIZE);
             out.extend_from_slice(&self.block(b)[..n]);
@@ -317,7 +321,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use abi::fs::FSMAGIC;
+    use abi::fs::{LogHeader, FSMAGIC, LOGSIZE};
 
     fn built(files: &[(&[u8], Vec<u8>)]) -> Image {
         let mut img = Image::new();
@@ -426,8 +430,10 @@ mod tests {
         blk[pos] = b'b';
         let l = img.sb.logstart as usize;
         logged[(l + 1) * BSIZE..(l + 2) * BSIZE].copy_from_slice(&blk);
-        logged[l * BSIZE..l * BSIZE + 4].copy_from_slice(&1u32.to_le_bytes());
-        logged[l * BSIZE + 4..l * BSIZE + 8].copy_from_slice(&rootblk.to_le_bytes());
+        let mut block = [0; LOGSIZE as usize];
+        block[0] = rootblk;
+        let head = LogHeader { n: 1, block };
+        head.write_to_prefix(&mut logged[l * BSIZE..]).unwrap();
         let r = fsck::check(&logged);
         assert_eq!(r.replayed, 1);
         assert!(r.errors.is_empty(), "{r:?}");

@@ -7,7 +7,8 @@ use core::mem::{offset_of, size_of};
 use wire::virtio_blk::{VirtioBlkReqHeader, VirtioBlkReqType, VirtioBlkStatus, SECTOR_SIZE};
 use wire::virtio_net::{VirtioNetHdr, VirtioNetHdrFlags};
 use wire::virtq::{
-    VirtqAvailEntry, VirtqAvailHeader, VirtqDesc, VirtqDescFlags, VirtqUsedElem, VirtqUsedHeader,
+    VirtqAvailEntry, VirtqAvailEvent, VirtqAvailHeader, VirtqDesc, VirtqDescFlags, VirtqUsedElem,
+    VirtqUsedEvent, VirtqUsedHeader,
 };
 use zerocopy::IntoBytes;
 
@@ -84,6 +85,17 @@ fn virtq_rings() {
     let mut h = VirtqAvailHeader::default();
     h.set_idx(0x0102);
     assert_eq!(h.as_bytes(), [0, 0, 0x02, 0x01]);
+    // le16 used_event after the available ring, le16 avail_event after the
+    // used ring (2.7.7, 2.7.10).
+    assert_eq!(
+        (size_of::<VirtqUsedEvent>(), size_of::<VirtqAvailEvent>()),
+        (2, 2)
+    );
+    let mut u = VirtqUsedEvent::default();
+    u.set_used_event(0x0304);
+    let mut a = VirtqAvailEvent::default();
+    a.set_avail_event(0x0506);
+    assert_eq!((u.as_bytes(), a.as_bytes()), (&[4, 3][..], &[6, 5][..]));
 }
 
 #[test]

@@ -76,4 +76,14 @@ proptest! {
     fn virtq_virtq_used_elem(bytes in vec(any::<u8>(), wire::virtq::VirtqUsedElem::LEN)) {
         roundtrip::<deku::virtq::VirtqUsedElem>(&bytes)?;
     }
+
+    #[test]
+    fn virtq_virtq_used_event(bytes in vec(any::<u8>(), wire::virtq::VirtqUsedEvent::LEN)) {
+        roundtrip::<deku::virtq::VirtqUsedEvent>(&bytes)?;
+    }
+
+    #[test]
+    fn virtq_virtq_avail_event(bytes in vec(any::<u8>(), wire::virtq::VirtqAvailEvent::LEN)) {
+        roundtrip::<deku::virtq::VirtqAvailEvent>(&bytes)?;
+    }
 }

@@ -1,7 +1,7 @@
 //! What `fstat` fills in.
-pub const T_DIR: u16 = 1;
-pub const T_FILE: u16 = 2;
-pub const T_DEVICE: u16 = 3;
+
+/// A `Stat::typ` of an inode is its on-disk type.
+pub use crate::fs_layout::{T_DEVICE, T_DIR, T_FILE};
 /// Not an inode: a socket file descriptor.
 pub const T_SOCKET: u16 = 4;
 /// Not an inode: a pipe end.

@@ -23,8 +23,10 @@ pub mod icmpv4;
 pub mod ipv4;
 mod keys;
 pub mod parse;
+pub mod regs;
 pub mod udp;
 pub mod virtio_blk;
+pub mod virtio_mmio;
 pub mod virtio_net;
 pub mod virtq;
 

@@ -40,6 +40,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// Bytes per sector, the unit of `sector`.
 pub const SECTOR_SIZE: u32 = 512;
 
+/// Index of the request queue, the device's only queue without VIRTIO_BLK_F_MQ (5.2.2).
+pub const REQUESTQ: u32 = 0;
+
 crate::keys::key! {
     /// What a request does (VIRTIO_BLK_T_*).
     pub struct VirtioBlkReqType(u32);

@@ -6,8 +6,9 @@
 //! A split virtqueue of size N is three areas the driver allocates: N
 //! descriptors (16-byte aligned), the available ring (`VirtqAvailHeader`, N
 //! `VirtqAvailEntry`s, then `used_event`; 2-byte aligned) and the used ring
-//! (`VirtqUsedHeader`, N `VirtqUsedElem`s, then `avail_event`; 4-byte
-//! aligned). The event fields are plain little-endian u16s after the rings.
+//! (`VirtqUsedHeader`, N `VirtqUsedElem`s, then `VirtqAvailEvent`; 4-byte
+//! aligned). The event words after each ring (`VirtqUsedEvent`,
+//! `VirtqAvailEvent`) take effect only with VIRTIO_F_EVENT_IDX.
 //!
 //! # [`VirtqDesc`] (16 bytes)
 //!
@@ -102,6 +103,40 @@
 //! |---|---|---|---|
 //! | `id` | 0.0 | 32 | Index of the chain's first descriptor. |
 //! | `len` | 4.0 | 32 | Bytes the device wrote into the chain's buffers. |
+//!
+//! # [`VirtqUsedEvent`] (2 bytes)
+//!
+//! The word after the available ring's entries (section 2.7.7): with VIRTIO_F_EVENT_IDX, the
+//! driver wants an interrupt only once the used ring's `idx` passes this value.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |          used_event           |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `used_event` | 0.0 | 16 | Used-ring index after which the driver wants an interrupt. |
+//!
+//! # [`VirtqAvailEvent`] (2 bytes)
+//!
+//! The word after the used ring's elements (section 2.7.10): with VIRTIO_F_EVENT_IDX, the
+//! device wants a notification only once the available ring's `idx` passes this value.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |          avail_event          |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `avail_event` | 0.0 | 16 | Available-ring index after which the device wants a notification. |
 
 use core::fmt;
 
@@ -731,6 +766,204 @@ impl crate::Emit for VirtqUsedElemRepr {
         zerocopy::FromZeros::zero(header);
         header.set_id(self.id);
         header.set_len(self.len);
+        Ok(())
+    }
+}
+
+/// The word after the available ring's entries (section 2.7.7): with VIRTIO_F_EVENT_IDX, the
+/// driver wants an interrupt only once the used ring's `idx` passes this value.
+///
+/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct VirtqUsedEvent {
+    /// Used-ring index after which the driver wants an interrupt.
+    pub used_event: U16,
+}
+
+const _: () = assert!(core::mem::size_of::<VirtqUsedEvent>() == VirtqUsedEvent::LEN);
+
+impl VirtqUsedEvent {
+    /// Size on the wire, in bytes.
+    pub const LEN: usize = 2;
+
+    /// Used-ring index after which the driver wants an interrupt.
+    #[inline]
+    pub fn used_event(&self) -> u16 {
+        self.used_event.get()
+    }
+
+    /// Sets [`Self::used_event`].
+    #[inline]
+    pub fn set_used_event(&mut self, v: u16) {
+        self.used_event.set(v);
+    }
+
+    /// Views the header at the front of `bytes`.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(crate::ParseError::Truncated {
+                need: Self::LEN,
+                have: bytes.len(),
+            });
+        };
+        let header_len = Self::LEN;
+        let end = bytes.len();
+        Ok(crate::Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..end],
+        })
+    }
+}
+
+impl Default for VirtqUsedEvent {
+    /// All zeros.
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+impl fmt::Debug for VirtqUsedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VirtqUsedEvent")
+            .field("used_event", &self.used_event())
+            .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtqUsedEvent`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqUsedEventRepr {
+    /// Used-ring index after which the driver wants an interrupt.
+    pub used_event: u16,
+}
+
+impl VirtqUsedEvent {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqUsedEventRepr {
+        VirtqUsedEventRepr {
+            used_event: self.used_event(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqUsedEventRepr {
+    const LEN: usize = VirtqUsedEvent::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqUsedEvent`] over the front of `message`: every field zeroed, then
+    /// the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqUsedEvent::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqUsedEvent::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_used_event(self.used_event);
+        Ok(())
+    }
+}
+
+/// The word after the used ring's elements (section 2.7.10): with VIRTIO_F_EVENT_IDX, the
+/// device wants a notification only once the available ring's `idx` passes this value.
+///
+/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct VirtqAvailEvent {
+    /// Available-ring index after which the device wants a notification.
+    pub avail_event: U16,
+}
+
+const _: () = assert!(core::mem::size_of::<VirtqAvailEvent>() == VirtqAvailEvent::LEN);
+
+impl VirtqAvailEvent {
+    /// Size on the wire, in bytes.
+    pub const LEN: usize = 2;
+
+    /// Available-ring index after which the device wants a notification.
+    #[inline]
+    pub fn avail_event(&self) -> u16 {
+        self.avail_event.get()
+    }
+
+    /// Sets [`Self::avail_event`].
+    #[inline]
+    pub fn set_avail_event(&mut self, v: u16) {
+        self.avail_event.set(v);
+    }
+
+    /// Views the header at the front of `bytes`.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(crate::ParseError::Truncated {
+                need: Self::LEN,
+                have: bytes.len(),
+            });
+        };
+        let header_len = Self::LEN;
+        let end = bytes.len();
+        Ok(crate::Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..end],
+        })
+    }
+}
+
+impl Default for VirtqAvailEvent {
+    /// All zeros.
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+impl fmt::Debug for VirtqAvailEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VirtqAvailEvent")
+            .field("avail_event", &self.avail_event())
+            .finish()
+    }
+}
+
+/// The fields a sender chooses for [`VirtqAvailEvent`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct VirtqAvailEventRepr {
+    /// Available-ring index after which the device wants a notification.
+    pub avail_event: u16,
+}
+
+impl VirtqAvailEvent {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> VirtqAvailEventRepr {
+        VirtqAvailEventRepr {
+            avail_event: self.avail_event(),
+        }
+    }
+}
+
+impl crate::Emit for VirtqAvailEventRepr {
+    const LEN: usize = VirtqAvailEvent::LEN;
+    type Context = ();
+
+    /// Writes a complete [`VirtqAvailEvent`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = VirtqAvailEvent::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: VirtqAvailEvent::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_avail_event(self.avail_event);
         Ok(())
     }
 }

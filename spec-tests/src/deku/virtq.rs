@@ -135,3 +135,49 @@ impl Reference for VirtqUsedElem {
         w
     }
 }
+
+/// Reference codec for [`wire::virtq::VirtqUsedEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
+#[deku(endian = "little")]
+pub struct VirtqUsedEvent {
+    pub used_event: u16,
+}
+
+impl Reference for VirtqUsedEvent {
+    type Wire = wire::virtq::VirtqUsedEvent;
+
+    fn from_wire(w: &Self::Wire) -> Self {
+        Self {
+            used_event: w.used_event(),
+        }
+    }
+
+    fn to_wire(&self) -> Self::Wire {
+        let mut w = Self::Wire::default();
+        w.set_used_event(self.used_event);
+        w
+    }
+}
+
+/// Reference codec for [`wire::virtq::VirtqAvailEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
+#[deku(endian = "little")]
+pub struct VirtqAvailEvent {
+    pub avail_event: u16,
+}
+
+impl Reference for VirtqAvailEvent {
+    type Wire = wire::virtq::VirtqAvailEvent;
+
+    fn from_wire(w: &Self::Wire) -> Self {
+        Self {
+            avail_event: w.avail_event(),
+        }
+    }
+
+    fn to_wire(&self) -> Self::Wire {
+        let mut w = Self::Wire::default();
+        w.set_avail_event(self.avail_event);
+        w
+    }
+}

@@ -11,6 +11,7 @@ use alloc::format;
 use core::mem::size_of;
 use ulib::cstr::from_padded;
 use ulib::sys;
+use zerocopy::IntoBytes;
 
 ulib::entry!(main);
 
@@ -45,18 +46,17 @@ fn list(fd: usize, path: &str) -> i32 {
         show(base, &st);
         return 0;
     }
-    let mut raw = [0u8; size_of::<Dirent>()];
+    let mut de = Dirent::default();
     loop {
-        match sys::read_full(fd, &mut raw) {
-            Ok(n) if n == raw.len() => {}
+        match sys::read_full(fd, de.as_mut_bytes()) {
+            Ok(n) if n == size_of::<Dirent>() => {}
             Ok(_) => return 0,
             Err(e) => return ulib::fail("ls", path, e),
         }
-        let inum = u16::from_le_bytes([raw[0], raw[1]]);
-        if inum == 0 {
+        if de.inum == 0 {
             continue;
         }
-        let name = from_padded(&raw[2..]);
+        let name = from_padded(&de.name);
         let full = if path.ends_with('/') {
             format!("{path}{name}")
         } else {

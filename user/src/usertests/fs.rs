@@ -4,7 +4,7 @@
 
 use crate::util::{read_file, wait_all, write_file};
 use abi::fcntl::{O_CREATE, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use abi::fs::{BSIZE, MAXFILE, NDIRECT};
+use abi::fs::{Dirent, BSIZE, MAXFILE, NDIRECT};
 use abi::stat::{T_DIR, T_FILE};
 use abi::Errno;
 use alloc::format;
@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use ulib::ensure;
 use ulib::sys;
 use ulib::testing::{Check, TestResult};
+use zerocopy::IntoBytes;
 
 /// Create, write, read back, truncate, reopen; wrong modes fail.
 pub fn files() -> TestResult {
@@ -148,12 +149,12 @@ pub fn manyfiles() -> TestResult {
     }
     let fd = sys::open("mf", O_RDONLY).or_fail("open dir")?;
     let mut seen = [false; N];
-    let mut de = [0u8; 16];
-    while sys::read_full(fd, &mut de).or_fail("read dir")? == 16 {
-        if u16::from_le_bytes([de[0], de[1]]) == 0 {
+    let mut de = Dirent::default();
+    while sys::read_full(fd, de.as_mut_bytes()).or_fail("read dir")? == Dirent::LEN {
+        if de.inum == 0 {
             continue;
         }
-        let name = ulib::cstr::from_padded(&de[2..]);
+        let name = ulib::cstr::from_padded(&de.name);
         if let Some(i) = name.strip_prefix('f').and_then(|n| n.parse::<usize>().ok()) {
             ensure!(i < N && !seen[i], "odd entry {}", name);
             seen[i] = true;

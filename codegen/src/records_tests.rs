@@ -1,0 +1,97 @@
+//! One test per refusal of a record, in the style of `validate_tests.rs`.
+
+use crate::validate::validate;
+
+const HEAD: &str = r#"
+title = "Test"
+reference = "none"
+url = "https://example.invalid/"
+byte_order = "little"
+"#;
+
+fn errors(body: &str) -> Vec<String> {
+    let file = "proto-defs/t.toml".to_string();
+    let spec = crate::parse(&file, &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"));
+    match validate(vec![(file, "t".into(), spec)]) {
+        Ok(_) => Vec::new(),
+        Err(list) => list.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn refused(body: &str, expected: &[&str]) {
+    let errs = errors(body);
+    assert!(
+        errs.iter().any(|e| expected.iter().all(|x| e.contains(x))),
+        "expected {expected:?} in {errs:#?}"
+    );
+}
+
+fn record(fields: &str) -> String {
+    format!("[[record]]\nname = \"Rec\"\ndoc = \"d\"\n{fields}")
+}
+
+fn field(name: &str, bits: u32, extra: &str) -> String {
+    format!("[[record.field]]\nname = \"{name}\"\nbits = {bits}\ndoc = \"d\"\n{extra}\n")
+}
+
+#[test]
+fn accepts_a_good_record() {
+    let body = record(&(field("inum", 16, "") + &field("name", 8, "count = 14")));
+    assert_eq!(errors(&body), Vec::<String>::new());
+}
+
+#[test]
+fn refuses_a_field_the_native_struct_would_pad_before() {
+    let body = record(&(field("typ", 16, "") + &field("size", 32, "")));
+    refused(
+        &body,
+        &[
+            "proto-defs/t.toml: format Rec: field size: ",
+            "starts at byte 2",
+        ],
+    );
+}
+
+#[test]
+fn refuses_a_record_the_native_struct_would_pad_after() {
+    let body = record(&(field("size", 32, "") + &field("typ", 16, "")));
+    refused(&body, &["format Rec: ", "6 bytes is not a multiple"]);
+}
+
+#[test]
+fn refuses_a_width_that_is_no_integer() {
+    let body = record(&field("a", 12, ""));
+    refused(&body, &["field a", "8, 16, 32 or 64 bits", "not 12"]);
+}
+
+#[test]
+fn refuses_an_empty_array() {
+    let body = record(&field("a", 8, "count = 0"));
+    refused(&body, &["field a", "count must be at least 1"]);
+}
+
+#[test]
+fn refuses_a_rust_keyword() {
+    let body = record(&field("type", 16, ""));
+    refused(&body, &["field type", "Rust keyword"]);
+}
+
+#[test]
+fn refuses_duplicate_fields() {
+    let body = record(&(field("a", 16, "") + &field("a", 16, "")));
+    refused(&body, &["field a", "duplicate field name"]);
+}
+
+#[test]
+fn refuses_formats_in_a_file_of_records() {
+    let body = record(&field("a", 16, ""))
+        + "[[format]]\nname = \"Hdr\"\ndoc = \"d\"\n[[format.field]]\nname = \"x\"\nbits = 8\ndoc = \"d\"\n";
+    refused(&body, &["format Rec", "holds only records", "not formats"]);
+}
+
+#[test]
+fn refuses_an_address_constant_in_a_file_of_records() {
+    let body = record(&field("a", 16, ""))
+        + "[[constant]]\nname = \"GW\"\ntype = \"ipv4\"\nvalue = \"10.0.2.2\"\ndoc = \"d\"\n";
+    refused(&body, &["constant GW", "integer constants only"]);
+}
