@@ -84,10 +84,10 @@ pub fn lib(modules: &[Module]) -> String {
     out += "#![no_std]\n#![forbid(unsafe_code)]\n";
     out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
     out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod parse;\n";
+    out += "pub mod checksum;\npub mod dispatch;\npub mod drops;\npub mod parse;\n";
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }
-    out += "\npub use parse::{ParseError, Parsed};\n";
+    out += "\npub use parse::Parsed;\n";
     out
 }

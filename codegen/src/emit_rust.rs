@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::emit_checks::{checksum_field, emit_checksum, emit_parse};
+use crate::emit_checks::{checksum_field, emit_checksum, emit_errors, emit_parse};
 use crate::emit_doc;
 use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
 use crate::spec::{ByteOrder, ConstType, ConstValue, FieldType, KeyDef};
@@ -132,6 +132,8 @@ pub fn module(m: &Module) -> String {
         out += "\n";
         emit_format(&mut out, m, l);
     }
+    out += "\n";
+    emit_errors(&mut out, m);
     emit_checksum(&mut out, m);
     out
 }
@@ -438,7 +440,7 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
             }
         }
     }
-    emit_parse(out, l);
+    emit_parse(out, m, l);
     if !fixed.is_empty() {
         let list: Vec<String> = fixed
             .iter()

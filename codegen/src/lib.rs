@@ -7,11 +7,14 @@
 //! `run(root, check)` is what `cargo xtask codegen [--check]` calls: it
 //! rewrites the generated files, or with `check` only names the stale ones.
 
+pub mod checks;
 pub mod emit_checks;
 pub mod emit_crate;
 pub mod emit_deku;
 pub mod emit_doc;
+pub mod emit_drops;
 pub mod emit_rust;
+pub mod expr;
 pub mod model;
 pub mod spec;
 pub mod validate;
@@ -116,6 +119,10 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, Error> {
         GeneratedFile {
             path: format!("{WIRE_DIR}/dispatch.rs").into(),
             contents: emit_crate::dispatch(&modules),
+        },
+        GeneratedFile {
+            path: format!("{WIRE_DIR}/drops.rs").into(),
+            contents: emit_drops::drops(&modules),
         },
     ];
     for m in &modules {

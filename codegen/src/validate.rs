@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::checks::{checks, module_errors, number, resolve_value, Keys};
 use crate::model::{
     camel, native_bits, parse_ipv4, parse_mac, snake, Field, Group, Item, Layout, Module, Repr,
 };
@@ -43,7 +44,7 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
-fn is_snake(name: &str) -> bool {
+pub(crate) fn is_snake(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
@@ -62,18 +63,23 @@ fn is_upper(name: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn fits(value: u64, bits: u32) -> bool {
+pub(crate) fn fits(value: u64, bits: u32) -> bool {
     bits >= 64 || value < (1u64 << bits)
 }
 
 /// Collects errors with their location.
-struct Errors<'a> {
+pub(crate) struct Errors<'a> {
     file: &'a str,
     list: Vec<SpecError>,
 }
 
 impl Errors<'_> {
-    fn push(&mut self, format: Option<&str>, field: Option<&str>, message: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        format: Option<&str>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.list.push(SpecError {
             file: self.file.to_string(),
             format: format.map(str::to_string),
@@ -81,11 +87,16 @@ impl Errors<'_> {
             message: message.into(),
         });
     }
+
+    pub(crate) fn list_len(&self) -> usize {
+        self.list.len()
+    }
 }
 
 /// Validates every spec file; `files` holds (path, module name, parsed text).
 pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, Vec<SpecError>> {
     let modules: BTreeSet<String> = files.iter().map(|(_, m, _)| m.clone()).collect();
+    let keys = Keys::new(&files);
     let mut all_errors = Vec::new();
     let mut out = Vec::new();
     let mut format_names: BTreeMap<String, String> = BTreeMap::new();
@@ -116,17 +127,31 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             if spec.keys.iter().any(|k| k.name == def.name) {
                 errs.push(Some(&def.name), None, "a key has the same name");
             }
-            if let Some(layout) = layout(def, &spec, &module, &modules, &mut errs) {
+            if let Some(mut layout) = layout(def, &spec, &module, &modules, &mut errs) {
+                layout.checks = checks(&layout, &spec, &keys, &mut errs);
                 formats.push(layout);
             }
         }
         check_module_wide(&spec, &mut errs);
+        let pseudo_protocol = pseudo_protocol(&spec, &keys, &mut errs);
+        if let Some(prefix) = &spec.counter_prefix {
+            if !is_snake(prefix) {
+                errs.push(
+                    None,
+                    None,
+                    format!("counter_prefix `{prefix}` is not snake_case"),
+                );
+            }
+        }
         if errs.list.is_empty() {
+            let errors = module_errors(&formats);
             out.push(Module {
                 name: module,
                 file,
                 spec,
                 formats,
+                errors,
+                pseudo_protocol,
             });
         }
         all_errors.extend(errs.list);
@@ -268,6 +293,33 @@ fn check_module_wide(spec: &SpecFile, errs: &mut Errors) {
             );
         }
     }
+}
+
+/// The pseudo-header's protocol number, resolved when it names a key value.
+fn pseudo_protocol(spec: &SpecFile, keys: &Keys, errs: &mut Errors) -> Option<crate::model::Value> {
+    let (def, f, c) = spec.formats.iter().find_map(|d| {
+        d.fields
+            .iter()
+            .find_map(|f| f.checksum.as_ref().map(|c| (d, f, c)))
+    })?;
+    let value = resolve_value(c.protocol.as_ref()?, keys)
+        .map_err(|e| {
+            errs.push(
+                Some(&def.name),
+                Some(&f.name),
+                format!("checksum protocol: {e}"),
+            )
+        })
+        .ok()?;
+    let number = number(&value);
+    if !fits(number, 8) {
+        errs.push(
+            Some(&def.name),
+            Some(&f.name),
+            format!("checksum protocol {number} does not fit in 8 bits"),
+        );
+    }
+    Some(value)
 }
 
 fn layout(
@@ -423,6 +475,7 @@ fn layout(
         len: (offset / 8) as usize,
         fields,
         items,
+        checks: Vec::new(),
     })
 }
 

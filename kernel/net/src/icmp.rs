@@ -88,18 +88,14 @@ impl Stack {
         mut m: Mbuf,
         ip: &IpMeta,
     ) -> Result<(), DropReason> {
-        let (h, rest) =
-            Icmpv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::IcmpTooShort)?;
-        let msg_type = h.msg_type();
+        let p = Icmpv4Header::parse(m.data())?;
+        let msg_type = p.header.msg_type();
         if msg_type == Icmpv4Type::DEST_UNREACHABLE {
-            Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+            Icmpv4DestUnreachable::parse(p.payload)?;
         } else if msg_type == Icmpv4Type::ECHO_REQUEST || msg_type == Icmpv4Type::ECHO_REPLY {
-            Icmpv4Echo::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+            Icmpv4Echo::parse(p.payload)?;
         } else {
             return Err(DropReason::IcmpUnsupported);
-        }
-        if !wicmp::checksum_ok(m.data()) {
-            return Err(DropReason::IcmpBadChecksum);
         }
 
         if msg_type == Icmpv4Type::ECHO_REQUEST {

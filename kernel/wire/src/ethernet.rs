@@ -39,6 +39,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// The broadcast address: every station on the link receives the frame.
 pub const BROADCAST: [u8; 6] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
+/// The largest payload (the MTU of Ethernet II); the device strips the FCS.
+pub const MAX_PAYLOAD: u16 = 1500;
+
 /// What the frame carries (IEEE registry of EtherTypes).
 ///
 /// Any value can be held; the named ones are associated constants.
@@ -144,16 +147,19 @@ impl EthernetHeader {
         self.ethertype.set(v.0);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `oversized`: `len <= LEN + MAX_PAYLOAD`.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, EthernetError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(EthernetError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
+        // oversized: len <= LEN + MAX_PAYLOAD
+        let valid = bytes.len() as i128 <= Self::LEN as i128 + i128::from(MAX_PAYLOAD);
+        if !valid {
+            return Err(EthernetError::Oversized);
+        }
         Ok(crate::Parsed {
             header,
             message: &bytes[..end],
@@ -177,5 +183,28 @@ impl fmt::Debug for EthernetHeader {
             .field("src", &self.src())
             .field("ethertype", &self.ethertype())
             .finish()
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_eth_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EthernetError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// Longer than a header and the largest payload.
+    Oversized,
+}
+
+impl EthernetError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 2] = [Self::TooShort, Self::Oversized];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::Oversized => "oversized",
+        }
     }
 }

@@ -374,29 +374,28 @@ impl Ipv4Header {
         usize::from(self.ihl()) * 4
     }
 
-    /// Views the header at the front of `bytes`, checks that `ihl` covers at least [`Self::LEN`]
-    /// bytes within the buffer, checks that `total_length` covers the header and ends within the
-    /// buffer, and cuts the payload there.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `bad_version`: `version` is 4; `bad_ihl`: `ihl`
+    /// covers at least [`Self::LEN`] bytes within the buffer; `bad_length`: `total_length` covers
+    /// the header and ends within the buffer (the payload is cut there); `bad_checksum`: the
+    /// checksum over the header verifies.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(Ipv4Error::TooShort);
         };
+        if header.version() != Self::VERSION {
+            return Err(Ipv4Error::BadVersion);
+        }
         let header_len = usize::from(header.ihl()) * 4;
         if header_len < Self::LEN || header_len > bytes.len() {
-            return Err(crate::ParseError::BadLength {
-                field: "ihl",
-                len: header_len,
-            });
+            return Err(Ipv4Error::BadIhl);
         }
         let end = usize::from(header.total_length());
         if end < header_len || end > bytes.len() {
-            return Err(crate::ParseError::BadLength {
-                field: "total_length",
-                len: end,
-            });
+            return Err(Ipv4Error::BadLength);
+        }
+        if !checksum_ok(&bytes[..header_len]) {
+            return Err(Ipv4Error::BadChecksum);
         }
         Ok(crate::Parsed {
             header,
@@ -443,6 +442,44 @@ impl fmt::Debug for Ipv4Header {
             .field("src", &self.src())
             .field("dst", &self.dst())
             .finish()
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_ipv4_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ipv4Error {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// `version` is not 4.
+    BadVersion,
+    /// `ihl` gives a header shorter than 20 bytes or past the buffer.
+    BadIhl,
+    /// `total_length` gives a length shorter than the header or past the buffer.
+    BadLength,
+    /// The checksum does not verify.
+    BadChecksum,
+}
+
+impl Ipv4Error {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 5] = [
+        Self::TooShort,
+        Self::BadVersion,
+        Self::BadIhl,
+        Self::BadLength,
+        Self::BadChecksum,
+    ];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::BadVersion => "bad_version",
+            Self::BadIhl => "bad_ihl",
+            Self::BadLength => "bad_length",
+            Self::BadChecksum => "bad_checksum",
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod dispatch;
+pub mod drops;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
@@ -24,4 +25,4 @@ pub mod virtio_blk;
 pub mod virtio_net;
 pub mod virtq;
 
-pub use parse::{ParseError, Parsed};
+pub use parse::Parsed;
