@@ -17,6 +17,10 @@ use crate::validate::{is_snake, Errors};
 
 /// The name of the error for a buffer shorter than the fixed header.
 pub const TOO_SHORT: &str = "too_short";
+/// An option's length is below 2 or its kind's fixed part.
+pub const OPTION_BAD_LENGTH: &str = "option_bad_length";
+/// An option's length runs past the options.
+pub const OPTION_PAST_END: &str = "option_past_end";
 
 /// Widest intermediate value a constraint may need; the generated code
 /// computes in `i128`.
@@ -86,7 +90,13 @@ pub(crate) fn resolve_value(v: &ValueRef, keys: &Keys) -> Result<Value, String> 
 }
 
 /// The checks of `l`'s `parse`, in order.
-pub(crate) fn checks(l: &Layout, spec: &SpecFile, keys: &Keys, errs: &mut Errors) -> Vec<Check> {
+pub(crate) fn checks(
+    l: &Layout,
+    formats: &[Layout],
+    spec: &SpecFile,
+    keys: &Keys,
+    errs: &mut Errors,
+) -> Vec<Check> {
     let def = &l.def;
     let fmt = Some(def.name.as_str());
     let mut out = Vec::new();
@@ -177,6 +187,29 @@ pub(crate) fn checks(l: &Layout, spec: &SpecFile, keys: &Keys, errs: &mut Errors
             });
         }
     }
+    if let Some(elem) = &def.repeated {
+        match formats.iter().find(|f| f.name() == elem) {
+            Some(e) if e.name() != def.name => {
+                let error = match message_at {
+                    Some(m) => {
+                        let f = &l.fields[m].def;
+                        let len = f.length.as_ref().unwrap();
+                        len.error.clone().unwrap_or(format!("bad_{}", f.name))
+                    }
+                    None => "bad_repeat".into(),
+                };
+                out.push(Check {
+                    error,
+                    kind: CheckKind::Repeated(e.len),
+                });
+            }
+            _ => errs.push(
+                fmt,
+                None,
+                format!("repeated `{elem}` is not another [[format]] of this file"),
+            ),
+        }
+    }
     for c in &def.constraints {
         if let Some(check) = constraint(c, l, None, spec, keys, errs) {
             out.push(check);
@@ -187,7 +220,7 @@ pub(crate) fn checks(l: &Layout, spec: &SpecFile, keys: &Keys, errs: &mut Errors
 
 /// Every error of a module: `too_short`, then each name in check order, with
 /// its doc (the constraints' own, else one made from what is checked).
-pub(crate) fn module_errors(formats: &[Layout]) -> Vec<ErrorDef> {
+pub(crate) fn module_errors(formats: &[Layout], options: bool) -> Vec<ErrorDef> {
     let mut out = vec![ErrorDef {
         name: TOO_SHORT.into(),
         doc: "Shorter than the fixed part of the header.".into(),
@@ -217,6 +250,11 @@ pub(crate) fn module_errors(formats: &[Layout]) -> Vec<ErrorDef> {
                     format!("{} is not {size}", field(*i))
                 }
                 CheckKind::Checksum(_) => "the checksum does not verify".into(),
+                CheckKind::Repeated(size) => {
+                    format!(
+                        "what follows the fixed part is not a whole number of {size}-byte elements"
+                    )
+                }
                 CheckKind::Constraint { .. } => String::new(),
             };
             if !out.iter().any(|e| e.name == c.error) {
@@ -228,6 +266,26 @@ pub(crate) fn module_errors(formats: &[Layout]) -> Vec<ErrorDef> {
             let list = what.entry(c.error.clone()).or_default();
             if !text.is_empty() && !list.contains(&text) {
                 list.push(text);
+            }
+        }
+    }
+    if options {
+        for (name, doc) in [
+            (
+                OPTION_BAD_LENGTH,
+                "An option's length is below 2 or below its kind's fixed part.",
+            ),
+            (
+                OPTION_PAST_END,
+                "An option runs past the end of the options.",
+            ),
+        ] {
+            match out.iter_mut().find(|e| e.name == name) {
+                Some(e) => e.doc = doc.into(),
+                None => out.push(ErrorDef {
+                    name: name.into(),
+                    doc: doc.into(),
+                }),
             }
         }
     }

@@ -221,6 +221,15 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
                 writeln!(body, "if !checksum_ok({args}&bytes[{range}]) {{\n{err}\n}}").unwrap();
                 format!("the checksum over the {} verifies", c.covers)
             }
+            CheckKind::Repeated(size) => {
+                let elem = l.def.repeated.as_ref().unwrap();
+                writeln!(
+                    body,
+                    "if (end - header_len) % {elem}::LEN != 0 {{\n{err}\n}}"
+                )
+                .unwrap();
+                format!("what follows the fixed part is a whole number of [`{elem}`]s ({size} bytes each)")
+            }
             CheckKind::Constraint { expr, text } => {
                 writeln!(
                     body,
@@ -257,6 +266,20 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     .unwrap();
     *out += &body;
     *out += "Ok(crate::Parsed { header, message: &bytes[..end], options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..end] })\n}\n";
+    if let Some(list) = &l.def.options {
+        writeln!(
+            out,
+            "\n/// The options between the fixed part and the header length, as [`{list}`].\npub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> {list}<'a> {{\n{list}::new(parsed.options)\n}}"
+        )
+        .unwrap();
+    }
+    if let Some(elem) = &l.def.repeated {
+        writeln!(
+            out,
+            "\n/// The [`{elem}`]s after the fixed part, in place (`parse` checked that they fill it).\npub fn elements<'a>(parsed: &crate::Parsed<'a, Self>) -> &'a [{elem}] {{\n<[{elem}]>::ref_from_bytes(parsed.payload).unwrap_or(&[])\n}}"
+        )
+        .unwrap();
+    }
 }
 
 /// The module's checksum field, if it declares one.

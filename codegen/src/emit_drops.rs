@@ -40,30 +40,42 @@ pub fn drops(modules: &[Module]) -> String {
             writeln!(out, "/// - `{variant}` = `{counter}` ({})", m.file).unwrap();
         }
     }
+    // rustfmt leaves macro bodies alone: indent by hand.
     out += "#[macro_export]\nmacro_rules! with_parse_errors {\n";
-    out += "($m:ident! { $(#[$attr:meta])* $name:ident { $($body:tt)* } }) => {\n";
-    out += "$m! {\n$(#[$attr])*\n$name {\n$($body)*\n";
+    out += "    ($m:ident! { $(#[$attr:meta])* $name:ident { $($body:tt)* } }) => {\n";
+    out +=
+        "        $m! {\n            $(#[$attr])*\n            $name {\n                $($body)*\n";
     for (m, prefix) in &counted {
-        writeln!(out, "// {}", m.file).unwrap();
+        writeln!(out, "                // {}", m.file).unwrap();
         for e in &m.errors {
             let (counter, variant) = drop_reason(prefix, &e.name);
-            writeln!(out, "#[doc = {:?}]\n{variant} = \"{counter}\",", e.doc).unwrap();
+            writeln!(
+                out,
+                "                #[doc = {:?}]\n                {variant} = \"{counter}\",",
+                e.doc
+            )
+            .unwrap();
         }
     }
-    out += "}\n}\n";
+    out += "            }\n        }\n";
     for (m, prefix) in &counted {
         let ty = format!("$crate::{}::{}", m.name, error_enum(m));
         writeln!(
             out,
-            "\nimpl From<{ty}> for $name {{\nfn from(e: {ty}) -> Self {{\nmatch e {{"
+            "\n        impl From<{ty}> for $name {{\n            fn from(e: {ty}) -> Self {{\n                match e {{"
         )
         .unwrap();
         for e in &m.errors {
             let (_, variant) = drop_reason(prefix, &e.name);
-            writeln!(out, "{ty}::{} => $name::{variant},", camel(&e.name)).unwrap();
+            writeln!(
+                out,
+                "                    {ty}::{} => $name::{variant},",
+                camel(&e.name)
+            )
+            .unwrap();
         }
-        out += "}\n}\n}\n";
+        out += "                }\n            }\n        }\n";
     }
-    out += "};\n}\n";
+    out += "    };\n}\n";
     out
 }

@@ -132,6 +132,7 @@ pub fn module(m: &Module) -> String {
         out += "\n";
         emit_format(&mut out, m, l);
     }
+    crate::emit_options::emit_options(&mut out, m);
     out += "\n";
     emit_errors(&mut out, m);
     emit_checksum(&mut out, m);

@@ -13,9 +13,11 @@ pub mod emit_crate;
 pub mod emit_deku;
 pub mod emit_doc;
 pub mod emit_drops;
+pub mod emit_options;
 pub mod emit_rust;
 pub mod expr;
 pub mod model;
+pub mod options;
 pub mod spec;
 pub mod validate;
 

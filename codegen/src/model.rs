@@ -69,6 +69,8 @@ pub enum CheckKind {
     FieldLength { field: usize, size: usize },
     /// The module's checksum, held in this field, verifies.
     Checksum(usize),
+    /// What follows the fixed part is a whole number of elements of this many bytes.
+    Repeated(usize),
     /// A declared constraint, with its text as written.
     Constraint { expr: Expr, text: String },
 }

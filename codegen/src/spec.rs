@@ -38,6 +38,30 @@ pub struct SpecFile {
     /// (`eth` for `ethernet.toml`); modules without one are not on the
     /// receive path.
     pub counter_prefix: Option<String>,
+    /// Option lists: type-length-value elements after a header.
+    #[serde(default)]
+    pub options: Vec<OptionsDef>,
+}
+
+/// A list of options, each one byte of kind then (except the single-byte
+/// kinds) one byte of length counting kind and length: IPv4 (RFC 791) and
+/// TCP (RFC 9293) options. Emitted as a zero-copy iterator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsDef {
+    /// The iterator type, e.g. `Ipv4Options`; its items are `<name minus s>`.
+    pub name: String,
+    pub doc: String,
+    /// The `[[key]]` (8 bits, this file) naming the kinds.
+    pub kind: String,
+    /// The single-byte kind that ends the list (what follows is padding).
+    pub end: String,
+    /// The single-byte kind that pads between options.
+    pub nop: String,
+    /// Known kinds and the `[[format]]` each is: `{ ROUTER_ALERT = "Ipv4RouterAlert" }`.
+    /// Each format starts with the kind (a field of that key) and the length
+    /// (8 bits, `length = { of = "message" }`).
+    pub formats: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -113,6 +137,12 @@ pub struct FormatDef {
     /// every field's own checks, in this order.
     #[serde(default, rename = "constraint")]
     pub constraints: Vec<ConstraintDef>,
+    /// The bytes between the fixed part and the header length are this
+    /// `[[options]]` list (of this file).
+    pub options: Option<String>,
+    /// The bytes after the fixed part, up to the message length, are a
+    /// whole number of this `[[format]]` (of this file): SACK blocks.
+    pub repeated: Option<String>,
 }
 
 /// A named condition a valid header meets: `parse` refuses the buffer with

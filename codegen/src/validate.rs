@@ -51,7 +51,7 @@ pub(crate) fn is_snake(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn is_camel(name: &str) -> bool {
+pub(crate) fn is_camel(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_uppercase())
         && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
@@ -127,11 +127,15 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             if spec.keys.iter().any(|k| k.name == def.name) {
                 errs.push(Some(&def.name), None, "a key has the same name");
             }
-            if let Some(mut layout) = layout(def, &spec, &module, &modules, &mut errs) {
-                layout.checks = checks(&layout, &spec, &keys, &mut errs);
+            if let Some(layout) = layout(def, &spec, &module, &modules, &mut errs) {
                 formats.push(layout);
             }
         }
+        // Checks may name other formats of the file (repeated elements).
+        for i in 0..formats.len() {
+            formats[i].checks = checks(&formats[i], &formats, &spec, &keys, &mut errs);
+        }
+        crate::options::check(&spec, &formats, &mut errs);
         check_module_wide(&spec, &mut errs);
         let pseudo_protocol = pseudo_protocol(&spec, &keys, &mut errs);
         if let Some(prefix) = &spec.counter_prefix {
@@ -144,7 +148,7 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             }
         }
         if errs.list.is_empty() {
-            let errors = module_errors(&formats);
+            let errors = module_errors(&formats, !spec.options.is_empty());
             out.push(Module {
                 name: module,
                 file,

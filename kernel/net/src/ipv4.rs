@@ -3,7 +3,9 @@
 //!
 //! Receive: `Ipv4Header::parse` makes the header's checks, each with its own
 //! drop reason (version, IHL, total length, header checksum: the rules of
-//! `proto-defs/ipv4.toml`); here the policy: fragments (not reassembled), a
+//! `proto-defs/ipv4.toml`), and `Ipv4Options` walks the options, refusing
+//! malformed ones (well-formed options are accepted and skipped: we neither
+//! route nor record); here the policy: fragments (not reassembled), a
 //! broadcast/multicast source, and a destination that is neither our
 //! address nor a broadcast. Link padding past the total length is trimmed
 //! off. TTL 0 is accepted and counted (RFC 1122 3.2.1.7: a host must not
@@ -67,6 +69,7 @@ impl Stack {
     /// Validates the IPv4 header, trims link padding and strips the header.
     pub(crate) fn ipv4_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, IpMeta), DropReason> {
         let p = Ipv4Header::parse(m.data())?;
+        Ipv4Header::options(&p).check()?;
         let (h, header_len, total) = (p.header, p.message.len() - p.payload.len(), p.message.len());
         if h.more_fragments() || h.fragment_offset() != 0 {
             return Err(DropReason::Ipv4Fragment);

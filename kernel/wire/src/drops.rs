@@ -21,102 +21,114 @@
 /// - `Ipv4BadIhl` = `drop_ipv4_bad_ihl` (proto-defs/ipv4.toml)
 /// - `Ipv4BadLength` = `drop_ipv4_bad_length` (proto-defs/ipv4.toml)
 /// - `Ipv4BadChecksum` = `drop_ipv4_bad_checksum` (proto-defs/ipv4.toml)
+/// - `Ipv4OptionBadLength` = `drop_ipv4_option_bad_length` (proto-defs/ipv4.toml)
+/// - `Ipv4OptionBadPointer` = `drop_ipv4_option_bad_pointer` (proto-defs/ipv4.toml)
+/// - `Ipv4OptionPastEnd` = `drop_ipv4_option_past_end` (proto-defs/ipv4.toml)
 /// - `UdpTooShort` = `drop_udp_too_short` (proto-defs/udp.toml)
 /// - `UdpBadLength` = `drop_udp_bad_length` (proto-defs/udp.toml)
 /// - `UdpBadChecksum` = `drop_udp_bad_checksum` (proto-defs/udp.toml)
 #[macro_export]
 macro_rules! with_parse_errors {
-($m:ident! { $(#[$attr:meta])* $name:ident { $($body:tt)* } }) => {
-$m! {
-$(#[$attr])*
-$name {
-$($body)*
-// proto-defs/arp.toml
-#[doc = "Shorter than the fixed part of the header."]
-ArpTooShort = "drop_arp_too_short",
-#[doc = "`htype` is not 1; or `ptype` is not 2048; or `hlen` is not 6; or `plen` is not 4."]
-ArpBadFormat = "drop_arp_bad_format",
-#[doc = "Neither a request nor a reply."]
-ArpBadOper = "drop_arp_bad_oper",
-// proto-defs/ethernet.toml
-#[doc = "Shorter than the fixed part of the header."]
-EthTooShort = "drop_eth_too_short",
-#[doc = "Longer than a header and the largest payload."]
-EthOversized = "drop_eth_oversized",
-// proto-defs/icmpv4.toml
-#[doc = "Shorter than the fixed part of the header."]
-IcmpTooShort = "drop_icmp_too_short",
-#[doc = "The checksum does not verify."]
-IcmpBadChecksum = "drop_icmp_bad_checksum",
-// proto-defs/ipv4.toml
-#[doc = "Shorter than the fixed part of the header."]
-Ipv4TooShort = "drop_ipv4_too_short",
-#[doc = "`version` is not 4."]
-Ipv4BadVersion = "drop_ipv4_bad_version",
-#[doc = "`ihl` gives a header shorter than 20 bytes or past the buffer."]
-Ipv4BadIhl = "drop_ipv4_bad_ihl",
-#[doc = "`total_length` gives a length shorter than the header or past the buffer."]
-Ipv4BadLength = "drop_ipv4_bad_length",
-#[doc = "The checksum does not verify."]
-Ipv4BadChecksum = "drop_ipv4_bad_checksum",
-// proto-defs/udp.toml
-#[doc = "Shorter than the fixed part of the header."]
-UdpTooShort = "drop_udp_too_short",
-#[doc = "`length` gives a length shorter than the header or past the buffer."]
-UdpBadLength = "drop_udp_bad_length",
-#[doc = "The checksum does not verify."]
-UdpBadChecksum = "drop_udp_bad_checksum",
-}
-}
+    ($m:ident! { $(#[$attr:meta])* $name:ident { $($body:tt)* } }) => {
+        $m! {
+            $(#[$attr])*
+            $name {
+                $($body)*
+                // proto-defs/arp.toml
+                #[doc = "Shorter than the fixed part of the header."]
+                ArpTooShort = "drop_arp_too_short",
+                #[doc = "`htype` is not 1; or `ptype` is not 2048; or `hlen` is not 6; or `plen` is not 4."]
+                ArpBadFormat = "drop_arp_bad_format",
+                #[doc = "Neither a request nor a reply."]
+                ArpBadOper = "drop_arp_bad_oper",
+                // proto-defs/ethernet.toml
+                #[doc = "Shorter than the fixed part of the header."]
+                EthTooShort = "drop_eth_too_short",
+                #[doc = "Longer than a header and the largest payload."]
+                EthOversized = "drop_eth_oversized",
+                // proto-defs/icmpv4.toml
+                #[doc = "Shorter than the fixed part of the header."]
+                IcmpTooShort = "drop_icmp_too_short",
+                #[doc = "The checksum does not verify."]
+                IcmpBadChecksum = "drop_icmp_bad_checksum",
+                // proto-defs/ipv4.toml
+                #[doc = "Shorter than the fixed part of the header."]
+                Ipv4TooShort = "drop_ipv4_too_short",
+                #[doc = "`version` is not 4."]
+                Ipv4BadVersion = "drop_ipv4_bad_version",
+                #[doc = "`ihl` gives a header shorter than 20 bytes or past the buffer."]
+                Ipv4BadIhl = "drop_ipv4_bad_ihl",
+                #[doc = "`total_length` gives a length shorter than the header or past the buffer."]
+                Ipv4BadLength = "drop_ipv4_bad_length",
+                #[doc = "The checksum does not verify."]
+                Ipv4BadChecksum = "drop_ipv4_bad_checksum",
+                #[doc = "An option's length is below 2 or below its kind's fixed part."]
+                Ipv4OptionBadLength = "drop_ipv4_option_bad_length",
+                #[doc = "A record-route or timestamp pointer before its data or past its option."]
+                Ipv4OptionBadPointer = "drop_ipv4_option_bad_pointer",
+                #[doc = "An option runs past the end of the options."]
+                Ipv4OptionPastEnd = "drop_ipv4_option_past_end",
+                // proto-defs/udp.toml
+                #[doc = "Shorter than the fixed part of the header."]
+                UdpTooShort = "drop_udp_too_short",
+                #[doc = "`length` gives a length shorter than the header or past the buffer."]
+                UdpBadLength = "drop_udp_bad_length",
+                #[doc = "The checksum does not verify."]
+                UdpBadChecksum = "drop_udp_bad_checksum",
+            }
+        }
 
-impl From<$crate::arp::ArpError> for $name {
-fn from(e: $crate::arp::ArpError) -> Self {
-match e {
-$crate::arp::ArpError::TooShort => $name::ArpTooShort,
-$crate::arp::ArpError::BadFormat => $name::ArpBadFormat,
-$crate::arp::ArpError::BadOper => $name::ArpBadOper,
-}
-}
-}
+        impl From<$crate::arp::ArpError> for $name {
+            fn from(e: $crate::arp::ArpError) -> Self {
+                match e {
+                    $crate::arp::ArpError::TooShort => $name::ArpTooShort,
+                    $crate::arp::ArpError::BadFormat => $name::ArpBadFormat,
+                    $crate::arp::ArpError::BadOper => $name::ArpBadOper,
+                }
+            }
+        }
 
-impl From<$crate::ethernet::EthernetError> for $name {
-fn from(e: $crate::ethernet::EthernetError) -> Self {
-match e {
-$crate::ethernet::EthernetError::TooShort => $name::EthTooShort,
-$crate::ethernet::EthernetError::Oversized => $name::EthOversized,
-}
-}
-}
+        impl From<$crate::ethernet::EthernetError> for $name {
+            fn from(e: $crate::ethernet::EthernetError) -> Self {
+                match e {
+                    $crate::ethernet::EthernetError::TooShort => $name::EthTooShort,
+                    $crate::ethernet::EthernetError::Oversized => $name::EthOversized,
+                }
+            }
+        }
 
-impl From<$crate::icmpv4::Icmpv4Error> for $name {
-fn from(e: $crate::icmpv4::Icmpv4Error) -> Self {
-match e {
-$crate::icmpv4::Icmpv4Error::TooShort => $name::IcmpTooShort,
-$crate::icmpv4::Icmpv4Error::BadChecksum => $name::IcmpBadChecksum,
-}
-}
-}
+        impl From<$crate::icmpv4::Icmpv4Error> for $name {
+            fn from(e: $crate::icmpv4::Icmpv4Error) -> Self {
+                match e {
+                    $crate::icmpv4::Icmpv4Error::TooShort => $name::IcmpTooShort,
+                    $crate::icmpv4::Icmpv4Error::BadChecksum => $name::IcmpBadChecksum,
+                }
+            }
+        }
 
-impl From<$crate::ipv4::Ipv4Error> for $name {
-fn from(e: $crate::ipv4::Ipv4Error) -> Self {
-match e {
-$crate::ipv4::Ipv4Error::TooShort => $name::Ipv4TooShort,
-$crate::ipv4::Ipv4Error::BadVersion => $name::Ipv4BadVersion,
-$crate::ipv4::Ipv4Error::BadIhl => $name::Ipv4BadIhl,
-$crate::ipv4::Ipv4Error::BadLength => $name::Ipv4BadLength,
-$crate::ipv4::Ipv4Error::BadChecksum => $name::Ipv4BadChecksum,
-}
-}
-}
+        impl From<$crate::ipv4::Ipv4Error> for $name {
+            fn from(e: $crate::ipv4::Ipv4Error) -> Self {
+                match e {
+                    $crate::ipv4::Ipv4Error::TooShort => $name::Ipv4TooShort,
+                    $crate::ipv4::Ipv4Error::BadVersion => $name::Ipv4BadVersion,
+                    $crate::ipv4::Ipv4Error::BadIhl => $name::Ipv4BadIhl,
+                    $crate::ipv4::Ipv4Error::BadLength => $name::Ipv4BadLength,
+                    $crate::ipv4::Ipv4Error::BadChecksum => $name::Ipv4BadChecksum,
+                    $crate::ipv4::Ipv4Error::OptionBadLength => $name::Ipv4OptionBadLength,
+                    $crate::ipv4::Ipv4Error::OptionBadPointer => $name::Ipv4OptionBadPointer,
+                    $crate::ipv4::Ipv4Error::OptionPastEnd => $name::Ipv4OptionPastEnd,
+                }
+            }
+        }
 
-impl From<$crate::udp::UdpError> for $name {
-fn from(e: $crate::udp::UdpError) -> Self {
-match e {
-$crate::udp::UdpError::TooShort => $name::UdpTooShort,
-$crate::udp::UdpError::BadLength => $name::UdpBadLength,
-$crate::udp::UdpError::BadChecksum => $name::UdpBadChecksum,
-}
-}
-}
-};
+        impl From<$crate::udp::UdpError> for $name {
+            fn from(e: $crate::udp::UdpError) -> Self {
+                match e {
+                    $crate::udp::UdpError::TooShort => $name::UdpTooShort,
+                    $crate::udp::UdpError::BadLength => $name::UdpBadLength,
+                    $crate::udp::UdpError::BadChecksum => $name::UdpBadChecksum,
+                }
+            }
+        }
+    };
 }

@@ -20,6 +20,7 @@ pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
 pub mod parse;
+pub mod tcp;
 pub mod udp;
 pub mod virtio_blk;
 pub mod virtio_net;
