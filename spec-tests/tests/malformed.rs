@@ -169,6 +169,7 @@ fn receive(frame: &[u8]) -> Option<usize> {
         EthernetNext::Arp => ArpPacket::parse(eth.payload).ok().map(|_| 1),
         EthernetNext::Ipv4 => {
             let ip = Ipv4Header::parse(eth.payload).ok()?;
+            Ipv4Header::options(&ip).check().ok()?;
             match ipv4_next(ip.header.protocol()) {
                 Ipv4Next::Icmpv4 => {
                     let icmp = Icmpv4Header::parse(ip.payload).ok()?;
@@ -208,4 +209,139 @@ fn the_receive_chain_accepts_the_captures() {
     assert_eq!(receive(&captures::UDP_TO_LISTENER), Some(12));
     assert_eq!(receive(&captures::ICMP_ECHO_REQUEST), Some(56));
     assert_eq!(receive(&captures::ARP_REPLY), Some(1));
+}
+
+#[test]
+fn ipv4_options_are_walked_in_place() {
+    use wire::ipv4::{Ipv4Option, Ipv4OptionKind as K, Ipv4Options};
+    let (rr, ra, ts) = (K::RECORD_ROUTE.0, K::ROUTER_ALERT.0, K::TIMESTAMP.0);
+    let bytes = [
+        K::NOP.0,
+        ra,
+        4,
+        0,
+        0,
+        rr,
+        11,
+        8,
+        10,
+        0,
+        2,
+        2,
+        0,
+        0,
+        0,
+        0,
+        131,
+        3,
+        4,
+        K::END.0,
+        0xee,
+    ];
+    let mut seen = Vec::new();
+    for o in Ipv4Options::new(&bytes) {
+        seen.push(match o.unwrap() {
+            Ipv4Option::Nop => "nop".to_string(),
+            Ipv4Option::RouterAlert(p) => format!("ra {}", p.header.value()),
+            Ipv4Option::RecordRoute(p) => {
+                let route = wire::ipv4::Ipv4RecordRoute::elements(&p);
+                format!("rr {} {:?}", p.header.pointer(), route[0].address())
+            }
+            Ipv4Option::Timestamp(_) => "ts".to_string(),
+            Ipv4Option::Unknown(kind, b) => format!("{kind:?} {}", b.len()),
+        });
+    }
+    // END stops the walk: the 0xee after it is padding, not an option.
+    assert_eq!(
+        seen,
+        ["nop", "ra 0", "rr 8 [10, 0, 2, 2]", "LOOSE_SOURCE_ROUTE 3"]
+    );
+    for (bad, err) in [
+        (vec![rr], Ipv4Error::OptionPastEnd),
+        (vec![rr, 9, 4, 0], Ipv4Error::OptionPastEnd),
+        (vec![ra, 0], Ipv4Error::OptionBadLength),
+        (vec![ra, 5, 0, 0, 0], Ipv4Error::OptionBadLength),
+        (vec![ts, 4, 6, 0], Ipv4Error::OptionBadPointer),
+        (vec![rr, 3, 3], Ipv4Error::OptionBadPointer),
+    ] {
+        assert_eq!(Ipv4Options::new(&bad).check(), Err(err), "{bad:?}");
+    }
+}
+
+#[test]
+fn tcp_options_and_sack_blocks() {
+    use wire::tcp::{TcpError, TcpOption, TcpOptionKind as K, TcpOptions, TcpSack};
+    let mut bytes = vec![K::MSS.0, 4, 0x05, 0xb4, K::NOP.0, K::WINDOW_SCALE.0, 3, 7];
+    bytes.extend([
+        K::SACK_PERMITTED.0,
+        2,
+        K::TIMESTAMPS.0,
+        10,
+        0,
+        0,
+        0,
+        1,
+        0,
+        0,
+        0,
+        2,
+    ]);
+    bytes.extend([
+        K::SACK.0,
+        18,
+        0,
+        0,
+        0,
+        10,
+        0,
+        0,
+        0,
+        20,
+        0,
+        0,
+        0,
+        30,
+        0,
+        0,
+        0,
+        40,
+    ]);
+    let mut sack = Vec::new();
+    let mut kinds = 0;
+    for o in TcpOptions::new(&bytes) {
+        match o.unwrap() {
+            TcpOption::Mss(p) => assert_eq!(p.header.mss(), 1460),
+            TcpOption::WindowScale(p) => assert_eq!(p.header.shift(), 7),
+            TcpOption::Timestamps(p) => {
+                assert_eq!((p.header.value(), p.header.echo_reply()), (1, 2))
+            }
+            TcpOption::Sack(p) => {
+                sack = TcpSack::elements(&p)
+                    .iter()
+                    .map(|b| (b.left_edge(), b.right_edge()))
+                    .collect()
+            }
+            TcpOption::SackPermitted(_) | TcpOption::Nop | TcpOption::Unknown(..) => {}
+        }
+        kinds += 1;
+    }
+    assert_eq!(kinds, 6);
+    assert_eq!(sack, [(10, 20), (30, 40)]);
+    for (bad, err) in [
+        (vec![K::MSS.0, 3, 0], TcpError::OptionBadLength),
+        (vec![K::MSS.0, 5, 0, 0, 0], TcpError::OptionBadLength),
+        (vec![K::SACK.0, 2], TcpError::OptionBadLength),
+        (
+            vec![K::SACK.0, 9, 0, 0, 0, 0, 0, 0, 0],
+            TcpError::OptionBadLength,
+        ),
+        (
+            vec![K::SACK.0, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            TcpError::OptionBadLength,
+        ),
+        (vec![K::TIMESTAMPS.0, 10, 0], TcpError::OptionPastEnd),
+        (vec![K::NOP.0, 0x42, 0], TcpError::OptionBadLength),
+    ] {
+        assert_eq!(TcpOptions::new(&bad).check(), Err(err), "{bad:?}");
+    }
 }
