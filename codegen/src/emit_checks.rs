@@ -170,6 +170,9 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
         "`{}`: at least [`Self::LEN`] bytes",
         checks::TOO_SHORT
     )];
+    // The checks up to the header length: what a header quoted with its
+    // message cut short (in an ICMP error) can still be held to.
+    let mut prefix = None;
     for c in &l.checks {
         let err = format!("return Err({en}::{});", camel(&c.error));
         let step = match &c.kind {
@@ -187,6 +190,7 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
             CheckKind::HeaderLength(i) => {
                 let f = &l.fields[*i];
                 writeln!(body, "let header_len = {};\nif header_len < Self::LEN || header_len > bytes.len() {{\n{err}\n}}", bytes_of(f)).unwrap();
+                prefix = Some((body.clone(), f.def.name.clone()));
                 format!(
                     "`{}` covers at least [`Self::LEN`] bytes within the buffer",
                     f.def.name
@@ -266,6 +270,14 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     .unwrap();
     *out += &body;
     *out += "Ok(crate::Parsed { header, message: &bytes[..end], options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..end] })\n}\n";
+    if let (Some((checks, field)), true) = (prefix, has("message")) {
+        writeln!(
+            out,
+            "\n/// Views a header whose message may be cut short (as an ICMP error quotes it): the\n/// checks of [`Self::parse`] up to `{field}`, none after; the payload is the rest of `bytes`.\npub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{\nlet Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};\n{checks}Ok(crate::Parsed {{ header, message: bytes, options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..] }})\n}}",
+            camel(checks::TOO_SHORT)
+        )
+        .unwrap();
+    }
     if let Some(list) = &l.def.options {
         writeln!(
             out,

@@ -540,6 +540,27 @@ impl Ipv4Header {
         })
     }
 
+    /// Views a header whose message may be cut short (as an ICMP error quotes it): the
+    /// checks of [`Self::parse`] up to `ihl`, none after; the payload is the rest of `bytes`.
+    pub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Ipv4Error::TooShort);
+        };
+        if header.version() != Self::VERSION {
+            return Err(Ipv4Error::BadVersion);
+        }
+        let header_len = usize::from(header.ihl()) * 4;
+        if header_len < Self::LEN || header_len > bytes.len() {
+            return Err(Ipv4Error::BadIhl);
+        }
+        Ok(crate::Parsed {
+            header,
+            message: bytes,
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..],
+        })
+    }
+
     /// The options between the fixed part and the header length, as [`Ipv4Options`].
     pub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> Ipv4Options<'a> {
         Ipv4Options::new(parsed.options)
