@@ -231,7 +231,7 @@ pub(crate) fn module_errors(formats: &[Layout], options: bool) -> Vec<ErrorDef> 
             let field = |i: usize| format!("`{}`", l.fields[i].def.name);
             let text = match &c.kind {
                 CheckKind::Fixed(i) => {
-                    format!("{} is not {}", field(*i), l.fields[*i].def.fixed.unwrap())
+                    format!("{} is not {}", field(*i), fixed_text(&l.fields[*i]))
                 }
                 CheckKind::HeaderLength(i) => {
                     format!(
@@ -312,6 +312,16 @@ pub(crate) fn module_errors(formats: &[Layout], options: bool) -> Vec<ErrorDef> 
         e.doc = text;
     }
     out
+}
+
+/// A fixed value as the spec reads: hex from 16 bits up (`0x0800`).
+pub(crate) fn fixed_text(f: &crate::model::Field) -> String {
+    let v = f.def.fixed.unwrap_or(0);
+    if f.def.bits >= 16 {
+        format!("0x{v:0w$x}", w = (f.def.bits.div_ceil(8) * 2) as usize)
+    } else {
+        v.to_string()
+    }
 }
 
 /// The type of a constraint's sub-expression: a truth value, or an integer

@@ -185,7 +185,7 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
                     f.def.name.to_uppercase()
                 )
                 .unwrap();
-                format!("`{}` is {}", f.def.name, f.def.fixed.unwrap())
+                format!("`{}` is {}", f.def.name, checks::fixed_text(f))
             }
             CheckKind::HeaderLength(i) => {
                 let f = &l.fields[*i];

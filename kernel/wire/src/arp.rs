@@ -239,8 +239,8 @@ impl ArpPacket {
     }
 
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `bad_format`: `htype` is 1; `bad_format`:
-    /// `ptype` is 2048; `bad_format`: `hlen` is 6; `bad_format`: `plen` is 4; `bad_oper`: `oper
+    /// `too_short`: at least [`Self::LEN`] bytes; `bad_format`: `htype` is 0x0001; `bad_format`:
+    /// `ptype` is 0x0800; `bad_format`: `hlen` is 6; `bad_format`: `plen` is 4; `bad_oper`: `oper
     /// == ArpOperation.REQUEST || oper == ArpOperation.REPLY`.
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, ArpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
@@ -319,7 +319,7 @@ impl fmt::Debug for ArpPacket {
 pub enum ArpError {
     /// Shorter than the fixed part of the header.
     TooShort,
-    /// `htype` is not 1; or `ptype` is not 2048; or `hlen` is not 6; or `plen` is not 4.
+    /// `htype` is not 0x0001; or `ptype` is not 0x0800; or `hlen` is not 6; or `plen` is not 4.
     BadFormat,
     /// Neither a request nor a reply.
     BadOper,

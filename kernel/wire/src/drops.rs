@@ -37,7 +37,7 @@ macro_rules! with_parse_errors {
                 // proto-defs/arp.toml
                 #[doc = "Shorter than the fixed part of the header."]
                 ArpTooShort = "drop_arp_too_short",
-                #[doc = "`htype` is not 1; or `ptype` is not 2048; or `hlen` is not 6; or `plen` is not 4."]
+                #[doc = "`htype` is not 0x0001; or `ptype` is not 0x0800; or `hlen` is not 6; or `plen` is not 4."]
                 ArpBadFormat = "drop_arp_bad_format",
                 #[doc = "Neither a request nor a reply."]
                 ArpBadOper = "drop_arp_bad_oper",
