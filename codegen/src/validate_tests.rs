@@ -469,3 +469,45 @@ fn refuses_a_repeated_element_that_is_not_a_format() {
         &["format Hdr", "repeated `Block` is not another [[format]]"],
     );
 }
+
+#[test]
+fn refuses_a_checksum_before_the_length_it_covers() {
+    let body = format(
+        &(field(
+            "sum",
+            16,
+            "checksum = { algorithm = \"internet\", covers = \"message\" }",
+        ) + &field("len", 16, "length = { of = \"message\" }")),
+    );
+    refused(
+        &[("t", &body)],
+        &["field sum", "whose length field comes after it"],
+    );
+}
+
+#[test]
+fn refuses_a_message_length_before_the_header_length() {
+    let body = format(
+        &(field("total", 16, "length = { of = \"message\" }")
+            + &field("hl", 8, "length = { unit_bytes = 4, of = \"header\" }")),
+    );
+    refused(
+        &[("t", &body)],
+        &["field total", "must come after the header length"],
+    );
+}
+
+#[test]
+fn refuses_a_fixed_size_the_layout_contradicts() {
+    let body = format(
+        &(field("hlen", 8, "fixed = 4\nlength = { of = \"addr\" }")
+            + &field("addr", 48, "type = \"mac\"")),
+    );
+    refused(
+        &[("t", &body)],
+        &[
+            "field hlen",
+            "fixed value 4 gives `addr` 4 bytes, but the layout makes it 6",
+        ],
+    );
+}
