@@ -70,7 +70,9 @@ impl Stack {
     pub(crate) fn ipv4_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, IpMeta), DropReason> {
         let p = Ipv4Header::parse(m.data())?;
         Ipv4Header::options(&p).check()?;
-        let (h, header_len, total) = (p.header, p.message.len() - p.payload.len(), p.message.len());
+        // The total length, checked against the frame: what follows is padding.
+        let (h, total) = (p.header, p.message.len());
+        let header_len = h.ihl_bytes();
         if h.more_fragments() || h.fragment_offset() != 0 {
             return Err(DropReason::Ipv4Fragment);
         }
