@@ -21,6 +21,7 @@ fn wire(frame: &[u8]) -> Option<usize> {
         return None;
     }
     let ip = Ipv4Header::parse(eth.payload).ok()?;
+    Ipv4Header::options(&ip).check().ok()?;
     if ipv4_next(ip.header.protocol()) != Ipv4Next::Udp {
         return None;
     }
