@@ -345,3 +345,41 @@ fn tcp_options_and_sack_blocks() {
         assert_eq!(TcpOptions::new(&bad).check(), Err(err), "{bad:?}");
     }
 }
+
+#[test]
+fn parse_checks_the_checksums_and_the_largest_frame() {
+    let frame = captures::UDP_TO_LISTENER;
+    let mut big = frame.to_vec();
+    big.resize(
+        EthernetHeader::LEN + usize::from(wire::ethernet::MAX_PAYLOAD),
+        0,
+    );
+    assert!(EthernetHeader::parse(&big).is_ok());
+    big.push(0);
+    assert_eq!(
+        EthernetHeader::parse(&big).unwrap_err(),
+        EthernetError::Oversized
+    );
+    let packet = edited(&ip_packet(&frame), |h: &mut Ipv4Header| h.set_ttl(1));
+    assert_eq!(
+        Ipv4Header::parse(&packet).unwrap_err(),
+        Ipv4Error::BadChecksum
+    );
+    let mut datagram = udp_datagram(&frame);
+    assert!(UdpHeader::parse(&datagram, SRC, DST).is_ok());
+    datagram[UdpHeader::LEN] ^= 1;
+    assert_eq!(
+        UdpHeader::parse(&datagram, SRC, DST).unwrap_err(),
+        UdpError::BadChecksum
+    );
+    let mut message = Ipv4Header::parse(&ip_packet(&captures::ICMP_ECHO_REQUEST))
+        .unwrap()
+        .payload
+        .to_vec();
+    assert!(Icmpv4Header::parse(&message).is_ok());
+    message[Icmpv4Header::LEN] ^= 1;
+    assert_eq!(
+        Icmpv4Header::parse(&message).unwrap_err(),
+        Icmpv4Error::BadChecksum
+    );
+}

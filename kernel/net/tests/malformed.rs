@@ -7,7 +7,7 @@ use common::*;
 use net::DropReason;
 use wire::arp::{ArpOperation, ArpPacket};
 use wire::ethernet::{EtherType, BROADCAST};
-use wire::icmpv4::{Icmpv4Header, Icmpv4Type};
+use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Header, Icmpv4Type, Icmpv4UnreachableCode};
 use wire::ipv4::{IpProtocol, Ipv4Header, Ipv4OptionKind};
 use wire::udp::UdpHeader;
 use zerocopy::FromBytes;
@@ -40,6 +40,26 @@ const NOP: u8 = Ipv4OptionKind::NOP.0;
 const RR: u8 = Ipv4OptionKind::RECORD_ROUTE.0;
 const TS: u8 = Ipv4OptionKind::TIMESTAMP.0;
 const RA: u8 = Ipv4OptionKind::ROUTER_ALERT.0;
+
+/// A port unreachable quoting `quoted` (an IPv4 header and what follows).
+fn unreachable_quoting(quoted: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![0; Icmpv4Header::LEN + Icmpv4DestUnreachable::LEN];
+    let (h, _) = Icmpv4Header::mut_from_prefix(&mut icmp).unwrap();
+    h.set_msg_type(Icmpv4Type::DEST_UNREACHABLE);
+    h.set_code(Icmpv4UnreachableCode::PORT_UNREACHABLE.0);
+    icmp.extend_from_slice(quoted);
+    wire::icmpv4::fill_checksum(&mut icmp);
+    to_us(ipv4(GW_IP, OUR_IP, IpProtocol::ICMP, &icmp))
+}
+
+/// Our datagram to the gateway's port 7, as an ICMP error would quote it:
+/// the IP header and 8 bytes, with `tweak` applied to the header.
+fn quoted_datagram(tweak: impl FnOnce(&mut Ipv4Header)) -> Vec<u8> {
+    let u = udp(OUR_IP, GW_IP, 49152, 7, b"quoted datagram");
+    let mut q = ipv4_with(OUR_IP, GW_IP, IpProtocol::UDP, &u, tweak);
+    q.truncate(Ipv4Header::LEN + 8);
+    q
+}
 
 fn ip_tweak(f: impl FnOnce(&mut Ipv4Header)) -> Vec<u8> {
     let u = udp(GW_IP, OUR_IP, 1, 7, b"data");
@@ -270,6 +290,21 @@ fn cases() -> Vec<(&'static str, Vec<u8>, DropReason)> {
                 &icmp_echo(Icmpv4Type::ECHO_REPLY, 9, 9, b""),
             )),
             IcmpNoSocket,
+        ),
+        (
+            "unreachable quoting a header with IHL 0",
+            unreachable_quoting(&quoted_datagram(|h| h.set_ihl(0))),
+            IcmpTooShort,
+        ),
+        (
+            "unreachable quoting a header longer than the quote",
+            unreachable_quoting(&quoted_datagram(|h| h.set_ihl(15))),
+            IcmpTooShort,
+        ),
+        (
+            "unreachable quoting less than a header",
+            unreachable_quoting(&quoted_datagram(|_| {})[..12]),
+            IcmpTooShort,
         ),
         ("truncated UDP", ip_udp(&good_udp[..7]), UdpTooShort),
         (
