@@ -511,3 +511,16 @@ fn refuses_a_fixed_size_the_layout_contradicts() {
         ],
     );
 }
+
+#[test]
+fn refuses_a_key_value_two_files_declare() {
+    let key = "[[key]]\nname = \"K\"\nbits = 8\ndoc = \"d\"\nvalues = [{ name = \"A\", value = 1, doc = \"d\" }]\n";
+    refused(
+        &[
+            ("t", &constrained(&check("bad_a", "a == K.A"))),
+            ("u", key),
+            ("v", key),
+        ],
+        &["field a", "key `K` is declared in more than one spec"],
+    );
+}
