@@ -11,6 +11,7 @@ use wire::ethernet::{EthernetError, EthernetHeader};
 use wire::icmpv4::{self, Icmpv4Echo, Icmpv4Error, Icmpv4Header};
 use wire::ipv4::{self, Ipv4Error, Ipv4Header};
 use wire::udp::{self, UdpError, UdpHeader};
+use zerocopy::FromBytes;
 
 /// The capture's hosts, for the UDP pseudo-header.
 const SRC: [u8; 4] = [10, 9, 0, 1];
@@ -381,5 +382,32 @@ fn parse_checks_the_checksums_and_the_largest_frame() {
     assert_eq!(
         Icmpv4Header::parse(&message).unwrap_err(),
         Icmpv4Error::BadChecksum
+    );
+}
+
+#[test]
+fn a_tcp_segment_parses_with_its_options() {
+    use wire::tcp::{self, TcpError, TcpHeader, TcpOption, TcpOptionKind as K};
+    let mut segment = vec![0; TcpHeader::LEN];
+    let (h, _) = TcpHeader::mut_from_prefix(&mut segment).unwrap();
+    h.set_src_port(40000);
+    h.set_dst_port(80);
+    h.set_data_offset(6);
+    h.set_syn(true);
+    segment.extend([K::MSS.0, 4, 0x05, 0xb4]);
+    segment.extend(b"data");
+    tcp::fill_checksum(SRC, DST, &mut segment);
+    let p = TcpHeader::parse(&segment, SRC, DST).unwrap();
+    assert_eq!(p.payload, b"data");
+    let options: Vec<_> = TcpHeader::options(&p).collect();
+    assert!(matches!(options[..], [Ok(TcpOption::Mss(m))] if m.header.mss() == 1460));
+    assert_eq!(
+        TcpHeader::parse(&segment, SRC, [10, 9, 0, 3]).unwrap_err(),
+        TcpError::BadChecksum
+    );
+    let short = edited(&segment, |h: &mut TcpHeader| h.set_data_offset(4));
+    assert_eq!(
+        TcpHeader::parse(&short, SRC, DST).unwrap_err(),
+        TcpError::BadDataOffset
     );
 }
