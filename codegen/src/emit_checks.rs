@@ -1,92 +1,297 @@
-//! Emits the checks a generated module carries: each format's `parse` (its
-//! length fields against the buffer) and the module's checksum helpers.
+//! Emits the checks a generated module carries: the module's error enum,
+//! each format's validating `parse` (the checks `checks.rs` put in order)
+//! and the module's checksum helpers.
 
 use std::fmt::Write;
 
+use crate::checks;
 use crate::emit_rust::doc;
-use crate::model::{Field, Layout, Module, Repr};
+use crate::expr::Op;
+use crate::model::{camel, CheckKind, Expr, Field, Layout, Module, Repr, Value};
 use crate::spec::PseudoHeader;
 
-/// `parse`: the view plus the checks its length fields allow.
-pub(crate) fn emit_parse(out: &mut String, l: &Layout) {
-    let length_of = |of: &str| {
-        l.fields
-            .iter()
-            .find(|f| f.def.length.as_ref().is_some_and(|len| len.of == of))
+/// The name of a module's error enum: `ipv4` -> `Ipv4Error`.
+pub fn error_enum(m: &Module) -> String {
+    format!("{}Error", camel(&m.name))
+}
+
+/// The module's error enum: one variant per error its `parse` functions name.
+pub(crate) fn emit_errors(out: &mut String, m: &Module) {
+    if m.formats.is_empty() {
+        return;
+    }
+    let en = error_enum(m);
+    let counted = match &m.spec.counter_prefix {
+        Some(p) => format!(" The stack counts each as `drop_{p}_<name>`."),
+        None => String::new(),
     };
-    let bytes_of = |f: &Field| {
-        let len = f.def.length.as_ref().unwrap();
-        let n = match f.repr {
-            Repr::Uint(8 | 16) => format!("usize::from(header.{}())", f.def.name),
-            _ => format!("header.{}() as usize", f.def.name),
-        };
-        if len.unit_bytes == 1 {
-            n
+    doc(
+        out,
+        "///",
+        &format!("Why a `parse` of this module refused a buffer, in the order it checks.{counted}"),
+    );
+    writeln!(
+        out,
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\npub enum {en} {{"
+    )
+    .unwrap();
+    for e in &m.errors {
+        doc(out, "///", &e.doc);
+        writeln!(out, "{},", camel(&e.name)).unwrap();
+    }
+    *out += "}\n\n";
+    writeln!(out, "impl {en} {{").unwrap();
+    writeln!(
+        out,
+        "/// Every error, in the order `parse` checks them.\npub const ALL: [Self; {}] = [{}];\n",
+        m.errors.len(),
+        m.errors
+            .iter()
+            .map(|e| format!("Self::{}", camel(&e.name)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+    .unwrap();
+    *out += "/// The spec's name for the error (`bad_checksum`).\npub const fn name(self) -> &'static str {\nmatch self {\n";
+    for e in &m.errors {
+        writeln!(out, "Self::{} => \"{}\",", camel(&e.name), e.name).unwrap();
+    }
+    *out += "}\n}\n}\n";
+}
+
+/// A key value as Rust: `IpProtocol::UDP` here, `crate::ipv4::IpProtocol::UDP` elsewhere.
+pub(crate) fn value_path(m: &Module, v: &Value) -> String {
+    match v {
+        Value::Int(n) => n.to_string(),
+        Value::Named {
+            module, key, value, ..
+        } if module == &m.name => format!("{key}::{value}"),
+        Value::Named {
+            module, key, value, ..
+        } => format!("crate::{module}::{key}::{value}"),
+    }
+}
+
+/// The field's value in bytes, from the parsed `header`.
+fn bytes_of(f: &Field) -> String {
+    let len = f.def.length.as_ref().unwrap();
+    let n = match f.repr {
+        Repr::Uint(8 | 16) => format!("usize::from(header.{}())", f.def.name),
+        _ => format!("header.{}() as usize", f.def.name),
+    };
+    if len.unit_bytes == 1 {
+        n
+    } else {
+        format!("{n} * {}", len.unit_bytes)
+    }
+}
+
+/// A constraint as a Rust expression over `header` and `bytes`, in `i128`.
+fn rust_expr(m: &Module, l: &Layout, e: &Expr) -> String {
+    fn prec(e: &Expr) -> u8 {
+        match e {
+            Expr::Binary(op, ..) => match op {
+                Op::Mul | Op::Div | Op::Rem => 5,
+                Op::Add | Op::Sub => 4,
+                Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::Eq | Op::Ne => 3,
+                Op::And => 1,
+                Op::Or => 0,
+            },
+            _ => 9,
+        }
+    }
+    let sub = |child: &Expr, parent: u8, right: bool| {
+        let text = rust_expr(m, l, child);
+        let p = prec(child);
+        if p < parent || (p == parent && (right || parent == 3)) {
+            format!("({text})")
         } else {
-            format!("{n} * {}", len.unit_bytes)
+            text
         }
     };
-    let header = length_of("header");
-    let message = length_of("message");
-    let mut what = String::from("Views the header at the front of `bytes`");
-    if let Some(f) = header {
-        write!(
-            what,
-            ", checks that `{}` covers at least [`Self::LEN`] bytes within the buffer",
-            f.def.name
-        )
-        .unwrap();
+    match e {
+        Expr::Int(v) => v.to_string(),
+        Expr::Field(i) => {
+            let f = &l.fields[*i];
+            match (f.repr, &f.def.key) {
+                (Repr::Bool, _) => format!("header.{}()", f.def.name),
+                (_, Some(_)) => format!("i128::from(header.{}().0)", f.def.name),
+                _ => format!("i128::from(header.{}())", f.def.name),
+            }
+        }
+        Expr::BufferLen => "bytes.len() as i128".into(),
+        Expr::FormatLen => "Self::LEN as i128".into(),
+        Expr::Const(n) => format!("i128::from({n})"),
+        Expr::Value(v @ Value::Named { .. }) => format!("i128::from({}.0)", value_path(m, v)),
+        Expr::Value(Value::Int(n)) => n.to_string(),
+        Expr::Not(inner) => format!("!{}", sub(inner, 9, false)),
+        Expr::Binary(op, a, b) => {
+            // A key field against a value of its key reads as it would by hand.
+            if let (Op::Eq | Op::Ne, Expr::Field(i), Expr::Value(v @ Value::Named { key, .. })) =
+                (op, &**a, &**b)
+            {
+                if l.fields[*i].def.key.as_ref() == Some(key) {
+                    return format!(
+                        "header.{}() {} {}",
+                        l.fields[*i].def.name,
+                        op.text(),
+                        value_path(m, v)
+                    );
+                }
+            }
+            let p = prec(e);
+            format!("{} {} {}", sub(a, p, false), op.text(), sub(b, p, true))
+        }
     }
-    for f in l.fields.iter().filter(|f| {
-        f.def
-            .length
-            .as_ref()
-            .is_some_and(|len| len.of != "header" && len.of != "message")
-    }) {
-        write!(
-            what,
-            ", checks that `{}` matches the size of `{}`",
-            f.def.name,
-            f.def.length.as_ref().unwrap().of
-        )
-        .unwrap();
+}
+
+/// `parse`: the view, then every check of the format in order.
+pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
+    let en = error_enum(m);
+    let pseudo = checksum_field(m).is_some_and(|(cl, f)| {
+        cl.name() == l.name() && f.def.checksum.as_ref().unwrap().pseudo_header.is_some()
+    });
+    let mut what = String::from(
+        "Views the header at the front of `bytes` and checks it as its spec says, in this order",
+    );
+    let mut body = String::new();
+    let has = |of: &str| {
+        l.fields
+            .iter()
+            .any(|f| f.def.length.as_ref().is_some_and(|len| len.of == of))
+    };
+    if !has("header") {
+        body += "let header_len = Self::LEN;\n";
     }
-    if let Some(f) = message {
-        write!(what, ", checks that `{}` covers the header and ends within the buffer, and cuts the payload there", f.def.name).unwrap();
+    if !has("message") {
+        body += "let end = bytes.len();\n";
     }
+    let mut steps = vec![format!(
+        "`{}`: at least [`Self::LEN`] bytes",
+        checks::TOO_SHORT
+    )];
+    // The checks up to the header length: what a header quoted with its
+    // message cut short (in an ICMP error) can still be held to.
+    let mut prefix = None;
+    for c in &l.checks {
+        let err = format!("return Err({en}::{});", camel(&c.error));
+        let step = match &c.kind {
+            CheckKind::Fixed(i) => {
+                let f = &l.fields[*i];
+                writeln!(
+                    body,
+                    "if header.{0}() != Self::{1} {{\n{err}\n}}",
+                    f.def.name,
+                    f.def.name.to_uppercase()
+                )
+                .unwrap();
+                format!("`{}` is {}", f.def.name, checks::fixed_text(f))
+            }
+            CheckKind::HeaderLength(i) => {
+                let f = &l.fields[*i];
+                writeln!(body, "let header_len = {};\nif header_len < Self::LEN || header_len > bytes.len() {{\n{err}\n}}", bytes_of(f)).unwrap();
+                prefix = Some((body.clone(), f.def.name.clone()));
+                format!(
+                    "`{}` covers at least [`Self::LEN`] bytes within the buffer",
+                    f.def.name
+                )
+            }
+            CheckKind::MessageLength(i) => {
+                let f = &l.fields[*i];
+                writeln!(
+                    body,
+                    "let end = {};\nif end < header_len || end > bytes.len() {{\n{err}\n}}",
+                    bytes_of(f)
+                )
+                .unwrap();
+                format!(
+                    "`{}` covers the header and ends within the buffer (the payload is cut there)",
+                    f.def.name
+                )
+            }
+            CheckKind::FieldLength { field, size } => {
+                let f = &l.fields[*field];
+                writeln!(body, "if {} != {size} {{\n{err}\n}}", bytes_of(f)).unwrap();
+                format!("`{}` is {size}", f.def.name)
+            }
+            CheckKind::Checksum(i) => {
+                let c = l.fields[*i].def.checksum.as_ref().unwrap();
+                let range = if c.covers == "header" {
+                    "..header_len"
+                } else {
+                    "..end"
+                };
+                let args = if pseudo { "src, dst, " } else { "" };
+                writeln!(body, "if !checksum_ok({args}&bytes[{range}]) {{\n{err}\n}}").unwrap();
+                format!("the checksum over the {} verifies", c.covers)
+            }
+            CheckKind::Repeated(size) => {
+                let elem = l.def.repeated.as_ref().unwrap();
+                writeln!(
+                    body,
+                    "if (end - header_len) % {elem}::LEN != 0 {{\n{err}\n}}"
+                )
+                .unwrap();
+                format!("what follows the fixed part is a whole number of [`{elem}`]s ({size} bytes each)")
+            }
+            CheckKind::Constraint { expr, text } => {
+                writeln!(
+                    body,
+                    "// {}: {text}\nlet valid = {};\nif !valid {{\n{err}\n}}",
+                    c.error,
+                    rust_expr(m, l, expr)
+                )
+                .unwrap();
+                format!("`{text}`")
+            }
+        };
+        steps.push(format!("`{}`: {step}", c.error));
+    }
+    what += ": ";
+    what += &steps.join("; ");
     what += ".";
     *out += "\n";
     doc(out, "///", &what);
-    *out += "pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {\n";
-    *out += "let Ok((header, _)) = Self::ref_from_prefix(bytes) else {\nreturn Err(crate::ParseError::Truncated { need: Self::LEN, have: bytes.len() });\n};\n";
-    match header {
-        Some(f) => {
-            writeln!(out, "let header_len = {};", bytes_of(f)).unwrap();
-            writeln!(out, "if header_len < Self::LEN || header_len > bytes.len() {{\nreturn Err(crate::ParseError::BadLength {{ field: \"{}\", len: header_len }});\n}}", f.def.name).unwrap();
-        }
-        None => *out += "let header_len = Self::LEN;\n",
-    }
-    match message {
-        Some(f) => {
-            writeln!(out, "let end = {};", bytes_of(f)).unwrap();
-            writeln!(out, "if end < header_len || end > bytes.len() {{\nreturn Err(crate::ParseError::BadLength {{ field: \"{}\", len: end }});\n}}", f.def.name).unwrap();
-        }
-        None => *out += "let end = bytes.len();\n",
-    }
-    for f in &l.fields {
-        let Some(len) = &f.def.length else { continue };
-        let Some(target) = l.fields.iter().find(|t| t.def.name == len.of) else {
-            continue;
-        };
-        let size = target.def.bits / 8;
+    if pseudo {
+        *out += "///\n/// `src` and `dst` are the addresses of the IPv4 pseudo-header.\n";
+        writeln!(out, "pub fn parse(bytes: &[u8], src: [u8; 4], dst: [u8; 4]) -> Result<crate::Parsed<'_, Self>, {en}> {{").unwrap();
+    } else {
         writeln!(
             out,
-            "// `{}` gives the size of `{}`, which this layout fixes at {size} bytes.\nif {} != {size} {{\nreturn Err(crate::ParseError::BadLength {{ field: \"{}\", len: {} }});\n}}",
-            f.def.name, target.def.name, bytes_of(f), f.def.name, bytes_of(f)
+            "pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{"
         )
         .unwrap();
     }
+    writeln!(
+        out,
+        "let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};",
+        camel(checks::TOO_SHORT)
+    )
+    .unwrap();
+    *out += &body;
     *out += "Ok(crate::Parsed { header, message: &bytes[..end], options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..end] })\n}\n";
+    if let (Some((checks, field)), true) = (prefix, has("message")) {
+        writeln!(
+            out,
+            "\n/// Views a header whose message may be cut short (as an ICMP error quotes it): the\n/// checks of [`Self::parse`] up to `{field}`, none after; the payload is the rest of `bytes`.\npub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{\nlet Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};\n{checks}Ok(crate::Parsed {{ header, message: bytes, options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..] }})\n}}",
+            camel(checks::TOO_SHORT)
+        )
+        .unwrap();
+    }
+    if let Some(list) = &l.def.options {
+        writeln!(
+            out,
+            "\n/// The options between the fixed part and the header length, as [`{list}`].\npub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> {list}<'a> {{\n{list}::new(parsed.options)\n}}"
+        )
+        .unwrap();
+    }
+    if let Some(elem) = &l.def.repeated {
+        writeln!(
+            out,
+            "\n/// The [`{elem}`]s after the fixed part, in place (`parse` checked that they fill it).\npub fn elements<'a>(parsed: &crate::Parsed<'a, Self>) -> &'a [{elem}] {{\n<[{elem}]>::ref_from_bytes(parsed.payload).unwrap_or(&[])\n}}"
+        )
+        .unwrap();
+    }
 }
 
 /// The module's checksum field, if it declares one.
@@ -129,7 +334,12 @@ pub(crate) fn emit_checksum(out: &mut String, m: &Module) {
             .unwrap();
         }
         Some(PseudoHeader::Ipv4) => {
-            let protocol = c.protocol.unwrap();
+            let protocol = value_path(m, m.pseudo_protocol.as_ref().unwrap());
+            let protocol = if protocol.contains("::") {
+                format!("{protocol}.0")
+            } else {
+                protocol
+            };
             let offset = f.bit_offset / 8;
             writeln!(out, "\n/// The IP protocol number in the pseudo-header.\nconst PSEUDO_HEADER_PROTOCOL: u8 = {protocol};").unwrap();
             writeln!(out, "\n/// Offset of `{field}` in [`{ty}`], in bytes.\nconst CHECKSUM_OFFSET: usize = {offset};").unwrap();

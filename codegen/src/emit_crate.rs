@@ -103,11 +103,11 @@ pub fn lib(modules: &[Module]) -> String {
     out += "#![no_std]\n#![forbid(unsafe_code)]\n";
     out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
     out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod emit;\nmod keys;\npub mod parse;\npub mod regs;\n";
+    out += "pub mod checksum;\npub mod dispatch;\npub mod drops;\npub mod emit;\nmod keys;\npub mod parse;\npub mod regs;\n";
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }
-    out += "\npub use emit::{Emit, EmitError};\npub use parse::{ParseError, Parsed};\n";
+    out += "\npub use emit::{Emit, EmitError};\npub use parse::Parsed;\n";
     out
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use crate::emit_build::emit_builder;
-use crate::emit_checks::{checksum_field, emit_checksum, emit_parse};
+use crate::emit_checks::{checksum_field, emit_checksum, emit_errors, emit_parse};
 use crate::emit_doc;
 use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
 use crate::spec::{ByteOrder, ConstType, ConstValue, FieldType, KeyDef};
@@ -134,6 +134,9 @@ pub fn module(m: &Module) -> String {
         emit_format(&mut out, m, l);
         emit_builder(&mut out, l);
     }
+    crate::emit_options::emit_options(&mut out, m);
+    out += "\n";
+    emit_errors(&mut out, m);
     emit_checksum(&mut out, m);
     out
 }
@@ -351,7 +354,7 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
             }
         }
     }
-    emit_parse(out, l);
+    emit_parse(out, m, l);
     if !fixed.is_empty() {
         let list: Vec<String> = fixed
             .iter()

@@ -2,22 +2,30 @@
 //! them into a placed layout (`validate` -> `model`), and emits the `wire`
 //! crate (`emit_rust`, `emit_checks`, `emit_build`, `emit_crate`), the deku reference codecs
 //! and round-trip tests for `spec-tests` (`emit_deku`) and the field diagrams
-//! in the module docs (`emit_doc`). Register blocks (`regs`, `emit_regs`) are
+//! in the module docs (`emit_doc`). Named constraints (`expr`, `checks`)
+//! become each module's error enum, option lists (`options`) their iterators
+//! (`emit_options`), and the receive path's drop reasons come from both
+//! (`emit_drops`). Register blocks (`regs`, `emit_regs`) are
 //! appended to their `wire` module; files of records (`records`,
 //! `emit_records`) become modules of the `abi` crate instead.
 //!
 //! `run(root, check)` is what `cargo xtask codegen [--check]` calls: it
 //! rewrites the generated files, or with `check` only names the stale ones.
 
+pub mod checks;
 pub mod emit_build;
 pub mod emit_checks;
 pub mod emit_crate;
 pub mod emit_deku;
 pub mod emit_doc;
+pub mod emit_drops;
+pub mod emit_options;
 pub mod emit_records;
 pub mod emit_regs;
 pub mod emit_rust;
+pub mod expr;
 pub mod model;
+pub mod options;
 pub mod records;
 pub mod regs;
 pub mod spec;
@@ -126,6 +134,10 @@ pub fn generate(root: &Path) -> Result<Vec<GeneratedFile>, Error> {
         GeneratedFile {
             path: format!("{WIRE_DIR}/dispatch.rs").into(),
             contents: emit_crate::dispatch(&modules),
+        },
+        GeneratedFile {
+            path: format!("{WIRE_DIR}/drops.rs").into(),
+            contents: emit_drops::drops(&modules),
         },
     ];
     for m in &modules {

@@ -2,6 +2,7 @@
 //! placed (bit offset, Rust representation, bitfield group), and the naming
 //! helpers shared by validation and emission.
 
+use crate::expr::Op;
 use crate::spec::{FieldDef, FormatDef, KeyDef, SpecFile};
 
 /// A validated spec file.
@@ -13,6 +14,11 @@ pub struct Module {
     pub file: String,
     pub spec: SpecFile,
     pub formats: Vec<Layout>,
+    /// Every error the module's `parse` functions return, `too_short` first,
+    /// then in the order the checks name them.
+    pub errors: Vec<ErrorDef>,
+    /// The IP protocol number of the checksum's pseudo-header, if any.
+    pub pseudo_protocol: Option<Value>,
 }
 
 impl Module {
@@ -32,6 +38,70 @@ pub struct Layout {
     pub fields: Vec<Field>,
     /// The members of the Rust struct, in wire order.
     pub items: Vec<Item>,
+    /// What `parse` checks after viewing the fixed header, in this order.
+    pub checks: Vec<Check>,
+}
+
+/// An error of a module's `parse`.
+#[derive(Debug, Clone)]
+pub struct ErrorDef {
+    /// snake_case: `bad_ihl`.
+    pub name: String,
+    pub doc: String,
+}
+
+/// One check of a `parse`, refusing the buffer with `error` when it fails.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub error: String,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    /// The field (index into `Layout::fields`) holds its fixed value.
+    Fixed(usize),
+    /// The field gives the header length: at least the fixed part, within the buffer.
+    HeaderLength(usize),
+    /// The field gives the message length: at least the header, within the buffer.
+    MessageLength(usize),
+    /// The field gives the size of another field, which the layout fixes.
+    FieldLength { field: usize, size: usize },
+    /// The module's checksum, held in this field, verifies.
+    Checksum(usize),
+    /// What follows the fixed part is a whole number of elements of this many bytes.
+    Repeated(usize),
+    /// A declared constraint, with its text as written.
+    Constraint { expr: Expr, text: String },
+}
+
+/// A constraint with its names resolved and its types checked.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Int(u64),
+    /// A field of the format (index into `Layout::fields`).
+    Field(usize),
+    /// `len`: the bytes given to `parse`.
+    BufferLen,
+    /// `LEN`: the format's fixed size.
+    FormatLen,
+    /// An integer constant of the module.
+    Const(String),
+    Value(Value),
+    Not(Box<Expr>),
+    Binary(Op, Box<Expr>, Box<Expr>),
+}
+
+/// A named key value, `IpProtocol.UDP`, and where it is declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Int(u64),
+    Named {
+        module: String,
+        key: String,
+        value: String,
+        number: u64,
+    },
 }
 
 impl Layout {

@@ -40,6 +40,34 @@ pub struct SpecFile {
     /// Native structs for the `abi` crate (`crate::records`).
     #[serde(default, rename = "record")]
     pub records: Vec<crate::records::RecordDef>,
+    /// The stack counts this module's parse errors as `drop_<prefix>_<error>`
+    /// (`eth` for `ethernet.toml`); modules without one are not on the
+    /// receive path.
+    pub counter_prefix: Option<String>,
+    /// Option lists: type-length-value elements after a header.
+    #[serde(default)]
+    pub options: Vec<OptionsDef>,
+}
+
+/// A list of options, each one byte of kind then (except the single-byte
+/// kinds) one byte of length counting kind and length: IPv4 (RFC 791) and
+/// TCP (RFC 9293) options. Emitted as a zero-copy iterator.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionsDef {
+    /// The iterator type, e.g. `Ipv4Options`; its items are `<name minus s>`.
+    pub name: String,
+    pub doc: String,
+    /// The `[[key]]` (8 bits, this file) naming the kinds.
+    pub kind: String,
+    /// The single-byte kind that ends the list (what follows is padding).
+    pub end: String,
+    /// The single-byte kind that pads between options.
+    pub nop: String,
+    /// Known kinds and the `[[format]]` each is: `{ ROUTER_ALERT = "Ipv4RouterAlert" }`.
+    /// Each format starts with the kind (a field of that key) and the length
+    /// (8 bits, `length = { of = "message" }`).
+    pub formats: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -111,6 +139,34 @@ pub struct FormatDef {
     pub doc: String,
     #[serde(rename = "field")]
     pub fields: Vec<FieldDef>,
+    /// Conditions over any field of the format, checked by `parse` after
+    /// every field's own checks, in this order.
+    #[serde(default, rename = "constraint")]
+    pub constraints: Vec<ConstraintDef>,
+    /// The bytes between the fixed part and the header length are this
+    /// `[[options]]` list (of this file).
+    pub options: Option<String>,
+    /// The bytes after the fixed part, up to the message length, are a
+    /// whole number of this `[[format]]` (of this file): SACK blocks.
+    pub repeated: Option<String>,
+}
+
+/// A named condition a valid header meets: `parse` refuses the buffer with
+/// the error of that name when `check` is false. Several constraints may
+/// share a name (and so one error).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintDef {
+    /// snake_case; the error variant (`bad_ihl` -> `BadIhl`) and the drop
+    /// counter (`drop_ipv4_bad_ihl`).
+    pub name: String,
+    /// An expression (`expr.rs`) over the format's fields, `len` (the bytes
+    /// given to `parse`), `LEN` (the fixed size), the module's integer
+    /// constants and named key values (`IpProtocol.UDP`, from any file).
+    pub check: String,
+    /// What a header that fails the check is; the doc of the error.
+    #[serde(default)]
+    pub doc: String,
 }
 
 /// One field, in wire order.
@@ -131,6 +187,13 @@ pub struct FieldDef {
     pub key: Option<String>,
     /// The only value the format allows (IPv4 version = 4).
     pub fixed: Option<u64>,
+    /// The error `parse` returns when a fixed field holds another value
+    /// (default `bad_<field>`); fields may share one (`bad_format`).
+    pub fixed_error: Option<String>,
+    /// Conditions on this field and those before it, checked by `parse`
+    /// right after the field's own checks.
+    #[serde(default, rename = "constraint")]
+    pub constraints: Vec<ConstraintDef>,
     /// This field gives a length.
     pub length: Option<LengthDef>,
     /// This field holds a checksum.
@@ -167,6 +230,9 @@ pub struct LengthDef {
     /// `header` (this format with its options), `message` (header and
     /// payload), or the name of another field of the format.
     pub of: String,
+    /// The error `parse` returns when the length does not fit the buffer
+    /// (default `bad_<field>`).
+    pub error: Option<String>,
 }
 
 fn one() -> u32 {
@@ -182,11 +248,20 @@ pub struct ChecksumDef {
     pub covers: String,
     /// A pseudo-header summed in front of what `covers` names.
     pub pseudo_header: Option<PseudoHeader>,
-    /// The IP protocol number in the pseudo-header.
-    pub protocol: Option<u8>,
+    /// The IP protocol number in the pseudo-header: a key value of any file
+    /// (`"IpProtocol.UDP"`) or a number.
+    pub protocol: Option<ValueRef>,
     /// A stored 0 means "no checksum", so a computed 0 is sent as 0xffff (RFC 768).
     #[serde(default)]
     pub zero_means_none: bool,
+}
+
+/// A number, or a named key value `"Key.VALUE"` declared in any spec file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ValueRef {
+    Int(u64),
+    Name(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

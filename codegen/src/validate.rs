@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::checks::{checks, module_errors, number, resolve_value, Keys};
 use crate::model::{
     camel, native_bits, parse_ipv4, parse_mac, snake, Field, Group, Item, Layout, Module, Repr,
 };
@@ -62,18 +63,23 @@ fn is_upper(name: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn fits(value: u64, bits: u32) -> bool {
+pub(crate) fn fits(value: u64, bits: u32) -> bool {
     bits >= 64 || value < (1u64 << bits)
 }
 
 /// Collects errors with their location.
-struct Errors<'a> {
+pub(crate) struct Errors<'a> {
     file: &'a str,
     list: Vec<SpecError>,
 }
 
 impl Errors<'_> {
-    fn push(&mut self, format: Option<&str>, field: Option<&str>, message: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        format: Option<&str>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         self.list.push(SpecError {
             file: self.file.to_string(),
             format: format.map(str::to_string),
@@ -81,11 +87,16 @@ impl Errors<'_> {
             message: message.into(),
         });
     }
+
+    pub(crate) fn list_len(&self) -> usize {
+        self.list.len()
+    }
 }
 
 /// Validates every spec file; `files` holds (path, module name, parsed text).
 pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, Vec<SpecError>> {
     let modules: BTreeSet<String> = files.iter().map(|(_, m, _)| m.clone()).collect();
+    let keys = Keys::new(&files);
     let mut all_errors = Vec::new();
     let mut out = Vec::new();
     let mut format_names: BTreeMap<String, String> = BTreeMap::new();
@@ -120,6 +131,11 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
                 formats.push(layout);
             }
         }
+        // Checks may name other formats of the file (repeated elements).
+        for i in 0..formats.len() {
+            formats[i].checks = checks(&formats[i], &formats, &spec, &keys, &mut errs);
+        }
+        crate::options::check(&spec, &formats, &mut errs);
         check_module_wide(&spec, &mut errs);
         for (item, part, message) in crate::regs::check(&spec)
             .into_iter()
@@ -127,12 +143,25 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
         {
             errs.push(Some(&item), part.as_deref(), message);
         }
+        let pseudo_protocol = pseudo_protocol(&spec, &keys, &mut errs);
+        if let Some(prefix) = &spec.counter_prefix {
+            if !is_snake(prefix) {
+                errs.push(
+                    None,
+                    None,
+                    format!("counter_prefix `{prefix}` is not snake_case"),
+                );
+            }
+        }
         if errs.list.is_empty() {
+            let errors = module_errors(&formats, !spec.options.is_empty());
             out.push(Module {
                 name: module,
                 file,
                 spec,
                 formats,
+                errors,
+                pseudo_protocol,
             });
         }
         all_errors.extend(errs.list);
@@ -274,6 +303,33 @@ fn check_module_wide(spec: &SpecFile, errs: &mut Errors) {
             );
         }
     }
+}
+
+/// The pseudo-header's protocol number, resolved when it names a key value.
+fn pseudo_protocol(spec: &SpecFile, keys: &Keys, errs: &mut Errors) -> Option<crate::model::Value> {
+    let (def, f, c) = spec.formats.iter().find_map(|d| {
+        d.fields
+            .iter()
+            .find_map(|f| f.checksum.as_ref().map(|c| (d, f, c)))
+    })?;
+    let value = resolve_value(c.protocol.as_ref()?, keys)
+        .map_err(|e| {
+            errs.push(
+                Some(&def.name),
+                Some(&f.name),
+                format!("checksum protocol: {e}"),
+            )
+        })
+        .ok()?;
+    let number = number(&value);
+    if !fits(number, 8) {
+        errs.push(
+            Some(&def.name),
+            Some(&f.name),
+            format!("checksum protocol {number} does not fit in 8 bits"),
+        );
+    }
+    Some(value)
 }
 
 fn layout(
@@ -429,6 +485,7 @@ fn layout(
         len: (offset / 8) as usize,
         fields,
         items,
+        checks: Vec::new(),
     })
 }
 

@@ -267,3 +267,260 @@ fn the_real_specs_are_valid() {
     let ipv4 = modules.iter().find(|m| m.name == "ipv4").unwrap();
     assert_eq!(ipv4.formats[0].len, 20);
 }
+
+/// A field `a` of 8 bits with `extra` (e.g. a constraint list), then `b`.
+fn constrained(extra: &str) -> String {
+    format(&(field("a", 8, extra) + &field("b", 8, "")))
+}
+
+fn check(name: &str, text: &str) -> String {
+    format!("constraint = [{{ name = \"{name}\", check = \"{text}\" }}]")
+}
+
+#[test]
+fn accepts_constraints_over_fields_len_constants_and_other_files_keys() {
+    let key = "[[key]]\nname = \"Proto\"\nbits = 8\ndoc = \"d\"\nvalues = [{ name = \"UDP\", value = 17, doc = \"d\" }]\n";
+    let body = "[[constant]]\nname = \"MAX\"\ntype = \"u16\"\nvalue = 1500\ndoc = \"d\"\n"
+        .to_string()
+        + &format(
+            &(field(
+                "a",
+                8,
+                &check("bad_a", "a * 4 >= LEN && a <= len % 7 + MAX"),
+            ) + &field("b", 8, &check("bad_b", "(b == Proto.UDP) || !(a - b < 2)"))),
+        );
+    assert_eq!(errors(&[("t", &body), ("u", key)]), Vec::<String>::new());
+}
+
+#[test]
+fn refuses_an_unknown_name_in_a_constraint() {
+    refused(
+        &[("t", &constrained(&check("bad_a", "a >= nope")))],
+        &[
+            "format Hdr: field a",
+            "constraint bad_a",
+            "unknown name `nope`",
+        ],
+    );
+}
+
+#[test]
+fn refuses_a_constraint_on_a_later_field() {
+    refused(
+        &[("t", &constrained(&check("bad_a", "a <= b")))],
+        &["field a", "`b` comes after this field"],
+    );
+}
+
+#[test]
+fn refuses_an_unknown_key_value() {
+    refused(
+        &[("t", &constrained(&check("bad_a", "a == Nope.UDP")))],
+        &["field a", "unknown key `Nope`"],
+    );
+    let key = "[[key]]\nname = \"K\"\nbits = 8\ndoc = \"d\"\nvalues = [{ name = \"A\", value = 1, doc = \"d\" }]\n";
+    refused(
+        &[("t", &constrained(&check("bad_a", "a == K.B"))), ("u", key)],
+        &["field a", "`K.B`: K names no value B"],
+    );
+}
+
+#[test]
+fn refuses_a_constraint_that_does_not_parse() {
+    refused(
+        &[("t", &constrained(&check("bad_a", "a >= (1 +")))],
+        &["field a", "constraint bad_a", "`a >= (1 +`"],
+    );
+}
+
+#[test]
+fn refuses_a_constraint_that_is_a_number() {
+    refused(
+        &[("t", &constrained(&check("bad_a", "a + 1")))],
+        &["field a", "a number, not a condition"],
+    );
+}
+
+#[test]
+fn refuses_arithmetic_on_addresses_and_division_by_a_field() {
+    let body =
+        format(&(field("m", 48, "type = \"mac\"") + &field("a", 8, &check("bad_a", "m > 1"))));
+    refused(
+        &[("t", &body)],
+        &["field a", "`m` is Mac bytes, not a number"],
+    );
+    refused(
+        &[("t", &constrained(&check("bad_a", "4 / a == 1")))],
+        &["field a", "only by a non-zero number"],
+    );
+}
+
+#[test]
+fn refuses_arithmetic_that_could_overflow() {
+    let body = format(&field("a", 64, &check("bad_a", "a * a * a > 1")));
+    refused(&[("t", &body)], &["field a", "may need 128 bits"]);
+}
+
+#[test]
+fn refuses_a_format_constraint_with_an_unknown_name() {
+    let body = constrained("") + "[[format.constraint]]\nname = \"bad\"\ncheck = \"zz == 1\"\n";
+    refused(
+        &[("t", &body)],
+        &[
+            "proto-defs/t.toml: format Hdr: constraint bad",
+            "unknown name `zz`",
+        ],
+    );
+}
+
+#[test]
+fn refuses_an_error_name_that_is_not_snake_case() {
+    refused(
+        &[("t", &constrained(&check("BadA", "a > 1")))],
+        &["field a", "`BadA` is not snake_case"],
+    );
+}
+
+#[test]
+fn refuses_a_fixed_error_without_a_fixed_value() {
+    refused(
+        &[("t", &constrained("fixed_error = \"bad_format\""))],
+        &["field a", "this field has none"],
+    );
+}
+
+#[test]
+fn refuses_an_unknown_pseudo_header_protocol() {
+    let body = format(&field(
+        "sum",
+        16,
+        "checksum = { algorithm = \"internet\", covers = \"header\", pseudo_header = \"ipv4\", protocol = \"IpProtocol.SCTP\" }",
+    ));
+    refused(
+        &[("t", &body)],
+        &[
+            "format Hdr: field sum",
+            "checksum protocol",
+            "unknown key `IpProtocol`",
+        ],
+    );
+}
+
+const KINDS: &str = "[[key]]\nname = \"Kind\"\nbits = 8\ndoc = \"d\"\nvalues = [{ name = \"END\", value = 0, doc = \"d\" }, { name = \"NOP\", value = 1, doc = \"d\" }, { name = \"MSS\", value = 2, doc = \"d\" }]\n";
+
+fn options(formats: &str) -> String {
+    format!("{KINDS}[[options]]\nname = \"Opts\"\ndoc = \"d\"\nkind = \"Kind\"\nend = \"END\"\nnop = \"NOP\"\nformats = {{ {formats} }}\n")
+}
+
+#[test]
+fn accepts_an_option_list() {
+    let body = options("MSS = \"Mss\"")
+        + "[[format]]\nname = \"Mss\"\ndoc = \"d\"\n"
+        + &field("kind", 8, "key = \"Kind\"")
+        + &field("length", 8, "length = { of = \"message\" }")
+        + &field("mss", 16, "");
+    assert_eq!(errors(&[("t", &body)]), Vec::<String>::new());
+}
+
+#[test]
+fn refuses_an_option_format_without_kind_and_length() {
+    let body = options("MSS = \"Mss\"")
+        + "[[format]]\nname = \"Mss\"\ndoc = \"d\"\n"
+        + &field("mss", 16, "");
+    refused(&[("t", &body)], &["format Mss", "starts with its kind"]);
+}
+
+#[test]
+fn refuses_an_option_list_naming_nothing() {
+    refused(
+        &[("t", &options("MSS = \"Nope\""))],
+        &["options Opts", "no [[format]] Nope"],
+    );
+    let body = options("").replace("end = \"END\"", "end = \"FIN\"");
+    refused(
+        &[("t", &body)],
+        &["options Opts", "end = FIN is not a value of Kind"],
+    );
+}
+
+#[test]
+fn refuses_options_on_a_format_without_a_header_length() {
+    let body = options("")
+        + &format(&field("a", 8, "")).replacen(
+            "doc = \"d\"\n",
+            "doc = \"d\"\noptions = \"Opts\"\n",
+            1,
+        );
+    refused(
+        &[("t", &body)],
+        &["format Hdr", "options need a header-length field"],
+    );
+}
+
+#[test]
+fn refuses_a_repeated_element_that_is_not_a_format() {
+    let body = format(&field("a", 8, "")).replacen(
+        "doc = \"d\"\n",
+        "doc = \"d\"\nrepeated = \"Block\"\n",
+        1,
+    );
+    refused(
+        &[("t", &body)],
+        &["format Hdr", "repeated `Block` is not another [[format]]"],
+    );
+}
+
+#[test]
+fn refuses_a_checksum_before_the_length_it_covers() {
+    let body = format(
+        &(field(
+            "sum",
+            16,
+            "checksum = { algorithm = \"internet\", covers = \"message\" }",
+        ) + &field("len", 16, "length = { of = \"message\" }")),
+    );
+    refused(
+        &[("t", &body)],
+        &["field sum", "whose length field comes after it"],
+    );
+}
+
+#[test]
+fn refuses_a_message_length_before_the_header_length() {
+    let body = format(
+        &(field("total", 16, "length = { of = \"message\" }")
+            + &field("hl", 8, "length = { unit_bytes = 4, of = \"header\" }")),
+    );
+    refused(
+        &[("t", &body)],
+        &["field total", "must come after the header length"],
+    );
+}
+
+#[test]
+fn refuses_a_fixed_size_the_layout_contradicts() {
+    let body = format(
+        &(field("hlen", 8, "fixed = 4\nlength = { of = \"addr\" }")
+            + &field("addr", 48, "type = \"mac\"")),
+    );
+    refused(
+        &[("t", &body)],
+        &[
+            "field hlen",
+            "fixed value 4 gives `addr` 4 bytes, but the layout makes it 6",
+        ],
+    );
+}
+
+#[test]
+fn refuses_a_key_value_two_files_declare() {
+    let key = "[[key]]\nname = \"K\"\nbits = 8\ndoc = \"d\"\nvalues = [{ name = \"A\", value = 1, doc = \"d\" }]\n";
+    refused(
+        &[
+            ("t", &constrained(&check("bad_a", "a == K.A"))),
+            ("u", key),
+            ("v", key),
+        ],
+        &["field a", "key `K` is declared in more than one spec"],
+    );
+}

@@ -1,12 +1,13 @@
-//! TCP, DHCP and DNS (in `tests/later/`) fit the spec language as it is: they
-//! validate and emit. They are not generated into `wire` yet.
+//! DHCP and DNS (in `tests/later/`) fit the spec language as it is: they
+//! validate and emit. They are not generated into `wire` yet (TCP, with its
+//! options, is: `proto-defs/tcp.toml`).
 
 use std::path::Path;
 
 #[test]
-fn tcp_dhcp_and_dns_fit_the_language() {
+fn dhcp_and_dns_fit_the_language() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/later");
-    let files = ["tcp", "dhcp", "dns"]
+    let files = ["dhcp", "dns"]
         .into_iter()
         .map(|m| {
             let file = format!("tests/later/{m}.toml");
@@ -20,21 +21,9 @@ fn tcp_dhcp_and_dns_fit_the_language() {
         .collect();
     let modules = codegen::validate::validate(files).unwrap_or_else(|e| panic!("{e:#?}"));
     let lens: Vec<usize> = modules.iter().map(|m| m.formats[0].len).collect();
-    assert_eq!(
-        lens,
-        [20, 240, 12],
-        "TCP, DHCP (to the cookie), DNS headers"
-    );
-    let tcp = codegen::emit_rust::module(&modules[0]);
-    for expected in [
-        "pub fn data_offset_bytes(&self) -> usize",
-        "pub fn syn(&self) -> bool",
-        "pub fn checksum_ok(src: [u8; 4]",
-    ] {
-        assert!(tcp.contains(expected), "{expected}");
-    }
-    let dns = codegen::emit_rust::module(&modules[2]);
+    assert_eq!(lens, [240, 12], "DHCP (to the cookie), DNS headers");
+    let dns = codegen::emit_rust::module(&modules[1]);
     assert!(dns.contains("pub fn rcode(&self) -> DnsRcode"));
-    let dhcp = codegen::emit_rust::module(&modules[1]);
+    let dhcp = codegen::emit_rust::module(&modules[0]);
     assert!(dhcp.contains("pub const MAGIC_COOKIE: u32 = 0x63825363;"));
 }

@@ -110,7 +110,7 @@ fn udp_captures_rebuild() {
         &captures::UDP_TO_CLOSED_PORT[..],
     ] {
         let (ip, packet) = ip_packet(frame);
-        let datagram = UdpHeader::parse(&packet[Ipv4Header::LEN..]).unwrap();
+        let datagram = UdpHeader::parse(&packet[Ipv4Header::LEN..], ip.src(), ip.dst()).unwrap();
         let pseudo = Ipv4PseudoHeader {
             src: ip.src(),
             dst: ip.dst(),

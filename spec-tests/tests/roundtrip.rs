@@ -38,6 +38,61 @@ proptest! {
     }
 
     #[test]
+    fn ipv4_ipv4_record_route(bytes in vec(any::<u8>(), wire::ipv4::Ipv4RecordRoute::LEN)) {
+        roundtrip::<deku::ipv4::Ipv4RecordRoute>(&bytes)?;
+    }
+
+    #[test]
+    fn ipv4_ipv4_route_address(bytes in vec(any::<u8>(), wire::ipv4::Ipv4RouteAddress::LEN)) {
+        roundtrip::<deku::ipv4::Ipv4RouteAddress>(&bytes)?;
+    }
+
+    #[test]
+    fn ipv4_ipv4_timestamp(bytes in vec(any::<u8>(), wire::ipv4::Ipv4Timestamp::LEN)) {
+        roundtrip::<deku::ipv4::Ipv4Timestamp>(&bytes)?;
+    }
+
+    #[test]
+    fn ipv4_ipv4_router_alert(bytes in vec(any::<u8>(), wire::ipv4::Ipv4RouterAlert::LEN)) {
+        roundtrip::<deku::ipv4::Ipv4RouterAlert>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_header(bytes in vec(any::<u8>(), wire::tcp::TcpHeader::LEN)) {
+        roundtrip::<deku::tcp::TcpHeader>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_mss(bytes in vec(any::<u8>(), wire::tcp::TcpMss::LEN)) {
+        roundtrip::<deku::tcp::TcpMss>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_window_scale(bytes in vec(any::<u8>(), wire::tcp::TcpWindowScale::LEN)) {
+        roundtrip::<deku::tcp::TcpWindowScale>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_sack_permitted(bytes in vec(any::<u8>(), wire::tcp::TcpSackPermitted::LEN)) {
+        roundtrip::<deku::tcp::TcpSackPermitted>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_sack(bytes in vec(any::<u8>(), wire::tcp::TcpSack::LEN)) {
+        roundtrip::<deku::tcp::TcpSack>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_sack_block(bytes in vec(any::<u8>(), wire::tcp::TcpSackBlock::LEN)) {
+        roundtrip::<deku::tcp::TcpSackBlock>(&bytes)?;
+    }
+
+    #[test]
+    fn tcp_tcp_timestamps(bytes in vec(any::<u8>(), wire::tcp::TcpTimestamps::LEN)) {
+        roundtrip::<deku::tcp::TcpTimestamps>(&bytes)?;
+    }
+
+    #[test]
     fn udp_udp_header(bytes in vec(any::<u8>(), wire::udp::UdpHeader::LEN)) {
         roundtrip::<deku::udp::UdpHeader>(&bytes)?;
     }

@@ -187,7 +187,7 @@ fn udp_datagram() {
     assert_eq!(next, Ipv4Next::Udp);
     refill_ipv4(packet);
 
-    let p = UdpHeader::parse(datagram).unwrap();
+    let p = UdpHeader::parse(datagram, ip.src(), ip.dst()).unwrap();
     roundtrip::<deku::udp::UdpHeader>(p.header.as_bytes()).unwrap();
     let h = p.header;
     assert_eq!(
@@ -255,7 +255,9 @@ fn icmp_port_unreachable() {
         (quoted.identification(), quoted.dst(), next),
         (0xbf48, RIGHT_IP, Ipv4Next::Udp)
     );
-    let udp = UdpHeader::parse(rest).unwrap().header;
+    let udp = UdpHeader::parse(rest, quoted.src(), quoted.dst())
+        .unwrap()
+        .header;
     assert_eq!(
         (udp.src_port(), udp.dst_port(), udp.checksum()),
         (40000, 9, 0xc72e)

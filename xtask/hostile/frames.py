@@ -73,6 +73,20 @@ def fix_ip_checksum(frame):
     return bytes(b)
 
 
+# IPv4 option kinds (RFC 791, RFC 2113; proto-defs/ipv4.toml declares them).
+OPT_NOP, OPT_RR, OPT_TS, OPT_RA = 1, 7, 68, 148
+
+
+def with_ip_options(frame, options):
+    """An Ethernet/IPv4 frame with `options` (whole words) after the fixed
+    header: IHL, total length and the header checksum follow."""
+    assert len(options) % 4 == 0
+    b = bytearray(frame[:34] + options + frame[34:])
+    b[14] = 0x40 | ((b[14] & 0x0F) + len(options) // 4)
+    b[16:18] = struct.pack("!H", struct.unpack("!H", b[16:18])[0] + len(options))
+    return fix_ip_checksum(bytes(b))
+
+
 class Kinds:
     """The catalogue of bad (and a few tricky-but-valid) frames."""
 
@@ -218,6 +232,16 @@ class Kinds:
         kind("ipv4_unknown_protocol", "drop_ipv4_unknown_protocol",
              [raw(self.eth() / self.ip(proto=253) / Raw(b"\0" * 20)), raw(self.eth() / self.ip(proto=41) / Raw(b"\0" * 40))],
              "IP protocols we do not speak (experimental 253, IPv6-in-IPv4)")
+        opt = lambda o, seq: with_ip_options(self.ping(seq=seq), bytes(o))
+        kind("ipv4_option_bad_length", "drop_ipv4_option_bad_length",
+             [opt([OPT_RA, 0, 0, 0], 1), opt([OPT_RR, 1, 0, 0], 2), opt([OPT_RA, 3, 0, OPT_NOP], 3)],
+             "IPv4 options of length 0, 1, or shorter than their kind (router alert of 3 bytes)")
+        kind("ipv4_option_past_end", "drop_ipv4_option_past_end",
+             [opt([OPT_NOP, OPT_RR, 8, 4], 4), opt([OPT_NOP, OPT_NOP, OPT_NOP, OPT_TS], 5)],
+             "IPv4 options running past the header, or a kind without its length byte")
+        kind("ipv4_option_bad_pointer", "drop_ipv4_option_bad_pointer",
+             [opt([OPT_RR, 7, 2, 0, 0, 0, 0, 0], 6), opt([OPT_TS, 8, 10, 1, 0, 0, 0, 0], 7)],
+             "record-route and timestamp options whose pointer is outside the option")
         kind("ipv4_ttl_zero", "ipv4_ttl_zero",
              [self.ping(seq=900 + i, ttl=0) for i in range(3)],
              "echo requests with TTL 0: a host must accept them (RFC 1122 3.2.1.7) and reply",
@@ -514,6 +538,9 @@ def selftest(kinds):
     assert len(frags) >= 40 and all(len(f) <= 1514 for f in frags)
     assert all(len(f) == 14 + 20 + 8 + 1472 for f in by["icmp_echo_max"]["frames"])
     assert by["ipv4_ttl_zero"]["frames"][0][22] == 0
+    for name in ("ipv4_option_bad_length", "ipv4_option_past_end", "ipv4_option_bad_pointer"):
+        for f in by[name]["frames"]:
+            assert f[14] & 0x0F > 5 and csum(f[14 : 14 + (f[14] & 0x0F) * 4]) == 0, name
     total = sum(len(k["frames"]) for k in ks)
     print("selftest: %d kinds, %d frames, all defects in place" % (len(ks), total))
     for k in ks:

@@ -173,15 +173,8 @@ impl ArpCache {
 impl Stack {
     /// Handles a received ARP packet (the window starts at it).
     pub(crate) fn arp_input(&mut self, env: &mut dyn NetEnv, m: Mbuf) -> Result<(), DropReason> {
-        let (p, _) = ArpPacket::ref_from_prefix(m.data()).map_err(|_| DropReason::ArpTooShort)?;
-        if !p.fixed_values_ok() {
-            return Err(DropReason::ArpBadFormat);
-        }
-        let oper = p.oper();
-        let request = oper == ArpOperation::REQUEST;
-        if !request && oper != ArpOperation::REPLY {
-            return Err(DropReason::ArpBadOper);
-        }
+        let p = ArpPacket::parse(m.data())?.header;
+        let request = p.oper() == ArpOperation::REQUEST;
         let (sha, spa, tpa) = (p.sha(), p.spa(), p.tpa());
         let me = self.iface;
         if eth::is_group(&sha)

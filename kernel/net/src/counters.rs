@@ -22,14 +22,14 @@ macro_rules! named_enum {
     };
 }
 
+// The header rules of the specs add their own reasons: one per error of the
+// generated `parse` functions (`drop_ipv4_bad_ihl` for `Ipv4Error::BadIhl`),
+// converted by `?`. A constraint added to a spec is a counter here.
+wire::with_parse_errors! {
 named_enum! {
     /// Why a frame (or a packet waiting to be sent) was dropped.
     DropReason {
         // Link layer and driver.
-        /// Shorter than an Ethernet header.
-        EthTooShort = "drop_eth_too_short",
-        /// Longer than the largest Ethernet frame we accept.
-        EthOversized = "drop_eth_oversized",
         /// Destination MAC is neither ours nor broadcast.
         EthNotForUs = "drop_eth_not_for_us",
         /// Source MAC is a group (multicast/broadcast) address.
@@ -45,11 +45,6 @@ named_enum! {
         /// No mbuf to build a reply or request in.
         TxNoMbuf = "drop_tx_no_mbuf",
         // ARP.
-        ArpTooShort = "drop_arp_too_short",
-        /// Hardware/protocol type or size is not Ethernet/IPv4.
-        ArpBadFormat = "drop_arp_bad_format",
-        /// Operation is neither request nor reply.
-        ArpBadOper = "drop_arp_bad_oper",
         /// Sender address is broadcast/multicast/zero or ours.
         ArpBadSender = "drop_arp_bad_sender",
         /// Request for an address that is not ours.
@@ -63,13 +58,6 @@ named_enum! {
         /// Cache full of unresolved entries; the oldest one gave way.
         ArpEvicted = "drop_arp_evicted",
         // IPv4.
-        Ipv4TooShort = "drop_ipv4_too_short",
-        Ipv4BadVersion = "drop_ipv4_bad_version",
-        /// IHL below 5 or past the end of the frame.
-        Ipv4BadIhl = "drop_ipv4_bad_ihl",
-        Ipv4BadChecksum = "drop_ipv4_bad_checksum",
-        /// Total length shorter than the header or longer than the frame.
-        Ipv4BadLength = "drop_ipv4_bad_length",
         /// We do not reassemble.
         Ipv4Fragment = "drop_ipv4_fragment",
         /// Destination is not our address or a broadcast.
@@ -80,8 +68,6 @@ named_enum! {
         /// Nowhere to send: no gateway for an off-link address.
         Ipv4NoRoute = "drop_ipv4_no_route",
         // ICMP.
-        IcmpTooShort = "drop_icmp_too_short",
-        IcmpBadChecksum = "drop_icmp_bad_checksum",
         /// A type we do not handle.
         IcmpUnsupported = "drop_icmp_unsupported",
         /// Echo request sent to a broadcast address (ignored, as Linux).
@@ -91,10 +77,6 @@ named_enum! {
         /// Port unreachable not sent: over the rate limit.
         IcmpRateLimited = "drop_icmp_rate_limited",
         // UDP.
-        UdpTooShort = "drop_udp_too_short",
-        /// Length field below 8 or past the IP payload.
-        UdpBadLength = "drop_udp_bad_length",
-        UdpBadChecksum = "drop_udp_bad_checksum",
         /// No socket bound to the port (port unreachable sent).
         UdpNoSocket = "drop_udp_no_socket",
         /// A socket's receive queue was full.
@@ -103,6 +85,7 @@ named_enum! {
         /// caller's buffer or address pointer was bad (EFAULT).
         SocketCopyFault = "drop_socket_copy_fault",
     }
+}
 }
 
 named_enum! {

@@ -1,17 +1,14 @@
 //! Ethernet II framing (IEEE 802.3): accept frames for our MAC or
-//! broadcast, strip the header on receive, push it on transmit.
+//! broadcast, strip the header on receive, push it on transmit. The header's
+//! own rules (length, the largest frame) are `EthernetHeader::parse`'s, from
+//! `proto-defs/ethernet.toml`.
 
 use wire::dispatch::EthernetNext;
 use wire::ethernet::{self as weth, EtherType, EthernetHeader, EthernetHeaderRepr, BROADCAST};
-use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
-use crate::{ipv4, MacAddr, NetEnv, Stack};
-
-/// Largest frame we accept: header + an MTU of payload (no FCS; the device
-/// strips it).
-pub const MAX_FRAME: usize = EthernetHeader::LEN + ipv4::MTU;
+use crate::{MacAddr, NetEnv, Stack};
 
 /// Is `mac` a group (multicast or broadcast) address? IEEE 802 marks those
 /// with the I/G bit of the first octet.
@@ -23,11 +20,7 @@ impl Stack {
     /// Validates the Ethernet header and strips it; returns the EtherType
     /// for the dispatcher.
     pub(crate) fn eth_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, EtherType), DropReason> {
-        if m.len() > MAX_FRAME {
-            return Err(DropReason::EthOversized);
-        }
-        let (h, _) =
-            EthernetHeader::ref_from_prefix(m.data()).map_err(|_| DropReason::EthTooShort)?;
+        let h = EthernetHeader::parse(m.data())?.header;
         let (dst, src, ethertype) = (h.dst(), h.src(), h.ethertype());
         if dst != self.iface.mac && dst != BROADCAST {
             return Err(DropReason::EthNotForUs);

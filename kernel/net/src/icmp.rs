@@ -90,18 +90,14 @@ impl Stack {
         m: Mbuf,
         ip: &IpMeta,
     ) -> Result<(), DropReason> {
-        let (h, rest) =
-            Icmpv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::IcmpTooShort)?;
-        let msg_type = h.msg_type();
+        let p = Icmpv4Header::parse(m.data())?;
+        let msg_type = p.header.msg_type();
         if msg_type == Icmpv4Type::DEST_UNREACHABLE {
-            Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+            Icmpv4DestUnreachable::parse(p.payload)?;
         } else if msg_type == Icmpv4Type::ECHO_REQUEST || msg_type == Icmpv4Type::ECHO_REPLY {
-            Icmpv4Echo::ref_from_prefix(rest).map_err(|_| DropReason::IcmpTooShort)?;
+            Icmpv4Echo::parse(p.payload)?;
         } else {
             return Err(DropReason::IcmpUnsupported);
-        }
-        if !wicmp::checksum_ok(m.data()) {
-            return Err(DropReason::IcmpBadChecksum);
         }
 
         if msg_type == Icmpv4Type::ECHO_REQUEST {
@@ -133,18 +129,16 @@ impl Stack {
     fn icmp_unreachable_input(&mut self, env: &mut dyn NetEnv, m: &Mbuf) -> Result<(), DropReason> {
         let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).map_err(too_short)?;
         let (_, quoted) = Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(too_short)?;
-        let (inner, _) = Ipv4Header::ref_from_prefix(quoted).map_err(too_short)?;
-        let ihl = inner.ihl_bytes();
-        if ihl < Ipv4Header::LEN || ihl > quoted.len() {
-            return Err(DropReason::IcmpTooShort);
-        }
+        // The quoted header is held to its spec as far as it is quoted.
+        let inner = Ipv4Header::parse_prefix(quoted).map_err(too_short)?;
+        let (inner, after) = (inner.header, inner.payload);
         self.counters.bump(Stat::IcmpUnreachIn);
         let port_unreachable = h.code() == Icmpv4UnreachableCode::PORT_UNREACHABLE.0;
         if port_unreachable
             && inner.src() == self.iface.addr
             && matches!(ipv4_next(inner.protocol()), Ipv4Next::Udp)
         {
-            let (udp, _) = UdpHeader::ref_from_prefix(&quoted[ihl..]).map_err(too_short)?;
+            let (udp, _) = UdpHeader::ref_from_prefix(after).map_err(too_short)?;
             let remote = (inner.dst(), udp.dst_port());
             if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
                 self.sockets.set_error(id, Errno::ECONNREFUSED);

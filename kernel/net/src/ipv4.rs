@@ -1,12 +1,15 @@
 //! IPv4 (RFC 791, host requirements from RFC 1122): validating received
 //! packets, routing and sending.
 //!
-//! Receive checks, each with its own drop reason: version, IHL (at least
-//! 5 words and inside the frame), header checksum, total length (not below
-//! the header, not past the frame: link padding is trimmed off here),
-//! fragments (not reassembled), a broadcast/multicast source, and a
-//! destination that is neither our address nor a broadcast. TTL 0 is
-//! accepted and counted (RFC 1122 3.2.1.7: a host must not drop it).
+//! Receive: `Ipv4Header::parse` makes the header's checks, each with its own
+//! drop reason (version, IHL, total length, header checksum: the rules of
+//! `proto-defs/ipv4.toml`), and `Ipv4Options` walks the options, refusing
+//! malformed ones (well-formed options are accepted and skipped: we neither
+//! route nor record); here the policy: fragments (not reassembled), a
+//! broadcast/multicast source, and a destination that is neither our
+//! address nor a broadcast. Link padding past the total length is trimmed
+//! off. TTL 0 is accepted and counted (RFC 1122 3.2.1.7: a host must not
+//! drop it).
 //!
 //! Send: the generated builder writes the header (no options) with
 //! [`DEFAULT_TTL`] and a fresh identification, its lengths and checksum
@@ -16,7 +19,6 @@
 use wire::dispatch::{EthernetNext, Ipv4Next};
 use wire::ethernet::{self as weth, EthernetHeaderRepr, BROADCAST as ETH_BROADCAST};
 use wire::ipv4::{self as wip, IpProtocol, Ipv4Header, Ipv4HeaderRepr};
-use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
@@ -64,21 +66,11 @@ pub(crate) enum NextHop {
 impl Stack {
     /// Validates the IPv4 header, trims link padding and strips the header.
     pub(crate) fn ipv4_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, IpMeta), DropReason> {
-        let (h, _) = Ipv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::Ipv4TooShort)?;
-        if h.version() != Ipv4Header::VERSION {
-            return Err(DropReason::Ipv4BadVersion);
-        }
+        let p = Ipv4Header::parse(m.data())?;
+        Ipv4Header::options(&p).check()?;
+        // The total length, checked against the frame: what follows is padding.
+        let (h, total) = (p.header, p.message.len());
         let header_len = h.ihl_bytes();
-        if header_len < Ipv4Header::LEN || header_len > m.len() {
-            return Err(DropReason::Ipv4BadIhl);
-        }
-        if !wip::checksum_ok(&m.data()[..header_len]) {
-            return Err(DropReason::Ipv4BadChecksum);
-        }
-        let total = h.total_length() as usize;
-        if total < header_len || total > m.len() {
-            return Err(DropReason::Ipv4BadLength);
-        }
         if h.more_fragments() || h.fragment_offset() != 0 {
             return Err(DropReason::Ipv4Fragment);
         }

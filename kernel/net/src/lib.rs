@@ -2,9 +2,10 @@
 //! sockets, as a `no_std` library that the kernel links and host tests drive
 //! frame by frame.
 //!
-//! One file per protocol, each with an `input` that views its header in
-//! place through the generated `wire` structs, validates it, strips it by
-//! moving the mbuf's window, and hands the same mbuf on
+//! One file per protocol, each with an `input` that checks its header in
+//! place with the generated `parse` (the rules of its spec: lengths,
+//! checksums, named constraints, options), applies its own policy, strips it
+//! by moving the mbuf's window, and hands the same mbuf on
 //! ([`dispatch`] does the demultiplexing with the generated tables); and an
 //! `output` that pushes its header into the headroom with the header's
 //! generated builder ([`Mbuf::push_emit`]), handing the mbuf down under the
@@ -18,7 +19,8 @@
 //! and calls [`Stack::input`] from the RX interrupt, [`Stack::tick`] from the
 //! timer, and the socket calls from system calls.
 //!
-//! Every frame that is dropped is counted under a named [`DropReason`];
+//! Every frame that is dropped is counted under a named [`DropReason`] (one
+//! per error the specs declare, generated, and the policy's own);
 //! [`Stack::export_counters`] is what `netstat` prints.
 //!
 //! Testing on the host (`cargo test -p net`): unit tests at the bottom of

@@ -666,7 +666,8 @@ mod tests {
         };
         m.push_emit(&header, pseudo).unwrap();
         assert_eq!(m.len(), UdpHeader::LEN + payload.len());
-        let parsed = UdpHeader::parse(m.data()).unwrap();
+        // `parse` also checks the checksum `push_emit` filled in.
+        let parsed = UdpHeader::parse(m.data(), pseudo.src, pseudo.dst).unwrap();
         assert_eq!(
             (parsed.header.repr(), parsed.payload),
             (header, &b"abc"[..])

@@ -1,10 +1,10 @@
 //! UDP (RFC 768): checking received datagrams and delivering them to
 //! sockets; building datagrams for `sendto`.
 //!
-//! Receive: the length field must be at least the header and at most what
-//! IP carried (anything after it is cut off, so nothing past the datagram
-//! is ever handed out); a non-zero checksum must verify (zero means the
-//! sender computed none). A datagram for a port nobody has bound draws an
+//! Receive: `UdpHeader::parse` checks the length field (at least the header,
+//! at most what IP carried; anything after it is cut off, so nothing past
+//! the datagram is ever handed out) and a non-zero checksum (zero means the
+//! sender computed none), as `proto-defs/udp.toml` says. A datagram for a port nobody has bound draws an
 //! ICMP port unreachable (RFC 1122 4.1.3.1), unless it was broadcast. The
 //! datagram is queued on its socket in the same mbuf, the window moved onto
 //! the payload.
@@ -15,8 +15,7 @@
 
 use wire::dispatch::Ipv4Next;
 use wire::emit::Ipv4PseudoHeader;
-use wire::udp::{self as wudp, UdpHeader, UdpHeaderRepr};
-use zerocopy::FromBytes;
+use wire::udp::{UdpHeader, UdpHeaderRepr};
 
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
@@ -34,16 +33,9 @@ impl Stack {
         mut m: Mbuf,
         ip: &IpMeta,
     ) -> Result<(), DropReason> {
-        let (h, _) = UdpHeader::ref_from_prefix(m.data()).map_err(|_| DropReason::UdpTooShort)?;
-        let len = h.length() as usize;
-        if len < HEADER_LEN || len > m.len() {
-            return Err(DropReason::UdpBadLength);
-        }
-        let (sport, dport) = (h.src_port(), h.dst_port());
+        let p = UdpHeader::parse(m.data(), ip.src, ip.dst)?;
+        let (len, sport, dport) = (p.message.len(), p.header.src_port(), p.header.dst_port());
         m.trim(len);
-        if !wudp::checksum_ok(ip.src, ip.dst, m.data()) {
-            return Err(DropReason::UdpBadChecksum);
-        }
         self.counters.bump(Stat::UdpIn);
         let Some(id) = self
             .sockets

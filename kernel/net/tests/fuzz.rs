@@ -2,10 +2,11 @@
 //!
 //! Each case builds a stack with a bound UDP socket, a connected one, an
 //! echo socket and an address waiting for ARP, then feeds it a sequence of
-//! frames — arbitrary bytes, or valid seed frames (ARP, ping, UDP,
-//! unreachable, echo reply) with random mutations, their checksums
-//! optionally repaired so the mutation reaches the deeper layers — with
-//! clock ticks in between. It checks that nothing panics, that every frame
+//! frames — arbitrary bytes, valid seed frames (ARP, ping, UDP, unreachable,
+//! echo reply, IPv4 options) with random mutations, their checksums
+//! optionally repaired so the mutation reaches the deeper layers, or a
+//! datagram behind arbitrary IPv4 option bytes — with clock ticks in
+//! between. It checks that nothing panics, that every frame
 //! the stack sends is well-formed, and that once the sockets are closed and
 //! ARP has given up every mbuf is back in the pool.
 //!
@@ -28,7 +29,7 @@ use wire::arp::ArpOperation;
 use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
 use wire::ethernet::{EtherType, EthernetHeader, BROADCAST};
 use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Header, Icmpv4Type, Icmpv4UnreachableCode};
-use wire::ipv4::{IpProtocol, Ipv4Header};
+use wire::ipv4::{IpProtocol, Ipv4Header, Ipv4OptionKind};
 use wire::udp::UdpHeader;
 use zerocopy::FromBytes;
 
@@ -178,8 +179,44 @@ fn seeds() -> Vec<Vec<u8>> {
         udp_frame(7, 7001, b"to the connected socket"),
         udp_frame(9, 9999, b"to a closed port"),
         pad60(udp_frame(7, 7000, b"")),
+        options_frame(&[
+            NOP,
+            RA,
+            4,
+            0,
+            0,
+            RR,
+            7,
+            4,
+            0,
+            0,
+            0,
+            0,
+            Ipv4OptionKind::END.0,
+        ]),
+        options_frame(&[TS, 12, 5, 0x10, 0, 0, 0, 1, 0, 0, 0, 2]),
     ]);
     seeds
+}
+
+/// IPv4 option kinds (RFC 791, RFC 2113), from the spec.
+const NOP: u8 = Ipv4OptionKind::NOP.0;
+const RR: u8 = Ipv4OptionKind::RECORD_ROUTE.0;
+const TS: u8 = Ipv4OptionKind::TIMESTAMP.0;
+const RA: u8 = Ipv4OptionKind::ROUTER_ALERT.0;
+
+/// A datagram to the bound socket behind `options` (padded to whole words
+/// with END, at most the 40 bytes IHL can cover).
+fn options_frame(options: &[u8]) -> Vec<u8> {
+    let mut o = options[..options.len().min(40)].to_vec();
+    o.resize(o.len().div_ceil(4) * 4, Ipv4OptionKind::END.0);
+    let u = udp(GW_IP, OUR_IP, 7000, 7, b"with options");
+    eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &with_options(&ipv4(GW_IP, OUR_IP, IpProtocol::UDP, &u), &o),
+    )
 }
 
 /// Recomputes the IPv4, UDP and ICMP checksums of a frame where it can.
@@ -236,6 +273,32 @@ enum Input {
         repair: bool,
         pad: bool,
     },
+    /// A good datagram behind these IPv4 option bytes (checksum right).
+    Options(Vec<u8>),
+}
+
+/// Option bytes: mostly the kinds the spec knows, lengths near the truth.
+fn option_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let kind = prop_oneof![
+        Just(NOP),
+        Just(RR),
+        Just(TS),
+        Just(RA),
+        Just(Ipv4OptionKind::END.0),
+        any::<u8>()
+    ];
+    proptest::collection::vec((kind, 0..14u8, any::<u8>()), 0..6).prop_map(|opts| {
+        let mut b = Vec::new();
+        for (kind, len, fill) in opts {
+            b.push(kind);
+            b.push(len);
+            b.extend(std::iter::repeat_n(
+                fill,
+                usize::from(len.saturating_sub(2)),
+            ));
+        }
+        b
+    })
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -254,12 +317,14 @@ fn input(nseeds: usize) -> impl Strategy<Value = Input> {
             .prop_map(|(arp, b)| Input::Typed(arp, b)),
         6 => (0..nseeds, proptest::collection::vec(mutation(), 1..4), any::<bool>(), any::<bool>())
             .prop_map(|(seed, muts, repair, pad)| Input::Mutated { seed, muts, repair, pad }),
+        1 => option_bytes().prop_map(Input::Options),
     ]
 }
 
 fn frame_of(i: &Input, seeds: &[Vec<u8>]) -> Vec<u8> {
     match i {
         Input::Raw(b) => b.clone(),
+        Input::Options(o) => options_frame(o),
         Input::Typed(arp, b) => eth(
             OUR_MAC,
             GW_MAC,
@@ -413,6 +478,9 @@ fn generated_inputs_reach_every_layer() {
         "drop_udp_bad_checksum",
         "drop_udp_bad_length",
         "drop_icmp_bad_checksum",
+        "drop_ipv4_option_bad_length",
+        "drop_ipv4_option_past_end",
+        "drop_ipv4_option_bad_pointer",
     ] {
         assert!(total[name] > 0, "never reached: {name}");
     }

@@ -204,30 +204,32 @@ impl ArpPacket {
         self.tpa = v;
     }
 
-    /// Views the header at the front of `bytes`, checks that `hlen` matches the size of `sha`,
-    /// checks that `plen` matches the size of `spa`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `bad_format`: `htype` is 0x0001; `bad_format`:
+    /// `ptype` is 0x0800; `bad_format`: `hlen` is 6; `bad_format`: `plen` is 4; `bad_oper`: `oper
+    /// == ArpOperation.REQUEST || oper == ArpOperation.REPLY`.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, ArpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(ArpError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
-        // `hlen` gives the size of `sha`, which this layout fixes at 6 bytes.
-        if usize::from(header.hlen()) != 6 {
-            return Err(crate::ParseError::BadLength {
-                field: "hlen",
-                len: usize::from(header.hlen()),
-            });
+        if header.htype() != Self::HTYPE {
+            return Err(ArpError::BadFormat);
         }
-        // `plen` gives the size of `spa`, which this layout fixes at 4 bytes.
-        if usize::from(header.plen()) != 4 {
-            return Err(crate::ParseError::BadLength {
-                field: "plen",
-                len: usize::from(header.plen()),
-            });
+        if header.ptype() != Self::PTYPE {
+            return Err(ArpError::BadFormat);
+        }
+        if header.hlen() != Self::HLEN {
+            return Err(ArpError::BadFormat);
+        }
+        if header.plen() != Self::PLEN {
+            return Err(ArpError::BadFormat);
+        }
+        // bad_oper: oper == ArpOperation.REQUEST || oper == ArpOperation.REPLY
+        let valid = header.oper() == ArpOperation::REQUEST || header.oper() == ArpOperation::REPLY;
+        if !valid {
+            return Err(ArpError::BadOper);
         }
         Ok(crate::Parsed {
             header,
@@ -332,5 +334,31 @@ impl crate::Emit for ArpPacketRepr {
         header.set_tha(self.tha);
         header.set_tpa(self.tpa);
         Ok(())
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_arp_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArpError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// `htype` is not 0x0001; or `ptype` is not 0x0800; or `hlen` is not 6; or `plen` is not 4.
+    BadFormat,
+    /// Neither a request nor a reply.
+    BadOper,
+}
+
+impl ArpError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 3] = [Self::TooShort, Self::BadFormat, Self::BadOper];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::BadFormat => "bad_format",
+            Self::BadOper => "bad_oper",
+        }
     }
 }

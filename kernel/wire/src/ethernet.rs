@@ -43,7 +43,7 @@ pub const BROADCAST: [u8; 6] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 /// 802).
 pub const GROUP_BIT: u8 = 1;
 
-/// The largest payload an Ethernet II frame carries, in bytes.
+/// The largest payload an Ethernet II frame carries, in bytes; the device strips the FCS.
 pub const MTU: u16 = 1500;
 
 crate::keys::key! {
@@ -115,16 +115,19 @@ impl EthernetHeader {
         self.ethertype.set(v.0);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `oversized`: `len <= LEN + MTU`.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, EthernetError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(EthernetError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
+        // oversized: len <= LEN + MTU
+        let valid = bytes.len() as i128 <= Self::LEN as i128 + i128::from(MTU);
+        if !valid {
+            return Err(EthernetError::Oversized);
+        }
         Ok(crate::Parsed {
             header,
             message: &bytes[..end],
@@ -192,5 +195,28 @@ impl crate::Emit for EthernetHeaderRepr {
         header.set_src(self.src);
         header.set_ethertype(self.ethertype);
         Ok(())
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_eth_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EthernetError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// Longer than a header and the largest payload.
+    Oversized,
+}
+
+impl EthernetError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 2] = [Self::TooShort, Self::Oversized];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::Oversized => "oversized",
+        }
     }
 }

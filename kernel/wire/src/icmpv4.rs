@@ -155,16 +155,18 @@ impl Icmpv4Header {
         self.checksum.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `bad_checksum`: the checksum over the message
+    /// verifies.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(Icmpv4Error::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
+        if !checksum_ok(&bytes[..end]) {
+            return Err(Icmpv4Error::BadChecksum);
+        }
         Ok(crate::Parsed {
             header,
             message: &bytes[..end],
@@ -275,13 +277,11 @@ impl Icmpv4Echo {
         self.sequence.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(Icmpv4Error::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -393,13 +393,11 @@ impl Icmpv4DestUnreachable {
         self.next_hop_mtu.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(Icmpv4Error::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -466,6 +464,29 @@ impl crate::Emit for Icmpv4DestUnreachableRepr {
         header.set_unused(self.unused);
         header.set_next_hop_mtu(self.next_hop_mtu);
         Ok(())
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_icmp_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Icmpv4Error {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// The checksum does not verify.
+    BadChecksum,
+}
+
+impl Icmpv4Error {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 2] = [Self::TooShort, Self::BadChecksum];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::BadChecksum => "bad_checksum",
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 //!
 //! Spec: <https://www.rfc-editor.org/rfc/rfc791#section-3.1>
 //!
-//! Options (IHL > 5) are carried but not parsed: `ihl_bytes()` says where the
-//! payload starts, `total_length` where it ends (frames may be padded).
+//! Options (IHL > 5) follow the fixed part: `Ipv4Header::options` walks them
+//! (`Ipv4Options`), each known kind viewed as its own format; `ihl_bytes()` says
+//! where the payload starts, `total_length` where it ends (frames may be
+//! padded).
 //!
 //! # [`Ipv4Header`] (20 bytes)
 //!
@@ -44,6 +46,78 @@
 //! | `header_checksum` | 10.0 | 16 | Internet checksum of the header, options included. |
 //! | `src` | 12.0 | 32 | Source address. |
 //! | `dst` | 16.0 | 32 | Destination address. |
+//!
+//! # [`Ipv4RecordRoute`] (3 bytes)
+//!
+//! The record route option: the addresses recorded so far follow, 4 bytes each.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     kind      |    length     |    pointer    |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `kind` | 0.0 | 8 | `RECORD_ROUTE`. |
+//! | `length` | 1.0 | 8 | Length of the option in bytes: kind, length, pointer and the route data. |
+//! | `pointer` | 2.0 | 8 | Where the next address goes, counted from the kind octet (at least 4). |
+//!
+//! # [`Ipv4RouteAddress`] (4 bytes)
+//!
+//! One address of a route option.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                            address                            |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `address` | 0.0 | 32 | A router's address. |
+//!
+//! # [`Ipv4Timestamp`] (4 bytes)
+//!
+//! The timestamp option: timestamps (and addresses, by `flags`) follow.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     kind      |    length     |    pointer    |overflo| flags |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `kind` | 0.0 | 8 | `TIMESTAMP`. |
+//! | `length` | 1.0 | 8 | Length of the option in bytes (at most 40). |
+//! | `pointer` | 2.0 | 8 | Where the next timestamp goes, counted from the kind octet (at least 5). |
+//! | `overflow` | 3.0 | 4 | Hosts that could not register a timestamp for lack of room. |
+//! | `flags` | 3.4 | 4 | 0: timestamps only; 1: each preceded by an address; 3: for the addresses given. |
+//!
+//! # [`Ipv4RouterAlert`] (4 bytes)
+//!
+//! The router alert option (RFC 2113): routers examine the datagram more closely.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     kind      |    length     |             value             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `kind` | 0.0 | 8 | `ROUTER_ALERT`. |
+//! | `length` | 1.0 | 8 | Length of the option in bytes: 4. |
+//! | `value` | 2.0 | 16 | 0: every router examines the datagram. |
 
 use core::fmt;
 
@@ -71,6 +145,27 @@ crate::keys::key! {
     TCP = 6;
     /// User Datagram Protocol (RFC 768).
     UDP = 17;
+}
+
+crate::keys::key! {
+    /// The type octet of an IPv4 option: copied flag, class and number (IANA IP option numbers).
+    pub struct Ipv4OptionKind(u8);
+    /// End of option list (RFC 791): the rest is padding.
+    END = 0;
+    /// No operation (RFC 791): pads between options.
+    NOP = 1;
+    /// Record route (RFC 791).
+    RECORD_ROUTE = 7;
+    /// Internet timestamp (RFC 791).
+    TIMESTAMP = 68;
+    /// Security (RFC 1108).
+    SECURITY = 130;
+    /// Loose source and record route (RFC 791).
+    LOOSE_SOURCE_ROUTE = 131;
+    /// Strict source and record route (RFC 791).
+    STRICT_SOURCE_ROUTE = 137;
+    /// Router alert (RFC 2113).
+    ROUTER_ALERT = 148;
 }
 
 /// The packed fields `version`, `ihl` of [`Ipv4Header`], most significant bit first.
@@ -348,29 +443,28 @@ impl Ipv4Header {
         usize::from(self.ihl()) * 4
     }
 
-    /// Views the header at the front of `bytes`, checks that `ihl` covers at least [`Self::LEN`]
-    /// bytes within the buffer, checks that `total_length` covers the header and ends within the
-    /// buffer, and cuts the payload there.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `bad_version`: `version` is 4; `bad_ihl`: `ihl`
+    /// covers at least [`Self::LEN`] bytes within the buffer; `bad_length`: `total_length` covers
+    /// the header and ends within the buffer (the payload is cut there); `bad_checksum`: the
+    /// checksum over the header verifies.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(Ipv4Error::TooShort);
         };
+        if header.version() != Self::VERSION {
+            return Err(Ipv4Error::BadVersion);
+        }
         let header_len = usize::from(header.ihl()) * 4;
         if header_len < Self::LEN || header_len > bytes.len() {
-            return Err(crate::ParseError::BadLength {
-                field: "ihl",
-                len: header_len,
-            });
+            return Err(Ipv4Error::BadIhl);
         }
         let end = usize::from(header.total_length());
         if end < header_len || end > bytes.len() {
-            return Err(crate::ParseError::BadLength {
-                field: "total_length",
-                len: end,
-            });
+            return Err(Ipv4Error::BadLength);
+        }
+        if !checksum_ok(&bytes[..header_len]) {
+            return Err(Ipv4Error::BadChecksum);
         }
         Ok(crate::Parsed {
             header,
@@ -378,6 +472,32 @@ impl Ipv4Header {
             options: &bytes[Self::LEN..header_len],
             payload: &bytes[header_len..end],
         })
+    }
+
+    /// Views a header whose message may be cut short (as an ICMP error quotes it): the
+    /// checks of [`Self::parse`] up to `ihl`, none after; the payload is the rest of `bytes`.
+    pub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Ipv4Error::TooShort);
+        };
+        if header.version() != Self::VERSION {
+            return Err(Ipv4Error::BadVersion);
+        }
+        let header_len = usize::from(header.ihl()) * 4;
+        if header_len < Self::LEN || header_len > bytes.len() {
+            return Err(Ipv4Error::BadIhl);
+        }
+        Ok(crate::Parsed {
+            header,
+            message: bytes,
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..],
+        })
+    }
+
+    /// The options between the fixed part and the header length, as [`Ipv4Options`].
+    pub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> Ipv4Options<'a> {
+        Ipv4Options::new(parsed.options)
     }
 
     /// Whether the fixed fields hold their values (`version` = 4).
@@ -528,6 +648,763 @@ impl crate::Emit for Ipv4HeaderRepr {
         header.set_dst(self.dst);
         fill_checksum(&mut message[..Ipv4Header::LEN]);
         Ok(())
+    }
+}
+
+/// The record route option: the addresses recorded so far follow, 4 bytes each.
+///
+/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Ipv4RecordRoute {
+    /// `RECORD_ROUTE`.
+    pub kind: u8,
+    /// Length of the option in bytes: kind, length, pointer and the route data.
+    pub length: u8,
+    /// Where the next address goes, counted from the kind octet (at least 4).
+    pub pointer: u8,
+}
+
+const _: () = assert!(core::mem::size_of::<Ipv4RecordRoute>() == Ipv4RecordRoute::LEN);
+
+impl Ipv4RecordRoute {
+    /// Size on the wire, in bytes.
+    pub const LEN: usize = 3;
+
+    /// `RECORD_ROUTE`.
+    #[inline]
+    pub fn kind(&self) -> Ipv4OptionKind {
+        Ipv4OptionKind(self.kind)
+    }
+
+    /// Sets [`Self::kind`].
+    #[inline]
+    pub fn set_kind(&mut self, v: Ipv4OptionKind) {
+        self.kind = v.0;
+    }
+
+    /// Length of the option in bytes: kind, length, pointer and the route data.
+    #[inline]
+    pub fn length(&self) -> u8 {
+        self.length
+    }
+
+    /// Sets [`Self::length`].
+    #[inline]
+    pub fn set_length(&mut self, v: u8) {
+        self.length = v;
+    }
+
+    /// Where the next address goes, counted from the kind octet (at least 4).
+    #[inline]
+    pub fn pointer(&self) -> u8 {
+        self.pointer
+    }
+
+    /// Sets [`Self::pointer`].
+    #[inline]
+    pub fn set_pointer(&mut self, v: u8) {
+        self.pointer = v;
+    }
+
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
+    /// and ends within the buffer (the payload is cut there); `option_bad_pointer`: `pointer >= 4
+    /// && pointer <= length + 1`; `option_bad_length`: what follows the fixed part is a whole
+    /// number of [`Ipv4RouteAddress`]s (4 bytes each).
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Ipv4Error::TooShort);
+        };
+        let header_len = Self::LEN;
+        let end = usize::from(header.length());
+        if end < header_len || end > bytes.len() {
+            return Err(Ipv4Error::OptionBadLength);
+        }
+        // option_bad_pointer: pointer >= 4 && pointer <= length + 1
+        let valid = i128::from(header.pointer()) >= 4
+            && i128::from(header.pointer()) <= i128::from(header.length()) + 1;
+        if !valid {
+            return Err(Ipv4Error::OptionBadPointer);
+        }
+        if (end - header_len) % Ipv4RouteAddress::LEN != 0 {
+            return Err(Ipv4Error::OptionBadLength);
+        }
+        Ok(crate::Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..end],
+        })
+    }
+
+    /// The [`Ipv4RouteAddress`]s after the fixed part, in place (`parse` checked that they fill it).
+    pub fn elements<'a>(parsed: &crate::Parsed<'a, Self>) -> &'a [Ipv4RouteAddress] {
+        <[Ipv4RouteAddress]>::ref_from_bytes(parsed.payload).unwrap_or(&[])
+    }
+}
+
+impl Default for Ipv4RecordRoute {
+    /// All zeros.
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+impl fmt::Debug for Ipv4RecordRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ipv4RecordRoute")
+            .field("kind", &self.kind())
+            .field("length", &self.length())
+            .field("pointer", &self.pointer())
+            .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Ipv4RecordRoute`]; [`crate::Emit`] writes the header and
+/// fills in `length`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ipv4RecordRouteRepr {
+    /// `RECORD_ROUTE`.
+    pub kind: Ipv4OptionKind,
+    /// Where the next address goes, counted from the kind octet (at least 4).
+    pub pointer: u8,
+}
+
+impl Ipv4RecordRoute {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Ipv4RecordRouteRepr {
+        Ipv4RecordRouteRepr {
+            kind: self.kind(),
+            pointer: self.pointer(),
+        }
+    }
+}
+
+impl crate::Emit for Ipv4RecordRouteRepr {
+    const LEN: usize = Ipv4RecordRoute::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Ipv4RecordRoute`] over the front of `message`: every field zeroed,
+    /// then the chosen ones; `length` the length of `message`.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Ipv4RecordRoute::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Ipv4RecordRoute::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_kind(self.kind);
+        let Ok(length) = u8::try_from(len) else {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "length",
+                value: len as u64,
+            });
+        };
+        header.set_length(length);
+        header.set_pointer(self.pointer);
+        Ok(())
+    }
+}
+
+/// One address of a route option.
+///
+/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Ipv4RouteAddress {
+    /// A router's address.
+    pub address: [u8; 4],
+}
+
+const _: () = assert!(core::mem::size_of::<Ipv4RouteAddress>() == Ipv4RouteAddress::LEN);
+
+impl Ipv4RouteAddress {
+    /// Size on the wire, in bytes.
+    pub const LEN: usize = 4;
+
+    /// A router's address.
+    #[inline]
+    pub fn address(&self) -> [u8; 4] {
+        self.address
+    }
+
+    /// Sets [`Self::address`].
+    #[inline]
+    pub fn set_address(&mut self, v: [u8; 4]) {
+        self.address = v;
+    }
+
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Ipv4Error::TooShort);
+        };
+        let header_len = Self::LEN;
+        let end = bytes.len();
+        Ok(crate::Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..end],
+        })
+    }
+}
+
+impl Default for Ipv4RouteAddress {
+    /// All zeros.
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+impl fmt::Debug for Ipv4RouteAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ipv4RouteAddress")
+            .field("address", &self.address())
+            .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Ipv4RouteAddress`]; [`crate::Emit`] writes the header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ipv4RouteAddressRepr {
+    /// A router's address.
+    pub address: [u8; 4],
+}
+
+impl Ipv4RouteAddress {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Ipv4RouteAddressRepr {
+        Ipv4RouteAddressRepr {
+            address: self.address(),
+        }
+    }
+}
+
+impl crate::Emit for Ipv4RouteAddressRepr {
+    const LEN: usize = Ipv4RouteAddress::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Ipv4RouteAddress`] over the front of `message`: every field zeroed,
+    /// then the chosen ones.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Ipv4RouteAddress::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Ipv4RouteAddress::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_address(self.address);
+        Ok(())
+    }
+}
+
+/// The packed fields `overflow`, `flags` of [`Ipv4Timestamp`], most significant bit first.
+#[bitfield(u8, order = Msb)]
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, PartialEq, Eq)]
+pub struct Ipv4TimestampOverflowFlags {
+    /// Hosts that could not register a timestamp for lack of room.
+    #[bits(4)]
+    pub overflow: u8,
+    /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
+    #[bits(4)]
+    pub flags: u8,
+}
+
+/// The timestamp option: timestamps (and addresses, by `flags`) follow.
+///
+/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Ipv4Timestamp {
+    /// `TIMESTAMP`.
+    pub kind: u8,
+    /// Length of the option in bytes (at most 40).
+    pub length: u8,
+    /// Where the next timestamp goes, counted from the kind octet (at least 5).
+    pub pointer: u8,
+    /// The packed fields `overflow`, `flags`.
+    pub overflow_flags: Ipv4TimestampOverflowFlags,
+}
+
+const _: () = assert!(core::mem::size_of::<Ipv4Timestamp>() == Ipv4Timestamp::LEN);
+
+impl Ipv4Timestamp {
+    /// Size on the wire, in bytes.
+    pub const LEN: usize = 4;
+
+    /// `TIMESTAMP`.
+    #[inline]
+    pub fn kind(&self) -> Ipv4OptionKind {
+        Ipv4OptionKind(self.kind)
+    }
+
+    /// Sets [`Self::kind`].
+    #[inline]
+    pub fn set_kind(&mut self, v: Ipv4OptionKind) {
+        self.kind = v.0;
+    }
+
+    /// Length of the option in bytes (at most 40).
+    #[inline]
+    pub fn length(&self) -> u8 {
+        self.length
+    }
+
+    /// Sets [`Self::length`].
+    #[inline]
+    pub fn set_length(&mut self, v: u8) {
+        self.length = v;
+    }
+
+    /// Where the next timestamp goes, counted from the kind octet (at least 5).
+    #[inline]
+    pub fn pointer(&self) -> u8 {
+        self.pointer
+    }
+
+    /// Sets [`Self::pointer`].
+    #[inline]
+    pub fn set_pointer(&mut self, v: u8) {
+        self.pointer = v;
+    }
+
+    /// Hosts that could not register a timestamp for lack of room.
+    #[inline]
+    pub fn overflow(&self) -> u8 {
+        self.overflow_flags.overflow()
+    }
+
+    /// Sets [`Self::overflow`].
+    ///
+    /// Panics if `v` does not fit in 4 bits.
+    #[inline]
+    pub fn set_overflow(&mut self, v: u8) {
+        self.overflow_flags.set_overflow(v);
+    }
+
+    /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        self.overflow_flags.flags()
+    }
+
+    /// Sets [`Self::flags`].
+    ///
+    /// Panics if `v` does not fit in 4 bits.
+    #[inline]
+    pub fn set_flags(&mut self, v: u8) {
+        self.overflow_flags.set_flags(v);
+    }
+
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
+    /// and ends within the buffer (the payload is cut there); `option_bad_pointer`: `pointer >= 5
+    /// && pointer <= length + 1`.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Ipv4Error::TooShort);
+        };
+        let header_len = Self::LEN;
+        let end = usize::from(header.length());
+        if end < header_len || end > bytes.len() {
+            return Err(Ipv4Error::OptionBadLength);
+        }
+        // option_bad_pointer: pointer >= 5 && pointer <= length + 1
+        let valid = i128::from(header.pointer()) >= 5
+            && i128::from(header.pointer()) <= i128::from(header.length()) + 1;
+        if !valid {
+            return Err(Ipv4Error::OptionBadPointer);
+        }
+        Ok(crate::Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..end],
+        })
+    }
+}
+
+impl Default for Ipv4Timestamp {
+    /// All zeros.
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+impl fmt::Debug for Ipv4Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ipv4Timestamp")
+            .field("kind", &self.kind())
+            .field("length", &self.length())
+            .field("pointer", &self.pointer())
+            .field("overflow", &self.overflow())
+            .field("flags", &self.flags())
+            .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Ipv4Timestamp`]; [`crate::Emit`] writes the header and
+/// fills in `length`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ipv4TimestampRepr {
+    /// `TIMESTAMP`.
+    pub kind: Ipv4OptionKind,
+    /// Where the next timestamp goes, counted from the kind octet (at least 5).
+    pub pointer: u8,
+    /// Hosts that could not register a timestamp for lack of room.
+    pub overflow: u8,
+    /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
+    pub flags: u8,
+}
+
+impl Ipv4Timestamp {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Ipv4TimestampRepr {
+        Ipv4TimestampRepr {
+            kind: self.kind(),
+            pointer: self.pointer(),
+            overflow: self.overflow(),
+            flags: self.flags(),
+        }
+    }
+}
+
+impl crate::Emit for Ipv4TimestampRepr {
+    const LEN: usize = Ipv4Timestamp::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Ipv4Timestamp`] over the front of `message`: every field zeroed, then
+    /// the chosen ones; `length` the length of `message`.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Ipv4Timestamp::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Ipv4Timestamp::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_kind(self.kind);
+        let Ok(length) = u8::try_from(len) else {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "length",
+                value: len as u64,
+            });
+        };
+        header.set_length(length);
+        header.set_pointer(self.pointer);
+        if u64::from(self.overflow) > 0xf {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "overflow",
+                value: u64::from(self.overflow),
+            });
+        }
+        header.set_overflow(self.overflow);
+        if u64::from(self.flags) > 0xf {
+            return Err(crate::EmitError::DoesNotFit {
+                field: "flags",
+                value: u64::from(self.flags),
+            });
+        }
+        header.set_flags(self.flags);
+        Ok(())
+    }
+}
+
+/// The router alert option (RFC 2113): routers examine the datagram more closely.
+///
+/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub struct Ipv4RouterAlert {
+    /// `ROUTER_ALERT`.
+    pub kind: u8,
+    /// Length of the option in bytes: 4.
+    pub length: u8,
+    /// 0: every router examines the datagram.
+    pub value: U16,
+}
+
+const _: () = assert!(core::mem::size_of::<Ipv4RouterAlert>() == Ipv4RouterAlert::LEN);
+
+impl Ipv4RouterAlert {
+    /// Size on the wire, in bytes.
+    pub const LEN: usize = 4;
+    /// The value `length` always holds.
+    pub const LENGTH: u8 = 4;
+
+    /// `ROUTER_ALERT`.
+    #[inline]
+    pub fn kind(&self) -> Ipv4OptionKind {
+        Ipv4OptionKind(self.kind)
+    }
+
+    /// Sets [`Self::kind`].
+    #[inline]
+    pub fn set_kind(&mut self, v: Ipv4OptionKind) {
+        self.kind = v.0;
+    }
+
+    /// Length of the option in bytes: 4.
+    #[inline]
+    pub fn length(&self) -> u8 {
+        self.length
+    }
+
+    /// Sets [`Self::length`].
+    #[inline]
+    pub fn set_length(&mut self, v: u8) {
+        self.length = v;
+    }
+
+    /// 0: every router examines the datagram.
+    #[inline]
+    pub fn value(&self) -> u16 {
+        self.value.get()
+    }
+
+    /// Sets [`Self::value`].
+    #[inline]
+    pub fn set_value(&mut self, v: u16) {
+        self.value.set(v);
+    }
+
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
+    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
+    /// cut there).
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Ipv4Error::TooShort);
+        };
+        let header_len = Self::LEN;
+        if header.length() != Self::LENGTH {
+            return Err(Ipv4Error::OptionBadLength);
+        }
+        let end = usize::from(header.length());
+        if end < header_len || end > bytes.len() {
+            return Err(Ipv4Error::OptionBadLength);
+        }
+        Ok(crate::Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[Self::LEN..header_len],
+            payload: &bytes[header_len..end],
+        })
+    }
+
+    /// Whether the fixed fields hold their values (`length` = 4).
+    pub fn fixed_values_ok(&self) -> bool {
+        self.length() == Self::LENGTH
+    }
+
+    /// Stores its value in every fixed field.
+    pub fn set_fixed_values(&mut self) {
+        self.set_length(Self::LENGTH);
+    }
+}
+
+impl Default for Ipv4RouterAlert {
+    /// All zeros.
+    fn default() -> Self {
+        zerocopy::FromZeros::new_zeroed()
+    }
+}
+
+impl fmt::Debug for Ipv4RouterAlert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ipv4RouterAlert")
+            .field("kind", &self.kind())
+            .field("length", &self.length())
+            .field("value", &self.value())
+            .finish()
+    }
+}
+
+/// The fields a sender chooses for [`Ipv4RouterAlert`]; [`crate::Emit`] writes the header and
+/// fills in `length`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Ipv4RouterAlertRepr {
+    /// `ROUTER_ALERT`.
+    pub kind: Ipv4OptionKind,
+    /// 0: every router examines the datagram.
+    pub value: u16,
+}
+
+impl Ipv4RouterAlert {
+    /// The fields a sender chooses, as this header holds them.
+    pub fn repr(&self) -> Ipv4RouterAlertRepr {
+        Ipv4RouterAlertRepr {
+            kind: self.kind(),
+            value: self.value(),
+        }
+    }
+}
+
+impl crate::Emit for Ipv4RouterAlertRepr {
+    const LEN: usize = Ipv4RouterAlert::LEN;
+    type Context = ();
+
+    /// Writes a complete [`Ipv4RouterAlert`] over the front of `message`: every field zeroed,
+    /// then the chosen ones; `length` its fixed value.
+    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+        let len = message.len();
+        let Ok((header, _)) = Ipv4RouterAlert::mut_from_prefix(message) else {
+            return Err(crate::EmitError::Truncated {
+                need: Ipv4RouterAlert::LEN,
+                have: len,
+            });
+        };
+        zerocopy::FromZeros::zero(header);
+        header.set_kind(self.kind);
+        header.set_length(Ipv4RouterAlert::LENGTH);
+        header.set_value(self.value);
+        Ok(())
+    }
+}
+
+/// The options of an IPv4 header (RFC 791, section 3.1). Kinds not declared here are skipped.
+///
+/// Yields each option viewed in place, or the error that ends the walk: a
+/// length below 2 or below its kind's fixed part (`Ipv4Error::OptionBadLength`), past
+/// the end (`Ipv4Error::OptionPastEnd`), or what the kind's own `parse` refuses.
+/// `END` ends the list.
+#[derive(Debug, Clone)]
+pub struct Ipv4Options<'a> {
+    rest: &'a [u8],
+}
+
+/// One option of [`Ipv4Options`], viewed in place.
+#[derive(Debug, Clone, Copy)]
+pub enum Ipv4Option<'a> {
+    /// `NOP`: No operation (RFC 791): pads between options.
+    Nop,
+    /// `RECORD_ROUTE`: Record route (RFC 791).
+    RecordRoute(crate::Parsed<'a, Ipv4RecordRoute>),
+    /// `ROUTER_ALERT`: Router alert (RFC 2113).
+    RouterAlert(crate::Parsed<'a, Ipv4RouterAlert>),
+    /// `TIMESTAMP`: Internet timestamp (RFC 791).
+    Timestamp(crate::Parsed<'a, Ipv4Timestamp>),
+    /// A kind this spec does not declare, with its bytes (kind and length included).
+    Unknown(Ipv4OptionKind, &'a [u8]),
+}
+
+impl<'a> Ipv4Options<'a> {
+    /// The options in `bytes`: what follows the fixed header, up to its length.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { rest: bytes }
+    }
+
+    /// Walks every option: the first malformed one's error, if any.
+    pub fn check(self) -> Result<(), Ipv4Error> {
+        for option in self {
+            option?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Iterator for Ipv4Options<'a> {
+    type Item = Result<Ipv4Option<'a>, Ipv4Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (&kind, after) = self.rest.split_first()?;
+        let kind = Ipv4OptionKind(kind);
+        if kind == Ipv4OptionKind::END {
+            self.rest = &[];
+            return None;
+        }
+        if kind == Ipv4OptionKind::NOP {
+            self.rest = after;
+            return Some(Ok(Ipv4Option::Nop));
+        }
+        // The length counts the kind and length bytes too.
+        let len = after.first().map(|&len| usize::from(len));
+        let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
+            self.rest = &[];
+            return Some(Err(Ipv4Error::OptionPastEnd));
+        };
+        if option.len() < 2 {
+            self.rest = &[];
+            return Some(Err(Ipv4Error::OptionBadLength));
+        }
+        self.rest = &self.rest[option.len()..];
+        Some(match kind {
+            Ipv4OptionKind::RECORD_ROUTE if option.len() < Ipv4RecordRoute::LEN => {
+                Err(Ipv4Error::OptionBadLength)
+            }
+            Ipv4OptionKind::RECORD_ROUTE => {
+                Ipv4RecordRoute::parse(option).map(Ipv4Option::RecordRoute)
+            }
+            Ipv4OptionKind::ROUTER_ALERT if option.len() < Ipv4RouterAlert::LEN => {
+                Err(Ipv4Error::OptionBadLength)
+            }
+            Ipv4OptionKind::ROUTER_ALERT => {
+                Ipv4RouterAlert::parse(option).map(Ipv4Option::RouterAlert)
+            }
+            Ipv4OptionKind::TIMESTAMP if option.len() < Ipv4Timestamp::LEN => {
+                Err(Ipv4Error::OptionBadLength)
+            }
+            Ipv4OptionKind::TIMESTAMP => Ipv4Timestamp::parse(option).map(Ipv4Option::Timestamp),
+            _ => Ok(Ipv4Option::Unknown(kind, option)),
+        })
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_ipv4_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ipv4Error {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// `version` is not 4.
+    BadVersion,
+    /// `ihl` gives a header shorter than 20 bytes or past the buffer.
+    BadIhl,
+    /// `total_length` gives a length shorter than the header or past the buffer.
+    BadLength,
+    /// The checksum does not verify.
+    BadChecksum,
+    /// An option's length is below 2 or below its kind's fixed part.
+    OptionBadLength,
+    /// A record-route or timestamp pointer before its data or past its option.
+    OptionBadPointer,
+    /// An option runs past the end of the options.
+    OptionPastEnd,
+}
+
+impl Ipv4Error {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 8] = [
+        Self::TooShort,
+        Self::BadVersion,
+        Self::BadIhl,
+        Self::BadLength,
+        Self::BadChecksum,
+        Self::OptionBadLength,
+        Self::OptionBadPointer,
+        Self::OptionPastEnd,
+    ];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::BadVersion => "bad_version",
+            Self::BadIhl => "bad_ihl",
+            Self::BadLength => "bad_length",
+            Self::BadChecksum => "bad_checksum",
+            Self::OptionBadLength => "option_bad_length",
+            Self::OptionBadPointer => "option_bad_pointer",
+            Self::OptionPastEnd => "option_past_end",
+        }
     }
 }
 

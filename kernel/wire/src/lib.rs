@@ -17,6 +17,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod dispatch;
+pub mod drops;
 pub mod emit;
 pub mod ethernet;
 pub mod icmpv4;
@@ -24,6 +25,7 @@ pub mod ipv4;
 mod keys;
 pub mod parse;
 pub mod regs;
+pub mod tcp;
 pub mod udp;
 pub mod virtio_blk;
 pub mod virtio_mmio;
@@ -31,4 +33,4 @@ pub mod virtio_net;
 pub mod virtq;
 
 pub use emit::{Emit, EmitError};
-pub use parse::{ParseError, Parsed};
+pub use parse::Parsed;

@@ -1,9 +1,10 @@
 //! What the generated `parse` functions return, hand-written.
 //!
-//! Every generated format has `parse(bytes)`: it views the header in place and
-//! checks the spec's length fields (IPv4 `ihl` and `total_length`, UDP
-//! `length`) against the buffer, so a malformed frame becomes an error, never
-//! a panic or an out-of-bounds slice.
+//! Every generated format has `parse(bytes)`: it views the header in place
+//! and makes every check its spec declares (fixed values, lengths against the
+//! buffer, the checksum, the named constraints), in declaration order, so a
+//! malformed frame becomes the error its module's `<Module>Error` names,
+//! never a panic or an out-of-bounds slice.
 
 /// A header viewed in place, with the bytes its length fields give it.
 #[derive(Debug, Clone, Copy)]
@@ -19,14 +20,4 @@ pub struct Parsed<'a, H> {
     /// What follows, cut at the message length when the format has one
     /// (link-layer padding dropped); otherwise the rest of the buffer.
     pub payload: &'a [u8],
-}
-
-/// Why `parse` refused a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParseError {
-    /// The buffer is shorter than the fixed header.
-    Truncated { need: usize, have: usize },
-    /// A length field (named) gives a length, in bytes, shorter than the
-    /// header it must cover or longer than the buffer.
-    BadLength { field: &'static str, len: usize },
 }

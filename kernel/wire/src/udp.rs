@@ -105,22 +105,27 @@ impl UdpHeader {
         self.checksum.set(v);
     }
 
-    /// Views the header at the front of `bytes`, checks that `length` covers the header and ends
-    /// within the buffer, and cuts the payload there.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes; `bad_length`: `length` covers the header and
+    /// ends within the buffer (the payload is cut there); `bad_checksum`: the checksum over the
+    /// message verifies.
+    ///
+    /// `src` and `dst` are the addresses of the IPv4 pseudo-header.
+    pub fn parse(
+        bytes: &[u8],
+        src: [u8; 4],
+        dst: [u8; 4],
+    ) -> Result<crate::Parsed<'_, Self>, UdpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(UdpError::TooShort);
         };
         let header_len = Self::LEN;
         let end = usize::from(header.length());
         if end < header_len || end > bytes.len() {
-            return Err(crate::ParseError::BadLength {
-                field: "length",
-                len: end,
-            });
+            return Err(UdpError::BadLength);
+        }
+        if !checksum_ok(src, dst, &bytes[..end]) {
+            return Err(UdpError::BadChecksum);
         }
         Ok(crate::Parsed {
             header,
@@ -199,8 +204,34 @@ impl crate::Emit for UdpHeaderRepr {
     }
 }
 
+/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+/// each as `drop_udp_<name>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UdpError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+    /// `length` gives a length shorter than the header or past the buffer.
+    BadLength,
+    /// The checksum does not verify.
+    BadChecksum,
+}
+
+impl UdpError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 3] = [Self::TooShort, Self::BadLength, Self::BadChecksum];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+            Self::BadLength => "bad_length",
+            Self::BadChecksum => "bad_checksum",
+        }
+    }
+}
+
 /// The IP protocol number in the pseudo-header.
-const PSEUDO_HEADER_PROTOCOL: u8 = 17;
+const PSEUDO_HEADER_PROTOCOL: u8 = crate::ipv4::IpProtocol::UDP.0;
 
 /// Offset of `checksum` in [`UdpHeader`], in bytes.
 const CHECKSUM_OFFSET: usize = 6;

@@ -123,13 +123,11 @@ impl VirtioBlkReqHeader {
         self.sector.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtioBlkError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtioBlkError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -200,5 +198,24 @@ impl crate::Emit for VirtioBlkReqHeaderRepr {
         header.set_reserved(self.reserved);
         header.set_sector(self.sector);
         Ok(())
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VirtioBlkError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+}
+
+impl VirtioBlkError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 1] = [Self::TooShort];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+        }
     }
 }

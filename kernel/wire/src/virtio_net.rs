@@ -220,13 +220,11 @@ impl VirtioNetHdr {
         self.num_buffers.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtioNetError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtioNetError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -317,6 +315,25 @@ impl crate::Emit for VirtioNetHdrRepr {
         header.set_csum_offset(self.csum_offset);
         header.set_num_buffers(self.num_buffers);
         Ok(())
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VirtioNetError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+}
+
+impl VirtioNetError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 1] = [Self::TooShort];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+        }
     }
 }
 

@@ -238,13 +238,11 @@ impl VirtqDesc {
         self.next.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -365,13 +363,11 @@ impl VirtqAvailHeader {
         self.idx.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -468,13 +464,11 @@ impl VirtqAvailEntry {
         self.id.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -578,13 +572,11 @@ impl VirtqUsedHeader {
         self.idx.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -695,13 +687,11 @@ impl VirtqUsedElem {
         self.len.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -799,13 +789,11 @@ impl VirtqUsedEvent {
         self.used_event.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -898,13 +886,11 @@ impl VirtqAvailEvent {
         self.avail_event.set(v);
     }
 
-    /// Views the header at the front of `bytes`.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, crate::ParseError> {
+    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+    /// `too_short`: at least [`Self::LEN`] bytes.
+    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(crate::ParseError::Truncated {
-                need: Self::LEN,
-                have: bytes.len(),
-            });
+            return Err(VirtqError::TooShort);
         };
         let header_len = Self::LEN;
         let end = bytes.len();
@@ -965,5 +951,24 @@ impl crate::Emit for VirtqAvailEventRepr {
         zerocopy::FromZeros::zero(header);
         header.set_avail_event(self.avail_event);
         Ok(())
+    }
+}
+
+/// Why a `parse` of this module refused a buffer, in the order it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VirtqError {
+    /// Shorter than the fixed part of the header.
+    TooShort,
+}
+
+impl VirtqError {
+    /// Every error, in the order `parse` checks them.
+    pub const ALL: [Self; 1] = [Self::TooShort];
+
+    /// The spec's name for the error (`bad_checksum`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::TooShort => "too_short",
+        }
     }
 }

@@ -77,3 +77,121 @@ impl Reference for Ipv4Header {
         w
     }
 }
+
+/// Reference codec for [`wire::ipv4::Ipv4RecordRoute`].
+#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
+#[deku(endian = "big")]
+pub struct Ipv4RecordRoute {
+    pub kind: u8,
+    pub length: u8,
+    pub pointer: u8,
+}
+
+impl Reference for Ipv4RecordRoute {
+    type Wire = wire::ipv4::Ipv4RecordRoute;
+
+    fn from_wire(w: &Self::Wire) -> Self {
+        Self {
+            kind: w.kind().0,
+            length: w.length(),
+            pointer: w.pointer(),
+        }
+    }
+
+    fn to_wire(&self) -> Self::Wire {
+        let mut w = Self::Wire::default();
+        w.set_kind(wire::ipv4::Ipv4OptionKind(self.kind));
+        w.set_length(self.length);
+        w.set_pointer(self.pointer);
+        w
+    }
+}
+
+/// Reference codec for [`wire::ipv4::Ipv4RouteAddress`].
+#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
+#[deku(endian = "big")]
+pub struct Ipv4RouteAddress {
+    pub address: [u8; 4],
+}
+
+impl Reference for Ipv4RouteAddress {
+    type Wire = wire::ipv4::Ipv4RouteAddress;
+
+    fn from_wire(w: &Self::Wire) -> Self {
+        Self {
+            address: w.address(),
+        }
+    }
+
+    fn to_wire(&self) -> Self::Wire {
+        let mut w = Self::Wire::default();
+        w.set_address(self.address);
+        w
+    }
+}
+
+/// Reference codec for [`wire::ipv4::Ipv4Timestamp`].
+#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
+#[deku(endian = "big")]
+pub struct Ipv4Timestamp {
+    pub kind: u8,
+    pub length: u8,
+    pub pointer: u8,
+    #[deku(bits = 4)]
+    pub overflow: u8,
+    #[deku(bits = 4)]
+    pub flags: u8,
+}
+
+impl Reference for Ipv4Timestamp {
+    type Wire = wire::ipv4::Ipv4Timestamp;
+
+    fn from_wire(w: &Self::Wire) -> Self {
+        Self {
+            kind: w.kind().0,
+            length: w.length(),
+            pointer: w.pointer(),
+            overflow: w.overflow(),
+            flags: w.flags(),
+        }
+    }
+
+    fn to_wire(&self) -> Self::Wire {
+        let mut w = Self::Wire::default();
+        w.set_kind(wire::ipv4::Ipv4OptionKind(self.kind));
+        w.set_length(self.length);
+        w.set_pointer(self.pointer);
+        w.set_overflow(self.overflow);
+        w.set_flags(self.flags);
+        w
+    }
+}
+
+/// Reference codec for [`wire::ipv4::Ipv4RouterAlert`].
+#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
+#[deku(endian = "big")]
+pub struct Ipv4RouterAlert {
+    pub kind: u8,
+    pub length: u8,
+    pub value: u16,
+}
+
+impl Reference for Ipv4RouterAlert {
+    type Wire = wire::ipv4::Ipv4RouterAlert;
+
+    fn from_wire(w: &Self::Wire) -> Self {
+        Self {
+            kind: w.kind().0,
+            length: w.length(),
+            value: w.value(),
+        }
+    }
+
+    fn to_wire(&self) -> Self::Wire {
+        let mut w = Self::Wire::default();
+        w.set_kind(wire::ipv4::Ipv4OptionKind(self.kind));
+        w.set_length(self.length);
+        w.set_value(self.value);
+        w
+    }
+}

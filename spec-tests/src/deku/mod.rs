@@ -6,6 +6,7 @@ pub mod arp;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
+pub mod tcp;
 pub mod udp;
 pub mod virtio_blk;
 pub mod virtio_net;

@@ -177,6 +177,19 @@ pub fn ipv4_with(
     v
 }
 
+/// `packet` with `options` (a multiple of 4 bytes) after its fixed header:
+/// IHL, total length and checksum follow.
+pub fn with_options(packet: &[u8], options: &[u8]) -> Vec<u8> {
+    let mut v = packet.to_vec();
+    v.splice(Ipv4Header::LEN..Ipv4Header::LEN, options.iter().copied());
+    let (h, _) = Ipv4Header::mut_from_prefix(&mut v).unwrap();
+    h.set_ihl(h.ihl() + (options.len() / 4) as u8);
+    h.set_total_length(h.total_length() + options.len() as u16);
+    let header_len = h.ihl_bytes();
+    wire::ipv4::fill_checksum(&mut v[..header_len]);
+    v
+}
+
 pub fn ipv4(src: [u8; 4], dst: [u8; 4], proto: IpProtocol, payload: &[u8]) -> Vec<u8> {
     ipv4_with(src, dst, proto, payload, |_| {})
 }
