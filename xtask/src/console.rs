@@ -52,6 +52,13 @@ impl Console {
         Ok(())
     }
 
+    /// Types `bytes` as they are (control keys, a paste).
+    pub fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.stdin.write_all(bytes)?;
+        self.stdin.flush()?;
+        Ok(())
+    }
+
     /// Waits until `pattern` appears after what earlier calls consumed and
     /// returns the text up to and including it. Fails on a kernel panic, on
     /// QEMU exiting, or after `timeout`.
@@ -99,6 +106,11 @@ impl Console {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Everything `expect` has consumed so far, as text.
+    pub fn seen_text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()[..self.seen]).into_owned()
     }
 
     /// Runs a shell command and returns what it printed before the next prompt.

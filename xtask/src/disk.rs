@@ -66,6 +66,10 @@ impl Claim {
     /// Takes `image` for this process, or says who has it.
     pub fn take(image: &Path) -> Result<Claim> {
         let path = lock_path(image);
+        if let Some(dir) = image.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

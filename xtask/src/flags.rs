@@ -32,7 +32,7 @@ pub enum Cmd {
     /// through the port `cargo xtask qemu` forwards) and print the reply.
     Send {
         /// The guest's disk, naming which running `cargo xtask qemu`.
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", env = "XV6NET_FS")]
         fs: Option<PathBuf>,
         /// What to send.
         #[arg(required = true)]
@@ -57,8 +57,9 @@ pub struct QemuArgs {
     /// Wait for a debugger on a free localhost port (printed) before starting.
     #[arg(long)]
     pub gdb: bool,
-    /// The guest's disk (kept between runs). Each running guest needs its own.
-    #[arg(long, value_name = "PATH")]
+    /// The guest's disk, kept between runs (default build/fs.img). Each
+    /// running guest needs its own.
+    #[arg(long, value_name = "PATH", env = "XV6NET_FS")]
     pub fs: Option<PathBuf>,
     /// Start from a new disk image: files written in the guest are lost.
     #[arg(long)]

@@ -11,6 +11,7 @@ mod flags;
 mod guest;
 mod guestnet;
 mod hostile;
+mod interactive_test;
 mod interop;
 mod lan;
 mod paths;
