@@ -146,7 +146,7 @@ impl Stack {
         self.counters.bump(Stat::IcmpUnreachIn);
         let port_unreachable = h.code() == Icmpv4UnreachableCode::PORT_UNREACHABLE.0;
         if port_unreachable
-            && inner.src() == self.iface.addr
+            && (inner.src() == self.iface.addr || crate::ipv4::is_loopback(inner.src()))
             && matches!(ipv4_next(inner.protocol()), Ipv4Next::Udp)
         {
             let (udp, _) = UdpHeader::ref_from_prefix(&quoted[ihl..]).map_err(too_short)?;

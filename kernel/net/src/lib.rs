@@ -123,6 +123,9 @@ pub struct Stack {
     counters: Counters,
     unreach_limit: icmp::TokenBucket,
     next_ip_id: u16,
+    /// The packet being received was looped back, not from the device:
+    /// only such packets may come from or go to 127.0.0.0/8.
+    looped: bool,
 }
 
 impl Stack {
@@ -136,6 +139,7 @@ impl Stack {
             counters: Counters::new(),
             unreach_limit: icmp::TokenBucket::new(),
             next_ip_id: 1,
+            looped: false,
         }
     }
 

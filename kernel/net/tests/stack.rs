@@ -523,6 +523,92 @@ fn loopback_to_our_address() {
 }
 
 #[test]
+fn loopback_network_never_reaches_the_device() {
+    const LO: [u8; 4] = [127, 0, 0, 1];
+    let mut t = T::new();
+    // A UDP datagram over 127.0.0.1, and the answer back.
+    let server = t.udp_socket(5000);
+    let client = t.udp_socket(0);
+    let client_port = t.s.getsockname(client).unwrap().port();
+    t.send_udp(client, (LO, 5000), b"over lo").unwrap();
+    let (m, from) = t.s.recvfrom(server).unwrap();
+    assert_eq!(m.data(), b"over lo");
+    assert_eq!(
+        from,
+        SockAddrIn::new(LO, client_port),
+        "sent from 127.0.0.1"
+    );
+    t.send_udp(server, (LO, client_port), b"echo").unwrap();
+    let (m, from) = t.s.recvfrom(client).unwrap();
+    assert_eq!((m.data(), from), (&b"echo"[..], SockAddrIn::new(LO, 5000)));
+
+    // Ping 127.0.0.1 and another address of the loopback network.
+    let p = t.s.socket(SocketKind::Icmp).unwrap();
+    for (seq, dst) in [(1, LO), (2, [127, 1, 2, 3])] {
+        let m = t.mbuf(&icmp_echo(Icmpv4Type::ECHO_REQUEST, 0, seq, b"lo"));
+        t.s.sendto(&mut t.env, p, m, Some(&SockAddrIn::new(dst, 0)))
+            .unwrap();
+        let (m, from) = t.s.recvfrom(p).unwrap();
+        let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).unwrap();
+        assert_eq!(h.msg_type(), Icmpv4Type::ECHO_REPLY);
+        assert_eq!(Icmpv4Echo::ref_from_prefix(rest).unwrap().0.sequence(), seq);
+        // Answered from 127.0.0.1, our one loopback address.
+        assert_eq!(from.addr_be, LO, "echo to {dst:?}");
+    }
+
+    // A closed port on 127.0.0.1 refuses a connected socket.
+    let c = t.s.socket(SocketKind::Udp).unwrap();
+    t.s.connect(c, &SockAddrIn::new(LO, 9)).unwrap();
+    let m = t.mbuf(b"anyone?");
+    t.s.sendto(&mut t.env, c, m, None).unwrap();
+    assert_eq!(t.s.recvfrom(c).unwrap_err(), Errno::ECONNREFUSED);
+
+    assert!(t.sent().is_empty(), "nothing was transmitted on the device");
+    assert_eq!(t.drops(), vec![("drop_udp_no_socket".into(), 1)]);
+    assert_eq!(
+        t.counter("frames_in"),
+        0,
+        "looped packets are not device frames"
+    );
+}
+
+#[test]
+fn loopback_addresses_from_the_wire_are_dropped() {
+    let mut t = T::new();
+    let _server = t.udp_socket(5000);
+    t.input(&eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &ipv4(
+            GW_IP,
+            [127, 0, 0, 1],
+            IpProtocol::UDP,
+            &udp(GW_IP, [127, 0, 0, 1], 7, 5000, b"to lo"),
+        ),
+    ));
+    t.input(&eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &ipv4(
+            [127, 0, 0, 1],
+            OUR_IP,
+            IpProtocol::UDP,
+            &udp([127, 0, 0, 1], OUR_IP, 7, 5000, b"from lo"),
+        ),
+    ));
+    assert_eq!(
+        t.drops(),
+        vec![
+            ("drop_ipv4_not_for_us".into(), 1),
+            ("drop_ipv4_bad_source".into(), 1)
+        ]
+    );
+    assert!(t.sent().is_empty());
+}
+
+#[test]
 fn send_errors() {
     let mut t = T::new();
     let s = t.s.socket(SocketKind::Udp).unwrap();
