@@ -357,6 +357,40 @@ fn arp_queue_bound_retries_and_timeout() {
 }
 
 #[test]
+fn arp_timeout_tells_the_senders_host_unreachable() {
+    let mut t = T::new();
+    let ping = t.s.socket(SocketKind::Icmp).unwrap();
+    let connected = t.s.socket(SocketKind::Udp).unwrap();
+    t.s.connect(connected, &SockAddrIn::new(PEER_IP, 7))
+        .unwrap();
+    let unconnected = t.udp_socket(0);
+    let m = t.mbuf(&icmp_echo(Icmpv4Type::ECHO_REQUEST, 0, 1, b"anyone?"));
+    t.s.sendto(&mut t.env, ping, m, Some(&SockAddrIn::new(PEER_IP, 0)))
+        .unwrap();
+    let m = t.mbuf(b"hello");
+    t.s.sendto(&mut t.env, connected, m, None).unwrap();
+    t.send_udp(unconnected, (PEER_IP, 7), b"hello").unwrap();
+    for s in [ping, connected, unconnected] {
+        t.s.wait_begin(s, false);
+    }
+    for _ in 0..ARP_MAX_REQUESTS {
+        assert_eq!(t.s.recvfrom(ping).unwrap_err(), Errno::EAGAIN);
+        t.tick(ARP_RETRY_MS);
+    }
+    assert_eq!(t.counter("drop_arp_timeout"), 3);
+    assert_eq!(t.env.woken, vec![ping, connected]);
+    assert_eq!(t.s.recvfrom(ping).unwrap_err(), Errno::EHOSTUNREACH);
+    assert_eq!(t.s.recvfrom(ping).unwrap_err(), Errno::EAGAIN, "said once");
+    let m = t.mbuf(b"again");
+    assert_eq!(
+        t.s.sendto(&mut t.env, connected, m, None),
+        Err(Errno::EHOSTUNREACH),
+        "the next call of a connected socket reports it"
+    );
+    assert_eq!(t.s.recvfrom(unconnected).unwrap_err(), Errno::EAGAIN);
+}
+
+#[test]
 fn entries_expire_and_are_resolved_again() {
     let mut t = T::new();
     t.learn_gateway();
@@ -679,6 +713,37 @@ fn ifconfig_changes_address_and_routes() {
     assert_eq!(p.tpa(), [192, 168, 1, 1]);
     c.netmask = [255, 0, 255, 0];
     assert_eq!(t.s.set_config(&c), Err(Errno::EINVAL));
+}
+
+#[test]
+fn ifconfig_refuses_what_is_not_a_host_address() {
+    let mut t = T::new();
+    let good = t.s.iface().to_abi();
+    let with = |addr: [u8; 4], netmask: [u8; 4], gateway: [u8; 4]| abi::net::IfConfig {
+        addr,
+        netmask,
+        gateway,
+        ..good
+    };
+    let m24 = [255, 255, 255, 0];
+    for bad in [
+        with([0, 0, 0, 0], m24, [0; 4]),
+        with([255, 255, 255, 255], m24, [0; 4]),
+        with([224, 0, 0, 1], m24, [0; 4]),
+        with([127, 0, 0, 1], m24, [0; 4]),
+        with([10, 0, 2, 255], m24, [0; 4]),
+        with([10, 0, 2, 0], m24, [0; 4]),
+        with([10, 0, 2, 15], m24, [10, 0, 3, 1]),
+        with([10, 0, 2, 15], m24, [10, 0, 2, 15]),
+        with([10, 0, 2, 15], m24, [10, 0, 2, 255]),
+    ] {
+        assert_eq!(t.s.set_config(&bad), Err(Errno::EINVAL), "{bad:?}");
+        assert_eq!(t.s.iface().to_abi().addr, good.addr, "unchanged");
+    }
+    // A /31 has no network or broadcast address: both ends are hosts.
+    t.s.set_config(&with([10, 0, 9, 0], [255, 255, 255, 254], [10, 0, 9, 1]))
+        .unwrap();
+    t.s.set_config(&with([10, 0, 9, 1], m24, [0; 4])).unwrap();
 }
 
 #[test]
