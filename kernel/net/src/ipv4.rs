@@ -10,7 +10,9 @@
 //!
 //! Send: a 20-byte header (no options) with TTL 64, a fresh identification
 //! and the checksum; the next hop is the destination when on-link, else the
-//! gateway; our own address loops back without touching the device.
+//! gateway; our own address and the loopback network 127.0.0.0/8 (`lo`,
+//! sent from 127.0.0.1) loop back without touching the device. A packet
+//! from the wire to or from 127.0.0.0/8 is dropped (RFC 1122 3.2.1.3).
 
 use wire::ethernet::{EtherType, EthernetHeader, BROADCAST as ETH_BROADCAST};
 use wire::ipv4::{self as wip, IpProtocol, Ipv4Header};
@@ -28,6 +30,14 @@ pub const HEADER_LEN: usize = Ipv4Header::LEN;
 pub const DEFAULT_TTL: u8 = 64;
 /// The limited broadcast address.
 pub const BROADCAST: Ipv4Addr = [255; 4];
+/// Our address on the loopback network.
+pub const LOOPBACK_ADDR: Ipv4Addr = [127, 0, 0, 1];
+
+/// Is `ip` on the loopback network, 127.0.0.0/8 (RFC 1122 3.2.1.3 (g))?
+pub fn is_loopback(ip: Ipv4Addr) -> bool {
+    ip[0] == LOOPBACK_ADDR[0]
+}
+
 /// IHL counts 32-bit words.
 const IHL_UNIT: usize = 4;
 
@@ -54,7 +64,7 @@ pub struct IpMeta {
 /// Where a packet goes next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NextHop {
-    /// Our own address: loop back.
+    /// Our own address or the loopback network: loop back.
     Local,
     /// A broadcast address: Ethernet broadcast, no ARP.
     Broadcast,
@@ -84,10 +94,11 @@ impl Stack {
             return Err(DropReason::Ipv4Fragment);
         }
         let (src, dst, protocol, ttl) = (h.src(), h.dst(), h.protocol(), h.ttl());
-        if is_group(src) || self.iface.is_broadcast(src) {
+        if is_group(src) || self.iface.is_broadcast(src) || (is_loopback(src) && !self.looped) {
             return Err(DropReason::Ipv4BadSource);
         }
-        let unicast = dst == self.iface.addr && dst != [0; 4];
+        let unicast =
+            (dst == self.iface.addr && dst != [0; 4]) || (self.looped && is_loopback(dst));
         if !unicast && !self.iface.is_broadcast(dst) {
             return Err(DropReason::Ipv4NotForUs);
         }
@@ -112,7 +123,7 @@ impl Stack {
     /// Where a packet to `dst` goes; `None` when there is no route.
     pub(crate) fn route(&self, dst: Ipv4Addr) -> Option<NextHop> {
         let i = &self.iface;
-        if dst == i.addr {
+        if dst == i.addr || is_loopback(dst) {
             Some(NextHop::Local)
         } else if i.is_broadcast(dst) {
             Some(NextHop::Broadcast)
@@ -124,6 +135,16 @@ impl Stack {
             Some(NextHop::Host(i.gateway))
         } else {
             None
+        }
+    }
+
+    /// The source address of what we send to `dst` (UDP's checksum
+    /// covers it too): 127.0.0.1 on the loopback network, else ours.
+    pub(crate) fn source_for(&self, dst: Ipv4Addr) -> Ipv4Addr {
+        if is_loopback(dst) {
+            LOOPBACK_ADDR
+        } else {
+            self.iface.addr
         }
     }
 
@@ -144,7 +165,7 @@ impl Stack {
         let id = self.next_ip_id;
         self.next_ip_id = id.wrapping_add(1);
         let total = m.len() + HEADER_LEN;
-        let src = self.iface.addr;
+        let src = self.source_for(dst);
         let Ok(h) = m.push_header::<Ipv4Header>() else {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
@@ -176,6 +197,9 @@ impl Stack {
         h.set_dst(mac);
         h.set_src(mac);
         h.set_ethertype(EtherType::IPV4);
+        // A looped-back packet may draw another (an echo reply): restore.
+        let outer = core::mem::replace(&mut self.looped, true);
         self.input_frame(env, m);
+        self.looped = outer;
     }
 }

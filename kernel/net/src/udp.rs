@@ -65,7 +65,7 @@ impl Stack {
         to: (Ipv4Addr, u16),
     ) {
         let len = m.len() + HEADER_LEN;
-        let src = self.iface.addr;
+        let src = self.source_for(to.0);
         let Ok(h) = m.push_header::<UdpHeader>() else {
             self.counters.drop(DropReason::TxNoMbuf);
             return;

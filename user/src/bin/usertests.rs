@@ -37,6 +37,9 @@ const TESTS: &[Test] = ulib::tests! {
     proc::pipe;
     proc::pipeclose;
     proc::kill;
+    proc::killgroup;
+    proc::pgroups;
+    proc::killinit;
     proc::sleep;
     proc::forkfull, slow;
     fs::files;
