@@ -67,8 +67,7 @@ impl Claim {
     pub fn take(image: &Path) -> Result<Claim> {
         let path = lock_path(image);
         if let Some(dir) = image.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         let mut file = OpenOptions::new()
             .read(true)

@@ -101,4 +101,8 @@ pub struct TestArgs {
     /// Skip the host tests (cargo test) and only boot the guest.
     #[arg(long)]
     pub guest_only: bool,
+    /// Only the tests of `cargo xtask qemu` at a terminal and the README's
+    /// "Try it".
+    #[arg(long, conflicts_with = "guest_only")]
+    pub console_only: bool,
 }

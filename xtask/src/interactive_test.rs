@@ -42,14 +42,23 @@ impl Session {
     /// Starts `cargo xtask qemu` as typed at a terminal, on `image`; waits
     /// for `first` in what it prints before the banner (if given).
     fn start(name: &str, image: &Path, first: Option<&str>) -> Result<Session> {
+        Session::start_with(name, image, "", first)
+    }
+
+    /// The same, with more arguments after `cargo xtask qemu`.
+    fn start_with(name: &str, image: &Path, args: &str, first: Option<&str>) -> Result<Session> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let line = format!("{} xtask qemu", shell_quote(&cargo));
+        let line = format!("{} xtask qemu {args}", shell_quote(&cargo));
         let mut cmd = Command::new("script");
         cmd.args(["-qfec", &line, "/dev/null"])
             .current_dir(paths::root())
             .env(FS_VAR, image);
         let log = guestnet::artifact(&format!("{name}-console.log"));
-        eprintln!("`cargo xtask qemu` on a pty, {FS_VAR}={} (log: {})", paths::shown(image), paths::shown(&log));
+        eprintln!(
+            "`cargo xtask qemu` on a pty, {FS_VAR}={} (log: {})",
+            paths::shown(image),
+            paths::shown(&log)
+        );
         let mut con = Console::spawn(name, cmd, &log)?;
         if let Some(first) = first {
             con.expect(first, BOOT)?;
@@ -97,10 +106,32 @@ fn fresh_image(name: &str) -> PathBuf {
 }
 
 pub fn run() -> Result<()> {
+    expected_errors()?;
     let image = fresh_image("console-fs.img");
     console_keys(&image)?;
     disk_and_loopback(&image)?;
     try_it()
+}
+
+/// An expected error is one line and a non-zero status, even with
+/// RUST_BACKTRACE set: here, `--no-build` with nothing built at that path.
+fn expected_errors() -> Result<()> {
+    eprintln!("\n== expected errors: one line, no backtrace");
+    let missing = fresh_image("never-built.img");
+    let out = paths::cargo()
+        .args(["xtask", "qemu", "--no-build", "--fs"])
+        .arg(&missing)
+        .env("RUST_BACKTRACE", "full")
+        .stdin(Stdio::null())
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        !out.status.success() && err.trim().lines().count() == 1 && err.contains("--no-build"),
+        "`cargo xtask qemu --no-build` on a missing image should fail in one line ({}):\n{err}",
+        out.status
+    );
+    eprintln!("{}", err.trim());
+    Ok(())
 }
 
 /// 8 KiB of lines from 1 to 300 characters, no two alike.
@@ -132,7 +163,9 @@ fn console_keys(image: &Path) -> Result<()> {
     std::thread::sleep(Duration::from_millis(300));
     s.con.send(text.as_bytes())?;
     s.con.send(b"\x04")?;
-    s.con.expect("$ ", SHORT).context("cat did not end after the paste")?;
+    s.con
+        .expect("$ ", SHORT)
+        .context("cat did not end after the paste")?;
     let wc = s.con.run("wc paste.txt", SHORT)?;
     let lines = text.lines().count().to_string();
     ensure!(
@@ -144,21 +177,30 @@ fn console_keys(image: &Path) -> Result<()> {
     );
     let back = s.con.run("cat paste.txt", SHORT)?.replace("\r\n", "\n");
     ensure!(back == text, "the pasted file reads back changed");
-    eprintln!("paste: {} bytes in {} lines (up to 300 characters) arrived intact", text.len(), text.lines().count());
+    eprintln!(
+        "paste: {} bytes in {} lines (up to 300 characters) arrived intact",
+        text.len(),
+        text.lines().count()
+    );
 
     s.con.send_line("ping -c 1000 10.0.2.2")?;
     s.con.expect("bytes from 10.0.2.2", SHORT)?;
     let t = Instant::now();
     s.con.send(b"\x03")?;
-    s.con.expect("$ ", Duration::from_secs(5))
+    s.con
+        .expect("$ ", Duration::from_secs(5))
         .context("Ctrl-C did not stop ping")?;
     s.check("echo after-ping", "after-ping")?;
-    eprintln!("Ctrl-C: ping stopped, prompt back after {:.0?}", t.elapsed());
+    eprintln!(
+        "Ctrl-C: ping stopped, prompt back after {:.0?}",
+        t.elapsed()
+    );
 
     s.con.send_line("nc 10.0.2.2 9")?;
     std::thread::sleep(Duration::from_secs(1));
     s.con.send(b"\x03")?;
-    s.con.expect("$ ", Duration::from_secs(5))
+    s.con
+        .expect("$ ", Duration::from_secs(5))
         .context("Ctrl-C did not stop a blocked nc")?;
     s.check("echo after-nc", "after-nc")?;
     eprintln!("Ctrl-C: a blocked nc stopped, prompt back");
@@ -180,7 +222,25 @@ fn console_keys(image: &Path) -> Result<()> {
         t.elapsed()
     );
 
-    s.check("echo kept-across-runs > keep.txt; cat keep.txt", "kept-across-runs")?;
+    s.check(
+        "echo kept-across-runs > keep.txt; cat keep.txt",
+        "kept-across-runs",
+    )?;
+    s.con.send(b"\x01h")?;
+    s.con
+        .expect("C-a x    exit emulator", SHORT)
+        .context("Ctrl-A H did not list QEMU's keys")?;
+    s.con.send(b"\x01c")?;
+    s.con
+        .expect("(qemu) ", SHORT)
+        .context("Ctrl-A C did not open the monitor")?;
+    s.con.send_line("info status")?;
+    s.con.expect("VM status: running", SHORT)?;
+    s.con.send(b"\x01c")?;
+    s.check("echo back-from-monitor", "back-from-monitor")?;
+    eprintln!(
+        "Ctrl-A H listed the keys; Ctrl-A C opened the monitor (`info status`) and went back"
+    );
     s.con.send(b"\x01x")?;
     s.ends_cleanly("Ctrl-A X")?;
     eprintln!("Ctrl-A X: QEMU and cargo xtask qemu ended with status 0");
@@ -215,19 +275,51 @@ fn disk_and_loopback(image: &Path) -> Result<()> {
         err.trim().lines().count() == 1 && out.stdout.is_empty(),
         "the refusal should be one line, even with RUST_BACKTRACE set:\n{err}"
     );
-    eprintln!("second start refused in {:.1?}: {}", t.elapsed(), err.trim());
+    eprintln!(
+        "second start refused in {:.1?}: {}",
+        t.elapsed(),
+        err.trim()
+    );
+
+    // What the refusal advises: a second guest on a disk of its own.
+    let other = fresh_image("console2-fs.img");
+    let mut second = Session::start_with(
+        "console-second",
+        &other,
+        &format!("--fs {} --fresh-fs", shell_quote(&other.to_string_lossy())),
+        None,
+    )?;
+    ensure!(
+        second.echo_port != s.echo_port,
+        "two guests were given one echo port"
+    );
+    second.check("cat keep.txt", "cat: ")?;
+    let second_port = second.echo_port;
+    second.con.send(b"\x01x")?;
+    second.ends_cleanly("Ctrl-A X")?;
+    eprintln!(
+        "a second guest with --fs {} --fresh-fs ran beside the first (echo ports {} and {second_port})",
+        paths::shown(&other),
+        s.echo_port,
+    );
 
     s.check("ping -c 3 -i 200 127.0.0.1", "3 received")?;
     s.con.run("udpecho 7 &", SHORT)?;
     std::thread::sleep(Duration::from_millis(300));
-    s.check("echo over-loopback | nc -w 500 127.0.0.1 7", "over-loopback")?;
+    s.check(
+        "echo over-loopback | nc -w 500 127.0.0.1 7",
+        "over-loopback",
+    )?;
     // The control: the same capture does see the gateway's ping.
     s.check("ping -c 2 -i 200 10.0.2.2", "2 received")?;
     s.con.send_line("halt")?;
     s.ends_cleanly("halt")?;
 
     build::check_fs(image)?;
-    eprintln!("mkfs --check: {} is consistent after halt", paths::shown(image));
+    eprintln!(
+        "mkfs --check: {} is consistent after halt",
+        paths::shown(image)
+    );
 
     let pcap = qemu::capture_for(image);
     let on_loopback = tshark::count(&pcap, "ip.addr == 127.0.0.0/8")?;
