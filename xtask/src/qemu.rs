@@ -73,6 +73,8 @@ pub fn run(args: &QemuArgs) -> Result<()> {
         pcap: pcap.clone(),
     })?;
     let gdb_port = if args.gdb {
+        // The banner tells the user to run it.
+        setup::tool("gdb-multiarch", "gdb-multiarch")?;
         Some(guestnet::free_tcp_port()?)
     } else {
         None
