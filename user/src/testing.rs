@@ -98,6 +98,14 @@ fn start_timer(ticks: u64) -> Option<usize> {
     }
 }
 
+/// Ends and reaps a timer that is no longer needed.
+fn stop_timer(timer: Option<usize>) {
+    if let Some(timer) = timer {
+        let _ = sys::kill(timer);
+        while sys::wait().is_ok_and(|(w, _)| w != timer) {}
+    }
+}
+
 /// Runs one test in a child, killed after `limit_s` seconds; true if it
 /// passed.
 fn run_one(t: &Test, verbose: bool, limit_s: u64) -> bool {
@@ -111,6 +119,11 @@ fn run_one(t: &Test, verbose: bool, limit_s: u64) -> bool {
             }
         };
     }
+    // The timer first, so a test counting free pages sees it throughout.
+    let mut timer = start_timer(limit_s * abi::syscall::TICK_HZ);
+    if timer.is_none() {
+        crate::println!("  {}: no process for its timer: no time limit", t.name);
+    }
     let pid = match sys::fork() {
         Ok(0) => match (t.run)() {
             Ok(()) => sys::exit(0),
@@ -122,13 +135,10 @@ fn run_one(t: &Test, verbose: bool, limit_s: u64) -> bool {
         Ok(pid) => pid,
         Err(e) => {
             crate::println!("  {}: fork: {}", t.name, e.message());
+            stop_timer(timer);
             return false;
         }
     };
-    let mut timer = start_timer(limit_s * abi::syscall::TICK_HZ);
-    if timer.is_none() {
-        crate::println!("  {}: no process for its timer: no time limit", t.name);
-    }
     let mut passed = false;
     loop {
         match sys::wait() {
@@ -151,10 +161,7 @@ fn run_one(t: &Test, verbose: bool, limit_s: u64) -> bool {
             }
         }
     }
-    if let Some(timer) = timer {
-        let _ = sys::kill(timer);
-        while sys::wait().is_ok_and(|(w, _)| w != timer) {}
-    }
+    stop_timer(timer);
     if verbose {
         crate::println!("  ({} ticks)", sys::uptime() - start);
     }
