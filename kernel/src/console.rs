@@ -12,9 +12,10 @@
 //!
 //! Input is never dropped: when the ring is full the UART driver stops
 //! taking bytes (see `uart::uartintr`), which holds the sender back until
-//! a reader makes room. A line longer than the ring ([`INPUT_BUF_SIZE`]
-//! bytes) reaches readers in ring-sized pieces, the last one ending with
-//! its newline; no byte of it is lost.
+//! a reader makes room. A line longer than the ring (`INPUT_BUF_SIZE`,
+//! 4 KiB) reaches readers in ring-sized pieces, the last one ending with
+//! its newline; no byte of it is lost. The price: while the ring is full
+//! and nobody reads, a ^C typed after the paste waits behind it.
 //!
 //! ^C: the shell makes each foreground job a process group and names it
 //! with `tcsetpgrp`; ^C kills every process of that group (as `kill`
@@ -51,7 +52,7 @@ fn consputc_bs(c: u16) {
 }
 
 /// The input ring: big enough for any line typed or pasted in one go.
-pub const INPUT_BUF_SIZE: usize = 4096;
+const INPUT_BUF_SIZE: usize = 4096;
 
 struct Cons {
     buf: [u8; INPUT_BUF_SIZE],

@@ -74,9 +74,10 @@ pub fn own_images(images: &Images, name: &str) -> Result<Images> {
 /// Every counter `netstat` printed, by name.
 pub type Counters = BTreeMap<String, u64>;
 
-/// Runs `netstat` on the guest and parses its `  name value` lines.
+/// Runs `netstat -a` (every counter, zero or not) on the guest and parses
+/// its `  name value` lines.
 pub fn netstat(con: &mut Console) -> Result<Counters> {
-    let out = con.run("netstat", Duration::from_secs(20))?;
+    let out = con.run("netstat -a", Duration::from_secs(20))?;
     let mut map = Counters::new();
     let mut in_counters = false;
     for line in out.lines() {

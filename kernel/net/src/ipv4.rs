@@ -12,7 +12,10 @@
 //! and the checksum; the next hop is the destination when on-link, else the
 //! gateway; our own address and the loopback network 127.0.0.0/8 (`lo`,
 //! sent from 127.0.0.1) loop back without touching the device. A packet
-//! from the wire to or from 127.0.0.0/8 is dropped (RFC 1122 3.2.1.3).
+//! from the wire to 127.0.0.0/8 is not for us. One from 127.0.0.0/8 is
+//! accepted, although RFC 1122 3.2.1.3 calls it martian: QEMU's user
+//! network sends its ICMP errors from 127.0.0.1 (and our answers to such
+//! a source stay inside, on the loopback path).
 
 use wire::ethernet::{EtherType, EthernetHeader, BROADCAST as ETH_BROADCAST};
 use wire::ipv4::{self as wip, IpProtocol, Ipv4Header};
@@ -94,7 +97,7 @@ impl Stack {
             return Err(DropReason::Ipv4Fragment);
         }
         let (src, dst, protocol, ttl) = (h.src(), h.dst(), h.protocol(), h.ttl());
-        if is_group(src) || self.iface.is_broadcast(src) || (is_loopback(src) && !self.looped) {
+        if is_group(src) || self.iface.is_broadcast(src) {
             return Err(DropReason::Ipv4BadSource);
         }
         let unicast =

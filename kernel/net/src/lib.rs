@@ -124,7 +124,7 @@ pub struct Stack {
     unreach_limit: icmp::TokenBucket,
     next_ip_id: u16,
     /// The packet being received was looped back, not from the device:
-    /// only such packets may come from or go to 127.0.0.0/8.
+    /// only such packets may go to 127.0.0.0/8.
     looped: bool,
 }
 
