@@ -53,13 +53,23 @@ fn lock_path(image: &Path) -> PathBuf {
     with_suffix(image, ".lock")
 }
 
-/// How to start a guest next to the one holding `image`.
+/// How to start a guest next to the one holding `image`: on the first of
+/// fs2.img, fs3.img, ... beside it that no running guest holds.
 fn second_guest_hint(image: &Path) -> String {
-    let other = image.with_file_name("fs2.img");
+    let free = (2..)
+        .map(|n| image.with_file_name(format!("fs{n}.img")))
+        .find(|p| p != image && !held(p))
+        .expect("some fsN.img is free");
     format!(
         "for a second guest give it its own disk: cargo xtask qemu --fs {} (its ports are picked free)",
-        paths::shown(&other)
+        paths::shown(&free)
     )
+}
+
+/// Whether a running session holds `image`.
+fn held(image: &Path) -> bool {
+    File::open(lock_path(image))
+        .is_ok_and(|f| matches!(f.try_lock(), Err(TryLockError::WouldBlock)))
 }
 
 impl Claim {
@@ -261,7 +271,12 @@ mod tests {
         assert_eq!(running_session(&image).unwrap(), session);
         let err = Claim::take(&image).err().unwrap().to_string();
         assert!(err.contains("pid 4242"), "{err}");
-        assert!(err.contains("--fs"), "{err}");
+        assert!(err.contains("--fs") && err.contains("fs2.img"), "{err}");
+        // Asked about fs2.img while it runs, the hint moves on to fs3.img.
+        let fs2 = image.with_file_name("fs2.img");
+        let _second = Claim::take(&fs2).unwrap();
+        let err = Claim::take(&fs2).err().unwrap().to_string();
+        assert!(err.contains("fs3.img"), "{err}");
         drop(first);
         assert!(running_session(&image).is_err());
         Claim::take(&image).unwrap();

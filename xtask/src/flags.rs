@@ -86,7 +86,6 @@ pub struct QemuArgs {
         long,
         value_name = "PA,PB",
         value_delimiter = ',',
-        num_args = 2,
         requires = "lan_peer"
     )]
     pub lan_ports: Option<Vec<u16>>,
@@ -105,4 +104,28 @@ pub struct TestArgs {
     /// "Try it".
     #[arg(long, conflicts_with = "guest_only")]
     pub console_only: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command lines xtask prints for the user to run parse.
+    #[test]
+    fn printed_command_lines_parse() {
+        let qemu = |args: &[&str]| {
+            let argv = ["cargo xtask", "qemu"].iter().chain(args).copied();
+            match Xtask::try_parse_from(argv).map(|x| x.cmd) {
+                Ok(Cmd::Qemu(q)) => q,
+                Ok(_) => panic!("not qemu"),
+                Err(e) => panic!("{args:?}: {e}"),
+            }
+        };
+        let half = qemu(&["--lan-peer", "b", "--lan-ports", "4000,4001", "--no-build"]);
+        assert_eq!(half.lan_ports, Some(vec![4000, 4001]));
+        assert_eq!(half.lan_peer.as_deref(), Some("b"));
+        let second = qemu(&["--fs", "build/fs2.img"]);
+        assert_eq!(second.fs, Some(PathBuf::from("build/fs2.img")));
+        assert!(Xtask::try_parse_from(["cargo xtask", "qemu", "--lan", "--fs", "x"]).is_err());
+    }
 }
