@@ -279,7 +279,13 @@ mod tests {
         assert!(err.contains("fs3.img"), "{err}");
         drop(first);
         assert!(running_session(&image).is_err());
-        Claim::take(&image).unwrap();
+        // Free again; a child another test forks may share the lock until
+        // it execs, so allow it a moment.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while let Err(e) = Claim::take(&image) {
+            assert!(std::time::Instant::now() < deadline, "{e}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     #[test]

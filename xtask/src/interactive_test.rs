@@ -10,107 +10,25 @@
 //!   one line naming the holder; `ping 127.0.0.1` and UDP over 127.0.0.1
 //!   are answered with nothing on the NIC's capture; after `halt` the image
 //!   checks clean.
-//! - [`try_it`]: every line of the README's "Try it" block, run in order.
 //!
 //! Every session boots an image of its own under build/ (`XV6NET_FS`, the
 //! environment form of `--fs`): a user's build/fs.img is never touched.
-use anyhow::{bail, ensure, Context, Result};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use anyhow::{ensure, Context, Result};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::console::Console;
-use crate::{build, guestnet, paths, qemu, tshark};
+use crate::terminal::{fresh_image, shell_quote, Session};
+use crate::{build, paths, qemu, tshark};
 
-const BOOT: Duration = Duration::from_secs(300);
 const SHORT: Duration = Duration::from_secs(30);
-/// The environment variable `--fs` also reads.
-const FS_VAR: &str = "XV6NET_FS";
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// A running `cargo xtask qemu` on a pty, at the guest's first prompt.
-struct Session {
-    con: Console,
-    /// The port of the echo server it printed for `nettests`.
-    echo_port: u16,
-}
-
-impl Session {
-    /// Starts `cargo xtask qemu` as typed at a terminal, on `image`; waits
-    /// for `first` in what it prints before the banner (if given).
-    fn start(name: &str, image: &Path, first: Option<&str>) -> Result<Session> {
-        Session::start_with(name, image, "", first)
-    }
-
-    /// The same, with more arguments after `cargo xtask qemu`.
-    fn start_with(name: &str, image: &Path, args: &str, first: Option<&str>) -> Result<Session> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let line = format!("{} xtask qemu {args}", shell_quote(&cargo));
-        let mut cmd = Command::new("script");
-        cmd.args(["-qfec", &line, "/dev/null"])
-            .current_dir(paths::root())
-            .env(FS_VAR, image);
-        let log = guestnet::artifact(&format!("{name}-console.log"));
-        eprintln!(
-            "`cargo xtask qemu` on a pty, {FS_VAR}={} (log: {})",
-            paths::shown(image),
-            paths::shown(&log)
-        );
-        let mut con = Console::spawn(name, cmd, &log)?;
-        if let Some(first) = first {
-            con.expect(first, BOOT)?;
-        }
-        con.expect("run `nettests ", BOOT)
-            .context("the banner names no echo server")?;
-        let port = con.expect("`", SHORT)?;
-        let echo_port = port
-            .trim_end_matches('`')
-            .parse()
-            .with_context(|| format!("echo port {port:?}"))?;
-        con.expect("$ ", BOOT)
-            .context("waiting for the shell prompt")?;
-        Ok(Session { con, echo_port })
-    }
-
-    /// Runs `line` at the guest's shell and requires `want` in what it printed.
-    fn check(&mut self, line: &str, want: &str) -> Result<String> {
-        let out = self.con.run(line, SHORT)?;
-        ensure!(
-            out.contains(want),
-            "{}: `{line}` should print {want:?}, printed:\n{out}",
-            self.con.name
-        );
-        Ok(out)
-    }
-
-    /// Waits for `cargo xtask qemu` to end and requires status 0.
-    fn ends_cleanly(mut self, how: &str) -> Result<()> {
-        let status = self.con.wait_exit(SHORT)?;
-        ensure!(
-            status.success(),
-            "{}: cargo xtask qemu exited with {status} after {how}",
-            self.con.name
-        );
-        Ok(())
-    }
-}
-
-/// A fresh image path under build/ (any earlier one removed).
-fn fresh_image(name: &str) -> PathBuf {
-    let image = guestnet::artifact(name);
-    std::fs::remove_file(&image).ok();
-    image
-}
 
 pub fn run() -> Result<()> {
     expected_errors()?;
     let image = fresh_image("console-fs.img");
     console_keys(&image)?;
     disk_and_loopback(&image)?;
-    try_it()
+    crate::try_it::run()
 }
 
 /// An expected error is one line and a non-zero status, even with
@@ -335,162 +253,9 @@ fn disk_and_loopback(image: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One line of the README's "Try it" block.
-#[derive(Debug, PartialEq)]
-pub enum Step {
-    /// `host$ ...`: run on the host (the first one starts the guest).
-    Host { line: String, want: Vec<String> },
-    /// `xv6$ ...`: typed at the guest's shell.
-    Guest { line: String, want: Vec<String> },
-}
-
-/// The commands of the first code block under "## Try it", each with the
-/// lines shown after it (each must appear in its output).
-pub fn try_it_steps(readme: &str) -> Result<Vec<Step>> {
-    let section = readme
-        .split("\n## Try it")
-        .nth(1)
-        .context("README has no \"## Try it\" section")?;
-    let section = section.split("\n## ").next().unwrap_or(section);
-    let block = section
-        .split("```")
-        .nth(1)
-        .context("no code block under \"## Try it\"")?;
-    let mut steps: Vec<Step> = Vec::new();
-    for raw in block.lines().skip(1) {
-        if let Some(line) = raw.strip_prefix("host$ ") {
-            steps.push(Step::Host {
-                line: line.trim().into(),
-                want: Vec::new(),
-            });
-        } else if let Some(line) = raw.strip_prefix("xv6$ ") {
-            steps.push(Step::Guest {
-                line: line.trim().into(),
-                want: Vec::new(),
-            });
-        } else if !raw.trim().is_empty() {
-            match steps.last_mut() {
-                Some(Step::Host { want, .. } | Step::Guest { want, .. }) => {
-                    want.push(raw.trim().into())
-                }
-                None => bail!("\"Try it\" starts with output, not a command: {raw:?}"),
-            }
-        }
-    }
-    match steps.first() {
-        Some(Step::Host { line, .. }) if line.starts_with("cargo xtask qemu") => Ok(steps),
-        _ => bail!("\"Try it\" must start with `host$ cargo xtask qemu`"),
-    }
-}
-
-/// Whitespace-insensitive: does `out` show `want`?
-fn shows(out: &str, want: &str) -> bool {
-    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    squash(out).contains(&squash(want))
-}
-
-/// The README's "Try it", line by line. `PORT` stands for the echo port
-/// the banner printed.
-fn try_it() -> Result<()> {
-    eprintln!("\n== the README's \"Try it\", line by line");
-    let readme = std::fs::read_to_string(paths::root().join("README.md"))?;
-    let steps = try_it_steps(&readme)?;
-    let image = fresh_image("tryit-fs.img");
-    let mut steps = steps.into_iter();
-    let Some(Step::Host { line, want }) = steps.next() else {
-        unreachable!("try_it_steps checks the first step");
-    };
-    let mut s = Session::start("tryit", &image, None)?;
-    for w in &want {
-        ensure!(
-            shows(&s.con.seen_text(), w),
-            "after `{line}` the README shows {w:?}; it printed:\n{}",
-            s.con.seen_text()
-        );
-    }
-    eprintln!("  ok: host$ {line}");
-    let port = s.echo_port.to_string();
-    for step in steps {
-        match step {
-            Step::Guest { line, want } => {
-                let typed = line.replace("PORT", &port);
-                if typed.starts_with("halt") {
-                    s.con.send_line(&typed)?;
-                    s.ends_cleanly("halt")?;
-                    eprintln!("  ok: xv6$ {typed} (QEMU exited with status 0)");
-                    return Ok(());
-                }
-                let out = s.con.run(&typed, Duration::from_secs(300))?;
-                for w in &want {
-                    ensure!(
-                        shows(&out, w),
-                        "README \"Try it\": `{typed}` should print {w:?}; it printed:\n{out}"
-                    );
-                }
-                eprintln!("  ok: xv6$ {typed}");
-            }
-            Step::Host { line, want } => {
-                let out = Command::new("sh")
-                    .args(["-c", &line])
-                    .current_dir(paths::root())
-                    .env(FS_VAR, &image)
-                    .stdin(Stdio::null())
-                    .output()?;
-                let text = format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                ensure!(
-                    out.status.success(),
-                    "README \"Try it\": `{line}` failed ({}):\n{text}",
-                    out.status
-                );
-                for w in &want {
-                    ensure!(
-                        shows(&text, w),
-                        "README \"Try it\": `{line}` should print {w:?}; it printed:\n{text}"
-                    );
-                }
-                eprintln!("  ok: host$ {line}");
-            }
-        }
-    }
-    bail!("README \"Try it\" does not end with `xv6$ halt`")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_readme_try_it_parses() {
-        let readme = std::fs::read_to_string(paths::root().join("README.md")).unwrap();
-        let steps = try_it_steps(&readme).unwrap();
-        assert!(steps.len() > 5, "{steps:?}");
-        assert!(matches!(steps.last(), Some(Step::Guest { line, .. }) if line.starts_with("halt")));
-    }
-
-    #[test]
-    fn steps_carry_their_output() {
-        let md = "x\n## Try it\n\n```text\nhost$ cargo xtask qemu\nbanner\nxv6$ echo hi | wc\n1 1 3\nhost$ cargo xtask send hi\nxv6$ halt\n```\n## Next\n";
-        let steps = try_it_steps(md).unwrap();
-        assert_eq!(
-            steps[1],
-            Step::Guest {
-                line: "echo hi | wc".into(),
-                want: vec!["1 1 3".into()]
-            }
-        );
-        assert_eq!(steps.len(), 4);
-        assert!(try_it_steps("## Try it\n```\nxv6$ ls\n```\n").is_err());
-    }
-
-    #[test]
-    fn shows_ignores_spacing() {
-        assert!(shows("     1      1      3\r\n", "1 1 3"));
-        assert!(!shows("1 1 4", "1 1 3"));
-    }
 
     #[test]
     fn the_paste_is_8_kib_of_distinct_lines() {

@@ -19,7 +19,9 @@ mod qemu;
 mod relay;
 mod setup;
 mod tap;
+mod terminal;
 mod test;
+mod try_it;
 mod tshark;
 
 use clap::Parser;

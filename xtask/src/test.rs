@@ -1,13 +1,18 @@
 //! `cargo xtask test`: everything a change must pass, in order of cost.
 //!
+//! 0. every host tool below is there (`setup::everything`);
 //! 1. generated code is current (`codegen --check`), formatting, clippy,
 //!    host tests;
 //! 2. the guest boots with 3 harts and runs `usertests` and shell commands;
 //! 3. the network: `nettests` against an echo server on the host, the host
 //!    echoing through the guest's `udpecho`, ping of the gateway, zero RX
-//!    copies and no leaked mbufs;
-//! 4. tshark dissects every captured frame with checksum validation on.
+//!    copies and no leaked mbufs; tshark dissects every captured frame with
+//!    checksum validation on;
+//! 4. `cargo xtask qemu` at a terminal and the README's "Try it"
+//!    (`interactive_test`);
+//! 5. the interop stages: LAN, Linux peer, hostile frames (`interop`).
 //!
+//! Every guest boots an image of the test's own (never build/fs.img).
 //! Console logs and captures stay in build/ for reading after a failure.
 use anyhow::{bail, ensure, Context, Result};
 use std::net::UdpSocket;
