@@ -5,13 +5,26 @@
 //!   control-h / DEL -- backspace
 //!   control-u -- kill line
 //!   control-d -- end of file
+//!   control-c -- interrupt: kill the foreground job, flush unread input
 //!   control-p -- print process list
 //! The file layer (file.rs) routes reads and writes of the CONSOLE
 //! device (major 1) to `consoleread` / `consolewrite`.
+//!
+//! Input is never dropped: when the ring is full the UART driver stops
+//! taking bytes (see `uart::uartintr`), which holds the sender back until
+//! a reader makes room. A line longer than the ring (`INPUT_BUF_SIZE`,
+//! 4 KiB) reaches readers in ring-sized pieces, the last one ending with
+//! its newline; no byte of it is lost. The price: while the ring is full
+//! and nobody reads, a ^C typed after the paste waits behind it.
+//!
+//! ^C: the shell makes each foreground job a process group and names it
+//! with `tcsetpgrp`; ^C kills every process of that group (as `kill`
+//! does), discards input not yet read, and ends any console read waiting
+//! for input with EINTR, so a shell at its prompt starts a fresh line.
 
 use abi::Errno;
 
-use crate::proc::{either_copyin, either_copyout, killed, procdump, sleep, wakeup};
+use crate::proc::{either_copyin, either_copyout, kill_group, killed, procdump, sleep, wakeup};
 use crate::spinlock::Spinlock;
 use crate::uart;
 
@@ -38,13 +51,19 @@ fn consputc_bs(c: u16) {
     }
 }
 
-const INPUT_BUF_SIZE: usize = 128;
+/// The input ring: big enough for any line typed or pasted in one go.
+const INPUT_BUF_SIZE: usize = 4096;
 
 struct Cons {
     buf: [u8; INPUT_BUF_SIZE],
     r: usize, // read index
     w: usize, // write index (end of the last complete line)
     e: usize, // edit index
+    /// The process group ^C kills; 0 when there is no foreground job.
+    foreground: i32,
+    /// ^C presses so far: a reader waiting for input that sees it change
+    /// was interrupted.
+    interrupts: u64,
 }
 
 static CONS: Spinlock<Cons> = Spinlock::new(
@@ -54,6 +73,8 @@ static CONS: Spinlock<Cons> = Spinlock::new(
         r: 0,
         w: 0,
         e: 0,
+        foreground: 0,
+        interrupts: 0,
     },
 );
 
@@ -63,6 +84,18 @@ fn read_chan() -> usize {
 
 pub fn consoleinit() {
     uart::uartinit();
+}
+
+/// tcsetpgrp: the process group ^C kills from now on (0: none).
+pub fn set_foreground(pgid: i32) {
+    CONS.lock().foreground = pgid;
+}
+
+/// Can the ring take another input byte? The UART leaves bytes in its
+/// FIFO while it cannot.
+pub fn has_room() -> bool {
+    let cons = CONS.lock();
+    cons.e - cons.r < INPUT_BUF_SIZE
 }
 
 /// User write()s to the console go here.
@@ -87,15 +120,31 @@ pub fn consolewrite(user_src: bool, src: usize, n: usize) -> Result<usize, Errno
 
 /// User read()s from the console go here: copy (up to) a whole input line
 /// to dst. `user_dst` says whether dst is a user or kernel address.
-pub fn consoleread(user_dst: bool, mut dst: usize, n: usize) -> Result<usize, Errno> {
+pub fn consoleread(user_dst: bool, dst: usize, n: usize) -> Result<usize, Errno> {
+    let r = read_line(user_dst, dst, n);
+    // Reading made room: let the UART deliver what it held back.
+    uart::rx_resume();
+    r
+}
+
+fn read_line(user_dst: bool, mut dst: usize, n: usize) -> Result<usize, Errno> {
     let target = n;
     let mut n = n;
     let mut cons = CONS.lock();
+    let interrupts = cons.interrupts;
     while n > 0 {
         // Wait until the interrupt handler has put some input into cons.buf.
         while cons.r == cons.w {
             if killed() {
                 return Err(Errno::EINTR);
+            }
+            if cons.interrupts != interrupts {
+                // ^C: what was read so far, else EINTR.
+                return if n == target {
+                    Err(Errno::EINTR)
+                } else {
+                    Ok(target - n)
+                };
             }
             cons = sleep(read_chan(), cons);
         }
@@ -129,14 +178,29 @@ pub fn consoleread(user_dst: bool, mut dst: usize, n: usize) -> Result<usize, Er
 }
 
 /// The console input interrupt handler: uartintr() calls this for each
-/// input character. Do erase/kill processing, append to cons.buf, and wake
-/// up consoleread() if a whole line has arrived.
+/// input character (only when `has_room`). Do erase/kill processing,
+/// append to cons.buf, and wake up consoleread() if a whole line has
+/// arrived.
 pub fn consoleintr(c: u8) {
     let mut cons = CONS.lock();
     match c {
         c if c == ctrl(b'P') => {
             drop(cons);
             procdump();
+        }
+        c if c == ctrl(b'C') => {
+            // Input typed before the interrupt is not for whoever reads next.
+            cons.w = cons.r;
+            cons.e = cons.r;
+            for &b in b"^C\n" {
+                consputc(b);
+            }
+            cons.interrupts += 1;
+            wakeup(read_chan());
+            if cons.foreground != 0 {
+                // The job may have ended already: nobody left to kill.
+                let _ = kill_group(cons.foreground);
+            }
         }
         c if c == ctrl(b'U') => {
             while cons.e != cons.w && cons.buf[(cons.e - 1) % INPUT_BUF_SIZE] != b'\n' {

@@ -2,7 +2,7 @@
 //! sleep/wakeup, and the per-hart scheduler.
 //!
 //! Locking (as in xv6):
-//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pid). It is
+//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pid, pgid). It is
 //!   held across `swtch` between a process and its hart's scheduler: the
 //!   side that acquired it is not the side that releases it.
 //! - `WAIT_LOCK` guards every `p.parent` and must be acquired before any
@@ -51,6 +51,9 @@ pub struct ProcInner {
     /// Exit status to be returned to parent's wait.
     pub xstate: i32,
     pub pid: i32,
+    /// Process group: inherited on fork, changed by `setpgid`. The
+    /// console's ^C kills every process of its foreground group.
+    pub pgid: i32,
 }
 
 /// The part of a process private to it (see the module doc).
@@ -95,6 +98,7 @@ impl Proc {
                     killed: false,
                     xstate: 0,
                     pid: 0,
+                    pgid: 0,
                 },
             ),
             parent: UnsafeCell::new(ptr::null()),
@@ -153,6 +157,10 @@ static NEXTPID: AtomicI32 = AtomicI32::new(1);
 /// Helps ensure that wakeups of wait()ing parents are not lost, and
 /// guards every `parent` field.
 static WAIT_LOCK: Spinlock<()> = Spinlock::new("wait_lock", ());
+
+/// The pid of the first user process, init: `userinit` allocates the
+/// first pid. Nobody may kill it (EPERM), since the machine needs it.
+pub const INIT_PID: i32 = 1;
 
 /// The first user process (its children are re-parented here); set once
 /// by `userinit`.
@@ -260,6 +268,7 @@ fn freeproc(p: &Proc, g: &mut ProcInner) {
     g.chan = 0;
     g.killed = false;
     g.xstate = 0;
+    g.pgid = 0;
     g.state = ProcState::Unused;
 }
 
@@ -338,6 +347,8 @@ pub const USER_TEXT: usize = 0x1000;
 /// Set up the first user process.
 pub fn userinit() {
     let (p, mut g) = allocproc().expect("userinit");
+    assert_eq!(g.pid, INIT_PID, "userinit: init is not the first process");
+    g.pgid = g.pid;
     INITPROC.call_once(|| p);
     let d = p.data();
     // SAFETY: linker-placed symbols bracketing the initcode bytes.
@@ -389,7 +400,9 @@ pub fn growproc(n: isize) -> Result<usize, Errno> {
 pub fn fork() -> Result<usize, Errno> {
     let p = myproc();
     let pd = p.data();
+    let pgid = p.lock.lock().pgid;
     let (np, mut ng) = allocproc().ok_or(Errno::EAGAIN)?;
+    ng.pgid = pgid;
     let nd = np.data();
     // Copy user memory from parent to child.
     if let Err(e) = vm::uvmcopy(pd.pagetable, nd.pagetable, pd.sz) {
@@ -522,17 +535,78 @@ extern "C" fn forkret() -> ! {
     crate::trap::usertrapret();
 }
 
-/// Kill the process with the given pid. The victim won't exit until it
-/// tries to return to user space (see usertrap() in trap.rs).
+/// Mark a process killed and wake it if it sleeps: every sleeping system
+/// call checks `killed()` when it wakes, and the process exits on its way
+/// back to user space (see usertrap() in trap.rs).
+fn kill_locked(g: &mut ProcInner) {
+    g.killed = true;
+    if g.state == ProcState::Sleeping {
+        // Wake process from sleep().
+        g.state = ProcState::Runnable;
+    }
+}
+
+/// Kill the process with the given pid. Init refuses (EPERM), as on Linux.
 pub fn kill(pid: i32) -> Result<usize, Errno> {
+    if pid == INIT_PID {
+        return Err(Errno::EPERM);
+    }
     for p in PROCS.iter() {
         let mut g = p.lock.lock();
         if g.pid == pid && g.state != ProcState::Unused {
-            g.killed = true;
-            if g.state == ProcState::Sleeping {
-                // Wake process from sleep().
-                g.state = ProcState::Runnable;
-            }
+            kill_locked(&mut g);
+            return Ok(0);
+        }
+    }
+    Err(Errno::ESRCH)
+}
+
+/// Kill every process of group `pgid` (^C, and `kill(-pgid)`); init is
+/// spared even if it is a member. ESRCH when the group has no one else.
+pub fn kill_group(pgid: i32) -> Result<usize, Errno> {
+    let mut n = 0;
+    for p in PROCS.iter() {
+        let mut g = p.lock.lock();
+        if g.pgid == pgid && g.pid != INIT_PID && g.state != ProcState::Unused {
+            kill_locked(&mut g);
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Err(Errno::ESRCH);
+    }
+    Ok(0)
+}
+
+/// Does some process (living or not yet reaped) belong to group `pgid`?
+pub fn group_exists(pgid: i32) -> bool {
+    PROCS.iter().any(|p| {
+        let g = p.lock.lock();
+        g.pgid == pgid && g.state != ProcState::Unused
+    })
+}
+
+/// Move process `pid` (0: the caller), which must be the caller or one of
+/// its children (ESRCH), into group `pgid` (0: a new group numbered
+/// `pid`). Joining another group needs it to exist (EPERM), as in POSIX.
+pub fn setpgid(pid: i32, pgid: i32) -> Result<usize, Errno> {
+    if pid < 0 || pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = myproc();
+    let pid = if pid == 0 { me.pid() } else { pid };
+    let pgid = if pgid == 0 { pid } else { pgid };
+    if pgid != pid && !group_exists(pgid) {
+        return Err(Errno::EPERM);
+    }
+    let w = WAIT_LOCK.lock();
+    for p in PROCS.iter() {
+        // SAFETY: parent pointers are guarded by WAIT_LOCK, which we hold.
+        let ours = ptr::eq(p, me) || ptr::eq(unsafe { *p.parent.get() }, me);
+        let mut g = p.lock.lock();
+        if ours && g.pid == pid && g.state != ProcState::Unused {
+            g.pgid = pgid;
+            drop(w);
             return Ok(0);
         }
     }
@@ -595,6 +669,6 @@ pub fn procdump() {
             ProcState::Running => "run   ",
             ProcState::Zombie => "zombie",
         };
-        crate::println!("{} {} {}", g.pid, state, p.name());
+        crate::println!("{} {} {} {}", g.pid, g.pgid, state, p.name());
     }
 }

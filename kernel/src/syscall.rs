@@ -97,6 +97,8 @@ fn dispatch(s: Sys) -> Result<usize, Errno> {
         Sys::Close => sys_close(),
         Sys::Halt => sys_halt(),
         Sys::Sysinfo => sys_sysinfo(),
+        Sys::Setpgid => sys_setpgid(),
+        Sys::Tcsetpgrp => sys_tcsetpgrp(),
         // Sockets (sysnet.rs).
         Sys::Socket => crate::sysnet::sys_socket(),
         Sys::Bind => crate::sysnet::sys_bind(),

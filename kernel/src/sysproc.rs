@@ -1,12 +1,14 @@
 //! Process-related system calls: fork, exit, wait, kill, getpid, sbrk,
-//! sleep, uptime, plus halt and sysinfo for tests and tools.
+//! sleep, uptime, the process groups ^C acts on (setpgid, tcsetpgrp),
+//! plus halt and sysinfo for tests and tools.
 
 use abi::syscall::SysInfo;
 use abi::Errno;
 
+use crate::file::FileKind;
 use crate::memlayout::TEST_DEV;
 use crate::proc::{self, myproc};
-use crate::syscall::{argaddr, argint};
+use crate::syscall::{argaddr, argfd, argint};
 use crate::trap::TICKS;
 use crate::vm;
 
@@ -48,8 +50,37 @@ pub fn sys_sleep() -> Result<usize, Errno> {
     Ok(0)
 }
 
+/// kill(pid): kill one process; kill(-pgid): every process of a group.
 pub fn sys_kill() -> Result<usize, Errno> {
-    proc::kill(argint(0))
+    let pid = argint(0);
+    if pid < 0 {
+        proc::kill_group(pid.checked_neg().ok_or(Errno::EINVAL)?)
+    } else {
+        proc::kill(pid)
+    }
+}
+
+/// setpgid(pid, pgid): see `proc::setpgid`.
+pub fn sys_setpgid() -> Result<usize, Errno> {
+    proc::setpgid(argint(0), argint(1))
+}
+
+/// tcsetpgrp(fd, pgid): make group `pgid` (0: none) the console's
+/// foreground job, the one ^C kills. `fd` must be the console (ENOTTY).
+pub fn sys_tcsetpgrp() -> Result<usize, Errno> {
+    let (_, f) = argfd(0)?;
+    if !matches!(f.kind, FileKind::Device { major, .. } if major == abi::fcntl::CONSOLE) {
+        return Err(Errno::ENOTTY);
+    }
+    let pgid = argint(1);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pgid != 0 && !proc::group_exists(pgid) {
+        return Err(Errno::ESRCH);
+    }
+    crate::console::set_foreground(pgid);
+    Ok(0)
 }
 
 /// How many clock tick interrupts have occurred since start.

@@ -4,7 +4,12 @@
 //! byte (sleeping while the ring is full) and the transmit-ready interrupt
 //! drains it. The kernel's own printing and console echo use
 //! `uartputc_sync`, which spins, so a panic can still print. Input bytes
-//! arrive by interrupt and go straight to the console's line editor.
+//! arrive by interrupt and go straight to the console's line editor; each
+//! interrupt drains the receive FIFO. When the console's ring is full the
+//! rest stays in the FIFO and receive interrupts are off (`RX_HELD`): the
+//! full FIFO holds the sender back (QEMU stops reading its terminal), so
+//! a long paste waits instead of losing bytes. `rx_resume`, called after
+//! each console read, turns them back on.
 
 use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::Ordering;
@@ -57,6 +62,10 @@ static UART_TX: Spinlock<TxRing> = Spinlock::new(
         r: 0,
     },
 );
+
+/// Receive interrupts are off because the console had no room. Its lock
+/// also orders the IER writes of `uartintr` and `rx_resume`.
+static RX_HELD: Spinlock<bool> = Spinlock::new("uart_rx", false);
 
 pub fn uartinit() {
     write_reg(IER, 0x00); // disable interrupts.
@@ -123,6 +132,16 @@ fn uartstart(tx: &mut TxRing) {
     }
 }
 
+/// The console made room: take input again (an interrupt follows at
+/// once if bytes wait in the FIFO). Call without holding the console lock.
+pub fn rx_resume() {
+    let mut held = RX_HELD.lock();
+    if *held && crate::console::has_room() {
+        *held = false;
+        write_reg(IER, IER_TX_ENABLE | IER_RX_ENABLE);
+    }
+}
+
 const ISR: usize = 2; // interrupt status register (reading acknowledges TX)
 
 /// Read one input byte, if any.
@@ -137,9 +156,18 @@ fn uartgetc() -> Option<u8> {
 /// Handle a UART interrupt: input arrived, or the UART is ready for more
 /// output, or both. Called from devintr().
 pub fn uartintr() {
-    while let Some(c) = uartgetc() {
+    let mut held = RX_HELD.lock();
+    loop {
+        if !crate::console::has_room() {
+            // Leave the rest in the FIFO until a reader makes room.
+            write_reg(IER, IER_TX_ENABLE);
+            *held = true;
+            break;
+        }
+        let Some(c) = uartgetc() else { break };
         crate::console::consoleintr(c);
     }
+    drop(held);
     let mut tx = UART_TX.lock();
     uartstart(&mut tx);
 }

@@ -75,11 +75,21 @@ pub struct Mac(pub [u8; 6]);
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        // Pad as a whole so "{:<18}" works.
+        let mut buf = [0u8; 17];
+        let mut w = Cursor {
+            buf: &mut buf,
+            len: 0,
+        };
+        let _ = fmt::write(
+            &mut w,
+            format_args!(
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            ),
+        );
+        let len = w.len;
+        f.pad(core::str::from_utf8(&buf[..len]).unwrap_or("?"))
     }
 }
 

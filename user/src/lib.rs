@@ -4,6 +4,7 @@
 //! - [`sys`] — safe wrappers for processes and files;
 //! - [`socket`], [`inet`], [`netinfo`] — BSD-style sockets, address parsing
 //!   and printing, and the network's introspection calls;
+//! - [`args`] — command-line arguments whose errors say what was wrong;
 //! - [`echo`] — ICMP echo requests and replies for ping sockets;
 //! - [`lines`] — line-by-line input;
 //! - [`print`] — `print!`/`println!`/`eprintln!`/`fprintln!`;
@@ -19,6 +20,7 @@
 
 extern crate alloc;
 
+pub mod args;
 pub mod cstr;
 pub mod echo;
 pub mod heap;

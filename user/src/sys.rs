@@ -74,9 +74,32 @@ pub fn read_full(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     Ok(got)
 }
 
+/// Kills process `pid` (init refuses: EPERM).
 pub fn kill(pid: usize) -> Result<(), Errno> {
     // SAFETY: no pointer arguments.
     unsafe { raw::kill(pid) }.map(drop)
+}
+
+/// Kills every process of group `pgid` (the kernel's `kill(-pgid)`).
+pub fn kill_group(pgid: usize) -> Result<(), Errno> {
+    let neg = isize::try_from(pgid)
+        .map_err(|_| Errno::EINVAL)?
+        .wrapping_neg();
+    // SAFETY: no pointer arguments.
+    unsafe { raw::kill(neg as usize) }.map(drop)
+}
+
+/// Moves process `pid` (0: this one) into group `pgid` (0: a group of its own).
+pub fn setpgid(pid: usize, pgid: usize) -> Result<(), Errno> {
+    // SAFETY: no pointer arguments.
+    unsafe { raw::setpgid(pid, pgid) }.map(drop)
+}
+
+/// Makes group `pgid` the console's foreground job (0: none), the one ^C
+/// kills; `fd` must be the console.
+pub fn tcsetpgrp(fd: Fd, pgid: usize) -> Result<(), Errno> {
+    // SAFETY: no pointer arguments.
+    unsafe { raw::tcsetpgrp(fd, pgid) }.map(drop)
 }
 
 /// Replaces this process with the program at `path`; returns only on error.

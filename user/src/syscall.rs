@@ -96,6 +96,10 @@ stubs! {
     /// halt(code): powers QEMU off (0 = success).
     fn halt(code: usize) = Halt;
     fn sysinfo(info: *mut SysInfo) = Sysinfo;
+    /// setpgid(pid or 0 for self, pgid or 0 for pid).
+    fn setpgid(pid: usize, pgid: usize) = Setpgid;
+    /// tcsetpgrp(console fd, pgid or 0): the group ^C kills.
+    fn tcsetpgrp(fd: usize, pgid: usize) = Tcsetpgrp;
     fn socket(domain: usize, typ: usize, protocol: usize) = Socket;
     fn bind(fd: usize, addr: *const SockAddrIn, addrlen: usize) = Bind;
     fn connect(fd: usize, addr: *const SockAddrIn, addrlen: usize) = Connect;

@@ -1,5 +1,7 @@
 //! A small harness for in-guest test programs (usertests, nettests): each
-//! test runs in a forked child, so a crash or a kill fails that test only.
+//! test runs in a forked child, so a crash or a kill fails that test only,
+//! and a test still running after the program's time limit is killed and
+//! fails (a timer process tells the waiting harness), so none can hang.
 //! The parent prints `test NAME: OK` or `test NAME: FAILED` per test and a
 //! final verdict line; the host's test command greps for these lines.
 
@@ -84,8 +86,29 @@ impl<T: Debug> Check<T> for Result<T, Errno> {
     }
 }
 
-/// Runs one test in a child; true if it passed.
-fn run_one(t: &Test, verbose: bool) -> bool {
+/// A process that exits after `ticks`: `wait` returning it means time is up.
+fn start_timer(ticks: u64) -> Option<usize> {
+    match sys::fork() {
+        Ok(0) => {
+            let _ = sys::sleep(ticks as usize);
+            sys::exit(0)
+        }
+        Ok(pid) => Some(pid),
+        Err(_) => None,
+    }
+}
+
+/// Ends and reaps a timer that is no longer needed.
+fn stop_timer(timer: Option<usize>) {
+    if let Some(timer) = timer {
+        let _ = sys::kill(timer);
+        while sys::wait().is_ok_and(|(w, _)| w != timer) {}
+    }
+}
+
+/// Runs one test in a child, killed after `limit_s` seconds; true if it
+/// passed.
+fn run_one(t: &Test, verbose: bool, limit_s: u64) -> bool {
     let start = sys::uptime();
     if t.inline {
         return match (t.run)() {
@@ -95,6 +118,11 @@ fn run_one(t: &Test, verbose: bool) -> bool {
                 false
             }
         };
+    }
+    // The timer first, so a test counting free pages sees it throughout.
+    let mut timer = start_timer(limit_s * abi::syscall::TICK_HZ);
+    if timer.is_none() {
+        crate::println!("  {}: no process for its timer: no time limit", t.name);
     }
     let pid = match sys::fork() {
         Ok(0) => match (t.run)() {
@@ -107,6 +135,7 @@ fn run_one(t: &Test, verbose: bool) -> bool {
         Ok(pid) => pid,
         Err(e) => {
             crate::println!("  {}: fork: {}", t.name, e.message());
+            stop_timer(timer);
             return false;
         }
     };
@@ -120,6 +149,11 @@ fn run_one(t: &Test, verbose: bool) -> bool {
                 }
                 break;
             }
+            Ok((w, _)) if Some(w) == timer => {
+                crate::println!("  {}: still running after {} s: killed", t.name, limit_s);
+                timer = None;
+                let _ = sys::kill(pid);
+            }
             Ok(_) => {} // a stray grandchild
             Err(e) => {
                 crate::println!("  {}: wait: {}", t.name, e.message());
@@ -127,6 +161,7 @@ fn run_one(t: &Test, verbose: bool) -> bool {
             }
         }
     }
+    stop_timer(timer);
     if verbose {
         crate::println!("  ({} ticks)", sys::uptime() - start);
     }
@@ -134,9 +169,16 @@ fn run_one(t: &Test, verbose: bool) -> bool {
 }
 
 /// Runs `tests` as selected by `args` (`-q`: skip slow ones, `-v`: timing,
-/// names: only those), prints each result and the verdict
-/// (`{all_ok}` or `{some_failed}: names`). Returns the exit status.
-pub fn run_tests(args: &[&str], tests: &[Test], all_ok: &str, some_failed: &str) -> i32 {
+/// names: only those), each for at most `limit_s` seconds, prints each
+/// result and the verdict (`{all_ok}` or `{some_failed}: names`). Returns
+/// the exit status.
+pub fn run_tests(
+    args: &[&str],
+    tests: &[Test],
+    limit_s: u64,
+    all_ok: &str,
+    some_failed: &str,
+) -> i32 {
     let quick = args.contains(&"-q");
     let verbose = args.contains(&"-v");
     let names: Vec<&str> = args
@@ -154,7 +196,7 @@ pub fn run_tests(args: &[&str], tests: &[Test], all_ok: &str, some_failed: &str)
         if names.is_empty() && quick && t.slow {
             continue;
         }
-        if run_one(t, verbose) {
+        if run_one(t, verbose, limit_s) {
             crate::println!("test {}: OK", t.name);
         } else {
             crate::println!("test {}: FAILED", t.name);

@@ -7,14 +7,14 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 use crate::console::Console;
-use crate::qemu::{Guest, Net};
+use crate::guest::{Guest, Net};
 use crate::{build, guestnet, paths, setup};
 
 const ROUND: Duration = Duration::from_secs(3);
 
 pub fn run() -> Result<()> {
     setup::qemu()?;
-    let images = build::all()?;
+    let images = build::images(&guestnet::artifact("bench-fs.img"))?;
     let (echo_port, sink_port) = guestnet::two_free_udp_ports()?;
     let guest = Guest {
         images,
@@ -22,7 +22,7 @@ pub fn run() -> Result<()> {
             udp_forwards: vec![(echo_port, 7), (sink_port, 9)],
         },
         pcap: paths::build_dir().join("bench.pcap"),
-        gdb: false,
+        gdb: None,
     };
     let mut con = Console::spawn(
         "bench",
@@ -32,7 +32,7 @@ pub fn run() -> Result<()> {
     con.expect("$ ", Duration::from_secs(120))?;
     print_machine();
 
-    let loopback = guestnet::loopback_echo_server()?;
+    let loopback = guestnet::loopback_echo_server(None)?;
     con.run("udpecho 7 &", Duration::from_secs(10))?;
     warm_up(echo_port)?;
     for size in [16usize, 1472] {

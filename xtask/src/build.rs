@@ -1,7 +1,7 @@
-//! `cargo xtask build`: the kernel and user programs (release, riscv64) and a
-//! fresh fs.img holding the programs and the README.
+//! Building what a guest boots: the kernel and user programs (release,
+//! riscv64), and file system images holding the programs and the README.
 use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::paths::{self, TARGET};
 
@@ -23,33 +23,39 @@ pub fn user_programs() -> Result<Vec<String>> {
     Ok(names)
 }
 
-pub fn all() -> Result<Images> {
+/// Where the built user programs are.
+pub fn user_program_paths() -> Result<Vec<PathBuf>> {
+    let bins = paths::riscv_release();
+    Ok(user_programs()?.into_iter().map(|n| bins.join(n)).collect())
+}
+
+/// The kernel a build leaves.
+pub fn kernel() -> PathBuf {
+    paths::riscv_release().join("kernel")
+}
+
+/// Builds the kernel and the user programs; returns the kernel.
+pub fn binaries() -> Result<PathBuf> {
     crate::setup::rust_target()?;
     let ok = paths::cargo()
-        .args([
-            "build",
-            "--release",
-            "--target",
-            TARGET,
-            "-p",
-            "kernel",
-            "-p",
-            "user",
-        ])
+        .args(["build", "--release", "--target", TARGET])
+        .args(["-p", "kernel", "-p", "user"])
         .status()?
         .success();
     if !ok {
         bail!("building the kernel and user programs failed");
     }
-    let bins = paths::riscv_release();
-    let fs_img = paths::build_dir().join("fs.img");
+    Ok(kernel())
+}
+
+/// Writes a fresh file system image at `image`: the README and every
+/// user program (built already).
+pub fn mkfs(image: &Path) -> Result<()> {
     let mut files = vec![paths::root().join("README.md")];
-    for name in user_programs()? {
-        files.push(bins.join(name));
-    }
+    files.extend(user_program_paths()?);
     let ok = paths::cargo()
         .args(["run", "--quiet", "--release", "-p", "mkfs", "--"])
-        .arg(&fs_img)
+        .arg(image)
         .args(&files)
         .status()
         .context("running mkfs")?
@@ -57,8 +63,29 @@ pub fn all() -> Result<Images> {
     if !ok {
         bail!("mkfs failed");
     }
+    Ok(())
+}
+
+/// Builds everything and a fresh image at `image`, for a test's own guests.
+pub fn images(image: &Path) -> Result<Images> {
+    let kernel = binaries()?;
+    mkfs(image)?;
     Ok(Images {
-        kernel: bins.join("kernel"),
-        fs_img,
+        kernel,
+        fs_img: image.to_path_buf(),
     })
+}
+
+/// Runs `mkfs --check` on an image.
+pub fn check_fs(image: &Path) -> Result<()> {
+    let ok = paths::cargo()
+        .args(["run", "--quiet", "--release", "-p", "mkfs", "--", "--check"])
+        .arg(image)
+        .status()
+        .context("running mkfs --check")?
+        .success();
+    if !ok {
+        bail!("mkfs --check {} failed", paths::shown(image));
+    }
+    Ok(())
 }

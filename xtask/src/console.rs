@@ -52,6 +52,13 @@ impl Console {
         Ok(())
     }
 
+    /// Types `bytes` as they are (control keys, a paste).
+    pub fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.stdin.write_all(bytes)?;
+        self.stdin.flush()?;
+        Ok(())
+    }
+
     /// Waits until `pattern` appears after what earlier calls consumed and
     /// returns the text up to and including it. Fails on a kernel panic, on
     /// QEMU exiting, or after `timeout`.
@@ -101,6 +108,11 @@ impl Console {
         }
     }
 
+    /// Everything `expect` has consumed so far, as text.
+    pub fn seen_text(&self) -> String {
+        String::from_utf8_lossy(&self.output.lock().unwrap()[..self.seen]).into_owned()
+    }
+
     /// Runs a shell command and returns what it printed before the next prompt.
     pub fn run(&mut self, line: &str, timeout: Duration) -> Result<String> {
         self.send_line(line)?;
@@ -128,8 +140,60 @@ impl Console {
 
 impl Drop for Console {
     fn drop(&mut self) {
+        // Everything started under the console goes with it: a QEMU left
+        // behind by `script` -> `cargo xtask qemu` would keep its ports,
+        // its image and any lock the test runs under.
+        kill_tree(self.child.id());
         self.child.kill().ok();
         self.child.wait().ok();
+    }
+}
+
+/// SIGKILLs every descendant of `pid` (found through /proc), deepest first.
+fn kill_tree(pid: u32) {
+    let mut parents = Vec::new();
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for entry in procs.flatten() {
+            let Some(child) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ...": comm may hold spaces, so split after ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parents.push((child, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    let doomed: Vec<String> = tree[1..].iter().rev().map(u32::to_string).collect();
+    if !doomed.is_empty() {
+        std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(&doomed)
+            .stderr(Stdio::null())
+            .status()
+            .ok();
     }
 }
 

@@ -1,6 +1,7 @@
-//! Helpers shared by the network interop tests (`lan`, `tap`, `hostile`):
-//! free loopback ports, per-guest copies of fs.img, reading `netstat`
-//! counters off a guest console.
+//! Helpers shared by everything that talks to a guest's network: free
+//! loopback ports, the host echo server, per-guest copies of fs.img, and
+//! the shell commands the tests type (`ifconfig`, `arp`, `ping`, `nc`,
+//! `netstat`) with their output checked.
 use anyhow::{ensure, Context, Result};
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
@@ -9,7 +10,13 @@ use std::time::Duration;
 
 use crate::build::Images;
 use crate::console::Console;
+use crate::guest::Mac;
 use crate::paths;
+
+const SHORT: Duration = Duration::from_secs(30);
+pub const NETMASK: &str = "255.255.255.0";
+/// No router on the link.
+pub const NO_GATEWAY: &str = "0.0.0.0";
 
 /// Two different free UDP ports (both bound at once, so they differ).
 pub fn two_free_udp_ports() -> Result<(u16, u16)> {
@@ -18,11 +25,31 @@ pub fn two_free_udp_ports() -> Result<(u16, u16)> {
     Ok((a.local_addr()?.port(), b.local_addr()?.port()))
 }
 
-/// A UDP echo server on the host's loopback, for as long as xtask runs. The
-/// guest reaches it through QEMU's user-mode gateway as 10.0.2.2; the
-/// benchmark also uses it as its baseline peer.
-pub fn loopback_echo_server() -> Result<u16> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
+/// A free TCP port on 127.0.0.1 (for the gdb stub).
+pub fn free_tcp_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// `port` if it is free for UDP on 127.0.0.1, or a clear error.
+pub fn udp_port_free(port: u16, what: &str) -> Result<u16> {
+    UdpSocket::bind(("127.0.0.1", port))
+        .with_context(|| format!("UDP port {port} ({what}) is taken on 127.0.0.1: pick another or leave it out to have one picked"))?;
+    Ok(port)
+}
+
+/// A UDP echo server on the host's loopback, on `port` or a free one, for
+/// as long as xtask runs. The guest reaches it through QEMU's user-mode
+/// gateway as 10.0.2.2 (`nettests PORT`); the benchmark also uses it as
+/// its baseline peer.
+pub fn loopback_echo_server(port: Option<u16>) -> Result<u16> {
+    let sock = UdpSocket::bind(("127.0.0.1", port.unwrap_or(0))).with_context(|| {
+        format!(
+            "UDP port {} (the echo server) is taken on 127.0.0.1",
+            port.unwrap_or(0)
+        )
+    })?;
     let port = sock.local_addr()?.port();
     std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
@@ -47,9 +74,10 @@ pub fn own_images(images: &Images, name: &str) -> Result<Images> {
 /// Every counter `netstat` printed, by name.
 pub type Counters = BTreeMap<String, u64>;
 
-/// Runs `netstat` on the guest and parses its `  name value` lines.
+/// Runs `netstat -a` (every counter, zero or not) on the guest and parses
+/// its `  name value` lines.
 pub fn netstat(con: &mut Console) -> Result<Counters> {
-    let out = con.run("netstat", Duration::from_secs(20))?;
+    let out = con.run("netstat -a", Duration::from_secs(20))?;
     let mut map = Counters::new();
     let mut in_counters = false;
     for line in out.lines() {
@@ -146,33 +174,68 @@ pub fn mbufs_drained(con: &mut Console) -> Result<(Counters, String)> {
     }
 }
 
-/// One field of a flat JSON object as text (numbers, booleans, strings
-/// without escapes): enough for the hostile script's replies without a
-/// JSON dependency.
-pub fn json_field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
-    let pat = format!("\"{key}\": ");
-    let at = json.find(&pat)? + pat.len();
-    let rest = &json[at..];
-    if let Some(s) = rest.strip_prefix('"') {
-        return s.find('"').map(|end| &s[..end]);
-    }
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    Some(rest[..end].trim())
-}
-
-pub fn json_u64(json: &str, key: &str) -> Result<u64> {
-    json_field(json, key)
-        .and_then(|v| v.parse().ok())
-        .with_context(|| format!("no number {key:?} in {json}"))
-}
-
-pub fn json_bool(json: &str, key: &str) -> bool {
-    json_field(json, key) == Some("true")
-}
-
 /// Where captures and console logs of a named test go.
 pub fn artifact(name: &str) -> PathBuf {
     paths::build_dir().join(name)
+}
+
+/// Sets the guest's address and checks `ifconfig` reports it and the MAC.
+pub fn configure(
+    con: &mut Console,
+    ip: &str,
+    mac: Mac,
+    netmask: &str,
+    gateway: &str,
+) -> Result<()> {
+    let out = con.run(&format!("ifconfig {ip} {netmask} {gateway}"), SHORT)?;
+    ensure!(
+        out.contains(&format!("inet {ip} ")) && out.contains(&mac.to_string()),
+        "{}: ifconfig did not take {ip} / {mac}:\n{out}",
+        con.name
+    );
+    Ok(())
+}
+
+/// `arp <ip>` after flushing the cache: a fresh request/reply exchange.
+pub fn arp_resolves(con: &mut Console, ip: &str, mac: Mac) -> Result<()> {
+    con.run("arp -d", SHORT)?;
+    let out = con.run(&format!("arp {ip}"), SHORT)?;
+    ensure!(
+        out.contains(&format!("{ip} is at {mac}")),
+        "{}: arp {ip} should find {mac}:\n{out}",
+        con.name
+    );
+    Ok(())
+}
+
+pub fn pings(con: &mut Console, ip: &str) -> Result<()> {
+    let out = con.run(&format!("ping -c 3 -i 200 {ip}"), SHORT)?;
+    ensure!(
+        out.contains("3 received"),
+        "{}: ping {ip}:\n{out}",
+        con.name
+    );
+    Ok(())
+}
+
+/// `echo <tag> | nc <ip> <port>` must print the tag back (an echo server runs there).
+pub fn nc_echo(con: &mut Console, ip: &str, port: u16, tag: &str) -> Result<()> {
+    let out = con.run(&format!("echo {tag} | nc -w 1000 {ip} {port}"), SHORT)?;
+    ensure!(
+        out.lines().any(|l| l.trim() == tag),
+        "{}: no echo of {tag:?} from {ip}:{port}:\n{out}",
+        con.name
+    );
+    Ok(())
+}
+
+/// Ends a foreground program reading the console (chat, nc) with ^D. The
+/// newline after it reaches the shell as an empty command: two prompts.
+pub fn end_input(con: &mut Console) -> Result<()> {
+    con.send_line("\x04")?;
+    con.expect("$ ", SHORT)?;
+    con.expect("$ ", SHORT)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -206,15 +269,5 @@ mod tests {
         let mut c = census([384, 128, 0, 0, 0, 0]);
         c.remove("mbufs_arp_wait");
         assert!(mbufs_balanced(&c).is_err());
-    }
-
-    #[test]
-    fn json_fields() {
-        let j = r#"{"kind": "eth_runt", "sent": 3, "ok": true, "about": "a, b (c)"}"#;
-        assert_eq!(json_field(j, "kind"), Some("eth_runt"));
-        assert_eq!(json_u64(j, "sent").unwrap(), 3);
-        assert!(json_bool(j, "ok"));
-        assert_eq!(json_field(j, "about"), Some("a, b (c)"));
-        assert_eq!(json_field(j, "nope"), None);
     }
 }

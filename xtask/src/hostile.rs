@@ -1,4 +1,4 @@
-//! Issue 6, against the running kernel: malformed frames and a flood.
+//! Against the running kernel: malformed frames and a flood.
 //!
 //! The guest's NIC is a `Net::Dgram` link whose only other end is
 //! `xtask/hostile/frames.py` (scapy), so every frame the guest sends reaches
@@ -17,15 +17,18 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+use serde_json::Value;
+
 use crate::build::Images;
 use crate::console::Console;
-use crate::guestnet::{self, deltas, json_bool, json_field, json_u64, netstat};
-use crate::qemu::{Guest, Mac, Net};
-use crate::{paths, tshark};
+use crate::guest::{Guest, Mac, Net};
+use crate::guestnet::{self, deltas, netstat};
+use crate::{paths, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(20);
-/// Datagrams in the flood (issue 6: at least 100,000).
+/// Datagrams in the flood.
 pub const FLOOD: u64 = 100_000;
 /// The guest's MAC on the hostile link, and the script's.
 const GUEST_MAC: Mac = Mac::numbered(0x0601);
@@ -77,25 +80,23 @@ impl Script {
         let out = BufReader::new(child.stdout.take().unwrap());
         let mut s = Script { child, stdin, out };
         let ready = s.line()?;
-        ensure!(
-            json_bool(&ready, "ready"),
-            "frames.py did not start: {ready}"
-        );
+        ensure!(flag(&ready, "ready"), "frames.py did not start: {ready}");
         Ok(s)
     }
 
-    fn line(&mut self) -> Result<String> {
+    /// One reply: a JSON object on one line.
+    fn line(&mut self) -> Result<Value> {
         let mut line = String::new();
         let n = self.out.read_line(&mut line)?;
         ensure!(n > 0, "frames.py exited (see its stderr above)");
-        Ok(line.trim().to_string())
+        serde_json::from_str(&line).with_context(|| format!("frames.py replied {line:?}"))
     }
 
-    fn call(&mut self, cmd: &str) -> Result<String> {
+    fn call(&mut self, cmd: &str) -> Result<Value> {
         writeln!(self.stdin, "{cmd}")?;
         self.stdin.flush()?;
         let reply = self.line()?;
-        if let Some(e) = json_field(&reply, "error") {
+        if let Some(e) = reply.get("error") {
             bail!("frames.py {cmd}: {e}");
         }
         Ok(reply)
@@ -112,44 +113,35 @@ impl Drop for Script {
     }
 }
 
+/// `true` only if `reply[key]` is the JSON `true`.
+fn flag(reply: &Value, key: &str) -> bool {
+    reply[key] == Value::Bool(true)
+}
+
+fn number(reply: &Value, key: &str) -> Result<u64> {
+    reply[key]
+        .as_u64()
+        .with_context(|| format!("no number {key:?} in {reply}"))
+}
+
+/// `reply[key]` for a report line (`?` when absent).
+fn shown(reply: &Value, key: &str) -> String {
+    reply.get(key).map_or("?".into(), Value::to_string)
+}
+
+#[derive(Deserialize)]
 struct Kind {
     name: String,
     counter: String,
     frames: u64,
+    #[serde(default)]
     about: String,
-}
-
-/// Python 3 with scapy importable: installed with pip when missing (as
-/// `.ci/run` does), or the command that installs it.
-fn scapy_ready() -> Result<()> {
-    let importable = || {
-        Command::new("python3")
-            .args(["-c", "import scapy.all"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if importable() {
-        return Ok(());
-    }
-    eprintln!("xtask: installing scapy 2.8.0 for the hostile-frame tests (pip)");
-    // Debian's own Python refuses plain pip installs (PEP 668).
-    for extra in [&[][..], &["--break-system-packages"][..]] {
-        let _ = Command::new("python3")
-            .args(["-m", "pip", "install", "-q", "scapy==2.8.0"])
-            .args(extra)
-            .status();
-        if importable() {
-            return Ok(());
-        }
-    }
-    bail!("the hostile-frame tests need python3 with scapy: python3 -m pip install scapy==2.8.0")
 }
 
 /// The whole suite (called from `cargo xtask test`).
 pub fn test(images: &Images) -> Result<()> {
-    eprintln!("\n== hostile frames and flood (issue 6)");
-    scapy_ready()?;
+    eprintln!("\n== hostile frames and flood");
+    setup::scapy()?;
     let started = Instant::now();
     // Offline first: every kind builds and carries its defect where it should.
     let selftest = Command::new("python3")
@@ -175,7 +167,7 @@ pub fn test(images: &Images) -> Result<()> {
             mac: GUEST_MAC,
         },
         pcap: pcap.clone(),
-        gdb: false,
+        gdb: None,
     };
     eprintln!("guest {GUEST_MAC} on 127.0.0.1:{qemu_port} <-> frames.py on 127.0.0.1:{script_port} (console: {})", log.display());
     let mut con = Console::spawn("hostile", guest.command(), &log)?;
@@ -185,7 +177,7 @@ pub fn test(images: &Images) -> Result<()> {
     std::thread::sleep(Duration::from_millis(300));
     let alive = script.call("alive")?;
     ensure!(
-        json_bool(&alive, "ping") && json_bool(&alive, "echo"),
+        flag(&alive, "ping") && flag(&alive, "echo"),
         "guest does not answer before any bad frame: {alive}"
     );
     let kinds = kinds(&mut script)?;
@@ -203,7 +195,7 @@ pub fn test(images: &Images) -> Result<()> {
 
     let stats = script.call("stats")?;
     ensure!(
-        json_u64(&stats, "misdirected")? == 0,
+        number(&stats, "misdirected")? == 0,
         "the guest sent frames to a MAC other than the peer's (ARP poisoned?): {stats}"
     );
     con.send_line("halt")?;
@@ -217,18 +209,11 @@ pub fn test(images: &Images) -> Result<()> {
 
 fn kinds(script: &mut Script) -> Result<Vec<Kind>> {
     let head = script.call("kinds")?;
-    let n = json_u64(&head, "kinds")?;
+    let n = number(&head, "kinds")?;
     let mut kinds = Vec::new();
     for _ in 0..n {
-        let l = script.line()?;
-        kinds.push(Kind {
-            name: json_field(&l, "name").context("kind name")?.to_string(),
-            counter: json_field(&l, "counter")
-                .context("kind counter")?
-                .to_string(),
-            frames: json_u64(&l, "frames")?,
-            about: json_field(&l, "about").unwrap_or("").to_string(),
-        });
+        let line = script.line()?;
+        kinds.push(Kind::deserialize(&line).with_context(|| format!("a kind: {line}"))?);
     }
     ensure!(
         kinds.len() >= 20,
@@ -243,7 +228,7 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
     let before = netstat(con)?;
     let reply = script.call(&format!("burst {}", k.name))?;
     ensure!(
-        json_bool(&reply, "ok"),
+        flag(&reply, "ok"),
         "{}: the script's check failed: {reply}",
         k.name
     );
@@ -302,7 +287,7 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
             );
             extra = format!(
                 " ({sent} unreachables sent, {limited} rate-limited; peer saw {})",
-                json_field(&reply, "unreach_seen").unwrap_or("?")
+                shown(&reply, "unreach_seen")
             );
         }
         "arp_poison" => {
@@ -318,19 +303,14 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
             );
             extra = format!(" (cache still has {PEER_IP} at {PEER_MAC})");
         }
-        "ipv4_ttl_zero" => {
-            extra = format!(
-                " ({} replies)",
-                json_field(&reply, "replies").unwrap_or("?")
-            )
-        }
+        "ipv4_ttl_zero" => extra = format!(" ({} replies)", shown(&reply, "replies")),
         "icmp_echo_max" => extra = " (replies intact)".into(),
         "udp_echo_padded" => extra = " (echoed without the padding)".into(),
         _ => {}
     }
     let alive = script.call("alive")?;
     ensure!(
-        json_bool(&alive, "ping") && json_bool(&alive, "echo"),
+        flag(&alive, "ping") && flag(&alive, "echo"),
         "{}: guest stopped answering: {alive}",
         k.name
     );
@@ -348,13 +328,13 @@ fn flood(con: &mut Console, script: &mut Script) -> Result<()> {
     let reply = script.call(&format!("flood {FLOOD} {SINK_PORT}"))?;
     eprintln!("flood: {reply}");
     ensure!(
-        json_u64(&reply, "sent")? >= FLOOD,
+        number(&reply, "sent")? >= FLOOD,
         "the flood sent fewer than {FLOOD}: {reply}"
     );
-    let tries = json_u64(&reply, "tries_during")?;
+    let tries = number(&reply, "tries_during")?;
     let (pings, echoes) = (
-        json_u64(&reply, "pings_ok_during")?,
-        json_u64(&reply, "echoes_ok_during")?,
+        number(&reply, "pings_ok_during")?,
+        number(&reply, "echoes_ok_during")?,
     );
     ensure!(
         tries == 0 || pings + echoes > 0,
@@ -366,7 +346,7 @@ fn flood(con: &mut Console, script: &mut Script) -> Result<()> {
     let tail = con.expect("\n", SHORT)?;
     let alive = script.call("alive")?;
     ensure!(
-        json_bool(&alive, "ping") && json_bool(&alive, "echo"),
+        flag(&alive, "ping") && flag(&alive, "echo"),
         "guest stopped answering after the flood: {alive}"
     );
     // Waits (a few seconds at most) until every mbuf is back.
@@ -388,7 +368,7 @@ fn flood(con: &mut Console, script: &mut Script) -> Result<()> {
     eprintln!(
         "flood: of {} sent, the guest took in {} frames; the host kernel counted {} datagrams dropped at a full UDP receive buffer \
          (QEMU stops reading its socket while the guest's RX ring is full)",
-        json_u64(&reply, "sent")?, show("frames_in"), json_field(&reply, "host_rcvbuf_drops").unwrap_or("?")
+        number(&reply, "sent")?, show("frames_in"), shown(&reply, "host_rcvbuf_drops")
     );
     eprintln!("flood: ping/echo during the flood: {pings}/{tries} pings, {echoes}/{tries} echoes answered");
     eprintln!("flood: every mbuf back: {balance}");

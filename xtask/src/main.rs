@@ -1,32 +1,52 @@
 //! `cargo xtask`: the project's build and test driver (see README).
-//! One module per subcommand; `flags` declares the command line.
+//! One module per subcommand; `flags` declares the command line, `guest`
+//! makes every QEMU command line.
 
 mod bench;
 mod build;
 mod codegen;
 mod console;
+mod disk;
 mod flags;
+mod guest;
 mod guestnet;
 mod hostile;
+mod interactive_test;
 mod interop;
 mod lan;
 mod paths;
 mod qemu;
+mod relay;
 mod setup;
 mod tap;
+mod terminal;
 mod test;
+mod try_it;
 mod tshark;
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
-    let flags = flags::Xtask::parse();
+fn run(flags: flags::Xtask) -> anyhow::Result<()> {
     match flags.cmd {
-        flags::Cmd::Build => build::all().map(|_| ()),
-        flags::Cmd::Qemu(args) => qemu::interactive(&args),
+        flags::Cmd::Build => disk::build_default(),
+        flags::Cmd::Qemu(args) => qemu::run(&args),
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
         flags::Cmd::Bench => bench::run(),
+        flags::Cmd::Setup => setup::everything(),
+        flags::Cmd::Send { fs, text } => qemu::send(fs.as_deref(), &text.join(" ")),
         flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),
+    }
+}
+
+/// Errors are expected outcomes here (a stale file, a held image, a tool
+/// missing): one line naming what failed, and a non-zero status. No
+/// backtrace, whatever RUST_BACKTRACE says: it shows xtask's insides, not
+/// the problem.
+fn main() {
+    let flags = flags::Xtask::parse();
+    if let Err(e) = run(flags) {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
     }
 }

@@ -38,3 +38,11 @@ pub fn cargo() -> std::process::Command {
     cmd.current_dir(root());
     cmd
 }
+
+/// A path as the user would type it: relative to the repository when inside it.
+pub fn shown(path: &std::path::Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

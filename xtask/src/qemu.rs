@@ -1,171 +1,161 @@
-//! QEMU command lines for the `virt` machine, and `cargo xtask qemu`.
-use anyhow::Result;
-use std::path::PathBuf;
-use std::process::Command;
+//! `cargo xtask qemu`: one guest on this terminal, as a person uses it.
+//!
+//! QEMU gets the terminal itself: its serial line is multiplexed with the
+//! monitor (see `guest.rs`), so Ctrl-A X quits and Ctrl-C reaches the guest.
+//! Around it, for as long as it runs, this process holds the disk (see
+//! `disk.rs`) and serves the host side of the guest's network tests: a UDP
+//! echo server for `nettests PORT`, and a forwarded UDP port to the
+//! guest's `udpecho` (`cargo xtask send`). Both ports are picked free
+//! unless given, and printed. `--lan` and `--tap` hand over to `lan.rs`
+//! and `tap.rs`.
+use anyhow::{bail, ensure, Context, Result};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::{build, flags::QemuArgs, paths};
+use crate::disk::{self, Claim, Session};
+use crate::flags::QemuArgs;
+use crate::guest::{Guest, Net};
+use crate::{build, guestnet, paths, setup};
 
-/// How a guest's NIC is connected.
-pub enum Net {
-    /// QEMU user-mode networking: the host is 10.0.2.2, the guest 10.0.2.15.
-    /// Each (host, guest) pair forwards UDP 127.0.0.1:host to the guest.
-    User { udp_forwards: Vec<(u16, u16)> },
-    /// A point-to-point Ethernet link carried in UDP over 127.0.0.1, no
-    /// root needed: QEMU binds `local_port` and sends every frame the guest
-    /// transmits as one datagram to `remote_port`, where another guest's
-    /// QEMU (or a test script) listens; frames arriving on `local_port`
-    /// are delivered to the guest. `mac` is the guest's MAC: guests sharing
-    /// a link need different ones.
-    Dgram {
-        local_port: u16,
-        remote_port: u16,
-        mac: Mac,
-    },
-    /// A TAP device (root): QEMU must run in the network namespace that
-    /// holds `ifname` (see `tap.rs`). No virtio header on the TAP
-    /// (`vnet_hdr=off`), so captures hold plain Ethernet frames.
-    Tap { ifname: String, mac: Mac },
-}
+/// The guest port `udpecho` listens on by default.
+const UDPECHO: u16 = 7;
 
-/// An Ethernet address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Mac(pub [u8; 6]);
-
-impl Mac {
-    /// A locally administered unicast MAC in QEMU's 52:54:00 range whose
-    /// last two bytes are `n`.
-    pub const fn numbered(n: u16) -> Mac {
-        let [hi, lo] = n.to_be_bytes();
-        Mac([0x52, 0x54, 0x00, 0x0e, hi, lo])
-    }
-}
-
-impl std::fmt::Display for Mac {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
-    }
-}
-
-impl Net {
-    /// The MAC given to the guest's NIC (`None`: QEMU's default).
-    pub fn mac(&self) -> Option<Mac> {
-        match self {
-            Net::User { .. } => None,
-            Net::Dgram { mac, .. } | Net::Tap { mac, .. } => Some(*mac),
-        }
-    }
-}
-
-pub struct Guest {
-    pub images: build::Images,
-    pub net: Net,
-    /// Every frame on the NIC is written here.
-    pub pcap: PathBuf,
-    pub gdb: bool,
-}
-
-impl Guest {
-    pub fn command(&self) -> Command {
-        let mut cmd = Command::new("qemu-system-riscv64");
-        cmd.args([
-            "-machine", "virt", "-bios", "none", "-m", "128M", "-smp", "3",
-        ]);
-        cmd.args(["-nographic", "-monitor", "none", "-serial", "stdio"]);
-        cmd.args(["-global", "virtio-mmio.force-legacy=false"]);
-        cmd.arg("-kernel").arg(&self.images.kernel);
-        cmd.arg("-drive").arg(format!(
-            "file={},if=none,format=raw,id=x0",
-            self.images.fs_img.display()
-        ));
-        cmd.args([
-            "-device",
-            "virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0",
-        ]);
-        match &self.net {
-            Net::User { udp_forwards } => {
-                let mut netdev = String::from("user,id=n0,net=10.0.2.0/24");
-                for (host, guest) in udp_forwards {
-                    netdev += &format!(",hostfwd=udp:127.0.0.1:{host}-:{guest}");
-                }
-                cmd.arg("-netdev").arg(netdev);
-            }
-            Net::Dgram {
-                local_port,
-                remote_port,
-                ..
-            } => {
-                // Both ends on the loopback interface: nothing leaves the machine.
-                cmd.arg("-netdev").arg(format!(
-                    "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port={local_port},\
-                     remote.type=inet,remote.host=127.0.0.1,remote.port={remote_port}"
-                ));
-            }
-            Net::Tap { ifname, .. } => {
-                cmd.arg("-netdev").arg(format!(
-                    "tap,id=n0,ifname={ifname},script=no,downscript=no,vnet_hdr=off"
-                ));
-            }
-        }
-        cmd.arg("-object").arg(format!(
-            "filter-dump,id=f0,netdev=n0,file={}",
-            self.pcap.display()
-        ));
-        let mut nic = String::from("virtio-net-device,netdev=n0,bus=virtio-mmio-bus.1");
-        if let Some(mac) = self.net.mac() {
-            nic += &format!(",mac={mac}");
-        }
-        cmd.args(["-device", &nic]);
-        if self.gdb {
-            cmd.args(["-S", "-gdb", "tcp:127.0.0.1:1234"]);
-        }
-        cmd
-    }
-}
-
-/// `cargo xtask qemu`: build, then boot on this terminal.
-pub fn interactive(args: &QemuArgs) -> Result<()> {
+pub fn run(args: &QemuArgs) -> Result<()> {
     if args.lan {
         return crate::lan::interactive(args.no_build);
     }
     if let Some(peer) = &args.lan_peer {
-        return crate::lan::interactive_peer(peer, args.no_build);
+        let ports = match args.lan_ports.as_deref() {
+            None => None,
+            Some(&[a, b]) => Some([a, b]),
+            Some(_) => bail!("--lan-ports takes two ports: PA,PB"),
+        };
+        return crate::lan::interactive_peer(peer, args.no_build, ports);
     }
     if args.tap {
-        return crate::tap::interactive();
+        return crate::tap::interactive(args.no_build);
     }
-    crate::setup::qemu()?;
-    let images = build::all()?;
-    let pcap = paths::build_dir().join("qemu.pcap");
+    setup::qemu()?;
+    let image = args.fs.clone().unwrap_or_else(disk::default_image);
+    let image = absolute(&image)?;
+    // Before anything touches the image: is another guest using it?
+    let mut claim = Claim::take(&image)?;
+    let kernel = if args.no_build {
+        ensure!(
+            !args.fresh_fs,
+            "--fresh-fs makes a new image: it cannot be used with --no-build"
+        );
+        let kernel = build::kernel();
+        for needed in [&kernel, &image] {
+            ensure!(
+                needed.exists(),
+                "{} does not exist yet: run without --no-build",
+                paths::shown(needed)
+            );
+        }
+        kernel
+    } else {
+        let kernel = build::binaries()?;
+        disk::prepare(&claim, &image, args.fresh_fs)?;
+        kernel
+    };
+    let udp_port = match args.udp_port {
+        Some(port) => guestnet::udp_port_free(port, "--udp-port")?,
+        None => guestnet::two_free_udp_ports()?.0,
+    };
+    let echo_port = guestnet::loopback_echo_server(args.echo_port)?;
+    let pcap = capture_for(&image);
+    claim.record(&Session {
+        pid: std::process::id(),
+        udp_port,
+        echo_port,
+        pcap: pcap.clone(),
+    })?;
+    let gdb_port = if args.gdb {
+        // The banner tells the user to run it.
+        setup::tool("gdb-multiarch", "gdb-multiarch")?;
+        Some(guestnet::free_tcp_port()?)
+    } else {
+        None
+    };
     let guest = Guest {
-        images,
+        images: build::Images {
+            kernel,
+            fs_img: image.clone(),
+        },
         net: Net::User {
-            udp_forwards: vec![(args.udp_port, 7)],
+            udp_forwards: vec![(udp_port, UDPECHO)],
         },
         pcap: pcap.clone(),
-        gdb: args.gdb,
+        gdb: gdb_port,
     };
-    eprintln!("xv6net: booting QEMU (3 harts). Quit with Ctrl-A then X.");
+    let fs_flag = match &args.fs {
+        Some(_) => format!(" --fs {}", paths::shown(&image)),
+        None => String::new(),
+    };
     eprintln!(
-        "xv6net: run `udpecho` in the guest, then from the host: nc -u 127.0.0.1 {}",
-        args.udp_port
+        "xv6net: booting QEMU (3 harts) on {}. Quit with Ctrl-A then X (Ctrl-A H lists the keys); Ctrl-C goes to the guest.",
+        paths::shown(&image)
+    );
+    eprintln!("xv6net: the host runs an echo server for the guest: run `nettests {echo_port}`");
+    eprintln!(
+        "xv6net: after `udpecho &` in the guest, from the host: cargo xtask send{fs_flag} hello   (UDP 127.0.0.1:{udp_port} -> guest port {UDPECHO})"
     );
     eprintln!("xv6net: the guest reaches the host as 10.0.2.2 (try `ping 10.0.2.2`)");
     eprintln!(
-        "xv6net: every frame is captured to {} (open it with wireshark)",
-        pcap.display()
+        "xv6net: every frame is captured to {} (read it with: tshark -r {})",
+        paths::shown(&pcap),
+        paths::shown(&pcap)
     );
-    if args.gdb {
+    if let Some(port) = gdb_port {
         eprintln!(
-            "xv6net: waiting for gdb: gdb-multiarch -ex 'target remote :1234' {}",
+            "xv6net: waiting for gdb: gdb-multiarch -ex 'target remote :{port}' {}",
             guest.images.kernel.display()
         );
     }
-    let status = guest.command().status()?;
-    anyhow::ensure!(status.success(), "qemu exited with {status}");
+    let status = guest
+        .command()
+        .status()
+        .context("starting qemu-system-riscv64")?;
+    ensure!(status.success(), "qemu exited with {status}");
     Ok(())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    Ok(std::path::absolute(path)?)
+}
+
+/// `build/qemu.pcap` for the default image, `<image>.pcap` for others, so
+/// that two guests never write one capture.
+pub fn capture_for(image: &Path) -> PathBuf {
+    if image == disk::default_image() {
+        paths::build_dir().join("qemu.pcap")
+    } else {
+        image.with_extension("pcap")
+    }
+}
+
+/// `cargo xtask send`: one datagram to the running guest's udpecho, and
+/// its echo printed.
+pub fn send(fs: Option<&Path>, text: &str) -> Result<()> {
+    let image = match fs {
+        Some(p) => absolute(p)?,
+        None => disk::default_image(),
+    };
+    let session = disk::running_session(&image)?;
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.set_read_timeout(Some(Duration::from_millis(500)))?;
+    let mut buf = [0u8; 2048];
+    for _ in 0..6 {
+        sock.send_to(text.as_bytes(), ("127.0.0.1", session.udp_port))?;
+        if let Ok(n) = sock.recv(&mut buf) {
+            println!("{}", String::from_utf8_lossy(&buf[..n]));
+            return Ok(());
+        }
+    }
+    bail!(
+        "no reply from the guest on 127.0.0.1:{} (is `udpecho &` running in the guest?)",
+        session.udp_port
+    )
 }

@@ -1,4 +1,4 @@
-//! Issue 5, with root: the Linux kernel as a real peer, over a TAP device.
+//! With root: the Linux kernel as a real peer, over a TAP device.
 //!
 //! A network namespace of our own holds the TAP device (10.0.9.254/24) and
 //! QEMU runs inside it (`ip netns exec`), so the host's own interfaces,
@@ -7,7 +7,8 @@
 //! side). No Docker.
 //!
 //! - `cargo xtask qemu --tap`: the guest on this terminal; the Linux side is
-//!   reachable with `ip netns exec xv6net ...` from another terminal.
+//!   reachable with `ip netns exec xv6net-PID ...` from another terminal
+//!   (the namespace is named after the xtask process, so runs never meet).
 //! - [`test`]: Linux pings the guest, `ip neigh` learns its MAC, UDP with
 //!   `udpecho` and `nc` both ways, `chat` both ways, the guest pings Linux
 //!   and resolves its MAC. Without root (or without `ip netns`) it prints
@@ -20,11 +21,9 @@ use std::time::{Duration, Instant};
 
 use crate::build::{self, Images};
 use crate::console::Console;
-use crate::guestnet;
-use crate::lan;
-use crate::paths;
-use crate::qemu::{Guest, Mac, Net};
-use crate::tshark;
+use crate::guest::{Guest, Mac, Net};
+use crate::guestnet::{self, arp_resolves, configure, end_input, nc_echo, pings, NETMASK};
+use crate::{paths, relay, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(30);
@@ -32,8 +31,6 @@ const TAP: &str = "xv6tap0";
 const LINUX_IP: &str = "10.0.9.254";
 const GUEST_IP: &str = "10.0.9.1";
 const GUEST_MAC: Mac = Mac::numbered(0x0a01);
-/// The namespace `cargo xtask qemu --tap` uses (tests add their pid).
-const INTERACTIVE_NS: &str = "xv6net";
 
 fn ip_netns_works() -> bool {
     Command::new("ip")
@@ -139,7 +136,7 @@ fn guest(images: Images, pcap: &str) -> Guest {
             mac: GUEST_MAC,
         },
         pcap: guestnet::artifact(pcap),
-        gdb: false,
+        gdb: None,
     }
 }
 
@@ -190,7 +187,15 @@ impl Drop for Helper {
 /// The Linux-peer matrix (called from `cargo xtask test`).
 pub fn test(images: &Images) -> Result<()> {
     eprintln!("\n== a real Linux peer over TAP in a network namespace (root)");
-    if !crate::setup::running_as_root() || !ip_netns_works() {
+    if !setup::running_as_root() {
+        eprintln!("SKIPPED: linux-peer tests (need root and ip netns)");
+        return Ok(());
+    }
+    // The Linux side's own tools, on a machine that may lack them.
+    setup::tool("ip", "iproute2")?;
+    setup::tool("ping", "iputils-ping")?;
+    setup::python()?;
+    if !ip_netns_works() {
         eprintln!("SKIPPED: linux-peer tests (need root and ip netns)");
         return Ok(());
     }
@@ -217,7 +222,7 @@ pub fn test(images: &Images) -> Result<()> {
     let mut con = Console::spawn("tap", ns.wrap(g.command()), &log)?;
     con.expect("$ ", BOOT)
         .context("waiting for the shell prompt")?;
-    lan::configure(&mut con, GUEST_IP, GUEST_MAC, lan::NETMASK, LINUX_IP)?;
+    configure(&mut con, GUEST_IP, GUEST_MAC, NETMASK, LINUX_IP)?;
     let mut table = Vec::new();
 
     // Linux -> guest: ping, and ARP learns the guest's MAC.
@@ -227,7 +232,9 @@ pub fn test(images: &Images) -> Result<()> {
     let text = String::from_utf8_lossy(&out.stdout);
     ensure!(
         out.status.success() && text.contains("3 received"),
-        "Linux ping {GUEST_IP} failed:\n{text}"
+        "Linux ping {GUEST_IP} failed ({}):\n{text}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
     );
     table.push("Linux ping -> guest: 3/3 replies".to_string());
     let neigh = ns.exec_ok(&["ip", "neigh", "show", GUEST_IP, "dev", TAP])?;
@@ -238,9 +245,9 @@ pub fn test(images: &Images) -> Result<()> {
     table.push(format!("Linux ip neigh: {}", neigh.trim()));
 
     // guest -> Linux: ARP and ping.
-    lan::arp_resolves(&mut con, LINUX_IP, Mac(parse_mac(&tap_mac)?))?;
+    arp_resolves(&mut con, LINUX_IP, Mac(parse_mac(&tap_mac)?))?;
     table.push(format!("guest arp {LINUX_IP} -> {tap_mac}"));
-    lan::pings(&mut con, LINUX_IP)?;
+    pings(&mut con, LINUX_IP)?;
     table.push("guest ping -> Linux: 3/3 replies".into());
 
     // UDP: Linux client -> guest udpecho, guest nc -> Linux echo server.
@@ -264,7 +271,7 @@ pub fn test(images: &Images) -> Result<()> {
     table.push("Linux UDP client -> guest udpecho: echoed".into());
     let server = Helper::spawn(&ns, &["echo-server", "7007"])?;
     server.expect("ready", SHORT)?;
-    lan::nc_echo(&mut con, LINUX_IP, 7007, "hello-from-xv6")?;
+    nc_echo(&mut con, LINUX_IP, 7007, "hello-from-xv6")?;
     drop(server);
     table.push("guest nc -> Linux UDP echo server: echoed".into());
 
@@ -278,7 +285,7 @@ pub fn test(images: &Images) -> Result<()> {
     let got = peer.expect("got: ", SHORT)?;
     ensure!(got == "got: hello linux", "Linux received {got:?}");
     con.expect(&format!("[{LINUX_IP}:5555] hi from linux"), SHORT)?;
-    lan::end_input(&mut con)?;
+    end_input(&mut con)?;
     drop(peer);
     table.push("chat guest <-> Linux: both directions".into());
 
@@ -309,26 +316,51 @@ fn parse_mac(s: &str) -> Result<[u8; 6]> {
 }
 
 /// `cargo xtask qemu --tap`: the guest on this terminal, the Linux side in
-/// namespace `xv6net`; everything is removed when QEMU exits.
-pub fn interactive() -> Result<()> {
-    ensure!(crate::setup::running_as_root(), "--tap needs root (it creates a network namespace and a TAP device): sudo -E cargo xtask qemu --tap");
-    ensure!(ip_netns_works(), "--tap needs `ip netns` (iproute2)");
-    crate::setup::qemu()?;
-    let images = build::all()?;
-    let ns = Netns::create(INTERACTIVE_NS)?;
-    let g = guest(guestnet::own_images(&images, "tap")?, "qemu-tap.pcap");
-    eprintln!("xv6net: namespace {INTERACTIVE_NS}: {TAP} is {LINUX_IP}/24; the guest becomes {GUEST_IP} ({GUEST_MAC})");
+/// a namespace named after this process; everything is removed when QEMU
+/// exits.
+pub fn interactive(no_build: bool) -> Result<()> {
+    ensure!(setup::running_as_root(), "--tap needs root (it creates a network namespace and a TAP device): sudo -E cargo xtask qemu --tap");
+    setup::tool("ip", "iproute2")?;
+    ensure!(
+        ip_netns_works(),
+        "--tap needs `ip netns` (iproute2) and the rights to use it"
+    );
+    setup::qemu()?;
+    // What the banner suggests running on the Linux side.
+    setup::tool("ping", "iputils-ping")?;
+    setup::tool("nc", "netcat-openbsd")?;
+    let image = guestnet::artifact("qemu-tap-fs.img");
+    let kernel = if no_build {
+        ensure!(
+            image.exists() && build::kernel().exists(),
+            "{} is missing: run without --no-build",
+            image.display()
+        );
+        build::kernel()
+    } else {
+        build::images(&image)?.kernel
+    };
+    let name = format!("xv6net-{}", std::process::id());
+    let ns = Netns::create(&name)?;
+    let images = Images {
+        kernel,
+        fs_img: image,
+    };
+    let g = guest(images, "qemu-tap.pcap");
+    eprintln!("xv6net: namespace {name}: {TAP} is {LINUX_IP}/24; the guest becomes {GUEST_IP} ({GUEST_MAC})");
     eprintln!("xv6net: from another terminal, e.g.:");
-    eprintln!("  sudo ip netns exec {INTERACTIVE_NS} ping {GUEST_IP}");
-    eprintln!("  sudo ip netns exec {INTERACTIVE_NS} ip neigh");
-    eprintln!("  sudo ip netns exec {INTERACTIVE_NS} nc -u {GUEST_IP} 7     (after `udpecho &` in the guest)");
+    eprintln!("  sudo ip netns exec {name} ping {GUEST_IP}");
+    eprintln!("  sudo ip netns exec {name} ip neigh");
+    eprintln!(
+        "  sudo ip netns exec {name} nc -u {GUEST_IP} 7     (after `udpecho &` in the guest)"
+    );
     eprintln!(
         "xv6net: capture: {}. Quit with Ctrl-A then X (the namespace and TAP are removed).",
         g.pcap.display()
     );
-    let result = lan::relay(
+    let result = relay::run(
         ns.wrap(g.command()),
-        &format!("ifconfig {GUEST_IP} {} {LINUX_IP}", lan::NETMASK),
+        &format!("ifconfig {GUEST_IP} {NETMASK} {LINUX_IP}"),
     );
     drop(ns);
     result

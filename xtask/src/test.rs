@@ -1,13 +1,18 @@
 //! `cargo xtask test`: everything a change must pass, in order of cost.
 //!
+//! 0. every host tool below is there (`setup::everything`);
 //! 1. generated code is current (`codegen --check`), formatting, clippy,
 //!    host tests;
 //! 2. the guest boots with 3 harts and runs `usertests` and shell commands;
 //! 3. the network: `nettests` against an echo server on the host, the host
 //!    echoing through the guest's `udpecho`, ping of the gateway, zero RX
-//!    copies and no leaked mbufs;
-//! 4. tshark dissects every captured frame with checksum validation on.
+//!    copies and no leaked mbufs; tshark dissects every captured frame with
+//!    checksum validation on;
+//! 4. `cargo xtask qemu` at a terminal and the README's "Try it"
+//!    (`interactive_test`);
+//! 5. the interop stages: LAN, Linux peer, hostile frames (`interop`).
 //!
+//! Every guest boots an image of the test's own (never build/fs.img).
 //! Console logs and captures stay in build/ for reading after a failure.
 use anyhow::{bail, ensure, Context, Result};
 use std::net::UdpSocket;
@@ -15,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::console::Console;
 use crate::flags::TestArgs;
-use crate::qemu::{Guest, Net};
+use crate::guest::{Guest, Net};
 use crate::{build, guestnet, paths, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
@@ -23,13 +28,23 @@ const SHORT: Duration = Duration::from_secs(30);
 
 pub fn run(args: &TestArgs) -> Result<()> {
     let started = Instant::now();
+    // Every host tool the stages below run, installed up front.
+    setup::everything()?;
+    if args.console_only {
+        crate::interactive_test::run()?;
+        eprintln!(
+            "xtask test --console-only: passed in {:.0?}",
+            started.elapsed()
+        );
+        return Ok(());
+    }
     if !args.guest_only {
         host_checks()?;
     }
-    setup::qemu()?;
-    setup::tshark()?;
     guest_suite()?;
-    // Issues 5 and 6: two guests on a LAN, the Linux peer (root), hostile frames.
+    // `cargo xtask qemu` at a terminal, and the README's "Try it".
+    crate::interactive_test::run()?;
+    // Two guests on a LAN, the Linux peer (root), hostile frames.
     crate::interop::run(false, false, false)?;
     eprintln!("xtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
@@ -52,7 +67,6 @@ fn host_checks() -> Result<()> {
     cargo_ok(&["fmt", "--all", "--", "--check"])?;
     step("cargo clippy (host crates, then kernel and user for riscv64)");
     cargo_ok(&["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"])?;
-    setup::rust_target()?;
     cargo_ok(&[
         "clippy",
         "--quiet",
@@ -85,8 +99,10 @@ fn host_checks() -> Result<()> {
 
 fn guest_suite() -> Result<()> {
     step("build kernel, user programs, fs.img");
-    let images = build::all()?;
-    let echo_port = guestnet::loopback_echo_server()?;
+    // The suite's own image: a user's build/fs.img is left alone.
+    let fs_img = guestnet::artifact("test-fs.img");
+    let images = build::images(&fs_img)?;
+    let echo_port = guestnet::loopback_echo_server(None)?;
     let (fwd_port, _) = guestnet::two_free_udp_ports()?;
     let dir = paths::build_dir();
     let pcap = dir.join("test.pcap");
@@ -98,7 +114,7 @@ fn guest_suite() -> Result<()> {
             udp_forwards: vec![(fwd_port, 7)],
         },
         pcap: pcap.clone(),
-        gdb: false,
+        gdb: None,
     };
     step(&format!("boot (console log: {})", log.display()));
     let boot = Instant::now();
@@ -142,17 +158,7 @@ fn guest_suite() -> Result<()> {
     drop(con);
 
     step("the file system is consistent after the run (mkfs --check)");
-    let fs_img = dir.join("fs.img");
-    cargo_ok(&[
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "mkfs",
-        "--",
-        "--check",
-        &fs_img.to_string_lossy(),
-    ])?;
+    build::check_fs(&fs_img)?;
 
     step("tshark judges the capture");
     tshark::check(&pcap)?;

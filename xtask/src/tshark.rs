@@ -47,6 +47,13 @@ fn judge(pcap: &Path, only: Option<String>) -> Result<usize> {
     Ok(n)
 }
 
+/// How many frames in `pcap` match the display filter `filter`.
+pub fn count(pcap: &Path, filter: &str) -> Result<usize> {
+    anyhow::ensure!(pcap.exists(), "no capture at {}", pcap.display());
+    let frames = tshark(pcap, filter, &["-T", "fields", "-e", "frame.number"])?;
+    Ok(frames.lines().count())
+}
+
 fn tshark(pcap: &Path, filter: &str, extra: &[&str]) -> Result<String> {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap).arg("-n");

@@ -40,6 +40,7 @@ errnos! {
     EINVAL = 22, "invalid argument";
     ENFILE = 23, "file table overflow";
     EMFILE = 24, "too many open files";
+    ENOTTY = 25, "not a terminal";
     EFBIG = 27, "file too large";
     ENOSPC = 28, "no space left on device";
     ESPIPE = 29, "illegal seek";

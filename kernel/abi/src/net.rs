@@ -2,6 +2,7 @@
 //! Addresses and ports in [`SockAddrIn`] are stored in network byte order,
 //! as in BSD, so `sockaddr_in` code from other systems reads the same.
 
+use wire::ipv4;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const AF_INET: u16 = 2;
@@ -55,6 +56,78 @@ pub struct IfConfig {
     pub addr: [u8; 4],
     pub netmask: [u8; 4],
     pub gateway: [u8; 4],
+}
+
+/// Which part of an [`IfConfig`] is wrong, for [`IfConfig::problem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfField {
+    Addr,
+    Netmask,
+    Gateway,
+}
+
+impl IfConfig {
+    /// What is wrong with this configuration, if anything: the one rule
+    /// the kernel enforces (EINVAL) and `ifconfig` explains. The netmask
+    /// must be a prefix; the address a host's (not 0.0.0.0, a broadcast,
+    /// multicast, loopback, or the subnet's network address); the gateway
+    /// 0.0.0.0 (none) or another host on the subnet.
+    pub fn problem(&self) -> Option<(IfField, &'static str)> {
+        let mask = u32::from_be_bytes(self.netmask);
+        if mask.leading_ones() + mask.trailing_zeros() != 32 {
+            return Some((
+                IfField::Netmask,
+                "not a netmask (its one bits must come first)",
+            ));
+        }
+        if let Some(why) = host_problem(self.addr, mask) {
+            return Some((IfField::Addr, why));
+        }
+        if self.gateway == [0; 4] {
+            return None;
+        }
+        let (a, g) = (
+            u32::from_be_bytes(self.addr),
+            u32::from_be_bytes(self.gateway),
+        );
+        let why = if let Some(why) = host_problem(self.gateway, mask) {
+            why
+        } else if a & mask != g & mask {
+            "not a gateway: it is not on the address's subnet"
+        } else if a == g {
+            "not a gateway: it is the host's own address"
+        } else {
+            return None;
+        };
+        Some((IfField::Gateway, why))
+    }
+}
+
+/// Why `addr` cannot be a host's address on a subnet with `mask`.
+fn host_problem(addr: [u8; 4], mask: u32) -> Option<&'static str> {
+    let a = u32::from_be_bytes(addr);
+    let on =
+        |net: [u8; 4], netmask: [u8; 4]| a & u32::from_be_bytes(netmask) == u32::from_be_bytes(net);
+    let class_d = on(ipv4::MULTICAST_PREFIX, ipv4::MULTICAST_MASK);
+    let loopback = on(ipv4::LOOPBACK_NETWORK, ipv4::LOOPBACK_MASK);
+    // /31 and /32 subnets have no network or broadcast address (RFC 3021).
+    let hosts_part = !mask;
+    let has_ends = mask.count_ones() < 31;
+    Some(if a == 0 {
+        "not a host address (0.0.0.0 means no address)"
+    } else if a == u32::MAX {
+        "not a host address (it is the broadcast address)"
+    } else if class_d {
+        "not a host address (it is a multicast address)"
+    } else if loopback {
+        "not a host address (127.0.0.0/8 is the loopback network, lo)"
+    } else if has_ends && a & hosts_part == hosts_part {
+        "not a host address (it is the subnet's broadcast address)"
+    } else if has_ends && a & hosts_part == 0 {
+        "not a host address (it is the subnet's network address)"
+    } else {
+        return None;
+    })
 }
 
 /// One ARP cache entry as `arp` lists it.

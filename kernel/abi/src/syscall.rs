@@ -46,6 +46,12 @@ syscalls! {
     Halt = 22,
     /// sysinfo(&mut SysInfo): free pages and other counters.
     Sysinfo = 23,
+    // Process groups and the console's foreground job (for ^C).
+    /// setpgid(pid or 0 for the caller, pgid or 0 for pid): move the
+    /// caller or one of its children into a process group.
+    Setpgid = 24,
+    /// tcsetpgrp(console fd, pgid or 0 for none): the group ^C kills.
+    Tcsetpgrp = 25,
     // BSD-style sockets (see `net`).
     Socket = 30,
     Bind = 31,

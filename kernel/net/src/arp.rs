@@ -6,7 +6,8 @@
 //!   [`ARP_QUEUE`] packets wait in it; the request is resent every
 //!   [`ARP_RETRY_MS`] from [`Stack::tick`], and after [`ARP_MAX_REQUESTS`]
 //!   unanswered ones the waiting packets are dropped and counted
-//!   (`ArpTimeout`).
+//!   (`ArpTimeout`), and the sockets that sent them learn EHOSTUNREACH
+//!   (`Stack::host_unreachable`).
 //! - A reply (or request) from the address resolves a `Pending` entry and
 //!   the queued packets go out in order.
 //! - A `Resolved` entry lives [`ARP_TTL_MS`], refreshed by traffic from the
@@ -363,6 +364,13 @@ impl Stack {
                         let ip = e.ip;
                         self.arp_request(env, ip);
                     } else {
+                        // Tell the senders before their packets go.
+                        let waiting = core::mem::replace(&mut e.queue, [const { None }; ARP_QUEUE]);
+                        for m in waiting.iter().flatten() {
+                            self.host_unreachable(env, m.data());
+                        }
+                        let e = &mut self.arp.entries[i];
+                        e.queue = waiting;
                         e.free(&mut self.counters, DropReason::ArpTimeout);
                     }
                 }

@@ -135,7 +135,7 @@ impl Stack {
         self.counters.bump(Stat::IcmpUnreachIn);
         let port_unreachable = h.code() == Icmpv4UnreachableCode::PORT_UNREACHABLE.0;
         if port_unreachable
-            && inner.src() == self.iface.addr
+            && (inner.src() == self.iface.addr || crate::ipv4::is_loopback(inner.src()))
             && matches!(ipv4_next(inner.protocol()), Ipv4Next::Udp)
         {
             let (udp, _) = UdpHeader::ref_from_prefix(after).map_err(too_short)?;
@@ -167,6 +167,41 @@ impl Stack {
         self.counters.bump(Stat::IcmpEchoRepliesOut);
         self.ipv4_output(env, m, Ipv4Next::Icmpv4, ip.src);
         Ok(())
+    }
+
+    /// A packet we sent (`packet`, from its IPv4 header on) cannot reach
+    /// its next hop: ARP got no answer. Report EHOSTUNREACH to the socket
+    /// that sent it, as a host unreachable would (RFC 1122 3.2.2.1): an
+    /// echo socket (ping says "Destination Host Unreachable"), or a
+    /// connected UDP socket. Unconnected UDP sockets hear nothing, as on
+    /// Linux.
+    pub(crate) fn host_unreachable(&mut self, env: &mut dyn NetEnv, packet: &[u8]) {
+        let Ok((ip, _)) = Ipv4Header::ref_from_prefix(packet) else {
+            return;
+        };
+        let Some(payload) = packet.get(ip.ihl_bytes()..) else {
+            return;
+        };
+        let (src, dst) = (ip.src(), ip.dst());
+        let sock = match ipv4_next(ip.protocol()) {
+            Ipv4Next::Udp => UdpHeader::ref_from_prefix(payload).ok().and_then(|(u, _)| {
+                self.sockets
+                    .find_connected(u.src_port(), (dst, u.dst_port()))
+            }),
+            Ipv4Next::Icmpv4 => Icmpv4Header::ref_from_prefix(payload)
+                .ok()
+                .filter(|(h, _)| h.msg_type() == Icmpv4Type::ECHO_REQUEST)
+                .and_then(|(_, rest)| Icmpv4Echo::ref_from_prefix(rest).ok())
+                .and_then(|(echo, _)| {
+                    self.sockets
+                        .find(SocketKind::Icmp, (src, echo.identifier()), (dst, 0))
+                }),
+            Ipv4Next::Unknown(_) => None,
+        };
+        if let Some(id) = sock {
+            self.sockets.set_error(id, Errno::EHOSTUNREACH);
+            self.wake(env, id);
+        }
     }
 
     /// Turns the datagram in `m` (window at the UDP header, `ip` its IPv4

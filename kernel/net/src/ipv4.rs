@@ -14,7 +14,12 @@
 //! Send: the generated builder writes the header (no options) with
 //! [`DEFAULT_TTL`] and a fresh identification, its lengths and checksum
 //! filled from the spec; the next hop is the destination when on-link, else
-//! the gateway; our own address loops back without touching the device.
+//! the gateway; our own address and the loopback network 127.0.0.0/8 (`lo`,
+//! sent from 127.0.0.1) loop back without touching the device. A packet
+//! from the wire to 127.0.0.0/8 is not for us. One from 127.0.0.0/8 is
+//! accepted, although RFC 1122 3.2.1.3 calls it martian: QEMU's user
+//! network sends its ICMP errors from 127.0.0.1 (and our answers to such
+//! a source stay inside, on the loopback path).
 
 use wire::dispatch::{EthernetNext, Ipv4Next};
 use wire::ethernet::{self as weth, EthernetHeaderRepr, BROADCAST as ETH_BROADCAST};
@@ -32,6 +37,14 @@ pub const HEADER_LEN: usize = Ipv4Header::LEN;
 pub const DEFAULT_TTL: u8 = 64;
 /// The limited broadcast address.
 pub const BROADCAST: Ipv4Addr = wip::BROADCAST;
+/// Our address on the loopback network.
+pub const LOOPBACK_ADDR: Ipv4Addr = wip::LOOPBACK_ADDR;
+
+/// Is `ip` on the loopback network, 127.0.0.0/8 (RFC 1122 3.2.1.3 (g))?
+pub fn is_loopback(ip: Ipv4Addr) -> bool {
+    let masked = u32::from_be_bytes(ip) & u32::from_be_bytes(wip::LOOPBACK_MASK);
+    masked == u32::from_be_bytes(wip::LOOPBACK_NETWORK)
+}
 
 /// Is `ip` a multicast (class D, RFC 1112) or the limited broadcast
 /// address?
@@ -55,7 +68,7 @@ pub struct IpMeta {
 /// Where a packet goes next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NextHop {
-    /// Our own address: loop back.
+    /// Our own address or the loopback network: loop back.
     Local,
     /// A broadcast address: Ethernet broadcast, no ARP.
     Broadcast,
@@ -78,7 +91,8 @@ impl Stack {
         if is_group(src) || self.iface.is_broadcast(src) {
             return Err(DropReason::Ipv4BadSource);
         }
-        let unicast = dst == self.iface.addr && dst != [0; 4];
+        let unicast =
+            (dst == self.iface.addr && dst != [0; 4]) || (self.looped && is_loopback(dst));
         if !unicast && !self.iface.is_broadcast(dst) {
             return Err(DropReason::Ipv4NotForUs);
         }
@@ -103,7 +117,7 @@ impl Stack {
     /// Where a packet to `dst` goes; `None` when there is no route.
     pub(crate) fn route(&self, dst: Ipv4Addr) -> Option<NextHop> {
         let i = &self.iface;
-        if dst == i.addr {
+        if dst == i.addr || is_loopback(dst) {
             Some(NextHop::Local)
         } else if i.is_broadcast(dst) {
             Some(NextHop::Broadcast)
@@ -118,9 +132,19 @@ impl Stack {
         }
     }
 
-    /// Pushes an IPv4 header (from our address to `dst`, carrying `next`)
-    /// in front of `m` and sends it towards the next hop. Failures are
-    /// counted, not returned.
+    /// The source address of what we send to `dst` (UDP's checksum
+    /// covers it too): 127.0.0.1 on the loopback network, else ours.
+    pub(crate) fn source_for(&self, dst: Ipv4Addr) -> Ipv4Addr {
+        if is_loopback(dst) {
+            LOOPBACK_ADDR
+        } else {
+            self.iface.addr
+        }
+    }
+
+    /// Pushes an IPv4 header (from our address to `dst`, carrying
+    /// `next`) in front of `m` and sends it towards the next hop.
+    /// Failures are counted, not returned.
     pub(crate) fn ipv4_output(
         &mut self,
         env: &mut dyn NetEnv,
@@ -138,7 +162,7 @@ impl Stack {
             identification: id,
             ttl: DEFAULT_TTL,
             protocol: next.protocol(),
-            src: self.iface.addr,
+            src: self.source_for(dst),
             dst,
             ..Ipv4HeaderRepr::default()
         };
@@ -166,6 +190,9 @@ impl Stack {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
         }
+        // A looped-back packet may draw another (an echo reply): restore.
+        let outer = core::mem::replace(&mut self.looped, true);
         self.input_frame(env, m);
+        self.looped = outer;
     }
 }

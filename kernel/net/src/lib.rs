@@ -128,6 +128,9 @@ pub struct Stack {
     counters: Counters,
     unreach_limit: icmp::TokenBucket,
     next_ip_id: u16,
+    /// The packet being received was looped back, not from the device:
+    /// only such packets may go to 127.0.0.0/8.
+    looped: bool,
 }
 
 impl Stack {
@@ -141,6 +144,7 @@ impl Stack {
             counters: Counters::new(),
             unreach_limit: icmp::TokenBucket::new(),
             next_ip_id: 1,
+            looped: false,
         }
     }
 
@@ -159,9 +163,10 @@ impl Stack {
 
     /// `ifconfig` set: address, netmask and gateway (the MAC is the
     /// device's). The ARP cache is flushed, since what is on-link changed.
+    /// EINVAL for what [`IfConfig::problem`] refuses: a netmask that is not
+    /// a prefix, an address that is not a host's, a gateway off the subnet.
     pub fn set_config(&mut self, c: &IfConfig) -> Result<(), abi::Errno> {
-        let ones = u32::from_be_bytes(c.netmask).leading_ones();
-        if u32::from_be_bytes(c.netmask) != u32::MAX.checked_shl(32 - ones).unwrap_or(0) {
+        if c.problem().is_some() {
             return Err(abi::Errno::EINVAL);
         }
         self.iface.addr = c.addr;

@@ -63,7 +63,7 @@ impl Stack {
             dst_port: to.1,
         };
         let pseudo = Ipv4PseudoHeader {
-            src: self.iface.addr,
+            src: self.source_for(to.0),
             dst: to.0,
         };
         if m.push_emit(&header, pseudo).is_err() {

@@ -357,6 +357,40 @@ fn arp_queue_bound_retries_and_timeout() {
 }
 
 #[test]
+fn arp_timeout_tells_the_senders_host_unreachable() {
+    let mut t = T::new();
+    let ping = t.s.socket(SocketKind::Icmp).unwrap();
+    let connected = t.s.socket(SocketKind::Udp).unwrap();
+    t.s.connect(connected, &SockAddrIn::new(PEER_IP, 7))
+        .unwrap();
+    let unconnected = t.udp_socket(0);
+    let m = t.mbuf(&icmp_echo(Icmpv4Type::ECHO_REQUEST, 0, 1, b"anyone?"));
+    t.s.sendto(&mut t.env, ping, m, Some(&SockAddrIn::new(PEER_IP, 0)))
+        .unwrap();
+    let m = t.mbuf(b"hello");
+    t.s.sendto(&mut t.env, connected, m, None).unwrap();
+    t.send_udp(unconnected, (PEER_IP, 7), b"hello").unwrap();
+    for s in [ping, connected, unconnected] {
+        t.s.wait_begin(s, false);
+    }
+    for _ in 0..ARP_MAX_REQUESTS {
+        assert_eq!(t.s.recvfrom(ping).unwrap_err(), Errno::EAGAIN);
+        t.tick(ARP_RETRY_MS);
+    }
+    assert_eq!(t.counter("drop_arp_timeout"), 3);
+    assert_eq!(t.env.woken, vec![ping, connected]);
+    assert_eq!(t.s.recvfrom(ping).unwrap_err(), Errno::EHOSTUNREACH);
+    assert_eq!(t.s.recvfrom(ping).unwrap_err(), Errno::EAGAIN, "said once");
+    let m = t.mbuf(b"again");
+    assert_eq!(
+        t.s.sendto(&mut t.env, connected, m, None),
+        Err(Errno::EHOSTUNREACH),
+        "the next call of a connected socket reports it"
+    );
+    assert_eq!(t.s.recvfrom(unconnected).unwrap_err(), Errno::EAGAIN);
+}
+
+#[test]
 fn entries_expire_and_are_resolved_again() {
     let mut t = T::new();
     t.learn_gateway();
@@ -523,6 +557,95 @@ fn loopback_to_our_address() {
 }
 
 #[test]
+fn loopback_network_never_reaches_the_device() {
+    const LO: [u8; 4] = [127, 0, 0, 1];
+    let mut t = T::new();
+    // A UDP datagram over 127.0.0.1, and the answer back.
+    let server = t.udp_socket(5000);
+    let client = t.udp_socket(0);
+    let client_port = t.s.getsockname(client).unwrap().port();
+    t.send_udp(client, (LO, 5000), b"over lo").unwrap();
+    let (m, from) = t.s.recvfrom(server).unwrap();
+    assert_eq!(m.data(), b"over lo");
+    assert_eq!(
+        from,
+        SockAddrIn::new(LO, client_port),
+        "sent from 127.0.0.1"
+    );
+    t.send_udp(server, (LO, client_port), b"echo").unwrap();
+    let (m, from) = t.s.recvfrom(client).unwrap();
+    assert_eq!((m.data(), from), (&b"echo"[..], SockAddrIn::new(LO, 5000)));
+
+    // Ping 127.0.0.1 and another address of the loopback network.
+    let p = t.s.socket(SocketKind::Icmp).unwrap();
+    for (seq, dst) in [(1, LO), (2, [127, 1, 2, 3])] {
+        let m = t.mbuf(&icmp_echo(Icmpv4Type::ECHO_REQUEST, 0, seq, b"lo"));
+        t.s.sendto(&mut t.env, p, m, Some(&SockAddrIn::new(dst, 0)))
+            .unwrap();
+        let (m, from) = t.s.recvfrom(p).unwrap();
+        let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).unwrap();
+        assert_eq!(h.msg_type(), Icmpv4Type::ECHO_REPLY);
+        assert_eq!(Icmpv4Echo::ref_from_prefix(rest).unwrap().0.sequence(), seq);
+        // Answered from 127.0.0.1, our one loopback address.
+        assert_eq!(from.addr_be, LO, "echo to {dst:?}");
+    }
+
+    // A closed port on 127.0.0.1 refuses a connected socket.
+    let c = t.s.socket(SocketKind::Udp).unwrap();
+    t.s.connect(c, &SockAddrIn::new(LO, 9)).unwrap();
+    let m = t.mbuf(b"anyone?");
+    t.s.sendto(&mut t.env, c, m, None).unwrap();
+    assert_eq!(t.s.recvfrom(c).unwrap_err(), Errno::ECONNREFUSED);
+
+    assert!(t.sent().is_empty(), "nothing was transmitted on the device");
+    assert_eq!(t.drops(), vec![("drop_udp_no_socket".into(), 1)]);
+    assert_eq!(
+        t.counter("frames_in"),
+        0,
+        "looped packets are not device frames"
+    );
+}
+
+/// To 127.0.0.0/8 from the wire is not for us. From it is accepted, since
+/// QEMU's user network sends ICMP errors from 127.0.0.1; the answer to
+/// such a source stays on the loopback path.
+#[test]
+fn loopback_addresses_on_the_wire() {
+    let mut t = T::new();
+    let server = t.udp_socket(5000);
+    t.input(&eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &ipv4(
+            GW_IP,
+            [127, 0, 0, 1],
+            IpProtocol::UDP,
+            &udp(GW_IP, [127, 0, 0, 1], 7, 5000, b"to lo"),
+        ),
+    ));
+    t.input(&eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &ipv4(
+            [127, 0, 0, 1],
+            OUR_IP,
+            IpProtocol::UDP,
+            &udp([127, 0, 0, 1], OUR_IP, 7, 5000, b"from lo"),
+        ),
+    ));
+    assert_eq!(t.drops(), vec![("drop_ipv4_not_for_us".into(), 1)]);
+    let (m, from) = t.s.recvfrom(server).unwrap();
+    assert_eq!(
+        (m.data(), from),
+        (&b"from lo"[..], SockAddrIn::new([127, 0, 0, 1], 7))
+    );
+    t.send_udp(server, ([127, 0, 0, 1], 7), b"answer").unwrap();
+    assert!(t.sent().is_empty(), "the answer did not go to the device");
+}
+
+#[test]
 fn send_errors() {
     let mut t = T::new();
     let s = t.s.socket(SocketKind::Udp).unwrap();
@@ -593,6 +716,37 @@ fn ifconfig_changes_address_and_routes() {
     assert_eq!(p.tpa(), [192, 168, 1, 1]);
     c.netmask = [255, 0, 255, 0];
     assert_eq!(t.s.set_config(&c), Err(Errno::EINVAL));
+}
+
+#[test]
+fn ifconfig_refuses_what_is_not_a_host_address() {
+    let mut t = T::new();
+    let good = t.s.iface().to_abi();
+    let with = |addr: [u8; 4], netmask: [u8; 4], gateway: [u8; 4]| abi::net::IfConfig {
+        addr,
+        netmask,
+        gateway,
+        ..good
+    };
+    let m24 = [255, 255, 255, 0];
+    for bad in [
+        with([0, 0, 0, 0], m24, [0; 4]),
+        with([255, 255, 255, 255], m24, [0; 4]),
+        with([224, 0, 0, 1], m24, [0; 4]),
+        with([127, 0, 0, 1], m24, [0; 4]),
+        with([10, 0, 2, 255], m24, [0; 4]),
+        with([10, 0, 2, 0], m24, [0; 4]),
+        with([10, 0, 2, 15], m24, [10, 0, 3, 1]),
+        with([10, 0, 2, 15], m24, [10, 0, 2, 15]),
+        with([10, 0, 2, 15], m24, [10, 0, 2, 255]),
+    ] {
+        assert_eq!(t.s.set_config(&bad), Err(Errno::EINVAL), "{bad:?}");
+        assert_eq!(t.s.iface().to_abi().addr, good.addr, "unchanged");
+    }
+    // A /31 has no network or broadcast address: both ends are hosts.
+    t.s.set_config(&with([10, 0, 9, 0], [255, 255, 255, 254], [10, 0, 9, 1]))
+        .unwrap();
+    t.s.set_config(&with([10, 0, 9, 1], m24, [0; 4])).unwrap();
 }
 
 #[test]

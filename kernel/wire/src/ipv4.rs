@@ -136,6 +136,15 @@ pub const MULTICAST_MASK: [u8; 4] = [0xf0, 0x00, 0x00, 0x00];
 /// A multicast address has these under `MULTICAST_MASK`: 1110 (RFC 1112).
 pub const MULTICAST_PREFIX: [u8; 4] = [0xe0, 0x00, 0x00, 0x00];
 
+/// The loopback network: what a host sends there never leaves it (RFC 1122 3.2.1.3 (g)).
+pub const LOOPBACK_NETWORK: [u8; 4] = [0x7f, 0x00, 0x00, 0x00];
+
+/// The loopback network's mask: 127.0.0.0/8.
+pub const LOOPBACK_MASK: [u8; 4] = [0xff, 0x00, 0x00, 0x00];
+
+/// The host's own address on the loopback network (`lo`).
+pub const LOOPBACK_ADDR: [u8; 4] = [0x7f, 0x00, 0x00, 0x01];
+
 crate::keys::key! {
     /// What the datagram carries (IANA protocol numbers).
     pub struct IpProtocol(u8);

@@ -3,15 +3,19 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
 use abi::net::ArpEntry;
-use ulib::inet::{parse_ip, Ip, Mac};
-use ulib::{netinfo, sys};
+use ulib::inet::{Ip, Mac};
+use ulib::{args, netinfo, sys};
 
 ulib::entry!(main);
 
+const USAGE: &str = "arp [-d | ip]";
+
 fn show(list: &[ArpEntry]) {
     ulib::println!(
-        "{:<16} {:<18} {:<9} {:>7} {:>6}",
+        "{:<15}  {:<17}  {:<8}  {:>6}  {:>6}",
         "Address",
         "HWaddress",
         "State",
@@ -25,7 +29,7 @@ fn show(list: &[ArpEntry]) {
             "pending"
         };
         ulib::println!(
-            "{:<16} {:<18} {:<9} {:>7} {:>6}",
+            "{:<15}  {:<17}  {:<8}  {:>6}  {:>6}",
             Ip(e.ip),
             Mac(e.mac),
             state,
@@ -37,7 +41,13 @@ fn show(list: &[ArpEntry]) {
 
 fn resolve(ip: [u8; 4]) -> i32 {
     if let Err(e) = netinfo::arp_resolve(ip) {
-        return ulib::fail("arp", "resolve", e);
+        let why = if e == abi::Errno::EHOSTUNREACH {
+            "not a host on the local subnet (ARP only reaches those)"
+        } else {
+            e.message()
+        };
+        ulib::eprintln!("arp: {}: {}", Ip(ip), why);
+        return 1;
     }
     // The kernel may answer at once or only send a request: watch the cache.
     let deadline = sys::uptime() + 3 * abi::syscall::TICK_HZ;
@@ -52,35 +62,38 @@ fn resolve(ip: [u8; 4]) -> i32 {
             Err(e) => return ulib::fail("arp", "list", e),
         }
         if sys::uptime() >= deadline {
-            ulib::eprintln!("arp: {}: no answer", Ip(ip));
+            ulib::eprintln!("arp: {}: no answer within 3 s", Ip(ip));
             return 1;
         }
         let _ = sys::sleep(5);
     }
 }
 
-fn main(args: &[&str]) -> i32 {
-    match args.get(1) {
-        None => match netinfo::arp_list() {
+fn main(argv: &[&str]) -> i32 {
+    match &argv[1..] {
+        [] => match netinfo::arp_list() {
             Ok(list) => {
                 show(&list);
                 0
             }
             Err(e) => ulib::fail("arp", "list", e),
         },
-        Some(&"-d") => match netinfo::arp_flush() {
+        ["-d"] => match netinfo::arp_flush() {
             Ok(n) => {
-                ulib::println!("{} entries flushed", n);
+                ulib::println!("{} {} flushed", n, if n == 1 { "entry" } else { "entries" });
                 0
             }
             Err(e) => ulib::fail("arp", "flush", e),
         },
-        Some(a) => match parse_ip(a) {
-            Some(ip) => resolve(ip),
-            None => {
-                ulib::eprintln!("usage: arp [-d | ip]");
-                2
-            }
+        [a] if a.starts_with('-') => args::bad("arp", &alloc::format!("unknown option {a}"), USAGE),
+        [a] => match args::ip(a) {
+            Ok(ip) => resolve(ip),
+            Err(problem) => args::bad("arp", &problem, USAGE),
         },
+        [_, extra, ..] => args::bad(
+            "arp",
+            &alloc::format!("{extra}: unexpected argument"),
+            USAGE,
+        ),
     }
 }

@@ -1,58 +1,84 @@
 //! chat: two-way UDP chat. `chat <peer-ip> [port]` (default 5555) binds the
 //! port, prints each line the peer sends, and sends each line typed to the
-//! peer's same port. End of input (^D) leaves.
+//! peer's same port. End of input (^D) leaves. The socket is connected to
+//! the peer, so only the peer's lines arrive and an ICMP port unreachable
+//! (the peer runs no chat yet) is reported, as ECONNREFUSED.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 use abi::net::SockAddrIn;
+use abi::Errno;
+use alloc::format;
+use alloc::string::String;
 use alloc::vec;
-use ulib::inet::{parse_ip, parse_port, Addr};
+use ulib::inet::Addr;
 use ulib::lines::Lines;
 use ulib::socket::Socket;
-use ulib::sys;
+use ulib::{args, sys};
 
 ulib::entry!(main);
 
-fn receiver(sock: &Socket, peer: [u8; 4]) -> ! {
+const USAGE: &str = "chat <peer-ip> [port]";
+
+/// Says what went wrong talking to `peer`.
+fn report(what: &str, peer: SockAddrIn, e: Errno) {
+    if e == Errno::ECONNREFUSED {
+        ulib::eprintln!(
+            "chat: {} is not listening (port unreachable); lines sent meanwhile are lost",
+            Addr(peer)
+        );
+    } else {
+        ulib::eprintln!("chat: {} {}: {}", what, Addr(peer), e.message());
+    }
+}
+
+fn receiver(sock: &Socket, peer: SockAddrIn) -> ! {
     let mut buf = vec![0u8; 2048];
     loop {
-        match sock.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                if from.addr_be != peer {
-                    continue; // strangers are not part of the chat
-                }
+        match sock.recv(&mut buf) {
+            Ok(n) => {
                 let text = core::str::from_utf8(&buf[..n]).unwrap_or("(not text)");
                 let text = text.strip_suffix('\n').unwrap_or(text);
-                ulib::println!("[{}] {}", Addr(from), text);
+                ulib::println!("[{}] {}", Addr(peer), text);
             }
             Err(e) => {
-                ulib::fail("chat", "recvfrom", e);
+                report("receiving from", peer, e);
                 let _ = sys::sleep(10);
             }
         }
     }
 }
 
-fn main(args: &[&str]) -> i32 {
-    let peer = args.get(1).and_then(|a| parse_ip(a));
-    let port = match args.get(2) {
-        None => Some(5555),
-        Some(p) => parse_port(p),
-    };
-    let (Some(peer), Some(port), true) = (peer, port, args.len() <= 3) else {
-        ulib::eprintln!("usage: chat <peer-ip> [port]");
-        return 2;
+fn parse(argv: &[&str]) -> Result<SockAddrIn, String> {
+    match &argv[1..] {
+        [] => Err("missing the peer's address".into()),
+        [ip] => Ok(SockAddrIn::new(args::ip(ip)?, 5555)),
+        [ip, port] => match args::port(port)? {
+            0 => Err("port 0: pick a port both sides use".into()),
+            port => Ok(SockAddrIn::new(args::ip(ip)?, port)),
+        },
+        [_, _, extra, ..] => Err(format!("{extra}: unexpected argument")),
+    }
+}
+
+fn main(argv: &[&str]) -> i32 {
+    let peer = match parse(argv) {
+        Ok(p) => p,
+        Err(problem) => return args::bad("chat", &problem, USAGE),
     };
     let sock = match Socket::udp() {
         Ok(s) => s,
         Err(e) => return ulib::fail("chat", "socket", e),
     };
-    if let Err(e) = sock.bind_port(port) {
-        return ulib::fail("chat", "bind", e);
+    if let Err(e) = sock.bind_port(peer.port()) {
+        return ulib::fail("chat", &format!("port {}", peer.port()), e);
     }
-    let to = SockAddrIn::new(peer, port);
-    ulib::println!("chat with {} (end with ^D)", Addr(to));
+    if let Err(e) = sock.connect(peer) {
+        report("connect to", peer, e);
+        return 1;
+    }
+    ulib::println!("chat with {} (end with ^D)", Addr(peer));
     let child = match sys::fork() {
         Ok(0) => receiver(&sock, peer),
         Ok(pid) => pid,
@@ -60,8 +86,8 @@ fn main(args: &[&str]) -> i32 {
     };
     let mut input = Lines::new(sys::STDIN);
     while let Some(line) = input.next_line() {
-        if let Err(e) = sock.send_to(&line, to) {
-            ulib::fail("chat", "sendto", e);
+        if let Err(e) = sock.send(&line) {
+            report("sending to", peer, e);
         }
     }
     let _ = sys::kill(child);

@@ -1,28 +1,47 @@
-//! ifconfig: shows the interface (MAC, address, netmask, gateway);
-//! `ifconfig <ip> <netmask> <gateway>` sets them.
+//! ifconfig: shows the interfaces: `eth0` (MAC, address, netmask,
+//! gateway) and `lo`, the loopback network the kernel delivers internally;
+//! `ifconfig <ip> <netmask> <gateway>` sets eth0's (gateway 0.0.0.0: none).
+//! An address that is not a host's (0.0.0.0, a broadcast, multicast,
+//! loopback), a netmask that is not a prefix or a gateway off the subnet
+//! is refused with the reason (`IfConfig::problem`, the rule the kernel
+//! enforces with EINVAL).
 #![no_std]
 #![no_main]
 
-use ulib::inet::{parse_ip, Ip, Mac};
-use ulib::netinfo;
+extern crate alloc;
+use abi::net::IfField;
+use ulib::inet::{Ip, Mac};
+use ulib::{args, netinfo};
 
 ulib::entry!(main);
 
-fn main(args: &[&str]) -> i32 {
+const USAGE: &str = "ifconfig [ip netmask gateway]";
+
+fn main(argv: &[&str]) -> i32 {
     let mut cfg = match netinfo::get_ifconfig() {
         Ok(c) => c,
         Err(e) => return ulib::fail("ifconfig", "get", e),
     };
-    match args.len() {
-        1 => {}
-        4 => {
-            let (Some(a), Some(m), Some(g)) =
-                (parse_ip(args[1]), parse_ip(args[2]), parse_ip(args[3]))
-            else {
-                ulib::eprintln!("ifconfig: bad address");
-                return 2;
+    match &argv[1..] {
+        [] => {}
+        [a, m, g] => {
+            let parsed = (args::ip(a), args::ip(m), args::ip(g));
+            let (a, m, g) = match parsed {
+                (Ok(a), Ok(m), Ok(g)) => (a, m, g),
+                (Err(p), _, _) | (_, Err(p), _) | (_, _, Err(p)) => {
+                    return args::bad("ifconfig", &p, USAGE)
+                }
             };
             (cfg.addr, cfg.netmask, cfg.gateway) = (a, m, g);
+            if let Some((field, why)) = cfg.problem() {
+                let (name, value) = match field {
+                    IfField::Addr => ("address", a),
+                    IfField::Netmask => ("netmask", m),
+                    IfField::Gateway => ("gateway", g),
+                };
+                ulib::eprintln!("ifconfig: {} {}: {}", name, Ip(value), why);
+                return 1;
+            }
             if let Err(e) = netinfo::set_ifconfig(cfg) {
                 return ulib::fail("ifconfig", "set", e);
             }
@@ -32,8 +51,11 @@ fn main(args: &[&str]) -> i32 {
             }
         }
         _ => {
-            ulib::eprintln!("usage: ifconfig [ip netmask gateway]");
-            return 2;
+            let problem = alloc::format!(
+                "{} arguments: give none, or the address, netmask and gateway",
+                argv.len() - 1
+            );
+            return args::bad("ifconfig", &problem, USAGE);
         }
     }
     ulib::println!("eth0: ether {}", Mac(cfg.mac));
@@ -43,5 +65,6 @@ fn main(args: &[&str]) -> i32 {
         Ip(cfg.netmask),
         Ip(cfg.gateway)
     );
+    ulib::println!("lo:   inet 127.0.0.1  netmask 255.0.0.0  (in the kernel, never on eth0)");
     0
 }

@@ -4,8 +4,11 @@
 //!
 //! `nettests [port] [-q] [-v] [name...]` (port 7777 by default). Prints
 //! `test NAME: OK` per test and ends with `ALL NETTESTS PASSED` or
-//! `SOME NETTESTS FAILED: names`. If the kernel has no sockets (socket()
-//! gives ENOSYS) it prints `nettests: SKIPPED (no network)`.
+//! `SOME NETTESTS FAILED: names`; a test still running after
+//! [`LIMIT_S`] seconds is killed and fails. If the kernel has no sockets
+//! (socket() gives ENOSYS) it prints `nettests: SKIPPED (no network)`. If
+//! nothing echoes at 10.0.2.2:PORT it runs no test, says what it needs,
+//! and ends with `NETTESTS NOT RUN: ...` (exit status 1).
 #![no_std]
 #![no_main]
 
@@ -24,6 +27,7 @@ mod util;
 
 use abi::Errno;
 use alloc::vec::Vec;
+use ulib::inet::Addr;
 use ulib::socket::Socket;
 use ulib::testing::{run_tests, Test};
 
@@ -51,6 +55,22 @@ const TESTS: &[Test] = ulib::tests! {
     load::resources, inline;
 };
 
+/// The longest any one test may take: generous, only a hang reaches it.
+const LIMIT_S: u64 = 60;
+
+/// Does the echo server answer? Three tries, a second each. The ARP cache
+/// is flushed afterwards: the first tests need the host unresolved.
+fn echo_server_answers() -> bool {
+    let Ok(s) = util::udp(1000) else {
+        return false;
+    };
+    let answers = (0..3).any(|i| {
+        util::echo_once(&s, alloc::format!("nettests probe {i}").as_bytes(), 1000).is_ok()
+    });
+    let _ = ulib::netinfo::arp_flush();
+    answers
+}
+
 fn main(args: &[&str]) -> i32 {
     let mut rest: Vec<&str> = Vec::with_capacity(args.len());
     for &a in args {
@@ -67,7 +87,25 @@ fn main(args: &[&str]) -> i32 {
         Err(e) => ulib::println!("nettests: socket: {} (testing anyway)", e.message()),
         Ok(_) => {}
     }
+    if !echo_server_answers() {
+        let at = Addr(util::echo_addr());
+        ulib::println!(
+            "nettests: needs a UDP echo server at {at} (the host's 127.0.0.1:{} through QEMU's user network), and nothing echoes there.",
+            util::port()
+        );
+        ulib::println!(
+            "  Start one on the host (`cargo xtask qemu` runs one and prints its port), then: nettests PORT"
+        );
+        ulib::println!("NETTESTS NOT RUN: no echo server at {at}");
+        return 1;
+    }
     util::record_resources();
     ulib::println!("nettests starting (echo server 10.0.2.2:{})", util::port());
-    run_tests(&rest, TESTS, "ALL NETTESTS PASSED", "SOME NETTESTS FAILED")
+    run_tests(
+        &rest,
+        TESTS,
+        LIMIT_S,
+        "ALL NETTESTS PASSED",
+        "SOME NETTESTS FAILED",
+    )
 }

@@ -3,6 +3,12 @@
 //! `< file`, `> file` and `>> file` redirect. Words may be quoted with ' or
 //! ", `#` starts a comment. Built in: `cd dir` and `exit`. Line editing is
 //! the console's. `sh file` reads commands from a file.
+//!
+//! Interactive, the shell runs each job in a process group of its own and
+//! makes a foreground job the console's foreground group while it runs,
+//! so ^C kills that job (every process of its pipeline) and neither the
+//! shell nor background jobs. ^C at the prompt ends the console read with
+//! EINTR: the shell drops the line and prompts again.
 #![no_std]
 #![no_main]
 
@@ -255,7 +261,14 @@ fn run_pipeline(cmds: &[Cmd]) -> ! {
     sys::exit(status)
 }
 
-fn run_job(job: &Job) {
+/// Puts the calling job process in a group of its own (job control only).
+fn own_group(job_control: bool) {
+    if job_control {
+        let _ = sys::setpgid(0, 0);
+    }
+}
+
+fn run_job(job: &Job, job_control: bool) {
     let first = &job.cmds[0];
     if job.cmds.len() == 1 && !job.background {
         match first.argv[0].as_str() {
@@ -272,6 +285,7 @@ fn run_job(job: &Job) {
     }
     match sys::fork() {
         Ok(0) => {
+            own_group(job_control);
             if job.background {
                 // Run in a grandchild that init will reap; return at once.
                 match sys::fork() {
@@ -286,11 +300,22 @@ fn run_job(job: &Job) {
             run_pipeline(&job.cmds)
         }
         Ok(pid) => {
+            // Both sides set the group, so it is set whichever runs first.
+            let foreground = job_control && !job.background;
+            if job_control {
+                let _ = sys::setpgid(pid, pid);
+            }
+            if foreground {
+                let _ = sys::tcsetpgrp(sys::STDIN, pid);
+            }
             // Wait for this child; other exits (none expected) are reaped too.
             while let Ok((w, _)) = sys::wait() {
                 if w == pid {
                     break;
                 }
+            }
+            if foreground {
+                let _ = sys::tcsetpgrp(sys::STDIN, 0);
             }
         }
         Err(e) => {
@@ -299,9 +324,15 @@ fn run_job(job: &Job) {
     }
 }
 
-/// Reads one line (byte by byte, so a child can read what follows);
-/// None at end of input.
-fn getline(fd: Fd) -> Option<String> {
+enum Input {
+    Line(String),
+    /// ^C: the line typed so far is void.
+    Interrupted,
+    End,
+}
+
+/// Reads one line (byte by byte, so a child can read what follows).
+fn getline(fd: Fd) -> Input {
     let mut line = Vec::new();
     let mut c = [0u8];
     loop {
@@ -312,15 +343,16 @@ fn getline(fd: Fd) -> Option<String> {
                 }
                 line.push(c[0]);
             }
+            Err(Errno::EINTR) => return Input::Interrupted,
             _ => {
                 if line.is_empty() {
-                    return None;
+                    return Input::End;
                 }
                 break;
             }
         }
     }
-    Some(String::from(String::from_utf8_lossy(&line)))
+    Input::Line(String::from(String::from_utf8_lossy(&line)))
 }
 
 fn main(args: &[&str]) -> i32 {
@@ -331,11 +363,18 @@ fn main(args: &[&str]) -> i32 {
             Err(e) => return ulib::fail("sh", path, e),
         }
     }
+    if interactive {
+        own_group(true);
+    }
     loop {
         if interactive {
             ulib::eprint!("$ ");
         }
-        let Some(line) = getline(0) else { return 0 };
+        let line = match getline(sys::STDIN) {
+            Input::Line(line) => line,
+            Input::Interrupted => continue,
+            Input::End => return 0,
+        };
         let jobs = match lex(&line).and_then(parse) {
             Ok(jobs) => jobs,
             Err(msg) => {
@@ -344,7 +383,7 @@ fn main(args: &[&str]) -> i32 {
             }
         };
         for job in &jobs {
-            run_job(job);
+            run_job(job, interactive);
         }
     }
 }

@@ -37,6 +37,9 @@ const TESTS: &[Test] = ulib::tests! {
     proc::pipe;
     proc::pipeclose;
     proc::kill;
+    proc::killgroup;
+    proc::pgroups;
+    proc::killinit;
     proc::sleep;
     proc::forkfull, slow;
     fs::files;
@@ -65,8 +68,17 @@ const TESTS: &[Test] = ulib::tests! {
     mem::freepages, inline;
 };
 
+/// The longest any one test may take: generous, only a hang reaches it.
+const LIMIT_S: u64 = 300;
+
 fn main(args: &[&str]) -> i32 {
     util::record_free_pages();
     ulib::println!("usertests starting");
-    run_tests(args, TESTS, "ALL TESTS PASSED", "SOME TESTS FAILED")
+    run_tests(
+        args,
+        TESTS,
+        LIMIT_S,
+        "ALL TESTS PASSED",
+        "SOME TESTS FAILED",
+    )
 }

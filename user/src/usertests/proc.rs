@@ -1,5 +1,6 @@
 //! Process tests: fork, exit status, wait, getpid, exec, pipes, kill,
-//! sleep, and filling the process table.
+//! process groups (what ^C kills), init refusing to die, sleep, and
+//! filling the process table.
 
 use crate::util::{read_file, wait_all};
 use abi::fcntl::{O_CREATE, O_TRUNC, O_WRONLY};
@@ -245,6 +246,132 @@ pub fn kill() -> TestResult {
     let _ = (sys::close(r), sys::close(w));
     sys::kill(1_000_000).must_fail("kill of no such pid")?;
     Ok(())
+}
+
+/// kill(-pgid) (the kernel path ^C takes) kills every process of a group,
+/// however it waits (asleep, in wait, on a pipe), down to grandchildren
+/// that inherited the group; a process in another group lives on.
+pub fn killgroup() -> TestResult {
+    let [r, w] = sys::pipe().or_fail("pipe")?;
+    let [r2, w2] = sys::pipe().or_fail("pipe")?;
+    let leader = match sys::fork().or_fail("fork")? {
+        0 => {
+            let _ = sys::setpgid(0, 0);
+            // A grandchild blocked on the pipe, inheriting the group.
+            if sys::fork() == Ok(0) {
+                let mut b = [0u8; 1];
+                let _ = sys::read(r, &mut b);
+                sys::exit(0);
+            }
+            // Its sibling escapes into a group of its own, and says it
+            // outlived the kill.
+            if sys::fork() == Ok(0) {
+                let _ = sys::setpgid(0, 0);
+                let _ = (sys::close(r), sys::close(w));
+                let _ = sys::sleep(30);
+                let _ = sys::write(w2, b"y");
+                sys::exit(0);
+            }
+            // The leader waits for its children.
+            while sys::wait().is_ok() {}
+            sys::exit(0);
+        }
+        pid => pid,
+    };
+    // Both sides set the group, as a shell does.
+    let _ = sys::setpgid(leader, leader);
+    sys::sleep(10).or_fail("sleep")?;
+    let start = sys::uptime();
+    sys::kill_group(leader).or_fail("kill(-pgid)")?;
+    let (pid, st) = sys::wait().or_fail("wait")?;
+    ensure!(pid == leader, "wait returned {} instead of {}", pid, leader);
+    ensure!(st != 0, "killed group leader exited 0");
+    let took = sys::uptime() - start;
+    ensure!(took < 200, "killed group took {} ticks to die", took);
+    // The grandchild on the pipe died too: the pipe lost its last reader.
+    let _ = sys::close(r);
+    let mut dead = false;
+    for _ in 0..100 {
+        if sys::write(w, b"x") == Err(Errno::EPIPE) {
+            dead = true;
+            break;
+        }
+        sys::sleep(2).or_fail("sleep")?;
+    }
+    ensure!(dead, "the grandchild in the group still reads the pipe");
+    let _ = sys::close(w);
+    let _ = sys::close(w2);
+    let mut b = [0u8; 1];
+    let n = sys::read(r2, &mut b).or_fail("read")?;
+    ensure!(n == 1, "the process that left the group was killed with it");
+    let _ = sys::close(r2);
+    sys::kill_group(leader).must_fail("kill of an emptied group")?;
+    sys::kill_group(1_000_000).must_fail("kill of no such group")?;
+    Ok(())
+}
+
+/// setpgid and tcsetpgrp refuse what they must: another process's child,
+/// a group that does not exist, a descriptor that is not the console.
+pub fn pgroups() -> TestResult {
+    ensure!(
+        sys::setpgid(1, 0) == Err(Errno::ESRCH),
+        "setpgid of init (not our child) did not fail with ESRCH"
+    );
+    ensure!(
+        sys::setpgid(0, 1_000_000) == Err(Errno::EPERM),
+        "joining a group that does not exist did not fail with EPERM"
+    );
+    sys::setpgid(0, 0).or_fail("setpgid(0, 0)")?;
+    let me = sys::getpid();
+    match sys::fork().or_fail("fork")? {
+        0 => {
+            // The child inherited the group: kill(-me) would reach it.
+            let _ = sys::sleep(1000);
+            sys::exit(0);
+        }
+        child => {
+            sys::setpgid(child, me).or_fail("setpgid(child, our group)")?;
+            sys::kill(child).or_fail("kill child")?;
+            sys::wait().or_fail("wait")?;
+        }
+    }
+    let [r, w] = sys::pipe().or_fail("pipe")?;
+    ensure!(
+        sys::tcsetpgrp(r, me) == Err(Errno::ENOTTY),
+        "tcsetpgrp on a pipe did not fail with ENOTTY"
+    );
+    let _ = (sys::close(r), sys::close(w));
+    sys::tcsetpgrp(sys::STDIN, 1_000_000).must_fail("tcsetpgrp to no such group")?;
+    Ok(())
+}
+
+/// init cannot be killed (EPERM, as on Linux) and lives on.
+pub fn killinit() -> TestResult {
+    ensure!(
+        sys::kill(1) == Err(Errno::EPERM),
+        "kill(1) did not fail with EPERM"
+    );
+    // Orphans are still reaped, so init is alive: an orphan's slot frees.
+    let before = sys::sysinfo().or_fail("sysinfo")?.nproc;
+    match sys::fork().or_fail("fork")? {
+        0 => {
+            if sys::fork() == Ok(0) {
+                let _ = sys::sleep(5);
+                sys::exit(0);
+            }
+            sys::exit(0);
+        }
+        _ => {
+            sys::wait().or_fail("wait")?;
+        }
+    }
+    for _ in 0..100 {
+        if sys::sysinfo().or_fail("sysinfo")?.nproc == before {
+            return Ok(());
+        }
+        sys::sleep(2).or_fail("sleep")?;
+    }
+    Err("init did not reap an orphan after kill(1)".into())
 }
 
 /// sleep waits at least as long as asked (uptime counts ticks).
