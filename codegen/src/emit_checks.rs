@@ -25,38 +25,19 @@ pub(crate) fn emit_errors(out: &mut String, m: &Module) {
         Some(p) => format!(" The stack counts each as `drop_{p}_<name>`."),
         None => String::new(),
     };
+    // rustfmt leaves macro bodies alone: indent here.
+    *out += "crate::format::errors! {\n";
     doc(
         out,
-        "///",
+        "    ///",
         &format!("Why a `parse` of this module refused a buffer, in the order it checks.{counted}"),
     );
-    writeln!(
-        out,
-        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\npub enum {en} {{"
-    )
-    .unwrap();
+    writeln!(out, "    pub enum {en} {{").unwrap();
     for e in &m.errors {
-        doc(out, "///", &e.doc);
-        writeln!(out, "{},", camel(&e.name)).unwrap();
+        doc(out, "        ///", &e.doc);
+        writeln!(out, "        {} = \"{}\",", camel(&e.name), e.name).unwrap();
     }
-    *out += "}\n\n";
-    writeln!(out, "impl {en} {{").unwrap();
-    writeln!(
-        out,
-        "/// Every error, in the order `parse` checks them.\npub const ALL: [Self; {}] = [{}];\n",
-        m.errors.len(),
-        m.errors
-            .iter()
-            .map(|e| format!("Self::{}", camel(&e.name)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-    .unwrap();
-    *out += "/// The spec's name for the error (`bad_checksum`).\npub const fn name(self) -> &'static str {\nmatch self {\n";
-    for e in &m.errors {
-        writeln!(out, "Self::{} => \"{}\",", camel(&e.name), e.name).unwrap();
-    }
-    *out += "}\n}\n}\n";
+    *out += "    }\n}\n";
 }
 
 /// A key value as Rust: `IpProtocol::UDP` here, `crate::ipv4::IpProtocol::UDP` elsewhere.
@@ -268,12 +249,17 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
         camel(checks::TOO_SHORT)
     )
     .unwrap();
-    *out += &body;
-    *out += "Ok(crate::Parsed { header, message: &bytes[..end], options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..end] })\n}\n";
+    if l.checks.is_empty() {
+        // Nothing to check past the view: the header is the fixed part.
+        *out += "Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))\n}\n";
+    } else {
+        *out += &body;
+        *out += "Ok(crate::Parsed::split(header, bytes, header_len, end))\n}\n";
+    }
     if let (Some((checks, field)), true) = (prefix, has("message")) {
         writeln!(
             out,
-            "\n/// Views a header whose message may be cut short (as an ICMP error quotes it): the\n/// checks of [`Self::parse`] up to `{field}`, none after; the payload is the rest of `bytes`.\npub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{\nlet Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};\n{checks}Ok(crate::Parsed {{ header, message: bytes, options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..] }})\n}}",
+            "\n/// Views a header whose message may be cut short (as an ICMP error quotes it): the\n/// checks of [`Self::parse`] up to `{field}`, none after; the payload is the rest of `bytes`.\npub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{\nlet Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};\n{checks}Ok(crate::Parsed::split(header, bytes, header_len, bytes.len()))\n}}",
             camel(checks::TOO_SHORT)
         )
         .unwrap();

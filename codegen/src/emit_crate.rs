@@ -92,18 +92,31 @@ pub fn dispatch(modules: &[Module]) -> String {
 /// Emits `kernel/wire/src/lib.rs`.
 pub fn lib(modules: &[Module]) -> String {
     let mut out = banner("proto-defs/");
-    out += "//! Zero-copy views of every on-wire and on-device format the kernel touches,\n";
-    out += "//! generated from `proto-defs/*.toml` by `cargo xtask codegen`.\n//!\n";
-    out += "//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in\n";
-    out += "//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its\n";
-    out += "//! accessors, or check its length fields with its `parse`; build one with its\n";
-    out += "//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),\n";
-    out += "//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`\n";
-    out += "//! (its result types) are hand-written; the rest is generated.\n\n";
-    out += "#![no_std]\n#![forbid(unsafe_code)]\n";
-    out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
-    out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod drops;\npub mod emit;\nmod keys;\npub mod parse;\npub mod regs;\n";
+    out += r#"//! Zero-copy views of every on-wire and on-device format the kernel touches,
+//! generated from `proto-defs/*.toml` by `cargo xtask codegen`.
+//!
+//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in
+//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its
+//! accessors, or check its length fields with its `parse`; build one with its
+//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
+//! `format` (the `header!`, `builder!` and `errors!` shapes every format shares),
+//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`
+//! (its result types) are hand-written; the rest is generated.
+
+#![no_std]
+#![forbid(unsafe_code)]
+// A `len` accessor is a wire field (virtq descriptors), not a container length.
+#![allow(clippy::len_without_is_empty)]
+
+pub mod checksum;
+pub mod dispatch;
+pub mod drops;
+pub mod emit;
+mod format;
+mod keys;
+pub mod parse;
+pub mod regs;
+"#;
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }

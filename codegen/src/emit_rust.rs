@@ -10,7 +10,7 @@ use crate::emit_build::emit_builder;
 use crate::emit_checks::{checksum_field, emit_checksum, emit_errors, emit_parse};
 use crate::emit_doc;
 use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
-use crate::spec::{ByteOrder, ConstType, ConstValue, FieldType, KeyDef};
+use crate::spec::{ByteOrder, ConstType, ConstValue, KeyDef};
 
 /// First line of every generated file.
 pub fn banner(from: &str) -> String {
@@ -167,9 +167,6 @@ fn imports(out: &mut String, m: &Module) {
             }
         }
     }
-    if !m.formats.is_empty() {
-        *out += "use core::fmt;\n\n";
-    }
     if has_groups {
         *out += "use bitfield_struct::bitfield;\n";
     }
@@ -182,7 +179,12 @@ fn imports(out: &mut String, m: &Module) {
         if !types.is_empty() {
             writeln!(out, "use zerocopy::{order}::{{{}}};", types.join(", ")).unwrap();
         }
-        *out += "use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};\n";
+        // `header!` names the derives itself; the bitfields derive them here.
+        if has_groups {
+            *out += "use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};\n";
+        } else {
+            *out += "use zerocopy::FromBytes;\n";
+        }
     }
     if let Some((_, f)) = checksum_field(m) {
         let c = f.def.checksum.as_ref().unwrap();
@@ -236,58 +238,28 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
     // Bitfields first, so the struct reads top to bottom.
     for item in &l.items {
         if let Item::Group(g) = item {
-            let names: Vec<String> = g
-                .fields
-                .iter()
-                .map(|&i| format!("`{}`", l.fields[i].def.name))
-                .collect();
-            let first_bit = match m.spec.byte_order {
-                ByteOrder::Network => "most",
-                ByteOrder::Little => "least",
-            };
-            doc(
-                out,
-                "///",
-                &format!(
-                    "The packed fields {} of [`{name}`], {first_bit} significant bit first.",
-                    names.join(", ")
-                ),
-            );
-            let order = match m.spec.byte_order {
-                ByteOrder::Network => "Msb",
-                ByteOrder::Little => "Lsb",
-            };
-            if g.bits == 8 {
-                writeln!(out, "#[bitfield(u8, order = {order})]").unwrap();
-            } else {
-                let e = endian_ty(g.bits);
-                writeln!(out, "#[bitfield(u{}, repr = {e}, from = {e}::new, into = {e}::get, order = {order})]", g.bits).unwrap();
-            }
-            *out += "#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, PartialEq, Eq)]\n";
-            writeln!(out, "pub struct {} {{", g.ty).unwrap();
-            for &i in &g.fields {
-                let f = &l.fields[i];
-                doc(out, "///", &f.def.doc);
-                let ty = match f.repr {
-                    Repr::Bool => "bool".to_string(),
-                    Repr::Uint(b) => uint(b),
-                    Repr::Bytes(_) => unreachable!("validated"),
-                };
-                writeln!(out, "#[bits({})]\npub {}: {ty},", f.def.bits, f.def.name).unwrap();
-            }
-            *out += "}\n\n";
+            emit_bitfield(out, m, l, g);
         }
     }
-    doc(out, "///", &l.def.doc);
-    *out += "///\n/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.\n";
-    *out += "#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]\n";
-    writeln!(out, "#[repr(C)]\npub struct {name} {{").unwrap();
+    // The declaration: `format::header!` writes the struct, its size check,
+    // accessors, `Default` and `Debug`. rustfmt leaves macro bodies alone:
+    // indent here.
+    *out += "crate::format::header! {\n";
+    doc(out, "    ///", &l.def.doc);
+    writeln!(out, "    pub struct {name}: {} bytes {{", l.len).unwrap();
     for item in &l.items {
         match item {
             Item::Plain(i) => {
                 let f = &l.fields[*i];
-                doc(out, "///", &f.def.doc);
-                writeln!(out, "pub {}: {},", f.def.name, storage_ty(f)).unwrap();
+                doc(out, "        ///", &f.def.doc);
+                writeln!(
+                    out,
+                    "        {0} / set_{0}: {1} => {2},",
+                    f.def.name,
+                    storage_ty(f),
+                    value_ty(f)
+                )
+                .unwrap();
             }
             Item::Group(g) => {
                 let names: Vec<String> = g
@@ -297,26 +269,33 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
                     .collect();
                 doc(
                     out,
-                    "///",
+                    "        ///",
                     &format!("The packed fields {}.", names.join(", ")),
                 );
-                writeln!(out, "pub {}: {},", g.member, g.ty).unwrap();
+                writeln!(out, "        {}: {} => {{", g.member, g.ty).unwrap();
+                for &i in &g.fields {
+                    let f = &l.fields[i];
+                    doc(out, "            ///", &f.def.doc);
+                    let bits = match f.repr {
+                        Repr::Bool => String::new(),
+                        _ => format!(" ({} bits)", f.def.bits),
+                    };
+                    writeln!(
+                        out,
+                        "            {0} / set_{0}: {1}{bits},",
+                        f.def.name,
+                        value_ty(f)
+                    )
+                    .unwrap();
+                }
+                *out += "        },\n";
             }
         }
     }
-    *out += "}\n\n";
-    writeln!(
-        out,
-        "const _: () = assert!(core::mem::size_of::<{name}>() == {name}::LEN);\n"
-    )
-    .unwrap();
+    *out += "    }\n}\n\n";
+
+    // What is particular to this format.
     writeln!(out, "impl {name} {{").unwrap();
-    writeln!(
-        out,
-        "/// Size on the wire, in bytes.\npub const LEN: usize = {};",
-        l.len
-    )
-    .unwrap();
     let fixed: Vec<&Field> = l.fields.iter().filter(|f| f.def.fixed.is_some()).collect();
     for f in &fixed {
         let v = f.def.fixed.unwrap();
@@ -334,10 +313,7 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
         )
         .unwrap();
     }
-    for f in &l.fields {
-        *out += "\n";
-        emit_accessors(out, l, f);
-    }
+    crate::emit_build::emit_max_len(out, l);
     for f in &l.fields {
         if let Some(len) = &f.def.length {
             if len.unit_bytes != 1 {
@@ -401,67 +377,51 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
         }
         *out += "}\n";
     }
-    *out += "}\n\n";
-    writeln!(out, "impl Default for {name} {{\n/// All zeros.\nfn default() -> Self {{ zerocopy::FromZeros::new_zeroed() }}\n}}\n").unwrap();
-    writeln!(out, "impl fmt::Debug for {name} {{").unwrap();
-    writeln!(
-        out,
-        "fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\nf.debug_struct(\"{name}\")"
-    )
-    .unwrap();
-    for f in &l.fields {
-        writeln!(out, ".field(\"{0}\", &self.{0}())", f.def.name).unwrap();
-    }
-    *out += ".finish()\n}\n}\n";
+    *out += "}\n";
 }
 
-fn emit_accessors(out: &mut String, l: &Layout, f: &Field) {
-    let name = &f.def.name;
-    let ty = value_ty(f);
-    let raw = match f.group {
-        Some(g) => match &l.items[g] {
-            Item::Group(g) => format!("self.{}.{name}()", g.member),
-            Item::Plain(_) => unreachable!(),
-        },
-        None => match f.repr {
-            Repr::Uint(8) | Repr::Bytes(_) => format!("self.{name}"),
-            _ => format!("self.{name}.get()"),
-        },
+/// A `#[bitfield]` struct holding the packed fields of one group.
+fn emit_bitfield(out: &mut String, m: &Module, l: &Layout, g: &crate::model::Group) {
+    let name = l.name();
+    let names: Vec<String> = g
+        .fields
+        .iter()
+        .map(|&i| format!("`{}`", l.fields[i].def.name))
+        .collect();
+    let (first_bit, order) = match m.spec.byte_order {
+        ByteOrder::Network => ("most", "Msb"),
+        ByteOrder::Little => ("least", "Lsb"),
     };
-    let get = if f.def.key.is_some() {
-        format!("{ty}({raw})")
+    doc(
+        out,
+        "///",
+        &format!(
+            "The packed fields {} of [`{name}`], {first_bit} significant bit first.",
+            names.join(", ")
+        ),
+    );
+    if g.bits == 8 {
+        writeln!(out, "#[bitfield(u8, order = {order})]").unwrap();
     } else {
-        raw
-    };
-    let v = if f.def.key.is_some() { "v.0" } else { "v" };
-    let set = match f.group {
-        Some(g) => match &l.items[g] {
-            Item::Group(g) => format!("self.{}.set_{name}({v});", g.member),
-            Item::Plain(_) => unreachable!(),
-        },
-        None => match f.repr {
-            Repr::Uint(8) | Repr::Bytes(_) => format!("self.{name} = {v};"),
-            _ => format!("self.{name}.set({v});"),
-        },
-    };
-    let mut what = f.def.doc.clone();
-    if f.def.ty == FieldType::Mac || f.def.ty == FieldType::Ipv4 {
-        what = what.trim_end().to_string();
-    }
-    doc(out, "///", &what);
-    writeln!(out, "#[inline]\npub fn {name}(&self) -> {ty} {{ {get} }}\n").unwrap();
-    writeln!(out, "/// Sets [`Self::{name}`].").unwrap();
-    if f.group.is_some() && f.repr != Repr::Bool {
+        let e = endian_ty(g.bits);
         writeln!(
             out,
-            "///\n/// Panics if `v` does not fit in {} bits.",
-            f.def.bits
+            "#[bitfield(u{}, repr = {e}, from = {e}::new, into = {e}::get, order = {order})]",
+            g.bits
         )
         .unwrap();
     }
-    writeln!(
-        out,
-        "#[inline]\npub fn set_{name}(&mut self, v: {ty}) {{ {set} }}"
-    )
-    .unwrap();
+    *out += "#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, PartialEq, Eq)]\n";
+    writeln!(out, "pub struct {} {{", g.ty).unwrap();
+    for &i in &g.fields {
+        let f = &l.fields[i];
+        doc(out, "///", &f.def.doc);
+        let ty = match f.repr {
+            Repr::Bool => "bool".to_string(),
+            Repr::Uint(b) => uint(b),
+            Repr::Bytes(_) => unreachable!("validated"),
+        };
+        writeln!(out, "#[bits({})]\npub {}: {ty},", f.def.bits, f.def.name).unwrap();
+    }
+    *out += "}\n\n";
 }

@@ -1,0 +1,332 @@
+//! The shapes every generated format shares, hand-written once, so that a
+//! generated module reads as a declaration: [`header!`] declares a header's
+//! fields in wire order (doc, storage, the type its accessor returns, the
+//! packed fields of a bitfield) and writes the struct, its size check, its
+//! accessors, `Default` and `Debug`; [`builder!`] declares the fields a sender
+//! chooses and writes the builder struct (and, for a header with nothing to
+//! fill in, its whole [`crate::Emit`]); [`errors!`] declares a module's
+//! error enum with its spec names. What is particular to a format (its
+//! `parse` checks, what its builder fills in, its checksum, its options) stays
+//! in the generated module, written out.
+//!
+//! Every accessor is `#[inline]` and goes through [`Storage`] and [`Value`],
+//! whose methods are identities or zerocopy's byte-order `get`/`set`, so the
+//! code is what a hand-written accessor would be.
+
+use zerocopy::byteorder::{ByteOrder, U16, U32, U64};
+
+/// How a header stores a field: one byte, a byte array, or an integer in the
+/// module's byte order (zerocopy's `U16`, ...).
+pub trait Storage {
+    /// The integer (or byte array) the field holds.
+    type Int;
+    fn load(&self) -> Self::Int;
+    fn store(&mut self, v: Self::Int);
+}
+
+/// What an accessor returns: a plain integer, `bool` or byte array, or a key
+/// newtype over its integer (`key!` and `flags!` implement it).
+pub trait Value: Copy {
+    /// The integer (or byte array) as the header stores it.
+    type Raw;
+    fn from_raw(raw: Self::Raw) -> Self;
+    fn into_raw(self) -> Self::Raw;
+}
+
+impl Storage for u8 {
+    type Int = u8;
+    #[inline(always)]
+    fn load(&self) -> u8 {
+        *self
+    }
+    #[inline(always)]
+    fn store(&mut self, v: u8) {
+        *self = v;
+    }
+}
+
+impl<const N: usize> Storage for [u8; N] {
+    type Int = [u8; N];
+    #[inline(always)]
+    fn load(&self) -> [u8; N] {
+        *self
+    }
+    #[inline(always)]
+    fn store(&mut self, v: [u8; N]) {
+        *self = v;
+    }
+}
+
+macro_rules! byte_order_storage {
+    ($($ty:ident => $int:ty),*) => {
+        $(
+            impl<O: ByteOrder> Storage for $ty<O> {
+                type Int = $int;
+                #[inline(always)]
+                fn load(&self) -> $int {
+                    self.get()
+                }
+                #[inline(always)]
+                fn store(&mut self, v: $int) {
+                    self.set(v);
+                }
+            }
+        )*
+    };
+}
+
+byte_order_storage!(U16 => u16, U32 => u32, U64 => u64);
+
+macro_rules! plain_values {
+    ($($ty:ty),*) => {
+        $(
+            impl Value for $ty {
+                type Raw = $ty;
+                #[inline(always)]
+                fn from_raw(raw: $ty) -> $ty {
+                    raw
+                }
+                #[inline(always)]
+                fn into_raw(self) -> $ty {
+                    self
+                }
+            }
+        )*
+    };
+}
+
+plain_values!(bool, u8, u16, u32, u64);
+
+impl<const N: usize> Value for [u8; N] {
+    type Raw = [u8; N];
+    #[inline(always)]
+    fn from_raw(raw: [u8; N]) -> [u8; N] {
+        raw
+    }
+    #[inline(always)]
+    fn into_raw(self) -> [u8; N] {
+        self
+    }
+}
+
+/// A fixed-size header, declared field by field in wire order:
+///
+/// ```text
+/// header! {
+///     /// The format's doc.
+///     pub struct Name: 20 bytes {
+///         /// A field's doc.
+///         field / set_field: U16 => u16,            // stored as U16, read as u16
+///         protocol / set_protocol: u8 => IpProtocol, // a key over the byte
+///         /// The packed fields `version`, `ihl`.
+///         version_ihl: Ipv4VersionIhl => {           // a `#[bitfield]` struct
+///             /// Its fields' docs.
+///             version / set_version: u8 (4 bits),
+///             reserved / set_reserved: bool,
+///         },
+///     }
+/// }
+/// ```
+///
+/// It writes the `#[repr(C)]` zerocopy struct, a build-time check that it
+/// is `LEN` bytes, the getter and setter of every field (a packed field's
+/// setter panics on a value wider than its bits, as `bitfield-struct`'s
+/// does), `Default` (all zeros) and `Debug` (every field, in wire order).
+macro_rules! header {
+    (
+        $(#[$doc:meta])*
+        pub struct $name:ident: $len:literal bytes {
+            $(
+                $(#[$fdoc:meta])*
+                $f:ident $(/ $set:ident)?: $storage:ty => $val:tt,
+            )*
+        }
+    ) => {
+        $(#[$doc])*
+        ///
+        /// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
+        #[derive(
+            zerocopy::FromBytes,
+            zerocopy::IntoBytes,
+            zerocopy::KnownLayout,
+            zerocopy::Immutable,
+            zerocopy::Unaligned,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+        )]
+        #[repr(C)]
+        pub struct $name {
+            $( $(#[$fdoc])* pub $f: $storage, )*
+        }
+
+        const _: () = assert!(core::mem::size_of::<$name>() == $name::LEN);
+
+        impl $name {
+            /// Size on the wire, in bytes.
+            pub const LEN: usize = $len;
+
+            $( $crate::format::header!(@accessors [$(#[$fdoc])*] $f [$($set)?] $val); )*
+        }
+
+        impl Default for $name {
+            /// All zeros.
+            fn default() -> Self {
+                zerocopy::FromZeros::new_zeroed()
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                let mut d = f.debug_struct(stringify!($name));
+                $( $crate::format::header!(@debug d self $f $val); )*
+                d.finish()
+            }
+        }
+    };
+
+    // A bitfield: the accessors of each packed field, through the bitfield's
+    // own (its member's doc lists them; each has its own).
+    (@accessors [$($fdoc:tt)*] $f:ident [] {
+        $( $(#[$sdoc:meta])* $s:ident / $set:ident: $sty:tt $(($bits:literal bits))? ),* $(,)?
+    }) => {
+        $(
+            $(#[$sdoc])*
+            #[inline]
+            pub fn $s(&self) -> $sty {
+                <$sty as $crate::format::Value>::from_raw(self.$f.$s())
+            }
+
+            #[doc = concat!("Sets [`Self::", stringify!($s), "`].")]
+            $(
+                #[doc = ""]
+                #[doc = concat!("Panics if `v` does not fit in ", stringify!($bits), " bits.")]
+            )?
+            #[inline]
+            pub fn $set(&mut self, v: $sty) {
+                self.$f.$set($crate::format::Value::into_raw(v));
+            }
+        )*
+    };
+    // A whole field.
+    (@accessors [$($fdoc:tt)*] $f:ident [$set:ident] $val:tt) => {
+        $($fdoc)*
+        #[inline]
+        pub fn $f(&self) -> $val {
+            <$val as $crate::format::Value>::from_raw($crate::format::Storage::load(&self.$f))
+        }
+
+        #[doc = concat!("Sets [`Self::", stringify!($f), "`].")]
+        #[inline]
+        pub fn $set(&mut self, v: $val) {
+            $crate::format::Storage::store(&mut self.$f, $crate::format::Value::into_raw(v));
+        }
+    };
+
+    (@debug $d:ident $self:ident $f:ident {
+        $( $(#[$sdoc:meta])* $s:ident / $set:ident: $sty:tt $(($bits:literal bits))? ),* $(,)?
+    }) => {
+        $( $d.field(stringify!($s), &$self.$s()); )*
+    };
+    (@debug $d:ident $self:ident $f:ident $val:tt) => {
+        $d.field(stringify!($f), &$self.$f());
+    };
+}
+
+/// The builder of a header: the fields a sender chooses, with their docs.
+///
+/// ```text
+/// builder! {
+///     /// The builder's doc.
+///     pub struct NameRepr for Name {
+///         /// A field's doc.
+///         pub field: u16,
+///     }
+/// }
+/// ```
+///
+/// It writes the struct and `Name::repr()` (the chosen fields as a header
+/// holds them). Declared `for Name: Emit`, the header has nothing to fill
+/// in, and it also writes the [`crate::Emit`] impl: every field zeroed, then
+/// the chosen ones.
+macro_rules! builder {
+    (
+        $(#[$doc:meta])*
+        pub struct $repr:ident for $name:ident: Emit {
+            $( $(#[$fdoc:meta])* pub $f:ident / $set:ident: $ty:ty, )*
+        }
+    ) => {
+        $crate::format::builder! {
+            $(#[$doc])*
+            pub struct $repr for $name {
+                $( $(#[$fdoc])* pub $f: $ty, )*
+            }
+        }
+
+        impl $crate::Emit for $repr {
+            const LEN: usize = $name::LEN;
+            type Context = ();
+
+            #[doc = concat!(
+                "Writes a complete [`", stringify!($name),
+                "`] over the front of `message`: every field zeroed, then the chosen ones."
+            )]
+            fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), $crate::EmitError> {
+                let header = $crate::emit::zeroed::<$name>(message)?;
+                $( header.$set(self.$f); )*
+                Ok(())
+            }
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        pub struct $repr:ident for $name:ident {
+            $( $(#[$fdoc:meta])* pub $f:ident: $ty:ty, )*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+        pub struct $repr {
+            $( $(#[$fdoc])* pub $f: $ty, )*
+        }
+
+        impl $name {
+            /// The fields a sender chooses, as this header holds them.
+            pub fn repr(&self) -> $repr {
+                $repr { $( $f: self.$f(), )* }
+            }
+        }
+    };
+}
+
+/// A module's error enum: each variant with its doc and the spec's name,
+/// in the order `parse` checks them. It writes the enum, `ALL` and `name()`.
+macro_rules! errors {
+    (
+        $(#[$doc:meta])*
+        pub enum $name:ident {
+            $( $(#[$vdoc:meta])* $v:ident = $spec:literal, )*
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vdoc])* $v, )*
+        }
+
+        impl $name {
+            /// Every error, in the order `parse` checks them.
+            pub const ALL: [Self; [$(stringify!($v)),*].len()] = [$(Self::$v),*];
+
+            /// The spec's name for the error (`bad_checksum`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( Self::$v => $spec, )*
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use {builder, errors, header};
