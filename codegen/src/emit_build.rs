@@ -125,17 +125,19 @@ pub(crate) fn emit_max_len(out: &mut String, l: &Layout) {
     }
 }
 
-/// Whether a builder only stores the chosen fields: nothing fixed, no
-/// length or checksum to fill in, no packed field to range-check.
-fn stores_only_chosen(l: &Layout) -> bool {
-    l.fields
-        .iter()
-        .all(|f| matches!(role(l, f), Role::Chosen) && (f.group.is_none() || f.repr == Repr::Bool))
+/// Whether a builder only stores values: the chosen fields and the fixed
+/// ones, no length or checksum to compute, no packed field to range-check.
+fn stores_only(l: &Layout) -> bool {
+    l.fields.iter().all(|f| match role(l, f) {
+        Role::Chosen => f.group.is_none() || f.repr == Repr::Bool,
+        Role::Fixed => true,
+        _ => false,
+    })
 }
 
 /// Emits `<Format>Repr` and `<Format>::repr` (the `format::builder!`
 /// declaration) and the `Emit` impl: written by `builder!` when the builder
-/// only stores the chosen fields, spelled out here otherwise.
+/// only stores values (chosen and fixed), spelled out here otherwise.
 pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
     let name = l.name();
     let repr = format!("{name}Repr");
@@ -150,7 +152,7 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         .filter(|f| !matches!(role(l, f), Role::Chosen))
         .map(|f| format!("`{}`", f.def.name))
         .collect();
-    let simple = stores_only_chosen(l);
+    let simple = stores_only(l);
 
     let mut what =
         format!("The fields a sender chooses for [`{name}`]; [`crate::Emit`] writes the header");
@@ -172,10 +174,21 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         };
         writeln!(out, "        pub {}{set}: {},", f.def.name, value_ty(f)).unwrap();
     }
-    *out += "    }\n}\n";
+    *out += "    }\n";
     if simple {
+        let fixed: Vec<&Field> = l.fields.iter().filter(|f| f.def.fixed.is_some()).collect();
+        if !fixed.is_empty() {
+            *out += "    fixed {\n";
+            for f in fixed {
+                let n = &f.def.name;
+                writeln!(out, "        {n} / set_{n} = {},", n.to_uppercase()).unwrap();
+            }
+            *out += "    }\n";
+        }
+        *out += "}\n";
         return;
     }
+    *out += "}\n";
 
     // The header-length field counts whole units of the fixed size.
     if let Some(f) = header_len_field(l) {

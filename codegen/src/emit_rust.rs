@@ -294,25 +294,13 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
     }
     *out += "    }\n}\n\n";
 
+    let fixed: Vec<&Field> = l.fields.iter().filter(|f| f.def.fixed.is_some()).collect();
+    if !fixed.is_empty() {
+        emit_fixed(out, l, &fixed);
+    }
+
     // What is particular to this format.
     writeln!(out, "impl {name} {{").unwrap();
-    let fixed: Vec<&Field> = l.fields.iter().filter(|f| f.def.fixed.is_some()).collect();
-    for f in &fixed {
-        let v = f.def.fixed.unwrap();
-        let value = match (&f.def.key, f.repr) {
-            (Some(k), _) => format!("{k}({})", int_literal(v, f.def.bits)),
-            (None, Repr::Bool) => (v != 0).to_string(),
-            _ => int_literal(v, f.def.bits),
-        };
-        writeln!(
-            out,
-            "/// The value `{}` always holds.\npub const {}: {} = {value};",
-            f.def.name,
-            f.def.name.to_uppercase(),
-            value_ty(f)
-        )
-        .unwrap();
-    }
     crate::emit_build::emit_max_len(out, l);
     for f in &l.fields {
         if let Some(len) = &f.def.length {
@@ -331,53 +319,50 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
         }
     }
     emit_parse(out, m, l);
-    if !fixed.is_empty() {
-        let list: Vec<String> = fixed
-            .iter()
-            .map(|f| {
-                format!(
-                    "`{}` = {}",
-                    f.def.name,
-                    int_literal(f.def.fixed.unwrap(), f.def.bits)
-                )
-            })
-            .collect();
-        let checks: Vec<String> = fixed
-            .iter()
-            .map(|f| {
-                format!(
-                    "self.{}() == Self::{}",
-                    f.def.name,
-                    f.def.name.to_uppercase()
-                )
-            })
-            .collect();
-        writeln!(
-            out,
-            "\n/// Whether the fixed fields hold their values ({}).",
-            list.join(", ")
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "pub fn fixed_values_ok(&self) -> bool {{ {} }}",
-            checks.join(" && ")
-        )
-        .unwrap();
-        *out +=
-            "\n/// Stores its value in every fixed field.\npub fn set_fixed_values(&mut self) {\n";
-        for f in &fixed {
-            writeln!(
-                out,
-                "self.set_{}(Self::{});",
-                f.def.name,
-                f.def.name.to_uppercase()
-            )
-            .unwrap();
-        }
-        *out += "}\n";
-    }
     *out += "}\n";
+}
+
+/// The `format::fixed!` declaration: each fixed field's constant, and
+/// `fixed_values_ok` / `set_fixed_values`.
+fn emit_fixed(out: &mut String, l: &Layout, fixed: &[&Field]) {
+    let list: Vec<String> = fixed
+        .iter()
+        .map(|f| {
+            format!(
+                "`{}` = {}",
+                f.def.name,
+                int_literal(f.def.fixed.unwrap(), f.def.bits)
+            )
+        })
+        .collect();
+    // rustfmt leaves macro bodies alone: indent here.
+    *out += "crate::format::fixed! {\n";
+    doc(
+        out,
+        "    ///",
+        &format!(
+            "Whether the fixed fields hold their values ({}).",
+            list.join(", ")
+        ),
+    );
+    writeln!(out, "    impl {} {{", l.name()).unwrap();
+    for f in fixed {
+        let v = f.def.fixed.unwrap();
+        let value = match (&f.def.key, f.repr) {
+            (Some(k), _) => format!("{k}({})", int_literal(v, f.def.bits)),
+            (None, Repr::Bool) => (v != 0).to_string(),
+            _ => int_literal(v, f.def.bits),
+        };
+        writeln!(
+            out,
+            "        {0} / set_{0}: {1} = {2} = {value};",
+            f.def.name,
+            value_ty(f),
+            f.def.name.to_uppercase()
+        )
+        .unwrap();
+    }
+    *out += "    }\n}\n\n";
 }
 
 /// A `#[bitfield]` struct holding the packed fields of one group.

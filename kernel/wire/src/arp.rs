@@ -78,16 +78,18 @@ crate::format::header! {
     }
 }
 
-impl ArpPacket {
-    /// The value `htype` always holds.
-    pub const HTYPE: u16 = 0x0001;
-    /// The value `ptype` always holds.
-    pub const PTYPE: u16 = 0x0800;
-    /// The value `hlen` always holds.
-    pub const HLEN: u8 = 6;
-    /// The value `plen` always holds.
-    pub const PLEN: u8 = 4;
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`htype` = 0x0001, `ptype` = 0x0800, `hlen` =
+    /// 6, `plen` = 4).
+    impl ArpPacket {
+        htype / set_htype: u16 = HTYPE = 0x0001;
+        ptype / set_ptype: u16 = PTYPE = 0x0800;
+        hlen / set_hlen: u8 = HLEN = 6;
+        plen / set_plen: u8 = PLEN = 4;
+    }
+}
 
+impl ArpPacket {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_format`: `htype` is 0x0001; `bad_format`:
     /// `ptype` is 0x0800; `bad_format`: `hlen` is 6; `bad_format`: `plen` is 4; `bad_oper`: `oper
@@ -117,60 +119,28 @@ impl ArpPacket {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
-
-    /// Whether the fixed fields hold their values (`htype` = 0x0001, `ptype` = 0x0800, `hlen` = 6, `plen` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.htype() == Self::HTYPE
-            && self.ptype() == Self::PTYPE
-            && self.hlen() == Self::HLEN
-            && self.plen() == Self::PLEN
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_htype(Self::HTYPE);
-        self.set_ptype(Self::PTYPE);
-        self.set_hlen(Self::HLEN);
-        self.set_plen(Self::PLEN);
-    }
 }
 
 crate::format::builder! {
     /// The fields a sender chooses for [`ArpPacket`]; [`crate::Emit`] writes the header and fills
     /// in `htype`, `ptype`, `hlen`, `plen`.
-    pub struct ArpPacketRepr for ArpPacket {
+    pub struct ArpPacketRepr for ArpPacket: Emit {
         /// Request or reply (`ar$op`).
-        pub oper: ArpOperation,
+        pub oper / set_oper: ArpOperation,
         /// Sender hardware address (`ar$sha`).
-        pub sha: [u8; 6],
+        pub sha / set_sha: [u8; 6],
         /// Sender protocol address (`ar$spa`).
-        pub spa: [u8; 4],
+        pub spa / set_spa: [u8; 4],
         /// Target hardware address (`ar$tha`); ignored in a request.
-        pub tha: [u8; 6],
+        pub tha / set_tha: [u8; 6],
         /// Target protocol address (`ar$tpa`).
-        pub tpa: [u8; 4],
+        pub tpa / set_tpa: [u8; 4],
     }
-}
-
-impl crate::Emit for ArpPacketRepr {
-    const LEN: usize = ArpPacket::LEN;
-    type Context = ();
-
-    /// Writes a complete [`ArpPacket`] over the front of `message`: every field zeroed, then the
-    /// chosen ones; `htype` its fixed value; `ptype` its fixed value; `hlen` its fixed value;
-    /// `plen` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let header = crate::emit::zeroed::<ArpPacket>(message)?;
-        header.set_htype(ArpPacket::HTYPE);
-        header.set_ptype(ArpPacket::PTYPE);
-        header.set_hlen(ArpPacket::HLEN);
-        header.set_plen(ArpPacket::PLEN);
-        header.set_oper(self.oper);
-        header.set_sha(self.sha);
-        header.set_spa(self.spa);
-        header.set_tha(self.tha);
-        header.set_tpa(self.tpa);
-        Ok(())
+    fixed {
+        htype / set_htype = HTYPE,
+        ptype / set_ptype = PTYPE,
+        hlen / set_hlen = HLEN,
+        plen / set_plen = PLEN,
     }
 }
 

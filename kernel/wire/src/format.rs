@@ -4,8 +4,9 @@
 //! packed fields of a bitfield) and writes the struct, its size check, its
 //! accessors, `Default` and `Debug`; [`builder!`] declares the fields a sender
 //! chooses and writes the builder struct (and, for a header with nothing to
-//! fill in, its whole [`crate::Emit`]); [`errors!`] declares a module's
-//! error enum with its spec names. What is particular to a format (its
+//! fill in, its whole [`crate::Emit`]); [`fixed!`] names the values a
+//! format fixes; [`errors!`] declares a module's error enum with its spec
+//! names. What is particular to a format (its
 //! `parse` checks, what its builder fills in, its checksum, its options) stays
 //! in the generated module, written out.
 //!
@@ -247,15 +248,17 @@ macro_rules! header {
 /// ```
 ///
 /// It writes the struct and `Name::repr()` (the chosen fields as a header
-/// holds them). Declared `for Name: Emit`, the header has nothing to fill
-/// in, and it also writes the [`crate::Emit`] impl: every field zeroed, then
-/// the chosen ones.
+/// holds them). Declared `for Name: Emit` (each field with its setter, then
+/// any `fixed { field / set_field = CONST, }`), the builder has nothing to
+/// compute or refuse, and it also writes the [`crate::Emit`] impl: every
+/// field zeroed, then the chosen ones, then the fixed values.
 macro_rules! builder {
     (
         $(#[$doc:meta])*
         pub struct $repr:ident for $name:ident: Emit {
             $( $(#[$fdoc:meta])* pub $f:ident / $set:ident: $ty:ty, )*
         }
+        $( fixed { $( $x:ident / $xset:ident = $c:ident, )* } )?
     ) => {
         $crate::format::builder! {
             $(#[$doc])*
@@ -270,11 +273,14 @@ macro_rules! builder {
 
             #[doc = concat!(
                 "Writes a complete [`", stringify!($name),
-                "`] over the front of `message`: every field zeroed, then the chosen ones."
+                "`] over the front of `message`: every field zeroed, then the chosen ones",
+                $($( "; `", stringify!($x), "` its fixed value", )*)?
+                "."
             )]
             fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), $crate::EmitError> {
                 let header = $crate::emit::zeroed::<$name>(message)?;
                 $( header.$set(self.$f); )*
+                $($( header.$xset($name::$c); )*)?
                 Ok(())
             }
         }
@@ -295,6 +301,49 @@ macro_rules! builder {
             /// The fields a sender chooses, as this header holds them.
             pub fn repr(&self) -> $repr {
                 $repr { $( $f: self.$f(), )* }
+            }
+        }
+    };
+}
+
+/// The fields a format fixes, each with the constant naming its value:
+///
+/// ```text
+/// fixed! {
+///     /// Whether the fixed fields hold their values (`version` = 4).
+///     impl Ipv4Header {
+///         version / set_version: u8 = VERSION = 4;
+///     }
+/// }
+/// ```
+///
+/// It writes the constants, `fixed_values_ok()` (with the doc given) and
+/// `set_fixed_values()`.
+macro_rules! fixed {
+    (
+        $(#[$doc:meta])*
+        impl $name:ident {
+            $f0:ident / $set0:ident: $ty0:ty = $c0:ident = $v0:expr;
+            $( $f:ident / $set:ident: $ty:ty = $c:ident = $v:expr; )*
+        }
+    ) => {
+        impl $name {
+            #[doc = concat!("The value `", stringify!($f0), "` always holds.")]
+            pub const $c0: $ty0 = $v0;
+            $(
+                #[doc = concat!("The value `", stringify!($f), "` always holds.")]
+                pub const $c: $ty = $v;
+            )*
+
+            $(#[$doc])*
+            pub fn fixed_values_ok(&self) -> bool {
+                self.$f0() == Self::$c0 $( && self.$f() == Self::$c )*
+            }
+
+            /// Stores its value in every fixed field.
+            pub fn set_fixed_values(&mut self) {
+                self.$set0(Self::$c0);
+                $( self.$set(Self::$c); )*
             }
         }
     };
@@ -329,4 +378,4 @@ macro_rules! errors {
     };
 }
 
-pub(crate) use {builder, errors, header};
+pub(crate) use {builder, errors, fixed, header};

@@ -254,9 +254,14 @@ crate::format::header! {
     }
 }
 
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`version` = 4).
+    impl Ipv4Header {
+        version / set_version: u8 = VERSION = 4;
+    }
+}
+
 impl Ipv4Header {
-    /// The value `version` always holds.
-    pub const VERSION: u8 = 4;
     /// The longest header `ihl` can describe, options included, in bytes.
     pub const MAX_LEN: usize = 60;
 
@@ -311,16 +316,6 @@ impl Ipv4Header {
     /// The options between the fixed part and the header length, as [`Ipv4Options`].
     pub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> Ipv4Options<'a> {
         Ipv4Options::new(parsed.options)
-    }
-
-    /// Whether the fixed fields hold their values (`version` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.version() == Self::VERSION
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_version(Self::VERSION);
     }
 }
 
@@ -606,10 +601,14 @@ crate::format::header! {
     }
 }
 
-impl Ipv4RouterAlert {
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 4;
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 4).
+    impl Ipv4RouterAlert {
+        length / set_length: u8 = LENGTH = 4;
+    }
+}
 
+impl Ipv4RouterAlert {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -628,41 +627,19 @@ impl Ipv4RouterAlert {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
-
-    /// Whether the fixed fields hold their values (`length` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
-    }
 }
 
 crate::format::builder! {
     /// The fields a sender chooses for [`Ipv4RouterAlert`]; [`crate::Emit`] writes the header and
     /// fills in `length`.
-    pub struct Ipv4RouterAlertRepr for Ipv4RouterAlert {
+    pub struct Ipv4RouterAlertRepr for Ipv4RouterAlert: Emit {
         /// `ROUTER_ALERT`.
-        pub kind: Ipv4OptionKind,
+        pub kind / set_kind: Ipv4OptionKind,
         /// 0: every router examines the datagram.
-        pub value: u16,
+        pub value / set_value: u16,
     }
-}
-
-impl crate::Emit for Ipv4RouterAlertRepr {
-    const LEN: usize = Ipv4RouterAlert::LEN;
-    type Context = ();
-
-    /// Writes a complete [`Ipv4RouterAlert`] over the front of `message`: every field zeroed,
-    /// then the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let header = crate::emit::zeroed::<Ipv4RouterAlert>(message)?;
-        header.set_kind(self.kind);
-        header.set_length(Ipv4RouterAlert::LENGTH);
-        header.set_value(self.value);
-        Ok(())
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 

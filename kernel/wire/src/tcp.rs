@@ -397,10 +397,14 @@ crate::format::header! {
     }
 }
 
-impl TcpMss {
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 4;
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 4).
+    impl TcpMss {
+        length / set_length: u8 = LENGTH = 4;
+    }
+}
 
+impl TcpMss {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -419,41 +423,19 @@ impl TcpMss {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
-
-    /// Whether the fixed fields hold their values (`length` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
-    }
 }
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpMss`]; [`crate::Emit`] writes the header and fills in
     /// `length`.
-    pub struct TcpMssRepr for TcpMss {
+    pub struct TcpMssRepr for TcpMss: Emit {
         /// `MSS`.
-        pub kind: TcpOptionKind,
+        pub kind / set_kind: TcpOptionKind,
         /// Maximum segment size in bytes.
-        pub mss: u16,
+        pub mss / set_mss: u16,
     }
-}
-
-impl crate::Emit for TcpMssRepr {
-    const LEN: usize = TcpMss::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpMss`] over the front of `message`: every field zeroed, then the
-    /// chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let header = crate::emit::zeroed::<TcpMss>(message)?;
-        header.set_kind(self.kind);
-        header.set_length(TcpMss::LENGTH);
-        header.set_mss(self.mss);
-        Ok(())
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
@@ -469,10 +451,14 @@ crate::format::header! {
     }
 }
 
-impl TcpWindowScale {
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 3;
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 3).
+    impl TcpWindowScale {
+        length / set_length: u8 = LENGTH = 3;
+    }
+}
 
+impl TcpWindowScale {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 3;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -491,41 +477,19 @@ impl TcpWindowScale {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
-
-    /// Whether the fixed fields hold their values (`length` = 3).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
-    }
 }
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpWindowScale`]; [`crate::Emit`] writes the header and
     /// fills in `length`.
-    pub struct TcpWindowScaleRepr for TcpWindowScale {
+    pub struct TcpWindowScaleRepr for TcpWindowScale: Emit {
         /// `WINDOW_SCALE`.
-        pub kind: TcpOptionKind,
+        pub kind / set_kind: TcpOptionKind,
         /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
-        pub shift: u8,
+        pub shift / set_shift: u8,
     }
-}
-
-impl crate::Emit for TcpWindowScaleRepr {
-    const LEN: usize = TcpWindowScale::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpWindowScale`] over the front of `message`: every field zeroed, then
-    /// the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let header = crate::emit::zeroed::<TcpWindowScale>(message)?;
-        header.set_kind(self.kind);
-        header.set_length(TcpWindowScale::LENGTH);
-        header.set_shift(self.shift);
-        Ok(())
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
@@ -539,10 +503,14 @@ crate::format::header! {
     }
 }
 
-impl TcpSackPermitted {
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 2;
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 2).
+    impl TcpSackPermitted {
+        length / set_length: u8 = LENGTH = 2;
+    }
+}
 
+impl TcpSackPermitted {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 2;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -561,38 +529,17 @@ impl TcpSackPermitted {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
-
-    /// Whether the fixed fields hold their values (`length` = 2).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
-    }
 }
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpSackPermitted`]; [`crate::Emit`] writes the header
     /// and fills in `length`.
-    pub struct TcpSackPermittedRepr for TcpSackPermitted {
+    pub struct TcpSackPermittedRepr for TcpSackPermitted: Emit {
         /// `SACK_PERMITTED`.
-        pub kind: TcpOptionKind,
+        pub kind / set_kind: TcpOptionKind,
     }
-}
-
-impl crate::Emit for TcpSackPermittedRepr {
-    const LEN: usize = TcpSackPermitted::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpSackPermitted`] over the front of `message`: every field zeroed,
-    /// then the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let header = crate::emit::zeroed::<TcpSackPermitted>(message)?;
-        header.set_kind(self.kind);
-        header.set_length(TcpSackPermitted::LENGTH);
-        Ok(())
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
@@ -713,10 +660,14 @@ crate::format::header! {
     }
 }
 
-impl TcpTimestamps {
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 10;
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 10).
+    impl TcpTimestamps {
+        length / set_length: u8 = LENGTH = 10;
+    }
+}
 
+impl TcpTimestamps {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 10;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -735,44 +686,21 @@ impl TcpTimestamps {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
-
-    /// Whether the fixed fields hold their values (`length` = 10).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
-    }
 }
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpTimestamps`]; [`crate::Emit`] writes the header and
     /// fills in `length`.
-    pub struct TcpTimestampsRepr for TcpTimestamps {
+    pub struct TcpTimestampsRepr for TcpTimestamps: Emit {
         /// `TIMESTAMPS`.
-        pub kind: TcpOptionKind,
+        pub kind / set_kind: TcpOptionKind,
         /// The sender's timestamp clock.
-        pub value: u32,
+        pub value / set_value: u32,
         /// The latest timestamp received from the peer (when ACK is set).
-        pub echo_reply: u32,
+        pub echo_reply / set_echo_reply: u32,
     }
-}
-
-impl crate::Emit for TcpTimestampsRepr {
-    const LEN: usize = TcpTimestamps::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpTimestamps`] over the front of `message`: every field zeroed, then
-    /// the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let header = crate::emit::zeroed::<TcpTimestamps>(message)?;
-        header.set_kind(self.kind);
-        header.set_length(TcpTimestamps::LENGTH);
-        header.set_value(self.value);
-        header.set_echo_reply(self.echo_reply);
-        Ok(())
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
