@@ -5,8 +5,8 @@
 //! accessors, `Default` and `Debug`; [`builder!`] declares the fields a sender
 //! chooses and writes the builder struct (and, for a header with nothing to
 //! fill in, its whole [`crate::Emit`]); [`fixed!`] names the values a
-//! format fixes; [`errors!`] declares a module's error enum with its spec
-//! names. What is particular to a format (its
+//! format fixes; [`options!`] an option list's iterator; [`errors!`]
+//! declares a module's error enum with its spec names. What is particular to a format (its
 //! `parse` checks, what its builder fills in, its checksum, its options) stays
 //! in the generated module, written out.
 //!
@@ -349,6 +349,110 @@ macro_rules! fixed {
     };
 }
 
+/// An option list (IPv4's, TCP's): single-byte end and no-op kinds, then
+/// kind/length/value options, each known kind viewed as its format:
+///
+/// ```text
+/// options! {
+///     /// The list's doc.
+///     pub struct Ipv4Options of Ipv4OptionKind -> Ipv4Option, Ipv4Error {
+///         end: END;
+///         /// `NOP`: its doc.
+///         NOP => Nop;
+///         /// `RECORD_ROUTE`: its doc.
+///         RECORD_ROUTE => RecordRoute(Ipv4RecordRoute);
+///     }
+/// }
+/// ```
+///
+/// It writes the zero-copy iterator (`new`, `check`, `Iterator`) and the
+/// enum it yields. The walk stops at the end kind; a length below 2 or below
+/// the kind's fixed part is `OptionBadLength`, one past the end
+/// `OptionPastEnd`, and a known kind is then held to its format's `parse`.
+macro_rules! options {
+    (
+        $(#[$doc:meta])*
+        pub struct $list:ident of $kind:ident -> $item:ident, $err:ident {
+            end: $end:ident;
+            $(#[$nopdoc:meta])* $nop:ident => $nopv:ident;
+            $( $(#[$vdoc:meta])* $value:ident => $variant:ident($format:ident); )*
+        }
+    ) => {
+        $(#[$doc])*
+        ///
+        #[doc = concat!(
+            "Yields each option viewed in place, or the error that ends the walk: a length below 2 ",
+            "or below its kind's fixed part (`", stringify!($err), "::OptionBadLength`), past the end (`",
+            stringify!($err), "::OptionPastEnd`), or what the kind's own `parse` refuses. `",
+            stringify!($end), "` ends the list."
+        )]
+        #[derive(Debug, Clone)]
+        pub struct $list<'a> {
+            rest: &'a [u8],
+        }
+
+        #[doc = concat!("One option of [`", stringify!($list), "`], viewed in place.")]
+        #[derive(Debug, Clone, Copy)]
+        pub enum $item<'a> {
+            $(#[$nopdoc])*
+            $nopv,
+            $( $(#[$vdoc])* $variant($crate::Parsed<'a, $format>), )*
+            /// A kind this spec does not declare, with its bytes (kind and length included).
+            Unknown($kind, &'a [u8]),
+        }
+
+        impl<'a> $list<'a> {
+            /// The options in `bytes`: what follows the fixed header, up to its length.
+            pub fn new(bytes: &'a [u8]) -> Self {
+                Self { rest: bytes }
+            }
+
+            /// Walks every option: the first malformed one's error, if any.
+            pub fn check(self) -> Result<(), $err> {
+                for option in self {
+                    option?;
+                }
+                Ok(())
+            }
+        }
+
+        impl<'a> Iterator for $list<'a> {
+            type Item = Result<$item<'a>, $err>;
+
+            fn next(&mut self) -> Option<Self::Item> {
+                let (&kind, after) = self.rest.split_first()?;
+                let kind = $kind(kind);
+                if kind == $kind::$end {
+                    self.rest = &[];
+                    return None;
+                }
+                if kind == $kind::$nop {
+                    self.rest = after;
+                    return Some(Ok($item::$nopv));
+                }
+                // The length counts the kind and length bytes too.
+                let len = after.first().map(|&len| usize::from(len));
+                let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
+                    self.rest = &[];
+                    return Some(Err($err::OptionPastEnd));
+                };
+                if option.len() < 2 {
+                    self.rest = &[];
+                    return Some(Err($err::OptionBadLength));
+                }
+                self.rest = &self.rest[option.len()..];
+                Some(match kind {
+                    $(
+                        $kind::$value if option.len() < $format::LEN => Err($err::OptionBadLength),
+                        $kind::$value => $format::parse(option).map($item::$variant),
+                    )*
+                    _ => Ok($item::Unknown(kind, option)),
+                })
+            }
+        }
+    };
+}
+
 /// A module's error enum: each variant with its doc and the spec's name,
 /// in the order `parse` checks them. It writes the enum, `ALL` and `name()`.
 macro_rules! errors {
@@ -378,4 +482,4 @@ macro_rules! errors {
     };
 }
 
-pub(crate) use {builder, errors, fixed, header};
+pub(crate) use {builder, errors, fixed, header, options};

@@ -643,91 +643,18 @@ crate::format::builder! {
     }
 }
 
-/// The options of an IPv4 header (RFC 791, section 3.1). Kinds not declared here are skipped.
-///
-/// Yields each option viewed in place, or the error that ends the walk: a
-/// length below 2 or below its kind's fixed part (`Ipv4Error::OptionBadLength`), past
-/// the end (`Ipv4Error::OptionPastEnd`), or what the kind's own `parse` refuses.
-/// `END` ends the list.
-#[derive(Debug, Clone)]
-pub struct Ipv4Options<'a> {
-    rest: &'a [u8],
-}
-
-/// One option of [`Ipv4Options`], viewed in place.
-#[derive(Debug, Clone, Copy)]
-pub enum Ipv4Option<'a> {
-    /// `NOP`: No operation (RFC 791): pads between options.
-    Nop,
-    /// `RECORD_ROUTE`: Record route (RFC 791).
-    RecordRoute(crate::Parsed<'a, Ipv4RecordRoute>),
-    /// `ROUTER_ALERT`: Router alert (RFC 2113).
-    RouterAlert(crate::Parsed<'a, Ipv4RouterAlert>),
-    /// `TIMESTAMP`: Internet timestamp (RFC 791).
-    Timestamp(crate::Parsed<'a, Ipv4Timestamp>),
-    /// A kind this spec does not declare, with its bytes (kind and length included).
-    Unknown(Ipv4OptionKind, &'a [u8]),
-}
-
-impl<'a> Ipv4Options<'a> {
-    /// The options in `bytes`: what follows the fixed header, up to its length.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-
-    /// Walks every option: the first malformed one's error, if any.
-    pub fn check(self) -> Result<(), Ipv4Error> {
-        for option in self {
-            option?;
-        }
-        Ok(())
-    }
-}
-
-impl<'a> Iterator for Ipv4Options<'a> {
-    type Item = Result<Ipv4Option<'a>, Ipv4Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&kind, after) = self.rest.split_first()?;
-        let kind = Ipv4OptionKind(kind);
-        if kind == Ipv4OptionKind::END {
-            self.rest = &[];
-            return None;
-        }
-        if kind == Ipv4OptionKind::NOP {
-            self.rest = after;
-            return Some(Ok(Ipv4Option::Nop));
-        }
-        // The length counts the kind and length bytes too.
-        let len = after.first().map(|&len| usize::from(len));
-        let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
-            self.rest = &[];
-            return Some(Err(Ipv4Error::OptionPastEnd));
-        };
-        if option.len() < 2 {
-            self.rest = &[];
-            return Some(Err(Ipv4Error::OptionBadLength));
-        }
-        self.rest = &self.rest[option.len()..];
-        Some(match kind {
-            Ipv4OptionKind::RECORD_ROUTE if option.len() < Ipv4RecordRoute::LEN => {
-                Err(Ipv4Error::OptionBadLength)
-            }
-            Ipv4OptionKind::RECORD_ROUTE => {
-                Ipv4RecordRoute::parse(option).map(Ipv4Option::RecordRoute)
-            }
-            Ipv4OptionKind::ROUTER_ALERT if option.len() < Ipv4RouterAlert::LEN => {
-                Err(Ipv4Error::OptionBadLength)
-            }
-            Ipv4OptionKind::ROUTER_ALERT => {
-                Ipv4RouterAlert::parse(option).map(Ipv4Option::RouterAlert)
-            }
-            Ipv4OptionKind::TIMESTAMP if option.len() < Ipv4Timestamp::LEN => {
-                Err(Ipv4Error::OptionBadLength)
-            }
-            Ipv4OptionKind::TIMESTAMP => Ipv4Timestamp::parse(option).map(Ipv4Option::Timestamp),
-            _ => Ok(Ipv4Option::Unknown(kind, option)),
-        })
+crate::format::options! {
+    /// The options of an IPv4 header (RFC 791, section 3.1). Kinds not declared here are skipped.
+    pub struct Ipv4Options of Ipv4OptionKind -> Ipv4Option, Ipv4Error {
+        end: END;
+        /// `NOP`: No operation (RFC 791): pads between options.
+        NOP => Nop;
+        /// `RECORD_ROUTE`: Record route (RFC 791).
+        RECORD_ROUTE => RecordRoute(Ipv4RecordRoute);
+        /// `ROUTER_ALERT`: Router alert (RFC 2113).
+        ROUTER_ALERT => RouterAlert(Ipv4RouterAlert);
+        /// `TIMESTAMP`: Internet timestamp (RFC 791).
+        TIMESTAMP => Timestamp(Ipv4Timestamp);
     }
 }
 

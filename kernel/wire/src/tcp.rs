@@ -704,99 +704,22 @@ crate::format::builder! {
     }
 }
 
-/// The options of a TCP header (RFC 9293, section 3.1). Kinds not declared here are skipped.
-///
-/// Yields each option viewed in place, or the error that ends the walk: a
-/// length below 2 or below its kind's fixed part (`TcpError::OptionBadLength`), past
-/// the end (`TcpError::OptionPastEnd`), or what the kind's own `parse` refuses.
-/// `END` ends the list.
-#[derive(Debug, Clone)]
-pub struct TcpOptions<'a> {
-    rest: &'a [u8],
-}
-
-/// One option of [`TcpOptions`], viewed in place.
-#[derive(Debug, Clone, Copy)]
-pub enum TcpOption<'a> {
-    /// `NOP`: No operation (RFC 9293): pads between options.
-    Nop,
-    /// `MSS`: Maximum segment size (RFC 9293).
-    Mss(crate::Parsed<'a, TcpMss>),
-    /// `SACK`: Selective acknowledgment blocks (RFC 2018).
-    Sack(crate::Parsed<'a, TcpSack>),
-    /// `SACK_PERMITTED`: SACK permitted (RFC 2018).
-    SackPermitted(crate::Parsed<'a, TcpSackPermitted>),
-    /// `TIMESTAMPS`: Timestamps (RFC 7323).
-    Timestamps(crate::Parsed<'a, TcpTimestamps>),
-    /// `WINDOW_SCALE`: Window scale (RFC 7323).
-    WindowScale(crate::Parsed<'a, TcpWindowScale>),
-    /// A kind this spec does not declare, with its bytes (kind and length included).
-    Unknown(TcpOptionKind, &'a [u8]),
-}
-
-impl<'a> TcpOptions<'a> {
-    /// The options in `bytes`: what follows the fixed header, up to its length.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-
-    /// Walks every option: the first malformed one's error, if any.
-    pub fn check(self) -> Result<(), TcpError> {
-        for option in self {
-            option?;
-        }
-        Ok(())
-    }
-}
-
-impl<'a> Iterator for TcpOptions<'a> {
-    type Item = Result<TcpOption<'a>, TcpError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&kind, after) = self.rest.split_first()?;
-        let kind = TcpOptionKind(kind);
-        if kind == TcpOptionKind::END {
-            self.rest = &[];
-            return None;
-        }
-        if kind == TcpOptionKind::NOP {
-            self.rest = after;
-            return Some(Ok(TcpOption::Nop));
-        }
-        // The length counts the kind and length bytes too.
-        let len = after.first().map(|&len| usize::from(len));
-        let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
-            self.rest = &[];
-            return Some(Err(TcpError::OptionPastEnd));
-        };
-        if option.len() < 2 {
-            self.rest = &[];
-            return Some(Err(TcpError::OptionBadLength));
-        }
-        self.rest = &self.rest[option.len()..];
-        Some(match kind {
-            TcpOptionKind::MSS if option.len() < TcpMss::LEN => Err(TcpError::OptionBadLength),
-            TcpOptionKind::MSS => TcpMss::parse(option).map(TcpOption::Mss),
-            TcpOptionKind::SACK if option.len() < TcpSack::LEN => Err(TcpError::OptionBadLength),
-            TcpOptionKind::SACK => TcpSack::parse(option).map(TcpOption::Sack),
-            TcpOptionKind::SACK_PERMITTED if option.len() < TcpSackPermitted::LEN => {
-                Err(TcpError::OptionBadLength)
-            }
-            TcpOptionKind::SACK_PERMITTED => {
-                TcpSackPermitted::parse(option).map(TcpOption::SackPermitted)
-            }
-            TcpOptionKind::TIMESTAMPS if option.len() < TcpTimestamps::LEN => {
-                Err(TcpError::OptionBadLength)
-            }
-            TcpOptionKind::TIMESTAMPS => TcpTimestamps::parse(option).map(TcpOption::Timestamps),
-            TcpOptionKind::WINDOW_SCALE if option.len() < TcpWindowScale::LEN => {
-                Err(TcpError::OptionBadLength)
-            }
-            TcpOptionKind::WINDOW_SCALE => {
-                TcpWindowScale::parse(option).map(TcpOption::WindowScale)
-            }
-            _ => Ok(TcpOption::Unknown(kind, option)),
-        })
+crate::format::options! {
+    /// The options of a TCP header (RFC 9293, section 3.1). Kinds not declared here are skipped.
+    pub struct TcpOptions of TcpOptionKind -> TcpOption, TcpError {
+        end: END;
+        /// `NOP`: No operation (RFC 9293): pads between options.
+        NOP => Nop;
+        /// `MSS`: Maximum segment size (RFC 9293).
+        MSS => Mss(TcpMss);
+        /// `SACK`: Selective acknowledgment blocks (RFC 2018).
+        SACK => Sack(TcpSack);
+        /// `SACK_PERMITTED`: SACK permitted (RFC 2018).
+        SACK_PERMITTED => SackPermitted(TcpSackPermitted);
+        /// `TIMESTAMPS`: Timestamps (RFC 7323).
+        TIMESTAMPS => Timestamps(TcpTimestamps);
+        /// `WINDOW_SCALE`: Window scale (RFC 7323).
+        WINDOW_SCALE => WindowScale(TcpWindowScale);
     }
 }
 
