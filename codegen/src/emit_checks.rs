@@ -129,6 +129,10 @@ fn rust_expr(m: &Module, l: &Layout, e: &Expr) -> String {
 /// `parse`: the view, then every check of the format in order.
 pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     let en = error_enum(m);
+    if l.checks.is_empty() {
+        // Nothing to check past the view: `format::parse_fixed_size!`.
+        return;
+    }
     let pseudo = checksum_field(m).is_some_and(|(cl, f)| {
         cl.name() == l.name() && f.def.checksum.as_ref().unwrap().pseudo_header.is_some()
     });
@@ -240,19 +244,13 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     } else {
         "bytes: &[u8]"
     };
-    let (body, cut) = if l.checks.is_empty() {
-        // Nothing to check past the view: the header is the fixed part.
-        (String::new(), "Self::LEN, bytes.len()")
-    } else {
-        (body, "header_len, end")
-    };
     write!(
         out,
         r#"pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
     let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{
         return Err({en}::{too_short});
     }};
-{body}    Ok(crate::Parsed::split(header, bytes, {cut}))
+{body}    Ok(crate::Parsed::split(header, bytes, header_len, end))
 }}
 "#
     )

@@ -179,10 +179,12 @@ fn imports(out: &mut String, m: &Module) {
         if !types.is_empty() {
             writeln!(out, "use zerocopy::{order}::{{{}}};", types.join(", ")).unwrap();
         }
-        // `header!` names the derives itself; the bitfields derive them here.
+        // `header!` names the derives itself; the bitfields derive them
+        // here, and `parse` views headers with `FromBytes`.
+        let checked = m.formats.iter().any(|l| !l.checks.is_empty());
         if has_groups {
             *out += "use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};\n";
-        } else {
+        } else if checked {
             *out += "use zerocopy::FromBytes;\n";
         }
     }
@@ -299,9 +301,18 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
         emit_fixed(out, l, &fixed);
     }
 
+    if l.checks.is_empty() {
+        writeln!(
+            out,
+            "crate::format::parse_fixed_size!({name}, {});\n",
+            crate::emit_checks::error_enum(m)
+        )
+        .unwrap();
+    }
+
     // What is particular to this format.
-    writeln!(out, "impl {name} {{").unwrap();
-    crate::emit_build::emit_max_len(out, l);
+    let mut items = String::new();
+    crate::emit_build::emit_max_len(&mut items, l);
     for f in &l.fields {
         if let Some(len) = &f.def.length {
             if len.unit_bytes != 1 {
@@ -310,7 +321,7 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
                     _ => format!("self.{}() as usize", f.def.name),
                 };
                 writeln!(
-                    out,
+                    items,
                     "\n/// `{}` in bytes: it counts units of {} bytes.\n#[inline]\npub fn {}_bytes(&self) -> usize {{ {conv} * {} }}",
                     f.def.name, len.unit_bytes, f.def.name, len.unit_bytes
                 )
@@ -318,8 +329,10 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
             }
         }
     }
-    emit_parse(out, m, l);
-    *out += "}\n";
+    emit_parse(&mut items, m, l);
+    if !items.is_empty() {
+        writeln!(out, "impl {name} {{\n{items}}}").unwrap();
+    }
 }
 
 /// The `format::fixed!` declaration: each fixed field's constant, and

@@ -306,6 +306,23 @@ macro_rules! builder {
     };
 }
 
+/// The `parse` of a format with nothing to check but its size: the header
+/// is its fixed part, the payload the rest of the buffer.
+macro_rules! parse_fixed_size {
+    ($name:ident, $err:ident) => {
+        impl $name {
+            /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
+            /// `too_short`: at least [`Self::LEN`] bytes.
+            pub fn parse(bytes: &[u8]) -> Result<$crate::Parsed<'_, Self>, $err> {
+                let Ok((header, _)) = <Self as zerocopy::FromBytes>::ref_from_prefix(bytes) else {
+                    return Err($err::TooShort);
+                };
+                Ok($crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
+            }
+        }
+    };
+}
+
 /// The fields a format fixes, each with the constant naming its value:
 ///
 /// ```text
@@ -482,4 +499,4 @@ macro_rules! errors {
     };
 }
 
-pub(crate) use {builder, errors, fixed, header, options};
+pub(crate) use {builder, errors, fixed, header, options, parse_fixed_size};

@@ -162,16 +162,7 @@ crate::format::header! {
     }
 }
 
-impl Icmpv4Echo {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Icmpv4Error::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(Icmpv4Echo, Icmpv4Error);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`Icmpv4Echo`]; [`crate::Emit`] writes the header.
@@ -194,16 +185,7 @@ crate::format::header! {
     }
 }
 
-impl Icmpv4DestUnreachable {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Icmpv4Error::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(Icmpv4DestUnreachable, Icmpv4Error);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`Icmpv4DestUnreachable`]; [`crate::Emit`] writes the

@@ -474,16 +474,7 @@ crate::format::header! {
     }
 }
 
-impl Ipv4RouteAddress {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Ipv4Error::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(Ipv4RouteAddress, Ipv4Error);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`Ipv4RouteAddress`]; [`crate::Emit`] writes the header.

@@ -625,16 +625,7 @@ crate::format::header! {
     }
 }
 
-impl TcpSackBlock {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(TcpError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(TcpSackBlock, TcpError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpSackBlock`]; [`crate::Emit`] writes the header.

@@ -33,7 +33,6 @@
 //! | `sector` | 8.0 | 64 | First sector to read or write (512-byte units). |
 
 use zerocopy::little_endian::{U32, U64};
-use zerocopy::FromBytes;
 
 /// Bytes per sector, the unit of `sector`.
 pub const SECTOR_SIZE: u32 = 512;
@@ -77,16 +76,7 @@ crate::format::header! {
     }
 }
 
-impl VirtioBlkReqHeader {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtioBlkError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtioBlkError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtioBlkReqHeader, VirtioBlkError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtioBlkReqHeader`]; [`crate::Emit`] writes the header.

@@ -38,7 +38,6 @@
 //! | `num_buffers` | 10.0 | 16 | Number of buffers this received frame spans (1 without MRG_RXBUF). |
 
 use zerocopy::little_endian::U16;
-use zerocopy::FromBytes;
 
 /// Index of the first receive queue, receiveq1 (5.1.2).
 pub const RECEIVEQ: u32 = 0;
@@ -126,16 +125,7 @@ crate::format::header! {
     }
 }
 
-impl VirtioNetHdr {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtioNetError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtioNetError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtioNetHdr, VirtioNetError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtioNetHdr`]; [`crate::Emit`] writes the header.

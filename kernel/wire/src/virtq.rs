@@ -139,7 +139,6 @@
 //! | `avail_event` | 0.0 | 16 | Available-ring index after which the device wants a notification. |
 
 use zerocopy::little_endian::{U16, U32, U64};
-use zerocopy::FromBytes;
 
 crate::keys::flags! {
     /// Descriptor flags (VIRTQ_DESC_F_*).
@@ -180,16 +179,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqDesc {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqDesc, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqDesc`]; [`crate::Emit`] writes the header.
@@ -215,16 +205,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqAvailHeader {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqAvailHeader, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqAvailHeader`]; [`crate::Emit`] writes the header.
@@ -244,16 +225,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqAvailEntry {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqAvailEntry, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqAvailEntry`]; [`crate::Emit`] writes the header.
@@ -273,16 +245,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqUsedHeader {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqUsedHeader, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqUsedHeader`]; [`crate::Emit`] writes the header.
@@ -304,16 +267,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqUsedElem {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqUsedElem, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqUsedElem`]; [`crate::Emit`] writes the header.
@@ -334,16 +288,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqUsedEvent {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqUsedEvent, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqUsedEvent`]; [`crate::Emit`] writes the header.
@@ -362,16 +307,7 @@ crate::format::header! {
     }
 }
 
-impl VirtqAvailEvent {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        Ok(crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
-    }
-}
+crate::format::parse_fixed_size!(VirtqAvailEvent, VirtqError);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`VirtqAvailEvent`]; [`crate::Emit`] writes the header.
