@@ -310,32 +310,12 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field) {
             writeln!(out, "header.set_{n}({v});").unwrap();
         }
         Role::MessageLen(unit) => {
-            let misfit = format!(
-                "return Err(crate::EmitError::DoesNotFit {{ field: \"{n}\", value: len as u64 }});"
+            // Checked against the field's width first, so the cast keeps every bit.
+            let units = format!(
+                "crate::emit::length(\"{n}\", len, {unit}, {})? as {native}",
+                field_max(f.def.bits)
             );
-            let value = if unit == 1 {
-                "len".to_string()
-            } else {
-                writeln!(out, "if !len.is_multiple_of({unit}) {{\n{misfit}\n}}").unwrap();
-                format!("len / {unit}")
-            };
-            if f.group.is_none() {
-                // A whole integer field: the conversion is the check.
-                writeln!(
-                    out,
-                    "let Ok({n}) = {native}::try_from({value}) else {{\n{misfit}\n}};"
-                )
-                .unwrap();
-            } else {
-                writeln!(
-                    out,
-                    "let {n} = {value};\nif {n} > {} {{\n{misfit}\n}}",
-                    field_max(f.def.bits)
-                )
-                .unwrap();
-                writeln!(out, "let {n} = {n} as {native};").unwrap();
-            }
-            writeln!(out, "header.set_{n}({});", wrap(n.to_string())).unwrap();
+            writeln!(out, "header.set_{n}({});", wrap(units)).unwrap();
         }
         Role::SizeOf(units) => {
             let v = wrap(units.to_string());

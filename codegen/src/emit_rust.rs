@@ -1,7 +1,10 @@
-//! Emits one `wire` module per spec file: module docs with field diagrams,
-//! constants, key newtypes, the zero-copy structs and their accessors (the
-//! checks are in `emit_checks`). The text is formatted by rustfmt afterwards,
-//! so this file cares about content and order, not indentation.
+//! Emits one `wire` module per spec file as a declaration: module docs with
+//! field diagrams, constants, then per format its fields in wire order
+//! (`format::header!`), fixed values (`format::fixed!`) and what is
+//! particular to it (its `parse`, from `emit_checks`; its builder, from
+//! `emit_build`). The shapes those macros expand to are hand-written in
+//! `kernel/wire/src/format.rs` and `keys.rs`. rustfmt formats the text
+//! afterwards but leaves macro bodies alone, so those are indented here.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;

@@ -68,3 +68,23 @@ pub(crate) fn fits(field: &'static str, value: u64, max: u64) -> Result<(), Emit
     }
     Ok(())
 }
+
+/// The message length `len` counted in units of `unit` bytes, for a length
+/// field that holds at most `max`: refused (naming the field, with `len`)
+/// when it is not a whole number of units or does not fit.
+#[inline]
+pub(crate) fn length(
+    field: &'static str,
+    len: usize,
+    unit: usize,
+    max: u64,
+) -> Result<u64, EmitError> {
+    let units = (len / unit) as u64;
+    if !len.is_multiple_of(unit) || units > max {
+        return Err(EmitError::DoesNotFit {
+            field,
+            value: len as u64,
+        });
+    }
+    Ok(units)
+}

@@ -366,13 +366,7 @@ impl crate::Emit for Ipv4HeaderRepr {
         header.set_dscp(self.dscp);
         crate::emit::fits("ecn", u64::from(self.ecn), 0x3)?;
         header.set_ecn(self.ecn);
-        let Ok(total_length) = u16::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "total_length",
-                value: len as u64,
-            });
-        };
-        header.set_total_length(total_length);
+        header.set_total_length(crate::emit::length("total_length", len, 1, 0xffff)? as u16);
         header.set_identification(self.identification);
         header.set_reserved(self.reserved);
         header.set_dont_fragment(self.dont_fragment);
@@ -454,13 +448,7 @@ impl crate::Emit for Ipv4RecordRouteRepr {
         let len = message.len();
         let header = crate::emit::zeroed::<Ipv4RecordRoute>(message)?;
         header.set_kind(self.kind);
-        let Ok(length) = u8::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xff)? as u8);
         header.set_pointer(self.pointer);
         Ok(())
     }
@@ -564,13 +552,7 @@ impl crate::Emit for Ipv4TimestampRepr {
         let len = message.len();
         let header = crate::emit::zeroed::<Ipv4Timestamp>(message)?;
         header.set_kind(self.kind);
-        let Ok(length) = u8::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xff)? as u8);
         header.set_pointer(self.pointer);
         crate::emit::fits("overflow", u64::from(self.overflow), 0xf)?;
         header.set_overflow(self.overflow);

@@ -604,13 +604,7 @@ impl crate::Emit for TcpSackRepr {
         let len = message.len();
         let header = crate::emit::zeroed::<TcpSack>(message)?;
         header.set_kind(self.kind);
-        let Ok(length) = u8::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xff)? as u8);
         Ok(())
     }
 }

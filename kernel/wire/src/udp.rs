@@ -97,13 +97,7 @@ impl crate::Emit for UdpHeaderRepr {
         let header = crate::emit::zeroed::<UdpHeader>(message)?;
         header.set_src_port(self.src_port);
         header.set_dst_port(self.dst_port);
-        let Ok(length) = u16::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xffff)? as u16);
         fill_checksum(cx.src, cx.dst, message);
         Ok(())
     }
