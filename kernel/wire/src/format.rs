@@ -1,14 +1,20 @@
 //! The shapes every generated format shares, hand-written once, so that a
-//! generated module reads as a declaration: [`header!`] declares a header's
-//! fields in wire order (doc, storage, the type its accessor returns, the
-//! packed fields of a bitfield) and writes the struct, its size check, its
-//! accessors, `Default` and `Debug`; [`builder!`] declares the fields a sender
-//! chooses and writes the builder struct (and, for a header with nothing to
-//! fill in, its whole [`crate::Emit`]); [`fixed!`] names the values a
-//! format fixes; [`options!`] an option list's iterator; [`errors!`]
-//! declares a module's error enum with its spec names. What is particular to a format (its
-//! `parse` checks, what its builder fills in, its checksum, its options) stays
-//! in the generated module, written out.
+//! generated module reads as a declaration:
+//!
+//! - [`header!`] declares a header's fields in wire order (doc, storage, the
+//!   type its accessor returns, the packed fields of a bitfield) and writes
+//!   the struct, its size check, its accessors, `Default` and `Debug`;
+//! - [`fixed!`] names the values a format fixes;
+//! - [`parse_fixed_size!`] is the `parse` of a format with nothing to check
+//!   but its size;
+//! - [`builder!`] declares the fields a sender chooses and writes the builder
+//!   struct (and, for a builder that only stores values, its whole
+//!   [`crate::Emit`]);
+//! - [`options!`] writes an option list's iterator;
+//! - [`errors!`] declares a module's error enum with its spec names.
+//!
+//! What is particular to a format (its `parse` checks, what its builder
+//! computes, its checksum) stays in the generated module, written out.
 //!
 //! Every accessor is `#[inline]` and goes through [`Storage`] and [`Value`],
 //! whose methods are identities or zerocopy's byte-order `get`/`set`, so the
