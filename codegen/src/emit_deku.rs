@@ -53,14 +53,9 @@ fn rust_ty(repr: Repr) -> String {
 
 fn module(m: &Module) -> String {
     let mut out = banner(&m.file);
-    write!(
+    writeln!(
         out,
-        r#"//! deku reference codec for `{}`: {}.
-
-use deku::prelude::*;
-
-use crate::Reference;
-"#,
+        "//! deku reference codec for `{}`: {}.",
         m.file, m.spec.title
     )
     .unwrap();
@@ -74,53 +69,32 @@ use crate::Reference;
     out
 }
 
+/// One `reference!` declaration (`spec-tests/src/reference.rs` writes the
+/// struct and its `Reference` glue). rustfmt leaves macro bodies alone:
+/// the template is indented.
 fn emit_format(out: &mut String, m: &Module, l: &Layout, endian: &str) {
     let name = l.name();
     let wire = format!("wire::{}::{name}", m.name);
-    let (mut fields, mut from_wire, mut to_wire) = (String::new(), String::new(), String::new());
+    let mut fields = String::new();
     for f in &l.fields {
         let n = &f.def.name;
         if f.group.is_some() {
-            writeln!(fields, "    #[deku(bits = {})]", f.def.bits).unwrap();
+            writeln!(fields, "        #[deku(bits = {})]", f.def.bits).unwrap();
         }
-        writeln!(fields, "    pub {n}: {},", rust_ty(f.repr)).unwrap();
-        match &f.def.key {
-            Some(k) => {
-                writeln!(from_wire, "            {n}: w.{n}().0,").unwrap();
-                writeln!(
-                    to_wire,
-                    "        w.set_{n}(wire::{}::{k}(self.{n}));",
-                    m.name
-                )
-                .unwrap();
-            }
-            None => {
-                writeln!(from_wire, "            {n}: w.{n}(),").unwrap();
-                writeln!(to_wire, "        w.set_{n}(self.{n});").unwrap();
-            }
-        }
+        let key = match &f.def.key {
+            Some(k) => format!(" as wire::{}::{k}", m.name),
+            None => String::new(),
+        };
+        writeln!(fields, "        {n} / set_{n}: {}{key},", rust_ty(f.repr)).unwrap();
     }
     write!(
         out,
         r#"
-/// Reference codec for [`{wire}`].
-#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]
-#[deku(endian = "{endian}")]
-pub struct {name} {{
-{fields}}}
-
-impl Reference for {name} {{
-    type Wire = {wire};
-
-    fn from_wire(w: &Self::Wire) -> Self {{
-        Self {{
-{from_wire}        }}
-    }}
-
-    fn to_wire(&self) -> Self::Wire {{
-        let mut w = Self::Wire::default();
-{to_wire}        w
-    }}
+crate::reference::reference! {{
+    /// Reference codec for [`{wire}`].
+    #[deku(endian = "{endian}")]
+    pub struct {name} for {wire} {{
+{fields}    }}
 }}
 "#
     )
