@@ -257,12 +257,17 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
             Item::Plain(i) => {
                 let f = &l.fields[*i];
                 doc(out, "        ///", &f.def.doc);
+                let (storage, value) = (storage_ty(f), value_ty(f));
+                // A byte or byte array reads as it is stored.
+                let read_as = if value == storage {
+                    String::new()
+                } else {
+                    format!(" => {value}")
+                };
                 writeln!(
                     out,
-                    "        {0} / set_{0}: {1} => {2},",
-                    f.def.name,
-                    storage_ty(f),
-                    value_ty(f)
+                    "        {0} / set_{0}: {storage}{read_as},",
+                    f.def.name
                 )
                 .unwrap();
             }

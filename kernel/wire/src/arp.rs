@@ -62,19 +62,19 @@ crate::format::header! {
         /// Protocol type (`ar$pro`): the EtherType of IPv4.
         ptype / set_ptype: U16 => u16,
         /// Length of a hardware address in bytes (`ar$hln`).
-        hlen / set_hlen: u8 => u8,
+        hlen / set_hlen: u8,
         /// Length of a protocol address in bytes (`ar$pln`).
-        plen / set_plen: u8 => u8,
+        plen / set_plen: u8,
         /// Request or reply (`ar$op`).
         oper / set_oper: U16 => ArpOperation,
         /// Sender hardware address (`ar$sha`).
-        sha / set_sha: [u8; 6] => [u8; 6],
+        sha / set_sha: [u8; 6],
         /// Sender protocol address (`ar$spa`).
-        spa / set_spa: [u8; 4] => [u8; 4],
+        spa / set_spa: [u8; 4],
         /// Target hardware address (`ar$tha`); ignored in a request.
-        tha / set_tha: [u8; 6] => [u8; 6],
+        tha / set_tha: [u8; 6],
         /// Target protocol address (`ar$tpa`).
-        tpa / set_tpa: [u8; 4] => [u8; 4],
+        tpa / set_tpa: [u8; 4],
     }
 }
 

@@ -61,9 +61,9 @@ crate::format::header! {
     /// An Ethernet II header: destination, source, EtherType.
     pub struct EthernetHeader: 14 bytes {
         /// Destination MAC address.
-        dst / set_dst: [u8; 6] => [u8; 6],
+        dst / set_dst: [u8; 6],
         /// Source MAC address.
-        src / set_src: [u8; 6] => [u8; 6],
+        src / set_src: [u8; 6],
         /// What the payload is.
         ethertype / set_ethertype: U16 => EtherType,
     }

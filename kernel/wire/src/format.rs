@@ -124,6 +124,7 @@ impl<const N: usize> Value for [u8; N] {
 ///     pub struct Name: 20 bytes {
 ///         /// A field's doc.
 ///         field / set_field: U16 => u16,            // stored as U16, read as u16
+///         ttl / set_ttl: u8,                         // read as stored
 ///         protocol / set_protocol: u8 => IpProtocol, // a key over the byte
 ///         /// The packed fields `version`, `ihl`.
 ///         version_ihl: Ipv4VersionIhl => {           // a `#[bitfield]` struct
@@ -145,7 +146,7 @@ macro_rules! header {
         pub struct $name:ident: $len:literal bytes {
             $(
                 $(#[$fdoc:meta])*
-                $f:ident $(/ $set:ident)?: $storage:ty => $val:tt,
+                $f:ident $(/ $set:ident)?: $storage:ty $(=> $val:tt)?,
             )*
         }
     ) => {
@@ -174,7 +175,7 @@ macro_rules! header {
             /// Size on the wire, in bytes.
             pub const LEN: usize = $len;
 
-            $( $crate::format::header!(@accessors [$(#[$fdoc])*] $f [$($set)?] $val); )*
+            $( $crate::format::header!(@accessors [$(#[$fdoc])*] $f [$($set)?] [$($val)?] $storage); )*
         }
 
         impl Default for $name {
@@ -187,7 +188,7 @@ macro_rules! header {
         impl core::fmt::Debug for $name {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 let mut d = f.debug_struct(stringify!($name));
-                $( $crate::format::header!(@debug d self $f $val); )*
+                $( $crate::format::header!(@debug d self $f [$($val)?]); )*
                 d.finish()
             }
         }
@@ -195,9 +196,9 @@ macro_rules! header {
 
     // A bitfield: the accessors of each packed field, through the bitfield's
     // own (its member's doc lists them; each has its own).
-    (@accessors [$($fdoc:tt)*] $f:ident [] {
+    (@accessors [$($fdoc:tt)*] $f:ident [] [{
         $( $(#[$sdoc:meta])* $s:ident / $set:ident: $sty:tt $(($bits:literal bits))? ),* $(,)?
-    }) => {
+    }] $storage:ty) => {
         $(
             $(#[$sdoc])*
             #[inline]
@@ -216,8 +217,12 @@ macro_rules! header {
             }
         )*
     };
+    // A whole field, read as its storage type (a byte, a byte array).
+    (@accessors [$($fdoc:tt)*] $f:ident [$set:ident] [] $storage:ty) => {
+        $crate::format::header!(@accessors [$($fdoc)*] $f [$set] [$storage] $storage);
+    };
     // A whole field.
-    (@accessors [$($fdoc:tt)*] $f:ident [$set:ident] $val:tt) => {
+    (@accessors [$($fdoc:tt)*] $f:ident [$set:ident] [$val:ty] $storage:ty) => {
         $($fdoc)*
         #[inline]
         pub fn $f(&self) -> $val {
@@ -231,12 +236,12 @@ macro_rules! header {
         }
     };
 
-    (@debug $d:ident $self:ident $f:ident {
+    (@debug $d:ident $self:ident $f:ident [{
         $( $(#[$sdoc:meta])* $s:ident / $set:ident: $sty:tt $(($bits:literal bits))? ),* $(,)?
-    }) => {
+    }]) => {
         $( $d.field(stringify!($s), &$self.$s()); )*
     };
-    (@debug $d:ident $self:ident $f:ident $val:tt) => {
+    (@debug $d:ident $self:ident $f:ident [$($val:tt)?]) => {
         $d.field(stringify!($f), &$self.$f());
     };
 }

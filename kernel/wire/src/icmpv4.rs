@@ -103,7 +103,7 @@ crate::format::header! {
         /// Message type (`type` in RFC 792).
         msg_type / set_msg_type: u8 => Icmpv4Type,
         /// Subtype; its meaning depends on `msg_type`.
-        code / set_code: u8 => u8,
+        code / set_code: u8,
         /// Internet checksum of the whole ICMP message.
         checksum / set_checksum: U16 => u16,
     }

@@ -242,15 +242,15 @@ crate::format::header! {
             fragment_offset / set_fragment_offset: u16 (13 bits),
         },
         /// Time to live: hops left before the datagram is discarded.
-        ttl / set_ttl: u8 => u8,
+        ttl / set_ttl: u8,
         /// The protocol of the payload.
         protocol / set_protocol: u8 => IpProtocol,
         /// Internet checksum of the header, options included.
         header_checksum / set_header_checksum: U16 => u16,
         /// Source address.
-        src / set_src: [u8; 4] => [u8; 4],
+        src / set_src: [u8; 4],
         /// Destination address.
-        dst / set_dst: [u8; 4] => [u8; 4],
+        dst / set_dst: [u8; 4],
     }
 }
 
@@ -388,9 +388,9 @@ crate::format::header! {
         /// `RECORD_ROUTE`.
         kind / set_kind: u8 => Ipv4OptionKind,
         /// Length of the option in bytes: kind, length, pointer and the route data.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
         /// Where the next address goes, counted from the kind octet (at least 4).
-        pointer / set_pointer: u8 => u8,
+        pointer / set_pointer: u8,
     }
 }
 
@@ -458,7 +458,7 @@ crate::format::header! {
     /// One address of a route option.
     pub struct Ipv4RouteAddress: 4 bytes {
         /// A router's address.
-        address / set_address: [u8; 4] => [u8; 4],
+        address / set_address: [u8; 4],
     }
 }
 
@@ -490,9 +490,9 @@ crate::format::header! {
         /// `TIMESTAMP`.
         kind / set_kind: u8 => Ipv4OptionKind,
         /// Length of the option in bytes (at most 40).
-        length / set_length: u8 => u8,
+        length / set_length: u8,
         /// Where the next timestamp goes, counted from the kind octet (at least 5).
-        pointer / set_pointer: u8 => u8,
+        pointer / set_pointer: u8,
         /// The packed fields `overflow`, `flags`.
         overflow_flags: Ipv4TimestampOverflowFlags => {
             /// Hosts that could not register a timestamp for lack of room.
@@ -568,7 +568,7 @@ crate::format::header! {
         /// `ROUTER_ALERT`.
         kind / set_kind: u8 => Ipv4OptionKind,
         /// Length of the option in bytes: 4.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
         /// 0: every router examines the datagram.
         value / set_value: U16 => u16,
     }

@@ -391,7 +391,7 @@ crate::format::header! {
         /// `MSS`.
         kind / set_kind: u8 => TcpOptionKind,
         /// Length of the option in bytes: 4.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
         /// Maximum segment size in bytes.
         mss / set_mss: U16 => u16,
     }
@@ -445,9 +445,9 @@ crate::format::header! {
         /// `WINDOW_SCALE`.
         kind / set_kind: u8 => TcpOptionKind,
         /// Length of the option in bytes: 3.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
         /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
-        shift / set_shift: u8 => u8,
+        shift / set_shift: u8,
     }
 }
 
@@ -499,7 +499,7 @@ crate::format::header! {
         /// `SACK_PERMITTED`.
         kind / set_kind: u8 => TcpOptionKind,
         /// Length of the option in bytes: 2.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
     }
 }
 
@@ -549,7 +549,7 @@ crate::format::header! {
         /// `SACK`.
         kind / set_kind: u8 => TcpOptionKind,
         /// Length of the option in bytes.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
     }
 }
 
@@ -637,7 +637,7 @@ crate::format::header! {
         /// `TIMESTAMPS`.
         kind / set_kind: u8 => TcpOptionKind,
         /// Length of the option in bytes: 10.
-        length / set_length: u8 => u8,
+        length / set_length: u8,
         /// The sender's timestamp clock.
         value / set_value: U32 => u32,
         /// The latest timestamp received from the peer (when ACK is set).
