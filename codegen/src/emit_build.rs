@@ -112,7 +112,32 @@ fn field_max(bits: u32) -> String {
     format!("0x{:x}", (1u128 << bits) - 1)
 }
 
-/// Emits `<Format>Repr`, `<Format>::repr`, `MAX_LEN` and the `Emit` impl.
+/// `MAX_LEN`, for a format with a header-length field (inside its `impl`).
+pub(crate) fn emit_max_len(out: &mut String, l: &Layout) {
+    if let Some(f) = header_len_field(l) {
+        writeln!(
+            out,
+            "/// The longest header `{}` can describe, options included, in bytes.\npub const MAX_LEN: usize = {};",
+            f.def.name,
+            max_len(l)
+        )
+        .unwrap();
+    }
+}
+
+/// Whether a builder only stores values: the chosen fields and the fixed
+/// ones, no length or checksum to compute, no packed field to range-check.
+fn stores_only(l: &Layout) -> bool {
+    l.fields.iter().all(|f| match role(l, f) {
+        Role::Chosen => f.group.is_none() || f.repr == Repr::Bool,
+        Role::Fixed => true,
+        _ => false,
+    })
+}
+
+/// Emits `<Format>Repr` and `<Format>::repr` (the `format::builder!`
+/// declaration) and the `Emit` impl: written by `builder!` when the builder
+/// only stores values (chosen and fixed), spelled out here otherwise.
 pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
     let name = l.name();
     let repr = format!("{name}Repr");
@@ -127,6 +152,7 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         .filter(|f| !matches!(role(l, f), Role::Chosen))
         .map(|f| format!("`{}`", f.def.name))
         .collect();
+    let simple = stores_only(l);
 
     let mut what =
         format!("The fields a sender chooses for [`{name}`]; [`crate::Emit`] writes the header");
@@ -134,43 +160,42 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         write!(what, " and fills in {}", filled.join(", ")).unwrap();
     }
     what += ".";
-    out.push('\n');
-    doc(out, "///", &what);
-    *out += "#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]\n";
-    writeln!(out, "pub struct {repr} {{").unwrap();
+    // rustfmt leaves macro bodies alone: indent here.
+    *out += "\ncrate::format::builder! {\n";
+    doc(out, "    ///", &what);
+    let emit = if simple { ": Emit" } else { "" };
+    writeln!(out, "    pub struct {repr} for {name}{emit} {{").unwrap();
     for f in &chosen {
-        doc(out, "///", &f.def.doc);
-        writeln!(out, "pub {}: {},", f.def.name, value_ty(f)).unwrap();
+        doc(out, "        ///", &f.def.doc);
+        let set = if simple {
+            format!(" / set_{}", f.def.name)
+        } else {
+            String::new()
+        };
+        writeln!(out, "        pub {}{set}: {},", f.def.name, value_ty(f)).unwrap();
     }
-    *out += "}\n\n";
-
-    writeln!(out, "impl {name} {{").unwrap();
-    if let Some(f) = header_len_field(l) {
-        writeln!(
-            out,
-            "/// The longest header `{}` can describe, options included, in bytes.\npub const MAX_LEN: usize = {};\n",
-            f.def.name,
-            max_len(l)
-        )
-        .unwrap();
+    *out += "    }\n";
+    if simple {
+        let fixed: Vec<&Field> = l.fields.iter().filter(|f| f.def.fixed.is_some()).collect();
+        if !fixed.is_empty() {
+            *out += "    fixed {\n";
+            for f in fixed {
+                let n = &f.def.name;
+                writeln!(out, "        {n} / set_{n} = {},", n.to_uppercase()).unwrap();
+            }
+            *out += "    }\n";
+        }
+        *out += "}\n";
+        return;
     }
-    writeln!(
-        out,
-        "/// The fields a sender chooses, as this header holds them.\npub fn repr(&self) -> {repr} {{"
-    )
-    .unwrap();
-    writeln!(out, "{repr} {{").unwrap();
-    for f in &chosen {
-        writeln!(out, "{0}: self.{0}(),", f.def.name).unwrap();
-    }
-    *out += "}\n}\n}\n\n";
+    *out += "}\n";
 
     // The header-length field counts whole units of the fixed size.
     if let Some(f) = header_len_field(l) {
         let unit = f.def.length.as_ref().unwrap().unit_bytes;
         writeln!(
             out,
-            "const _: () = assert!({name}::LEN.is_multiple_of({unit}) && {name}::LEN / {unit} <= {});\n",
+            "\nconst _: () = assert!({name}::LEN.is_multiple_of({unit}) && {name}::LEN / {unit} <= {});",
             field_max(f.def.bits)
         )
         .unwrap();
@@ -182,7 +207,7 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         Some(PseudoHeader::Ipv4) => ("crate::emit::Ipv4PseudoHeader", "cx"),
         None => ("()", "_cx"),
     };
-    writeln!(out, "impl crate::Emit for {repr} {{").unwrap();
+    writeln!(out, "\nimpl crate::Emit for {repr} {{").unwrap();
     writeln!(
         out,
         "const LEN: usize = {name}::LEN;\ntype Context = {context};\n"
@@ -225,13 +250,13 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         "fn emit(&self, message: &mut [u8], {cx}: Self::Context) -> Result<(), crate::EmitError> {{"
     )
     .unwrap();
-    *out += "let len = message.len();\n";
-    writeln!(
-        out,
-        "let Ok((header, _)) = {name}::mut_from_prefix(message) else {{\nreturn Err(crate::EmitError::Truncated {{ need: {name}::LEN, have: len }});\n}};"
-    )
-    .unwrap();
-    *out += "zerocopy::FromZeros::zero(header);\n";
+    if l.fields
+        .iter()
+        .any(|f| matches!(role(l, f), Role::MessageLen(_)))
+    {
+        *out += "let len = message.len();\n";
+    }
+    writeln!(out, "let header = crate::emit::zeroed::<{name}>(message)?;").unwrap();
     for f in &l.fields {
         emit_set(out, l, f);
     }
@@ -272,7 +297,7 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field) {
                 };
                 writeln!(
                     out,
-                    "if u64::from({raw}) > {max} {{\nreturn Err(crate::EmitError::DoesNotFit {{ field: \"{n}\", value: u64::from({raw}) }});\n}}",
+                    "crate::emit::fits(\"{n}\", u64::from({raw}), {max})?;",
                     max = field_max(f.def.bits)
                 )
                 .unwrap();
@@ -285,32 +310,12 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field) {
             writeln!(out, "header.set_{n}({v});").unwrap();
         }
         Role::MessageLen(unit) => {
-            let misfit = format!(
-                "return Err(crate::EmitError::DoesNotFit {{ field: \"{n}\", value: len as u64 }});"
+            // Checked against the field's width first, so the cast keeps every bit.
+            let units = format!(
+                "crate::emit::length(\"{n}\", len, {unit}, {})? as {native}",
+                field_max(f.def.bits)
             );
-            let value = if unit == 1 {
-                "len".to_string()
-            } else {
-                writeln!(out, "if !len.is_multiple_of({unit}) {{\n{misfit}\n}}").unwrap();
-                format!("len / {unit}")
-            };
-            if f.group.is_none() {
-                // A whole integer field: the conversion is the check.
-                writeln!(
-                    out,
-                    "let Ok({n}) = {native}::try_from({value}) else {{\n{misfit}\n}};"
-                )
-                .unwrap();
-            } else {
-                writeln!(
-                    out,
-                    "let {n} = {value};\nif {n} > {} {{\n{misfit}\n}}",
-                    field_max(f.def.bits)
-                )
-                .unwrap();
-                writeln!(out, "let {n} = {n} as {native};").unwrap();
-            }
-            writeln!(out, "header.set_{n}({});", wrap(n.to_string())).unwrap();
+            writeln!(out, "header.set_{n}({});", wrap(units)).unwrap();
         }
         Role::SizeOf(units) => {
             let v = wrap(units.to_string());

@@ -25,38 +25,19 @@ pub(crate) fn emit_errors(out: &mut String, m: &Module) {
         Some(p) => format!(" The stack counts each as `drop_{p}_<name>`."),
         None => String::new(),
     };
+    // rustfmt leaves macro bodies alone: indent here.
+    *out += "crate::format::errors! {\n";
     doc(
         out,
-        "///",
+        "    ///",
         &format!("Why a `parse` of this module refused a buffer, in the order it checks.{counted}"),
     );
-    writeln!(
-        out,
-        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]\npub enum {en} {{"
-    )
-    .unwrap();
+    writeln!(out, "    pub enum {en} {{").unwrap();
     for e in &m.errors {
-        doc(out, "///", &e.doc);
-        writeln!(out, "{},", camel(&e.name)).unwrap();
+        doc(out, "        ///", &e.doc);
+        writeln!(out, "        {} = \"{}\",", camel(&e.name), e.name).unwrap();
     }
-    *out += "}\n\n";
-    writeln!(out, "impl {en} {{").unwrap();
-    writeln!(
-        out,
-        "/// Every error, in the order `parse` checks them.\npub const ALL: [Self; {}] = [{}];\n",
-        m.errors.len(),
-        m.errors
-            .iter()
-            .map(|e| format!("Self::{}", camel(&e.name)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-    .unwrap();
-    *out += "/// The spec's name for the error (`bad_checksum`).\npub const fn name(self) -> &'static str {\nmatch self {\n";
-    for e in &m.errors {
-        writeln!(out, "Self::{} => \"{}\",", camel(&e.name), e.name).unwrap();
-    }
-    *out += "}\n}\n}\n";
+    *out += "    }\n}\n";
 }
 
 /// A key value as Rust: `IpProtocol::UDP` here, `crate::ipv4::IpProtocol::UDP` elsewhere.
@@ -148,6 +129,10 @@ fn rust_expr(m: &Module, l: &Layout, e: &Expr) -> String {
 /// `parse`: the view, then every check of the format in order.
 pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     let en = error_enum(m);
+    if l.checks.is_empty() {
+        // Nothing to check past the view: `format::parse_fixed_size!`.
+        return;
+    }
     let pseudo = checksum_field(m).is_some_and(|(cl, f)| {
         cl.name() == l.name() && f.def.checksum.as_ref().unwrap().pseudo_header.is_some()
     });
@@ -252,43 +237,61 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     what += ".";
     *out += "\n";
     doc(out, "///", &what);
-    if pseudo {
+    let too_short = camel(checks::TOO_SHORT);
+    let args = if pseudo {
         *out += "///\n/// `src` and `dst` are the addresses of the IPv4 pseudo-header.\n";
-        writeln!(out, "pub fn parse(bytes: &[u8], src: [u8; 4], dst: [u8; 4]) -> Result<crate::Parsed<'_, Self>, {en}> {{").unwrap();
+        "bytes: &[u8], src: [u8; 4], dst: [u8; 4]"
     } else {
-        writeln!(
-            out,
-            "pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{"
-        )
-        .unwrap();
-    }
-    writeln!(
+        "bytes: &[u8]"
+    };
+    write!(
         out,
-        "let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};",
-        camel(checks::TOO_SHORT)
+        r#"pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
+    let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{
+        return Err({en}::{too_short});
+    }};
+{body}    Ok(crate::Parsed::split(header, bytes, header_len, end))
+}}
+"#
     )
     .unwrap();
-    *out += &body;
-    *out += "Ok(crate::Parsed { header, message: &bytes[..end], options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..end] })\n}\n";
     if let (Some((checks, field)), true) = (prefix, has("message")) {
-        writeln!(
+        write!(
             out,
-            "\n/// Views a header whose message may be cut short (as an ICMP error quotes it): the\n/// checks of [`Self::parse`] up to `{field}`, none after; the payload is the rest of `bytes`.\npub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{\nlet Ok((header, _)) = Self::ref_from_prefix(bytes) else {{\nreturn Err({en}::{});\n}};\n{checks}Ok(crate::Parsed {{ header, message: bytes, options: &bytes[Self::LEN..header_len], payload: &bytes[header_len..] }})\n}}",
-            camel(checks::TOO_SHORT)
+            r#"
+/// Views a header whose message may be cut short (as an ICMP error quotes it): the
+/// checks of [`Self::parse`] up to `{field}`, none after; the payload is the rest of `bytes`.
+pub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{
+    let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{
+        return Err({en}::{too_short});
+    }};
+{checks}    Ok(crate::Parsed::split(header, bytes, header_len, bytes.len()))
+}}
+"#
         )
         .unwrap();
     }
     if let Some(list) = &l.def.options {
-        writeln!(
+        write!(
             out,
-            "\n/// The options between the fixed part and the header length, as [`{list}`].\npub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> {list}<'a> {{\n{list}::new(parsed.options)\n}}"
+            r#"
+/// The options between the fixed part and the header length, as [`{list}`].
+pub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> {list}<'a> {{
+    {list}::new(parsed.options)
+}}
+"#
         )
         .unwrap();
     }
     if let Some(elem) = &l.def.repeated {
-        writeln!(
+        write!(
             out,
-            "\n/// The [`{elem}`]s after the fixed part, in place (`parse` checked that they fill it).\npub fn elements<'a>(parsed: &crate::Parsed<'a, Self>) -> &'a [{elem}] {{\n<[{elem}]>::ref_from_bytes(parsed.payload).unwrap_or(&[])\n}}"
+            r#"
+/// The [`{elem}`]s after the fixed part, in place (`parse` checked that they fill it).
+pub fn elements<'a>(parsed: &crate::Parsed<'a, Self>) -> &'a [{elem}] {{
+    <[{elem}]>::ref_from_bytes(parsed.payload).unwrap_or(&[])
+}}
+"#
         )
         .unwrap();
     }
@@ -322,14 +325,28 @@ pub(crate) fn emit_checksum(out: &mut String, m: &Module) {
     };
     match c.pseudo_header {
         None => {
-            writeln!(
+            write!(
                 out,
-                "\n/// Checks the Internet checksum (RFC 1071) of `{arg}` ({what}): summed with\n/// `{field}` included it must come to zero. False when shorter than [`{ty}::LEN`].\npub fn checksum_ok({arg}: &[u8]) -> bool {{\n{arg}.len() >= {ty}::LEN && internet_checksum({arg}) == 0\n}}"
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "\n/// Computes the Internet checksum (RFC 1071) of `{arg}` ({what}) and stores it in\n/// `{field}`. Does nothing when `{arg}` is shorter than [`{ty}::LEN`].\npub fn fill_checksum({arg}: &mut [u8]) {{\nlet Ok((header, _)) = {ty}::mut_from_prefix({arg}) else {{ return }};\nheader.set_{field}(0);\nlet sum = internet_checksum({arg});\nif let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{\nheader.set_{field}(sum);\n}}\n}}"
+                r#"
+/// Checks the Internet checksum (RFC 1071) of `{arg}` ({what}): summed with
+/// `{field}` included it must come to zero. False when shorter than [`{ty}::LEN`].
+pub fn checksum_ok({arg}: &[u8]) -> bool {{
+    {arg}.len() >= {ty}::LEN && internet_checksum({arg}) == 0
+}}
+
+/// Computes the Internet checksum (RFC 1071) of `{arg}` ({what}) and stores it in
+/// `{field}`. Does nothing when `{arg}` is shorter than [`{ty}::LEN`].
+pub fn fill_checksum({arg}: &mut [u8]) {{
+    let Ok((header, _)) = {ty}::mut_from_prefix({arg}) else {{
+        return;
+    }};
+    header.set_{field}(0);
+    let sum = internet_checksum({arg});
+    if let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{
+        header.set_{field}(sum);
+    }}
+}}
+"#
             )
             .unwrap();
         }
@@ -341,46 +358,72 @@ pub(crate) fn emit_checksum(out: &mut String, m: &Module) {
                 protocol
             };
             let offset = f.bit_offset / 8;
-            writeln!(out, "\n/// The IP protocol number in the pseudo-header.\nconst PSEUDO_HEADER_PROTOCOL: u8 = {protocol};").unwrap();
-            writeln!(out, "\n/// Offset of `{field}` in [`{ty}`], in bytes.\nconst CHECKSUM_OFFSET: usize = {offset};").unwrap();
-            writeln!(
-                out,
-                "\n/// The sum of the IPv4 pseudo-header: source, destination, zero, protocol, length.\nfn pseudo_header(src: [u8; 4], dst: [u8; 4], len: usize) -> Checksum {{\nlet mut sum = Checksum::new();\nsum.add(&src);\nsum.add(&dst);\nsum.add_u16(u16::from(PSEUDO_HEADER_PROTOCOL));\nsum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));\nsum\n}}"
-            )
-            .unwrap();
-            let zero_rule = if c.zero_means_none {
-                "\n///\n/// A stored 0 means \"no checksum\", so a computed 0 is returned as 0xffff."
+            let (zero_rule, finish) = if c.zero_means_none {
+                (
+                    "\n///\n/// A stored 0 means \"no checksum\", so a computed 0 is returned as 0xffff.",
+                    "match sum.finish() {\n        0 => 0xffff,\n        sum => sum,\n    }",
+                )
             } else {
-                ""
+                ("", "sum.finish()")
             };
-            let finish = if c.zero_means_none {
-                "match sum.finish() {\n0 => 0xffff,\nsum => sum,\n}"
+            let (none_doc, none) = if c.zero_means_none {
+                (
+                    " True when the stored checksum is 0 (none).",
+                    format!("let Ok((header, _)) = {ty}::ref_from_prefix({arg}) else {{\n        return false;\n    }};\n    if header.{field}() == 0 {{\n        return true;\n    }}"),
+                )
             } else {
-                "sum.finish()"
+                (
+                    "",
+                    format!("if {arg}.len() < {ty}::LEN {{\n        return false;\n    }}"),
+                )
             };
-            writeln!(
+            write!(
                 out,
-                "\n/// The Internet checksum of `{arg}` ({what}, trimmed to its length) behind the IPv4\n/// pseudo-header of `src` and `dst`, with the stored `{field}` counted as zero.{zero_rule}\npub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{\nlet mut sum = pseudo_header(src, dst, {arg}.len());\nlet (head, rest) = {arg}.split_at(CHECKSUM_OFFSET.min({arg}.len()));\nsum.add(head);\nsum.add(rest.get(2..).unwrap_or(&[]));\n{finish}\n}}"
-            )
-            .unwrap();
-            let none = if c.zero_means_none {
-                format!("let Ok((header, _)) = {ty}::ref_from_prefix({arg}) else {{ return false }};\nif header.{field}() == 0 {{\nreturn true;\n}}\n")
-            } else {
-                format!("if {arg}.len() < {ty}::LEN {{\nreturn false;\n}}\n")
-            };
-            let none_doc = if c.zero_means_none {
-                " True when the stored checksum is 0 (none)."
-            } else {
-                ""
-            };
-            writeln!(
-                out,
-                "\n/// Checks `{field}` of `{arg}` against its pseudo-header.{none_doc}\n/// False when `{arg}` is shorter than [`{ty}::LEN`].\npub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{\n{none}let mut sum = pseudo_header(src, dst, {arg}.len());\nsum.add({arg});\nsum.finish() == 0\n}}"
-            )
-            .unwrap();
-            writeln!(
-                out,
-                "\n/// Computes [`checksum`] and stores it in `{field}`. Does nothing when `{arg}` is\n/// shorter than [`{ty}::LEN`].\npub fn fill_checksum(src: [u8; 4], dst: [u8; 4], {arg}: &mut [u8]) {{\nlet sum = checksum(src, dst, {arg});\nif let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{\nheader.set_{field}(sum);\n}}\n}}"
+                r#"
+/// The IP protocol number in the pseudo-header.
+const PSEUDO_HEADER_PROTOCOL: u8 = {protocol};
+
+/// Offset of `{field}` in [`{ty}`], in bytes.
+const CHECKSUM_OFFSET: usize = {offset};
+
+/// The sum of the IPv4 pseudo-header: source, destination, zero, protocol, length.
+fn pseudo_header(src: [u8; 4], dst: [u8; 4], len: usize) -> Checksum {{
+    let mut sum = Checksum::new();
+    sum.add(&src);
+    sum.add(&dst);
+    sum.add_u16(u16::from(PSEUDO_HEADER_PROTOCOL));
+    sum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));
+    sum
+}}
+
+/// The Internet checksum of `{arg}` ({what}, trimmed to its length) behind the IPv4
+/// pseudo-header of `src` and `dst`, with the stored `{field}` counted as zero.{zero_rule}
+pub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{
+    let mut sum = pseudo_header(src, dst, {arg}.len());
+    let (head, rest) = {arg}.split_at(CHECKSUM_OFFSET.min({arg}.len()));
+    sum.add(head);
+    sum.add(rest.get(2..).unwrap_or(&[]));
+    {finish}
+}}
+
+/// Checks `{field}` of `{arg}` against its pseudo-header.{none_doc}
+/// False when `{arg}` is shorter than [`{ty}::LEN`].
+pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{
+    {none}
+    let mut sum = pseudo_header(src, dst, {arg}.len());
+    sum.add({arg});
+    sum.finish() == 0
+}}
+
+/// Computes [`checksum`] and stores it in `{field}`. Does nothing when `{arg}` is
+/// shorter than [`{ty}::LEN`].
+pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], {arg}: &mut [u8]) {{
+    let sum = checksum(src, dst, {arg});
+    if let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{
+        header.set_{field}(sum);
+    }}
+}}
+"#
             )
             .unwrap();
         }

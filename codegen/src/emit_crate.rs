@@ -22,67 +22,62 @@ pub fn dispatch(modules: &[Module]) -> String {
                 sources.push(m.file.clone());
                 uses.push(format!("use crate::{}::{key};", m.name));
                 let en = format!("{}Next", camel(&m.name));
-                writeln!(
-                    body,
-                    "\n/// What follows a [`{}`](crate::{}::{}), by its `{}` field ({}).",
-                    l.name(),
-                    m.name,
-                    l.name(),
-                    f.def.name,
-                    m.file
-                )
-                .unwrap();
-                writeln!(
-                    body,
-                    "#[derive(Debug, Clone, Copy, PartialEq, Eq)]\npub enum {en} {{"
-                )
-                .unwrap();
+                let (format, module, field) = (l.name(), &m.name, &f.def.name);
+                let (mut variants, mut up, mut down) =
+                    (String::new(), String::new(), String::new());
                 for (value, target) in map {
+                    let variant = camel(target);
                     writeln!(
-                        body,
-                        "/// [`crate::{target}`], for `{key}::{value}`.\n{},",
-                        camel(target)
+                        variants,
+                        "    /// [`crate::{target}`], for `{key}::{value}`.\n    {variant},"
                     )
                     .unwrap();
+                    writeln!(up, "        {key}::{value} => {en}::{variant},").unwrap();
+                    writeln!(down, "            {en}::{variant} => {key}::{value},").unwrap();
                 }
-                writeln!(
+                // Read forwards for parsing; backwards, for building, the
+                // value a layer is carried under.
+                write!(
                     body,
-                    "/// A value with no next layer declared.\nUnknown({key}),\n}}"
+                    r#"
+/// What follows a [`{format}`](crate::{module}::{format}), by its `{field}` field ({file}).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum {en} {{
+{variants}    /// A value with no next layer declared.
+    Unknown({key}),
+}}
+
+/// The layer that parses what follows, by the value of `{field}`.
+pub fn {module}_next(key: {key}) -> {en} {{
+    match key {{
+{up}        other => {en}::Unknown(other),
+    }}
+}}
+
+impl {en} {{
+    /// The `{field}` that carries this layer: [`{module}_next`] read backwards, for building.
+    pub const fn {field}(self) -> {key} {{
+        match self {{
+{down}            {en}::Unknown(key) => key,
+        }}
+    }}
+}}
+"#,
+                    file = m.file
                 )
                 .unwrap();
-                writeln!(
-                    body,
-                    "\n/// The layer that parses what follows, by the value of `{}`.\npub fn {}_next(key: {key}) -> {en} {{\nmatch key {{",
-                    f.def.name, m.name
-                )
-                .unwrap();
-                for (value, target) in map {
-                    writeln!(body, "{key}::{value} => {en}::{},", camel(target)).unwrap();
-                }
-                writeln!(body, "other => {en}::Unknown(other),\n}}\n}}").unwrap();
-                // The same table read backwards, for building: the value a
-                // layer is carried under.
-                let field = &f.def.name;
-                writeln!(
-                    body,
-                    "\nimpl {en} {{\n/// The `{field}` that carries this layer: [`{}_next`] read backwards, for building.\npub const fn {field}(self) -> {key} {{\nmatch self {{",
-                    m.name
-                )
-                .unwrap();
-                for (value, target) in map {
-                    writeln!(body, "{en}::{} => {key}::{value},", camel(target)).unwrap();
-                }
-                writeln!(body, "{en}::Unknown(key) => key,\n}}\n}}\n}}").unwrap();
             }
         }
     }
     body += &header_chains(modules);
     let mut out = banner(&sources.join(", "));
-    out += "//! The dispatch table: which module parses the next layer, generated from the\n";
-    out += "//! `next_layer` declarations of the specs. The stack matches on these enums\n";
-    out += "//! instead of on magic numbers, and builds with them too: each enum names the\n";
-    out += "//! key value that carries a layer. The longest run of headers in front of a\n";
-    out += "//! payload follows from the same declarations.\n\n";
+    out += r#"//! The dispatch table: which module parses the next layer, generated from the
+//! `next_layer` declarations of the specs. The stack matches on these enums
+//! instead of on magic numbers, and builds with them too: each enum names the
+//! key value that carries a layer. The longest run of headers in front of a
+//! payload follows from the same declarations.
+
+"#;
     out += &uses.join("\n");
     out += "\n";
     out += &body;
@@ -92,18 +87,31 @@ pub fn dispatch(modules: &[Module]) -> String {
 /// Emits `kernel/wire/src/lib.rs`.
 pub fn lib(modules: &[Module]) -> String {
     let mut out = banner("proto-defs/");
-    out += "//! Zero-copy views of every on-wire and on-device format the kernel touches,\n";
-    out += "//! generated from `proto-defs/*.toml` by `cargo xtask codegen`.\n//!\n";
-    out += "//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in\n";
-    out += "//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its\n";
-    out += "//! accessors, or check its length fields with its `parse`; build one with its\n";
-    out += "//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),\n";
-    out += "//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`\n";
-    out += "//! (its result types) are hand-written; the rest is generated.\n\n";
-    out += "#![no_std]\n#![forbid(unsafe_code)]\n";
-    out += "// A `len` accessor is a wire field (virtq descriptors), not a container length.\n";
-    out += "#![allow(clippy::len_without_is_empty)]\n\n";
-    out += "pub mod checksum;\npub mod dispatch;\npub mod drops;\npub mod emit;\nmod keys;\npub mod parse;\npub mod regs;\n";
+    out += r#"//! Zero-copy views of every on-wire and on-device format the kernel touches,
+//! generated from `proto-defs/*.toml` by `cargo xtask codegen`.
+//!
+//! Each header is a `#[repr(C)]` struct of byte-order-aware fields: view it in
+//! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its
+//! accessors, or check its length fields with its `parse`; build one with its
+//! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
+//! `format` (the `header!`, `builder!` and `errors!` shapes every format shares),
+//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`
+//! (its result types) are hand-written; the rest is generated.
+
+#![no_std]
+#![forbid(unsafe_code)]
+// A `len` accessor is a wire field (virtq descriptors), not a container length.
+#![allow(clippy::len_without_is_empty)]
+
+pub mod checksum;
+pub mod dispatch;
+pub mod drops;
+pub mod emit;
+mod format;
+mod keys;
+pub mod parse;
+pub mod regs;
+"#;
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }
@@ -163,16 +171,30 @@ fn header_chains(modules: &[Module]) -> String {
         let Some(expr) = chain_expr(modules, m, &mut Vec::new()) else {
             continue;
         };
-        writeln!(
+        write!(
             out,
-            "\n/// The most header bytes a message that starts with a [`crate::{0}`] header carries in front of\n/// its payload: each layer's longest header (a header-length field at its largest; a common\n/// header with its longest body), down every `next_layer` path, the longest path taken.\npub const {1}_MAX_HEADERS: usize = {expr};",
+            r#"
+/// The most header bytes a message that starts with a [`crate::{0}`] header carries in front of
+/// its payload: each layer's longest header (a header-length field at its largest; a common
+/// header with its longest body), down every `next_layer` path, the longest path taken.
+pub const {1}_MAX_HEADERS: usize = {expr};
+"#,
             m.name,
             m.name.to_uppercase()
         )
         .unwrap();
     }
     if !out.is_empty() {
-        out += "\n/// `const` `max`, for the sums above.\nconst fn max(a: usize, b: usize) -> usize {\nif a > b {\na\n} else {\nb\n}\n}\n";
+        out += r#"
+/// `const` `max`, for the sums above.
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+"#;
     }
     out
 }

@@ -33,8 +33,10 @@ pub fn files(modules: &[Module]) -> Vec<GeneratedFile> {
 
 fn mod_rs(modules: &[Module]) -> String {
     let mut out = banner("proto-defs/");
-    out += "//! deku reference codecs, one module per spec file: owned structs decoded bit\n";
-    out += "//! by bit, that the spec tests compare the zero-copy `wire` views against.\n\n";
+    out += r#"//! deku reference codecs, one module per spec file: owned structs decoded bit
+//! by bit, that the spec tests compare the zero-copy `wire` views against.
+
+"#;
     for m in modules.iter().filter(|m| !m.formats.is_empty()) {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }
@@ -57,7 +59,6 @@ fn module(m: &Module) -> String {
         m.file, m.spec.title
     )
     .unwrap();
-    out += "\nuse deku::prelude::*;\n\nuse crate::Reference;\n";
     let endian = match m.spec.byte_order {
         ByteOrder::Network => "big",
         ByteOrder::Little => "little",
@@ -68,63 +69,69 @@ fn module(m: &Module) -> String {
     out
 }
 
+/// One `reference!` declaration (`spec-tests/src/reference.rs` writes the
+/// struct and its `Reference` glue). rustfmt leaves macro bodies alone:
+/// the template is indented.
 fn emit_format(out: &mut String, m: &Module, l: &Layout, endian: &str) {
     let name = l.name();
     let wire = format!("wire::{}::{name}", m.name);
-    writeln!(out, "\n/// Reference codec for [`{wire}`].").unwrap();
-    writeln!(out, "#[derive(Debug, Clone, PartialEq, Eq, DekuRead, DekuWrite)]\n#[deku(endian = \"{endian}\")]").unwrap();
-    writeln!(out, "pub struct {name} {{").unwrap();
+    let mut fields = String::new();
     for f in &l.fields {
+        let n = &f.def.name;
         if f.group.is_some() {
-            writeln!(out, "#[deku(bits = {})]", f.def.bits).unwrap();
+            writeln!(fields, "        #[deku(bits = {})]", f.def.bits).unwrap();
         }
-        writeln!(out, "pub {}: {},", f.def.name, rust_ty(f.repr)).unwrap();
+        let key = match &f.def.key {
+            Some(k) => format!(" as wire::{}::{k}", m.name),
+            None => String::new(),
+        };
+        writeln!(fields, "        {n} / set_{n}: {}{key},", rust_ty(f.repr)).unwrap();
     }
-    *out += "}\n";
-    writeln!(out, "\nimpl Reference for {name} {{\ntype Wire = {wire};\n").unwrap();
-    *out += "fn from_wire(w: &Self::Wire) -> Self {\nSelf {\n";
-    for f in &l.fields {
-        let get = if f.def.key.is_some() { ".0" } else { "" };
-        writeln!(out, "{0}: w.{0}(){get},", f.def.name).unwrap();
-    }
-    *out += "}\n}\n\nfn to_wire(&self) -> Self::Wire {\nlet mut w = Self::Wire::default();\n";
-    for f in &l.fields {
-        match &f.def.key {
-            Some(k) => writeln!(
-                out,
-                "w.set_{0}(wire::{1}::{k}(self.{0}));",
-                f.def.name, m.name
-            )
-            .unwrap(),
-            None => writeln!(out, "w.set_{0}(self.{0});", f.def.name).unwrap(),
-        }
-    }
-    *out += "w\n}\n}\n";
+    write!(
+        out,
+        r#"
+crate::reference::reference! {{
+    /// Reference codec for [`{wire}`].
+    #[deku(endian = "{endian}")]
+    pub struct {name} for {wire} {{
+{fields}    }}
+}}
+"#
+    )
+    .unwrap();
 }
 
 fn roundtrip(modules: &[Module]) -> String {
-    let mut out = banner("proto-defs/");
-    out += "//! Round trips of every format over random bytes: wire view ⇄ bytes ⇄ deku\n";
-    out += "//! (see `spec_tests::roundtrip`).\n\n";
-    out += "use proptest::collection::vec;\nuse proptest::prelude::*;\nuse spec_tests::{deku, roundtrip};\n\n";
-    // rustfmt leaves macro bodies alone, so this one is indented here.
-    out += "proptest! {\n";
+    let mut tests = Vec::new();
     for m in modules {
         for l in &m.formats {
-            writeln!(
-                out,
-                "    #[test]\n    fn {}_{}(bytes in vec(any::<u8>(), wire::{}::{}::LEN)) {{\n        roundtrip::<deku::{}::{}>(&bytes)?;\n    }}\n",
-                m.name,
-                snake(l.name()),
-                m.name,
-                l.name(),
-                m.name,
-                l.name()
-            )
-            .unwrap();
+            let (module, format) = (&m.name, l.name());
+            let test = snake(format);
+            tests.push(format!(
+                r#"    #[test]
+    fn {module}_{test}(bytes in vec(any::<u8>(), wire::{module}::{format}::LEN)) {{
+        roundtrip::<deku::{module}::{format}>(&bytes)?;
+    }}
+"#
+            ));
         }
     }
-    out.pop(); // the blank line after the last test
-    out += "}\n";
+    // rustfmt leaves macro bodies alone, so this one is indented here.
+    let mut out = banner("proto-defs/");
+    write!(
+        out,
+        r#"//! Round trips of every format over random bytes: wire view ⇄ bytes ⇄ deku
+//! (see `spec_tests::roundtrip`).
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use spec_tests::{{deku, roundtrip}};
+
+proptest! {{
+{}}}
+"#,
+        tests.join("\n")
+    )
+    .unwrap();
     out
 }

@@ -26,56 +26,69 @@ pub fn drops(modules: &[Module]) -> String {
         .filter(|(m, _)| !m.formats.is_empty())
         .collect();
     let files: Vec<&str> = counted.iter().map(|(m, _)| m.file.as_str()).collect();
-    let mut out = banner(&files.join(", "));
-    out += "//! The drop reasons the specs declare: one per error of the `parse` functions\n";
-    out += "//! of every module with a `counter_prefix` (`drop_ipv4_bad_ihl` for\n";
-    out += "//! `Ipv4Error::BadIhl`), for the stack's counters.\n\n";
-    out += "/// Expands `$m! { $(#[attr])* $name { <the caller's variants> <the generated ones> } }`\n";
-    out += "/// and `From<Error> for $name` for each module's error enum, so each parse\n";
-    out += "/// error converts (`?`) to its own drop reason.\n";
-    out += "///\n/// The generated variants, `Name = \"counter\",`:\n///\n";
+    let mut listed = String::new();
+    let mut variants = String::new();
+    let mut conversions = String::new();
     for (m, prefix) in &counted {
+        writeln!(variants, "                // {}", m.file).unwrap();
+        let ty = format!("$crate::{}::{}", m.name, error_enum(m));
+        let mut arms = String::new();
         for e in &m.errors {
             let (counter, variant) = drop_reason(prefix, &e.name);
-            writeln!(out, "/// - `{variant}` = `{counter}` ({})", m.file).unwrap();
-        }
-    }
-    // rustfmt leaves macro bodies alone: indent by hand.
-    out += "#[macro_export]\nmacro_rules! with_parse_errors {\n";
-    out += "    ($m:ident! { $(#[$attr:meta])* $name:ident { $($body:tt)* } }) => {\n";
-    out +=
-        "        $m! {\n            $(#[$attr])*\n            $name {\n                $($body)*\n";
-    for (m, prefix) in &counted {
-        writeln!(out, "                // {}", m.file).unwrap();
-        for e in &m.errors {
-            let (counter, variant) = drop_reason(prefix, &e.name);
+            writeln!(listed, "/// - `{variant}` = `{counter}` ({})", m.file).unwrap();
             writeln!(
-                out,
+                variants,
                 "                #[doc = {:?}]\n                {variant} = \"{counter}\",",
                 e.doc
             )
             .unwrap();
-        }
-    }
-    out += "            }\n        }\n";
-    for (m, prefix) in &counted {
-        let ty = format!("$crate::{}::{}", m.name, error_enum(m));
-        writeln!(
-            out,
-            "\n        impl From<{ty}> for $name {{\n            fn from(e: {ty}) -> Self {{\n                match e {{"
-        )
-        .unwrap();
-        for e in &m.errors {
-            let (_, variant) = drop_reason(prefix, &e.name);
+            let error = camel(&e.name);
             writeln!(
-                out,
-                "                    {ty}::{} => $name::{variant},",
-                camel(&e.name)
+                arms,
+                "                    {ty}::{error} => $name::{variant},"
             )
             .unwrap();
         }
-        out += "                }\n            }\n        }\n";
+        write!(
+            conversions,
+            r#"
+        impl From<{ty}> for $name {{
+            fn from(e: {ty}) -> Self {{
+                match e {{
+{arms}                }}
+            }}
+        }}
+"#
+        )
+        .unwrap();
     }
-    out += "    };\n}\n";
+    // rustfmt leaves macro bodies alone: the template is indented.
+    let mut out = banner(&files.join(", "));
+    write!(
+        out,
+        r#"//! The drop reasons the specs declare: one per error of the `parse` functions
+//! of every module with a `counter_prefix` (`drop_ipv4_bad_ihl` for
+//! `Ipv4Error::BadIhl`), for the stack's counters.
+
+/// Expands `$m! {{ $(#[attr])* $name {{ <the caller's variants> <the generated ones> }} }}`
+/// and `From<Error> for $name` for each module's error enum, so each parse
+/// error converts (`?`) to its own drop reason.
+///
+/// The generated variants, `Name = "counter",`:
+///
+{listed}#[macro_export]
+macro_rules! with_parse_errors {{
+    ($m:ident! {{ $(#[$attr:meta])* $name:ident {{ $($body:tt)* }} }}) => {{
+        $m! {{
+            $(#[$attr])*
+            $name {{
+                $($body)*
+{variants}            }}
+        }}
+{conversions}    }};
+}}
+"#
+    )
+    .unwrap();
     out
 }

@@ -1,7 +1,7 @@
 //! Emits the register blocks of a module (`[[register_block]]`, see `regs`):
 //! per block an uninhabited type whose associated constants are typed
-//! `wire::regs::Register`s, with the block's table in its doc, and the
-//! `RegisterValue` glue for every key a register reads as.
+//! `wire::regs::Register`s, with the block's table in its doc (every key
+//! is a `RegisterValue` through `wire/src/keys.rs`).
 //!
 //! Appended to the module `emit_rust` writes; nothing here is emitted for a
 //! file without register blocks.
@@ -28,9 +28,6 @@ pub fn blocks(m: &Module) -> String {
         } else {
             "Register"
         });
-        if r.key.is_some() {
-            used.insert("RegisterValue");
-        }
     }
     let used: Vec<&str> = used.into_iter().collect();
     writeln!(out, "\nuse crate::regs::{{{}}};", used.join(", ")).unwrap();
@@ -41,20 +38,6 @@ pub fn blocks(m: &Module) -> String {
     for block in &m.spec.registers {
         out += "\n";
         emit_block(&mut out, block, order);
-    }
-    let keys: BTreeSet<&str> = m
-        .spec
-        .registers
-        .iter()
-        .flat_map(|b| b.registers.iter().filter_map(|r| r.key.as_deref()))
-        .collect();
-    for key in keys {
-        let bits = m.key(key).expect("validated").bits;
-        writeln!(
-            out,
-            "\nimpl RegisterValue for {key} {{\ntype Raw = u{bits};\n#[inline]\nfn from_raw(raw: u{bits}) -> Self {{ Self(raw) }}\n#[inline]\nfn into_raw(self) -> u{bits} {{ self.0 }}\n}}"
-        )
-        .unwrap();
     }
     out
 }

@@ -1,7 +1,10 @@
-//! Emits one `wire` module per spec file: module docs with field diagrams,
-//! constants, key newtypes, the zero-copy structs and their accessors (the
-//! checks are in `emit_checks`). The text is formatted by rustfmt afterwards,
-//! so this file cares about content and order, not indentation.
+//! Emits one `wire` module per spec file as a declaration: module docs with
+//! field diagrams, constants, then per format its fields in wire order
+//! (`format::header!`), fixed values (`format::fixed!`) and what is
+//! particular to it (its `parse`, from `emit_checks`; its builder, from
+//! `emit_build`). The shapes those macros expand to are hand-written in
+//! `kernel/wire/src/format.rs` and `keys.rs`. rustfmt formats the text
+//! afterwards but leaves macro bodies alone, so those are indented here.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -10,7 +13,7 @@ use crate::emit_build::emit_builder;
 use crate::emit_checks::{checksum_field, emit_checksum, emit_errors, emit_parse};
 use crate::emit_doc;
 use crate::model::{parse_ipv4, parse_mac, Field, Item, Layout, Module, Repr};
-use crate::spec::{ByteOrder, ConstType, ConstValue, FieldType, KeyDef};
+use crate::spec::{ByteOrder, ConstType, ConstValue, KeyDef};
 
 /// First line of every generated file.
 pub fn banner(from: &str) -> String {
@@ -167,9 +170,6 @@ fn imports(out: &mut String, m: &Module) {
             }
         }
     }
-    if !m.formats.is_empty() {
-        *out += "use core::fmt;\n\n";
-    }
     if has_groups {
         *out += "use bitfield_struct::bitfield;\n";
     }
@@ -182,7 +182,14 @@ fn imports(out: &mut String, m: &Module) {
         if !types.is_empty() {
             writeln!(out, "use zerocopy::{order}::{{{}}};", types.join(", ")).unwrap();
         }
-        *out += "use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};\n";
+        // `header!` names the derives itself; the bitfields derive them
+        // here, and `parse` views headers with `FromBytes`.
+        let checked = m.formats.iter().any(|l| !l.checks.is_empty());
+        if has_groups {
+            *out += "use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};\n";
+        } else if checked {
+            *out += "use zerocopy::FromBytes;\n";
+        }
     }
     if let Some((_, f)) = checksum_field(m) {
         let c = f.def.checksum.as_ref().unwrap();
@@ -236,58 +243,33 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
     // Bitfields first, so the struct reads top to bottom.
     for item in &l.items {
         if let Item::Group(g) = item {
-            let names: Vec<String> = g
-                .fields
-                .iter()
-                .map(|&i| format!("`{}`", l.fields[i].def.name))
-                .collect();
-            let first_bit = match m.spec.byte_order {
-                ByteOrder::Network => "most",
-                ByteOrder::Little => "least",
-            };
-            doc(
-                out,
-                "///",
-                &format!(
-                    "The packed fields {} of [`{name}`], {first_bit} significant bit first.",
-                    names.join(", ")
-                ),
-            );
-            let order = match m.spec.byte_order {
-                ByteOrder::Network => "Msb",
-                ByteOrder::Little => "Lsb",
-            };
-            if g.bits == 8 {
-                writeln!(out, "#[bitfield(u8, order = {order})]").unwrap();
-            } else {
-                let e = endian_ty(g.bits);
-                writeln!(out, "#[bitfield(u{}, repr = {e}, from = {e}::new, into = {e}::get, order = {order})]", g.bits).unwrap();
-            }
-            *out += "#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, PartialEq, Eq)]\n";
-            writeln!(out, "pub struct {} {{", g.ty).unwrap();
-            for &i in &g.fields {
-                let f = &l.fields[i];
-                doc(out, "///", &f.def.doc);
-                let ty = match f.repr {
-                    Repr::Bool => "bool".to_string(),
-                    Repr::Uint(b) => uint(b),
-                    Repr::Bytes(_) => unreachable!("validated"),
-                };
-                writeln!(out, "#[bits({})]\npub {}: {ty},", f.def.bits, f.def.name).unwrap();
-            }
-            *out += "}\n\n";
+            emit_bitfield(out, m, l, g);
         }
     }
-    doc(out, "///", &l.def.doc);
-    *out += "///\n/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.\n";
-    *out += "#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]\n";
-    writeln!(out, "#[repr(C)]\npub struct {name} {{").unwrap();
+    // The declaration: `format::header!` writes the struct, its size check,
+    // accessors, `Default` and `Debug`. rustfmt leaves macro bodies alone:
+    // indent here.
+    *out += "crate::format::header! {\n";
+    doc(out, "    ///", &l.def.doc);
+    writeln!(out, "    pub struct {name}: {} bytes {{", l.len).unwrap();
     for item in &l.items {
         match item {
             Item::Plain(i) => {
                 let f = &l.fields[*i];
-                doc(out, "///", &f.def.doc);
-                writeln!(out, "pub {}: {},", f.def.name, storage_ty(f)).unwrap();
+                doc(out, "        ///", &f.def.doc);
+                let (storage, value) = (storage_ty(f), value_ty(f));
+                // A byte or byte array reads as it is stored.
+                let read_as = if value == storage {
+                    String::new()
+                } else {
+                    format!(" => {value}")
+                };
+                writeln!(
+                    out,
+                    "        {0} / set_{0}: {storage}{read_as},",
+                    f.def.name
+                )
+                .unwrap();
             }
             Item::Group(g) => {
                 let names: Vec<String> = g
@@ -297,47 +279,48 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
                     .collect();
                 doc(
                     out,
-                    "///",
+                    "        ///",
                     &format!("The packed fields {}.", names.join(", ")),
                 );
-                writeln!(out, "pub {}: {},", g.member, g.ty).unwrap();
+                writeln!(out, "        {}: {} => {{", g.member, g.ty).unwrap();
+                for &i in &g.fields {
+                    let f = &l.fields[i];
+                    doc(out, "            ///", &f.def.doc);
+                    let bits = match f.repr {
+                        Repr::Bool => String::new(),
+                        _ => format!(" ({} bits)", f.def.bits),
+                    };
+                    writeln!(
+                        out,
+                        "            {0} / set_{0}: {1}{bits},",
+                        f.def.name,
+                        value_ty(f)
+                    )
+                    .unwrap();
+                }
+                *out += "        },\n";
             }
         }
     }
-    *out += "}\n\n";
-    writeln!(
-        out,
-        "const _: () = assert!(core::mem::size_of::<{name}>() == {name}::LEN);\n"
-    )
-    .unwrap();
-    writeln!(out, "impl {name} {{").unwrap();
-    writeln!(
-        out,
-        "/// Size on the wire, in bytes.\npub const LEN: usize = {};",
-        l.len
-    )
-    .unwrap();
+    *out += "    }\n}\n\n";
+
     let fixed: Vec<&Field> = l.fields.iter().filter(|f| f.def.fixed.is_some()).collect();
-    for f in &fixed {
-        let v = f.def.fixed.unwrap();
-        let value = match (&f.def.key, f.repr) {
-            (Some(k), _) => format!("{k}({})", int_literal(v, f.def.bits)),
-            (None, Repr::Bool) => (v != 0).to_string(),
-            _ => int_literal(v, f.def.bits),
-        };
+    if !fixed.is_empty() {
+        emit_fixed(out, l, &fixed);
+    }
+
+    if l.checks.is_empty() {
         writeln!(
             out,
-            "/// The value `{}` always holds.\npub const {}: {} = {value};",
-            f.def.name,
-            f.def.name.to_uppercase(),
-            value_ty(f)
+            "crate::format::parse_fixed_size!({name}, {});\n",
+            crate::emit_checks::error_enum(m)
         )
         .unwrap();
     }
-    for f in &l.fields {
-        *out += "\n";
-        emit_accessors(out, l, f);
-    }
+
+    // What is particular to this format.
+    let mut items = String::new();
+    crate::emit_build::emit_max_len(&mut items, l);
     for f in &l.fields {
         if let Some(len) = &f.def.length {
             if len.unit_bytes != 1 {
@@ -346,7 +329,7 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
                     _ => format!("self.{}() as usize", f.def.name),
                 };
                 writeln!(
-                    out,
+                    items,
                     "\n/// `{}` in bytes: it counts units of {} bytes.\n#[inline]\npub fn {}_bytes(&self) -> usize {{ {conv} * {} }}",
                     f.def.name, len.unit_bytes, f.def.name, len.unit_bytes
                 )
@@ -354,114 +337,97 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
             }
         }
     }
-    emit_parse(out, m, l);
-    if !fixed.is_empty() {
-        let list: Vec<String> = fixed
-            .iter()
-            .map(|f| {
-                format!(
-                    "`{}` = {}",
-                    f.def.name,
-                    int_literal(f.def.fixed.unwrap(), f.def.bits)
-                )
-            })
-            .collect();
-        let checks: Vec<String> = fixed
-            .iter()
-            .map(|f| {
-                format!(
-                    "self.{}() == Self::{}",
-                    f.def.name,
-                    f.def.name.to_uppercase()
-                )
-            })
-            .collect();
-        writeln!(
-            out,
-            "\n/// Whether the fixed fields hold their values ({}).",
-            list.join(", ")
-        )
-        .unwrap();
-        writeln!(
-            out,
-            "pub fn fixed_values_ok(&self) -> bool {{ {} }}",
-            checks.join(" && ")
-        )
-        .unwrap();
-        *out +=
-            "\n/// Stores its value in every fixed field.\npub fn set_fixed_values(&mut self) {\n";
-        for f in &fixed {
-            writeln!(
-                out,
-                "self.set_{}(Self::{});",
-                f.def.name,
-                f.def.name.to_uppercase()
-            )
-            .unwrap();
-        }
-        *out += "}\n";
+    emit_parse(&mut items, m, l);
+    if !items.is_empty() {
+        writeln!(out, "impl {name} {{\n{items}}}").unwrap();
     }
-    *out += "}\n\n";
-    writeln!(out, "impl Default for {name} {{\n/// All zeros.\nfn default() -> Self {{ zerocopy::FromZeros::new_zeroed() }}\n}}\n").unwrap();
-    writeln!(out, "impl fmt::Debug for {name} {{").unwrap();
-    writeln!(
-        out,
-        "fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\nf.debug_struct(\"{name}\")"
-    )
-    .unwrap();
-    for f in &l.fields {
-        writeln!(out, ".field(\"{0}\", &self.{0}())", f.def.name).unwrap();
-    }
-    *out += ".finish()\n}\n}\n";
 }
 
-fn emit_accessors(out: &mut String, l: &Layout, f: &Field) {
-    let name = &f.def.name;
-    let ty = value_ty(f);
-    let raw = match f.group {
-        Some(g) => match &l.items[g] {
-            Item::Group(g) => format!("self.{}.{name}()", g.member),
-            Item::Plain(_) => unreachable!(),
-        },
-        None => match f.repr {
-            Repr::Uint(8) | Repr::Bytes(_) => format!("self.{name}"),
-            _ => format!("self.{name}.get()"),
-        },
-    };
-    let get = if f.def.key.is_some() {
-        format!("{ty}({raw})")
-    } else {
-        raw
-    };
-    let v = if f.def.key.is_some() { "v.0" } else { "v" };
-    let set = match f.group {
-        Some(g) => match &l.items[g] {
-            Item::Group(g) => format!("self.{}.set_{name}({v});", g.member),
-            Item::Plain(_) => unreachable!(),
-        },
-        None => match f.repr {
-            Repr::Uint(8) | Repr::Bytes(_) => format!("self.{name} = {v};"),
-            _ => format!("self.{name}.set({v});"),
-        },
-    };
-    let mut what = f.def.doc.clone();
-    if f.def.ty == FieldType::Mac || f.def.ty == FieldType::Ipv4 {
-        what = what.trim_end().to_string();
-    }
-    doc(out, "///", &what);
-    writeln!(out, "#[inline]\npub fn {name}(&self) -> {ty} {{ {get} }}\n").unwrap();
-    writeln!(out, "/// Sets [`Self::{name}`].").unwrap();
-    if f.group.is_some() && f.repr != Repr::Bool {
+/// The `format::fixed!` declaration: each fixed field's constant, and
+/// `fixed_values_ok` / `set_fixed_values`.
+fn emit_fixed(out: &mut String, l: &Layout, fixed: &[&Field]) {
+    let list: Vec<String> = fixed
+        .iter()
+        .map(|f| {
+            format!(
+                "`{}` = {}",
+                f.def.name,
+                int_literal(f.def.fixed.unwrap(), f.def.bits)
+            )
+        })
+        .collect();
+    // rustfmt leaves macro bodies alone: indent here.
+    *out += "crate::format::fixed! {\n";
+    doc(
+        out,
+        "    ///",
+        &format!(
+            "Whether the fixed fields hold their values ({}).",
+            list.join(", ")
+        ),
+    );
+    writeln!(out, "    impl {} {{", l.name()).unwrap();
+    for f in fixed {
+        let v = f.def.fixed.unwrap();
+        let value = match (&f.def.key, f.repr) {
+            (Some(k), _) => format!("{k}({})", int_literal(v, f.def.bits)),
+            (None, Repr::Bool) => (v != 0).to_string(),
+            _ => int_literal(v, f.def.bits),
+        };
         writeln!(
             out,
-            "///\n/// Panics if `v` does not fit in {} bits.",
-            f.def.bits
+            "        {0} / set_{0}: {1} = {2} = {value};",
+            f.def.name,
+            value_ty(f),
+            f.def.name.to_uppercase()
         )
         .unwrap();
     }
-    writeln!(
+    *out += "    }\n}\n\n";
+}
+
+/// A `#[bitfield]` struct holding the packed fields of one group.
+fn emit_bitfield(out: &mut String, m: &Module, l: &Layout, g: &crate::model::Group) {
+    let name = l.name();
+    let names: Vec<String> = g
+        .fields
+        .iter()
+        .map(|&i| format!("`{}`", l.fields[i].def.name))
+        .collect();
+    let (first_bit, order) = match m.spec.byte_order {
+        ByteOrder::Network => ("most", "Msb"),
+        ByteOrder::Little => ("least", "Lsb"),
+    };
+    doc(
         out,
-        "#[inline]\npub fn set_{name}(&mut self, v: {ty}) {{ {set} }}"
-    )
-    .unwrap();
+        "///",
+        &format!(
+            "The packed fields {} of [`{name}`], {first_bit} significant bit first.",
+            names.join(", ")
+        ),
+    );
+    if g.bits == 8 {
+        writeln!(out, "#[bitfield(u8, order = {order})]").unwrap();
+    } else {
+        let e = endian_ty(g.bits);
+        writeln!(
+            out,
+            "#[bitfield(u{}, repr = {e}, from = {e}::new, into = {e}::get, order = {order})]",
+            g.bits
+        )
+        .unwrap();
+    }
+    *out += "#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, PartialEq, Eq)]\n";
+    writeln!(out, "pub struct {} {{", g.ty).unwrap();
+    for &i in &g.fields {
+        let f = &l.fields[i];
+        doc(out, "///", &f.def.doc);
+        let ty = match f.repr {
+            Repr::Bool => "bool".to_string(),
+            Repr::Uint(b) => uint(b),
+            Repr::Bytes(_) => unreachable!("validated"),
+        };
+        writeln!(out, "#[bits({})]\npub {}: {ty},", f.def.bits, f.def.name).unwrap();
+    }
+    *out += "}\n\n";
 }

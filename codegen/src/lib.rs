@@ -9,6 +9,12 @@
 //! appended to their `wire` module; files of records (`records`,
 //! `emit_records`) become modules of the `abi` crate instead.
 //!
+//! The `wire` modules read as declarations: the shapes every format shares
+//! (accessors, builders, fixed values, option iterators, error enums) are
+//! macros hand-written in `kernel/wire/src/format.rs` and `keys.rs`, which
+//! the emitters invoke; larger pieces of generated code are raw-string
+//! templates.
+//!
 //! `run(root, check)` is what `cargo xtask codegen [--check]` calls: it
 //! rewrites the generated files, or with `check` only names the stale ones.
 

@@ -55,7 +55,10 @@ fn builders_fill_what_the_spec_computes() {
     let ipv4 = emit_rust::module(module(&modules, "ipv4"));
     assert!(ipv4.contains("fills in `version`, `ihl`, `total_length`, `header_checksum`."));
     assert!(ipv4.contains("pub const MAX_LEN: usize = 60;"));
-    let repr = ipv4.split("pub struct Ipv4HeaderRepr {").nth(1).unwrap();
+    let repr = ipv4
+        .split("pub struct Ipv4HeaderRepr for Ipv4Header {")
+        .nth(1)
+        .unwrap();
     let repr = repr.split_once('}').unwrap().0;
     for chosen in [
         "pub dscp: u8",
@@ -71,7 +74,12 @@ fn builders_fill_what_the_spec_computes() {
     assert!(udp.contains("type Context = crate::emit::Ipv4PseudoHeader;"));
     assert!(udp.contains("fill_checksum(cx.src, cx.dst, message);"));
     let arp = emit_rust::module(module(&modules, "arp"));
-    assert!(arp.contains("header.set_htype(ArpPacket::HTYPE);"));
+    // ARP's builder only stores values: `builder!` sets the fixed ones.
+    let builder = arp
+        .split("pub struct ArpPacketRepr for ArpPacket: Emit {")
+        .nth(1)
+        .unwrap();
+    assert!(builder.contains("fixed {\n        htype / set_htype = HTYPE,"));
 }
 
 #[test]

@@ -73,7 +73,7 @@ fn a_new_constraint_is_a_new_drop_counter() {
 
     let wire = |f: &str| std::fs::read_to_string(root.join("kernel/wire/src").join(f)).unwrap();
     assert!(
-        wire("udp.rs").contains("ZeroPort,"),
+        wire("udp.rs").contains("ZeroPort = \"zero_port\","),
         "no UdpError::ZeroPort"
     );
     assert!(

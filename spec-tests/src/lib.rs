@@ -8,6 +8,7 @@
 
 pub mod captures;
 pub mod deku;
+mod reference;
 
 use std::fmt::Debug;
 

@@ -42,10 +42,8 @@
 //! | `tha` | 18.0 | 48 | Target hardware address (`ar$tha`); ignored in a request. |
 //! | `tpa` | 24.0 | 32 | Target protocol address (`ar$tpa`). |
 
-use core::fmt;
-
 use zerocopy::network_endian::U16;
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+use zerocopy::FromBytes;
 
 crate::keys::key! {
     /// What an ARP packet asks or answers (RFC 826, `ar$op`).
@@ -56,154 +54,42 @@ crate::keys::key! {
     REPLY = 0x0002;
 }
 
-/// An ARP request or reply for IPv4 over Ethernet.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct ArpPacket {
-    /// Hardware type (`ar$hrd`): 1 = Ethernet.
-    pub htype: U16,
-    /// Protocol type (`ar$pro`): the EtherType of IPv4.
-    pub ptype: U16,
-    /// Length of a hardware address in bytes (`ar$hln`).
-    pub hlen: u8,
-    /// Length of a protocol address in bytes (`ar$pln`).
-    pub plen: u8,
-    /// Request or reply (`ar$op`).
-    pub oper: U16,
-    /// Sender hardware address (`ar$sha`).
-    pub sha: [u8; 6],
-    /// Sender protocol address (`ar$spa`).
-    pub spa: [u8; 4],
-    /// Target hardware address (`ar$tha`); ignored in a request.
-    pub tha: [u8; 6],
-    /// Target protocol address (`ar$tpa`).
-    pub tpa: [u8; 4],
+crate::format::header! {
+    /// An ARP request or reply for IPv4 over Ethernet.
+    pub struct ArpPacket: 28 bytes {
+        /// Hardware type (`ar$hrd`): 1 = Ethernet.
+        htype / set_htype: U16 => u16,
+        /// Protocol type (`ar$pro`): the EtherType of IPv4.
+        ptype / set_ptype: U16 => u16,
+        /// Length of a hardware address in bytes (`ar$hln`).
+        hlen / set_hlen: u8,
+        /// Length of a protocol address in bytes (`ar$pln`).
+        plen / set_plen: u8,
+        /// Request or reply (`ar$op`).
+        oper / set_oper: U16 => ArpOperation,
+        /// Sender hardware address (`ar$sha`).
+        sha / set_sha: [u8; 6],
+        /// Sender protocol address (`ar$spa`).
+        spa / set_spa: [u8; 4],
+        /// Target hardware address (`ar$tha`); ignored in a request.
+        tha / set_tha: [u8; 6],
+        /// Target protocol address (`ar$tpa`).
+        tpa / set_tpa: [u8; 4],
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<ArpPacket>() == ArpPacket::LEN);
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`htype` = 0x0001, `ptype` = 0x0800, `hlen` =
+    /// 6, `plen` = 4).
+    impl ArpPacket {
+        htype / set_htype: u16 = HTYPE = 0x0001;
+        ptype / set_ptype: u16 = PTYPE = 0x0800;
+        hlen / set_hlen: u8 = HLEN = 6;
+        plen / set_plen: u8 = PLEN = 4;
+    }
+}
 
 impl ArpPacket {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 28;
-    /// The value `htype` always holds.
-    pub const HTYPE: u16 = 0x0001;
-    /// The value `ptype` always holds.
-    pub const PTYPE: u16 = 0x0800;
-    /// The value `hlen` always holds.
-    pub const HLEN: u8 = 6;
-    /// The value `plen` always holds.
-    pub const PLEN: u8 = 4;
-
-    /// Hardware type (`ar$hrd`): 1 = Ethernet.
-    #[inline]
-    pub fn htype(&self) -> u16 {
-        self.htype.get()
-    }
-
-    /// Sets [`Self::htype`].
-    #[inline]
-    pub fn set_htype(&mut self, v: u16) {
-        self.htype.set(v);
-    }
-
-    /// Protocol type (`ar$pro`): the EtherType of IPv4.
-    #[inline]
-    pub fn ptype(&self) -> u16 {
-        self.ptype.get()
-    }
-
-    /// Sets [`Self::ptype`].
-    #[inline]
-    pub fn set_ptype(&mut self, v: u16) {
-        self.ptype.set(v);
-    }
-
-    /// Length of a hardware address in bytes (`ar$hln`).
-    #[inline]
-    pub fn hlen(&self) -> u8 {
-        self.hlen
-    }
-
-    /// Sets [`Self::hlen`].
-    #[inline]
-    pub fn set_hlen(&mut self, v: u8) {
-        self.hlen = v;
-    }
-
-    /// Length of a protocol address in bytes (`ar$pln`).
-    #[inline]
-    pub fn plen(&self) -> u8 {
-        self.plen
-    }
-
-    /// Sets [`Self::plen`].
-    #[inline]
-    pub fn set_plen(&mut self, v: u8) {
-        self.plen = v;
-    }
-
-    /// Request or reply (`ar$op`).
-    #[inline]
-    pub fn oper(&self) -> ArpOperation {
-        ArpOperation(self.oper.get())
-    }
-
-    /// Sets [`Self::oper`].
-    #[inline]
-    pub fn set_oper(&mut self, v: ArpOperation) {
-        self.oper.set(v.0);
-    }
-
-    /// Sender hardware address (`ar$sha`).
-    #[inline]
-    pub fn sha(&self) -> [u8; 6] {
-        self.sha
-    }
-
-    /// Sets [`Self::sha`].
-    #[inline]
-    pub fn set_sha(&mut self, v: [u8; 6]) {
-        self.sha = v;
-    }
-
-    /// Sender protocol address (`ar$spa`).
-    #[inline]
-    pub fn spa(&self) -> [u8; 4] {
-        self.spa
-    }
-
-    /// Sets [`Self::spa`].
-    #[inline]
-    pub fn set_spa(&mut self, v: [u8; 4]) {
-        self.spa = v;
-    }
-
-    /// Target hardware address (`ar$tha`); ignored in a request.
-    #[inline]
-    pub fn tha(&self) -> [u8; 6] {
-        self.tha
-    }
-
-    /// Sets [`Self::tha`].
-    #[inline]
-    pub fn set_tha(&mut self, v: [u8; 6]) {
-        self.tha = v;
-    }
-
-    /// Target protocol address (`ar$tpa`).
-    #[inline]
-    pub fn tpa(&self) -> [u8; 4] {
-        self.tpa
-    }
-
-    /// Sets [`Self::tpa`].
-    #[inline]
-    pub fn set_tpa(&mut self, v: [u8; 4]) {
-        self.tpa = v;
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_format`: `htype` is 0x0001; `bad_format`:
     /// `ptype` is 0x0800; `bad_format`: `hlen` is 6; `bad_format`: `plen` is 4; `bad_oper`: `oper
@@ -231,134 +117,42 @@ impl ArpPacket {
         if !valid {
             return Err(ArpError::BadOper);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-
-    /// Whether the fixed fields hold their values (`htype` = 0x0001, `ptype` = 0x0800, `hlen` = 6, `plen` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.htype() == Self::HTYPE
-            && self.ptype() == Self::PTYPE
-            && self.hlen() == Self::HLEN
-            && self.plen() == Self::PLEN
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_htype(Self::HTYPE);
-        self.set_ptype(Self::PTYPE);
-        self.set_hlen(Self::HLEN);
-        self.set_plen(Self::PLEN);
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for ArpPacket {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`ArpPacket`]; [`crate::Emit`] writes the header and fills
+    /// in `htype`, `ptype`, `hlen`, `plen`.
+    pub struct ArpPacketRepr for ArpPacket: Emit {
+        /// Request or reply (`ar$op`).
+        pub oper / set_oper: ArpOperation,
+        /// Sender hardware address (`ar$sha`).
+        pub sha / set_sha: [u8; 6],
+        /// Sender protocol address (`ar$spa`).
+        pub spa / set_spa: [u8; 4],
+        /// Target hardware address (`ar$tha`); ignored in a request.
+        pub tha / set_tha: [u8; 6],
+        /// Target protocol address (`ar$tpa`).
+        pub tpa / set_tpa: [u8; 4],
+    }
+    fixed {
+        htype / set_htype = HTYPE,
+        ptype / set_ptype = PTYPE,
+        hlen / set_hlen = HLEN,
+        plen / set_plen = PLEN,
     }
 }
 
-impl fmt::Debug for ArpPacket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArpPacket")
-            .field("htype", &self.htype())
-            .field("ptype", &self.ptype())
-            .field("hlen", &self.hlen())
-            .field("plen", &self.plen())
-            .field("oper", &self.oper())
-            .field("sha", &self.sha())
-            .field("spa", &self.spa())
-            .field("tha", &self.tha())
-            .field("tpa", &self.tpa())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`ArpPacket`]; [`crate::Emit`] writes the header and fills
-/// in `htype`, `ptype`, `hlen`, `plen`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct ArpPacketRepr {
-    /// Request or reply (`ar$op`).
-    pub oper: ArpOperation,
-    /// Sender hardware address (`ar$sha`).
-    pub sha: [u8; 6],
-    /// Sender protocol address (`ar$spa`).
-    pub spa: [u8; 4],
-    /// Target hardware address (`ar$tha`); ignored in a request.
-    pub tha: [u8; 6],
-    /// Target protocol address (`ar$tpa`).
-    pub tpa: [u8; 4],
-}
-
-impl ArpPacket {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> ArpPacketRepr {
-        ArpPacketRepr {
-            oper: self.oper(),
-            sha: self.sha(),
-            spa: self.spa(),
-            tha: self.tha(),
-            tpa: self.tpa(),
-        }
-    }
-}
-
-impl crate::Emit for ArpPacketRepr {
-    const LEN: usize = ArpPacket::LEN;
-    type Context = ();
-
-    /// Writes a complete [`ArpPacket`] over the front of `message`: every field zeroed, then the
-    /// chosen ones; `htype` its fixed value; `ptype` its fixed value; `hlen` its fixed value;
-    /// `plen` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = ArpPacket::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: ArpPacket::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_htype(ArpPacket::HTYPE);
-        header.set_ptype(ArpPacket::PTYPE);
-        header.set_hlen(ArpPacket::HLEN);
-        header.set_plen(ArpPacket::PLEN);
-        header.set_oper(self.oper);
-        header.set_sha(self.sha);
-        header.set_spa(self.spa);
-        header.set_tha(self.tha);
-        header.set_tpa(self.tpa);
-        Ok(())
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
-/// each as `drop_arp_<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArpError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-    /// `htype` is not 0x0001; or `ptype` is not 0x0800; or `hlen` is not 6; or `plen` is not 4.
-    BadFormat,
-    /// Neither a request nor a reply.
-    BadOper,
-}
-
-impl ArpError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 3] = [Self::TooShort, Self::BadFormat, Self::BadOper];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-            Self::BadFormat => "bad_format",
-            Self::BadOper => "bad_oper",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+    /// each as `drop_arp_<name>`.
+    pub enum ArpError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
+        /// `htype` is not 0x0001; or `ptype` is not 0x0800; or `hlen` is not 6; or `plen` is not 4.
+        BadFormat = "bad_format",
+        /// Neither a request nor a reply.
+        BadOper = "bad_oper",
     }
 }

@@ -40,3 +40,51 @@ pub enum EmitError {
     /// units.
     DoesNotFit { field: &'static str, value: u64 },
 }
+
+/// Views the front of `message` as a header `H`, every byte zeroed: where
+/// each builder starts. `Truncated` when `message` is shorter than `H`.
+#[inline]
+pub(crate) fn zeroed<H>(message: &mut [u8]) -> Result<&mut H, EmitError>
+where
+    H: zerocopy::FromBytes + zerocopy::IntoBytes + zerocopy::KnownLayout,
+{
+    let have = message.len();
+    let Ok((header, _)) = H::mut_from_prefix(message) else {
+        return Err(EmitError::Truncated {
+            need: core::mem::size_of::<H>(),
+            have,
+        });
+    };
+    zerocopy::FromZeros::zero(header);
+    Ok(header)
+}
+
+/// Refuses a chosen value wider than its packed field (whose setter would
+/// panic): `max` is the largest value its bits hold.
+#[inline]
+pub(crate) fn fits(field: &'static str, value: u64, max: u64) -> Result<(), EmitError> {
+    if value > max {
+        return Err(EmitError::DoesNotFit { field, value });
+    }
+    Ok(())
+}
+
+/// The message length `len` counted in units of `unit` bytes, for a length
+/// field that holds at most `max`: refused (naming the field, with `len`)
+/// when it is not a whole number of units or does not fit.
+#[inline]
+pub(crate) fn length(
+    field: &'static str,
+    len: usize,
+    unit: usize,
+    max: u64,
+) -> Result<u64, EmitError> {
+    let units = (len / unit) as u64;
+    if !len.is_multiple_of(unit) || units > max {
+        return Err(EmitError::DoesNotFit {
+            field,
+            value: len as u64,
+        });
+    }
+    Ok(units)
+}

@@ -31,10 +31,8 @@
 //! | `src` | 6.0 | 48 | Source MAC address. |
 //! | `ethertype` | 12.0 | 16 | What the payload is. |
 
-use core::fmt;
-
 use zerocopy::network_endian::U16;
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+use zerocopy::FromBytes;
 
 /// The broadcast address: every station on the link receives the frame.
 pub const BROADCAST: [u8; 6] = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
@@ -59,62 +57,19 @@ crate::keys::key! {
     IPV6 = 0x86dd;
 }
 
-/// An Ethernet II header: destination, source, EtherType.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct EthernetHeader {
-    /// Destination MAC address.
-    pub dst: [u8; 6],
-    /// Source MAC address.
-    pub src: [u8; 6],
-    /// What the payload is.
-    pub ethertype: U16,
+crate::format::header! {
+    /// An Ethernet II header: destination, source, EtherType.
+    pub struct EthernetHeader: 14 bytes {
+        /// Destination MAC address.
+        dst / set_dst: [u8; 6],
+        /// Source MAC address.
+        src / set_src: [u8; 6],
+        /// What the payload is.
+        ethertype / set_ethertype: U16 => EtherType,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<EthernetHeader>() == EthernetHeader::LEN);
-
 impl EthernetHeader {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 14;
-
-    /// Destination MAC address.
-    #[inline]
-    pub fn dst(&self) -> [u8; 6] {
-        self.dst
-    }
-
-    /// Sets [`Self::dst`].
-    #[inline]
-    pub fn set_dst(&mut self, v: [u8; 6]) {
-        self.dst = v;
-    }
-
-    /// Source MAC address.
-    #[inline]
-    pub fn src(&self) -> [u8; 6] {
-        self.src
-    }
-
-    /// Sets [`Self::src`].
-    #[inline]
-    pub fn set_src(&mut self, v: [u8; 6]) {
-        self.src = v;
-    }
-
-    /// What the payload is.
-    #[inline]
-    pub fn ethertype(&self) -> EtherType {
-        EtherType(self.ethertype.get())
-    }
-
-    /// Sets [`Self::ethertype`].
-    #[inline]
-    pub fn set_ethertype(&mut self, v: EtherType) {
-        self.ethertype.set(v.0);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `oversized`: `len <= LEN + MTU`.
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, EthernetError> {
@@ -128,95 +83,29 @@ impl EthernetHeader {
         if !valid {
             return Err(EthernetError::Oversized);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for EthernetHeader {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`EthernetHeader`]; [`crate::Emit`] writes the header.
+    pub struct EthernetHeaderRepr for EthernetHeader: Emit {
+        /// Destination MAC address.
+        pub dst / set_dst: [u8; 6],
+        /// Source MAC address.
+        pub src / set_src: [u8; 6],
+        /// What the payload is.
+        pub ethertype / set_ethertype: EtherType,
     }
 }
 
-impl fmt::Debug for EthernetHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EthernetHeader")
-            .field("dst", &self.dst())
-            .field("src", &self.src())
-            .field("ethertype", &self.ethertype())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`EthernetHeader`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct EthernetHeaderRepr {
-    /// Destination MAC address.
-    pub dst: [u8; 6],
-    /// Source MAC address.
-    pub src: [u8; 6],
-    /// What the payload is.
-    pub ethertype: EtherType,
-}
-
-impl EthernetHeader {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> EthernetHeaderRepr {
-        EthernetHeaderRepr {
-            dst: self.dst(),
-            src: self.src(),
-            ethertype: self.ethertype(),
-        }
-    }
-}
-
-impl crate::Emit for EthernetHeaderRepr {
-    const LEN: usize = EthernetHeader::LEN;
-    type Context = ();
-
-    /// Writes a complete [`EthernetHeader`] over the front of `message`: every field zeroed, then
-    /// the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = EthernetHeader::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: EthernetHeader::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_dst(self.dst);
-        header.set_src(self.src);
-        header.set_ethertype(self.ethertype);
-        Ok(())
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
-/// each as `drop_eth_<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EthernetError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-    /// Longer than a header and the largest payload.
-    Oversized,
-}
-
-impl EthernetError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 2] = [Self::TooShort, Self::Oversized];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-            Self::Oversized => "oversized",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+    /// each as `drop_eth_<name>`.
+    pub enum EthernetError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
+        /// Longer than a header and the largest payload.
+        Oversized = "oversized",
     }
 }

@@ -60,10 +60,8 @@
 //! | `unused` | 0.0 | 16 | Unused; zero. |
 //! | `next_hop_mtu` | 2.0 | 16 | MTU of the next hop for fragmentation-needed (RFC 1191), else zero. |
 
-use core::fmt;
-
 use zerocopy::network_endian::U16;
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+use zerocopy::FromBytes;
 
 use crate::checksum::internet_checksum;
 
@@ -99,62 +97,19 @@ crate::keys::key! {
     FRAGMENTATION_NEEDED = 4;
 }
 
-/// The header every ICMP message starts with.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Icmpv4Header {
-    /// Message type (`type` in RFC 792).
-    pub msg_type: u8,
-    /// Subtype; its meaning depends on `msg_type`.
-    pub code: u8,
-    /// Internet checksum of the whole ICMP message.
-    pub checksum: U16,
+crate::format::header! {
+    /// The header every ICMP message starts with.
+    pub struct Icmpv4Header: 4 bytes {
+        /// Message type (`type` in RFC 792).
+        msg_type / set_msg_type: u8 => Icmpv4Type,
+        /// Subtype; its meaning depends on `msg_type`.
+        code / set_code: u8,
+        /// Internet checksum of the whole ICMP message.
+        checksum / set_checksum: U16 => u16,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<Icmpv4Header>() == Icmpv4Header::LEN);
-
 impl Icmpv4Header {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// Message type (`type` in RFC 792).
-    #[inline]
-    pub fn msg_type(&self) -> Icmpv4Type {
-        Icmpv4Type(self.msg_type)
-    }
-
-    /// Sets [`Self::msg_type`].
-    #[inline]
-    pub fn set_msg_type(&mut self, v: Icmpv4Type) {
-        self.msg_type = v.0;
-    }
-
-    /// Subtype; its meaning depends on `msg_type`.
-    #[inline]
-    pub fn code(&self) -> u8 {
-        self.code
-    }
-
-    /// Sets [`Self::code`].
-    #[inline]
-    pub fn set_code(&mut self, v: u8) {
-        self.code = v;
-    }
-
-    /// Internet checksum of the whole ICMP message.
-    #[inline]
-    pub fn checksum(&self) -> u16 {
-        self.checksum.get()
-    }
-
-    /// Sets [`Self::checksum`].
-    #[inline]
-    pub fn set_checksum(&mut self, v: u16) {
-        self.checksum.set(v);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_checksum`: the checksum over the message
     /// verifies.
@@ -167,49 +122,18 @@ impl Icmpv4Header {
         if !checksum_ok(&bytes[..end]) {
             return Err(Icmpv4Error::BadChecksum);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for Icmpv4Header {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for Icmpv4Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Icmpv4Header")
-            .field("msg_type", &self.msg_type())
-            .field("code", &self.code())
-            .field("checksum", &self.checksum())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`Icmpv4Header`]; [`crate::Emit`] writes the header and
-/// fills in `checksum`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Icmpv4HeaderRepr {
-    /// Message type (`type` in RFC 792).
-    pub msg_type: Icmpv4Type,
-    /// Subtype; its meaning depends on `msg_type`.
-    pub code: u8,
-}
-
-impl Icmpv4Header {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Icmpv4HeaderRepr {
-        Icmpv4HeaderRepr {
-            msg_type: self.msg_type(),
-            code: self.code(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`Icmpv4Header`]; [`crate::Emit`] writes the header and
+    /// fills in `checksum`.
+    pub struct Icmpv4HeaderRepr for Icmpv4Header {
+        /// Message type (`type` in RFC 792).
+        pub msg_type: Icmpv4Type,
+        /// Subtype; its meaning depends on `msg_type`.
+        pub code: u8,
     }
 }
 
@@ -220,14 +144,7 @@ impl crate::Emit for Icmpv4HeaderRepr {
     /// Writes a complete [`Icmpv4Header`] over the front of `message`: every field zeroed, then
     /// the chosen ones; last the checksum over the whole message.
     fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = Icmpv4Header::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Icmpv4Header::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<Icmpv4Header>(message)?;
         header.set_msg_type(self.msg_type);
         header.set_code(self.code);
         fill_checksum(message);
@@ -235,258 +152,60 @@ impl crate::Emit for Icmpv4HeaderRepr {
     }
 }
 
-/// The body of an echo request or reply; the echoed data follows.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Icmpv4Echo {
-    /// Matches replies to requests (often the pinging process).
-    pub identifier: U16,
-    /// Sequence number, counted up by the sender.
-    pub sequence: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<Icmpv4Echo>() == Icmpv4Echo::LEN);
-
-impl Icmpv4Echo {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// Matches replies to requests (often the pinging process).
-    #[inline]
-    pub fn identifier(&self) -> u16 {
-        self.identifier.get()
-    }
-
-    /// Sets [`Self::identifier`].
-    #[inline]
-    pub fn set_identifier(&mut self, v: u16) {
-        self.identifier.set(v);
-    }
-
-    /// Sequence number, counted up by the sender.
-    #[inline]
-    pub fn sequence(&self) -> u16 {
-        self.sequence.get()
-    }
-
-    /// Sets [`Self::sequence`].
-    #[inline]
-    pub fn set_sequence(&mut self, v: u16) {
-        self.sequence.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Icmpv4Error::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// The body of an echo request or reply; the echoed data follows.
+    pub struct Icmpv4Echo: 4 bytes {
+        /// Matches replies to requests (often the pinging process).
+        identifier / set_identifier: U16 => u16,
+        /// Sequence number, counted up by the sender.
+        sequence / set_sequence: U16 => u16,
     }
 }
 
-impl Default for Icmpv4Echo {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::parse_fixed_size!(Icmpv4Echo, Icmpv4Error);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`Icmpv4Echo`]; [`crate::Emit`] writes the header.
+    pub struct Icmpv4EchoRepr for Icmpv4Echo: Emit {
+        /// Matches replies to requests (often the pinging process).
+        pub identifier / set_identifier: u16,
+        /// Sequence number, counted up by the sender.
+        pub sequence / set_sequence: u16,
     }
 }
 
-impl fmt::Debug for Icmpv4Echo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Icmpv4Echo")
-            .field("identifier", &self.identifier())
-            .field("sequence", &self.sequence())
-            .finish()
+crate::format::header! {
+    /// The body of a destination-unreachable message; the offending IP header and 8 bytes of its
+    /// payload follow.
+    pub struct Icmpv4DestUnreachable: 4 bytes {
+        /// Unused; zero.
+        unused / set_unused: U16 => u16,
+        /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
+        next_hop_mtu / set_next_hop_mtu: U16 => u16,
     }
 }
 
-/// The fields a sender chooses for [`Icmpv4Echo`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Icmpv4EchoRepr {
-    /// Matches replies to requests (often the pinging process).
-    pub identifier: u16,
-    /// Sequence number, counted up by the sender.
-    pub sequence: u16,
-}
+crate::format::parse_fixed_size!(Icmpv4DestUnreachable, Icmpv4Error);
 
-impl Icmpv4Echo {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Icmpv4EchoRepr {
-        Icmpv4EchoRepr {
-            identifier: self.identifier(),
-            sequence: self.sequence(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`Icmpv4DestUnreachable`]; [`crate::Emit`] writes the
+    /// header.
+    pub struct Icmpv4DestUnreachableRepr for Icmpv4DestUnreachable: Emit {
+        /// Unused; zero.
+        pub unused / set_unused: u16,
+        /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
+        pub next_hop_mtu / set_next_hop_mtu: u16,
     }
 }
 
-impl crate::Emit for Icmpv4EchoRepr {
-    const LEN: usize = Icmpv4Echo::LEN;
-    type Context = ();
-
-    /// Writes a complete [`Icmpv4Echo`] over the front of `message`: every field zeroed, then the
-    /// chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = Icmpv4Echo::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Icmpv4Echo::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_identifier(self.identifier);
-        header.set_sequence(self.sequence);
-        Ok(())
-    }
-}
-
-/// The body of a destination-unreachable message; the offending IP header and 8 bytes of its
-/// payload follow.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Icmpv4DestUnreachable {
-    /// Unused; zero.
-    pub unused: U16,
-    /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
-    pub next_hop_mtu: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<Icmpv4DestUnreachable>() == Icmpv4DestUnreachable::LEN);
-
-impl Icmpv4DestUnreachable {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// Unused; zero.
-    #[inline]
-    pub fn unused(&self) -> u16 {
-        self.unused.get()
-    }
-
-    /// Sets [`Self::unused`].
-    #[inline]
-    pub fn set_unused(&mut self, v: u16) {
-        self.unused.set(v);
-    }
-
-    /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
-    #[inline]
-    pub fn next_hop_mtu(&self) -> u16 {
-        self.next_hop_mtu.get()
-    }
-
-    /// Sets [`Self::next_hop_mtu`].
-    #[inline]
-    pub fn set_next_hop_mtu(&mut self, v: u16) {
-        self.next_hop_mtu.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Icmpv4Error::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-}
-
-impl Default for Icmpv4DestUnreachable {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for Icmpv4DestUnreachable {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Icmpv4DestUnreachable")
-            .field("unused", &self.unused())
-            .field("next_hop_mtu", &self.next_hop_mtu())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`Icmpv4DestUnreachable`]; [`crate::Emit`] writes the
-/// header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Icmpv4DestUnreachableRepr {
-    /// Unused; zero.
-    pub unused: u16,
-    /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
-    pub next_hop_mtu: u16,
-}
-
-impl Icmpv4DestUnreachable {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Icmpv4DestUnreachableRepr {
-        Icmpv4DestUnreachableRepr {
-            unused: self.unused(),
-            next_hop_mtu: self.next_hop_mtu(),
-        }
-    }
-}
-
-impl crate::Emit for Icmpv4DestUnreachableRepr {
-    const LEN: usize = Icmpv4DestUnreachable::LEN;
-    type Context = ();
-
-    /// Writes a complete [`Icmpv4DestUnreachable`] over the front of `message`: every field
-    /// zeroed, then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = Icmpv4DestUnreachable::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Icmpv4DestUnreachable::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_unused(self.unused);
-        header.set_next_hop_mtu(self.next_hop_mtu);
-        Ok(())
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
-/// each as `drop_icmp_<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Icmpv4Error {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-    /// The checksum does not verify.
-    BadChecksum,
-}
-
-impl Icmpv4Error {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 2] = [Self::TooShort, Self::BadChecksum];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-            Self::BadChecksum => "bad_checksum",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+    /// each as `drop_icmp_<name>`.
+    pub enum Icmpv4Error {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
+        /// The checksum does not verify.
+        BadChecksum = "bad_checksum",
     }
 }
 

@@ -119,8 +119,6 @@
 //! | `length` | 1.0 | 8 | Length of the option in bytes: 4. |
 //! | `value` | 2.0 | 16 | 0: every router examines the datagram. |
 
-use core::fmt;
-
 use bitfield_struct::bitfield;
 use zerocopy::network_endian::U16;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -220,231 +218,61 @@ pub struct Ipv4FlagsFragment {
     pub fragment_offset: u16,
 }
 
-/// The fixed part of an IPv4 header.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Ipv4Header {
-    /// The packed fields `version`, `ihl`.
-    pub version_ihl: Ipv4VersionIhl,
-    /// The packed fields `dscp`, `ecn`.
-    pub dscp_ecn: Ipv4DscpEcn,
-    /// Length of the datagram in bytes, header and payload.
-    pub total_length: U16,
-    /// Identifies the fragments of one datagram.
-    pub identification: U16,
-    /// The packed fields `reserved`, `dont_fragment`, `more_fragments`, `fragment_offset`.
-    pub flags_fragment: Ipv4FlagsFragment,
-    /// Time to live: hops left before the datagram is discarded.
-    pub ttl: u8,
-    /// The protocol of the payload.
-    pub protocol: u8,
-    /// Internet checksum of the header, options included.
-    pub header_checksum: U16,
-    /// Source address.
-    pub src: [u8; 4],
-    /// Destination address.
-    pub dst: [u8; 4],
+crate::format::header! {
+    /// The fixed part of an IPv4 header.
+    pub struct Ipv4Header: 20 bytes {
+        /// The packed fields `version`, `ihl`.
+        version_ihl: Ipv4VersionIhl => {
+            /// IP version: 4.
+            version / set_version: u8 (4 bits),
+            /// Internet Header Length in 32-bit words, options included (at least 5).
+            ihl / set_ihl: u8 (4 bits),
+        },
+        /// The packed fields `dscp`, `ecn`.
+        dscp_ecn: Ipv4DscpEcn => {
+            /// Differentiated Services Code Point (RFC 2474).
+            dscp / set_dscp: u8 (6 bits),
+            /// Explicit Congestion Notification (RFC 3168).
+            ecn / set_ecn: u8 (2 bits),
+        },
+        /// Length of the datagram in bytes, header and payload.
+        total_length / set_total_length: U16 => u16,
+        /// Identifies the fragments of one datagram.
+        identification / set_identification: U16 => u16,
+        /// The packed fields `reserved`, `dont_fragment`, `more_fragments`, `fragment_offset`.
+        flags_fragment: Ipv4FlagsFragment => {
+            /// Reserved flag; must be zero.
+            reserved / set_reserved: bool,
+            /// DF: the datagram must not be fragmented.
+            dont_fragment / set_dont_fragment: bool,
+            /// MF: more fragments of this datagram follow.
+            more_fragments / set_more_fragments: bool,
+            /// Where this fragment belongs in the datagram, in units of 8 bytes.
+            fragment_offset / set_fragment_offset: u16 (13 bits),
+        },
+        /// Time to live: hops left before the datagram is discarded.
+        ttl / set_ttl: u8,
+        /// The protocol of the payload.
+        protocol / set_protocol: u8 => IpProtocol,
+        /// Internet checksum of the header, options included.
+        header_checksum / set_header_checksum: U16 => u16,
+        /// Source address.
+        src / set_src: [u8; 4],
+        /// Destination address.
+        dst / set_dst: [u8; 4],
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<Ipv4Header>() == Ipv4Header::LEN);
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`version` = 4).
+    impl Ipv4Header {
+        version / set_version: u8 = VERSION = 4;
+    }
+}
 
 impl Ipv4Header {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 20;
-    /// The value `version` always holds.
-    pub const VERSION: u8 = 4;
-
-    /// IP version: 4.
-    #[inline]
-    pub fn version(&self) -> u8 {
-        self.version_ihl.version()
-    }
-
-    /// Sets [`Self::version`].
-    ///
-    /// Panics if `v` does not fit in 4 bits.
-    #[inline]
-    pub fn set_version(&mut self, v: u8) {
-        self.version_ihl.set_version(v);
-    }
-
-    /// Internet Header Length in 32-bit words, options included (at least 5).
-    #[inline]
-    pub fn ihl(&self) -> u8 {
-        self.version_ihl.ihl()
-    }
-
-    /// Sets [`Self::ihl`].
-    ///
-    /// Panics if `v` does not fit in 4 bits.
-    #[inline]
-    pub fn set_ihl(&mut self, v: u8) {
-        self.version_ihl.set_ihl(v);
-    }
-
-    /// Differentiated Services Code Point (RFC 2474).
-    #[inline]
-    pub fn dscp(&self) -> u8 {
-        self.dscp_ecn.dscp()
-    }
-
-    /// Sets [`Self::dscp`].
-    ///
-    /// Panics if `v` does not fit in 6 bits.
-    #[inline]
-    pub fn set_dscp(&mut self, v: u8) {
-        self.dscp_ecn.set_dscp(v);
-    }
-
-    /// Explicit Congestion Notification (RFC 3168).
-    #[inline]
-    pub fn ecn(&self) -> u8 {
-        self.dscp_ecn.ecn()
-    }
-
-    /// Sets [`Self::ecn`].
-    ///
-    /// Panics if `v` does not fit in 2 bits.
-    #[inline]
-    pub fn set_ecn(&mut self, v: u8) {
-        self.dscp_ecn.set_ecn(v);
-    }
-
-    /// Length of the datagram in bytes, header and payload.
-    #[inline]
-    pub fn total_length(&self) -> u16 {
-        self.total_length.get()
-    }
-
-    /// Sets [`Self::total_length`].
-    #[inline]
-    pub fn set_total_length(&mut self, v: u16) {
-        self.total_length.set(v);
-    }
-
-    /// Identifies the fragments of one datagram.
-    #[inline]
-    pub fn identification(&self) -> u16 {
-        self.identification.get()
-    }
-
-    /// Sets [`Self::identification`].
-    #[inline]
-    pub fn set_identification(&mut self, v: u16) {
-        self.identification.set(v);
-    }
-
-    /// Reserved flag; must be zero.
-    #[inline]
-    pub fn reserved(&self) -> bool {
-        self.flags_fragment.reserved()
-    }
-
-    /// Sets [`Self::reserved`].
-    #[inline]
-    pub fn set_reserved(&mut self, v: bool) {
-        self.flags_fragment.set_reserved(v);
-    }
-
-    /// DF: the datagram must not be fragmented.
-    #[inline]
-    pub fn dont_fragment(&self) -> bool {
-        self.flags_fragment.dont_fragment()
-    }
-
-    /// Sets [`Self::dont_fragment`].
-    #[inline]
-    pub fn set_dont_fragment(&mut self, v: bool) {
-        self.flags_fragment.set_dont_fragment(v);
-    }
-
-    /// MF: more fragments of this datagram follow.
-    #[inline]
-    pub fn more_fragments(&self) -> bool {
-        self.flags_fragment.more_fragments()
-    }
-
-    /// Sets [`Self::more_fragments`].
-    #[inline]
-    pub fn set_more_fragments(&mut self, v: bool) {
-        self.flags_fragment.set_more_fragments(v);
-    }
-
-    /// Where this fragment belongs in the datagram, in units of 8 bytes.
-    #[inline]
-    pub fn fragment_offset(&self) -> u16 {
-        self.flags_fragment.fragment_offset()
-    }
-
-    /// Sets [`Self::fragment_offset`].
-    ///
-    /// Panics if `v` does not fit in 13 bits.
-    #[inline]
-    pub fn set_fragment_offset(&mut self, v: u16) {
-        self.flags_fragment.set_fragment_offset(v);
-    }
-
-    /// Time to live: hops left before the datagram is discarded.
-    #[inline]
-    pub fn ttl(&self) -> u8 {
-        self.ttl
-    }
-
-    /// Sets [`Self::ttl`].
-    #[inline]
-    pub fn set_ttl(&mut self, v: u8) {
-        self.ttl = v;
-    }
-
-    /// The protocol of the payload.
-    #[inline]
-    pub fn protocol(&self) -> IpProtocol {
-        IpProtocol(self.protocol)
-    }
-
-    /// Sets [`Self::protocol`].
-    #[inline]
-    pub fn set_protocol(&mut self, v: IpProtocol) {
-        self.protocol = v.0;
-    }
-
-    /// Internet checksum of the header, options included.
-    #[inline]
-    pub fn header_checksum(&self) -> u16 {
-        self.header_checksum.get()
-    }
-
-    /// Sets [`Self::header_checksum`].
-    #[inline]
-    pub fn set_header_checksum(&mut self, v: u16) {
-        self.header_checksum.set(v);
-    }
-
-    /// Source address.
-    #[inline]
-    pub fn src(&self) -> [u8; 4] {
-        self.src
-    }
-
-    /// Sets [`Self::src`].
-    #[inline]
-    pub fn set_src(&mut self, v: [u8; 4]) {
-        self.src = v;
-    }
-
-    /// Destination address.
-    #[inline]
-    pub fn dst(&self) -> [u8; 4] {
-        self.dst
-    }
-
-    /// Sets [`Self::dst`].
-    #[inline]
-    pub fn set_dst(&mut self, v: [u8; 4]) {
-        self.dst = v;
-    }
+    /// The longest header `ihl` can describe, options included, in bytes.
+    pub const MAX_LEN: usize = 60;
 
     /// `ihl` in bytes: it counts units of 4 bytes.
     #[inline]
@@ -475,12 +303,7 @@ impl Ipv4Header {
         if !checksum_ok(&bytes[..header_len]) {
             return Err(Ipv4Error::BadChecksum);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 
     /// Views a header whose message may be cut short (as an ICMP error quotes it): the
@@ -496,106 +319,41 @@ impl Ipv4Header {
         if header_len < Self::LEN || header_len > bytes.len() {
             return Err(Ipv4Error::BadIhl);
         }
-        Ok(crate::Parsed {
-            header,
-            message: bytes,
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, bytes.len()))
     }
 
     /// The options between the fixed part and the header length, as [`Ipv4Options`].
     pub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> Ipv4Options<'a> {
         Ipv4Options::new(parsed.options)
     }
-
-    /// Whether the fixed fields hold their values (`version` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.version() == Self::VERSION
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_version(Self::VERSION);
-    }
 }
 
-impl Default for Ipv4Header {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for Ipv4Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ipv4Header")
-            .field("version", &self.version())
-            .field("ihl", &self.ihl())
-            .field("dscp", &self.dscp())
-            .field("ecn", &self.ecn())
-            .field("total_length", &self.total_length())
-            .field("identification", &self.identification())
-            .field("reserved", &self.reserved())
-            .field("dont_fragment", &self.dont_fragment())
-            .field("more_fragments", &self.more_fragments())
-            .field("fragment_offset", &self.fragment_offset())
-            .field("ttl", &self.ttl())
-            .field("protocol", &self.protocol())
-            .field("header_checksum", &self.header_checksum())
-            .field("src", &self.src())
-            .field("dst", &self.dst())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`Ipv4Header`]; [`crate::Emit`] writes the header and
-/// fills in `version`, `ihl`, `total_length`, `header_checksum`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Ipv4HeaderRepr {
-    /// Differentiated Services Code Point (RFC 2474).
-    pub dscp: u8,
-    /// Explicit Congestion Notification (RFC 3168).
-    pub ecn: u8,
-    /// Identifies the fragments of one datagram.
-    pub identification: u16,
-    /// Reserved flag; must be zero.
-    pub reserved: bool,
-    /// DF: the datagram must not be fragmented.
-    pub dont_fragment: bool,
-    /// MF: more fragments of this datagram follow.
-    pub more_fragments: bool,
-    /// Where this fragment belongs in the datagram, in units of 8 bytes.
-    pub fragment_offset: u16,
-    /// Time to live: hops left before the datagram is discarded.
-    pub ttl: u8,
-    /// The protocol of the payload.
-    pub protocol: IpProtocol,
-    /// Source address.
-    pub src: [u8; 4],
-    /// Destination address.
-    pub dst: [u8; 4],
-}
-
-impl Ipv4Header {
-    /// The longest header `ihl` can describe, options included, in bytes.
-    pub const MAX_LEN: usize = 60;
-
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Ipv4HeaderRepr {
-        Ipv4HeaderRepr {
-            dscp: self.dscp(),
-            ecn: self.ecn(),
-            identification: self.identification(),
-            reserved: self.reserved(),
-            dont_fragment: self.dont_fragment(),
-            more_fragments: self.more_fragments(),
-            fragment_offset: self.fragment_offset(),
-            ttl: self.ttl(),
-            protocol: self.protocol(),
-            src: self.src(),
-            dst: self.dst(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`Ipv4Header`]; [`crate::Emit`] writes the header and
+    /// fills in `version`, `ihl`, `total_length`, `header_checksum`.
+    pub struct Ipv4HeaderRepr for Ipv4Header {
+        /// Differentiated Services Code Point (RFC 2474).
+        pub dscp: u8,
+        /// Explicit Congestion Notification (RFC 3168).
+        pub ecn: u8,
+        /// Identifies the fragments of one datagram.
+        pub identification: u16,
+        /// Reserved flag; must be zero.
+        pub reserved: bool,
+        /// DF: the datagram must not be fragmented.
+        pub dont_fragment: bool,
+        /// MF: more fragments of this datagram follow.
+        pub more_fragments: bool,
+        /// Where this fragment belongs in the datagram, in units of 8 bytes.
+        pub fragment_offset: u16,
+        /// Time to live: hops left before the datagram is discarded.
+        pub ttl: u8,
+        /// The protocol of the payload.
+        pub protocol: IpProtocol,
+        /// Source address.
+        pub src: [u8; 4],
+        /// Destination address.
+        pub dst: [u8; 4],
     }
 }
 
@@ -610,46 +368,19 @@ impl crate::Emit for Ipv4HeaderRepr {
     /// `total_length` the length of `message`; last the checksum over the header.
     fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
         let len = message.len();
-        let Ok((header, _)) = Ipv4Header::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Ipv4Header::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<Ipv4Header>(message)?;
         header.set_version(Ipv4Header::VERSION);
         header.set_ihl((Ipv4Header::LEN / 4) as u8);
-        if u64::from(self.dscp) > 0x3f {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "dscp",
-                value: u64::from(self.dscp),
-            });
-        }
+        crate::emit::fits("dscp", u64::from(self.dscp), 0x3f)?;
         header.set_dscp(self.dscp);
-        if u64::from(self.ecn) > 0x3 {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "ecn",
-                value: u64::from(self.ecn),
-            });
-        }
+        crate::emit::fits("ecn", u64::from(self.ecn), 0x3)?;
         header.set_ecn(self.ecn);
-        let Ok(total_length) = u16::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "total_length",
-                value: len as u64,
-            });
-        };
-        header.set_total_length(total_length);
+        header.set_total_length(crate::emit::length("total_length", len, 1, 0xffff)? as u16);
         header.set_identification(self.identification);
         header.set_reserved(self.reserved);
         header.set_dont_fragment(self.dont_fragment);
         header.set_more_fragments(self.more_fragments);
-        if u64::from(self.fragment_offset) > 0x1fff {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "fragment_offset",
-                value: u64::from(self.fragment_offset),
-            });
-        }
+        crate::emit::fits("fragment_offset", u64::from(self.fragment_offset), 0x1fff)?;
         header.set_fragment_offset(self.fragment_offset);
         header.set_ttl(self.ttl);
         header.set_protocol(self.protocol);
@@ -660,62 +391,19 @@ impl crate::Emit for Ipv4HeaderRepr {
     }
 }
 
-/// The record route option: the addresses recorded so far follow, 4 bytes each.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Ipv4RecordRoute {
-    /// `RECORD_ROUTE`.
-    pub kind: u8,
-    /// Length of the option in bytes: kind, length, pointer and the route data.
-    pub length: u8,
-    /// Where the next address goes, counted from the kind octet (at least 4).
-    pub pointer: u8,
+crate::format::header! {
+    /// The record route option: the addresses recorded so far follow, 4 bytes each.
+    pub struct Ipv4RecordRoute: 3 bytes {
+        /// `RECORD_ROUTE`.
+        kind / set_kind: u8 => Ipv4OptionKind,
+        /// Length of the option in bytes: kind, length, pointer and the route data.
+        length / set_length: u8,
+        /// Where the next address goes, counted from the kind octet (at least 4).
+        pointer / set_pointer: u8,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<Ipv4RecordRoute>() == Ipv4RecordRoute::LEN);
-
 impl Ipv4RecordRoute {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 3;
-
-    /// `RECORD_ROUTE`.
-    #[inline]
-    pub fn kind(&self) -> Ipv4OptionKind {
-        Ipv4OptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: Ipv4OptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes: kind, length, pointer and the route data.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
-    /// Where the next address goes, counted from the kind octet (at least 4).
-    #[inline]
-    pub fn pointer(&self) -> u8 {
-        self.pointer
-    }
-
-    /// Sets [`Self::pointer`].
-    #[inline]
-    pub fn set_pointer(&mut self, v: u8) {
-        self.pointer = v;
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
     /// and ends within the buffer (the payload is cut there); `option_bad_pointer`: `pointer >= 4
@@ -739,12 +427,7 @@ impl Ipv4RecordRoute {
         if (end - header_len) % Ipv4RouteAddress::LEN != 0 {
             return Err(Ipv4Error::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 
     /// The [`Ipv4RouteAddress`]s after the fixed part, in place (`parse` checked that they fill it).
@@ -753,40 +436,14 @@ impl Ipv4RecordRoute {
     }
 }
 
-impl Default for Ipv4RecordRoute {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for Ipv4RecordRoute {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ipv4RecordRoute")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .field("pointer", &self.pointer())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`Ipv4RecordRoute`]; [`crate::Emit`] writes the header and
-/// fills in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Ipv4RecordRouteRepr {
-    /// `RECORD_ROUTE`.
-    pub kind: Ipv4OptionKind,
-    /// Where the next address goes, counted from the kind octet (at least 4).
-    pub pointer: u8,
-}
-
-impl Ipv4RecordRoute {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Ipv4RecordRouteRepr {
-        Ipv4RecordRouteRepr {
-            kind: self.kind(),
-            pointer: self.pointer(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`Ipv4RecordRoute`]; [`crate::Emit`] writes the header and
+    /// fills in `length`.
+    pub struct Ipv4RecordRouteRepr for Ipv4RecordRoute {
+        /// `RECORD_ROUTE`.
+        pub kind: Ipv4OptionKind,
+        /// Where the next address goes, counted from the kind octet (at least 4).
+        pub pointer: u8,
     }
 }
 
@@ -798,119 +455,29 @@ impl crate::Emit for Ipv4RecordRouteRepr {
     /// then the chosen ones; `length` the length of `message`.
     fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
         let len = message.len();
-        let Ok((header, _)) = Ipv4RecordRoute::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Ipv4RecordRoute::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<Ipv4RecordRoute>(message)?;
         header.set_kind(self.kind);
-        let Ok(length) = u8::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xff)? as u8);
         header.set_pointer(self.pointer);
         Ok(())
     }
 }
 
-/// One address of a route option.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Ipv4RouteAddress {
-    /// A router's address.
-    pub address: [u8; 4],
-}
-
-const _: () = assert!(core::mem::size_of::<Ipv4RouteAddress>() == Ipv4RouteAddress::LEN);
-
-impl Ipv4RouteAddress {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// A router's address.
-    #[inline]
-    pub fn address(&self) -> [u8; 4] {
-        self.address
-    }
-
-    /// Sets [`Self::address`].
-    #[inline]
-    pub fn set_address(&mut self, v: [u8; 4]) {
-        self.address = v;
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Ipv4Error::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// One address of a route option.
+    pub struct Ipv4RouteAddress: 4 bytes {
+        /// A router's address.
+        address / set_address: [u8; 4],
     }
 }
 
-impl Default for Ipv4RouteAddress {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
+crate::format::parse_fixed_size!(Ipv4RouteAddress, Ipv4Error);
 
-impl fmt::Debug for Ipv4RouteAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ipv4RouteAddress")
-            .field("address", &self.address())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`Ipv4RouteAddress`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Ipv4RouteAddressRepr {
-    /// A router's address.
-    pub address: [u8; 4],
-}
-
-impl Ipv4RouteAddress {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Ipv4RouteAddressRepr {
-        Ipv4RouteAddressRepr {
-            address: self.address(),
-        }
-    }
-}
-
-impl crate::Emit for Ipv4RouteAddressRepr {
-    const LEN: usize = Ipv4RouteAddress::LEN;
-    type Context = ();
-
-    /// Writes a complete [`Ipv4RouteAddress`] over the front of `message`: every field zeroed,
-    /// then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = Ipv4RouteAddress::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Ipv4RouteAddress::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_address(self.address);
-        Ok(())
+crate::format::builder! {
+    /// The fields a sender chooses for [`Ipv4RouteAddress`]; [`crate::Emit`] writes the header.
+    pub struct Ipv4RouteAddressRepr for Ipv4RouteAddress: Emit {
+        /// A router's address.
+        pub address / set_address: [u8; 4],
     }
 }
 
@@ -926,92 +493,26 @@ pub struct Ipv4TimestampOverflowFlags {
     pub flags: u8,
 }
 
-/// The timestamp option: timestamps (and addresses, by `flags`) follow.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Ipv4Timestamp {
-    /// `TIMESTAMP`.
-    pub kind: u8,
-    /// Length of the option in bytes (at most 40).
-    pub length: u8,
-    /// Where the next timestamp goes, counted from the kind octet (at least 5).
-    pub pointer: u8,
-    /// The packed fields `overflow`, `flags`.
-    pub overflow_flags: Ipv4TimestampOverflowFlags,
+crate::format::header! {
+    /// The timestamp option: timestamps (and addresses, by `flags`) follow.
+    pub struct Ipv4Timestamp: 4 bytes {
+        /// `TIMESTAMP`.
+        kind / set_kind: u8 => Ipv4OptionKind,
+        /// Length of the option in bytes (at most 40).
+        length / set_length: u8,
+        /// Where the next timestamp goes, counted from the kind octet (at least 5).
+        pointer / set_pointer: u8,
+        /// The packed fields `overflow`, `flags`.
+        overflow_flags: Ipv4TimestampOverflowFlags => {
+            /// Hosts that could not register a timestamp for lack of room.
+            overflow / set_overflow: u8 (4 bits),
+            /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
+            flags / set_flags: u8 (4 bits),
+        },
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<Ipv4Timestamp>() == Ipv4Timestamp::LEN);
-
 impl Ipv4Timestamp {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// `TIMESTAMP`.
-    #[inline]
-    pub fn kind(&self) -> Ipv4OptionKind {
-        Ipv4OptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: Ipv4OptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes (at most 40).
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
-    /// Where the next timestamp goes, counted from the kind octet (at least 5).
-    #[inline]
-    pub fn pointer(&self) -> u8 {
-        self.pointer
-    }
-
-    /// Sets [`Self::pointer`].
-    #[inline]
-    pub fn set_pointer(&mut self, v: u8) {
-        self.pointer = v;
-    }
-
-    /// Hosts that could not register a timestamp for lack of room.
-    #[inline]
-    pub fn overflow(&self) -> u8 {
-        self.overflow_flags.overflow()
-    }
-
-    /// Sets [`Self::overflow`].
-    ///
-    /// Panics if `v` does not fit in 4 bits.
-    #[inline]
-    pub fn set_overflow(&mut self, v: u8) {
-        self.overflow_flags.set_overflow(v);
-    }
-
-    /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
-    #[inline]
-    pub fn flags(&self) -> u8 {
-        self.overflow_flags.flags()
-    }
-
-    /// Sets [`Self::flags`].
-    ///
-    /// Panics if `v` does not fit in 4 bits.
-    #[inline]
-    pub fn set_flags(&mut self, v: u8) {
-        self.overflow_flags.set_flags(v);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
     /// and ends within the buffer (the payload is cut there); `option_bad_pointer`: `pointer >= 5
@@ -1031,57 +532,22 @@ impl Ipv4Timestamp {
         if !valid {
             return Err(Ipv4Error::OptionBadPointer);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for Ipv4Timestamp {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for Ipv4Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ipv4Timestamp")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .field("pointer", &self.pointer())
-            .field("overflow", &self.overflow())
-            .field("flags", &self.flags())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`Ipv4Timestamp`]; [`crate::Emit`] writes the header and
-/// fills in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Ipv4TimestampRepr {
-    /// `TIMESTAMP`.
-    pub kind: Ipv4OptionKind,
-    /// Where the next timestamp goes, counted from the kind octet (at least 5).
-    pub pointer: u8,
-    /// Hosts that could not register a timestamp for lack of room.
-    pub overflow: u8,
-    /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
-    pub flags: u8,
-}
-
-impl Ipv4Timestamp {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Ipv4TimestampRepr {
-        Ipv4TimestampRepr {
-            kind: self.kind(),
-            pointer: self.pointer(),
-            overflow: self.overflow(),
-            flags: self.flags(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`Ipv4Timestamp`]; [`crate::Emit`] writes the header and
+    /// fills in `length`.
+    pub struct Ipv4TimestampRepr for Ipv4Timestamp {
+        /// `TIMESTAMP`.
+        pub kind: Ipv4OptionKind,
+        /// Where the next timestamp goes, counted from the kind octet (at least 5).
+        pub pointer: u8,
+        /// Hosts that could not register a timestamp for lack of room.
+        pub overflow: u8,
+        /// 0: timestamps only; 1: each preceded by an address; 3: for the addresses given.
+        pub flags: u8,
     }
 }
 
@@ -1093,98 +559,38 @@ impl crate::Emit for Ipv4TimestampRepr {
     /// the chosen ones; `length` the length of `message`.
     fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
         let len = message.len();
-        let Ok((header, _)) = Ipv4Timestamp::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Ipv4Timestamp::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<Ipv4Timestamp>(message)?;
         header.set_kind(self.kind);
-        let Ok(length) = u8::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xff)? as u8);
         header.set_pointer(self.pointer);
-        if u64::from(self.overflow) > 0xf {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "overflow",
-                value: u64::from(self.overflow),
-            });
-        }
+        crate::emit::fits("overflow", u64::from(self.overflow), 0xf)?;
         header.set_overflow(self.overflow);
-        if u64::from(self.flags) > 0xf {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "flags",
-                value: u64::from(self.flags),
-            });
-        }
+        crate::emit::fits("flags", u64::from(self.flags), 0xf)?;
         header.set_flags(self.flags);
         Ok(())
     }
 }
 
-/// The router alert option (RFC 2113): routers examine the datagram more closely.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct Ipv4RouterAlert {
-    /// `ROUTER_ALERT`.
-    pub kind: u8,
-    /// Length of the option in bytes: 4.
-    pub length: u8,
-    /// 0: every router examines the datagram.
-    pub value: U16,
+crate::format::header! {
+    /// The router alert option (RFC 2113): routers examine the datagram more closely.
+    pub struct Ipv4RouterAlert: 4 bytes {
+        /// `ROUTER_ALERT`.
+        kind / set_kind: u8 => Ipv4OptionKind,
+        /// Length of the option in bytes: 4.
+        length / set_length: u8,
+        /// 0: every router examines the datagram.
+        value / set_value: U16 => u16,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<Ipv4RouterAlert>() == Ipv4RouterAlert::LEN);
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 4).
+    impl Ipv4RouterAlert {
+        length / set_length: u8 = LENGTH = 4;
+    }
+}
 
 impl Ipv4RouterAlert {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 4;
-
-    /// `ROUTER_ALERT`.
-    #[inline]
-    pub fn kind(&self) -> Ipv4OptionKind {
-        Ipv4OptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: Ipv4OptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes: 4.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
-    /// 0: every router examines the datagram.
-    #[inline]
-    pub fn value(&self) -> u16 {
-        self.value.get()
-    }
-
-    /// Sets [`Self::value`].
-    #[inline]
-    pub fn set_value(&mut self, v: u16) {
-        self.value.set(v);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -1201,219 +607,59 @@ impl Ipv4RouterAlert {
         if end < header_len || end > bytes.len() {
             return Err(Ipv4Error::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-
-    /// Whether the fixed fields hold their values (`length` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for Ipv4RouterAlert {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`Ipv4RouterAlert`]; [`crate::Emit`] writes the header and
+    /// fills in `length`.
+    pub struct Ipv4RouterAlertRepr for Ipv4RouterAlert: Emit {
+        /// `ROUTER_ALERT`.
+        pub kind / set_kind: Ipv4OptionKind,
+        /// 0: every router examines the datagram.
+        pub value / set_value: u16,
+    }
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
-impl fmt::Debug for Ipv4RouterAlert {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ipv4RouterAlert")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .field("value", &self.value())
-            .finish()
+crate::format::options! {
+    /// The options of an IPv4 header (RFC 791, section 3.1). Kinds not declared here are skipped.
+    pub struct Ipv4Options of Ipv4OptionKind -> Ipv4Option, Ipv4Error {
+        end: END;
+        /// `NOP`: No operation (RFC 791): pads between options.
+        NOP => Nop;
+        /// `RECORD_ROUTE`: Record route (RFC 791).
+        RECORD_ROUTE => RecordRoute(Ipv4RecordRoute);
+        /// `ROUTER_ALERT`: Router alert (RFC 2113).
+        ROUTER_ALERT => RouterAlert(Ipv4RouterAlert);
+        /// `TIMESTAMP`: Internet timestamp (RFC 791).
+        TIMESTAMP => Timestamp(Ipv4Timestamp);
     }
 }
 
-/// The fields a sender chooses for [`Ipv4RouterAlert`]; [`crate::Emit`] writes the header and
-/// fills in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Ipv4RouterAlertRepr {
-    /// `ROUTER_ALERT`.
-    pub kind: Ipv4OptionKind,
-    /// 0: every router examines the datagram.
-    pub value: u16,
-}
-
-impl Ipv4RouterAlert {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> Ipv4RouterAlertRepr {
-        Ipv4RouterAlertRepr {
-            kind: self.kind(),
-            value: self.value(),
-        }
-    }
-}
-
-impl crate::Emit for Ipv4RouterAlertRepr {
-    const LEN: usize = Ipv4RouterAlert::LEN;
-    type Context = ();
-
-    /// Writes a complete [`Ipv4RouterAlert`] over the front of `message`: every field zeroed,
-    /// then the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = Ipv4RouterAlert::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: Ipv4RouterAlert::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_kind(self.kind);
-        header.set_length(Ipv4RouterAlert::LENGTH);
-        header.set_value(self.value);
-        Ok(())
-    }
-}
-
-/// The options of an IPv4 header (RFC 791, section 3.1). Kinds not declared here are skipped.
-///
-/// Yields each option viewed in place, or the error that ends the walk: a
-/// length below 2 or below its kind's fixed part (`Ipv4Error::OptionBadLength`), past
-/// the end (`Ipv4Error::OptionPastEnd`), or what the kind's own `parse` refuses.
-/// `END` ends the list.
-#[derive(Debug, Clone)]
-pub struct Ipv4Options<'a> {
-    rest: &'a [u8],
-}
-
-/// One option of [`Ipv4Options`], viewed in place.
-#[derive(Debug, Clone, Copy)]
-pub enum Ipv4Option<'a> {
-    /// `NOP`: No operation (RFC 791): pads between options.
-    Nop,
-    /// `RECORD_ROUTE`: Record route (RFC 791).
-    RecordRoute(crate::Parsed<'a, Ipv4RecordRoute>),
-    /// `ROUTER_ALERT`: Router alert (RFC 2113).
-    RouterAlert(crate::Parsed<'a, Ipv4RouterAlert>),
-    /// `TIMESTAMP`: Internet timestamp (RFC 791).
-    Timestamp(crate::Parsed<'a, Ipv4Timestamp>),
-    /// A kind this spec does not declare, with its bytes (kind and length included).
-    Unknown(Ipv4OptionKind, &'a [u8]),
-}
-
-impl<'a> Ipv4Options<'a> {
-    /// The options in `bytes`: what follows the fixed header, up to its length.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-
-    /// Walks every option: the first malformed one's error, if any.
-    pub fn check(self) -> Result<(), Ipv4Error> {
-        for option in self {
-            option?;
-        }
-        Ok(())
-    }
-}
-
-impl<'a> Iterator for Ipv4Options<'a> {
-    type Item = Result<Ipv4Option<'a>, Ipv4Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&kind, after) = self.rest.split_first()?;
-        let kind = Ipv4OptionKind(kind);
-        if kind == Ipv4OptionKind::END {
-            self.rest = &[];
-            return None;
-        }
-        if kind == Ipv4OptionKind::NOP {
-            self.rest = after;
-            return Some(Ok(Ipv4Option::Nop));
-        }
-        // The length counts the kind and length bytes too.
-        let len = after.first().map(|&len| usize::from(len));
-        let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
-            self.rest = &[];
-            return Some(Err(Ipv4Error::OptionPastEnd));
-        };
-        if option.len() < 2 {
-            self.rest = &[];
-            return Some(Err(Ipv4Error::OptionBadLength));
-        }
-        self.rest = &self.rest[option.len()..];
-        Some(match kind {
-            Ipv4OptionKind::RECORD_ROUTE if option.len() < Ipv4RecordRoute::LEN => {
-                Err(Ipv4Error::OptionBadLength)
-            }
-            Ipv4OptionKind::RECORD_ROUTE => {
-                Ipv4RecordRoute::parse(option).map(Ipv4Option::RecordRoute)
-            }
-            Ipv4OptionKind::ROUTER_ALERT if option.len() < Ipv4RouterAlert::LEN => {
-                Err(Ipv4Error::OptionBadLength)
-            }
-            Ipv4OptionKind::ROUTER_ALERT => {
-                Ipv4RouterAlert::parse(option).map(Ipv4Option::RouterAlert)
-            }
-            Ipv4OptionKind::TIMESTAMP if option.len() < Ipv4Timestamp::LEN => {
-                Err(Ipv4Error::OptionBadLength)
-            }
-            Ipv4OptionKind::TIMESTAMP => Ipv4Timestamp::parse(option).map(Ipv4Option::Timestamp),
-            _ => Ok(Ipv4Option::Unknown(kind, option)),
-        })
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
-/// each as `drop_ipv4_<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Ipv4Error {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-    /// `version` is not 4.
-    BadVersion,
-    /// `ihl` gives a header shorter than 20 bytes or past the buffer.
-    BadIhl,
-    /// `total_length` gives a length shorter than the header or past the buffer.
-    BadLength,
-    /// The checksum does not verify.
-    BadChecksum,
-    /// An option's length is below 2 or below its kind's fixed part.
-    OptionBadLength,
-    /// A record-route or timestamp pointer before its data or past its option.
-    OptionBadPointer,
-    /// An option runs past the end of the options.
-    OptionPastEnd,
-}
-
-impl Ipv4Error {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 8] = [
-        Self::TooShort,
-        Self::BadVersion,
-        Self::BadIhl,
-        Self::BadLength,
-        Self::BadChecksum,
-        Self::OptionBadLength,
-        Self::OptionBadPointer,
-        Self::OptionPastEnd,
-    ];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-            Self::BadVersion => "bad_version",
-            Self::BadIhl => "bad_ihl",
-            Self::BadLength => "bad_length",
-            Self::BadChecksum => "bad_checksum",
-            Self::OptionBadLength => "option_bad_length",
-            Self::OptionBadPointer => "option_bad_pointer",
-            Self::OptionPastEnd => "option_past_end",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+    /// each as `drop_ipv4_<name>`.
+    pub enum Ipv4Error {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
+        /// `version` is not 4.
+        BadVersion = "bad_version",
+        /// `ihl` gives a header shorter than 20 bytes or past the buffer.
+        BadIhl = "bad_ihl",
+        /// `total_length` gives a length shorter than the header or past the buffer.
+        BadLength = "bad_length",
+        /// The checksum does not verify.
+        BadChecksum = "bad_checksum",
+        /// An option's length is below 2 or below its kind's fixed part.
+        OptionBadLength = "option_bad_length",
+        /// A record-route or timestamp pointer before its data or past its option.
+        OptionBadPointer = "option_bad_pointer",
+        /// An option runs past the end of the options.
+        OptionPastEnd = "option_past_end",
     }
 }
 

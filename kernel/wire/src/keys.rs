@@ -130,9 +130,34 @@ macro_rules! flags {
     };
 }
 
-/// `From` both ways between a key and its integer.
+/// `From` both ways between a key and its integer, and the accessors' and
+/// registers' view of it ([`crate::format::Value`], [`crate::regs::RegisterValue`]).
 macro_rules! conversions {
     ($name:ident, $int:ty) => {
+        impl $crate::regs::RegisterValue for $name {
+            type Raw = $int;
+            #[inline]
+            fn from_raw(raw: $int) -> Self {
+                Self(raw)
+            }
+            #[inline]
+            fn into_raw(self) -> $int {
+                self.0
+            }
+        }
+
+        impl $crate::format::Value for $name {
+            type Raw = $int;
+            #[inline(always)]
+            fn from_raw(raw: $int) -> Self {
+                Self(raw)
+            }
+            #[inline(always)]
+            fn into_raw(self) -> $int {
+                self.0
+            }
+        }
+
         impl From<$int> for $name {
             fn from(v: $int) -> Self {
                 Self(v)

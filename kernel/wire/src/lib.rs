@@ -6,6 +6,7 @@
 //! place with zerocopy's `ref_from_prefix` / `mut_from_prefix` and use its
 //! accessors, or check its length fields with its `parse`; build one with its
 //! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
+//! `format` (the `header!`, `builder!` and `errors!` shapes every format shares),
 //! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`
 //! (its result types) are hand-written; the rest is generated.
 
@@ -20,6 +21,7 @@ pub mod dispatch;
 pub mod drops;
 pub mod emit;
 pub mod ethernet;
+mod format;
 pub mod icmpv4;
 pub mod ipv4;
 mod keys;

@@ -21,3 +21,19 @@ pub struct Parsed<'a, H> {
     /// (link-layer padding dropped); otherwise the rest of the buffer.
     pub payload: &'a [u8],
 }
+
+impl<'a, H> Parsed<'a, H> {
+    /// Cuts `bytes` where the checks found the header to end (`header_len`,
+    /// options included) and the message (`end`); the fixed header is the
+    /// size of `H`. The callers have checked `size_of::<H>() <= header_len
+    /// <= end <= bytes.len()`.
+    #[inline]
+    pub(crate) fn split(header: &'a H, bytes: &'a [u8], header_len: usize, end: usize) -> Self {
+        Parsed {
+            header,
+            message: &bytes[..end],
+            options: &bytes[core::mem::size_of::<H>()..header_len],
+            payload: &bytes[header_len..end],
+        }
+    }
+}

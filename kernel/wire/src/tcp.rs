@@ -160,8 +160,6 @@
 //! | `value` | 2.0 | 32 | The sender's timestamp clock. |
 //! | `echo_reply` | 6.0 | 32 | The latest timestamp received from the peer (when ACK is set). |
 
-use core::fmt;
-
 use bitfield_struct::bitfield;
 use zerocopy::network_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
@@ -230,245 +228,55 @@ pub struct TcpCwrEceUrgAckFlagPshRstSynFin {
     pub fin: bool,
 }
 
-/// The fixed part of a TCP header; options follow when data_offset > 5.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpHeader {
-    /// Source port.
-    pub src_port: U16,
-    /// Destination port.
-    pub dst_port: U16,
-    /// Sequence number.
-    pub seq: U32,
-    /// Acknowledgment number.
-    pub ack: U32,
-    /// The packed fields `data_offset`, `reserved`.
-    pub offset_flags: TcpOffsetFlags,
-    /// The packed fields `cwr`, `ece`, `urg`, `ack_flag`, `psh`, `rst`, `syn`, `fin`.
-    pub cwr_ece_urg_ack_flag_psh_rst_syn_fin: TcpCwrEceUrgAckFlagPshRstSynFin,
-    /// Receive window.
-    pub window: U16,
-    /// Checksum of pseudo-header and segment.
-    pub checksum: U16,
-    /// Urgent pointer.
-    pub urgent_pointer: U16,
+crate::format::header! {
+    /// The fixed part of a TCP header; options follow when data_offset > 5.
+    pub struct TcpHeader: 20 bytes {
+        /// Source port.
+        src_port / set_src_port: U16 => u16,
+        /// Destination port.
+        dst_port / set_dst_port: U16 => u16,
+        /// Sequence number.
+        seq / set_seq: U32 => u32,
+        /// Acknowledgment number.
+        ack / set_ack: U32 => u32,
+        /// The packed fields `data_offset`, `reserved`.
+        offset_flags: TcpOffsetFlags => {
+            /// Header length in 32-bit words.
+            data_offset / set_data_offset: u8 (4 bits),
+            /// Reserved.
+            reserved / set_reserved: u8 (4 bits),
+        },
+        /// The packed fields `cwr`, `ece`, `urg`, `ack_flag`, `psh`, `rst`, `syn`, `fin`.
+        cwr_ece_urg_ack_flag_psh_rst_syn_fin: TcpCwrEceUrgAckFlagPshRstSynFin => {
+            /// Congestion window reduced.
+            cwr / set_cwr: bool,
+            /// ECN echo.
+            ece / set_ece: bool,
+            /// Urgent pointer significant.
+            urg / set_urg: bool,
+            /// Acknowledgment field significant.
+            ack_flag / set_ack_flag: bool,
+            /// Push.
+            psh / set_psh: bool,
+            /// Reset the connection.
+            rst / set_rst: bool,
+            /// Synchronize sequence numbers.
+            syn / set_syn: bool,
+            /// No more data from sender.
+            fin / set_fin: bool,
+        },
+        /// Receive window.
+        window / set_window: U16 => u16,
+        /// Checksum of pseudo-header and segment.
+        checksum / set_checksum: U16 => u16,
+        /// Urgent pointer.
+        urgent_pointer / set_urgent_pointer: U16 => u16,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<TcpHeader>() == TcpHeader::LEN);
-
 impl TcpHeader {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 20;
-
-    /// Source port.
-    #[inline]
-    pub fn src_port(&self) -> u16 {
-        self.src_port.get()
-    }
-
-    /// Sets [`Self::src_port`].
-    #[inline]
-    pub fn set_src_port(&mut self, v: u16) {
-        self.src_port.set(v);
-    }
-
-    /// Destination port.
-    #[inline]
-    pub fn dst_port(&self) -> u16 {
-        self.dst_port.get()
-    }
-
-    /// Sets [`Self::dst_port`].
-    #[inline]
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.dst_port.set(v);
-    }
-
-    /// Sequence number.
-    #[inline]
-    pub fn seq(&self) -> u32 {
-        self.seq.get()
-    }
-
-    /// Sets [`Self::seq`].
-    #[inline]
-    pub fn set_seq(&mut self, v: u32) {
-        self.seq.set(v);
-    }
-
-    /// Acknowledgment number.
-    #[inline]
-    pub fn ack(&self) -> u32 {
-        self.ack.get()
-    }
-
-    /// Sets [`Self::ack`].
-    #[inline]
-    pub fn set_ack(&mut self, v: u32) {
-        self.ack.set(v);
-    }
-
-    /// Header length in 32-bit words.
-    #[inline]
-    pub fn data_offset(&self) -> u8 {
-        self.offset_flags.data_offset()
-    }
-
-    /// Sets [`Self::data_offset`].
-    ///
-    /// Panics if `v` does not fit in 4 bits.
-    #[inline]
-    pub fn set_data_offset(&mut self, v: u8) {
-        self.offset_flags.set_data_offset(v);
-    }
-
-    /// Reserved.
-    #[inline]
-    pub fn reserved(&self) -> u8 {
-        self.offset_flags.reserved()
-    }
-
-    /// Sets [`Self::reserved`].
-    ///
-    /// Panics if `v` does not fit in 4 bits.
-    #[inline]
-    pub fn set_reserved(&mut self, v: u8) {
-        self.offset_flags.set_reserved(v);
-    }
-
-    /// Congestion window reduced.
-    #[inline]
-    pub fn cwr(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.cwr()
-    }
-
-    /// Sets [`Self::cwr`].
-    #[inline]
-    pub fn set_cwr(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_cwr(v);
-    }
-
-    /// ECN echo.
-    #[inline]
-    pub fn ece(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.ece()
-    }
-
-    /// Sets [`Self::ece`].
-    #[inline]
-    pub fn set_ece(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_ece(v);
-    }
-
-    /// Urgent pointer significant.
-    #[inline]
-    pub fn urg(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.urg()
-    }
-
-    /// Sets [`Self::urg`].
-    #[inline]
-    pub fn set_urg(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_urg(v);
-    }
-
-    /// Acknowledgment field significant.
-    #[inline]
-    pub fn ack_flag(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.ack_flag()
-    }
-
-    /// Sets [`Self::ack_flag`].
-    #[inline]
-    pub fn set_ack_flag(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_ack_flag(v);
-    }
-
-    /// Push.
-    #[inline]
-    pub fn psh(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.psh()
-    }
-
-    /// Sets [`Self::psh`].
-    #[inline]
-    pub fn set_psh(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_psh(v);
-    }
-
-    /// Reset the connection.
-    #[inline]
-    pub fn rst(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.rst()
-    }
-
-    /// Sets [`Self::rst`].
-    #[inline]
-    pub fn set_rst(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_rst(v);
-    }
-
-    /// Synchronize sequence numbers.
-    #[inline]
-    pub fn syn(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.syn()
-    }
-
-    /// Sets [`Self::syn`].
-    #[inline]
-    pub fn set_syn(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_syn(v);
-    }
-
-    /// No more data from sender.
-    #[inline]
-    pub fn fin(&self) -> bool {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.fin()
-    }
-
-    /// Sets [`Self::fin`].
-    #[inline]
-    pub fn set_fin(&mut self, v: bool) {
-        self.cwr_ece_urg_ack_flag_psh_rst_syn_fin.set_fin(v);
-    }
-
-    /// Receive window.
-    #[inline]
-    pub fn window(&self) -> u16 {
-        self.window.get()
-    }
-
-    /// Sets [`Self::window`].
-    #[inline]
-    pub fn set_window(&mut self, v: u16) {
-        self.window.set(v);
-    }
-
-    /// Checksum of pseudo-header and segment.
-    #[inline]
-    pub fn checksum(&self) -> u16 {
-        self.checksum.get()
-    }
-
-    /// Sets [`Self::checksum`].
-    #[inline]
-    pub fn set_checksum(&mut self, v: u16) {
-        self.checksum.set(v);
-    }
-
-    /// Urgent pointer.
-    #[inline]
-    pub fn urgent_pointer(&self) -> u16 {
-        self.urgent_pointer.get()
-    }
-
-    /// Sets [`Self::urgent_pointer`].
-    #[inline]
-    pub fn set_urgent_pointer(&mut self, v: u16) {
-        self.urgent_pointer.set(v);
-    }
+    /// The longest header `data_offset` can describe, options included, in bytes.
+    pub const MAX_LEN: usize = 60;
 
     /// `data_offset` in bytes: it counts units of 4 bytes.
     #[inline]
@@ -498,12 +306,7 @@ impl TcpHeader {
         if !checksum_ok(src, dst, &bytes[..end]) {
             return Err(TcpError::BadChecksum);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 
     /// The options between the fixed part and the header length, as [`TcpOptions`].
@@ -512,96 +315,40 @@ impl TcpHeader {
     }
 }
 
-impl Default for TcpHeader {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for TcpHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpHeader")
-            .field("src_port", &self.src_port())
-            .field("dst_port", &self.dst_port())
-            .field("seq", &self.seq())
-            .field("ack", &self.ack())
-            .field("data_offset", &self.data_offset())
-            .field("reserved", &self.reserved())
-            .field("cwr", &self.cwr())
-            .field("ece", &self.ece())
-            .field("urg", &self.urg())
-            .field("ack_flag", &self.ack_flag())
-            .field("psh", &self.psh())
-            .field("rst", &self.rst())
-            .field("syn", &self.syn())
-            .field("fin", &self.fin())
-            .field("window", &self.window())
-            .field("checksum", &self.checksum())
-            .field("urgent_pointer", &self.urgent_pointer())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`TcpHeader`]; [`crate::Emit`] writes the header and fills
-/// in `data_offset`, `checksum`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpHeaderRepr {
-    /// Source port.
-    pub src_port: u16,
-    /// Destination port.
-    pub dst_port: u16,
-    /// Sequence number.
-    pub seq: u32,
-    /// Acknowledgment number.
-    pub ack: u32,
-    /// Reserved.
-    pub reserved: u8,
-    /// Congestion window reduced.
-    pub cwr: bool,
-    /// ECN echo.
-    pub ece: bool,
-    /// Urgent pointer significant.
-    pub urg: bool,
-    /// Acknowledgment field significant.
-    pub ack_flag: bool,
-    /// Push.
-    pub psh: bool,
-    /// Reset the connection.
-    pub rst: bool,
-    /// Synchronize sequence numbers.
-    pub syn: bool,
-    /// No more data from sender.
-    pub fin: bool,
-    /// Receive window.
-    pub window: u16,
-    /// Urgent pointer.
-    pub urgent_pointer: u16,
-}
-
-impl TcpHeader {
-    /// The longest header `data_offset` can describe, options included, in bytes.
-    pub const MAX_LEN: usize = 60;
-
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpHeaderRepr {
-        TcpHeaderRepr {
-            src_port: self.src_port(),
-            dst_port: self.dst_port(),
-            seq: self.seq(),
-            ack: self.ack(),
-            reserved: self.reserved(),
-            cwr: self.cwr(),
-            ece: self.ece(),
-            urg: self.urg(),
-            ack_flag: self.ack_flag(),
-            psh: self.psh(),
-            rst: self.rst(),
-            syn: self.syn(),
-            fin: self.fin(),
-            window: self.window(),
-            urgent_pointer: self.urgent_pointer(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpHeader`]; [`crate::Emit`] writes the header and fills
+    /// in `data_offset`, `checksum`.
+    pub struct TcpHeaderRepr for TcpHeader {
+        /// Source port.
+        pub src_port: u16,
+        /// Destination port.
+        pub dst_port: u16,
+        /// Sequence number.
+        pub seq: u32,
+        /// Acknowledgment number.
+        pub ack: u32,
+        /// Reserved.
+        pub reserved: u8,
+        /// Congestion window reduced.
+        pub cwr: bool,
+        /// ECN echo.
+        pub ece: bool,
+        /// Urgent pointer significant.
+        pub urg: bool,
+        /// Acknowledgment field significant.
+        pub ack_flag: bool,
+        /// Push.
+        pub psh: bool,
+        /// Reset the connection.
+        pub rst: bool,
+        /// Synchronize sequence numbers.
+        pub syn: bool,
+        /// No more data from sender.
+        pub fin: bool,
+        /// Receive window.
+        pub window: u16,
+        /// Urgent pointer.
+        pub urgent_pointer: u16,
     }
 }
 
@@ -615,25 +362,13 @@ impl crate::Emit for TcpHeaderRepr {
     /// chosen ones; `data_offset` the fixed header's length (no options); last the checksum over
     /// the pseudo-header of `cx` and the whole message.
     fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = TcpHeader::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpHeader::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<TcpHeader>(message)?;
         header.set_src_port(self.src_port);
         header.set_dst_port(self.dst_port);
         header.set_seq(self.seq);
         header.set_ack(self.ack);
         header.set_data_offset((TcpHeader::LEN / 4) as u8);
-        if u64::from(self.reserved) > 0xf {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "reserved",
-                value: u64::from(self.reserved),
-            });
-        }
+        crate::emit::fits("reserved", u64::from(self.reserved), 0xf)?;
         header.set_reserved(self.reserved);
         header.set_cwr(self.cwr);
         header.set_ece(self.ece);
@@ -650,64 +385,26 @@ impl crate::Emit for TcpHeaderRepr {
     }
 }
 
-/// Maximum segment size: the largest segment the sender can receive (SYN only).
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpMss {
-    /// `MSS`.
-    pub kind: u8,
-    /// Length of the option in bytes: 4.
-    pub length: u8,
-    /// Maximum segment size in bytes.
-    pub mss: U16,
+crate::format::header! {
+    /// Maximum segment size: the largest segment the sender can receive (SYN only).
+    pub struct TcpMss: 4 bytes {
+        /// `MSS`.
+        kind / set_kind: u8 => TcpOptionKind,
+        /// Length of the option in bytes: 4.
+        length / set_length: u8,
+        /// Maximum segment size in bytes.
+        mss / set_mss: U16 => u16,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<TcpMss>() == TcpMss::LEN);
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 4).
+    impl TcpMss {
+        length / set_length: u8 = LENGTH = 4;
+    }
+}
 
 impl TcpMss {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 4;
-
-    /// `MSS`.
-    #[inline]
-    pub fn kind(&self) -> TcpOptionKind {
-        TcpOptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: TcpOptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes: 4.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
-    /// Maximum segment size in bytes.
-    #[inline]
-    pub fn mss(&self) -> u16 {
-        self.mss.get()
-    }
-
-    /// Sets [`Self::mss`].
-    #[inline]
-    pub fn set_mss(&mut self, v: u16) {
-        self.mss.set(v);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -724,142 +421,44 @@ impl TcpMss {
         if end < header_len || end > bytes.len() {
             return Err(TcpError::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-
-    /// Whether the fixed fields hold their values (`length` = 4).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for TcpMss {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpMss`]; [`crate::Emit`] writes the header and fills in
+    /// `length`.
+    pub struct TcpMssRepr for TcpMss: Emit {
+        /// `MSS`.
+        pub kind / set_kind: TcpOptionKind,
+        /// Maximum segment size in bytes.
+        pub mss / set_mss: u16,
+    }
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
-impl fmt::Debug for TcpMss {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpMss")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .field("mss", &self.mss())
-            .finish()
+crate::format::header! {
+    /// Window scale (RFC 7323, SYN only): the receive window is shifted left by `shift`.
+    pub struct TcpWindowScale: 3 bytes {
+        /// `WINDOW_SCALE`.
+        kind / set_kind: u8 => TcpOptionKind,
+        /// Length of the option in bytes: 3.
+        length / set_length: u8,
+        /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
+        shift / set_shift: u8,
     }
 }
 
-/// The fields a sender chooses for [`TcpMss`]; [`crate::Emit`] writes the header and fills in
-/// `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpMssRepr {
-    /// `MSS`.
-    pub kind: TcpOptionKind,
-    /// Maximum segment size in bytes.
-    pub mss: u16,
-}
-
-impl TcpMss {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpMssRepr {
-        TcpMssRepr {
-            kind: self.kind(),
-            mss: self.mss(),
-        }
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 3).
+    impl TcpWindowScale {
+        length / set_length: u8 = LENGTH = 3;
     }
 }
-
-impl crate::Emit for TcpMssRepr {
-    const LEN: usize = TcpMss::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpMss`] over the front of `message`: every field zeroed, then the
-    /// chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = TcpMss::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpMss::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_kind(self.kind);
-        header.set_length(TcpMss::LENGTH);
-        header.set_mss(self.mss);
-        Ok(())
-    }
-}
-
-/// Window scale (RFC 7323, SYN only): the receive window is shifted left by `shift`.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpWindowScale {
-    /// `WINDOW_SCALE`.
-    pub kind: u8,
-    /// Length of the option in bytes: 3.
-    pub length: u8,
-    /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
-    pub shift: u8,
-}
-
-const _: () = assert!(core::mem::size_of::<TcpWindowScale>() == TcpWindowScale::LEN);
 
 impl TcpWindowScale {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 3;
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 3;
-
-    /// `WINDOW_SCALE`.
-    #[inline]
-    pub fn kind(&self) -> TcpOptionKind {
-        TcpOptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: TcpOptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes: 3.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
-    /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
-    #[inline]
-    pub fn shift(&self) -> u8 {
-        self.shift
-    }
-
-    /// Sets [`Self::shift`].
-    #[inline]
-    pub fn set_shift(&mut self, v: u8) {
-        self.shift = v;
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 3;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -876,128 +475,42 @@ impl TcpWindowScale {
         if end < header_len || end > bytes.len() {
             return Err(TcpError::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-
-    /// Whether the fixed fields hold their values (`length` = 3).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for TcpWindowScale {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpWindowScale`]; [`crate::Emit`] writes the header and
+    /// fills in `length`.
+    pub struct TcpWindowScaleRepr for TcpWindowScale: Emit {
+        /// `WINDOW_SCALE`.
+        pub kind / set_kind: TcpOptionKind,
+        /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
+        pub shift / set_shift: u8,
+    }
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
-impl fmt::Debug for TcpWindowScale {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpWindowScale")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .field("shift", &self.shift())
-            .finish()
+crate::format::header! {
+    /// SACK permitted (RFC 2018, SYN only): the sender can receive SACK options.
+    pub struct TcpSackPermitted: 2 bytes {
+        /// `SACK_PERMITTED`.
+        kind / set_kind: u8 => TcpOptionKind,
+        /// Length of the option in bytes: 2.
+        length / set_length: u8,
     }
 }
 
-/// The fields a sender chooses for [`TcpWindowScale`]; [`crate::Emit`] writes the header and
-/// fills in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpWindowScaleRepr {
-    /// `WINDOW_SCALE`.
-    pub kind: TcpOptionKind,
-    /// Shift count; values above 14 are used as 14 (RFC 7323, section 2.3).
-    pub shift: u8,
-}
-
-impl TcpWindowScale {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpWindowScaleRepr {
-        TcpWindowScaleRepr {
-            kind: self.kind(),
-            shift: self.shift(),
-        }
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 2).
+    impl TcpSackPermitted {
+        length / set_length: u8 = LENGTH = 2;
     }
 }
-
-impl crate::Emit for TcpWindowScaleRepr {
-    const LEN: usize = TcpWindowScale::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpWindowScale`] over the front of `message`: every field zeroed, then
-    /// the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = TcpWindowScale::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpWindowScale::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_kind(self.kind);
-        header.set_length(TcpWindowScale::LENGTH);
-        header.set_shift(self.shift);
-        Ok(())
-    }
-}
-
-/// SACK permitted (RFC 2018, SYN only): the sender can receive SACK options.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpSackPermitted {
-    /// `SACK_PERMITTED`.
-    pub kind: u8,
-    /// Length of the option in bytes: 2.
-    pub length: u8,
-}
-
-const _: () = assert!(core::mem::size_of::<TcpSackPermitted>() == TcpSackPermitted::LEN);
 
 impl TcpSackPermitted {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 2;
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 2;
-
-    /// `SACK_PERMITTED`.
-    #[inline]
-    pub fn kind(&self) -> TcpOptionKind {
-        TcpOptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: TcpOptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes: 2.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 2;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -1014,119 +527,33 @@ impl TcpSackPermitted {
         if end < header_len || end > bytes.len() {
             return Err(TcpError::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-
-    /// Whether the fixed fields hold their values (`length` = 2).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for TcpSackPermitted {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpSackPermitted`]; [`crate::Emit`] writes the header
+    /// and fills in `length`.
+    pub struct TcpSackPermittedRepr for TcpSackPermitted: Emit {
+        /// `SACK_PERMITTED`.
+        pub kind / set_kind: TcpOptionKind,
+    }
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
-impl fmt::Debug for TcpSackPermitted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpSackPermitted")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .finish()
+crate::format::header! {
+    /// Selective acknowledgment (RFC 2018): the blocks received out of order follow.
+    pub struct TcpSack: 2 bytes {
+        /// `SACK`.
+        kind / set_kind: u8 => TcpOptionKind,
+        /// Length of the option in bytes.
+        length / set_length: u8,
     }
 }
-
-/// The fields a sender chooses for [`TcpSackPermitted`]; [`crate::Emit`] writes the header
-/// and fills in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpSackPermittedRepr {
-    /// `SACK_PERMITTED`.
-    pub kind: TcpOptionKind,
-}
-
-impl TcpSackPermitted {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpSackPermittedRepr {
-        TcpSackPermittedRepr { kind: self.kind() }
-    }
-}
-
-impl crate::Emit for TcpSackPermittedRepr {
-    const LEN: usize = TcpSackPermitted::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpSackPermitted`] over the front of `message`: every field zeroed,
-    /// then the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = TcpSackPermitted::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpSackPermitted::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_kind(self.kind);
-        header.set_length(TcpSackPermitted::LENGTH);
-        Ok(())
-    }
-}
-
-/// Selective acknowledgment (RFC 2018): the blocks received out of order follow.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpSack {
-    /// `SACK`.
-    pub kind: u8,
-    /// Length of the option in bytes.
-    pub length: u8,
-}
-
-const _: () = assert!(core::mem::size_of::<TcpSack>() == TcpSack::LEN);
 
 impl TcpSack {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 2;
-
-    /// `SACK`.
-    #[inline]
-    pub fn kind(&self) -> TcpOptionKind {
-        TcpOptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: TcpOptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: what follows
@@ -1149,12 +576,7 @@ impl TcpSack {
         if !valid {
             return Err(TcpError::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 
     /// The [`TcpSackBlock`]s after the fixed part, in place (`parse` checked that they fill it).
@@ -1163,34 +585,12 @@ impl TcpSack {
     }
 }
 
-impl Default for TcpSack {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for TcpSack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpSack")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`TcpSack`]; [`crate::Emit`] writes the header and fills
-/// in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpSackRepr {
-    /// `SACK`.
-    pub kind: TcpOptionKind,
-}
-
-impl TcpSack {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpSackRepr {
-        TcpSackRepr { kind: self.kind() }
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpSack`]; [`crate::Emit`] writes the header and fills
+    /// in `length`.
+    pub struct TcpSackRepr for TcpSack {
+        /// `SACK`.
+        pub kind: TcpOptionKind,
     }
 }
 
@@ -1202,212 +602,57 @@ impl crate::Emit for TcpSackRepr {
     /// chosen ones; `length` the length of `message`.
     fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
         let len = message.len();
-        let Ok((header, _)) = TcpSack::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpSack::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<TcpSack>(message)?;
         header.set_kind(self.kind);
-        let Ok(length) = u8::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xff)? as u8);
         Ok(())
     }
 }
 
-/// One block of a SACK option: a run of bytes received out of order.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpSackBlock {
-    /// First sequence number of the block.
-    pub left_edge: U32,
-    /// Sequence number just after the block.
-    pub right_edge: U32,
-}
-
-const _: () = assert!(core::mem::size_of::<TcpSackBlock>() == TcpSackBlock::LEN);
-
-impl TcpSackBlock {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 8;
-
-    /// First sequence number of the block.
-    #[inline]
-    pub fn left_edge(&self) -> u32 {
-        self.left_edge.get()
-    }
-
-    /// Sets [`Self::left_edge`].
-    #[inline]
-    pub fn set_left_edge(&mut self, v: u32) {
-        self.left_edge.set(v);
-    }
-
-    /// Sequence number just after the block.
-    #[inline]
-    pub fn right_edge(&self) -> u32 {
-        self.right_edge.get()
-    }
-
-    /// Sets [`Self::right_edge`].
-    #[inline]
-    pub fn set_right_edge(&mut self, v: u32) {
-        self.right_edge.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(TcpError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// One block of a SACK option: a run of bytes received out of order.
+    pub struct TcpSackBlock: 8 bytes {
+        /// First sequence number of the block.
+        left_edge / set_left_edge: U32 => u32,
+        /// Sequence number just after the block.
+        right_edge / set_right_edge: U32 => u32,
     }
 }
 
-impl Default for TcpSackBlock {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::parse_fixed_size!(TcpSackBlock, TcpError);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpSackBlock`]; [`crate::Emit`] writes the header.
+    pub struct TcpSackBlockRepr for TcpSackBlock: Emit {
+        /// First sequence number of the block.
+        pub left_edge / set_left_edge: u32,
+        /// Sequence number just after the block.
+        pub right_edge / set_right_edge: u32,
     }
 }
 
-impl fmt::Debug for TcpSackBlock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpSackBlock")
-            .field("left_edge", &self.left_edge())
-            .field("right_edge", &self.right_edge())
-            .finish()
+crate::format::header! {
+    /// Timestamps (RFC 7323): for round-trip measurement and PAWS.
+    pub struct TcpTimestamps: 10 bytes {
+        /// `TIMESTAMPS`.
+        kind / set_kind: u8 => TcpOptionKind,
+        /// Length of the option in bytes: 10.
+        length / set_length: u8,
+        /// The sender's timestamp clock.
+        value / set_value: U32 => u32,
+        /// The latest timestamp received from the peer (when ACK is set).
+        echo_reply / set_echo_reply: U32 => u32,
     }
 }
 
-/// The fields a sender chooses for [`TcpSackBlock`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpSackBlockRepr {
-    /// First sequence number of the block.
-    pub left_edge: u32,
-    /// Sequence number just after the block.
-    pub right_edge: u32,
-}
-
-impl TcpSackBlock {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpSackBlockRepr {
-        TcpSackBlockRepr {
-            left_edge: self.left_edge(),
-            right_edge: self.right_edge(),
-        }
+crate::format::fixed! {
+    /// Whether the fixed fields hold their values (`length` = 10).
+    impl TcpTimestamps {
+        length / set_length: u8 = LENGTH = 10;
     }
 }
-
-impl crate::Emit for TcpSackBlockRepr {
-    const LEN: usize = TcpSackBlock::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpSackBlock`] over the front of `message`: every field zeroed, then
-    /// the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = TcpSackBlock::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpSackBlock::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_left_edge(self.left_edge);
-        header.set_right_edge(self.right_edge);
-        Ok(())
-    }
-}
-
-/// Timestamps (RFC 7323): for round-trip measurement and PAWS.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct TcpTimestamps {
-    /// `TIMESTAMPS`.
-    pub kind: u8,
-    /// Length of the option in bytes: 10.
-    pub length: u8,
-    /// The sender's timestamp clock.
-    pub value: U32,
-    /// The latest timestamp received from the peer (when ACK is set).
-    pub echo_reply: U32,
-}
-
-const _: () = assert!(core::mem::size_of::<TcpTimestamps>() == TcpTimestamps::LEN);
 
 impl TcpTimestamps {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 10;
-    /// The value `length` always holds.
-    pub const LENGTH: u8 = 10;
-
-    /// `TIMESTAMPS`.
-    #[inline]
-    pub fn kind(&self) -> TcpOptionKind {
-        TcpOptionKind(self.kind)
-    }
-
-    /// Sets [`Self::kind`].
-    #[inline]
-    pub fn set_kind(&mut self, v: TcpOptionKind) {
-        self.kind = v.0;
-    }
-
-    /// Length of the option in bytes: 10.
-    #[inline]
-    pub fn length(&self) -> u8 {
-        self.length
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u8) {
-        self.length = v;
-    }
-
-    /// The sender's timestamp clock.
-    #[inline]
-    pub fn value(&self) -> u32 {
-        self.value.get()
-    }
-
-    /// Sets [`Self::value`].
-    #[inline]
-    pub fn set_value(&mut self, v: u32) {
-        self.value.set(v);
-    }
-
-    /// The latest timestamp received from the peer (when ACK is set).
-    #[inline]
-    pub fn echo_reply(&self) -> u32 {
-        self.echo_reply.get()
-    }
-
-    /// Sets [`Self::echo_reply`].
-    #[inline]
-    pub fn set_echo_reply(&mut self, v: u32) {
-        self.echo_reply.set(v);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 10;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
@@ -1424,219 +669,58 @@ impl TcpTimestamps {
         if end < header_len || end > bytes.len() {
             return Err(TcpError::OptionBadLength);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-
-    /// Whether the fixed fields hold their values (`length` = 10).
-    pub fn fixed_values_ok(&self) -> bool {
-        self.length() == Self::LENGTH
-    }
-
-    /// Stores its value in every fixed field.
-    pub fn set_fixed_values(&mut self) {
-        self.set_length(Self::LENGTH);
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for TcpTimestamps {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::builder! {
+    /// The fields a sender chooses for [`TcpTimestamps`]; [`crate::Emit`] writes the header and
+    /// fills in `length`.
+    pub struct TcpTimestampsRepr for TcpTimestamps: Emit {
+        /// `TIMESTAMPS`.
+        pub kind / set_kind: TcpOptionKind,
+        /// The sender's timestamp clock.
+        pub value / set_value: u32,
+        /// The latest timestamp received from the peer (when ACK is set).
+        pub echo_reply / set_echo_reply: u32,
+    }
+    fixed {
+        length / set_length = LENGTH,
     }
 }
 
-impl fmt::Debug for TcpTimestamps {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpTimestamps")
-            .field("kind", &self.kind())
-            .field("length", &self.length())
-            .field("value", &self.value())
-            .field("echo_reply", &self.echo_reply())
-            .finish()
+crate::format::options! {
+    /// The options of a TCP header (RFC 9293, section 3.1). Kinds not declared here are skipped.
+    pub struct TcpOptions of TcpOptionKind -> TcpOption, TcpError {
+        end: END;
+        /// `NOP`: No operation (RFC 9293): pads between options.
+        NOP => Nop;
+        /// `MSS`: Maximum segment size (RFC 9293).
+        MSS => Mss(TcpMss);
+        /// `SACK`: Selective acknowledgment blocks (RFC 2018).
+        SACK => Sack(TcpSack);
+        /// `SACK_PERMITTED`: SACK permitted (RFC 2018).
+        SACK_PERMITTED => SackPermitted(TcpSackPermitted);
+        /// `TIMESTAMPS`: Timestamps (RFC 7323).
+        TIMESTAMPS => Timestamps(TcpTimestamps);
+        /// `WINDOW_SCALE`: Window scale (RFC 7323).
+        WINDOW_SCALE => WindowScale(TcpWindowScale);
     }
 }
 
-/// The fields a sender chooses for [`TcpTimestamps`]; [`crate::Emit`] writes the header and
-/// fills in `length`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct TcpTimestampsRepr {
-    /// `TIMESTAMPS`.
-    pub kind: TcpOptionKind,
-    /// The sender's timestamp clock.
-    pub value: u32,
-    /// The latest timestamp received from the peer (when ACK is set).
-    pub echo_reply: u32,
-}
-
-impl TcpTimestamps {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> TcpTimestampsRepr {
-        TcpTimestampsRepr {
-            kind: self.kind(),
-            value: self.value(),
-            echo_reply: self.echo_reply(),
-        }
-    }
-}
-
-impl crate::Emit for TcpTimestampsRepr {
-    const LEN: usize = TcpTimestamps::LEN;
-    type Context = ();
-
-    /// Writes a complete [`TcpTimestamps`] over the front of `message`: every field zeroed, then
-    /// the chosen ones; `length` its fixed value.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = TcpTimestamps::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: TcpTimestamps::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_kind(self.kind);
-        header.set_length(TcpTimestamps::LENGTH);
-        header.set_value(self.value);
-        header.set_echo_reply(self.echo_reply);
-        Ok(())
-    }
-}
-
-/// The options of a TCP header (RFC 9293, section 3.1). Kinds not declared here are skipped.
-///
-/// Yields each option viewed in place, or the error that ends the walk: a
-/// length below 2 or below its kind's fixed part (`TcpError::OptionBadLength`), past
-/// the end (`TcpError::OptionPastEnd`), or what the kind's own `parse` refuses.
-/// `END` ends the list.
-#[derive(Debug, Clone)]
-pub struct TcpOptions<'a> {
-    rest: &'a [u8],
-}
-
-/// One option of [`TcpOptions`], viewed in place.
-#[derive(Debug, Clone, Copy)]
-pub enum TcpOption<'a> {
-    /// `NOP`: No operation (RFC 9293): pads between options.
-    Nop,
-    /// `MSS`: Maximum segment size (RFC 9293).
-    Mss(crate::Parsed<'a, TcpMss>),
-    /// `SACK`: Selective acknowledgment blocks (RFC 2018).
-    Sack(crate::Parsed<'a, TcpSack>),
-    /// `SACK_PERMITTED`: SACK permitted (RFC 2018).
-    SackPermitted(crate::Parsed<'a, TcpSackPermitted>),
-    /// `TIMESTAMPS`: Timestamps (RFC 7323).
-    Timestamps(crate::Parsed<'a, TcpTimestamps>),
-    /// `WINDOW_SCALE`: Window scale (RFC 7323).
-    WindowScale(crate::Parsed<'a, TcpWindowScale>),
-    /// A kind this spec does not declare, with its bytes (kind and length included).
-    Unknown(TcpOptionKind, &'a [u8]),
-}
-
-impl<'a> TcpOptions<'a> {
-    /// The options in `bytes`: what follows the fixed header, up to its length.
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
-    }
-
-    /// Walks every option: the first malformed one's error, if any.
-    pub fn check(self) -> Result<(), TcpError> {
-        for option in self {
-            option?;
-        }
-        Ok(())
-    }
-}
-
-impl<'a> Iterator for TcpOptions<'a> {
-    type Item = Result<TcpOption<'a>, TcpError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&kind, after) = self.rest.split_first()?;
-        let kind = TcpOptionKind(kind);
-        if kind == TcpOptionKind::END {
-            self.rest = &[];
-            return None;
-        }
-        if kind == TcpOptionKind::NOP {
-            self.rest = after;
-            return Some(Ok(TcpOption::Nop));
-        }
-        // The length counts the kind and length bytes too.
-        let len = after.first().map(|&len| usize::from(len));
-        let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
-            self.rest = &[];
-            return Some(Err(TcpError::OptionPastEnd));
-        };
-        if option.len() < 2 {
-            self.rest = &[];
-            return Some(Err(TcpError::OptionBadLength));
-        }
-        self.rest = &self.rest[option.len()..];
-        Some(match kind {
-            TcpOptionKind::MSS if option.len() < TcpMss::LEN => Err(TcpError::OptionBadLength),
-            TcpOptionKind::MSS => TcpMss::parse(option).map(TcpOption::Mss),
-            TcpOptionKind::SACK if option.len() < TcpSack::LEN => Err(TcpError::OptionBadLength),
-            TcpOptionKind::SACK => TcpSack::parse(option).map(TcpOption::Sack),
-            TcpOptionKind::SACK_PERMITTED if option.len() < TcpSackPermitted::LEN => {
-                Err(TcpError::OptionBadLength)
-            }
-            TcpOptionKind::SACK_PERMITTED => {
-                TcpSackPermitted::parse(option).map(TcpOption::SackPermitted)
-            }
-            TcpOptionKind::TIMESTAMPS if option.len() < TcpTimestamps::LEN => {
-                Err(TcpError::OptionBadLength)
-            }
-            TcpOptionKind::TIMESTAMPS => TcpTimestamps::parse(option).map(TcpOption::Timestamps),
-            TcpOptionKind::WINDOW_SCALE if option.len() < TcpWindowScale::LEN => {
-                Err(TcpError::OptionBadLength)
-            }
-            TcpOptionKind::WINDOW_SCALE => {
-                TcpWindowScale::parse(option).map(TcpOption::WindowScale)
-            }
-            _ => Ok(TcpOption::Unknown(kind, option)),
-        })
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TcpError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-    /// `data_offset` gives a header shorter than 20 bytes or past the buffer.
-    BadDataOffset,
-    /// The checksum does not verify.
-    BadChecksum,
-    /// An option's length is below 2 or below its kind's fixed part.
-    OptionBadLength,
-    /// An option runs past the end of the options.
-    OptionPastEnd,
-}
-
-impl TcpError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 5] = [
-        Self::TooShort,
-        Self::BadDataOffset,
-        Self::BadChecksum,
-        Self::OptionBadLength,
-        Self::OptionPastEnd,
-    ];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-            Self::BadDataOffset => "bad_data_offset",
-            Self::BadChecksum => "bad_checksum",
-            Self::OptionBadLength => "option_bad_length",
-            Self::OptionPastEnd => "option_past_end",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks.
+    pub enum TcpError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
+        /// `data_offset` gives a header shorter than 20 bytes or past the buffer.
+        BadDataOffset = "bad_data_offset",
+        /// The checksum does not verify.
+        BadChecksum = "bad_checksum",
+        /// An option's length is below 2 or below its kind's fixed part.
+        OptionBadLength = "option_bad_length",
+        /// An option runs past the end of the options.
+        OptionPastEnd = "option_past_end",
     }
 }
 

@@ -28,83 +28,26 @@
 //! | `length` | 4.0 | 16 | Length of the datagram in bytes, header and payload (at least 8). |
 //! | `checksum` | 6.0 | 16 | Internet checksum of pseudo-header and datagram; 0 = none. |
 
-use core::fmt;
-
 use zerocopy::network_endian::U16;
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+use zerocopy::FromBytes;
 
 use crate::checksum::Checksum;
 
-/// A UDP header; the payload follows.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct UdpHeader {
-    /// Source port (0 if unused).
-    pub src_port: U16,
-    /// Destination port.
-    pub dst_port: U16,
-    /// Length of the datagram in bytes, header and payload (at least 8).
-    pub length: U16,
-    /// Internet checksum of pseudo-header and datagram; 0 = none.
-    pub checksum: U16,
+crate::format::header! {
+    /// A UDP header; the payload follows.
+    pub struct UdpHeader: 8 bytes {
+        /// Source port (0 if unused).
+        src_port / set_src_port: U16 => u16,
+        /// Destination port.
+        dst_port / set_dst_port: U16 => u16,
+        /// Length of the datagram in bytes, header and payload (at least 8).
+        length / set_length: U16 => u16,
+        /// Internet checksum of pseudo-header and datagram; 0 = none.
+        checksum / set_checksum: U16 => u16,
+    }
 }
 
-const _: () = assert!(core::mem::size_of::<UdpHeader>() == UdpHeader::LEN);
-
 impl UdpHeader {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 8;
-
-    /// Source port (0 if unused).
-    #[inline]
-    pub fn src_port(&self) -> u16 {
-        self.src_port.get()
-    }
-
-    /// Sets [`Self::src_port`].
-    #[inline]
-    pub fn set_src_port(&mut self, v: u16) {
-        self.src_port.set(v);
-    }
-
-    /// Destination port.
-    #[inline]
-    pub fn dst_port(&self) -> u16 {
-        self.dst_port.get()
-    }
-
-    /// Sets [`Self::dst_port`].
-    #[inline]
-    pub fn set_dst_port(&mut self, v: u16) {
-        self.dst_port.set(v);
-    }
-
-    /// Length of the datagram in bytes, header and payload (at least 8).
-    #[inline]
-    pub fn length(&self) -> u16 {
-        self.length.get()
-    }
-
-    /// Sets [`Self::length`].
-    #[inline]
-    pub fn set_length(&mut self, v: u16) {
-        self.length.set(v);
-    }
-
-    /// Internet checksum of pseudo-header and datagram; 0 = none.
-    #[inline]
-    pub fn checksum(&self) -> u16 {
-        self.checksum.get()
-    }
-
-    /// Sets [`Self::checksum`].
-    #[inline]
-    pub fn set_checksum(&mut self, v: u16) {
-        self.checksum.set(v);
-    }
-
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_length`: `length` covers the header and
     /// ends within the buffer (the payload is cut there); `bad_checksum`: the checksum over the
@@ -127,50 +70,18 @@ impl UdpHeader {
         if !checksum_ok(src, dst, &bytes[..end]) {
             return Err(UdpError::BadChecksum);
         }
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+        Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
 }
 
-impl Default for UdpHeader {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for UdpHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpHeader")
-            .field("src_port", &self.src_port())
-            .field("dst_port", &self.dst_port())
-            .field("length", &self.length())
-            .field("checksum", &self.checksum())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`UdpHeader`]; [`crate::Emit`] writes the header and fills
-/// in `length`, `checksum`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct UdpHeaderRepr {
-    /// Source port (0 if unused).
-    pub src_port: u16,
-    /// Destination port.
-    pub dst_port: u16,
-}
-
-impl UdpHeader {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> UdpHeaderRepr {
-        UdpHeaderRepr {
-            src_port: self.src_port(),
-            dst_port: self.dst_port(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`UdpHeader`]; [`crate::Emit`] writes the header and fills
+    /// in `length`, `checksum`.
+    pub struct UdpHeaderRepr for UdpHeader {
+        /// Source port (0 if unused).
+        pub src_port: u16,
+        /// Destination port.
+        pub dst_port: u16,
     }
 }
 
@@ -183,50 +94,25 @@ impl crate::Emit for UdpHeaderRepr {
     /// `cx` and the whole message.
     fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {
         let len = message.len();
-        let Ok((header, _)) = UdpHeader::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: UdpHeader::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
+        let header = crate::emit::zeroed::<UdpHeader>(message)?;
         header.set_src_port(self.src_port);
         header.set_dst_port(self.dst_port);
-        let Ok(length) = u16::try_from(len) else {
-            return Err(crate::EmitError::DoesNotFit {
-                field: "length",
-                value: len as u64,
-            });
-        };
-        header.set_length(length);
+        header.set_length(crate::emit::length("length", len, 1, 0xffff)? as u16);
         fill_checksum(cx.src, cx.dst, message);
         Ok(())
     }
 }
 
-/// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
-/// each as `drop_udp_<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UdpError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-    /// `length` gives a length shorter than the header or past the buffer.
-    BadLength,
-    /// The checksum does not verify.
-    BadChecksum,
-}
-
-impl UdpError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 3] = [Self::TooShort, Self::BadLength, Self::BadChecksum];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-            Self::BadLength => "bad_length",
-            Self::BadChecksum => "bad_checksum",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+    /// each as `drop_udp_<name>`.
+    pub enum UdpError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
+        /// `length` gives a length shorter than the header or past the buffer.
+        BadLength = "bad_length",
+        /// The checksum does not verify.
+        BadChecksum = "bad_checksum",
     }
 }
 

@@ -32,10 +32,7 @@
 //! | `reserved` | 4.0 | 32 | Reserved; zero. |
 //! | `sector` | 8.0 | 64 | First sector to read or write (512-byte units). |
 
-use core::fmt;
-
 use zerocopy::little_endian::{U32, U64};
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// Bytes per sector, the unit of `sector`.
 pub const SECTOR_SIZE: u32 = 512;
@@ -67,155 +64,36 @@ crate::keys::key! {
     UNSUPP = 2;
 }
 
-/// The header of a virtio-blk request.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtioBlkReqHeader {
-    /// IN, OUT, FLUSH... (`type` in the spec).
-    pub req_type: U32,
-    /// Reserved; zero.
-    pub reserved: U32,
-    /// First sector to read or write (512-byte units).
-    pub sector: U64,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtioBlkReqHeader>() == VirtioBlkReqHeader::LEN);
-
-impl VirtioBlkReqHeader {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 16;
-
-    /// IN, OUT, FLUSH... (`type` in the spec).
-    #[inline]
-    pub fn req_type(&self) -> VirtioBlkReqType {
-        VirtioBlkReqType(self.req_type.get())
-    }
-
-    /// Sets [`Self::req_type`].
-    #[inline]
-    pub fn set_req_type(&mut self, v: VirtioBlkReqType) {
-        self.req_type.set(v.0);
-    }
-
-    /// Reserved; zero.
-    #[inline]
-    pub fn reserved(&self) -> u32 {
-        self.reserved.get()
-    }
-
-    /// Sets [`Self::reserved`].
-    #[inline]
-    pub fn set_reserved(&mut self, v: u32) {
-        self.reserved.set(v);
-    }
-
-    /// First sector to read or write (512-byte units).
-    #[inline]
-    pub fn sector(&self) -> u64 {
-        self.sector.get()
-    }
-
-    /// Sets [`Self::sector`].
-    #[inline]
-    pub fn set_sector(&mut self, v: u64) {
-        self.sector.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtioBlkError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtioBlkError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// The header of a virtio-blk request.
+    pub struct VirtioBlkReqHeader: 16 bytes {
+        /// IN, OUT, FLUSH... (`type` in the spec).
+        req_type / set_req_type: U32 => VirtioBlkReqType,
+        /// Reserved; zero.
+        reserved / set_reserved: U32 => u32,
+        /// First sector to read or write (512-byte units).
+        sector / set_sector: U64 => u64,
     }
 }
 
-impl Default for VirtioBlkReqHeader {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::parse_fixed_size!(VirtioBlkReqHeader, VirtioBlkError);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtioBlkReqHeader`]; [`crate::Emit`] writes the header.
+    pub struct VirtioBlkReqHeaderRepr for VirtioBlkReqHeader: Emit {
+        /// IN, OUT, FLUSH... (`type` in the spec).
+        pub req_type / set_req_type: VirtioBlkReqType,
+        /// Reserved; zero.
+        pub reserved / set_reserved: u32,
+        /// First sector to read or write (512-byte units).
+        pub sector / set_sector: u64,
     }
 }
 
-impl fmt::Debug for VirtioBlkReqHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtioBlkReqHeader")
-            .field("req_type", &self.req_type())
-            .field("reserved", &self.reserved())
-            .field("sector", &self.sector())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`VirtioBlkReqHeader`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtioBlkReqHeaderRepr {
-    /// IN, OUT, FLUSH... (`type` in the spec).
-    pub req_type: VirtioBlkReqType,
-    /// Reserved; zero.
-    pub reserved: u32,
-    /// First sector to read or write (512-byte units).
-    pub sector: u64,
-}
-
-impl VirtioBlkReqHeader {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtioBlkReqHeaderRepr {
-        VirtioBlkReqHeaderRepr {
-            req_type: self.req_type(),
-            reserved: self.reserved(),
-            sector: self.sector(),
-        }
-    }
-}
-
-impl crate::Emit for VirtioBlkReqHeaderRepr {
-    const LEN: usize = VirtioBlkReqHeader::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtioBlkReqHeader`] over the front of `message`: every field zeroed,
-    /// then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtioBlkReqHeader::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtioBlkReqHeader::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_req_type(self.req_type);
-        header.set_reserved(self.reserved);
-        header.set_sector(self.sector);
-        Ok(())
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VirtioBlkError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-}
-
-impl VirtioBlkError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 1] = [Self::TooShort];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks.
+    pub enum VirtioBlkError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
     }
 }

@@ -92,7 +92,7 @@ crate::keys::flags! {
     CONFIG_CHANGE = 0x00000002;
 }
 
-use crate::regs::{ByteOrder, Read, ReadWrite, Register, RegisterArray, RegisterValue, Write};
+use crate::regs::{ByteOrder, Read, ReadWrite, Register, RegisterArray, Write};
 
 /// The virtio-mmio register block, version 2 (VIRTIO 1.2 table 4.1). Queue registers apply to
 /// the queue `queue_sel` selects.
@@ -209,64 +209,4 @@ impl MmioRegisters {
     /// device type declares its fields as a block of their own, at offsets from here.
     pub const CONFIG: RegisterArray<u8, ReadWrite, 3840> =
         RegisterArray::new(0x100, ByteOrder::Little);
-}
-
-impl RegisterValue for DeviceId {
-    type Raw = u32;
-    #[inline]
-    fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-    #[inline]
-    fn into_raw(self) -> u32 {
-        self.0
-    }
-}
-
-impl RegisterValue for DeviceStatus {
-    type Raw = u32;
-    #[inline]
-    fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-    #[inline]
-    fn into_raw(self) -> u32 {
-        self.0
-    }
-}
-
-impl RegisterValue for InterruptStatus {
-    type Raw = u32;
-    #[inline]
-    fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-    #[inline]
-    fn into_raw(self) -> u32 {
-        self.0
-    }
-}
-
-impl RegisterValue for MagicValue {
-    type Raw = u32;
-    #[inline]
-    fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-    #[inline]
-    fn into_raw(self) -> u32 {
-        self.0
-    }
-}
-
-impl RegisterValue for MmioVersion {
-    type Raw = u32;
-    #[inline]
-    fn from_raw(raw: u32) -> Self {
-        Self(raw)
-    }
-    #[inline]
-    fn into_raw(self) -> u32 {
-        self.0
-    }
 }

@@ -37,10 +37,7 @@
 //! | `csum_offset` | 8.0 | 16 | Where to store the checksum, from `csum_start` (with NEEDS_CSUM). |
 //! | `num_buffers` | 10.0 | 16 | Number of buffers this received frame spans (1 without MRG_RXBUF). |
 
-use core::fmt;
-
 use zerocopy::little_endian::U16;
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// Index of the first receive queue, receiveq1 (5.1.2).
 pub const RECEIVEQ: u32 = 0;
@@ -108,236 +105,57 @@ crate::keys::key! {
     ECN = 128;
 }
 
-/// The header in front of every frame on the receive and transmit queues.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtioNetHdr {
-    /// VIRTIO_NET_HDR_F_* flags.
-    pub flags: u8,
-    /// Segmentation offload type.
-    pub gso_type: u8,
-    /// Length of the headers to copy into each segment (offload only).
-    pub hdr_len: U16,
-    /// Maximum segment size (offload only).
-    pub gso_size: U16,
-    /// Where checksumming starts (with NEEDS_CSUM).
-    pub csum_start: U16,
-    /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
-    pub csum_offset: U16,
-    /// Number of buffers this received frame spans (1 without MRG_RXBUF).
-    pub num_buffers: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtioNetHdr>() == VirtioNetHdr::LEN);
-
-impl VirtioNetHdr {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 12;
-
-    /// VIRTIO_NET_HDR_F_* flags.
-    #[inline]
-    pub fn flags(&self) -> VirtioNetHdrFlags {
-        VirtioNetHdrFlags(self.flags)
-    }
-
-    /// Sets [`Self::flags`].
-    #[inline]
-    pub fn set_flags(&mut self, v: VirtioNetHdrFlags) {
-        self.flags = v.0;
-    }
-
-    /// Segmentation offload type.
-    #[inline]
-    pub fn gso_type(&self) -> VirtioNetGsoType {
-        VirtioNetGsoType(self.gso_type)
-    }
-
-    /// Sets [`Self::gso_type`].
-    #[inline]
-    pub fn set_gso_type(&mut self, v: VirtioNetGsoType) {
-        self.gso_type = v.0;
-    }
-
-    /// Length of the headers to copy into each segment (offload only).
-    #[inline]
-    pub fn hdr_len(&self) -> u16 {
-        self.hdr_len.get()
-    }
-
-    /// Sets [`Self::hdr_len`].
-    #[inline]
-    pub fn set_hdr_len(&mut self, v: u16) {
-        self.hdr_len.set(v);
-    }
-
-    /// Maximum segment size (offload only).
-    #[inline]
-    pub fn gso_size(&self) -> u16 {
-        self.gso_size.get()
-    }
-
-    /// Sets [`Self::gso_size`].
-    #[inline]
-    pub fn set_gso_size(&mut self, v: u16) {
-        self.gso_size.set(v);
-    }
-
-    /// Where checksumming starts (with NEEDS_CSUM).
-    #[inline]
-    pub fn csum_start(&self) -> u16 {
-        self.csum_start.get()
-    }
-
-    /// Sets [`Self::csum_start`].
-    #[inline]
-    pub fn set_csum_start(&mut self, v: u16) {
-        self.csum_start.set(v);
-    }
-
-    /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
-    #[inline]
-    pub fn csum_offset(&self) -> u16 {
-        self.csum_offset.get()
-    }
-
-    /// Sets [`Self::csum_offset`].
-    #[inline]
-    pub fn set_csum_offset(&mut self, v: u16) {
-        self.csum_offset.set(v);
-    }
-
-    /// Number of buffers this received frame spans (1 without MRG_RXBUF).
-    #[inline]
-    pub fn num_buffers(&self) -> u16 {
-        self.num_buffers.get()
-    }
-
-    /// Sets [`Self::num_buffers`].
-    #[inline]
-    pub fn set_num_buffers(&mut self, v: u16) {
-        self.num_buffers.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtioNetError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtioNetError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// The header in front of every frame on the receive and transmit queues.
+    pub struct VirtioNetHdr: 12 bytes {
+        /// VIRTIO_NET_HDR_F_* flags.
+        flags / set_flags: u8 => VirtioNetHdrFlags,
+        /// Segmentation offload type.
+        gso_type / set_gso_type: u8 => VirtioNetGsoType,
+        /// Length of the headers to copy into each segment (offload only).
+        hdr_len / set_hdr_len: U16 => u16,
+        /// Maximum segment size (offload only).
+        gso_size / set_gso_size: U16 => u16,
+        /// Where checksumming starts (with NEEDS_CSUM).
+        csum_start / set_csum_start: U16 => u16,
+        /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
+        csum_offset / set_csum_offset: U16 => u16,
+        /// Number of buffers this received frame spans (1 without MRG_RXBUF).
+        num_buffers / set_num_buffers: U16 => u16,
     }
 }
 
-impl Default for VirtioNetHdr {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::parse_fixed_size!(VirtioNetHdr, VirtioNetError);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtioNetHdr`]; [`crate::Emit`] writes the header.
+    pub struct VirtioNetHdrRepr for VirtioNetHdr: Emit {
+        /// VIRTIO_NET_HDR_F_* flags.
+        pub flags / set_flags: VirtioNetHdrFlags,
+        /// Segmentation offload type.
+        pub gso_type / set_gso_type: VirtioNetGsoType,
+        /// Length of the headers to copy into each segment (offload only).
+        pub hdr_len / set_hdr_len: u16,
+        /// Maximum segment size (offload only).
+        pub gso_size / set_gso_size: u16,
+        /// Where checksumming starts (with NEEDS_CSUM).
+        pub csum_start / set_csum_start: u16,
+        /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
+        pub csum_offset / set_csum_offset: u16,
+        /// Number of buffers this received frame spans (1 without MRG_RXBUF).
+        pub num_buffers / set_num_buffers: u16,
     }
 }
 
-impl fmt::Debug for VirtioNetHdr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtioNetHdr")
-            .field("flags", &self.flags())
-            .field("gso_type", &self.gso_type())
-            .field("hdr_len", &self.hdr_len())
-            .field("gso_size", &self.gso_size())
-            .field("csum_start", &self.csum_start())
-            .field("csum_offset", &self.csum_offset())
-            .field("num_buffers", &self.num_buffers())
-            .finish()
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks.
+    pub enum VirtioNetError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
     }
 }
 
-/// The fields a sender chooses for [`VirtioNetHdr`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtioNetHdrRepr {
-    /// VIRTIO_NET_HDR_F_* flags.
-    pub flags: VirtioNetHdrFlags,
-    /// Segmentation offload type.
-    pub gso_type: VirtioNetGsoType,
-    /// Length of the headers to copy into each segment (offload only).
-    pub hdr_len: u16,
-    /// Maximum segment size (offload only).
-    pub gso_size: u16,
-    /// Where checksumming starts (with NEEDS_CSUM).
-    pub csum_start: u16,
-    /// Where to store the checksum, from `csum_start` (with NEEDS_CSUM).
-    pub csum_offset: u16,
-    /// Number of buffers this received frame spans (1 without MRG_RXBUF).
-    pub num_buffers: u16,
-}
-
-impl VirtioNetHdr {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtioNetHdrRepr {
-        VirtioNetHdrRepr {
-            flags: self.flags(),
-            gso_type: self.gso_type(),
-            hdr_len: self.hdr_len(),
-            gso_size: self.gso_size(),
-            csum_start: self.csum_start(),
-            csum_offset: self.csum_offset(),
-            num_buffers: self.num_buffers(),
-        }
-    }
-}
-
-impl crate::Emit for VirtioNetHdrRepr {
-    const LEN: usize = VirtioNetHdr::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtioNetHdr`] over the front of `message`: every field zeroed, then
-    /// the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtioNetHdr::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtioNetHdr::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_flags(self.flags);
-        header.set_gso_type(self.gso_type);
-        header.set_hdr_len(self.hdr_len);
-        header.set_gso_size(self.gso_size);
-        header.set_csum_start(self.csum_start);
-        header.set_csum_offset(self.csum_offset);
-        header.set_num_buffers(self.num_buffers);
-        Ok(())
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VirtioNetError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-}
-
-impl VirtioNetError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 1] = [Self::TooShort];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-        }
-    }
-}
-
-use crate::regs::{ByteOrder, Read, Register, RegisterArray, RegisterValue};
+use crate::regs::{ByteOrder, Read, Register, RegisterArray};
 
 /// The network device's configuration space, `struct virtio_net_config` (5.1.4), at offsets
 /// from the transport's configuration window. Fields past `mac` exist only with the feature
@@ -377,16 +195,4 @@ impl VirtioNetConfig {
 
     /// 1 full duplex, 0 half, 0xff unknown (with VIRTIO_NET_F_SPEED_DUPLEX).
     pub const DUPLEX: Register<u8, Read> = Register::new(0x010, ByteOrder::Little);
-}
-
-impl RegisterValue for VirtioNetStatus {
-    type Raw = u16;
-    #[inline]
-    fn from_raw(raw: u16) -> Self {
-        Self(raw)
-    }
-    #[inline]
-    fn into_raw(self) -> u16 {
-        self.0
-    }
 }

@@ -138,10 +138,7 @@
 //! |---|---|---|---|
 //! | `avail_event` | 0.0 | 16 | Available-ring index after which the device wants a notification. |
 
-use core::fmt;
-
 use zerocopy::little_endian::{U16, U32, U64};
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 crate::keys::flags! {
     /// Descriptor flags (VIRTQ_DESC_F_*).
@@ -168,807 +165,162 @@ crate::keys::flags! {
     NO_NOTIFY = 0x0001;
 }
 
-/// One descriptor: a buffer the device reads or writes (section 2.7.5).
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqDesc {
-    /// Guest-physical address of the buffer.
-    pub addr: U64,
-    /// Length of the buffer in bytes.
-    pub len: U32,
-    /// NEXT, WRITE, INDIRECT.
-    pub flags: U16,
-    /// Index of the next descriptor of the chain, with NEXT.
-    pub next: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtqDesc>() == VirtqDesc::LEN);
-
-impl VirtqDesc {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 16;
-
-    /// Guest-physical address of the buffer.
-    #[inline]
-    pub fn addr(&self) -> u64 {
-        self.addr.get()
-    }
-
-    /// Sets [`Self::addr`].
-    #[inline]
-    pub fn set_addr(&mut self, v: u64) {
-        self.addr.set(v);
-    }
-
-    /// Length of the buffer in bytes.
-    #[inline]
-    pub fn len(&self) -> u32 {
-        self.len.get()
-    }
-
-    /// Sets [`Self::len`].
-    #[inline]
-    pub fn set_len(&mut self, v: u32) {
-        self.len.set(v);
-    }
-
-    /// NEXT, WRITE, INDIRECT.
-    #[inline]
-    pub fn flags(&self) -> VirtqDescFlags {
-        VirtqDescFlags(self.flags.get())
-    }
-
-    /// Sets [`Self::flags`].
-    #[inline]
-    pub fn set_flags(&mut self, v: VirtqDescFlags) {
-        self.flags.set(v.0);
-    }
-
-    /// Index of the next descriptor of the chain, with NEXT.
-    #[inline]
-    pub fn next(&self) -> u16 {
-        self.next.get()
-    }
-
-    /// Sets [`Self::next`].
-    #[inline]
-    pub fn set_next(&mut self, v: u16) {
-        self.next.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// One descriptor: a buffer the device reads or writes (section 2.7.5).
+    pub struct VirtqDesc: 16 bytes {
+        /// Guest-physical address of the buffer.
+        addr / set_addr: U64 => u64,
+        /// Length of the buffer in bytes.
+        len / set_len: U32 => u32,
+        /// NEXT, WRITE, INDIRECT.
+        flags / set_flags: U16 => VirtqDescFlags,
+        /// Index of the next descriptor of the chain, with NEXT.
+        next / set_next: U16 => u16,
     }
 }
 
-impl Default for VirtqDesc {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::parse_fixed_size!(VirtqDesc, VirtqError);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqDesc`]; [`crate::Emit`] writes the header.
+    pub struct VirtqDescRepr for VirtqDesc: Emit {
+        /// Guest-physical address of the buffer.
+        pub addr / set_addr: u64,
+        /// Length of the buffer in bytes.
+        pub len / set_len: u32,
+        /// NEXT, WRITE, INDIRECT.
+        pub flags / set_flags: VirtqDescFlags,
+        /// Index of the next descriptor of the chain, with NEXT.
+        pub next / set_next: u16,
     }
 }
 
-impl fmt::Debug for VirtqDesc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqDesc")
-            .field("addr", &self.addr())
-            .field("len", &self.len())
-            .field("flags", &self.flags())
-            .field("next", &self.next())
-            .finish()
+crate::format::header! {
+    /// The start of the available ring (section 2.7.6); `VirtqAvailEntry`s follow.
+    pub struct VirtqAvailHeader: 4 bytes {
+        /// NO_INTERRUPT.
+        flags / set_flags: U16 => VirtqAvailFlags,
+        /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
+        idx / set_idx: U16 => u16,
     }
 }
 
-/// The fields a sender chooses for [`VirtqDesc`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqDescRepr {
-    /// Guest-physical address of the buffer.
-    pub addr: u64,
-    /// Length of the buffer in bytes.
-    pub len: u32,
-    /// NEXT, WRITE, INDIRECT.
-    pub flags: VirtqDescFlags,
-    /// Index of the next descriptor of the chain, with NEXT.
-    pub next: u16,
-}
+crate::format::parse_fixed_size!(VirtqAvailHeader, VirtqError);
 
-impl VirtqDesc {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqDescRepr {
-        VirtqDescRepr {
-            addr: self.addr(),
-            len: self.len(),
-            flags: self.flags(),
-            next: self.next(),
-        }
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqAvailHeader`]; [`crate::Emit`] writes the header.
+    pub struct VirtqAvailHeaderRepr for VirtqAvailHeader: Emit {
+        /// NO_INTERRUPT.
+        pub flags / set_flags: VirtqAvailFlags,
+        /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
+        pub idx / set_idx: u16,
     }
 }
 
-impl crate::Emit for VirtqDescRepr {
-    const LEN: usize = VirtqDesc::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtqDesc`] over the front of `message`: every field zeroed, then the
-    /// chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqDesc::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqDesc::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_addr(self.addr);
-        header.set_len(self.len);
-        header.set_flags(self.flags);
-        header.set_next(self.next);
-        Ok(())
+crate::format::header! {
+    /// One available-ring entry: the head of a descriptor chain.
+    pub struct VirtqAvailEntry: 2 bytes {
+        /// Index of the chain's first descriptor.
+        id / set_id: U16 => u16,
     }
 }
 
-/// The start of the available ring (section 2.7.6); `VirtqAvailEntry`s follow.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqAvailHeader {
-    /// NO_INTERRUPT.
-    pub flags: U16,
-    /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
-    pub idx: U16,
-}
+crate::format::parse_fixed_size!(VirtqAvailEntry, VirtqError);
 
-const _: () = assert!(core::mem::size_of::<VirtqAvailHeader>() == VirtqAvailHeader::LEN);
-
-impl VirtqAvailHeader {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// NO_INTERRUPT.
-    #[inline]
-    pub fn flags(&self) -> VirtqAvailFlags {
-        VirtqAvailFlags(self.flags.get())
-    }
-
-    /// Sets [`Self::flags`].
-    #[inline]
-    pub fn set_flags(&mut self, v: VirtqAvailFlags) {
-        self.flags.set(v.0);
-    }
-
-    /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
-    #[inline]
-    pub fn idx(&self) -> u16 {
-        self.idx.get()
-    }
-
-    /// Sets [`Self::idx`].
-    #[inline]
-    pub fn set_idx(&mut self, v: u16) {
-        self.idx.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqAvailEntry`]; [`crate::Emit`] writes the header.
+    pub struct VirtqAvailEntryRepr for VirtqAvailEntry: Emit {
+        /// Index of the chain's first descriptor.
+        pub id / set_id: u16,
     }
 }
 
-impl Default for VirtqAvailHeader {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::header! {
+    /// The start of the used ring (section 2.7.8); `VirtqUsedElem`s follow.
+    pub struct VirtqUsedHeader: 4 bytes {
+        /// NO_NOTIFY.
+        flags / set_flags: U16 => VirtqUsedFlags,
+        /// Where the device puts the next element (mod the queue size); wraps at 65536.
+        idx / set_idx: U16 => u16,
     }
 }
 
-impl fmt::Debug for VirtqAvailHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqAvailHeader")
-            .field("flags", &self.flags())
-            .field("idx", &self.idx())
-            .finish()
+crate::format::parse_fixed_size!(VirtqUsedHeader, VirtqError);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqUsedHeader`]; [`crate::Emit`] writes the header.
+    pub struct VirtqUsedHeaderRepr for VirtqUsedHeader: Emit {
+        /// NO_NOTIFY.
+        pub flags / set_flags: VirtqUsedFlags,
+        /// Where the device puts the next element (mod the queue size); wraps at 65536.
+        pub idx / set_idx: u16,
     }
 }
 
-/// The fields a sender chooses for [`VirtqAvailHeader`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqAvailHeaderRepr {
-    /// NO_INTERRUPT.
-    pub flags: VirtqAvailFlags,
-    /// Where the driver puts the next entry (mod the queue size); wraps at 65536.
-    pub idx: u16,
-}
-
-impl VirtqAvailHeader {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqAvailHeaderRepr {
-        VirtqAvailHeaderRepr {
-            flags: self.flags(),
-            idx: self.idx(),
-        }
+crate::format::header! {
+    /// One used-ring element: a chain the device is done with.
+    pub struct VirtqUsedElem: 8 bytes {
+        /// Index of the chain's first descriptor.
+        id / set_id: U32 => u32,
+        /// Bytes the device wrote into the chain's buffers.
+        len / set_len: U32 => u32,
     }
 }
 
-impl crate::Emit for VirtqAvailHeaderRepr {
-    const LEN: usize = VirtqAvailHeader::LEN;
-    type Context = ();
+crate::format::parse_fixed_size!(VirtqUsedElem, VirtqError);
 
-    /// Writes a complete [`VirtqAvailHeader`] over the front of `message`: every field zeroed,
-    /// then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqAvailHeader::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqAvailHeader::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_flags(self.flags);
-        header.set_idx(self.idx);
-        Ok(())
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqUsedElem`]; [`crate::Emit`] writes the header.
+    pub struct VirtqUsedElemRepr for VirtqUsedElem: Emit {
+        /// Index of the chain's first descriptor.
+        pub id / set_id: u32,
+        /// Bytes the device wrote into the chain's buffers.
+        pub len / set_len: u32,
     }
 }
 
-/// One available-ring entry: the head of a descriptor chain.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqAvailEntry {
-    /// Index of the chain's first descriptor.
-    pub id: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtqAvailEntry>() == VirtqAvailEntry::LEN);
-
-impl VirtqAvailEntry {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 2;
-
-    /// Index of the chain's first descriptor.
-    #[inline]
-    pub fn id(&self) -> u16 {
-        self.id.get()
-    }
-
-    /// Sets [`Self::id`].
-    #[inline]
-    pub fn set_id(&mut self, v: u16) {
-        self.id.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
+crate::format::header! {
+    /// The word after the available ring's entries (section 2.7.7): with VIRTIO_F_EVENT_IDX, the
+    /// driver wants an interrupt only once the used ring's `idx` passes this value.
+    pub struct VirtqUsedEvent: 2 bytes {
+        /// Used-ring index after which the driver wants an interrupt.
+        used_event / set_used_event: U16 => u16,
     }
 }
 
-impl Default for VirtqAvailEntry {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
+crate::format::parse_fixed_size!(VirtqUsedEvent, VirtqError);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqUsedEvent`]; [`crate::Emit`] writes the header.
+    pub struct VirtqUsedEventRepr for VirtqUsedEvent: Emit {
+        /// Used-ring index after which the driver wants an interrupt.
+        pub used_event / set_used_event: u16,
     }
 }
 
-impl fmt::Debug for VirtqAvailEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqAvailEntry")
-            .field("id", &self.id())
-            .finish()
+crate::format::header! {
+    /// The word after the used ring's elements (section 2.7.10): with VIRTIO_F_EVENT_IDX, the
+    /// device wants a notification only once the available ring's `idx` passes this value.
+    pub struct VirtqAvailEvent: 2 bytes {
+        /// Available-ring index after which the device wants a notification.
+        avail_event / set_avail_event: U16 => u16,
     }
 }
 
-/// The fields a sender chooses for [`VirtqAvailEntry`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqAvailEntryRepr {
-    /// Index of the chain's first descriptor.
-    pub id: u16,
-}
+crate::format::parse_fixed_size!(VirtqAvailEvent, VirtqError);
 
-impl VirtqAvailEntry {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqAvailEntryRepr {
-        VirtqAvailEntryRepr { id: self.id() }
+crate::format::builder! {
+    /// The fields a sender chooses for [`VirtqAvailEvent`]; [`crate::Emit`] writes the header.
+    pub struct VirtqAvailEventRepr for VirtqAvailEvent: Emit {
+        /// Available-ring index after which the device wants a notification.
+        pub avail_event / set_avail_event: u16,
     }
 }
 
-impl crate::Emit for VirtqAvailEntryRepr {
-    const LEN: usize = VirtqAvailEntry::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtqAvailEntry`] over the front of `message`: every field zeroed,
-    /// then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqAvailEntry::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqAvailEntry::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_id(self.id);
-        Ok(())
-    }
-}
-
-/// The start of the used ring (section 2.7.8); `VirtqUsedElem`s follow.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqUsedHeader {
-    /// NO_NOTIFY.
-    pub flags: U16,
-    /// Where the device puts the next element (mod the queue size); wraps at 65536.
-    pub idx: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtqUsedHeader>() == VirtqUsedHeader::LEN);
-
-impl VirtqUsedHeader {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 4;
-
-    /// NO_NOTIFY.
-    #[inline]
-    pub fn flags(&self) -> VirtqUsedFlags {
-        VirtqUsedFlags(self.flags.get())
-    }
-
-    /// Sets [`Self::flags`].
-    #[inline]
-    pub fn set_flags(&mut self, v: VirtqUsedFlags) {
-        self.flags.set(v.0);
-    }
-
-    /// Where the device puts the next element (mod the queue size); wraps at 65536.
-    #[inline]
-    pub fn idx(&self) -> u16 {
-        self.idx.get()
-    }
-
-    /// Sets [`Self::idx`].
-    #[inline]
-    pub fn set_idx(&mut self, v: u16) {
-        self.idx.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-}
-
-impl Default for VirtqUsedHeader {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for VirtqUsedHeader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqUsedHeader")
-            .field("flags", &self.flags())
-            .field("idx", &self.idx())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`VirtqUsedHeader`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqUsedHeaderRepr {
-    /// NO_NOTIFY.
-    pub flags: VirtqUsedFlags,
-    /// Where the device puts the next element (mod the queue size); wraps at 65536.
-    pub idx: u16,
-}
-
-impl VirtqUsedHeader {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqUsedHeaderRepr {
-        VirtqUsedHeaderRepr {
-            flags: self.flags(),
-            idx: self.idx(),
-        }
-    }
-}
-
-impl crate::Emit for VirtqUsedHeaderRepr {
-    const LEN: usize = VirtqUsedHeader::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtqUsedHeader`] over the front of `message`: every field zeroed,
-    /// then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqUsedHeader::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqUsedHeader::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_flags(self.flags);
-        header.set_idx(self.idx);
-        Ok(())
-    }
-}
-
-/// One used-ring element: a chain the device is done with.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqUsedElem {
-    /// Index of the chain's first descriptor.
-    pub id: U32,
-    /// Bytes the device wrote into the chain's buffers.
-    pub len: U32,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtqUsedElem>() == VirtqUsedElem::LEN);
-
-impl VirtqUsedElem {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 8;
-
-    /// Index of the chain's first descriptor.
-    #[inline]
-    pub fn id(&self) -> u32 {
-        self.id.get()
-    }
-
-    /// Sets [`Self::id`].
-    #[inline]
-    pub fn set_id(&mut self, v: u32) {
-        self.id.set(v);
-    }
-
-    /// Bytes the device wrote into the chain's buffers.
-    #[inline]
-    pub fn len(&self) -> u32 {
-        self.len.get()
-    }
-
-    /// Sets [`Self::len`].
-    #[inline]
-    pub fn set_len(&mut self, v: u32) {
-        self.len.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-}
-
-impl Default for VirtqUsedElem {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for VirtqUsedElem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqUsedElem")
-            .field("id", &self.id())
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`VirtqUsedElem`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqUsedElemRepr {
-    /// Index of the chain's first descriptor.
-    pub id: u32,
-    /// Bytes the device wrote into the chain's buffers.
-    pub len: u32,
-}
-
-impl VirtqUsedElem {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqUsedElemRepr {
-        VirtqUsedElemRepr {
-            id: self.id(),
-            len: self.len(),
-        }
-    }
-}
-
-impl crate::Emit for VirtqUsedElemRepr {
-    const LEN: usize = VirtqUsedElem::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtqUsedElem`] over the front of `message`: every field zeroed, then
-    /// the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqUsedElem::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqUsedElem::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_id(self.id);
-        header.set_len(self.len);
-        Ok(())
-    }
-}
-
-/// The word after the available ring's entries (section 2.7.7): with VIRTIO_F_EVENT_IDX, the
-/// driver wants an interrupt only once the used ring's `idx` passes this value.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqUsedEvent {
-    /// Used-ring index after which the driver wants an interrupt.
-    pub used_event: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtqUsedEvent>() == VirtqUsedEvent::LEN);
-
-impl VirtqUsedEvent {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 2;
-
-    /// Used-ring index after which the driver wants an interrupt.
-    #[inline]
-    pub fn used_event(&self) -> u16 {
-        self.used_event.get()
-    }
-
-    /// Sets [`Self::used_event`].
-    #[inline]
-    pub fn set_used_event(&mut self, v: u16) {
-        self.used_event.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-}
-
-impl Default for VirtqUsedEvent {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for VirtqUsedEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqUsedEvent")
-            .field("used_event", &self.used_event())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`VirtqUsedEvent`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqUsedEventRepr {
-    /// Used-ring index after which the driver wants an interrupt.
-    pub used_event: u16,
-}
-
-impl VirtqUsedEvent {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqUsedEventRepr {
-        VirtqUsedEventRepr {
-            used_event: self.used_event(),
-        }
-    }
-}
-
-impl crate::Emit for VirtqUsedEventRepr {
-    const LEN: usize = VirtqUsedEvent::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtqUsedEvent`] over the front of `message`: every field zeroed, then
-    /// the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqUsedEvent::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqUsedEvent::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_used_event(self.used_event);
-        Ok(())
-    }
-}
-
-/// The word after the used ring's elements (section 2.7.10): with VIRTIO_F_EVENT_IDX, the
-/// device wants a notification only once the available ring's `idx` passes this value.
-///
-/// Read it in place with `ref_from_prefix`; the module documentation has the field diagram.
-#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned, Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
-pub struct VirtqAvailEvent {
-    /// Available-ring index after which the device wants a notification.
-    pub avail_event: U16,
-}
-
-const _: () = assert!(core::mem::size_of::<VirtqAvailEvent>() == VirtqAvailEvent::LEN);
-
-impl VirtqAvailEvent {
-    /// Size on the wire, in bytes.
-    pub const LEN: usize = 2;
-
-    /// Available-ring index after which the device wants a notification.
-    #[inline]
-    pub fn avail_event(&self) -> u16 {
-        self.avail_event.get()
-    }
-
-    /// Sets [`Self::avail_event`].
-    #[inline]
-    pub fn set_avail_event(&mut self, v: u16) {
-        self.avail_event.set(v);
-    }
-
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes.
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, VirtqError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(VirtqError::TooShort);
-        };
-        let header_len = Self::LEN;
-        let end = bytes.len();
-        Ok(crate::Parsed {
-            header,
-            message: &bytes[..end],
-            options: &bytes[Self::LEN..header_len],
-            payload: &bytes[header_len..end],
-        })
-    }
-}
-
-impl Default for VirtqAvailEvent {
-    /// All zeros.
-    fn default() -> Self {
-        zerocopy::FromZeros::new_zeroed()
-    }
-}
-
-impl fmt::Debug for VirtqAvailEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VirtqAvailEvent")
-            .field("avail_event", &self.avail_event())
-            .finish()
-    }
-}
-
-/// The fields a sender chooses for [`VirtqAvailEvent`]; [`crate::Emit`] writes the header.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct VirtqAvailEventRepr {
-    /// Available-ring index after which the device wants a notification.
-    pub avail_event: u16,
-}
-
-impl VirtqAvailEvent {
-    /// The fields a sender chooses, as this header holds them.
-    pub fn repr(&self) -> VirtqAvailEventRepr {
-        VirtqAvailEventRepr {
-            avail_event: self.avail_event(),
-        }
-    }
-}
-
-impl crate::Emit for VirtqAvailEventRepr {
-    const LEN: usize = VirtqAvailEvent::LEN;
-    type Context = ();
-
-    /// Writes a complete [`VirtqAvailEvent`] over the front of `message`: every field zeroed,
-    /// then the chosen ones.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
-        let Ok((header, _)) = VirtqAvailEvent::mut_from_prefix(message) else {
-            return Err(crate::EmitError::Truncated {
-                need: VirtqAvailEvent::LEN,
-                have: len,
-            });
-        };
-        zerocopy::FromZeros::zero(header);
-        header.set_avail_event(self.avail_event);
-        Ok(())
-    }
-}
-
-/// Why a `parse` of this module refused a buffer, in the order it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VirtqError {
-    /// Shorter than the fixed part of the header.
-    TooShort,
-}
-
-impl VirtqError {
-    /// Every error, in the order `parse` checks them.
-    pub const ALL: [Self; 1] = [Self::TooShort];
-
-    /// The spec's name for the error (`bad_checksum`).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::TooShort => "too_short",
-        }
+crate::format::errors! {
+    /// Why a `parse` of this module refused a buffer, in the order it checks.
+    pub enum VirtqError {
+        /// Shorter than the fixed part of the header.
+        TooShort = "too_short",
     }
 }
