@@ -23,7 +23,7 @@ pub enum Cmd {
         check: bool,
     },
     /// Measure UDP round trips and streams between host and guest.
-    Bench,
+    Bench(BenchArgs),
     /// Only the network interop stages of `test` (all three without flags).
     Interop {
         /// Two guests on one virtual LAN (no root).
@@ -67,4 +67,12 @@ pub struct TestArgs {
     /// Skip the host tests (cargo test) and only boot the guest.
     #[arg(long)]
     pub guest_only: bool,
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Only the receive benchmark on the host (the kernel's receive path
+    /// against smoltcp and etherparse), with criterion's statistics.
+    #[arg(long)]
+    pub parse: bool,
 }

@@ -10,6 +10,7 @@ mod guestnet;
 mod hostile;
 mod interop;
 mod lan;
+mod parse_bench;
 mod paths;
 mod qemu;
 mod setup;
@@ -26,7 +27,8 @@ fn main() -> anyhow::Result<()> {
         flags::Cmd::Qemu(args) => qemu::interactive(&args),
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
-        flags::Cmd::Bench => bench::run(),
+        flags::Cmd::Bench(args) if args.parse => parse_bench::run(true),
+        flags::Cmd::Bench(_) => bench::run(),
         flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),
     }
 }
