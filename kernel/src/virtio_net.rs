@@ -29,9 +29,10 @@ use net::{DropReason, Mbuf, MbufState};
 use wire::virtio_mmio::DeviceId;
 use wire::virtio_net::{VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, RECEIVEQ, TRANSMITQ};
 
+use crate::memlayout::VIRTIO1;
 use crate::netglue::{pool, KernelEnv, NET};
 use crate::spinlock::Spinlock;
-use crate::virtio::{VirtioMmio, VIRTIO1};
+use crate::virtio::VirtioMmio;
 use crate::virtqueue::{Segment, Virtqueue};
 
 /// Entries per queue (≤ 128 keeps each queue in one page).
