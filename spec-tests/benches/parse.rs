@@ -299,6 +299,7 @@ fn main() {
     let ours = ns_per_frame(|| kernel.receive());
     let smol_ns = ns_per_frame(|| smol.receive());
     assert_eq!(kernel.receive(), Some(12), "every frame was delivered");
+    assert_eq!(smol.receive(), Some(12), "smoltcp delivered every frame");
     println!("\nreceive benchmark, same run (best of 7 x 200k frames; ratio = theirs / ours):");
     println!("  {OURS:<26} {ours:>7.1} ns/frame");
     println!("  the whole receive path to a socket and off it:");
