@@ -234,36 +234,27 @@ impl SocketTable {
         if dst.1 == 0 {
             return None;
         }
+        let mut best = None;
         // Eight ports at a time, without branching inside a group (one
-        // vector compare), then only the slots bound to the port.
-        let bound = self
-            .ports
-            .chunks_exact(8)
-            .enumerate()
-            .flat_map(|(g, group)| {
-                let any = group.iter().fold(false, |any, &p| any | (p == dst.1));
-                let slots = if any { g * 8..g * 8 + 8 } else { 0..0 };
-                slots.filter(|&i| self.ports[i] == dst.1)
-            });
-        let mut best: Option<(usize, u8)> = None;
-        for i in bound {
-            let Some(s) = &self.slots[i] else { continue };
-            if s.kind != kind || s.local.1 != dst.1 {
+        // vector compare); only a group holding the port is looked into.
+        for (g, group) in self.ports.chunks_exact(8).enumerate() {
+            if !group.iter().fold(false, |any, &p| any | (p == dst.1)) {
                 continue;
             }
-            if s.local.0 != [0; 4] && s.local.0 != dst.0 {
-                continue;
-            }
-            let score = match s.remote {
-                Some(r) if r == src => 2,
-                Some(_) => continue,
-                None => 1,
-            };
-            if best.is_none_or(|(_, b)| score > b) {
-                best = Some((i, score));
+            for (i, _) in (g * 8..).zip(group).filter(|(_, &p)| p == dst.1) {
+                let Some(s) = &self.slots[i] else { continue };
+                if s.kind != kind || (s.local.0 != [0; 4] && s.local.0 != dst.0) {
+                    continue;
+                }
+                match s.remote {
+                    // Connected to exactly this peer: nothing matches better.
+                    Some(r) if r == src => return Some(SocketId(i as u16)),
+                    Some(_) => {}
+                    None => best = best.or(Some(i)),
+                }
             }
         }
-        best.map(|(i, _)| SocketId(i as u16))
+        best.map(|i| SocketId(i as u16))
     }
 
     /// The connected UDP socket that sent from local port `sport` to
