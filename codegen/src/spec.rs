@@ -185,7 +185,13 @@ pub struct FieldDef {
     pub ty: FieldType,
     /// Name of a `[[key]]` in the same file: the accessor returns that newtype.
     pub key: Option<String>,
-    /// The only value the format allows (IPv4 version = 4).
+    /// The only value the format allows (IPv4 version = 4): a number, or a
+    /// key value declared in any spec (`"EtherType.IPV4"`).
+    #[serde(rename = "fixed")]
+    pub fixed_value: Option<ValueRef>,
+    /// `fixed_value` as a number, filled in by validation (which refuses a
+    /// name it cannot resolve): what the emitters read.
+    #[serde(skip)]
     pub fixed: Option<u64>,
     /// The error `parse` returns when a fixed field holds another value
     /// (default `bad_<field>`); fields may share one (`bad_format`).

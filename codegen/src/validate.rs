@@ -100,12 +100,13 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
     let mut all_errors = Vec::new();
     let mut out = Vec::new();
     let mut format_names: BTreeMap<String, String> = BTreeMap::new();
-    for (file, module, spec) in files {
+    for (file, module, mut spec) in files {
         let file_name = file.clone();
         let mut errs = Errors {
             file: &file_name,
             list: Vec::new(),
         };
+        resolve_fixed(&mut spec, &keys, &mut errs);
         if !is_snake(&module) || KEYWORDS.contains(&module.as_str()) {
             errs.push(
                 None,
@@ -301,6 +302,20 @@ fn check_module_wide(spec: &SpecFile, errs: &mut Errors) {
                 Some(&x.name),
                 format!("a module may declare only one {what} field"),
             );
+        }
+    }
+}
+
+/// Each field's `fixed` value as a number, looked up when it names a key
+/// value (`fixed = "EtherType.IPV4"`), so the emitters read only numbers.
+fn resolve_fixed(spec: &mut SpecFile, keys: &Keys, errs: &mut Errors) {
+    for def in &mut spec.formats {
+        for f in &mut def.fields {
+            let Some(v) = &f.fixed_value else { continue };
+            match resolve_value(v, keys) {
+                Ok(value) => f.fixed = Some(number(&value)),
+                Err(e) => errs.push(Some(&def.name), Some(&f.name), format!("fixed: {e}")),
+            }
         }
     }
 }

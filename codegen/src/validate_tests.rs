@@ -10,8 +10,8 @@ url = "https://example.invalid/"
 byte_order = "network"
 "#;
 
-/// Validates `(module, body)` files (HEAD is prepended) and returns the messages.
-fn errors(files: &[(&str, &str)]) -> Vec<String> {
+/// Validates `(module, body)` files (HEAD is prepended).
+fn validate_all(files: &[(&str, &str)]) -> Result<Vec<Module>, Vec<SpecError>> {
     let parsed = files
         .iter()
         .map(|(m, body)| {
@@ -21,7 +21,12 @@ fn errors(files: &[(&str, &str)]) -> Vec<String> {
             (file, m.to_string(), spec)
         })
         .collect();
-    match validate(parsed) {
+    validate(parsed)
+}
+
+/// Validates `(module, body)` files (HEAD is prepended) and returns the messages.
+fn errors(files: &[(&str, &str)]) -> Vec<String> {
+    match validate_all(files) {
         Ok(_) => Vec::new(),
         Err(list) => list.iter().map(|e| e.to_string()).collect(),
     }
@@ -402,6 +407,49 @@ fn refuses_an_unknown_pseudo_header_protocol() {
             "format Hdr: field sum",
             "checksum protocol",
             "unknown key `IpProtocol`",
+        ],
+    );
+}
+
+#[test]
+fn resolves_a_fixed_key_value_from_another_file() {
+    let types = "[[key]]\nname = \"Kinds\"\nbits = 16\ndoc = \"d\"\nvalues = [{ name = \"IPV4\", value = 0x0800, doc = \"d\" }]\n";
+    let body = format(&field("ptype", 16, "fixed = \"Kinds.IPV4\""));
+    let modules = validate_all(&[("a", types), ("t", &body)]).unwrap();
+    let t = modules.iter().find(|m| m.name == "t").unwrap();
+    assert_eq!(t.formats[0].fields[0].def.fixed, Some(0x0800));
+}
+
+#[test]
+fn refuses_an_unknown_fixed_key_value() {
+    let types = "[[key]]\nname = \"Kinds\"\nbits = 16\ndoc = \"d\"\nvalues = [{ name = \"IPV4\", value = 0x0800, doc = \"d\" }]\n";
+    for (fixed, why) in [
+        ("Kinds.IPV6", "Kinds names no value IPV6"),
+        ("EtherKind.IPV4", "unknown key `EtherKind`"),
+        ("IPV4", "is not a key value"),
+    ] {
+        let body = format(&field("ptype", 16, &format!("fixed = \"{fixed}\"")));
+        refused(
+            &[("a", types), ("t", &body)],
+            &[
+                "proto-defs/t.toml",
+                "format Hdr: field ptype",
+                "fixed: ",
+                why,
+            ],
+        );
+    }
+}
+
+#[test]
+fn refuses_a_fixed_key_value_too_wide_for_its_field() {
+    let types = "[[key]]\nname = \"Kinds\"\nbits = 16\ndoc = \"d\"\nvalues = [{ name = \"IPV4\", value = 0x0800, doc = \"d\" }]\n";
+    let body = format(&field("ptype", 8, "fixed = \"Kinds.IPV4\""));
+    refused(
+        &[("a", types), ("t", &body)],
+        &[
+            "format Hdr: field ptype",
+            "fixed value 2048 does not fit in 8 bits",
         ],
     );
 }

@@ -23,17 +23,22 @@
 
 use wire::regs::{Readable, Register, RegisterArray, RegisterValue, Writable};
 use wire::virtio_mmio::{
-    DeviceId, DeviceStatus, Features, InterruptStatus, MagicValue, MmioRegisters as Regs,
-    MmioVersion,
+    DeviceId, DeviceStatus, FeatureSelect, Features, InterruptStatus, MagicValue,
+    MmioRegisters as Regs, MmioVersion, QueueReady,
 };
 
 use crate::virtqueue::Virtqueue;
 
-/// MMIO base of virtio slot 0 (the disk, IRQ 1) and slot 1 (the NIC, IRQ 2).
-pub const VIRTIO0: usize = 0x1000_1000;
-pub const VIRTIO0_IRQ: u32 = 1;
-pub const VIRTIO1: usize = 0x1000_2000;
-pub const VIRTIO1_IRQ: u32 = 2;
+/// A 64-bit value as the two 32-bit registers that carry it, low half
+/// first (feature bits, queue addresses: §4.2.2).
+fn halves(v: u64) -> (u32, u32) {
+    (v as u32, (v >> u32::BITS) as u32)
+}
+
+/// The 64-bit value two 32-bit registers carry, low half first.
+fn join(low: u32, high: u32) -> u64 {
+    (u64::from(high) << u32::BITS) | u64::from(low)
+}
 
 /// Why bringing a device up failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,11 +121,10 @@ impl VirtioMmio {
 
     /// The 64 feature bits the device offers.
     pub fn device_features(&self) -> u64 {
-        self.write(Regs::DEVICE_FEATURES_SEL, 0);
-        let lo = self.read(Regs::DEVICE_FEATURES) as u64;
-        self.write(Regs::DEVICE_FEATURES_SEL, 1);
-        let hi = self.read(Regs::DEVICE_FEATURES) as u64;
-        (hi << 32) | lo
+        self.write(Regs::DEVICE_FEATURES_SEL, FeatureSelect::LOW);
+        let low = self.read(Regs::DEVICE_FEATURES);
+        self.write(Regs::DEVICE_FEATURES_SEL, FeatureSelect::HIGH);
+        join(low, self.read(Regs::DEVICE_FEATURES))
     }
 
     /// Feature negotiation (steps 4–6): `choose` picks, from what the device
@@ -135,10 +139,11 @@ impl VirtioMmio {
             return Err(VirtioError::Features);
         }
         let accepted = (choose(offered) & offered) | Features::VERSION_1.0;
-        self.write(Regs::DRIVER_FEATURES_SEL, 0);
-        self.write(Regs::DRIVER_FEATURES, accepted as u32);
-        self.write(Regs::DRIVER_FEATURES_SEL, 1);
-        self.write(Regs::DRIVER_FEATURES, (accepted >> 32) as u32);
+        let (low, high) = halves(accepted);
+        self.write(Regs::DRIVER_FEATURES_SEL, FeatureSelect::LOW);
+        self.write(Regs::DRIVER_FEATURES, low);
+        self.write(Regs::DRIVER_FEATURES_SEL, FeatureSelect::HIGH);
+        self.write(Regs::DRIVER_FEATURES, high);
         self.set_status_bit(DeviceStatus::FEATURES_OK);
         // The device may refuse the subset; it then clears FEATURES_OK.
         if !self.status().contains(DeviceStatus::FEATURES_OK) {
@@ -156,7 +161,7 @@ impl VirtioMmio {
         vq: &Virtqueue<N>,
     ) -> Result<(), VirtioError> {
         self.write(Regs::QUEUE_SEL, index);
-        if self.read(Regs::QUEUE_READY) != 0 {
+        if self.read(Regs::QUEUE_READY) != QueueReady::OFF {
             return Err(VirtioError::Queue);
         }
         let max = self.read(Regs::QUEUE_NUM_MAX) as usize;
@@ -165,13 +170,15 @@ impl VirtioMmio {
         }
         self.write(Regs::QUEUE_NUM, N as u32);
         let (desc, driver, device) = (vq.desc_addr(), vq.driver_addr(), vq.device_addr());
-        self.write(Regs::QUEUE_DESC_LOW, desc as u32);
-        self.write(Regs::QUEUE_DESC_HIGH, (desc >> 32) as u32);
-        self.write(Regs::QUEUE_DRIVER_LOW, driver as u32);
-        self.write(Regs::QUEUE_DRIVER_HIGH, (driver >> 32) as u32);
-        self.write(Regs::QUEUE_DEVICE_LOW, device as u32);
-        self.write(Regs::QUEUE_DEVICE_HIGH, (device >> 32) as u32);
-        self.write(Regs::QUEUE_READY, 1);
+        let ((desc_low, desc_high), (driver_low, driver_high), (device_low, device_high)) =
+            (halves(desc), halves(driver), halves(device));
+        self.write(Regs::QUEUE_DESC_LOW, desc_low);
+        self.write(Regs::QUEUE_DESC_HIGH, desc_high);
+        self.write(Regs::QUEUE_DRIVER_LOW, driver_low);
+        self.write(Regs::QUEUE_DRIVER_HIGH, driver_high);
+        self.write(Regs::QUEUE_DEVICE_LOW, device_low);
+        self.write(Regs::QUEUE_DEVICE_HIGH, device_high);
+        self.write(Regs::QUEUE_READY, QueueReady::READY);
         Ok(())
     }
 

@@ -15,21 +15,27 @@
 
 use abi::fs::BSIZE;
 use wire::virtio_blk::{
-    VirtioBlkReqHeader, VirtioBlkReqType, VirtioBlkStatus, REQUESTQ, SECTOR_SIZE,
+    VirtioBlkReqHeader, VirtioBlkReqHeaderRepr, VirtioBlkReqType, VirtioBlkStatus, REQUESTQ,
+    SECTOR_SIZE,
 };
 use wire::virtio_mmio::DeviceId;
+use wire::Emit;
+use zerocopy::IntoBytes;
 
+use crate::memlayout::VIRTIO0;
 use crate::proc;
 use crate::spinlock::Spinlock;
-use crate::virtio::{self, VirtioMmio};
+use crate::virtio::VirtioMmio;
 use crate::virtqueue::{Segment, Virtqueue};
 
 /// Descriptors in the queue; each request uses three.
 const NUM: usize = 8;
 
 /// What we put in the status byte before submitting, so a request the
-/// device never completed is not mistaken for success.
-const STATUS_PENDING: u8 = 0xff;
+/// device never completed is not mistaken for success: a value the spec
+/// gives no status (the driver's choice, not the device's).
+const STATUS_PENDING: u8 = u8::MAX;
+const _: () = assert!(VirtioBlkStatus(STATUS_PENDING).name().is_none());
 
 /// Per-request bookkeeping, indexed by head descriptor.
 struct Info {
@@ -82,9 +88,9 @@ fn done_chan(disk: &Disk, id: usize) -> usize {
 /// Finds and sets up the disk. Called once on hart 0 before the first
 /// process runs; panics if there is no usable disk, as xv6 does.
 pub fn init() {
-    let dev = match VirtioMmio::probe(virtio::VIRTIO0, DeviceId::BLOCK) {
+    let dev = match VirtioMmio::probe(VIRTIO0, DeviceId::BLOCK) {
         Ok(d) => d,
-        Err(e) => panic!("virtio_blk: no disk at {:#x}: {:?}", virtio::VIRTIO0, e),
+        Err(e) => panic!("virtio_blk: no disk at {:#x}: {:?}", VIRTIO0, e),
     };
     dev.begin_init();
     // The simplest device will do: one request queue, no indirect
@@ -124,13 +130,18 @@ pub fn rw(blockno: u32, data: &mut [u8; BSIZE], write: bool) {
     let head = idx[0] as usize;
 
     let hdr = &mut disk.ops[head];
-    hdr.set_req_type(if write {
-        VirtioBlkReqType::OUT
-    } else {
-        VirtioBlkReqType::IN
-    });
-    hdr.set_reserved(0);
-    hdr.set_sector(sector);
+    let request = VirtioBlkReqHeaderRepr {
+        req_type: if write {
+            VirtioBlkReqType::OUT
+        } else {
+            VirtioBlkReqType::IN
+        },
+        sector,
+        ..VirtioBlkReqHeaderRepr::default() // reserved: zero
+    };
+    request
+        .emit(hdr.as_mut_bytes(), ())
+        .expect("virtio_blk: a request header fits its own size");
     let hdr_addr = hdr as *const VirtioBlkReqHeader as u64;
     disk.info[head] = Info {
         done: false,

@@ -11,8 +11,8 @@
 //!   place. With no fresh mbuf the frame is dropped (`drop_rx_no_mbuf`) and
 //!   its buffer reposted, so the ring never runs dry. A used length shorter
 //!   than the header is counted as `drop_rx_runt`.
-//! - TX: the stack's frame gets a zeroed `VirtioNetHdr` pushed in front
-//!   (no offloads negotiated) and is posted as one device-readable
+//! - TX: the stack's frame gets a `VirtioNetHdr` pushed in front by its
+//!   generated builder (no offloads negotiated: all defaults) and is posted as one device-readable
 //!   descriptor; the mbuf is kept by descriptor index and freed when the
 //!   device returns it. TX completions raise no interrupt (we ask the
 //!   device not to): sent frames are reclaimed on the next transmit, RX
@@ -27,11 +27,14 @@
 
 use net::{DropReason, Mbuf, MbufState};
 use wire::virtio_mmio::DeviceId;
-use wire::virtio_net::{VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, RECEIVEQ, TRANSMITQ};
+use wire::virtio_net::{
+    VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, VirtioNetHdrRepr, RECEIVEQ, TRANSMITQ,
+};
 
+use crate::memlayout::VIRTIO1;
 use crate::netglue::{pool, KernelEnv, NET};
 use crate::spinlock::Spinlock;
-use crate::virtio::{VirtioMmio, VIRTIO1};
+use crate::virtio::VirtioMmio;
 use crate::virtqueue::{Segment, Virtqueue};
 
 /// Entries per queue (≤ 128 keeps each queue in one page).
@@ -144,8 +147,9 @@ pub fn init() {
 
 /// Sends one frame (called by the stack, `NET` held).
 pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
-    // A zeroed header: no checksum offload, no segmentation.
-    if m.push(VirtioNetHdr::LEN).is_err() {
+    // No offload negotiated: no flags, no segmentation (GSO_NONE), the
+    // rest zero; the header's builder writes it.
+    if m.push_emit(&VirtioNetHdrRepr::default(), ()).is_err() {
         return Err(m);
     }
     let mut g = NIC.lock();

@@ -139,7 +139,8 @@ impl<const N: usize> Virtqueue<N> {
     pub fn free_desc(&mut self, i: u16) {
         let i = i as usize;
         assert!(i < N && !self.free[i], "virtqueue: free_desc");
-        self.desc_mut(i as u16).set_addr(0);
+        // A free descriptor points nowhere.
+        *self.desc_mut(i as u16) = VirtqDesc::default();
         self.free[i] = true;
         self.num_free += 1;
     }

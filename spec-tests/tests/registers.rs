@@ -5,7 +5,8 @@
 
 use wire::regs::{Read, ReadWrite, Register, RegisterValue, Write};
 use wire::virtio_mmio::{
-    DeviceId, DeviceStatus, Features, InterruptStatus, MagicValue, MmioRegisters as R, MmioVersion,
+    DeviceId, DeviceStatus, FeatureSelect, Features, InterruptStatus, MagicValue,
+    MmioRegisters as R, MmioVersion, QueueReady,
 };
 use wire::virtio_net::{VirtioNetConfig, VirtioNetFeatures, VirtioNetStatus, RECEIVEQ, TRANSMITQ};
 
@@ -92,7 +93,8 @@ fn mmio_directions_are_the_tables() {
     // with the spec's R / W / RW.
     let _: Register<MagicValue, Read> = R::MAGIC_VALUE;
     let _: Register<u32, Write> = R::QUEUE_NOTIFY;
-    let _: Register<u32, ReadWrite> = R::QUEUE_READY;
+    let _: Register<QueueReady, ReadWrite> = R::QUEUE_READY;
+    let _: Register<FeatureSelect, Write> = R::DRIVER_FEATURES_SEL;
     let _: Register<DeviceStatus, ReadWrite> = R::STATUS;
     let _: Register<InterruptStatus, Write> = R::INTERRUPT_ACK;
 }

@@ -13,6 +13,7 @@ use crate::{build, guestnet, paths, setup};
 const ROUND: Duration = Duration::from_secs(3);
 
 pub fn run() -> Result<()> {
+    crate::parse_bench::run(false)?;
     setup::qemu()?;
     let images = build::images(&guestnet::artifact("bench-fs.img"))?;
     let (echo_port, sink_port) = guestnet::two_free_udp_ports()?;

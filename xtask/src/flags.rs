@@ -25,7 +25,7 @@ pub enum Cmd {
         check: bool,
     },
     /// Measure UDP round trips and streams between host and guest.
-    Bench,
+    Bench(BenchArgs),
     /// Install every host tool the tests and the README use.
     Setup,
     /// Send one UDP datagram to the running guest's `udpecho` (port 7,
@@ -128,4 +128,12 @@ mod tests {
         assert_eq!(second.fs, Some(PathBuf::from("build/fs2.img")));
         assert!(Xtask::try_parse_from(["cargo xtask", "qemu", "--lan", "--fs", "x"]).is_err());
     }
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Only the receive benchmark on the host (the kernel's receive path
+    /// against smoltcp and etherparse), with criterion's statistics.
+    #[arg(long)]
+    pub parse: bool,
 }

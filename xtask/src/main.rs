@@ -14,6 +14,7 @@ mod hostile;
 mod interactive_test;
 mod interop;
 mod lan;
+mod parse_bench;
 mod paths;
 mod qemu;
 mod relay;
@@ -32,7 +33,8 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::Cmd::Qemu(args) => qemu::run(&args),
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
-        flags::Cmd::Bench => bench::run(),
+        flags::Cmd::Bench(args) if args.parse => parse_bench::run(true),
+        flags::Cmd::Bench(_) => bench::run(),
         flags::Cmd::Setup => setup::everything(),
         flags::Cmd::Send { fs, text } => qemu::send(fs.as_deref(), &text.join(" ")),
         flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),

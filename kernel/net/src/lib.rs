@@ -42,13 +42,15 @@ pub mod eth;
 pub mod icmp;
 pub mod ipv4;
 pub mod mbuf;
+pub mod pool;
 pub mod socket;
 pub mod udp;
 
 use abi::net::{ArpEntry, Counter, IfConfig};
 
 pub use counters::{Counters, DropReason, Stat};
-pub use mbuf::{Buf, Census, Mbuf, MbufState, Pool, HEADROOM, MBUF_SIZE};
+pub use mbuf::{Mbuf, HEADROOM, MBUF_SIZE};
+pub use pool::{Buf, Census, MbufState, Pool};
 pub use socket::{SocketId, SocketKind};
 
 pub type Ipv4Addr = [u8; 4];

@@ -1,4 +1,5 @@
-//! mbufs: fixed-size packet buffers from a bounded, lock-free pool.
+//! mbufs: fixed-size packet buffers from a bounded, lock-free pool
+//! (`pool.rs`), each with a window onto the packet it holds.
 //!
 //! Every frame the stack sees lives in one [`Mbuf`]: a 2048-byte buffer
 //! taken from a [`Pool`] plus a window (`head`, `len`) onto the bytes that
@@ -7,19 +8,6 @@
 //! back into the headroom ([`Mbuf::push`]); the bytes never move. An `Mbuf`
 //! is an owned value: dropping it gives the buffer back to its pool, so a
 //! leak shows in [`Pool::free`] and a double free cannot be written.
-//!
-//! The pool is an atomic bitmap (one bit per buffer, set = in use), so the
-//! RX interrupt handler, the timer and system calls on any hart can allocate
-//! and free without a platform lock.
-//!
-//! The pool also knows where each buffer is ([`MbufState`]: free, posted to
-//! the device, on the way through the stack, queued on a socket, waiting for
-//! ARP, in flight on TX): whoever hands an mbuf over records it with
-//! [`Mbuf::set_state`], one relaxed store of a byte, and [`Pool::census`]
-//! counts the states for `netstat`. Since every buffer is in exactly one
-//! state, the census always adds up to the total; what it tells is *where*
-//! buffers are, e.g. that none is left on a socket or in the ARP cache once
-//! traffic has drained.
 //!
 //! Copies: the receive path hands the device's buffer itself from layer to
 //! layer up to the socket, so received bytes are copied once, by `recvfrom`
@@ -38,9 +26,8 @@
 //! reply (ICMP echo, port unreachable) in place, with room for the longer
 //! headers.
 
-use core::cell::UnsafeCell;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::Ordering;
 
 use wire::dispatch::ETHERNET_MAX_HEADERS;
 use wire::ethernet::EthernetHeader;
@@ -50,6 +37,8 @@ use wire::virtio_net::VirtioNetHdr;
 use wire::Emit;
 
 use crate::counters::DropReason;
+// The pool's types, also under their former path `net::mbuf::...`.
+pub use crate::pool::{Buf, Census, MbufState, Pool, MAX_MBUFS, POOL_COUNTERS};
 
 /// Bytes in one buffer.
 pub const MBUF_SIZE: usize = 2048;
@@ -77,250 +66,6 @@ const _: () = assert!(
 // Every length field the stack fills (IPv4 total length, UDP length) can
 // hold a whole buffer, so a builder never refuses a window for its length.
 const _: () = assert!(MBUF_SIZE <= u16::MAX as usize);
-/// The most buffers a pool can have (the size of the bitmap).
-pub const MAX_MBUFS: usize = 512;
-const WORDS: usize = MAX_MBUFS / 64;
-
-/// One packet buffer. Cache-line aligned so DMA and CPU writes to
-/// neighbouring buffers never share a line.
-#[repr(C, align(64))]
-pub struct Buf(UnsafeCell<[u8; MBUF_SIZE]>);
-
-impl Buf {
-    pub const fn new() -> Self {
-        Buf(UnsafeCell::new([0; MBUF_SIZE]))
-    }
-}
-
-impl Default for Buf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Where a buffer is. Each hand-over of an [`Mbuf`] records the new place
-/// with [`Mbuf::set_state`]; [`Pool::census`] counts them.
-#[repr(u8)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MbufState {
-    /// In the pool, owned by no `Mbuf` (`mbufs_free`).
-    Free = 0,
-    /// Owned by code on its way through, in no queue: the stack while it
-    /// handles a frame, a system call filling or copying one, the driver
-    /// between ring and stack (`mbufs_in_stack`; transient).
-    InStack,
-    /// Posted to the device to receive a frame into (`mbufs_rx_posted`).
-    RxPosted,
-    /// Queued on a socket for `recvfrom` (`mbufs_socket`).
-    Socket,
-    /// Queued in the ARP cache until the next hop resolves
-    /// (`mbufs_arp_wait`).
-    ArpWait,
-    /// Handed to the device to send, not yet given back
-    /// (`mbufs_tx_inflight`).
-    TxInflight,
-}
-
-impl MbufState {
-    /// A state as stored in the pool (only ever a valid one; anything else
-    /// would be shown as held in the stack).
-    fn from_raw(v: u8) -> MbufState {
-        Self::ALL
-            .get(v as usize)
-            .copied()
-            .unwrap_or(MbufState::InStack)
-    }
-
-    const ALL: [MbufState; 6] = [
-        MbufState::Free,
-        MbufState::InStack,
-        MbufState::RxPosted,
-        MbufState::Socket,
-        MbufState::ArpWait,
-        MbufState::TxInflight,
-    ];
-}
-
-/// How many buffers are in each [`MbufState`] (a snapshot taken without a
-/// lock: buffers changing hands while it is taken may show in either
-/// place, but each is counted once).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Census([usize; MbufState::ALL.len()]);
-
-impl Census {
-    /// The number in state `s`.
-    pub fn of(&self, s: MbufState) -> usize {
-        self.0[s as usize]
-    }
-}
-
-/// Counters [`Pool::counters`] exports.
-pub const POOL_COUNTERS: usize = 10;
-
-/// A bounded pool of buffers. Declare one with a fixed size, e.g.
-/// `static POOL: Pool<[Buf; 512]> = Pool::new();`, and use it as
-/// `&'static Pool` (the unsized form every `Mbuf` points to).
-pub struct Pool<B: ?Sized = [Buf]> {
-    /// Bit i of word w set = buffer 64*w+i is owned by an `Mbuf`.
-    used: [AtomicU64; WORDS],
-    /// The [`MbufState`] of each buffer, written only by its owner (`Free`
-    /// is 0, so an idle pool is all zeros and a `static` one lands in .bss).
-    state: [AtomicU8; MAX_MBUFS],
-    /// Allocations that failed because the pool was empty.
-    exhausted: AtomicU64,
-    /// Received bytes copied out of an mbuf before `recvfrom` took it.
-    rx_copied: AtomicU64,
-    /// Received bytes `recvfrom` copied to user space.
-    rx_to_user: AtomicU64,
-    bufs: B,
-}
-
-// SAFETY: the bitmap hands each buffer to at most one `Mbuf` at a time
-// (compare-exchange on its bit), and only that `Mbuf` touches the bytes, so
-// sharing the pool between harts and interrupt handlers is sound.
-unsafe impl<B: ?Sized> Sync for Pool<B> {}
-
-impl<const N: usize> Pool<[Buf; N]> {
-    /// A pool of `N` free buffers (`N` at most [`MAX_MBUFS`]).
-    pub const fn new() -> Self {
-        assert!(N > 0 && N <= MAX_MBUFS);
-        Pool {
-            used: [const { AtomicU64::new(0) }; WORDS],
-            state: [const { AtomicU8::new(MbufState::Free as u8) }; MAX_MBUFS],
-            exhausted: AtomicU64::new(0),
-            rx_copied: AtomicU64::new(0),
-            rx_to_user: AtomicU64::new(0),
-            bufs: [const { Buf::new() }; N],
-        }
-    }
-}
-
-impl<const N: usize> Default for Pool<[Buf; N]> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Pool {
-    /// Number of buffers in the pool.
-    pub fn total(&self) -> usize {
-        self.bufs.len()
-    }
-
-    /// Buffers not owned by any `Mbuf` right now.
-    pub fn free(&self) -> usize {
-        let used: u32 = self
-            .used
-            .iter()
-            .map(|w| w.load(Ordering::Relaxed).count_ones())
-            .sum();
-        self.total() - used as usize
-    }
-
-    /// Allocations refused because the pool was empty.
-    pub fn exhausted(&self) -> u64 {
-        self.exhausted.load(Ordering::Relaxed)
-    }
-
-    /// Received bytes copied before `recvfrom` (see [`Mbuf::copy_out`]).
-    pub fn rx_bytes_copied(&self) -> u64 {
-        self.rx_copied.load(Ordering::Relaxed)
-    }
-
-    /// Received bytes `recvfrom` copied to user space.
-    pub fn rx_bytes_to_user(&self) -> u64 {
-        self.rx_to_user.load(Ordering::Relaxed)
-    }
-
-    /// How many buffers are in each state.
-    pub fn census(&self) -> Census {
-        let mut c = Census::default();
-        for st in &self.state[..self.total()] {
-            c.0[MbufState::from_raw(st.load(Ordering::Relaxed)) as usize] += 1;
-        }
-        c
-    }
-
-    /// The pool's counters for `netstat`, by name: the size, the census,
-    /// refused allocations and the copy counters.
-    pub fn counters(&self) -> [(&'static str, u64); POOL_COUNTERS] {
-        let c = self.census();
-        let n = |s| c.of(s) as u64;
-        [
-            ("mbufs_total", self.total() as u64),
-            ("mbufs_free", n(MbufState::Free)),
-            ("mbufs_rx_posted", n(MbufState::RxPosted)),
-            ("mbufs_in_stack", n(MbufState::InStack)),
-            ("mbufs_socket", n(MbufState::Socket)),
-            ("mbufs_arp_wait", n(MbufState::ArpWait)),
-            ("mbufs_tx_inflight", n(MbufState::TxInflight)),
-            ("mbufs_exhausted", self.exhausted()),
-            ("rx_bytes_copied", self.rx_bytes_copied()),
-            ("rx_bytes_to_user", self.rx_bytes_to_user()),
-        ]
-    }
-
-    /// Takes a free buffer, its window empty at [`HEADROOM`]; `None` when
-    /// every buffer is in use.
-    pub fn alloc(&'static self) -> Option<Mbuf> {
-        let n = self.bufs.len();
-        for (w, word) in self.used.iter().enumerate() {
-            let base = w * 64;
-            if base >= n {
-                break;
-            }
-            // Bits past the end of the pool count as used.
-            let valid = if n - base >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << (n - base)) - 1
-            };
-            let mut cur = word.load(Ordering::Relaxed);
-            loop {
-                let free = !cur & valid;
-                if free == 0 {
-                    break;
-                }
-                let bit = free.trailing_zeros();
-                match word.compare_exchange_weak(
-                    cur,
-                    cur | (1 << bit),
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        let idx = base + bit as usize;
-                        self.state[idx].store(MbufState::InStack as u8, Ordering::Relaxed);
-                        return Some(Mbuf {
-                            pool: self,
-                            idx: idx as u16,
-                            head: HEADROOM as u16,
-                            len: 0,
-                            received: false,
-                            delivered: false,
-                        });
-                    }
-                    Err(now) => cur = now,
-                }
-            }
-        }
-        self.exhausted.fetch_add(1, Ordering::Relaxed);
-        None
-    }
-
-    fn release(&self, idx: u16) {
-        // The state is written before the bit is cleared (Release), so the
-        // next owner's `InStack` (after its Acquire) cannot be overwritten.
-        self.state[idx as usize].store(MbufState::Free as u8, Ordering::Relaxed);
-        let (w, bit) = (idx as usize / 64, idx as usize % 64);
-        let old = self.used[w].fetch_and(!(1 << bit), Ordering::Release);
-        debug_assert!(old & (1 << bit) != 0, "mbuf {idx} freed twice");
-    }
-
-    fn buf_ptr(&self, idx: u16) -> *mut u8 {
-        self.bufs[idx as usize].0.get().cast()
-    }
-}
 
 /// The window was asked to move past either end of the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -343,6 +88,19 @@ pub struct Mbuf {
 }
 
 impl Mbuf {
+    /// Buffer `idx`, just taken from `pool` (by [`Pool::alloc`]): an empty
+    /// window at [`HEADROOM`].
+    pub(crate) fn fresh(pool: &'static Pool, idx: u16) -> Mbuf {
+        Mbuf {
+            pool,
+            idx,
+            head: HEADROOM as u16,
+            len: 0,
+            received: false,
+            delivered: false,
+        }
+    }
+
     fn buf(&self) -> &[u8; MBUF_SIZE] {
         // SAFETY: this Mbuf owns buffer `idx` (its bit is set), so no one
         // else reads or writes it while we hold `&self`.
@@ -608,24 +366,6 @@ mod tests {
     }
 
     #[test]
-    fn alloc_until_empty_then_free() {
-        let p = pool::<70>();
-        assert_eq!((p.free(), p.total()), (70, 70));
-        let mut v: Vec<Mbuf> = (0..70).map(|_| p.alloc().unwrap()).collect();
-        assert_eq!(p.free(), 0);
-        assert!(p.alloc().is_none());
-        assert_eq!(p.exhausted(), 1);
-        let mut idx: Vec<usize> = v.iter().map(|m| m.index()).collect();
-        idx.sort();
-        idx.dedup();
-        assert_eq!(idx.len(), 70);
-        v.truncate(10);
-        assert_eq!(p.free(), 60);
-        drop(v);
-        assert_eq!(p.free(), 70);
-    }
-
-    #[test]
     fn window_moves() {
         let p = pool::<2>();
         let mut m = p.alloc().unwrap();
@@ -678,62 +418,6 @@ mod tests {
         let before = (m.head(), m.len());
         assert_eq!(m.push_emit(&header, pseudo), Err(NoRoom));
         assert_eq!((m.head(), m.len()), before);
-    }
-
-    #[test]
-    fn many_threads() {
-        let p = pool::<512>();
-        let hs: Vec<_> = (0..4)
-            .map(|_| {
-                std::thread::spawn(move || {
-                    for _ in 0..2000 {
-                        let a: Vec<Mbuf> = (0..100).filter_map(|_| p.alloc()).collect();
-                        assert_eq!(a.len(), 100);
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join().unwrap();
-        }
-        assert_eq!(p.free(), 512);
-        assert_eq!(p.census().of(MbufState::Free), 512);
-    }
-
-    #[test]
-    fn census_follows_hand_overs() {
-        let p = pool::<8>();
-        let census = |p: &Pool| {
-            let c = p.census();
-            MbufState::ALL.map(|s| c.of(s))
-        };
-        assert_eq!(census(p), [8, 0, 0, 0, 0, 0]);
-        let mut v: Vec<Mbuf> = (0..6).map(|_| p.alloc().unwrap()).collect();
-        assert_eq!(census(p), [2, 6, 0, 0, 0, 0]);
-        let order = [
-            MbufState::RxPosted,
-            MbufState::RxPosted,
-            MbufState::Socket,
-            MbufState::ArpWait,
-            MbufState::TxInflight,
-        ];
-        for (m, s) in v.iter_mut().zip(order) {
-            m.set_state(s);
-            assert_eq!(m.state(), s);
-        }
-        // free, in stack, RX posted, socket, ARP, TX
-        assert_eq!(census(p), [2, 1, 2, 1, 1, 1]);
-        v[0].set_state(MbufState::Free); // refused: only dropping frees
-        assert_eq!(v[0].state(), MbufState::RxPosted);
-        v[2].set_state(MbufState::InStack);
-        assert_eq!(census(p), [2, 2, 2, 0, 1, 1]);
-        v.truncate(2);
-        assert_eq!(census(p), [6, 0, 2, 0, 0, 0]);
-        drop(v);
-        assert_eq!(census(p), [8, 0, 0, 0, 0, 0]);
-        let names: Vec<_> = p.counters().iter().map(|(n, _)| *n).collect();
-        assert!(names.contains(&"mbufs_socket") && names.contains(&"mbufs_arp_wait"));
-        assert_eq!(p.counters()[0], ("mbufs_total", 8));
     }
 
     /// Copies the window of `m` with `copy_out`, as a driver or the stack

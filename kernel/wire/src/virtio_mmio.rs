@@ -32,6 +32,25 @@ crate::keys::key! {
 }
 
 crate::keys::key! {
+    /// Which 32 of the 64 feature bits `device_features` / `driver_features` carry
+    /// (`*_features_sel`).
+    pub struct FeatureSelect(u32);
+    /// Feature bits 0-31.
+    LOW = 0x00000000;
+    /// Feature bits 32-63.
+    HIGH = 0x00000001;
+}
+
+crate::keys::key! {
+    /// Whether the queue `queue_sel` selects is live (`queue_ready`).
+    pub struct QueueReady(u32);
+    /// Not in use: the driver may set the queue up.
+    OFF = 0x00000000;
+    /// Live: the device uses the queue.
+    READY = 0x00000001;
+}
+
+crate::keys::key! {
     /// Device types (section 5).
     pub struct DeviceId(u32);
     /// No device: a slot of the memory map to ignore.
@@ -104,13 +123,13 @@ use crate::regs::{ByteOrder, Read, ReadWrite, Register, RegisterArray, Write};
 /// | 0x008 | [`DEVICE_ID`](Self::DEVICE_ID) | 32 | R | [`DeviceId`] |
 /// | 0x00c | [`VENDOR_ID`](Self::VENDOR_ID) | 32 | R | u32 |
 /// | 0x010 | [`DEVICE_FEATURES`](Self::DEVICE_FEATURES) | 32 | R | u32 |
-/// | 0x014 | [`DEVICE_FEATURES_SEL`](Self::DEVICE_FEATURES_SEL) | 32 | W | u32 |
+/// | 0x014 | [`DEVICE_FEATURES_SEL`](Self::DEVICE_FEATURES_SEL) | 32 | W | [`FeatureSelect`] |
 /// | 0x020 | [`DRIVER_FEATURES`](Self::DRIVER_FEATURES) | 32 | W | u32 |
-/// | 0x024 | [`DRIVER_FEATURES_SEL`](Self::DRIVER_FEATURES_SEL) | 32 | W | u32 |
+/// | 0x024 | [`DRIVER_FEATURES_SEL`](Self::DRIVER_FEATURES_SEL) | 32 | W | [`FeatureSelect`] |
 /// | 0x030 | [`QUEUE_SEL`](Self::QUEUE_SEL) | 32 | W | u32 |
 /// | 0x034 | [`QUEUE_NUM_MAX`](Self::QUEUE_NUM_MAX) | 32 | R | u32 |
 /// | 0x038 | [`QUEUE_NUM`](Self::QUEUE_NUM) | 32 | W | u32 |
-/// | 0x044 | [`QUEUE_READY`](Self::QUEUE_READY) | 32 | RW | u32 |
+/// | 0x044 | [`QUEUE_READY`](Self::QUEUE_READY) | 32 | RW | [`QueueReady`] |
 /// | 0x050 | [`QUEUE_NOTIFY`](Self::QUEUE_NOTIFY) | 32 | W | u32 |
 /// | 0x060 | [`INTERRUPT_STATUS`](Self::INTERRUPT_STATUS) | 32 | R | [`InterruptStatus`] |
 /// | 0x064 | [`INTERRUPT_ACK`](Self::INTERRUPT_ACK) | 32 | W | [`InterruptStatus`] |
@@ -148,13 +167,15 @@ impl MmioRegisters {
     pub const DEVICE_FEATURES: Register<u32, Read> = Register::new(0x010, ByteOrder::Little);
 
     /// `DeviceFeaturesSel`: 0 selects feature bits 0-31, 1 bits 32-63.
-    pub const DEVICE_FEATURES_SEL: Register<u32, Write> = Register::new(0x014, ByteOrder::Little);
+    pub const DEVICE_FEATURES_SEL: Register<FeatureSelect, Write> =
+        Register::new(0x014, ByteOrder::Little);
 
     /// `DriverFeatures`: 32 accepted feature bits, the half `driver_features_sel` selects.
     pub const DRIVER_FEATURES: Register<u32, Write> = Register::new(0x020, ByteOrder::Little);
 
     /// `DriverFeaturesSel`: 0 selects feature bits 0-31, 1 bits 32-63.
-    pub const DRIVER_FEATURES_SEL: Register<u32, Write> = Register::new(0x024, ByteOrder::Little);
+    pub const DRIVER_FEATURES_SEL: Register<FeatureSelect, Write> =
+        Register::new(0x024, ByteOrder::Little);
 
     /// `QueueSel`: the queue the queue registers apply to.
     pub const QUEUE_SEL: Register<u32, Write> = Register::new(0x030, ByteOrder::Little);
@@ -167,7 +188,8 @@ impl MmioRegisters {
     pub const QUEUE_NUM: Register<u32, Write> = Register::new(0x038, ByteOrder::Little);
 
     /// `QueueReady`: 1 makes the queue live; reads back the last value written.
-    pub const QUEUE_READY: Register<u32, ReadWrite> = Register::new(0x044, ByteOrder::Little);
+    pub const QUEUE_READY: Register<QueueReady, ReadWrite> =
+        Register::new(0x044, ByteOrder::Little);
 
     /// `QueueNotify`: the index of a queue with new available buffers.
     pub const QUEUE_NOTIFY: Register<u32, Write> = Register::new(0x050, ByteOrder::Little);

@@ -75,5 +75,5 @@ fn main(args: &[&str]) -> i32 {
     if args.len() < 2 {
         return ls(".");
     }
-    args[1..].iter().fold(0, |status, p| status | ls(p))
+    args.iter().skip(1).fold(0, |status, p| status | ls(p))
 }
