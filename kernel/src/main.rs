@@ -52,6 +52,7 @@ pub mod virtqueue;
 
 // The NIC and the glue to the network stack in the `net` crate.
 pub mod netglue;
+pub mod rxprof;
 pub mod sysnet;
 pub mod virtio_net;
 

@@ -33,6 +33,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes};
 use crate::file::{File, FileKind};
 use crate::netglue::{chan, now_ms, pool, KernelEnv, NET};
 use crate::proc::{self, myproc};
+use crate::riscv::r_time;
 use crate::syscall::{argaddr, argfd};
 use crate::vm;
 
@@ -151,8 +152,13 @@ fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
 
 /// Copies a received payload to user address `buf` (at most `len` bytes;
 /// the rest of the datagram is discarded, as for UDP elsewhere).
+/// Called as soon as `recv` returned, so it also marks when the process
+/// took the datagram, for the receive-path profile.
 fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
-    m.copy_out(len, |payload| copyout_bytes(buf, payload))
+    let (stamps, taken) = (m.stamps(), r_time() as u64);
+    let r = m.copy_out(len, |payload| copyout_bytes(buf, payload));
+    crate::rxprof::record(stamps, taken, r_time() as u64);
+    r
 }
 
 /// A datagram taken off a socket but not handed over (bad user pointer)
@@ -266,7 +272,8 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
 pub fn sys_netstat() -> Result<usize, Errno> {
     let (addr, max) = (argaddr(0), argaddr(1));
     let mut v = vec![Counter::default(); max.min(MAX_COUNTERS)];
-    let n = NET.lock().export_counters(&mut v);
+    let mut n = NET.lock().export_counters(&mut v);
+    n += crate::rxprof::export(&mut v[n..]);
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)
 }

@@ -23,7 +23,7 @@ pub enum Cmd {
         check: bool,
     },
     /// Measure UDP round trips and streams between host and guest.
-    Bench,
+    Bench(BenchArgs),
     /// Only the network interop stages of `test` (all three without flags).
     Interop {
         /// Two guests on one virtual LAN (no root).
@@ -67,4 +67,14 @@ pub struct TestArgs {
     /// Skip the host tests (cargo test) and only boot the guest.
     #[arg(long)]
     pub guest_only: bool,
+}
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Harts the guest runs on (the kernel supports up to 8).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub smp: u64,
+    /// About a minute: fewer round trips, shorter paced runs and stream.
+    #[arg(long)]
+    pub quick: bool,
 }

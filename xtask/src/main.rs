@@ -2,6 +2,8 @@
 //! One module per subcommand; `flags` declares the command line.
 
 mod bench;
+mod bench_plot;
+mod bench_udp;
 mod build;
 mod codegen;
 mod console;
@@ -26,7 +28,7 @@ fn main() -> anyhow::Result<()> {
         flags::Cmd::Qemu(args) => qemu::interactive(&args),
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
-        flags::Cmd::Bench => bench::run(),
+        flags::Cmd::Bench(args) => bench::run(&args),
         flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),
     }
 }

@@ -15,7 +15,7 @@ use abi::net::{SockAddrIn, SockInfo, AF_INET, SOCK_DGRAM, SOCK_ICMP};
 use abi::Errno;
 
 use crate::counters::{DropReason, Stat};
-use crate::mbuf::{Mbuf, MbufState};
+use crate::mbuf::{Mbuf, MbufState, RxStamp};
 use crate::{ipv4, Ipv4Addr, NetEnv, Stack};
 
 /// Sockets in the table.
@@ -492,9 +492,10 @@ impl Stack {
         &mut self,
         env: &mut dyn NetEnv,
         id: SocketId,
-        m: Mbuf,
+        mut m: Mbuf,
         from: (Ipv4Addr, u16),
     ) -> Result<(), DropReason> {
+        m.stamp(RxStamp::Queued, env.clock());
         match self.sockets.deliver(id, m, from) {
             Ok(()) => {
                 self.counters.bump(Stat::SocketDelivered);
@@ -611,6 +612,8 @@ mod tests {
         );
         let (_m, from) = s.recvfrom(a).unwrap();
         assert_eq!(from.port(), 0);
+        // Queuing stamped the time for the receive-path profile.
+        assert_eq!(_m.stamps()[RxStamp::Queued as usize], 1000);
         s.close(a).unwrap();
         assert_eq!(s.pool().free(), free - 1); // _m is still held
     }

@@ -1,7 +1,10 @@
 //! netstat: every open socket, then every counter of the network stack
 //! (frames in/out, drops by reason, RX bytes copied, mbufs free/total...).
+//! `netstat -t`: the kernel's receive-path profile, stage by stage.
 #![no_std]
 #![no_main]
+
+extern crate alloc;
 
 use abi::net::{SOCK_DGRAM, SOCK_ICMP};
 use ulib::inet::Addr;
@@ -9,7 +12,10 @@ use ulib::netinfo;
 
 ulib::entry!(main);
 
-fn main(_args: &[&str]) -> i32 {
+fn main(args: &[&str]) -> i32 {
+    if args.get(1) == Some(&"-t") {
+        return profile();
+    }
     let mut status = 0;
     match netinfo::sockets() {
         Ok(list) => {
@@ -48,4 +54,32 @@ fn main(_args: &[&str]) -> i32 {
         Err(e) => status = ulib::fail("netstat", "netstat", e),
     }
     status
+}
+
+/// The `rxprof_<stage>_{n,us,max_us}` counters as one line per stage.
+fn profile() -> i32 {
+    let list = match netinfo::counters() {
+        Ok(l) => l,
+        Err(e) => return ulib::fail("netstat", "netstat", e),
+    };
+    let get = |name: &str| list.iter().find(|c| c.name() == name).map(|c| c.value);
+    ulib::println!(
+        "{:<16} {:>10} {:>10} {:>10}",
+        "stage",
+        "datagrams",
+        "mean_us",
+        "max_us"
+    );
+    for stage in ["irq_to_stack", "stack_to_queue", "queue_to_recv", "recv_to_user"] {
+        let field = |suffix: &str| get(&alloc::format!("rxprof_{stage}_{suffix}")).unwrap_or(0);
+        let n = field("n");
+        ulib::println!(
+            "{:<16} {:>10} {:>10} {:>10}",
+            stage,
+            n,
+            field("us") / n.max(1),
+            field("max_us")
+        );
+    }
+    0
 }
