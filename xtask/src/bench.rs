@@ -10,6 +10,7 @@
 //! `netstat -t` reports the kernel's receive-path profile at the end.
 use anyhow::{Context, Result};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -54,6 +55,8 @@ struct Report {
     paced_size: usize,
     paced: Vec<Pair<Paced>>,
     highest_lossless_per_sec: Pair<u64>,
+    /// The guest's non-zero drop counters after the paced runs.
+    guest_drops: BTreeMap<String, u64>,
     guest_to_host_per_sec: Pair<f64>,
     stream_size: usize,
     rx_profile: Vec<String>,
@@ -143,6 +146,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         "highest offered rate echoed >= 99.9 %: guest {}/s | loopback {}/s",
         lossless.guest, lossless.loopback
     );
+    // Where the guest lost what it did not echo.
+    let drops: BTreeMap<String, u64> = guestnet::netstat(&mut con)?
+        .into_iter()
+        .filter(|(k, v)| k.starts_with("drop_") && *v > 0)
+        .collect();
+    println!("guest drop counters after the paced runs: {drops:?}");
 
     let stream = Pair {
         guest: guest_to_host_stream(&mut con, sizes.stream)?.0,
@@ -168,6 +177,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         paced_size: PACED_SIZE,
         paced,
         highest_lossless_per_sec: lossless,
+        guest_drops: drops,
         guest_to_host_per_sec: stream,
         stream_size: STREAM_SIZE,
         rx_profile: profile.lines().map(|l| l.trim_end().to_string()).collect(),
@@ -202,8 +212,11 @@ fn write_outputs(r: &Report) -> Result<()> {
     ];
     let svg = paths::build_dir().join("bench.svg");
     let title = format!(
-        "xv6net, {} harts: {} (host load {})",
-        r.harts, r.machine, r.host_load_1min
+        "xv6net on {} harts, QEMU TCG on a {}-core host (load {}){}",
+        r.harts,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        r.host_load_1min,
+        if r.quick { ", --quick" } else { "" }
     );
     bench_plot::draw(&svg, &title, &latency, &rates)?;
     println!("wrote {} and {}", json.display(), svg.display());

@@ -47,13 +47,8 @@ pub fn draw(path: &Path, title: &str, latency: &[Latency], rates: &[RateCurve]) 
         .draw()
         .map_err(err)?;
     for (i, l) in latency.iter().enumerate() {
-        let n = l.sorted_us.len().max(1) as f64;
         let color = COLORS[i % COLORS.len()];
-        let points = l
-            .sorted_us
-            .iter()
-            .enumerate()
-            .map(|(k, &us)| ((us.max(10)) as f64, (k + 1) as f64 * 100.0 / n));
+        let points = quantiles(l.sorted_us).map(|(us, pct)| (us.max(10) as f64, pct));
         chart
             .draw_series(LineSeries::new(points, &color))
             .map_err(err)?
@@ -107,6 +102,19 @@ pub fn draw(path: &Path, title: &str, latency: &[Latency], rates: &[RateCurve]) 
     Ok(())
 }
 
+/// At most [`CURVE_POINTS`] (time, % at or under) points of a sorted
+/// sample, always including its last: enough for the eye, and the file
+/// stays small however many round trips were measured.
+fn quantiles(sorted: &[u64]) -> impl Iterator<Item = (u64, f64)> + '_ {
+    let n = sorted.len();
+    let step = n.div_ceil(CURVE_POINTS).max(1);
+    (0..n)
+        .filter(move |k| k % step == step - 1 || k + 1 == n)
+        .map(move |k| (sorted[k], (k + 1) as f64 * 100.0 / n as f64))
+}
+
+const CURVE_POINTS: usize = 400;
+
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing the benchmark plot: {e:?}")
 }
@@ -135,5 +143,14 @@ mod tests {
         let svg = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).ok();
         assert!(svg.starts_with("<svg") && svg.contains("guest 16 B") && svg.contains("% echoed"));
+    }
+
+    #[test]
+    fn quantiles_thin_out_and_keep_the_tail() {
+        let us: Vec<u64> = (0..10_000).collect();
+        let q: Vec<_> = quantiles(&us).collect();
+        assert!(q.len() <= CURVE_POINTS);
+        assert_eq!(*q.last().unwrap(), (9_999, 100.0));
+        assert_eq!(quantiles(&[5]).collect::<Vec<_>>(), [(5, 100.0)]);
     }
 }
