@@ -23,7 +23,7 @@ use alloc::vec;
 
 use abi::net::{
     ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
-    MAX_COUNTERS, SOL_SOCKET, SO_NONBLOCK, SO_RCVTIMEO_MS,
+    MAX_COUNTERS, SOL_SOCKET, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
@@ -243,14 +243,14 @@ pub fn sys_getsockname() -> Result<usize, Errno> {
     Ok(0)
 }
 
-/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK, &u64, 8)
+/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK | SO_RCVBUF, &u64, 8)
 pub fn sys_setsockopt() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (level, opt, optval, optlen) = (argaddr(1), argaddr(2), argaddr(3), argaddr(4));
     if level != SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
     }
-    if opt != SO_RCVTIMEO_MS && opt != SO_NONBLOCK {
+    if ![SO_RCVTIMEO_MS, SO_NONBLOCK, SO_RCVBUF].contains(&opt) {
         return Err(Errno::ENOPROTOOPT);
     }
     if optlen < core::mem::size_of::<u64>() {
@@ -258,6 +258,10 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
     }
     let v: u64 = copyin_val(optval)?;
     let mut net = NET.lock();
+    if opt == SO_RCVBUF {
+        net.set_rcvbuf(id, v)?;
+        return Ok(0);
+    }
     let mut o = net.options(id)?;
     if opt == SO_RCVTIMEO_MS {
         o.rcvtimeo_ms = v;
