@@ -78,3 +78,22 @@ pub struct BenchArgs {
     #[arg(long)]
     pub quick: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bench command lines the README gives.
+    #[test]
+    fn bench_flags() {
+        let parse = |args: &[&str]| match Xtask::try_parse_from(args).map(|x| x.cmd) {
+            Ok(Cmd::Bench(b)) => Ok((b.smp, b.quick)),
+            Ok(_) => panic!("not bench"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(parse(&["xtask", "bench"]), Ok((3, false)));
+        assert_eq!(parse(&["xtask", "bench", "--smp", "1", "--quick"]), Ok((1, true)));
+        assert!(parse(&["xtask", "bench", "--smp", "0"]).is_err());
+        assert!(parse(&["xtask", "bench", "--smp", "9"]).is_err());
+    }
+}
