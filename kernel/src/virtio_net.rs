@@ -23,8 +23,7 @@
 //!   `mbufs_rx_posted` and `mbufs_tx_inflight` count.
 //!
 //! Features: VERSION_1 and MAC (read from config space). Notifications go
-//! out only when the device asks for them. Once the card is up the stack
-//! announces our address, so the peer need not wait to resolve it.
+//! out only when the device asks for them.
 
 use net::{DropReason, Mbuf, MbufState, RxStamp};
 use wire::virtio_mmio::DeviceId;
@@ -131,7 +130,6 @@ pub fn init() {
     nic.dev.driver_ok();
     nic.dev.notify(RECEIVEQ);
     drop(g);
-    NET.lock().arp_announce(&mut KernelEnv);
     crate::println!(
         "virtio_net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx buffers",
         mac[0],

@@ -275,14 +275,6 @@ impl Stack {
         self.eth_output(env, m, reply.tha, EthernetNext::Arp);
     }
 
-    /// Announces our address (RFC 5227 §2.3, an ARP request for our own
-    /// address): neighbours that wait for our MAC, like QEMU's user-mode
-    /// gateway holding the first forwarded datagrams, learn it now rather
-    /// than at their next retry. The driver calls it when the link comes up.
-    pub fn arp_announce(&mut self, env: &mut dyn NetEnv) {
-        self.arp_request(env, self.iface.addr);
-    }
-
     /// Broadcasts a request for `ip`.
     fn arp_request(&mut self, env: &mut dyn NetEnv, ip: Ipv4Addr) {
         let Some(mut m) = self.alloc() else { return };

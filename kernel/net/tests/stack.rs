@@ -267,22 +267,6 @@ fn socket_queue_overflow_is_counted() {
 }
 
 #[test]
-fn announce_is_a_request_for_our_own_address() {
-    let mut t = T::new();
-    t.s.arp_announce(&mut t.env);
-    let sent = t.sent();
-    assert_eq!(sent.len(), 1);
-    let f = parse_eth(sent[0].data());
-    assert_eq!((f.eth.dst(), f.eth.ethertype()), (BROADCAST, EtherType::ARP));
-    let p = parse_arp(f.payload);
-    assert_eq!(
-        (p.oper(), p.sha(), p.spa(), p.tpa()),
-        (ArpOperation::REQUEST, OUR_MAC, OUR_IP, OUR_IP)
-    );
-    assert_eq!(t.counter("arp_requests_out"), 1);
-}
-
-#[test]
 fn send_queues_while_resolving_then_flushes() {
     let mut t = T::new();
     let s = t.udp_socket(0);
