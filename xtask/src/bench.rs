@@ -50,6 +50,8 @@ struct Report {
     host_load_1min: String,
     harts: u64,
     quick: bool,
+    /// When the guest's console said udpecho listens (polled every 20 ms).
+    udpecho_listening_after_qemu_start_s: f64,
     first_echo_after_qemu_start_s: f64,
     round_trips: Vec<Pair<RoundTrips>>,
     paced_size: usize,
@@ -97,8 +99,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         &paths::build_dir().join("bench-console.log"),
     )?;
     con.send_line(&format!("{}udpecho 7 &", "\n".repeat(20)))?;
-    let first_echo = first_echo(echo_port, start)?;
-    println!("QEMU start -> first echo at the host: {first_echo:.3} s");
+    let probe = std::thread::spawn(move || first_echo(echo_port, start));
+    con.expect("udpecho: listening", Duration::from_secs(120))?;
+    let listening = start.elapsed().as_secs_f64();
+    let first_echo = probe.join().expect("first echo probe")?;
+    println!(
+        "QEMU start -> udpecho listening (console, +-20 ms): {listening:.3} s; -> first echo at the host: {first_echo:.3} s"
+    );
     con.send_line("echo bench ready")?;
     con.expect("\nbench ready", Duration::from_secs(30))?;
     con.expect("$ ", Duration::from_secs(10))?;
@@ -172,6 +179,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         host_load_1min: load,
         harts: args.smp,
         quick: args.quick,
+        udpecho_listening_after_qemu_start_s: listening,
         first_echo_after_qemu_start_s: first_echo,
         round_trips,
         paced_size: PACED_SIZE,
