@@ -32,7 +32,11 @@ pub const NET_HART: usize = 0;
 /// would wake every idle hart (under QEMU, every vCPU thread) for nothing.
 pub fn plicinithart() {
     let hart = cpuid();
-    let net = if hart == NET_HART { 1 << VIRTIO1_IRQ } else { 0 };
+    let net = if hart == NET_HART {
+        1 << VIRTIO1_IRQ
+    } else {
+        0
+    };
     write(
         plic_senable(hart),
         (1 << UART0_IRQ) | (1 << VIRTIO0_IRQ) | net,

@@ -20,13 +20,29 @@ const TICKS_PER_US: u64 = 10;
 /// its three counters: datagrams, total µs, longest µs.
 const STAGES: [[&str; 3]; 4] = [
     // interrupt handler started -> frame handed to the stack
-    ["rxprof_irq_to_stack_n", "rxprof_irq_to_stack_us", "rxprof_irq_to_stack_max_us"],
+    [
+        "rxprof_irq_to_stack_n",
+        "rxprof_irq_to_stack_us",
+        "rxprof_irq_to_stack_max_us",
+    ],
     // stack input -> queued on the socket
-    ["rxprof_stack_to_queue_n", "rxprof_stack_to_queue_us", "rxprof_stack_to_queue_max_us"],
+    [
+        "rxprof_stack_to_queue_n",
+        "rxprof_stack_to_queue_us",
+        "rxprof_stack_to_queue_max_us",
+    ],
     // queued -> the woken process takes it in recvfrom
-    ["rxprof_queue_to_recv_n", "rxprof_queue_to_recv_us", "rxprof_queue_to_recv_max_us"],
+    [
+        "rxprof_queue_to_recv_n",
+        "rxprof_queue_to_recv_us",
+        "rxprof_queue_to_recv_max_us",
+    ],
     // taken -> copied to user space
-    ["rxprof_recv_to_user_n", "rxprof_recv_to_user_us", "rxprof_recv_to_user_max_us"],
+    [
+        "rxprof_recv_to_user_n",
+        "rxprof_recv_to_user_us",
+        "rxprof_recv_to_user_max_us",
+    ],
 ];
 
 /// How many counters [`export`] writes.

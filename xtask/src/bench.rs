@@ -170,7 +170,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
 
     let profile = con.run("netstat -t", Duration::from_secs(20))?;
-    println!("receive path in the kernel (netstat -t):\n{}", profile.trim_end());
+    println!(
+        "receive path in the kernel (netstat -t):\n{}",
+        profile.trim_end()
+    );
     con.send_line("halt")?;
     con.wait_exit(Duration::from_secs(20)).ok();
 
@@ -285,7 +288,11 @@ fn machine(harts: u64) -> String {
         })
         .unwrap_or_default()
     };
-    let qemu = first_line(Command::new("qemu-system-riscv64").arg("--version").output());
+    let qemu = first_line(
+        Command::new("qemu-system-riscv64")
+            .arg("--version")
+            .output(),
+    );
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -34,7 +34,10 @@ pub fn draw(path: &Path, title: &str, latency: &[Latency], rates: &[RateCurve]) 
         .unwrap_or(1000)
         .max(1000) as f64;
     let mut chart = ChartBuilder::on(&left)
-        .caption("round-trip time, one datagram outstanding", ("sans-serif", 14))
+        .caption(
+            "round-trip time, one datagram outstanding",
+            ("sans-serif", 14),
+        )
         .margin(10)
         .x_label_area_size(36)
         .y_label_area_size(46)

@@ -58,7 +58,10 @@ pub fn round_trips(port: u16, size: usize, count: usize) -> Result<RoundTrips> {
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    ensure!(!samples.is_empty(), "no round trip completed on port {port}");
+    ensure!(
+        !samples.is_empty(),
+        "no round trip completed on port {port}"
+    );
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
     Ok(RoundTrips {
@@ -185,7 +188,10 @@ pub fn receive_stream(sock: &UdpSocket, count: usize) -> Result<(f64, usize)> {
             break;
         }
     }
-    ensure!(received > 1, "the host received {received} datagrams of the stream");
+    ensure!(
+        received > 1,
+        "the host received {received} datagrams of the stream"
+    );
     let secs = last.duration_since(first.unwrap()).as_secs_f64().max(1e-3);
     Ok(((received - 1) as f64 / secs, received))
 }
@@ -224,7 +230,12 @@ mod tests {
 
     #[test]
     fn lossless_stops_at_the_first_loss() {
-        let c = [paced(1000, 1.0), paced(2000, 0.9995), paced(3000, 0.99), paced(4000, 1.0)];
+        let c = [
+            paced(1000, 1.0),
+            paced(2000, 0.9995),
+            paced(3000, 0.99),
+            paced(4000, 1.0),
+        ];
         assert_eq!(highest_lossless(&c), 2000);
         assert_eq!(highest_lossless(&c[2..]), 0);
     }

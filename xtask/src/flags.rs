@@ -92,7 +92,10 @@ mod tests {
             Err(e) => Err(e.kind()),
         };
         assert_eq!(parse(&["xtask", "bench"]), Ok((3, false)));
-        assert_eq!(parse(&["xtask", "bench", "--smp", "1", "--quick"]), Ok((1, true)));
+        assert_eq!(
+            parse(&["xtask", "bench", "--smp", "1", "--quick"]),
+            Ok((1, true))
+        );
         assert!(parse(&["xtask", "bench", "--smp", "0"]).is_err());
         assert!(parse(&["xtask", "bench", "--smp", "9"]).is_err());
     }

@@ -190,10 +190,18 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16) -> Result<()> {
     eprintln!("rx_bytes_to_user +{delivered} for {echoed} bytes echoed");
     // The receive-path profile followed each of the 30 datagrams through
     // every stage, and `netstat -t` shows it.
-    for stage in ["irq_to_stack", "stack_to_queue", "queue_to_recv", "recv_to_user"] {
+    for stage in [
+        "irq_to_stack",
+        "stack_to_queue",
+        "queue_to_recv",
+        "recv_to_user",
+    ] {
         let n = |c: &guestnet::Counters| c.get(&format!("rxprof_{stage}_n")).copied();
         let moved = n(&after).context("netstat has no rxprof")? - n(&before).unwrap_or(0);
-        ensure!(moved >= 30, "rxprof_{stage}_n moved {moved} for 30 datagrams");
+        ensure!(
+            moved >= 30,
+            "rxprof_{stage}_n moved {moved} for 30 datagrams"
+        );
     }
     let profile = con.run("netstat -t", SHORT)?;
     ensure!(profile.contains("queue_to_recv"), "netstat -t:\n{profile}");

@@ -791,7 +791,9 @@ mod tests {
         let mut queued = 0;
         for i in 0..QUEUE_SLOTS {
             let m = s.pool().alloc().unwrap();
-            queued += s.deliver(&mut env, ids[i % 3], m, ([1, 1, 1, 1], 1)).is_ok() as usize;
+            queued += s
+                .deliver(&mut env, ids[i % 3], m, ([1, 1, 1, 1], 1))
+                .is_ok() as usize;
         }
         assert_eq!((queued, s.pool().free()), (QUEUE_SLOTS, 0));
         // Closing a socket frees its slots for the others.

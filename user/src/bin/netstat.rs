@@ -70,7 +70,12 @@ fn profile() -> i32 {
         "mean_us",
         "max_us"
     );
-    for stage in ["irq_to_stack", "stack_to_queue", "queue_to_recv", "recv_to_user"] {
+    for stage in [
+        "irq_to_stack",
+        "stack_to_queue",
+        "queue_to_recv",
+        "recv_to_user",
+    ] {
         let field = |suffix: &str| get(&alloc::format!("rxprof_{stage}_{suffix}")).unwrap_or(0);
         let n = field("n");
         ulib::println!(

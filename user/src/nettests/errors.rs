@@ -102,7 +102,12 @@ pub fn rcvbuf() -> TestResult {
     // SAFETY: a live 8-byte local, but the length says 4.
     unsafe { raw::setsockopt(r.fd(), SOL_SOCKET, SO_RCVBUF, [0u8; 8].as_ptr(), 4) }
         .must_fail("SO_RCVBUF with optlen 4")?;
-    let full = || netinfo::counter("drop_socket_queue_full").ok().flatten().unwrap_or(0);
+    let full = || {
+        netinfo::counter("drop_socket_queue_full")
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+    };
     let s = Socket::udp().or_fail("socket")?;
     let mut buf = [0u8; 64];
     for (limit, queued) in [(2 * RCVBUF_MIN, 2), (RCVBUF_MAX, 5)] {
