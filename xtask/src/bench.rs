@@ -47,7 +47,9 @@ const QUICK: Sizes = Sizes {
 #[derive(Serialize)]
 struct Report {
     machine: String,
+    /// The host's 1-minute load average when the run started and ended.
     host_load_1min: String,
+    host_load_1min_after: String,
     harts: u64,
     quick: bool,
     /// When the guest's console said udpecho listens (polled every 20 ms).
@@ -180,6 +182,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let report = Report {
         machine,
         host_load_1min: load,
+        host_load_1min_after: host_load(),
         harts: args.smp,
         quick: args.quick,
         udpecho_listening_after_qemu_start_s: listening,
@@ -223,10 +226,11 @@ fn write_outputs(r: &Report) -> Result<()> {
     ];
     let svg = paths::build_dir().join("bench.svg");
     let title = format!(
-        "xv6net on {} harts, QEMU TCG on a {}-core host (load {}){}",
+        "xv6net on {} harts, QEMU TCG on a {}-core host (load {} to {}){}",
         r.harts,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         r.host_load_1min,
+        r.host_load_1min_after,
         if r.quick { ", --quick" } else { "" }
     );
     bench_plot::draw(&svg, &title, &latency, &rates)?;
