@@ -177,10 +177,7 @@ pub fn tick() {
 
 /// The interrupt handler (IRQ 2): reclaims sent frames, takes received
 /// ones, refills the RX ring, and runs the frames through the stack (which
-/// wakes the receiving processes). While it runs the device is asked not
-/// to interrupt for frames it will find anyway; before returning it turns
-/// interrupts back on and looks once more, so a frame that came in between
-/// is not left waiting for the next one.
+/// wakes the receiving processes).
 pub fn intr() {
     let entered = crate::riscv::r_time() as u64;
     loop {
@@ -191,7 +188,6 @@ pub fn intr() {
             let mut g = NIC.lock();
             let Some(nic) = g.as_mut() else { return };
             nic.dev.ack_interrupt();
-            nic.rx.suppress_interrupts(true);
             nic.reclaim_tx();
             let mut reposted = false;
             while n + ndrops < RX_BATCH {
@@ -236,7 +232,7 @@ pub fn intr() {
                 nic.dev.notify(RECEIVEQ);
             }
         }
-        if n + ndrops == 0 && !rx_interrupts_back_on() {
+        if n + ndrops == 0 {
             return;
         }
         let mut net = NET.lock();
@@ -251,16 +247,8 @@ pub fn intr() {
             }
         }
         drop(net);
-        if n + ndrops < RX_BATCH && !rx_interrupts_back_on() {
+        if n + ndrops < RX_BATCH {
             return;
         }
     }
-}
-
-/// Turns RX interrupts back on; true if frames arrived meanwhile.
-fn rx_interrupts_back_on() -> bool {
-    let mut g = NIC.lock();
-    let Some(nic) = g.as_mut() else { return false };
-    nic.rx.suppress_interrupts(false);
-    nic.rx.has_used()
 }
