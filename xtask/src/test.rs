@@ -196,12 +196,19 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16) -> Result<()> {
         "queue_to_recv",
         "recv_to_user",
     ] {
-        let n = |c: &guestnet::Counters| c.get(&format!("rxprof_{stage}_n")).copied();
-        let moved = n(&after).context("netstat has no rxprof")? - n(&before).unwrap_or(0);
-        ensure!(
-            moved >= 30,
-            "rxprof_{stage}_n moved {moved} for 30 datagrams"
-        );
+        let moved = |what: &str| -> Result<u64> {
+            let name = format!("rxprof_{stage}_{what}");
+            let get = |c: &guestnet::Counters| c.get(&name).copied();
+            Ok(
+                get(&after).with_context(|| format!("netstat has no {name}"))?
+                    - get(&before).unwrap_or(0),
+            )
+        };
+        let (n, us) = (moved("n")?, moved("us")?);
+        ensure!(n >= 30, "rxprof_{stage}_n moved {n} for 30 datagrams");
+        ensure!(us > 0, "rxprof_{stage}_us did not move");
+        let max = after.get(&format!("rxprof_{stage}_max_us")).copied();
+        ensure!(max > Some(0), "rxprof_{stage}_max_us is {max:?}");
     }
     let profile = con.run("netstat -t", SHORT)?;
     ensure!(profile.contains("queue_to_recv"), "netstat -t:\n{profile}");
