@@ -41,6 +41,15 @@ pub fn kick_idle_hart(me: usize) {
     }
 }
 
+/// Interrupts every idle hart (at boot: those waiting for hart 0).
+pub fn wake_idle_harts() {
+    for (hart, idle) in IDLE.iter().enumerate() {
+        if idle.swap(false, Ordering::SeqCst) {
+            send(hart);
+        }
+    }
+}
+
 /// Raises `hart`'s machine software interrupt; `ipivec` forwards it.
 fn send(hart: usize) {
     // SAFETY: clint_msip(hart) is the hart's 32-bit MSIP register, mapped

@@ -52,6 +52,7 @@ pub mod virtqueue;
 
 // The NIC and the glue to the network stack in the `net` crate.
 pub mod netglue;
+pub mod rxprof;
 pub mod sysnet;
 pub mod virtio_net;
 
@@ -77,8 +78,14 @@ pub extern "C" fn main() -> ! {
         virtio_net::init(); // network card
         proc::userinit(); // first user process
         STARTED.call_once(|| ());
+        ipi::wake_idle_harts();
     } else {
-        STARTED.wait();
+        // Wait in wfi, woken by hart 0's IPI, not spinning: under QEMU a
+        // spinning hart is a host thread taking a core from the one booting.
+        ipi::set_idle(proc::cpuid(), true);
+        while !STARTED.is_completed() {
+            riscv::wfi();
+        }
         println!("hart {} starting", proc::cpuid());
         vm::kvminithart(); // turn on paging
         trap::trapinithart(); // install kernel trap vector

@@ -57,6 +57,10 @@ impl NetEnv for KernelEnv {
     fn wakeup(&mut self, sock: SocketId) {
         proc::wakeup(chan(sock));
     }
+
+    fn clock(&self) -> u64 {
+        crate::riscv::r_time() as u64
+    }
 }
 
 /// Timer hook (hart 0, every tick).

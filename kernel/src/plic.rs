@@ -23,12 +23,23 @@ pub fn plicinit() {
     }
 }
 
-/// Enable the device interrupts for this hart's S-mode context.
+/// The hart that takes the NIC's interrupts.
+pub const NET_HART: usize = 0;
+
+/// Enable the device interrupts for this hart's S-mode context. The NIC's
+/// go to [`NET_HART`] alone: the PLIC raises an interrupt on every hart
+/// that enables it, and only one can claim it, so each received frame
+/// would wake every idle hart (under QEMU, every vCPU thread) for nothing.
 pub fn plicinithart() {
     let hart = cpuid();
+    let net = if hart == NET_HART {
+        1 << VIRTIO1_IRQ
+    } else {
+        0
+    };
     write(
         plic_senable(hart),
-        (1 << UART0_IRQ) | (1 << VIRTIO0_IRQ) | (1 << VIRTIO1_IRQ),
+        (1 << UART0_IRQ) | (1 << VIRTIO0_IRQ) | net,
     );
     // Accept interrupts of any priority above 0.
     write(plic_spriority(hart), 0);

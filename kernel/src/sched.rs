@@ -24,6 +24,8 @@ pub struct Cpu {
     /// An interrupt handler on this hart woke a process: give up the hart
     /// on the way out of the trap so it runs now, not at the next tick.
     pub need_resched: bool,
+    /// A device or timer interrupt handler is running (see [`in_interrupt`]).
+    pub in_interrupt: bool,
 }
 
 const CPU_INIT: Cpu = Cpu {
@@ -36,6 +38,7 @@ const CPU_INIT: Cpu = Cpu {
     noff: 0,
     intena: false,
     need_resched: false,
+    in_interrupt: false,
 };
 
 static mut CPUS: [Cpu; NCPU] = [CPU_INIT; NCPU];
@@ -166,11 +169,30 @@ pub fn wakeup(chan: usize) {
         if g.state == ProcState::Sleeping && g.chan == chan {
             g.state = ProcState::Runnable;
             // SAFETY: interrupts are off while we hold g, so this is our hart's Cpu.
-            unsafe { (*mycpu()).need_resched = true };
-            // And let an idle hart run it now rather than at its next tick.
-            crate::ipi::kick_idle_hart(cpuid());
+            let c = unsafe { &mut *mycpu() };
+            c.need_resched = true;
+            // An interrupt on an idle hart: it runs the process itself as
+            // soon as the handler returns. Otherwise let an idle hart run
+            // it now rather than at its next tick.
+            if !(c.in_interrupt && c.proc.is_null()) {
+                crate::ipi::kick_idle_hart(cpuid());
+            }
         }
     }
+}
+
+/// Runs a device or timer interrupt handler (interrupts off). A process it
+/// wakes while this hart idles runs here when the handler returns, and no
+/// other hart is interrupted for it: waking a second hart costs an IPI and,
+/// under QEMU, a second host thread competing with the device's.
+pub fn in_interrupt<R>(handler: impl FnOnce() -> R) -> R {
+    // SAFETY: interrupts are off in a trap handler, so this is our hart's
+    // Cpu and nothing else touches it until we return.
+    unsafe { (*mycpu()).in_interrupt = true };
+    let r = handler();
+    // SAFETY: as above.
+    unsafe { (*mycpu()).in_interrupt = false };
+    r
 }
 
 /// Did an interrupt on this hart wake a process since we last switched?

@@ -23,7 +23,7 @@ use alloc::vec;
 
 use abi::net::{
     ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
-    MAX_COUNTERS, SOL_SOCKET, SO_NONBLOCK, SO_RCVTIMEO_MS,
+    MAX_COUNTERS, SOL_SOCKET, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
@@ -33,6 +33,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes};
 use crate::file::{File, FileKind};
 use crate::netglue::{chan, now_ms, pool, KernelEnv, NET};
 use crate::proc::{self, myproc};
+use crate::riscv::r_time;
 use crate::syscall::{argaddr, argfd};
 use crate::vm;
 
@@ -151,8 +152,13 @@ fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
 
 /// Copies a received payload to user address `buf` (at most `len` bytes;
 /// the rest of the datagram is discarded, as for UDP elsewhere).
+/// Called as soon as `recv` returned, so it also marks when the process
+/// took the datagram, for the receive-path profile.
 fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
-    m.copy_out(len, |payload| copyout_bytes(buf, payload))
+    let (stamps, taken) = (m.stamps(), r_time() as u64);
+    let r = m.copy_out(len, |payload| copyout_bytes(buf, payload));
+    crate::rxprof::record(stamps, taken, r_time() as u64);
+    r
 }
 
 /// A datagram taken off a socket but not handed over (bad user pointer)
@@ -237,14 +243,14 @@ pub fn sys_getsockname() -> Result<usize, Errno> {
     Ok(0)
 }
 
-/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK, &u64, 8)
+/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK | SO_RCVBUF, &u64, 8)
 pub fn sys_setsockopt() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (level, opt, optval, optlen) = (argaddr(1), argaddr(2), argaddr(3), argaddr(4));
     if level != SOL_SOCKET {
         return Err(Errno::ENOPROTOOPT);
     }
-    if opt != SO_RCVTIMEO_MS && opt != SO_NONBLOCK {
+    if ![SO_RCVTIMEO_MS, SO_NONBLOCK, SO_RCVBUF].contains(&opt) {
         return Err(Errno::ENOPROTOOPT);
     }
     if optlen < core::mem::size_of::<u64>() {
@@ -252,6 +258,10 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
     }
     let v: u64 = copyin_val(optval)?;
     let mut net = NET.lock();
+    if opt == SO_RCVBUF {
+        net.set_rcvbuf(id, v)?;
+        return Ok(0);
+    }
     let mut o = net.options(id)?;
     if opt == SO_RCVTIMEO_MS {
         o.rcvtimeo_ms = v;
@@ -266,7 +276,8 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
 pub fn sys_netstat() -> Result<usize, Errno> {
     let (addr, max) = (argaddr(0), argaddr(1));
     let mut v = vec![Counter::default(); max.min(MAX_COUNTERS)];
-    let n = NET.lock().export_counters(&mut v);
+    let mut n = NET.lock().export_counters(&mut v);
+    n += crate::rxprof::export(&mut v[n..]);
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)
 }

@@ -298,7 +298,7 @@ fn devintr() -> i32 {
             0 => {}
             UART0_IRQ => crate::uart::uartintr(),
             VIRTIO0_IRQ => crate::virtio_blk::intr(),
-            VIRTIO1_IRQ => crate::virtio_net::intr(),
+            VIRTIO1_IRQ => crate::sched::in_interrupt(crate::virtio_net::intr),
             _ => crate::println!("unexpected interrupt irq={}", irq),
         }
         // The PLIC allows each device to raise at most one interrupt at a

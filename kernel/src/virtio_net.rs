@@ -25,7 +25,7 @@
 //! Features: VERSION_1 and MAC (read from config space). Notifications go
 //! out only when the device asks for them.
 
-use net::{DropReason, Mbuf, MbufState};
+use net::{DropReason, Mbuf, MbufState, RxStamp};
 use wire::virtio_mmio::DeviceId;
 use wire::virtio_net::{
     VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, VirtioNetHdrRepr, RECEIVEQ, TRANSMITQ,
@@ -183,6 +183,7 @@ pub fn tick() {
 /// ones, refills the RX ring, and runs the frames through the stack (which
 /// wakes the receiving processes).
 pub fn intr() {
+    let entered = crate::riscv::r_time() as u64;
     loop {
         let mut batch: [Option<Mbuf>; RX_BATCH] = [const { None }; RX_BATCH];
         let mut drops: [Option<DropReason>; RX_BATCH] = [None; RX_BATCH];
@@ -243,7 +244,9 @@ pub fn intr() {
             net.count_drop(*why);
         }
         for m in batch.iter_mut().take(n) {
-            if let Some(m) = m.take() {
+            if let Some(mut m) = m.take() {
+                m.stamp(RxStamp::Interrupt, entered);
+                m.stamp(RxStamp::Stack, crate::riscv::r_time() as u64);
                 net.input(&mut KernelEnv, m);
             }
         }

@@ -7,7 +7,7 @@
 use crate::sys::{close, Fd};
 use crate::syscall as raw;
 use abi::net::{
-    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_NONBLOCK, SO_RCVTIMEO_MS,
+    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
 };
 use abi::Errno;
 use core::mem::size_of;
@@ -122,6 +122,12 @@ impl Socket {
     /// recv fails with EAGAIN (as Linux; ETIMEDOUT from other kernels).
     pub fn set_timeout(&self, ms: u64) -> Result<(), Errno> {
         self.set_opt(SO_RCVTIMEO_MS, ms)
+    }
+
+    /// How many bytes of datagrams the socket queues before it drops new
+    /// ones (each counts the 2 KiB buffer it holds).
+    pub fn set_rcvbuf(&self, bytes: u64) -> Result<(), Errno> {
+        self.set_opt(SO_RCVBUF, bytes)
     }
 
     /// In non-blocking mode an empty receive queue gives EAGAIN.

@@ -1,183 +1,336 @@
 //! `cargo xtask bench`: UDP between a host process and the guest over QEMU
 //! user-mode networking. Each figure is printed next to a baseline measured
 //! in the same run (the same host loop against an echo thread on loopback),
-//! because these machines are shared and absolute numbers drift.
-use anyhow::{ensure, Context, Result};
+//! because these machines are shared and absolute numbers drift. The
+//! figures go to `build/bench.json`, the round-trip distribution and the
+//! paced-rate curve to `build/bench.svg`.
+//!
+//! What runs is what the tests run: the guest's `udpecho` answers the round
+//! trips and the paced stream, `udpblast` sends the guest→host stream, and
+//! `netstat -t` reports the kernel's receive-path profile at the end.
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::UdpSocket;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::bench_plot::{self, Latency, RateCurve};
+use crate::bench_udp::{self, Paced, RoundTrips, PACED_SIZE};
 use crate::console::Console;
+use crate::flags::BenchArgs;
 use crate::guest::{Guest, Net};
 use crate::{build, guestnet, paths, setup};
 
-const ROUND: Duration = Duration::from_secs(3);
+/// Offered rates of the paced echo, datagrams/s.
+const RATES: [u64; 8] = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000];
+const STREAM_SIZE: usize = 1024;
 
-pub fn run() -> Result<()> {
+/// How much of each measurement: the full run, or `--quick`.
+struct Sizes {
+    round_trips: usize,
+    paced_secs: f64,
+    stream: usize,
+}
+
+const FULL: Sizes = Sizes {
+    round_trips: 15_000,
+    paced_secs: 2.0,
+    stream: 20_000,
+};
+const QUICK: Sizes = Sizes {
+    round_trips: 2_000,
+    paced_secs: 0.5,
+    stream: 5_000,
+};
+
+#[derive(Serialize)]
+struct Report {
+    machine: String,
+    /// The host's 1-minute load average when the run started and ended.
+    host_load_1min: String,
+    host_load_1min_after: String,
+    harts: u64,
+    quick: bool,
+    /// When the guest's console said udpecho listens (polled every 20 ms).
+    udpecho_listening_after_qemu_start_s: f64,
+    first_echo_after_qemu_start_s: f64,
+    round_trips: Vec<Pair<RoundTrips>>,
+    paced_size: usize,
+    paced: Vec<Pair<Paced>>,
+    highest_lossless_per_sec: Pair<u64>,
+    /// The guest's non-zero drop counters after the paced runs.
+    guest_drops: BTreeMap<String, u64>,
+    guest_to_host_per_sec: Pair<f64>,
+    stream_size: usize,
+    rx_profile: Vec<String>,
+}
+
+/// A figure and its loopback baseline from the same run.
+#[derive(Serialize)]
+struct Pair<T> {
+    guest: T,
+    loopback: T,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    // The host-side receive ratios first: seconds, and no guest involved.
     crate::parse_bench::run(false)?;
     setup::qemu()?;
     let images = build::images(&guestnet::artifact("bench-fs.img"))?;
-    let (echo_port, sink_port) = guestnet::two_free_udp_ports()?;
+    let sizes = if args.quick { &QUICK } else { &FULL };
+    let (echo_port, _) = guestnet::two_free_udp_ports()?;
     let guest = Guest {
         images,
         net: Net::User {
-            udp_forwards: vec![(echo_port, 7), (sink_port, 9)],
+            udp_forwards: vec![(echo_port, 7)],
         },
         pcap: paths::build_dir().join("bench.pcap"),
         gdb: None,
     };
+    let machine = machine(args.smp);
+    let load = host_load();
+    println!("{machine}; host load {load}");
+
+    // From QEMU's start until udpecho answers: boot, the shell, the first
+    // ARP. The command is typed at once; QEMU holds it in the pipe until
+    // the console reads it. Newlines first, in case the UART's reset
+    // drops the first bytes.
+    let start = Instant::now();
     let mut con = Console::spawn(
         "bench",
-        guest.command(),
+        with_harts(guest.command(), args.smp),
         &paths::build_dir().join("bench-console.log"),
     )?;
-    con.expect("$ ", Duration::from_secs(120))?;
-    print_machine();
+    con.send_line(&format!("{}udpecho 7 &", "\n".repeat(20)))?;
+    let probe = std::thread::spawn(move || first_echo(echo_port, start));
+    con.expect("udpecho: listening", Duration::from_secs(120))?;
+    let listening = start.elapsed().as_secs_f64();
+    let first_echo = probe.join().expect("first echo probe")?;
+    println!(
+        "QEMU start -> udpecho listening (console, +-20 ms): {listening:.3} s; -> first echo at the host: {first_echo:.3} s"
+    );
+    con.send_line("echo bench ready")?;
+    con.expect("\nbench ready", Duration::from_secs(30))?;
+    con.expect("$ ", Duration::from_secs(10))?;
 
     let loopback = guestnet::loopback_echo_server(None)?;
-    con.run("udpecho 7 &", Duration::from_secs(10))?;
-    warm_up(echo_port)?;
+    let mut round_trips = Vec::new();
     for size in [16usize, 1472] {
-        let base = round_trips(loopback, size)?;
-        let guest = round_trips(echo_port, size)?;
+        let base = bench_udp::round_trips(loopback, size, sizes.round_trips)?;
+        let guest = bench_udp::round_trips(echo_port, size, sizes.round_trips)?;
         println!(
-            "round trips, {size:>4}-byte payload: guest {:>7.0}/s (median {:>5} us, p99 {:>6} us) | loopback baseline {:>7.0}/s | ratio {:.3}",
-            guest.rate, guest.median_us, guest.p99_us, base.rate, guest.rate / base.rate
+            "round trips, {size:>4} B: guest {:>6.0}/s (median {} us, p99 {} us, max {} us, {} of {} over {} ms, {} lost) | loopback {:>6.0}/s",
+            guest.per_sec, guest.median_us, guest.p99_us, guest.max_us, guest.slow, guest.sent,
+            bench_udp::SLOW.as_millis(), guest.lost, base.per_sec
         );
+        round_trips.push(Pair {
+            guest,
+            loopback: base,
+        });
     }
 
-    let (sent_rate, received) = guest_to_host_stream(&mut con)?;
-    println!("guest -> host stream, 1024-byte datagrams: {sent_rate:.0} datagrams/s received by the host ({received} received)");
+    println!("paced echo, {PACED_SIZE} B datagrams, share echoed:");
+    let mut paced = Vec::new();
+    for rate in RATES {
+        let base = bench_udp::paced_echo(loopback, rate, sizes.paced_secs)?;
+        let guest = bench_udp::paced_echo(echo_port, rate, sizes.paced_secs)?;
+        println!(
+            "  offered {rate:>6}/s: guest {:>6.2} % ({:>6.0}/s echoed) | loopback {:>6.2} % ({:>6.0}/s)",
+            guest.share * 100.0,
+            guest.echoed_per_sec,
+            base.share * 100.0,
+            base.echoed_per_sec
+        );
+        paced.push(Pair {
+            guest,
+            loopback: base,
+        });
+    }
+    let lossless = Pair {
+        guest: bench_udp::highest_lossless(&paced.iter().map(|p| p.guest).collect::<Vec<_>>()),
+        loopback: bench_udp::highest_lossless(
+            &paced.iter().map(|p| p.loopback).collect::<Vec<_>>(),
+        ),
+    };
+    println!(
+        "highest offered rate echoed >= 99.9 %: guest {}/s | loopback {}/s",
+        lossless.guest, lossless.loopback
+    );
+    // Where the guest lost what it did not echo.
+    let drops: BTreeMap<String, u64> = guestnet::netstat(&mut con)?
+        .into_iter()
+        .filter(|(k, v)| k.starts_with("drop_") && *v > 0)
+        .collect();
+    println!("guest drop counters after the paced runs: {drops:?}");
 
-    let best = host_to_guest_lossless(&mut con, sink_port)?;
-    println!("host -> guest stream without loss, 1024-byte datagrams: highest rate tried without loss {best} datagrams/s");
+    let stream = Pair {
+        guest: guest_to_host_stream(&mut con, sizes.stream)?.0,
+        loopback: bench_udp::loopback_stream(sizes.stream, STREAM_SIZE)?.0,
+    };
+    println!(
+        "guest -> host stream, {STREAM_SIZE} B datagrams (udpblast): guest {:.0}/s | loopback {:.0}/s",
+        stream.guest, stream.loopback
+    );
+
+    let profile = con.run("netstat -t", Duration::from_secs(20))?;
+    println!(
+        "receive path in the kernel (netstat -t):\n{}",
+        profile.trim_end()
+    );
     con.send_line("halt")?;
     con.wait_exit(Duration::from_secs(20)).ok();
+
+    let report = Report {
+        machine,
+        host_load_1min: load,
+        host_load_1min_after: host_load(),
+        harts: args.smp,
+        quick: args.quick,
+        udpecho_listening_after_qemu_start_s: listening,
+        first_echo_after_qemu_start_s: first_echo,
+        round_trips,
+        paced_size: PACED_SIZE,
+        paced,
+        highest_lossless_per_sec: lossless,
+        guest_drops: drops,
+        guest_to_host_per_sec: stream,
+        stream_size: STREAM_SIZE,
+        rx_profile: profile.lines().map(|l| l.trim_end().to_string()).collect(),
+    };
+    write_outputs(&report)
+}
+
+fn write_outputs(r: &Report) -> Result<()> {
+    let json = paths::build_dir().join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(r)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    let mut latency = Vec::new();
+    for p in &r.round_trips {
+        for (who, rt) in [("guest", &p.guest), ("loopback", &p.loopback)] {
+            latency.push(Latency {
+                label: format!("{who}, {} B", rt.size),
+                sorted_us: &rt.sorted_us,
+            });
+        }
+    }
+    let curve = |label: &str, pick: fn(&Pair<Paced>) -> &Paced| RateCurve {
+        label: label.into(),
+        points: r
+            .paced
+            .iter()
+            .map(|p| (pick(p).offered_per_sec as f64, pick(p).share * 100.0))
+            .collect(),
+    };
+    let rates = [
+        curve("guest", |p| &p.guest),
+        curve("loopback", |p| &p.loopback),
+    ];
+    let svg = paths::build_dir().join("bench.svg");
+    let title = format!(
+        "xv6net on {} harts, QEMU TCG on a {}-core host (load {} to {}){}",
+        r.harts,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        r.host_load_1min,
+        r.host_load_1min_after,
+        if r.quick { ", --quick" } else { "" }
+    );
+    bench_plot::draw(&svg, &title, &latency, &rates)?;
+    println!("wrote {} and {}", json.display(), svg.display());
     Ok(())
 }
 
-fn print_machine() {
-    let qemu = std::process::Command::new("qemu-system-riscv64")
-        .arg("--version")
-        .output();
-    let version = qemu
-        .map(|o| {
+/// The same QEMU command with `harts` harts instead of the default.
+fn with_harts(cmd: Command, harts: u64) -> Command {
+    let mut out = Command::new(cmd.get_program());
+    let mut args = cmd.get_args();
+    while let Some(a) = args.next() {
+        out.arg(a);
+        if a == "-smp" {
+            args.next();
+            out.arg(harts.to_string());
+        }
+    }
+    out
+}
+
+/// Sends a probe every 2 ms until one comes back; seconds since `start`.
+fn first_echo(port: u16, start: Instant) -> Result<f64> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    sock.connect(("127.0.0.1", port))?;
+    sock.set_read_timeout(Some(Duration::from_millis(2)))?;
+    let mut buf = [0u8; 64];
+    while start.elapsed() < Duration::from_secs(120) {
+        // Refused while nothing listens yet (ICMP port unreachable).
+        let _ = sock.send(b"first");
+        if let Ok(n) = sock.recv(&mut buf) {
+            if &buf[..n] == b"first" {
+                return Ok(start.elapsed().as_secs_f64());
+            }
+        }
+    }
+    anyhow::bail!("the guest's udpecho never answered")
+}
+
+fn guest_to_host_stream(con: &mut Console, count: usize) -> Result<(f64, usize)> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    let port = sock.local_addr()?.port();
+    con.send_line(&format!("udpblast 10.0.2.2 {port} {count} {STREAM_SIZE}"))?;
+    let r = bench_udp::receive_stream(&sock, count);
+    con.expect("$ ", Duration::from_secs(60))?;
+    r.context("udpblast's stream")
+}
+
+/// What the figures come from: QEMU's version, host cores and CPU, the
+/// guest's harts.
+fn machine(harts: u64) -> String {
+    let first_line = |out: std::io::Result<std::process::Output>| {
+        out.map(|o| {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
                 .next()
                 .unwrap_or("")
                 .to_string()
         })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    println!("{version}; host cores: {cores}; guest: 3 harts, user-mode networking");
-}
-
-fn warm_up(port: u16) -> Result<()> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    sock.set_read_timeout(Some(Duration::from_millis(500)))?;
-    let mut buf = [0u8; 64];
-    for _ in 0..20 {
-        sock.send_to(b"warm", ("127.0.0.1", port))?;
-        if sock.recv(&mut buf).is_ok() {
-            return Ok(());
-        }
-    }
-    anyhow::bail!("the guest's udpecho does not answer")
-}
-
-struct RoundTrips {
-    rate: f64,
-    median_us: u128,
-    p99_us: u128,
-}
-
-/// Send one datagram, wait for its echo, repeat for [`ROUND`].
-fn round_trips(port: u16, size: usize) -> Result<RoundTrips> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    sock.connect(("127.0.0.1", port))?;
-    sock.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let msg = vec![0x5a; size];
-    let mut buf = vec![0u8; 2048];
-    let mut samples = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < ROUND {
-        let t = Instant::now();
-        sock.send(&msg)?;
-        if sock.recv(&mut buf).is_ok() {
-            samples.push(t.elapsed().as_micros());
-        }
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    ensure!(
-        !samples.is_empty(),
-        "no round trip completed on port {port}"
+        .unwrap_or_default()
+    };
+    let qemu = first_line(
+        Command::new("qemu-system-riscv64")
+            .arg("--version")
+            .output(),
     );
-    let rate = samples.len() as f64 / elapsed;
-    samples.sort_unstable();
-    Ok(RoundTrips {
-        rate,
-        median_us: samples[samples.len() / 2],
-        p99_us: samples[samples.len() * 99 / 100],
-    })
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{qemu} (TCG); host: {cores} cores, {cpu}; guest: {harts} harts, user-mode networking")
 }
 
-fn guest_to_host_stream(con: &mut Console) -> Result<(f64, usize)> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    let port = sock.local_addr()?.port();
-    sock.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let count = 20_000;
-    con.send_line(&format!("udpblast 10.0.2.2 {port} {count} 1024"))?;
-    let mut buf = [0u8; 2048];
-    let mut received = 0usize;
-    let mut first = None;
-    let mut last = Instant::now();
-    while sock.recv(&mut buf).is_ok() {
-        first.get_or_insert_with(Instant::now);
-        last = Instant::now();
-        received += 1;
-        if received == count {
-            break;
-        }
-    }
-    con.expect("$ ", Duration::from_secs(60))?;
-    let first = first.context("the host received nothing from udpblast")?;
-    let secs = last.duration_since(first).as_secs_f64().max(1e-3);
-    Ok((received as f64 / secs, received))
+/// The host's 1-minute load average: figures taken above ~1.5 on a
+/// 2-core host are noise.
+fn host_load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
 }
 
-/// Raise the offered rate until the guest's `udpsink` loses datagrams.
-fn host_to_guest_lossless(con: &mut Console, port: u16) -> Result<u64> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    let msg = vec![0xa5u8; 1024];
-    let mut best = 0;
-    for rate in [500u64, 1000, 2000, 4000, 8000, 16000, 32000] {
-        let count = (rate / 2).max(200);
-        con.send_line(&format!("udpsink 9 {count} 1000"))?;
-        con.expect("ready", Duration::from_secs(10))?;
-        let gap = Duration::from_nanos(1_000_000_000 / rate);
-        let start = Instant::now();
-        for i in 0..count {
-            // Sleep rather than spin: the host has few cores and QEMU's
-            // vCPU threads need them. Deadlines are from the start, so an
-            // oversleep is caught up and the average rate holds.
-            if let Some(wait) = (gap * i as u32).checked_sub(start.elapsed()) {
-                std::thread::sleep(wait);
-            }
-            sock.send_to(&msg, ("127.0.0.1", port))?;
-        }
-        let out = con.expect("$ ", Duration::from_secs(30))?;
-        let got: u64 = out
-            .split("received ")
-            .nth(1)
-            .and_then(|s| s.split_whitespace().next()?.parse().ok())
-            .context("udpsink printed no count")?;
-        println!("  offered {rate:>6}/s: {got}/{count} received");
-        if got < count {
-            break;
-        }
-        best = rate;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn harts_replace_the_default() {
+        let mut cmd = Command::new("qemu");
+        cmd.args(["-m", "128M", "-smp", "3", "-kernel", "k"]);
+        let out = with_harts(cmd, 1);
+        let args: Vec<_> = out.get_args().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(args, ["-m", "128M", "-smp", "1", "-kernel", "k"]);
     }
-    Ok(best)
 }

@@ -106,6 +106,20 @@ pub struct TestArgs {
     pub console_only: bool,
 }
 
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Only the receive benchmark on the host (the kernel's receive path
+    /// against smoltcp and etherparse), with criterion's statistics.
+    #[arg(long, conflicts_with_all = ["smp", "quick"])]
+    pub parse: bool,
+    /// Harts the guest runs on (the kernel supports up to 8).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
+    pub smp: u64,
+    /// About a minute: fewer round trips, shorter paced runs and stream.
+    #[arg(long)]
+    pub quick: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,12 +142,23 @@ mod tests {
         assert_eq!(second.fs, Some(PathBuf::from("build/fs2.img")));
         assert!(Xtask::try_parse_from(["cargo xtask", "qemu", "--lan", "--fs", "x"]).is_err());
     }
-}
 
-#[derive(clap::Args)]
-pub struct BenchArgs {
-    /// Only the receive benchmark on the host (the kernel's receive path
-    /// against smoltcp and etherparse), with criterion's statistics.
-    #[arg(long)]
-    pub parse: bool,
+    /// The bench command lines the README gives.
+    #[test]
+    fn bench_flags() {
+        let parse = |args: &[&str]| match Xtask::try_parse_from(args).map(|x| x.cmd) {
+            Ok(Cmd::Bench(b)) => Ok((b.parse, b.smp, b.quick)),
+            Ok(_) => panic!("not bench"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(parse(&["xtask", "bench"]), Ok((false, 3, false)));
+        assert_eq!(
+            parse(&["xtask", "bench", "--smp", "1", "--quick"]),
+            Ok((false, 1, true))
+        );
+        assert_eq!(parse(&["xtask", "bench", "--parse"]), Ok((true, 3, false)));
+        assert!(parse(&["xtask", "bench", "--parse", "--quick"]).is_err());
+        assert!(parse(&["xtask", "bench", "--smp", "0"]).is_err());
+        assert!(parse(&["xtask", "bench", "--smp", "9"]).is_err());
+    }
 }

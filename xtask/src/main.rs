@@ -3,6 +3,8 @@
 //! makes every QEMU command line.
 
 mod bench;
+mod bench_plot;
+mod bench_udp;
 mod build;
 mod codegen;
 mod console;
@@ -34,7 +36,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
         flags::Cmd::Bench(args) if args.parse => parse_bench::run(true),
-        flags::Cmd::Bench(_) => bench::run(),
+        flags::Cmd::Bench(args) => bench::run(&args),
         flags::Cmd::Setup => setup::everything(),
         flags::Cmd::Send { fs, text } => qemu::send(fs.as_deref(), &text.join(" ")),
         flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),

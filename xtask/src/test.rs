@@ -194,6 +194,31 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16) -> Result<()> {
         "rx_bytes_to_user moved {delivered}, not between the {echoed} bytes echoed and the {sent} sent"
     );
     eprintln!("rx_bytes_to_user +{delivered} for {echoed} bytes echoed");
+    // The receive-path profile followed each of the 30 datagrams through
+    // every stage, and `netstat -t` shows it.
+    for stage in [
+        "irq_to_stack",
+        "stack_to_queue",
+        "queue_to_recv",
+        "recv_to_user",
+    ] {
+        let moved = |what: &str| -> Result<u64> {
+            let name = format!("rxprof_{stage}_{what}");
+            let get = |c: &guestnet::Counters| c.get(&name).copied();
+            Ok(
+                get(&after).with_context(|| format!("netstat has no {name}"))?
+                    - get(&before).unwrap_or(0),
+            )
+        };
+        let (n, us) = (moved("n")?, moved("us")?);
+        ensure!(n >= 30, "rxprof_{stage}_n moved {n} for 30 datagrams");
+        ensure!(us > 0, "rxprof_{stage}_us did not move");
+        let max = after.get(&format!("rxprof_{stage}_max_us")).copied();
+        ensure!(max > Some(0), "rxprof_{stage}_max_us is {max:?}");
+    }
+    let profile = con.run("netstat -t", SHORT)?;
+    ensure!(profile.contains("queue_to_recv"), "netstat -t:\n{profile}");
+    eprintln!("receive path:\n{}", profile.trim_end());
 
     step("ping the gateway");
     let out = con.run("ping -c 3 10.0.2.2", SHORT)?;

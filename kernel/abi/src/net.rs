@@ -18,6 +18,14 @@ pub const SOL_SOCKET: usize = 1;
 pub const SO_RCVTIMEO_MS: usize = 20;
 /// Non-blocking mode (u64 0/1): recvfrom returns EAGAIN when empty.
 pub const SO_NONBLOCK: usize = 21;
+/// Receive queue limit in bytes (u64), `RCVBUF_MIN..=RCVBUF_MAX`; each
+/// queued datagram counts the 2 KiB buffer it holds, whatever its size.
+/// Datagrams beyond it are dropped and counted (`drop_socket_queue_full`).
+pub const SO_RCVBUF: usize = 22;
+pub const RCVBUF_MIN: u64 = 2048;
+pub const RCVBUF_MAX: u64 = 1 << 20;
+/// A new socket's limit: 128 datagrams.
+pub const RCVBUF_DEFAULT: u64 = 256 * 1024;
 
 /// `sockaddr_in`: 16 bytes like BSD's.
 #[derive(

@@ -49,7 +49,7 @@ pub mod udp;
 use abi::net::{ArpEntry, Counter, IfConfig};
 
 pub use counters::{Counters, DropReason, Stat};
-pub use mbuf::{Mbuf, HEADROOM, MBUF_SIZE};
+pub use mbuf::{Mbuf, RxStamp, HEADROOM, MBUF_SIZE, RX_STAMPS};
 pub use pool::{Buf, Census, MbufState, Pool};
 pub use socket::{SocketId, SocketKind};
 
@@ -67,6 +67,11 @@ pub trait NetEnv {
     /// Something happened on `sock` (data queued, an error set, a timeout
     /// to check): wake whoever sleeps on it.
     fn wakeup(&mut self, sock: SocketId);
+    /// A fine clock for the receive-path profile ([`Mbuf::stamp`]), in the
+    /// environment's own unit; 0 where there is none.
+    fn clock(&self) -> u64 {
+        0
+    }
 }
 
 /// The interface's addresses.

@@ -85,7 +85,23 @@ pub struct Mbuf {
     received: bool,
     /// `recvfrom` took it off a socket: its one copy, to user space, is due.
     delivered: bool,
+    /// When a received frame passed each [`RxStamp`] point, in the
+    /// environment's clock ([`NetEnv::clock`](crate::NetEnv::clock)); 0 = not
+    /// passed. The kernel's receive-path profile reads them.
+    stamps: [u64; RX_STAMPS],
 }
+
+/// The points of the receive path a frame's mbuf records the time of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxStamp {
+    /// The driver's interrupt handler started.
+    Interrupt,
+    /// The driver handed the frame to the stack.
+    Stack,
+    /// The stack queued it on a socket.
+    Queued,
+}
+pub const RX_STAMPS: usize = 3;
 
 impl Mbuf {
     /// Buffer `idx`, just taken from `pool` (by [`Pool::alloc`]): an empty
@@ -98,6 +114,7 @@ impl Mbuf {
             len: 0,
             received: false,
             delivered: false,
+            stamps: [0; RX_STAMPS],
         }
     }
 
@@ -195,6 +212,17 @@ impl Mbuf {
         self.len = 0;
         self.received = false;
         self.delivered = false;
+        self.stamps = [0; RX_STAMPS];
+    }
+
+    /// Records that the frame passed `at` at time `t`.
+    pub fn stamp(&mut self, at: RxStamp, t: u64) {
+        self.stamps[at as usize] = t;
+    }
+
+    /// When the frame passed each [`RxStamp`] (0 = not passed).
+    pub fn stamps(&self) -> [u64; RX_STAMPS] {
+        self.stamps
     }
 
     /// Where the buffer is now.

@@ -1,6 +1,14 @@
 //! Datagram sockets: the socket table, port binding, the connect filter and
 //! the bounded receive queues.
 //!
+//! Receive queues are bounded in bytes (`SO_RCVBUF`, per socket): each
+//! queued datagram is charged the whole buffer it holds ([`MBUF_SIZE`]), as
+//! Linux charges an skb's truesize, because that buffer is what the RX ring
+//! is refilled from, however small the payload. The queued datagrams of
+//! all sockets share one table of [`QUEUE_SLOTS`] entries, each socket's
+//! linked in arrival order: never more than the pool has buffers, and one
+//! socket may take many while the others hold none.
+//!
 //! A socket is a slot in a fixed table, named by [`SocketId`]. UDP sockets
 //! own a port; ICMP echo sockets ("ping sockets") own an echo identifier the
 //! same way, so replies are matched to the socket that sent the request.
@@ -15,15 +23,24 @@ use abi::net::{SockAddrIn, SockInfo, AF_INET, SOCK_DGRAM, SOCK_ICMP};
 use abi::Errno;
 
 use crate::counters::{DropReason, Stat};
-use crate::mbuf::{Mbuf, MbufState};
+use crate::mbuf::{Mbuf, MbufState, RxStamp, MBUF_SIZE};
 use crate::{ipv4, Ipv4Addr, NetEnv, Stack};
 
 /// Sockets in the table.
 pub const MAX_SOCKETS: usize = 64;
 // `SocketTable::find` compares the ports eight at a time.
 const _: () = assert!(MAX_SOCKETS.is_multiple_of(8));
-/// Datagrams a socket holds before it drops (and counts) new ones.
-pub const RX_QUEUE: usize = 64;
+/// What a queued datagram is charged against its socket's `SO_RCVBUF`.
+pub const RX_CHARGE: usize = MBUF_SIZE;
+/// Datagrams queued on all sockets together: each holds one of the
+/// pool's mbufs, so the slots never run out before the pool does.
+pub const QUEUE_SLOTS: usize = crate::mbuf::MAX_MBUFS;
+// The smallest receive buffer still takes a datagram, and the largest
+// could hold every slot.
+const _: () = assert!(
+    abi::net::RCVBUF_MIN as usize >= RX_CHARGE
+        && abi::net::RCVBUF_MAX as usize == QUEUE_SLOTS * RX_CHARGE
+);
 /// Ephemeral ports (and echo identifiers): the IANA dynamic range.
 pub const EPHEMERAL_FIRST: u16 = 49152;
 pub const EPHEMERAL_LAST: u16 = 65535;
@@ -71,15 +88,117 @@ struct Received {
     from: (Ipv4Addr, u16),
 }
 
+/// No slot (the end of a list).
+const NIL: u16 = u16::MAX;
+
+/// One entry of the shared queue table: a datagram, or free.
+struct Slot {
+    r: Option<Received>,
+    /// The next slot of the same socket's queue, or of the free list.
+    next: u16,
+}
+
+/// A socket's receive queue: a list through the shared slots.
+#[derive(Clone, Copy)]
+struct RxQueue {
+    head: u16,
+    tail: u16,
+    len: usize,
+    /// Charged bytes (`len * RX_CHARGE`), held against `limit`.
+    bytes: usize,
+    /// `SO_RCVBUF`.
+    limit: usize,
+}
+
+impl RxQueue {
+    const fn new() -> RxQueue {
+        RxQueue {
+            head: NIL,
+            tail: NIL,
+            len: 0,
+            bytes: 0,
+            limit: abi::net::RCVBUF_DEFAULT as usize,
+        }
+    }
+}
+
+/// The slots every socket's queue is made of.
+struct Slots {
+    slots: [Slot; QUEUE_SLOTS],
+    /// Slots given back, linked through `next`.
+    free: u16,
+    /// Slots from here on were never used.
+    fresh: usize,
+}
+
+impl Slots {
+    const fn new() -> Slots {
+        Slots {
+            slots: [const { Slot { r: None, next: NIL } }; QUEUE_SLOTS],
+            free: NIL,
+            fresh: 0,
+        }
+    }
+
+    /// Appends `r` to `q`; gives it back when `q` is at its limit or no
+    /// slot is left.
+    fn push(&mut self, q: &mut RxQueue, r: Received) -> Result<(), Received> {
+        if q.bytes + RX_CHARGE > q.limit {
+            return Err(r);
+        }
+        let i = if self.free != NIL {
+            let i = self.free;
+            self.free = self.slots[i as usize].next;
+            i
+        } else if self.fresh < QUEUE_SLOTS {
+            self.fresh += 1;
+            (self.fresh - 1) as u16
+        } else {
+            // Every slot holds an mbuf of the pool, which has no more.
+            return Err(r);
+        };
+        self.slots[i as usize] = Slot {
+            r: Some(r),
+            next: NIL,
+        };
+        if q.tail == NIL {
+            q.head = i;
+        } else {
+            self.slots[q.tail as usize].next = i;
+        }
+        q.tail = i;
+        q.len += 1;
+        q.bytes += RX_CHARGE;
+        Ok(())
+    }
+
+    /// Takes the oldest datagram off `q`.
+    fn pop(&mut self, q: &mut RxQueue) -> Option<Received> {
+        if q.head == NIL {
+            return None;
+        }
+        let i = q.head;
+        let slot = &mut self.slots[i as usize];
+        let r = slot.r.take();
+        q.head = slot.next;
+        if q.head == NIL {
+            q.tail = NIL;
+        }
+        slot.next = self.free;
+        self.free = i;
+        q.len -= 1;
+        q.bytes -= RX_CHARGE;
+        r
+    }
+}
+
 pub(crate) struct Socket {
     pub(crate) kind: SocketKind,
     /// Local address (0.0.0.0 = any) and port; port 0 = unbound.
     pub(crate) local: (Ipv4Addr, u16),
     /// Set by connect: send there by default, receive only from there.
     pub(crate) remote: Option<(Ipv4Addr, u16)>,
-    rxq: [Option<Received>; RX_QUEUE],
-    rx_head: usize,
-    rx_len: usize,
+    rxq: RxQueue,
     dropped: u64,
     /// An error to report on the next call (ECONNREFUSED after an ICMP
     /// port unreachable, as Linux does for connected sockets).
@@ -97,9 +216,7 @@ impl Socket {
             kind,
             local: ([0; 4], 0),
             remote: None,
-            rxq: [const { None }; RX_QUEUE],
-            rx_head: 0,
-            rx_len: 0,
+            rxq: RxQueue::new(),
             dropped: 0,
             error: None,
             opts: SockOpts::default(),
@@ -108,39 +225,13 @@ impl Socket {
         }
     }
 
-    /// Queues a received packet; gives it back when the queue is full.
-    fn enqueue(&mut self, mut m: Mbuf, from: (Ipv4Addr, u16)) -> Result<(), Mbuf> {
-        if self.rx_len == RX_QUEUE {
-            self.dropped += 1;
-            return Err(m);
-        }
-        m.set_state(MbufState::Socket);
-        let slot = (self.rx_head + self.rx_len) % RX_QUEUE;
-        self.rxq[slot] = Some(Received { m, from });
-        self.rx_len += 1;
-        Ok(())
-    }
-
-    fn dequeue(&mut self) -> Option<Received> {
-        if self.rx_len == 0 {
-            return None;
-        }
-        let mut r = self.rxq[self.rx_head].take();
-        self.rx_head = (self.rx_head + 1) % RX_QUEUE;
-        self.rx_len -= 1;
-        if let Some(r) = r.as_mut() {
-            r.m.set_state(MbufState::InStack);
-        }
-        r
-    }
-
     fn info(&self) -> SockInfo {
         let (ra, rp) = self.remote.unwrap_or(([0; 4], 0));
         SockInfo {
             kind: self.kind.to_abi() as u32,
             local: SockAddrIn::new(self.local.0, self.local.1),
             remote: SockAddrIn::new(ra, rp),
-            rx_queued: self.rx_len as u32,
+            rx_queued: self.rxq.len as u32,
             rx_dropped: self.dropped,
         }
     }
@@ -153,6 +244,7 @@ pub(crate) struct SocketTable {
     /// instead of touching every socket (each holds its receive queue).
     /// Written only by `set_local` and `remove`.
     ports: [u16; MAX_SOCKETS],
+    queued: Slots,
     next_ephemeral: u16,
 }
 
@@ -161,6 +253,7 @@ impl SocketTable {
         SocketTable {
             slots: [const { None }; MAX_SOCKETS],
             ports: [0; MAX_SOCKETS],
+            queued: Slots::new(),
             next_ephemeral: EPHEMERAL_FIRST,
         }
     }
@@ -179,10 +272,14 @@ impl SocketTable {
         Ok(())
     }
 
-    /// Frees slot `id` (its queued packets go back to the pool).
+    /// Frees slot `id`: its queued datagrams go back to the pool.
     fn remove(&mut self, id: SocketId) -> Result<(), Errno> {
-        self.get(id)?;
-        self.slots[id.0 as usize] = None;
+        let mut s = self
+            .slots
+            .get_mut(id.0 as usize)
+            .and_then(Option::take)
+            .ok_or(Errno::EBADF)?;
+        while self.queued.pop(&mut s.rxq).is_some() {}
         self.ports[id.0 as usize] = 0;
         Ok(())
     }
@@ -278,13 +375,29 @@ impl SocketTable {
     pub(crate) fn deliver(
         &mut self,
         id: SocketId,
-        m: Mbuf,
+        mut m: Mbuf,
         from: (Ipv4Addr, u16),
     ) -> Result<(), Mbuf> {
-        match self.get(id) {
-            Ok(s) => s.enqueue(m, from),
-            Err(_) => Err(m),
+        let Some(Some(s)) = self.slots.get_mut(id.0 as usize) else {
+            return Err(m);
+        };
+        m.set_state(MbufState::Socket);
+        match self.queued.push(&mut s.rxq, Received { m, from }) {
+            Ok(()) => Ok(()),
+            Err(mut r) => {
+                s.dropped += 1;
+                r.m.set_state(MbufState::InStack);
+                Err(r.m)
+            }
         }
+    }
+
+    /// Takes the oldest datagram off `id`'s queue.
+    fn dequeue(&mut self, id: SocketId) -> Option<Received> {
+        let s = self.slots.get_mut(id.0 as usize)?.as_mut()?;
+        let mut r = self.queued.pop(&mut s.rxq)?;
+        r.m.set_state(MbufState::InStack);
+        Some(r)
     }
 
     pub(crate) fn set_error(&mut self, id: SocketId, e: Errno) {
@@ -425,12 +538,13 @@ impl Stack {
     /// then sleeps on the socket, or returns it in non-blocking mode); a
     /// pending error comes first.
     pub fn recvfrom(&mut self, id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
-        let s = self.sockets.get(id)?;
-        if let Some(mut r) = s.dequeue() {
+        self.sockets.get(id)?;
+        if let Some(mut r) = self.sockets.dequeue(id) {
             self.counters.bump(Stat::SocketRecvs);
             r.m.mark_delivered();
             return Ok((r.m, SockAddrIn::new(r.from.0, r.from.1)));
         }
+        let s = self.sockets.get(id)?;
         if let Some(e) = s.error.take() {
             return Err(e);
         }
@@ -441,7 +555,7 @@ impl Stack {
     pub fn readable(&mut self, id: SocketId) -> bool {
         self.sockets
             .get(id)
-            .is_ok_and(|s| s.rx_len > 0 || s.error.is_some())
+            .is_ok_and(|s| s.rxq.len > 0 || s.error.is_some())
     }
 
     /// `getsockname`: local address and port (0.0.0.0:0 before bind).
@@ -467,6 +581,18 @@ impl Stack {
 
     pub fn set_options(&mut self, id: SocketId, o: SockOpts) -> Result<(), Errno> {
         self.sockets.get(id)?.opts = o;
+        Ok(())
+    }
+
+    /// `SO_RCVBUF`: how many bytes `id` queues (each datagram charged
+    /// [`RX_CHARGE`]), `RCVBUF_MIN..=RCVBUF_MAX` or `EINVAL`. Datagrams
+    /// already queued stay; new ones wait for the queue to shrink below it.
+    pub fn set_rcvbuf(&mut self, id: SocketId, bytes: u64) -> Result<(), Errno> {
+        let s = self.sockets.get(id)?;
+        if !(abi::net::RCVBUF_MIN..=abi::net::RCVBUF_MAX).contains(&bytes) {
+            return Err(Errno::EINVAL);
+        }
+        s.rxq.limit = bytes as usize;
         Ok(())
     }
 
@@ -516,9 +642,10 @@ impl Stack {
         &mut self,
         env: &mut dyn NetEnv,
         id: SocketId,
-        m: Mbuf,
+        mut m: Mbuf,
         from: (Ipv4Addr, u16),
     ) -> Result<(), DropReason> {
+        m.stamp(RxStamp::Queued, env.clock());
         match self.sockets.deliver(id, m, from) {
             Ok(()) => {
                 self.counters.bump(Stat::SocketDelivered);
@@ -534,6 +661,7 @@ impl Stack {
 mod tests {
     use super::*;
     use crate::testutil::*;
+    use crate::{Buf, Pool};
 
     fn any(port: u16) -> SockAddrIn {
         SockAddrIn::new([0; 4], port)
@@ -650,26 +778,84 @@ mod tests {
 
     #[test]
     fn queue_bound_and_close_frees() {
-        let mut s = stack();
+        static POOL: Pool<[Buf; 256]> = Pool::new();
+        let mut s = Box::new(Stack::new(&POOL));
         let mut env = TestEnv::at(1000);
         let a = s.socket(SocketKind::Udp).unwrap();
         s.bind(a, &any(1)).unwrap();
         let free = s.pool().free();
-        for i in 0..RX_QUEUE + 3 {
+        let fits = abi::net::RCVBUF_DEFAULT as usize / RX_CHARGE;
+        for i in 0..fits + 3 {
             let m = s.pool().alloc().unwrap();
             let r = s.deliver(&mut env, a, m, ([1, 1, 1, 1], i as u16));
-            assert_eq!(r.is_err(), i >= RX_QUEUE);
+            assert_eq!(r.is_err(), i >= fits);
         }
-        assert_eq!(s.pool().free(), free - RX_QUEUE);
+        assert_eq!(s.pool().free(), free - fits);
         let mut info = [SockInfo::default(); 4];
         assert_eq!(s.socklist(&mut info), 1);
-        assert_eq!(
-            (info[0].rx_queued, info[0].rx_dropped),
-            (RX_QUEUE as u32, 3)
-        );
+        assert_eq!((info[0].rx_queued, info[0].rx_dropped), (fits as u32, 3));
         let (_m, from) = s.recvfrom(a).unwrap();
         assert_eq!(from.port(), 0);
+        // Queuing stamped the time for the receive-path profile.
+        assert_eq!(_m.stamps()[RxStamp::Queued as usize], 1000);
         s.close(a).unwrap();
         assert_eq!(s.pool().free(), free - 1); // _m is still held
+    }
+
+    #[test]
+    fn rcvbuf_bounds_each_queue_in_bytes() {
+        let mut s = stack();
+        let mut env = TestEnv::at(1000);
+        let a = s.socket(SocketKind::Udp).unwrap();
+        let b = s.socket(SocketKind::Udp).unwrap();
+        for bad in [0, abi::net::RCVBUF_MIN - 1, abi::net::RCVBUF_MAX + 1] {
+            assert_eq!(s.set_rcvbuf(a, bad), Err(Errno::EINVAL), "{bad}");
+        }
+        assert_eq!(s.set_rcvbuf(SocketId(999), 4096), Err(Errno::EBADF));
+        s.set_rcvbuf(a, 2 * RX_CHARGE as u64 + 1).unwrap();
+        s.set_rcvbuf(b, abi::net::RCVBUF_MAX).unwrap();
+        let mut send = |s: &mut Stack, id, port: u16| {
+            let m = s.pool().alloc().unwrap();
+            s.deliver(&mut env, id, m, ([1, 1, 1, 1], port)).is_ok()
+        };
+        // Two buffers fit in a; b, interleaved, takes what it is given.
+        let got: Vec<bool> = (0..4).map(|i| send(&mut s, a, i)).collect();
+        assert_eq!(got, [true, true, false, false]);
+        for i in 0..10 {
+            assert!(send(&mut s, b, 100 + i));
+        }
+        // Each queue gives back its own datagrams, in order.
+        assert_eq!(s.recvfrom(a).unwrap().1.port(), 0);
+        assert!(send(&mut s, a, 4));
+        let ports: Vec<u16> = (0..2).map(|_| s.recvfrom(a).unwrap().1.port()).collect();
+        assert_eq!(ports, [1, 4]);
+        assert_eq!(s.recvfrom(a).unwrap_err(), Errno::EAGAIN);
+        let ports: Vec<u16> = (0..10).map(|_| s.recvfrom(b).unwrap().1.port()).collect();
+        assert_eq!(ports, (100..110).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_slots_hold_the_largest_pool() {
+        static POOL: Pool<[Buf; QUEUE_SLOTS]> = Pool::new();
+        let mut s = Box::new(Stack::new(&POOL));
+        let mut env = TestEnv::at(1000);
+        let ids: Vec<SocketId> = (0..3).map(|_| s.socket(SocketKind::Udp).unwrap()).collect();
+        for &id in &ids {
+            s.set_rcvbuf(id, abi::net::RCVBUF_MAX).unwrap();
+        }
+        let mut queued = 0;
+        for i in 0..QUEUE_SLOTS {
+            let m = s.pool().alloc().unwrap();
+            queued += s
+                .deliver(&mut env, ids[i % 3], m, ([1, 1, 1, 1], 1))
+                .is_ok() as usize;
+        }
+        assert_eq!((queued, s.pool().free()), (QUEUE_SLOTS, 0));
+        // Closing a socket frees its slots for the others.
+        let free = s.pool().free();
+        s.close(ids[0]).unwrap();
+        assert_eq!(s.pool().free(), free + QUEUE_SLOTS.div_ceil(3));
+        let m = s.pool().alloc().unwrap();
+        assert!(s.deliver(&mut env, ids[1], m, ([1, 1, 1, 1], 1)).is_ok());
     }
 }

@@ -38,4 +38,7 @@ impl NetEnv for TestEnv {
     fn wakeup(&mut self, sock: SocketId) {
         self.woken.push(sock);
     }
+    fn clock(&self) -> u64 {
+        self.now
+    }
 }

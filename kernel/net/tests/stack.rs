@@ -8,7 +8,7 @@ use abi::Errno;
 use common::*;
 use net::arp::{ARP_MAX_REQUESTS, ARP_QUEUE, ARP_RETRY_MS, ARP_TTL_MS};
 use net::icmp::{UNREACH_BURST, UNREACH_REFILL_MS};
-use net::socket::RX_QUEUE;
+use net::socket::RX_CHARGE;
 use net::SocketKind;
 use wire::arp::ArpOperation;
 use wire::ethernet::{EtherType, BROADCAST};
@@ -251,13 +251,15 @@ fn socket_queue_overflow_is_counted() {
     let mut t = T::new();
     let a = t.udp_socket(1000);
     let b = t.udp_socket(1001);
-    for i in 0..RX_QUEUE + 10 {
+    const FITS: usize = 64;
+    t.s.set_rcvbuf(a, (FITS * RX_CHARGE) as u64).unwrap();
+    for i in 0..FITS + 10 {
         t.input(&udp_frame(1, 1000, &[i as u8]));
     }
     t.input(&udp_frame(1, 1001, b"other"));
     assert_eq!(t.counter("drop_socket_queue_full"), 10);
     assert_eq!(t.s.recvfrom(b).unwrap().0.data(), b"other");
-    for i in 0..RX_QUEUE {
+    for i in 0..FITS {
         assert_eq!(t.s.recvfrom(a).unwrap().0.data(), &[i as u8], "in order");
     }
     assert_eq!(t.s.recvfrom(a).unwrap_err(), Errno::EAGAIN);

@@ -3,7 +3,8 @@
 //! the pool and where it is: free, posted in the RX ring, queued on a
 //! socket, waiting for ARP, on TX). `netstat -a`: every counter, zero or
 //! not, one `name value` line each after `Counters:` (what the host's
-//! tests parse).
+//! tests parse). `netstat -t`: the kernel's receive-path profile, stage
+//! by stage.
 #![no_std]
 #![no_main]
 
@@ -16,7 +17,7 @@ use ulib::{args, netinfo};
 
 ulib::entry!(main);
 
-const USAGE: &str = "netstat [-a]";
+const USAGE: &str = "netstat [-a | -t]";
 
 /// Where a pool's mbufs can be, each its own term of the balance (the
 /// kernel exports those it tracks), after `mbufs_total`.
@@ -125,7 +126,8 @@ fn main(argv: &[&str]) -> i32 {
     let all = match &argv[1..] {
         [] => false,
         ["-a"] => true,
-        [a, ..] if a.starts_with('-') && *a != "-a" => {
+        ["-t"] => return profile(),
+        [a, ..] if a.starts_with('-') && !matches!(*a, "-a" | "-t") => {
             return args::bad("netstat", &format!("unknown option {a}"), USAGE)
         }
         [_, extra, ..] | [extra] => {
@@ -133,4 +135,37 @@ fn main(argv: &[&str]) -> i32 {
         }
     };
     sockets().max(counters(all))
+}
+
+/// The `rxprof_<stage>_{n,us,max_us}` counters as one line per stage.
+fn profile() -> i32 {
+    let list = match netinfo::counters() {
+        Ok(l) => l,
+        Err(e) => return ulib::fail("netstat", "netstat", e),
+    };
+    let get = |name: &str| list.iter().find(|c| c.name() == name).map(|c| c.value);
+    ulib::println!(
+        "{:<16} {:>10} {:>10} {:>10}",
+        "stage",
+        "datagrams",
+        "mean_us",
+        "max_us"
+    );
+    for stage in [
+        "irq_to_stack",
+        "stack_to_queue",
+        "queue_to_recv",
+        "recv_to_user",
+    ] {
+        let field = |suffix: &str| get(&format!("rxprof_{stage}_{suffix}")).unwrap_or(0);
+        let n = field("n");
+        ulib::println!(
+            "{:<16} {:>10} {:>10} {:>10}",
+            stage,
+            n,
+            field("us") / n.max(1),
+            field("max_us")
+        );
+    }
+    0
 }

@@ -45,6 +45,7 @@ const TESTS: &[Test] = ulib::tests! {
     basic::closeport;
     errors::unreach;
     errors::timeouts;
+    errors::rcvbuf;
     errors::killrecv;
     errors::badargs;
     abuse::exhaustion;

@@ -1,9 +1,13 @@
 //! Error paths: ICMP port unreachable surfacing as ECONNREFUSED, receive
-//! timeouts and non-blocking mode, a process killed while blocked in
-//! recvfrom, and every socket call given bad arguments.
+//! timeouts and non-blocking mode, the receive queue's byte limit, a
+//! process killed while blocked in recvfrom, and every socket call given
+//! bad arguments.
 
 use crate::util::{echo_addr, udp, GUEST, HOST};
-use abi::net::{SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_RCVTIMEO_MS};
+use abi::net::{
+    SockAddrIn, AF_INET, RCVBUF_MAX, RCVBUF_MIN, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_RCVBUF,
+    SO_RCVTIMEO_MS,
+};
 use abi::Errno;
 use alloc::format;
 use core::mem::size_of;
@@ -80,6 +84,58 @@ pub fn timeouts() -> TestResult {
         "a 300 ms timeout took {} ticks",
         took
     );
+    Ok(())
+}
+
+/// `SO_RCVBUF` bounds a socket's queue in bytes, each datagram counting
+/// the 2 KiB buffer it holds: with room for two, two of five datagrams
+/// sent to ourselves wait and three are dropped and counted; raised, the
+/// queue takes all five. Bad values are refused.
+pub fn rcvbuf() -> TestResult {
+    let r = Socket::udp().or_fail("socket")?;
+    r.bind_port(0).or_fail("bind")?;
+    let me = SockAddrIn::new(GUEST, r.local_addr().or_fail("getsockname")?.port());
+    r.set_nonblocking(true).or_fail("set_nonblocking")?;
+    for bad in [0, RCVBUF_MIN - 1, RCVBUF_MAX + 1, u64::MAX] {
+        r.set_rcvbuf(bad).must_fail(&format!("SO_RCVBUF {bad}"))?;
+    }
+    // SAFETY: a live 8-byte local, but the length says 4.
+    unsafe { raw::setsockopt(r.fd(), SOL_SOCKET, SO_RCVBUF, [0u8; 8].as_ptr(), 4) }
+        .must_fail("SO_RCVBUF with optlen 4")?;
+    let full = || {
+        netinfo::counter("drop_socket_queue_full")
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+    };
+    let s = Socket::udp().or_fail("socket")?;
+    let mut buf = [0u8; 64];
+    for (limit, queued) in [(2 * RCVBUF_MIN, 2), (RCVBUF_MAX, 5)] {
+        r.set_rcvbuf(limit).or_fail("set_rcvbuf")?;
+        let before = full();
+        for i in 0..5u8 {
+            s.send_to(&[i; 10], me).or_fail("send_to ourselves")?;
+        }
+        let mut got = 0;
+        while r.recv(&mut buf).is_ok() {
+            ensure!(buf[0] == got, "datagram {} came as {}", got, buf[0]);
+            got += 1;
+        }
+        ensure!(
+            got == queued,
+            "SO_RCVBUF {}: {} of 5 queued, not {}",
+            limit,
+            got,
+            queued
+        );
+        let dropped = full() - before;
+        ensure!(
+            dropped == 5 - queued as u64,
+            "SO_RCVBUF {}: drop_socket_queue_full moved {}",
+            limit,
+            dropped
+        );
+    }
     Ok(())
 }
 
