@@ -103,7 +103,7 @@ pub const POOL_COUNTERS: usize = 10;
 /// `static POOL: Pool<[Buf; 512]> = Pool::new();`, and use it as
 /// `&'static Pool` (the unsized form).
 ///
-/// `repr(C)` puts the sized [`PoolMeta`] first, at the pool's address, so
+/// `repr(C)` puts the sized `PoolMeta` first, at the pool's address, so
 /// an [`Mbuf`] keeps a thin pointer to it (16 bytes in all, two registers
 /// when layers hand it on) and rebuilds `&Pool` from the count stored there.
 #[repr(C)]
