@@ -28,12 +28,12 @@ impl Stack {
         }
     }
 
-    fn demux(&mut self, env: &mut dyn NetEnv, m: Mbuf) -> Result<(), DropReason> {
-        let (m, ethertype) = self.eth_input(m)?;
+    fn demux(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) -> Result<(), DropReason> {
+        let ethertype = self.eth_input(&mut m)?;
         match ethernet_next(ethertype) {
             EthernetNext::Arp => self.arp_input(env, m),
             EthernetNext::Ipv4 => {
-                let (m, ip) = self.ipv4_input(m)?;
+                let ip = self.ipv4_input(&mut m)?;
                 match ipv4_next(ip.protocol) {
                     Ipv4Next::Icmpv4 => self.icmp_input(env, m, &ip),
                     Ipv4Next::Udp => self.udp_input(env, m, &ip),

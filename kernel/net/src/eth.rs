@@ -19,7 +19,7 @@ pub fn is_group(mac: &MacAddr) -> bool {
 impl Stack {
     /// Validates the Ethernet header and strips it; returns the EtherType
     /// for the dispatcher.
-    pub(crate) fn eth_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, EtherType), DropReason> {
+    pub(crate) fn eth_input(&mut self, m: &mut Mbuf) -> Result<EtherType, DropReason> {
         let h = EthernetHeader::parse(m.data())?.header;
         let (dst, src, ethertype) = (h.dst(), h.src(), h.ethertype());
         if dst != self.iface.mac && dst != BROADCAST {
@@ -30,7 +30,7 @@ impl Stack {
         }
         m.pull(EthernetHeader::LEN)
             .map_err(|_| DropReason::EthTooShort)?;
-        Ok((m, ethertype))
+        Ok(ethertype)
     }
 
     /// Pushes an Ethernet header from us to `dst`, carrying `next`, and

@@ -78,7 +78,7 @@ pub(crate) enum NextHop {
 
 impl Stack {
     /// Validates the IPv4 header, trims link padding and strips the header.
-    pub(crate) fn ipv4_input(&mut self, mut m: Mbuf) -> Result<(Mbuf, IpMeta), DropReason> {
+    pub(crate) fn ipv4_input(&mut self, m: &mut Mbuf) -> Result<IpMeta, DropReason> {
         let p = Ipv4Header::parse(m.data())?;
         Ipv4Header::options(&p).check()?;
         // The total length, checked against the frame: what follows is padding.
@@ -102,16 +102,13 @@ impl Stack {
         self.counters.bump(Stat::Ipv4In);
         m.trim(total);
         m.pull(header_len).map_err(|_| DropReason::Ipv4BadIhl)?;
-        Ok((
-            m,
-            IpMeta {
-                src,
-                dst,
-                protocol,
-                header_len,
-                unicast,
-            },
-        ))
+        Ok(IpMeta {
+            src,
+            dst,
+            protocol,
+            header_len,
+            unicast,
+        })
     }
 
     /// Where a packet to `dst` goes; `None` when there is no route.

@@ -37,6 +37,7 @@ use wire::virtio_net::VirtioNetHdr;
 use wire::Emit;
 
 use crate::counters::DropReason;
+use crate::pool::PoolRef;
 // The pool's types, also under their former path `net::mbuf::...`.
 pub use crate::pool::{Buf, Census, MbufState, Pool, MAX_MBUFS, POOL_COUNTERS};
 
@@ -67,6 +68,9 @@ const _: () = assert!(
 // hold a whole buffer, so a builder never refuses a window for its length.
 const _: () = assert!(MBUF_SIZE <= u16::MAX as usize);
 
+// Small enough to travel in two registers from layer to layer.
+const _: () = assert!(core::mem::size_of::<Mbuf>() <= 16);
+
 /// The window was asked to move past either end of the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NoRoom;
@@ -76,19 +80,45 @@ pub struct NoRoom;
 /// INVARIANT: the pool's bit for `idx` is set while this value exists and
 /// `head + len <= MBUF_SIZE`.
 pub struct Mbuf {
-    pool: &'static Pool,
-    idx: u16,
-    head: u16,
-    len: u16,
+    pool: PoolRef,
+    f: Fields,
+}
+
+/// The buffer index, the window and the flags of an [`Mbuf`], packed in
+/// one word. Every change rewrites the whole word, so when a layer hands
+/// the mbuf on right after moving its window, the move reads back exactly
+/// what was stored (narrow fields stored and then copied with a wider load
+/// stall the CPU: the store cannot be forwarded).
+#[derive(Clone, Copy)]
+struct Fields(u64);
+
+impl Fields {
     /// The bytes came in from outside: a device wrote them, or the stack
     /// looped back a packet to itself.
-    received: bool,
+    const RECEIVED: u64 = 1 << 48;
     /// `recvfrom` took it off a socket: its one copy, to user space, is due.
-    delivered: bool,
-    /// When a received frame passed each [`RxStamp`] point, in the
-    /// environment's clock ([`NetEnv::clock`](crate::NetEnv::clock)); 0 = not
-    /// passed. The kernel's receive-path profile reads them.
-    stamps: [u64; RX_STAMPS],
+    const DELIVERED: u64 = 1 << 49;
+
+    const fn new(idx: u16, head: u16, len: u16) -> Fields {
+        Fields(idx as u64 | (head as u64) << 16 | (len as u64) << 32)
+    }
+    fn idx(self) -> u16 {
+        self.0 as u16
+    }
+    fn head(self) -> u16 {
+        (self.0 >> 16) as u16
+    }
+    fn len(self) -> u16 {
+        (self.0 >> 32) as u16
+    }
+    fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+    /// The same buffer and flags with the window at `head`, `len` bytes.
+    fn window(self, head: u16, len: u16) -> Fields {
+        let window = Fields::new(0, u16::MAX, u16::MAX).0;
+        Fields(self.0 & !window | Fields::new(0, head, len).0)
+    }
 }
 
 /// The points of the receive path a frame's mbuf records the time of.
@@ -106,61 +136,64 @@ pub const RX_STAMPS: usize = 3;
 impl Mbuf {
     /// Buffer `idx`, just taken from `pool` (by [`Pool::alloc`]): an empty
     /// window at [`HEADROOM`].
-    pub(crate) fn fresh(pool: &'static Pool, idx: u16) -> Mbuf {
-        Mbuf {
+    pub(crate) fn fresh(pool: PoolRef, idx: u16) -> Mbuf {
+        let mut m = Mbuf {
             pool,
-            idx,
-            head: HEADROOM as u16,
-            len: 0,
-            received: false,
-            delivered: false,
-            stamps: [0; RX_STAMPS],
-        }
+            f: Fields::new(idx, HEADROOM as u16, 0),
+        };
+        m.clear_stamps();
+        m
+    }
+
+    /// Moves the window (callers keep it inside the buffer, so the
+    /// values fit in a `u16`).
+    fn set_window(&mut self, head: usize, len: usize) {
+        self.f = self.f.window(head as u16, len as u16);
     }
 
     fn buf(&self) -> &[u8; MBUF_SIZE] {
         // SAFETY: this Mbuf owns buffer `idx` (its bit is set), so no one
         // else reads or writes it while we hold `&self`.
-        unsafe { &*self.pool.buf_ptr(self.idx).cast::<[u8; MBUF_SIZE]>() }
+        unsafe { &*self.pool().buf_ptr(self.f.idx()).cast::<[u8; MBUF_SIZE]>() }
     }
 
     fn buf_mut(&mut self) -> &mut [u8; MBUF_SIZE] {
         // SAFETY: as in `buf`, and `&mut self` makes the access exclusive.
-        unsafe { &mut *self.pool.buf_ptr(self.idx).cast::<[u8; MBUF_SIZE]>() }
+        unsafe { &mut *self.pool().buf_ptr(self.f.idx()).cast::<[u8; MBUF_SIZE]>() }
     }
 
     /// The packet bytes (the window).
     pub fn data(&self) -> &[u8] {
-        let (h, l) = (self.head as usize, self.len as usize);
+        let (h, l) = (self.head(), self.len());
         &self.buf()[h..h + l]
     }
 
     pub fn data_mut(&mut self) -> &mut [u8] {
-        let (h, l) = (self.head as usize, self.len as usize);
+        let (h, l) = (self.head(), self.len());
         &mut self.buf_mut()[h..h + l]
     }
 
     pub fn len(&self) -> usize {
-        self.len as usize
+        self.f.len() as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.f.len() == 0
     }
 
     /// Offset of the window in the buffer.
     pub fn head(&self) -> usize {
-        self.head as usize
+        self.f.head() as usize
     }
 
     /// Free bytes in front of the window.
     pub fn headroom(&self) -> usize {
-        self.head as usize
+        self.head()
     }
 
     /// Free bytes after the window.
     pub fn tailroom(&self) -> usize {
-        MBUF_SIZE - self.head as usize - self.len as usize
+        MBUF_SIZE - self.head() - self.len()
     }
 
     /// Grows the window `n` bytes to the front (adding a header) and returns
@@ -169,9 +202,8 @@ impl Mbuf {
         if n > self.headroom() {
             return Err(NoRoom);
         }
-        self.head -= n as u16;
-        self.len += n as u16;
-        let h = self.head as usize;
+        self.set_window(self.head() - n, self.len() + n);
+        let h = self.head();
         let front = &mut self.buf_mut()[h..h + n];
         front.fill(0);
         Ok(front)
@@ -200,34 +232,39 @@ impl Mbuf {
         if n > self.headroom() {
             return Err(NoRoom);
         }
-        self.head -= n as u16;
-        self.len += n as u16;
+        self.set_window(self.head() - n, self.len() + n);
         Ok(())
     }
 
     /// Empties the window and puts it back at [`HEADROOM`], as a fresh
     /// mbuf (a driver reusing a buffer it could not replace).
     pub fn reset(&mut self) {
-        self.head = HEADROOM as u16;
-        self.len = 0;
-        self.received = false;
-        self.delivered = false;
-        self.stamps = [0; RX_STAMPS];
+        self.f = Fields::new(self.f.idx(), HEADROOM as u16, 0);
+        self.clear_stamps();
     }
 
-    /// Records that the frame passed `at` at time `t`.
+    /// Records that the frame passed `at` at time `t`. The times live in the
+    /// pool beside the buffer's state, so the `Mbuf` stays two words.
     pub fn stamp(&mut self, at: RxStamp, t: u64) {
-        self.stamps[at as usize] = t;
+        self.pool().meta.stamps[self.f.idx() as usize][at as usize].store(t, Ordering::Relaxed);
     }
 
     /// When the frame passed each [`RxStamp`] (0 = not passed).
     pub fn stamps(&self) -> [u64; RX_STAMPS] {
-        self.stamps
+        let s = &self.pool().meta.stamps[self.f.idx() as usize];
+        core::array::from_fn(|i| s[i].load(Ordering::Relaxed))
+    }
+
+    /// Forgets the times a previous frame in this buffer recorded.
+    pub(crate) fn clear_stamps(&mut self) {
+        for s in &self.pool().meta.stamps[self.f.idx() as usize] {
+            s.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Where the buffer is now.
     pub fn state(&self) -> MbufState {
-        MbufState::from_raw(self.pool.state[self.idx as usize].load(Ordering::Relaxed))
+        MbufState::from_raw(self.pool().meta.state[self.f.idx() as usize].load(Ordering::Relaxed))
     }
 
     /// Records a hand-over: the driver posting it (`RxPosted`) or sending
@@ -236,7 +273,7 @@ impl Mbuf {
     /// (dropping the mbuf), so it is refused here.
     pub fn set_state(&mut self, s: MbufState) {
         if s != MbufState::Free {
-            self.pool.state[self.idx as usize].store(s as u8, Ordering::Relaxed);
+            self.pool().meta.state[self.f.idx() as usize].store(s as u8, Ordering::Relaxed);
         }
     }
 
@@ -260,14 +297,14 @@ impl Mbuf {
     /// [`Mbuf::rx_complete`] and when the stack loops a packet back):
     /// copying them is counted by [`Mbuf::copy_out`].
     pub fn mark_received(&mut self) {
-        self.received = true;
+        self.f.0 |= Fields::RECEIVED;
     }
 
     /// `recvfrom` has taken this mbuf off its socket for the caller: the
     /// copy [`Mbuf::copy_out`] makes next is the expected one to user
     /// space.
     pub fn mark_delivered(&mut self) {
-        self.delivered = true;
+        self.f.0 |= Fields::DELIVERED;
     }
 
     /// Copies the first `n` bytes of the window (all of it if shorter) by
@@ -285,11 +322,11 @@ impl Mbuf {
     ) -> Result<usize, E> {
         let bytes = &self.data()[..n.min(self.len())];
         copy(bytes)?;
-        if self.received {
-            let counter = if self.delivered {
-                &self.pool.rx_to_user
+        if self.f.has(Fields::RECEIVED) {
+            let counter = if self.f.has(Fields::DELIVERED) {
+                &self.pool().meta.rx_to_user
             } else {
-                &self.pool.rx_copied
+                &self.pool().meta.rx_copied
             };
             counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
@@ -301,8 +338,7 @@ impl Mbuf {
         if n > self.len() {
             return Err(NoRoom);
         }
-        self.head += n as u16;
-        self.len -= n as u16;
+        self.set_window(self.head() + n, self.len() - n);
         Ok(())
     }
 
@@ -310,14 +346,14 @@ impl Mbuf {
     /// when it is already that short.
     pub fn trim(&mut self, len: usize) {
         if len < self.len() {
-            self.len = len as u16;
+            self.set_window(self.head(), len);
         }
     }
 
     /// Grows the window `n` bytes at the end and returns them (for copying a
     /// payload in). Their contents are whatever the buffer held.
     pub fn append(&mut self, n: usize) -> Result<&mut [u8], NoRoom> {
-        let end = self.head as usize + self.len as usize;
+        let end = self.head() + self.len();
         self.extend(n)?;
         Ok(&mut self.buf_mut()[end..end + n])
     }
@@ -328,7 +364,7 @@ impl Mbuf {
         if n > self.tailroom() {
             return Err(NoRoom);
         }
-        self.len += n as u16;
+        self.set_window(self.head(), self.len() + n);
         Ok(())
     }
 
@@ -336,7 +372,7 @@ impl Mbuf {
     /// (at most `tailroom()` bytes). Kernel memory is identity-mapped, so
     /// this is also the DMA address.
     pub fn tail_ptr(&mut self) -> *mut u8 {
-        let end = self.head as usize + self.len as usize;
+        let end = self.head() + self.len();
         self.buf_mut()[end..].as_mut_ptr()
     }
 
@@ -357,18 +393,18 @@ impl Mbuf {
     /// Index of the buffer in its pool (stable while owned; a token for
     /// drivers).
     pub fn index(&self) -> usize {
-        self.idx as usize
+        self.f.idx() as usize
     }
 
     /// The pool this buffer came from.
     pub fn pool(&self) -> &'static Pool {
-        self.pool
+        self.pool.get()
     }
 }
 
 impl Drop for Mbuf {
     fn drop(&mut self) {
-        self.pool.release(self.idx);
+        self.pool().release(self.f.idx());
     }
 }
 
@@ -377,9 +413,9 @@ impl fmt::Debug for Mbuf {
         write!(
             f,
             "Mbuf#{}[{}..+{}] {:?}",
-            self.idx,
-            self.head,
-            self.len,
+            self.f.idx(),
+            self.head(),
+            self.len(),
             self.state()
         )
     }

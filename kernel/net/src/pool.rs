@@ -14,9 +14,10 @@
 //! traffic has drained.
 
 use core::cell::UnsafeCell;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
-use crate::mbuf::{Mbuf, MBUF_SIZE};
+use crate::mbuf::{Mbuf, MBUF_SIZE, RX_STAMPS};
 
 /// The most buffers a pool can have (the size of the bitmap).
 pub const MAX_MBUFS: usize = 512;
@@ -100,20 +101,36 @@ pub const POOL_COUNTERS: usize = 10;
 
 /// A bounded pool of buffers. Declare one with a fixed size, e.g.
 /// `static POOL: Pool<[Buf; 512]> = Pool::new();`, and use it as
-/// `&'static Pool` (the unsized form every `Mbuf` points to).
+/// `&'static Pool` (the unsized form).
+///
+/// `repr(C)` puts the sized `PoolMeta` first, at the pool's address, so
+/// an [`Mbuf`] keeps a thin pointer to it (16 bytes in all, two registers
+/// when layers hand it on) and rebuilds `&Pool` from the count stored there.
+#[repr(C)]
 pub struct Pool<B: ?Sized = [Buf]> {
+    pub(crate) meta: PoolMeta,
+    bufs: B,
+}
+
+/// Everything of a pool but its buffers.
+pub(crate) struct PoolMeta {
     /// Bit i of word w set = buffer 64*w+i is owned by an `Mbuf`.
     used: [AtomicU64; WORDS],
     /// The [`MbufState`] of each buffer, written only by its owner (`Free`
     /// is 0, so an idle pool is all zeros and a `static` one lands in .bss).
     pub(crate) state: [AtomicU8; MAX_MBUFS],
+    /// When each buffer's current frame passed each
+    /// [`RxStamp`](crate::mbuf::RxStamp) (0 = not passed), written only by
+    /// its owner; the kernel's receive-path profile reads them.
+    pub(crate) stamps: [[AtomicU64; RX_STAMPS]; MAX_MBUFS],
     /// Allocations that failed because the pool was empty.
     exhausted: AtomicU64,
     /// Received bytes copied out of an mbuf before `recvfrom` took it.
     pub(crate) rx_copied: AtomicU64,
     /// Received bytes `recvfrom` copied to user space.
     pub(crate) rx_to_user: AtomicU64,
-    bufs: B,
+    /// Number of buffers (`bufs.len()`), where a thin pointer can read it.
+    pub(crate) total: usize,
 }
 
 // SAFETY: the bitmap hands each buffer to at most one `Mbuf` at a time
@@ -126,11 +143,15 @@ impl<const N: usize> Pool<[Buf; N]> {
     pub const fn new() -> Self {
         assert!(N > 0 && N <= MAX_MBUFS);
         Pool {
-            used: [const { AtomicU64::new(0) }; WORDS],
-            state: [const { AtomicU8::new(MbufState::Free as u8) }; MAX_MBUFS],
-            exhausted: AtomicU64::new(0),
-            rx_copied: AtomicU64::new(0),
-            rx_to_user: AtomicU64::new(0),
+            meta: PoolMeta {
+                used: [const { AtomicU64::new(0) }; WORDS],
+                state: [const { AtomicU8::new(MbufState::Free as u8) }; MAX_MBUFS],
+                stamps: [const { [const { AtomicU64::new(0) }; RX_STAMPS] }; MAX_MBUFS],
+                exhausted: AtomicU64::new(0),
+                rx_copied: AtomicU64::new(0),
+                rx_to_user: AtomicU64::new(0),
+                total: N,
+            },
             bufs: [const { Buf::new() }; N],
         }
     }
@@ -145,12 +166,13 @@ impl<const N: usize> Default for Pool<[Buf; N]> {
 impl Pool {
     /// Number of buffers in the pool.
     pub fn total(&self) -> usize {
-        self.bufs.len()
+        self.meta.total
     }
 
     /// Buffers not owned by any `Mbuf` right now.
     pub fn free(&self) -> usize {
         let used: u32 = self
+            .meta
             .used
             .iter()
             .map(|w| w.load(Ordering::Relaxed).count_ones())
@@ -160,23 +182,23 @@ impl Pool {
 
     /// Allocations refused because the pool was empty.
     pub fn exhausted(&self) -> u64 {
-        self.exhausted.load(Ordering::Relaxed)
+        self.meta.exhausted.load(Ordering::Relaxed)
     }
 
     /// Received bytes copied before `recvfrom` (see [`Mbuf::copy_out`]).
     pub fn rx_bytes_copied(&self) -> u64 {
-        self.rx_copied.load(Ordering::Relaxed)
+        self.meta.rx_copied.load(Ordering::Relaxed)
     }
 
     /// Received bytes `recvfrom` copied to user space.
     pub fn rx_bytes_to_user(&self) -> u64 {
-        self.rx_to_user.load(Ordering::Relaxed)
+        self.meta.rx_to_user.load(Ordering::Relaxed)
     }
 
     /// How many buffers are in each state.
     pub fn census(&self) -> Census {
         let mut c = Census::default();
-        for st in &self.state[..self.total()] {
+        for st in &self.meta.state[..self.total()] {
             c.0[MbufState::from_raw(st.load(Ordering::Relaxed)) as usize] += 1;
         }
         c
@@ -205,7 +227,7 @@ impl Pool {
     /// every buffer is in use.
     pub fn alloc(&'static self) -> Option<Mbuf> {
         let n = self.bufs.len();
-        for (w, word) in self.used.iter().enumerate() {
+        for (w, word) in self.meta.used.iter().enumerate() {
             let base = w * 64;
             if base >= n {
                 break;
@@ -231,28 +253,59 @@ impl Pool {
                 ) {
                     Ok(_) => {
                         let idx = base + bit as usize;
-                        self.state[idx].store(MbufState::InStack as u8, Ordering::Relaxed);
-                        return Some(Mbuf::fresh(self, idx as u16));
+                        self.meta.state[idx].store(MbufState::InStack as u8, Ordering::Relaxed);
+                        return Some(Mbuf::fresh(PoolRef::new(self), idx as u16));
                     }
                     Err(now) => cur = now,
                 }
             }
         }
-        self.exhausted.fetch_add(1, Ordering::Relaxed);
+        self.meta.exhausted.fetch_add(1, Ordering::Relaxed);
         None
     }
 
     pub(crate) fn release(&self, idx: u16) {
         // The state is written before the bit is cleared (Release), so the
         // next owner's `InStack` (after its Acquire) cannot be overwritten.
-        self.state[idx as usize].store(MbufState::Free as u8, Ordering::Relaxed);
+        self.meta.state[idx as usize].store(MbufState::Free as u8, Ordering::Relaxed);
         let (w, bit) = (idx as usize / 64, idx as usize % 64);
-        let old = self.used[w].fetch_and(!(1 << bit), Ordering::Release);
+        let old = self.meta.used[w].fetch_and(!(1 << bit), Ordering::Release);
         debug_assert!(old & (1 << bit) != 0, "mbuf {idx} freed twice");
     }
 
     pub(crate) fn buf_ptr(&self, idx: u16) -> *mut u8 {
         self.bufs[idx as usize].0.get().cast()
+    }
+}
+
+/// A `&'static Pool` in thin form (8 bytes, not 16): what an [`Mbuf`]
+/// keeps.
+#[derive(Clone, Copy)]
+pub(crate) struct PoolRef(NonNull<PoolMeta>);
+
+// SAFETY: a `PoolRef` is only ever a `&'static Pool` (`new`), which is
+// `Send` and `Sync` because `Pool` is `Sync`.
+unsafe impl Send for PoolRef {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for PoolRef {}
+
+impl PoolRef {
+    pub(crate) fn new(pool: &'static Pool) -> PoolRef {
+        PoolRef(NonNull::from(pool).cast())
+    }
+
+    /// The pool again.
+    #[inline(always)]
+    pub(crate) fn get(self) -> &'static Pool {
+        let meta = self.0.as_ptr();
+        // SAFETY: `meta` was made from a `&'static Pool` (`new`), keeping
+        // its provenance, and `repr(C)` puts `PoolMeta` at the pool's
+        // address; its `total` is the length of `bufs`, so the fat pointer
+        // rebuilt with it is the reference `new` took.
+        unsafe {
+            let total = (*meta).total;
+            &*(ptr::slice_from_raw_parts(meta.cast::<Buf>(), total) as *const Pool)
+        }
     }
 }
 
