@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::emit_rust::{banner, doc};
+use crate::emit_rust::{doc, module_head};
 use crate::model::Module;
 use crate::records::{layout, RecordDef};
 use crate::spec::{ByteOrder, ConstValue};
@@ -31,18 +31,7 @@ fn field_ty(bits: u32, count: Option<u64>) -> String {
 
 fn module(m: &Module) -> String {
     let spec = &m.spec;
-    let mut out = banner(&m.file);
-    doc(
-        &mut out,
-        "//!",
-        &format!("{} ({}).", spec.title, spec.reference),
-    );
-    out += "//!\n";
-    doc(&mut out, "//!", &format!("Spec: <{}>", spec.url));
-    if !spec.doc.trim().is_empty() {
-        out += "//!\n";
-        doc(&mut out, "//!", &spec.doc);
-    }
+    let mut out = module_head(m);
     for r in &spec.records {
         let (fields, size) = layout(r);
         out += "//!\n";

@@ -77,10 +77,11 @@ fn key_literal(key: &KeyDef, value: u64) -> String {
     }
 }
 
-/// Emits `kernel/wire/src/<module>.rs`.
-pub fn module(m: &Module) -> String {
-    let mut out = banner(&m.file);
+/// The start of every generated module: the banner, then a module doc
+/// with the spec's title, reference, address and free text.
+pub(crate) fn module_head(m: &Module) -> String {
     let spec = &m.spec;
+    let mut out = banner(&m.file);
     doc(
         &mut out,
         "//!",
@@ -92,6 +93,13 @@ pub fn module(m: &Module) -> String {
         out += "//!\n";
         doc(&mut out, "//!", &spec.doc);
     }
+    out
+}
+
+/// Emits `kernel/wire/src/<module>.rs`.
+pub fn module(m: &Module) -> String {
+    let mut out = module_head(m);
+    let spec = &m.spec;
     for l in &m.formats {
         out += "//!\n";
         doc(

@@ -35,6 +35,8 @@ pub mod options;
 pub mod records;
 pub mod regs;
 pub mod spec;
+#[cfg(test)]
+mod spec_checks;
 pub mod validate;
 
 use std::fmt;

@@ -1,6 +1,6 @@
 //! One test per refusal of a record, in the style of `validate_tests.rs`.
 
-use crate::validate::validate;
+use crate::spec_checks;
 
 const HEAD: &str = r#"
 title = "Test"
@@ -9,21 +9,13 @@ url = "https://example.invalid/"
 byte_order = "little"
 "#;
 
+/// The messages for a file holding HEAD and `body`.
 fn errors(body: &str) -> Vec<String> {
-    let file = "proto-defs/t.toml".to_string();
-    let spec = crate::parse(&file, &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"));
-    match validate(vec![(file, "t".into(), spec)]) {
-        Ok(_) => Vec::new(),
-        Err(list) => list.iter().map(|e| e.to_string()).collect(),
-    }
+    spec_checks::messages(HEAD, &[("t", body)])
 }
 
 fn refused(body: &str, expected: &[&str]) {
-    let errs = errors(body);
-    assert!(
-        errs.iter().any(|e| expected.iter().all(|x| e.contains(x))),
-        "expected {expected:?} in {errs:#?}"
-    );
+    spec_checks::assert_refused(&errors(body), expected);
 }
 
 fn record(fields: &str) -> String {

@@ -2,7 +2,7 @@
 //! `validate_tests.rs`: the smallest spec that trips it, and the message
 //! names the file, the block and the register.
 
-use crate::validate::validate;
+use crate::spec_checks;
 
 const HEAD: &str = r#"
 title = "Test"
@@ -20,20 +20,11 @@ values = [ { name = "OK", value = 1, doc = "d" } ]
 
 /// The messages for a file holding HEAD and `body`.
 fn errors(body: &str) -> Vec<String> {
-    let file = "proto-defs/t.toml".to_string();
-    let spec = crate::parse(&file, &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"));
-    match validate(vec![(file, "t".into(), spec)]) {
-        Ok(_) => Vec::new(),
-        Err(list) => list.iter().map(|e| e.to_string()).collect(),
-    }
+    spec_checks::messages(HEAD, &[("t", body)])
 }
 
 fn refused(body: &str, expected: &[&str]) {
-    let errs = errors(body);
-    assert!(
-        errs.iter().any(|e| expected.iter().all(|x| e.contains(x))),
-        "expected {expected:?} in {errs:#?}"
-    );
+    spec_checks::assert_refused(&errors(body), expected);
 }
 
 fn block(registers: &str) -> String {

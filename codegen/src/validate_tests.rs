@@ -2,6 +2,7 @@
 //! checks the message names the file, the format and the field.
 
 use super::*;
+use crate::spec_checks;
 
 const HEAD: &str = r#"
 title = "Test"
@@ -12,34 +13,17 @@ byte_order = "network"
 
 /// Validates `(module, body)` files (HEAD is prepended).
 fn validate_all(files: &[(&str, &str)]) -> Result<Vec<Module>, Vec<SpecError>> {
-    let parsed = files
-        .iter()
-        .map(|(m, body)| {
-            let file = format!("proto-defs/{m}.toml");
-            let spec =
-                crate::parse(&file, &format!("{HEAD}{body}")).unwrap_or_else(|e| panic!("{e}"));
-            (file, m.to_string(), spec)
-        })
-        .collect();
-    validate(parsed)
+    spec_checks::validate_with(HEAD, files)
 }
 
 /// Validates `(module, body)` files (HEAD is prepended) and returns the messages.
 fn errors(files: &[(&str, &str)]) -> Vec<String> {
-    match validate_all(files) {
-        Ok(_) => Vec::new(),
-        Err(list) => list.iter().map(|e| e.to_string()).collect(),
-    }
+    spec_checks::messages(HEAD, files)
 }
 
-/// Asserts exactly one error, containing every piece of `expected`.
+/// Asserts an error containing every piece of `expected`.
 fn refused(files: &[(&str, &str)], expected: &[&str]) {
-    let errs = errors(files);
-    assert!(!errs.is_empty(), "accepted; expected {expected:?}");
-    assert!(
-        errs.iter().any(|e| expected.iter().all(|x| e.contains(x))),
-        "expected {expected:?} in {errs:#?}"
-    );
+    spec_checks::assert_refused(&errors(files), expected);
 }
 
 fn format(fields: &str) -> String {
