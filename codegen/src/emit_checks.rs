@@ -386,23 +386,11 @@ const PSEUDO_HEADER_PROTOCOL: u8 = {protocol};
 /// Offset of `{field}` in [`{ty}`], in bytes.
 const CHECKSUM_OFFSET: usize = {offset};
 
-/// The sum of the IPv4 pseudo-header: source, destination, zero, protocol, length.
-fn pseudo_header(src: [u8; 4], dst: [u8; 4], len: usize) -> Checksum {{
-    let mut sum = Checksum::new();
-    sum.add(&src);
-    sum.add(&dst);
-    sum.add_u16(u16::from(PSEUDO_HEADER_PROTOCOL));
-    sum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));
-    sum
-}}
-
 /// The Internet checksum of `{arg}` ({what}, trimmed to its length) behind the IPv4
 /// pseudo-header of `src` and `dst`, with the stored `{field}` counted as zero.{zero_rule}
 pub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{
-    let mut sum = pseudo_header(src, dst, {arg}.len());
-    let (head, rest) = {arg}.split_at(CHECKSUM_OFFSET.min({arg}.len()));
-    sum.add(head);
-    sum.add(rest.get(2..).unwrap_or(&[]));
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len());
+    sum.add_without_word({arg}, CHECKSUM_OFFSET);
     {finish}
 }}
 
@@ -410,7 +398,7 @@ pub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{
 /// False when `{arg}` is shorter than [`{ty}::LEN`].
 pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{
     {none}
-    let mut sum = pseudo_header(src, dst, {arg}.len());
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len());
     sum.add({arg});
     sum.finish() == 0
 }}

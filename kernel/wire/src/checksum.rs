@@ -55,6 +55,27 @@ impl Checksum {
         }
     }
 
+    /// The sum of the IPv4 pseudo-header (RFC 768, RFC 9293 section
+    /// 3.1): source, destination, zero, `protocol`, and the length of what
+    /// follows (`len`, saturated at 65535: a message that long cannot be
+    /// sent anyway, and its check must not wrap).
+    pub fn ipv4_pseudo_header(src: [u8; 4], dst: [u8; 4], protocol: u8, len: usize) -> Self {
+        let mut sum = Self::new();
+        sum.add(&src);
+        sum.add(&dst);
+        sum.add_u16(u16::from(protocol));
+        sum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));
+        sum
+    }
+
+    /// Adds `bytes` with the 16-bit word at `offset` counted as zero: the
+    /// sum a checksum field is computed from, the field itself left out.
+    pub fn add_without_word(&mut self, bytes: &[u8], offset: usize) {
+        let (head, rest) = bytes.split_at(offset.min(bytes.len()));
+        self.add(head);
+        self.add(rest.get(2..).unwrap_or(&[]));
+    }
+
     /// Adds one 16-bit word (as if its big-endian bytes were added).
     pub fn add_u16(&mut self, word: u16) {
         self.add(&word.to_be_bytes());

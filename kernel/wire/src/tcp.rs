@@ -730,23 +730,11 @@ const PSEUDO_HEADER_PROTOCOL: u8 = crate::ipv4::IpProtocol::TCP.0;
 /// Offset of `checksum` in [`TcpHeader`], in bytes.
 const CHECKSUM_OFFSET: usize = 16;
 
-/// The sum of the IPv4 pseudo-header: source, destination, zero, protocol, length.
-fn pseudo_header(src: [u8; 4], dst: [u8; 4], len: usize) -> Checksum {
-    let mut sum = Checksum::new();
-    sum.add(&src);
-    sum.add(&dst);
-    sum.add_u16(u16::from(PSEUDO_HEADER_PROTOCOL));
-    sum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));
-    sum
-}
-
 /// The Internet checksum of `message` (the whole message, header and payload, trimmed to its length) behind the IPv4
 /// pseudo-header of `src` and `dst`, with the stored `checksum` counted as zero.
 pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
-    let mut sum = pseudo_header(src, dst, message.len());
-    let (head, rest) = message.split_at(CHECKSUM_OFFSET.min(message.len()));
-    sum.add(head);
-    sum.add(rest.get(2..).unwrap_or(&[]));
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
+    sum.add_without_word(message, CHECKSUM_OFFSET);
     sum.finish()
 }
 
@@ -756,7 +744,7 @@ pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
     if message.len() < TcpHeader::LEN {
         return false;
     }
-    let mut sum = pseudo_header(src, dst, message.len());
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
     sum.add(message);
     sum.finish() == 0
 }

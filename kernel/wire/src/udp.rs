@@ -122,25 +122,13 @@ const PSEUDO_HEADER_PROTOCOL: u8 = crate::ipv4::IpProtocol::UDP.0;
 /// Offset of `checksum` in [`UdpHeader`], in bytes.
 const CHECKSUM_OFFSET: usize = 6;
 
-/// The sum of the IPv4 pseudo-header: source, destination, zero, protocol, length.
-fn pseudo_header(src: [u8; 4], dst: [u8; 4], len: usize) -> Checksum {
-    let mut sum = Checksum::new();
-    sum.add(&src);
-    sum.add(&dst);
-    sum.add_u16(u16::from(PSEUDO_HEADER_PROTOCOL));
-    sum.add_u16(u16::try_from(len).unwrap_or(u16::MAX));
-    sum
-}
-
 /// The Internet checksum of `message` (the whole message, header and payload, trimmed to its length) behind the IPv4
 /// pseudo-header of `src` and `dst`, with the stored `checksum` counted as zero.
 ///
 /// A stored 0 means "no checksum", so a computed 0 is returned as 0xffff.
 pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
-    let mut sum = pseudo_header(src, dst, message.len());
-    let (head, rest) = message.split_at(CHECKSUM_OFFSET.min(message.len()));
-    sum.add(head);
-    sum.add(rest.get(2..).unwrap_or(&[]));
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
+    sum.add_without_word(message, CHECKSUM_OFFSET);
     match sum.finish() {
         0 => 0xffff,
         sum => sum,
@@ -156,7 +144,7 @@ pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
     if header.checksum() == 0 {
         return true;
     }
-    let mut sum = pseudo_header(src, dst, message.len());
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
     sum.add(message);
     sum.finish() == 0
 }
