@@ -111,6 +111,10 @@ fn dispatch(s: Sys) -> Result<usize, Errno> {
         Sys::Ifconfig => crate::sysnet::sys_ifconfig(),
         Sys::Arp => crate::sysnet::sys_arp(),
         Sys::Socklist => crate::sysnet::sys_socklist(),
+        // Stream sockets and poll: declared in the ABI, not served yet.
+        Sys::Listen | Sys::Accept | Sys::Shutdown | Sys::Poll | Sys::Getpeername => {
+            Err(Errno::ENOSYS)
+        }
     }
 }
 

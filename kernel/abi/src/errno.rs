@@ -60,11 +60,16 @@ errnos! {
     EADDRINUSE = 98, "address already in use";
     EADDRNOTAVAIL = 99, "cannot assign requested address";
     ENETUNREACH = 101, "network is unreachable";
+    ECONNABORTED = 103, "connection aborted";
+    ECONNRESET = 104, "connection reset by peer";
     ENOBUFS = 105, "no buffer space available";
+    EISCONN = 106, "socket is already connected";
     ENOTCONN = 107, "socket is not connected";
     ETIMEDOUT = 110, "timed out";
     ECONNREFUSED = 111, "connection refused";
     EHOSTUNREACH = 113, "no route to host";
+    EALREADY = 114, "operation already in progress";
+    EINPROGRESS = 115, "operation now in progress";
 }
 
 impl Errno {

@@ -6,6 +6,8 @@ use wire::ipv4;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 pub const AF_INET: u16 = 2;
+/// A TCP stream socket.
+pub const SOCK_STREAM: usize = 1;
 pub const SOCK_DGRAM: usize = 2;
 /// An ICMP echo socket ("ping socket", as Linux's SOCK_DGRAM+IPPROTO_ICMP):
 /// `sendto` takes an ICMP echo request (type, code, id, seq + data), the
@@ -26,6 +28,61 @@ pub const RCVBUF_MIN: u64 = 2048;
 pub const RCVBUF_MAX: u64 = 1 << 20;
 /// A new socket's limit: 128 datagrams.
 pub const RCVBUF_DEFAULT: u64 = 256 * 1024;
+/// Allow `bind` to a port that connections in TIME-WAIT still hold (u64 0/1).
+pub const SO_REUSEADDR: usize = 23;
+
+/// The `setsockopt` level of TCP's own options: its protocol number, as in BSD.
+pub const SOL_TCP: usize = ipv4::IpProtocol::TCP.0 as usize;
+/// Send segments at once instead of coalescing small writes (Nagle's
+/// algorithm off), u64 0/1.
+pub const TCP_NODELAY: usize = 1;
+
+/// `shutdown` directions.
+pub const SHUT_RD: usize = 0;
+pub const SHUT_WR: usize = 1;
+pub const SHUT_RDWR: usize = 2;
+
+/// One entry of `poll`'s array, as POSIX `struct pollfd`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct PollFd {
+    /// The descriptor; a negative one is skipped (`revents` 0).
+    pub fd: i32,
+    /// What the caller waits for: `POLLIN`, `POLLOUT`.
+    pub events: i16,
+    /// What is ready; `POLLERR`, `POLLHUP` and `POLLNVAL` are reported
+    /// whether asked for or not.
+    pub revents: i16,
+}
+
+/// Data to read (or a connection to accept, or end of file).
+pub const POLLIN: i16 = 0x1;
+/// Room to write.
+pub const POLLOUT: i16 = 0x4;
+/// An error is pending on the socket.
+pub const POLLERR: i16 = 0x8;
+/// The peer closed (or the connection reset): reads return end of file.
+pub const POLLHUP: i16 = 0x10;
+/// Not an open descriptor.
+pub const POLLNVAL: i16 = 0x20;
+
+/// The TCP states (RFC 9293, section 3.3.2) as [`SockInfo::state`] numbers
+/// them, and `netstat` prints them.
+pub const TCP_STATES: [&str; 11] = [
+    "CLOSED",
+    "LISTEN",
+    "SYN-SENT",
+    "SYN-RECEIVED",
+    "ESTABLISHED",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "CLOSE-WAIT",
+    "CLOSING",
+    "LAST-ACK",
+    "TIME-WAIT",
+];
 
 /// `sockaddr_in`: 16 bytes like BSD's.
 #[derive(
@@ -166,12 +223,17 @@ pub const ARP_FLUSH: usize = 2;
 #[derive(Clone, Copy, Debug, Default, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct SockInfo {
-    /// SOCK_DGRAM or SOCK_ICMP.
+    /// SOCK_DGRAM, SOCK_ICMP or SOCK_STREAM.
     pub kind: u32,
     pub local: SockAddrIn,
     pub remote: SockAddrIn,
+    /// Datagrams queued (datagram sockets); bytes queued (TCP).
     pub rx_queued: u32,
     pub rx_dropped: u64,
+    /// TCP: an index into [`TCP_STATES`]; 0 for datagram sockets.
+    pub state: u32,
+    /// TCP: bytes sent and not yet acknowledged, or not yet sent.
+    pub tx_queued: u32,
 }
 
 /// Maximum number of counters `netstat` returns.

@@ -68,6 +68,16 @@ syscalls! {
     Arp = 39,
     /// socklist(&mut [SockInfo]) -> count
     Socklist = 40,
+    /// listen(fd, backlog): a bound SOCK_STREAM socket accepts connections.
+    Listen = 41,
+    /// accept(fd, &mut SockAddrIn or null, &mut u32 len or null) -> new fd
+    Accept = 42,
+    /// shutdown(fd, SHUT_RD | SHUT_WR | SHUT_RDWR)
+    Shutdown = 43,
+    /// poll(&mut [PollFd], nfds, timeout_ms or -1) -> descriptors ready
+    Poll = 44,
+    /// getpeername(fd, &mut SockAddrIn, &mut u32 len)
+    Getpeername = 45,
 }
 
 /// What `sysinfo` reports.

@@ -44,6 +44,7 @@ pub mod ipv4;
 pub mod mbuf;
 pub mod pool;
 pub mod socket;
+pub mod tcp;
 pub mod udp;
 
 use abi::net::{ArpEntry, Counter, IfConfig};

@@ -19,7 +19,7 @@
 //!
 //! Errors are `abi::Errno` values, as Linux returns them.
 
-use abi::net::{SockAddrIn, SockInfo, AF_INET, SOCK_DGRAM, SOCK_ICMP};
+use abi::net::{SockAddrIn, SockInfo, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM};
 use abi::Errno;
 
 use crate::counters::{DropReason, Stat};
@@ -55,6 +55,8 @@ pub enum SocketKind {
     Udp,
     /// SOCK_ICMP: ICMP echo.
     Icmp,
+    /// SOCK_STREAM: TCP (see [`crate::tcp`]).
+    Tcp,
 }
 
 impl SocketKind {
@@ -63,6 +65,7 @@ impl SocketKind {
         match ty {
             SOCK_DGRAM => Some(SocketKind::Udp),
             SOCK_ICMP => Some(SocketKind::Icmp),
+            SOCK_STREAM => Some(SocketKind::Tcp),
             _ => None,
         }
     }
@@ -71,6 +74,7 @@ impl SocketKind {
         match self {
             SocketKind::Udp => SOCK_DGRAM,
             SocketKind::Icmp => SOCK_ICMP,
+            SocketKind::Tcp => SOCK_STREAM,
         }
     }
 }
@@ -81,6 +85,10 @@ pub struct SockOpts {
     /// Receive timeout in ms; 0 = none.
     pub rcvtimeo_ms: u64,
     pub nonblock: bool,
+    /// `TCP_NODELAY`: Nagle's algorithm off.
+    pub nodelay: bool,
+    /// `SO_REUSEADDR`.
+    pub reuseaddr: bool,
 }
 
 struct Received {
@@ -233,6 +241,7 @@ impl Socket {
             remote: SockAddrIn::new(ra, rp),
             rx_queued: self.rxq.len as u32,
             rx_dropped: self.dropped,
+            ..SockInfo::default()
         }
     }
 }
@@ -430,6 +439,9 @@ fn check_family(a: &SockAddrIn) -> Result<(), Errno> {
 impl Stack {
     /// `socket(AF_INET, type, 0)`.
     pub fn socket(&mut self, kind: SocketKind) -> Result<SocketId, Errno> {
+        if kind == SocketKind::Tcp {
+            return self.tcp_socket();
+        }
         let i = self
             .sockets
             .slots
@@ -530,6 +542,8 @@ impl Stack {
                 self.udp_output(env, m, port, to);
             }
             SocketKind::Icmp => self.icmp_send_echo(env, m, port, to.0)?,
+            // A stream has no datagrams: `tcp_send`.
+            SocketKind::Tcp => return Err(Errno::EOPNOTSUPP),
         }
         Ok(n)
     }

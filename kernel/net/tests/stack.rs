@@ -808,6 +808,8 @@ fn socket_options_are_kept() {
     let o = net::socket::SockOpts {
         rcvtimeo_ms: 250,
         nonblock: true,
+        nodelay: true,
+        reuseaddr: true,
     };
     t.s.set_options(a, o).unwrap();
     assert_eq!(t.s.options(a).unwrap(), o);
