@@ -18,7 +18,11 @@ use crate::riscv::*;
 use crate::spinlock::Spinlock;
 use crate::trampoline::{userret, uservec};
 
-/// Timer ticks since boot; `sleep` waits on its address.
+/// Timer ticks since boot; `sleep` waits on its address. Counted from the
+/// `time` CSR, not by adding one per interrupt: when the host is busy a
+/// hart's timer interrupts arrive late and some periods get one interrupt
+/// between them, and a counter would fall behind the clock that socket
+/// timeouts and the network stack read.
 pub static TICKS: Spinlock<u64> = Spinlock::new("time", 0);
 
 /// `time` counts at 10 MHz on QEMU virt.
@@ -275,13 +279,13 @@ extern "C" fn kerneltrap() {
 fn clockintr() {
     if cpuid() == 0 {
         let mut t = TICKS.lock();
-        *t += 1;
+        *t = (*t).max(r_time() as u64 / TICK_INTERVAL as u64);
         proc::wakeup(&TICKS as *const _ as usize);
         drop(t);
         crate::netglue::tick();
     }
-    // Ask for the next timer interrupt. This also clears the interrupt
-    // request. 1000000 is about a tenth of a second.
+    // Ask for the next timer interrupt, one tick from now. This also
+    // clears the interrupt request.
     // SAFETY: programming our own timer (Sstc).
     unsafe { w_stimecmp(r_time() + TICK_INTERVAL) };
 }
