@@ -93,17 +93,18 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("{machine}; host load {load}");
 
     // From QEMU's start until udpecho answers: boot, the shell, the first
-    // ARP. The command is typed at once; QEMU holds it in the pipe until
-    // the console reads it. Newlines first, in case the UART's reset
-    // drops the first bytes.
+    // ARP. The command is typed when the shell prompts: bytes typed
+    // before the guest sets up its UART are lost (on a busy host, all of
+    // them).
     let start = Instant::now();
     let mut con = Console::spawn(
         "bench",
         with_harts(guest.command(), args.smp),
         &paths::build_dir().join("bench-console.log"),
     )?;
-    con.send_line(&format!("{}udpecho 7 &", "\n".repeat(20)))?;
     let probe = std::thread::spawn(move || first_echo(echo_port, start));
+    con.expect("$ ", Duration::from_secs(120))?;
+    con.send_line("udpecho 7 &")?;
     con.expect("udpecho: listening", Duration::from_secs(120))?;
     let listening = start.elapsed().as_secs_f64();
     let first_echo = probe.join().expect("first echo probe")?;
