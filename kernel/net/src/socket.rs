@@ -30,8 +30,9 @@ use crate::{ipv4, Ipv4Addr, NetEnv, Stack};
 
 /// Sockets in the table.
 pub const MAX_SOCKETS: usize = 64;
-// `SocketTable::find` compares the ports eight at a time.
-const _: () = assert!(MAX_SOCKETS.is_multiple_of(8));
+// `SocketTable::find` compares the ports eight at a time, and knows which
+// groups of eight hold a bound port from the bits of a `u8`.
+const _: () = assert!(MAX_SOCKETS.is_multiple_of(8) && MAX_SOCKETS / 8 <= 8);
 /// What a queued datagram is charged against its socket's `SO_RCVBUF`.
 pub const RX_CHARGE: usize = MBUF_SIZE;
 /// Datagrams queued on all sockets together: each holds one of the
@@ -203,6 +204,7 @@ impl QueueStore {
 
     /// Appends `m` from `from` to `q`; gives it back when `q` is at its
     /// limit or no storage is left.
+    #[inline(always)]
     fn push(&mut self, q: &mut RxQueue, m: Mbuf, from: Peer) -> Result<(), Mbuf> {
         if q.len >= q.limit {
             return Err(m);
@@ -332,8 +334,12 @@ pub(crate) struct SocketTable {
     /// Each slot's local port (0: free or unbound), kept beside the slots
     /// so the lookup for every received datagram scans 128 dense bytes
     /// instead of touching every socket (each holds its receive queue).
-    /// Written only by `set_local` and `remove`.
+    /// Written only by `set_port`.
     ports: [u16; MAX_SOCKETS],
+    /// Bit g set: group g of eight `ports` holds a bound port. The lookup
+    /// looks only at those (sockets take the lowest free slots, so
+    /// usually at one or two groups, not all).
+    bound_groups: u8,
     queued: QueueStore,
     next_ephemeral: u16,
 }
@@ -343,6 +349,7 @@ impl SocketTable {
         SocketTable {
             slots: [const { None }; MAX_SOCKETS],
             ports: [0; MAX_SOCKETS],
+            bound_groups: 0,
             queued: QueueStore::new(),
             next_ephemeral: EPHEMERAL_FIRST,
         }
@@ -358,8 +365,17 @@ impl SocketTable {
     /// Sets the local address and port of `id`.
     fn set_local(&mut self, id: SocketId, local: (Ipv4Addr, u16)) -> Result<(), Errno> {
         self.get(id)?.local = local;
-        self.ports[id.0 as usize] = local.1;
+        self.set_port(id, local.1);
         Ok(())
+    }
+
+    /// Records `id`'s port (0: none) in the lookup's index.
+    fn set_port(&mut self, id: SocketId, port: u16) {
+        let i = id.0 as usize;
+        self.ports[i] = port;
+        let g = i / 8;
+        let bound = self.ports[g * 8..g * 8 + 8].iter().any(|&p| p != 0);
+        self.bound_groups = self.bound_groups & !(1 << g) | (bound as u8) << g;
     }
 
     /// Frees slot `id`: its queued datagrams go back to the pool.
@@ -370,7 +386,7 @@ impl SocketTable {
             .and_then(Option::take)
             .ok_or(Errno::EBADF)?;
         self.queued.clear(&mut s.rxq);
-        self.ports[id.0 as usize] = 0;
+        self.set_port(id, 0);
         Ok(())
     }
 
@@ -425,8 +441,13 @@ impl SocketTable {
         }
         let mut best = None;
         // Eight ports at a time, without branching inside a group (one
-        // vector compare); only a group holding the port is looked into.
-        for (g, group) in self.ports.chunks_exact(8).enumerate() {
+        // vector compare), in the groups holding a bound port; only a group
+        // holding this port is looked into.
+        let mut groups = self.bound_groups;
+        while groups != 0 {
+            let g = groups.trailing_zeros() as usize;
+            groups &= groups - 1;
+            let group = &self.ports[g * 8..g * 8 + 8];
             if !group.iter().fold(false, |any, &p| any | (p == dst.1)) {
                 continue;
             }
@@ -865,6 +886,31 @@ mod tests {
             s.sockets.find(SocketKind::Udp, (ours, eph), peer),
             Some(fresh)
         );
+    }
+
+    #[test]
+    fn the_lookup_looks_only_at_groups_with_bound_ports() {
+        let mut s = stack();
+        let ids: Vec<_> = (0..MAX_SOCKETS)
+            .map(|_| s.socket(SocketKind::Udp).unwrap())
+            .collect();
+        let (ours, peer) = ([10, 0, 2, 15], ([10, 0, 2, 2], 9));
+        assert_eq!(s.sockets.bound_groups, 0, "open but unbound");
+        // Two in the first group, one in the last.
+        s.bind(ids[1], &any(7)).unwrap();
+        s.bind(ids[2], &any(8)).unwrap();
+        s.bind(ids[MAX_SOCKETS - 1], &any(9)).unwrap();
+        let last = 1 << (MAX_SOCKETS / 8 - 1);
+        assert_eq!(s.sockets.bound_groups, 1 | last);
+        let found = |s: &mut Stack, port| s.sockets.find(SocketKind::Udp, (ours, port), peer);
+        assert_eq!(found(&mut s, 9), Some(ids[MAX_SOCKETS - 1]));
+        s.close(ids[1]).unwrap();
+        assert_eq!(s.sockets.bound_groups, 1 | last, "port 8 still bound");
+        assert_eq!((found(&mut s, 7), found(&mut s, 8)), (None, Some(ids[2])));
+        s.close(ids[2]).unwrap();
+        s.close(ids[MAX_SOCKETS - 1]).unwrap();
+        assert_eq!(s.sockets.bound_groups, 0);
+        assert_eq!(found(&mut s, 9), None);
     }
 
     #[test]
