@@ -98,6 +98,10 @@ impl Fields {
     const RECEIVED: u64 = 1 << 48;
     /// `recvfrom` took it off a socket: its one copy, to user space, is due.
     const DELIVERED: u64 = 1 << 49;
+    /// The driver stamped the frame's arrival ([`RxStamp::Interrupt`]):
+    /// the times in the pool are this frame's, and later points record
+    /// theirs.
+    const PROFILED: u64 = 1 << 50;
 
     const fn new(idx: u16, head: u16, len: u16) -> Fields {
         Fields(idx as u64 | (head as u64) << 16 | (len as u64) << 32)
@@ -122,6 +126,10 @@ impl Fields {
 }
 
 /// The points of the receive path a frame's mbuf records the time of.
+/// Only frames from the device are profiled: the driver's `Interrupt`
+/// stamp starts the record, and an mbuf without it (built by the stack,
+/// looped back, reused) records and reports nothing, so the rest of the
+/// stack pays nothing for the profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RxStamp {
     /// The driver's interrupt handler started.
@@ -137,12 +145,10 @@ impl Mbuf {
     /// Buffer `idx`, just taken from `pool` (by [`Pool::alloc`]): an empty
     /// window at [`HEADROOM`].
     pub(crate) fn fresh(pool: PoolRef, idx: u16) -> Mbuf {
-        let mut m = Mbuf {
+        Mbuf {
             pool,
             f: Fields::new(idx, HEADROOM as u16, 0),
-        };
-        m.clear_stamps();
-        m
+        }
     }
 
     /// Moves the window (callers keep it inside the buffer, so the
@@ -237,29 +243,44 @@ impl Mbuf {
     }
 
     /// Empties the window and puts it back at [`HEADROOM`], as a fresh
-    /// mbuf (a driver reusing a buffer it could not replace).
+    /// mbuf (a driver reusing a buffer it could not replace); a profile
+    /// it carried is forgotten.
     pub fn reset(&mut self) {
         self.f = Fields::new(self.f.idx(), HEADROOM as u16, 0);
-        self.clear_stamps();
     }
 
-    /// Records that the frame passed `at` at time `t`. The times live in the
-    /// pool beside the buffer's state, so the `Mbuf` stays two words.
+    /// Records that the frame passed `at` at time `t`. `Interrupt` (the
+    /// driver, for each frame from the device) starts the profile and
+    /// forgets the times of the buffer's previous frame; any later point
+    /// is recorded only on a profiled frame. The times live in the pool
+    /// beside the buffer's state, so the `Mbuf` stays two words.
     pub fn stamp(&mut self, at: RxStamp, t: u64) {
-        self.pool().meta.stamps[self.f.idx() as usize][at as usize].store(t, Ordering::Relaxed);
+        let times = &self.pool().meta.stamps[self.f.idx() as usize];
+        if at == RxStamp::Interrupt {
+            for s in times {
+                s.store(0, Ordering::Relaxed);
+            }
+            self.f.0 |= Fields::PROFILED;
+        } else if !self.profiled() {
+            return;
+        }
+        times[at as usize].store(t, Ordering::Relaxed);
     }
 
-    /// When the frame passed each [`RxStamp`] (0 = not passed).
+    /// The driver stamped this frame's arrival: its later points are worth
+    /// a clock read.
+    pub fn profiled(&self) -> bool {
+        self.f.has(Fields::PROFILED)
+    }
+
+    /// When the frame passed each [`RxStamp`] (0 = not passed; all 0 for
+    /// a frame not profiled).
     pub fn stamps(&self) -> [u64; RX_STAMPS] {
+        if !self.profiled() {
+            return [0; RX_STAMPS];
+        }
         let s = &self.pool().meta.stamps[self.f.idx() as usize];
         core::array::from_fn(|i| s[i].load(Ordering::Relaxed))
-    }
-
-    /// Forgets the times a previous frame in this buffer recorded.
-    pub(crate) fn clear_stamps(&mut self) {
-        for s in &self.pool().meta.stamps[self.f.idx() as usize] {
-            s.store(0, Ordering::Relaxed);
-        }
     }
 
     /// Where the buffer is now.
@@ -451,6 +472,28 @@ mod tests {
         assert_eq!(m.extend(m.tailroom() + 1), Err(NoRoom));
         m.extend(m.tailroom()).unwrap();
         assert_eq!(m.head() + m.len(), MBUF_SIZE);
+    }
+
+    #[test]
+    fn only_frames_from_the_device_are_profiled() {
+        let p = pool::<1>();
+        let mut m = p.alloc().unwrap();
+        m.stamp(RxStamp::Queued, 5);
+        assert!(!m.profiled());
+        assert_eq!(m.stamps(), [0; RX_STAMPS], "no arrival, no profile");
+        m.stamp(RxStamp::Interrupt, 10);
+        m.stamp(RxStamp::Stack, 11);
+        m.stamp(RxStamp::Queued, 12);
+        assert!(m.profiled());
+        assert_eq!(m.stamps(), [10, 11, 12]);
+        // The next frame in the buffer starts over: nothing of the last.
+        m.reset();
+        assert_eq!(m.stamps(), [0; RX_STAMPS]);
+        m.stamp(RxStamp::Interrupt, 20);
+        assert_eq!(m.stamps(), [20, 0, 0]);
+        drop(m);
+        let m = p.alloc().unwrap();
+        assert_eq!(m.stamps(), [0; RX_STAMPS], "a fresh mbuf is not profiled");
     }
 
     #[test]
