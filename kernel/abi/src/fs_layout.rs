@@ -47,12 +47,12 @@
 //! | 0 | `inum` | `u16` |
 //! | 2 | `name` | `[u8; 14]` |
 //!
-//! # [`LogHeader`] (124 bytes)
+//! # [`LogHeader`] (244 bytes)
 //!
 //! | offset | field | type |
 //! |---|---|---|
 //! | 0 | `n` | `u32` |
-//! | 4 | `block` | `[u32; 30]` |
+//! | 4 | `block` | `[u32; 60]` |
 //!
 //! # [`IndirectBlock`] (1024 bytes)
 //!
@@ -191,17 +191,18 @@ impl Default for Dirent {
 pub struct LogHeader {
     /// How many of `block` are in the log (the blocks after the header, in order).
     pub n: u32,
-    /// Home block number of each logged block; `LOGSIZE` entries.
-    pub block: [u32; 30],
+    /// Home block number of each logged block; `LOGSIZE` entries (three operations of
+    /// `MAXOPBLOCKS`).
+    pub block: [u32; 60],
 }
 
 const _: () = assert!(core::mem::size_of::<LogHeader>() == LogHeader::LEN);
 
 impl LogHeader {
     /// Size on disk, in bytes.
-    pub const LEN: usize = 124;
+    pub const LEN: usize = 244;
     /// Entries in [`Self::block`].
-    pub const BLOCK_LEN: usize = 30;
+    pub const BLOCK_LEN: usize = 60;
 }
 
 impl Default for LogHeader {

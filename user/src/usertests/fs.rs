@@ -452,7 +452,7 @@ pub fn bigfile() -> TestResult {
     ];
     let mut len = 0;
     for (blocks, taken) in steps {
-        append(fd, len, blocks * BSIZE, &[BSIZE])?;
+        append(fd, len, blocks * BSIZE, &[8 * BSIZE])?;
         len = blocks * BSIZE;
         let took = free - free_blocks()?;
         ensure!(
