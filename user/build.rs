@@ -1,6 +1,6 @@
 //! Links every user program with user.ld (at 0x1000, page 0 left unmapped)
-//! and strips symbols and debug info: a file may be at most MAXFILE (268) KiB on the
-//! xv6 file system, and the release profile keeps debug info.
+//! and strips symbols and debug info, which the release profile keeps: the
+//! programs stay small on the xv6 disk.
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
     println!("cargo:rustc-link-arg-bins=-T{dir}/user.ld");

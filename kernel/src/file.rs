@@ -173,6 +173,16 @@ pub fn fileread(f: &File, addr: usize, n: usize) -> Result<usize, Errno> {
     }
 }
 
+/// Blocks of data one transaction of `filewrite` takes, so that it logs at
+/// most MAXOPBLOCKS blocks. At worst it writes: the i-node; three indirect
+/// blocks when it steps from the singly- into the doubly-indirect range
+/// (the singly-indirect block, a new doubly-indirect block and its first
+/// singly-indirect block) and the allocation blocks of the two new ones;
+/// and each data block with its allocation block, one data block more
+/// than the chunk holds when the write is not block-aligned.
+const WRITE_CHUNK_BLOCKS: usize = (MAXOPBLOCKS - 1 - 3 - 2) / 2 - 1;
+const _: () = assert!(WRITE_CHUNK_BLOCKS >= 1);
+
 /// Write to file f. `addr` is a user virtual address.
 pub fn filewrite(f: &File, addr: usize, n: usize) -> Result<usize, Errno> {
     if !f.writable {
@@ -187,11 +197,9 @@ pub fn filewrite(f: &File, addr: usize, n: usize) -> Result<usize, Errno> {
         },
         FileKind::Inode { ip, off } => {
             // Write a few blocks at a time to avoid exceeding the maximum
-            // log transaction size, including i-node, indirect block,
-            // allocation blocks, and 2 blocks of slop for non-aligned
-            // writes. This really belongs lower down, since writei() might
-            // be writing a device like the console.
-            let max = ((MAXOPBLOCKS - 1 - 1 - 2) / 2) * BSIZE;
+            // log transaction size. This really belongs lower down, since
+            // writei() might be writing a device like the console.
+            let max = WRITE_CHUNK_BLOCKS * BSIZE;
             let mut i = 0;
             while i < n {
                 let n1 = (n - i).min(max);

@@ -41,7 +41,8 @@
 use core::ops::{Deref, DerefMut};
 
 use abi::fs::{
-    DInode, IndirectBlock, SuperBlock, BPB, BSIZE, FSMAGIC, MAXFILE, NDIRECT, NINDIRECT, ROOTINO,
+    DInode, IndirectBlock, SuperBlock, BPB, BSIZE, FSMAGIC, MAXFILE, NDINDIRECT, NDIRECT,
+    NINDIRECT, ROOTINO,
 };
 use abi::stat::Stat;
 use abi::Errno;
@@ -142,6 +143,59 @@ fn bfree(dev: u32, b: u32) {
     log::log_write(&bp);
 }
 
+/// The block `*addr` names, allocated first if `*addr` is 0.
+fn balloc_if_none(dev: u32, addr: &mut u32) -> Result<u32, Errno> {
+    if *addr == 0 {
+        *addr = balloc(dev)?;
+    }
+    Ok(*addr)
+}
+
+/// The block entry `i` of indirect block `ind` names, allocated first (and
+/// recorded in `ind`) if there is none yet.
+fn indirect_entry(dev: u32, ind: u32, i: usize) -> Result<u32, Errno> {
+    let mut bp = bio::bread(dev, ind);
+    let mut addr = indirect(&bp).addrs[i];
+    if addr == 0 {
+        addr = balloc(dev)?;
+        indirect_mut(&mut bp).addrs[i] = addr;
+        log::log_write(&bp);
+    }
+    Ok(addr)
+}
+
+/// Free block `b` (nothing if 0) and, when it is an indirect block
+/// `levels` deep (1: it names data blocks; 2: it names singly-indirect
+/// blocks), every block below it.
+fn bfree_tree(dev: u32, b: u32, levels: u32) {
+    if b == 0 {
+        return;
+    }
+    if levels > 0 {
+        let bp = bio::bread(dev, b);
+        for &a in indirect(&bp).addrs.iter() {
+            bfree_tree(dev, a, levels - 1);
+        }
+    }
+    bfree(dev, b);
+}
+
+/// Free blocks on `dev`, counted in the bitmap (for sysinfo: tests check
+/// that deleting a file gives back every block it took).
+pub fn free_blocks(dev: u32) -> u32 {
+    let sb = sb();
+    let mut free = 0;
+    for base in (0..sb.size).step_by(BPB as usize) {
+        let bp = bio::bread(dev, sb.bblock(base));
+        for bi in 0..BPB.min(sb.size - base) {
+            if bp.data()[(bi / 8) as usize] & (1 << (bi % 8)) == 0 {
+                free += 1;
+            }
+        }
+    }
+    free
+}
+
 // ---- Inodes ----
 
 /// Which inode a table slot holds. Guarded by `ITABLE`.
@@ -175,7 +229,9 @@ static INODES: [Sleeplock<DInode>; NINODE] = [const {
             minor: 0,
             nlink: 0,
             size: 0,
-            addrs: [0; NDIRECT + 1],
+            addrs: [0; NDIRECT],
+            indirect: 0,
+            dindirect: 0,
         },
     )
 }; NINODE];
@@ -244,7 +300,7 @@ pub fn ialloc(dev: u32, typ: u16) -> Result<Inode, Errno> {
 
 const DINODE_SIZE: usize = core::mem::size_of::<DInode>();
 
-/// A buffer holding an inode's indirect block, viewed in place.
+/// A buffer holding an indirect block, viewed in place.
 fn indirect(bp: &bio::Buf) -> &IndirectBlock {
     // A block is exactly one IndirectBlock and buffers are 8-aligned.
     IndirectBlock::ref_from_bytes(bp.data()).expect("indirect block view")
@@ -378,53 +434,37 @@ impl InodeGuard<'_> {
     }
 
     /// bmap: the disk block address of the `bn`th block of the inode,
-    /// allocating it (and the indirect block) if there is none yet.
+    /// allocating it (and the indirect blocks on the way) if there is none
+    /// yet.
     fn bmap(&mut self, bn: usize) -> Result<u32, Errno> {
         let dev = self.ip.dev;
         if bn < NDIRECT {
-            if self.d.addrs[bn] == 0 {
-                self.d.addrs[bn] = balloc(dev)?;
-            }
-            return Ok(self.d.addrs[bn]);
+            return balloc_if_none(dev, &mut self.d.addrs[bn]);
         }
         let bn = bn - NDIRECT;
-        if bn >= NINDIRECT {
+        if bn < NINDIRECT {
+            let ind = balloc_if_none(dev, &mut self.d.indirect)?;
+            return indirect_entry(dev, ind, bn);
+        }
+        let bn = bn - NINDIRECT;
+        if bn >= NDINDIRECT {
             panic!("bmap: out of range");
         }
-        // Load indirect block, allocating if necessary.
-        if self.d.addrs[NDIRECT] == 0 {
-            self.d.addrs[NDIRECT] = balloc(dev)?;
-        }
-        let mut bp = bio::bread(dev, self.d.addrs[NDIRECT]);
-        let mut addr = indirect(&bp).addrs[bn];
-        if addr == 0 {
-            addr = balloc(dev)?;
-            indirect_mut(&mut bp).addrs[bn] = addr;
-            log::log_write(&bp);
-        }
-        Ok(addr)
+        // Entry bn / NINDIRECT of the doubly-indirect block names the
+        // singly-indirect block that holds this one.
+        let dind = balloc_if_none(dev, &mut self.d.dindirect)?;
+        let ind = indirect_entry(dev, dind, bn / NINDIRECT)?;
+        indirect_entry(dev, ind, bn % NINDIRECT)
     }
 
     /// itrunc: discard the inode's contents. Caller must be in a log op.
     pub fn itrunc(&mut self) {
         let dev = self.ip.dev;
-        for i in 0..NDIRECT {
-            if self.d.addrs[i] != 0 {
-                bfree(dev, self.d.addrs[i]);
-                self.d.addrs[i] = 0;
-            }
+        for a in self.d.addrs.iter_mut() {
+            bfree_tree(dev, core::mem::take(a), 0);
         }
-        if self.d.addrs[NDIRECT] != 0 {
-            let bp = bio::bread(dev, self.d.addrs[NDIRECT]);
-            for &a in indirect(&bp).addrs.iter() {
-                if a != 0 {
-                    bfree(dev, a);
-                }
-            }
-            drop(bp);
-            bfree(dev, self.d.addrs[NDIRECT]);
-            self.d.addrs[NDIRECT] = 0;
-        }
+        bfree_tree(dev, core::mem::take(&mut self.d.indirect), 1);
+        bfree_tree(dev, core::mem::take(&mut self.d.dindirect), 2);
         self.d.size = 0;
         self.update();
     }

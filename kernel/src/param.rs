@@ -16,14 +16,11 @@ pub const NDEV: usize = 10;
 pub const ROOTDEV: u32 = 1;
 /// Max exec arguments.
 pub const MAXARG: usize = 32;
-/// Max # of blocks any FS op writes.
-pub const MAXOPBLOCKS: usize = 10;
-/// Max data blocks in the on-disk log.
-pub const LOGSIZE: usize = MAXOPBLOCKS * 3;
-/// Size of the disk block cache. The log can pin up to LOGSIZE (= MAXOPBLOCKS * 3) buffers while it
-/// commits; the extra ten keep bget from running dry (a panic, as in xv6)
-/// while other processes read blocks at the same time.
-pub const NBUF: usize = MAXOPBLOCKS * 3 + 10;
+/// Size of the disk block cache. The log can pin up to LOGSIZE (=
+/// MAXOPBLOCKS * 3, both in `abi::fs`) buffers while it commits; the extra
+/// ten keep bget from running dry (a panic, as in xv6) while other
+/// processes read blocks at the same time.
+pub const NBUF: usize = abi::fs::LOGSIZE as usize + 10;
 /// Maximum file path name.
 pub const MAXPATH: usize = 128;
 /// User stack pages (plus one guard page below).

@@ -7,6 +7,7 @@ use abi::Errno;
 
 use crate::file::FileKind;
 use crate::memlayout::TEST_DEV;
+use crate::param::ROOTDEV;
 use crate::proc::{self, myproc};
 use crate::syscall::{argaddr, argfd, argint};
 use crate::trap::TICKS;
@@ -100,6 +101,7 @@ pub fn sys_sysinfo() -> Result<usize, Errno> {
         total_pages: total as u64,
         nproc: proc::nproc() as u64,
         uptime_ticks: crate::trap::ticks(),
+        free_blocks: crate::fs::free_blocks(ROOTDEV) as u64,
     };
     let mut b = [0u8; core::mem::size_of::<SysInfo>()];
     for (i, v) in [
@@ -107,6 +109,7 @@ pub fn sys_sysinfo() -> Result<usize, Errno> {
         info.total_pages,
         info.nproc,
         info.uptime_ticks,
+        info.free_blocks,
     ]
     .iter()
     .enumerate()

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use abi::fs::{
     DInode, Dirent, IndirectBlock, LogHeader, SuperBlock, BPB, BSIZE, DIRSIZ, FSMAGIC, IPB,
-    NDIRECT, ROOTINO, T_DIR,
+    NDINDIRECT, NDIRECT, NINDIRECT, ROOTINO, T_DIR,
 };
 use zerocopy::FromBytes;
 
@@ -45,36 +45,68 @@ fn dinode(img: &[u8], sb: &SuperBlock, inum: u32) -> DInode {
         .0
 }
 
-/// The block numbers of inode `din`'s content (and its indirect block).
-fn inode_blocks(img: &[u8], din: &DInode) -> Vec<u32> {
-    let mut v: Vec<u32> = din.addrs[..NDIRECT]
-        .iter()
-        .copied()
-        .filter(|&a| a != 0)
-        .collect();
-    let ind = din.addrs[NDIRECT];
-    if ind != 0 && (ind as usize + 1) * BSIZE <= img.len() {
-        v.push(ind);
-        v.extend(indirect(img, ind).addrs.iter().copied().filter(|&a| a != 0));
+/// Whether block `b` lies inside the image.
+fn in_image(img: &[u8], b: u32) -> bool {
+    (b as usize + 1) * BSIZE <= img.len()
+}
+
+/// Entry `i` of indirect block `ind` (0 when there is no such block).
+fn entry(img: &[u8], ind: u32, i: usize) -> u32 {
+    if ind == 0 || !in_image(img, ind) {
+        return 0;
     }
+    indirect(img, ind).addrs[i]
+}
+
+/// The block holding block `fbn` of inode `din`'s content, through its
+/// singly- or doubly-indirect block; 0 if it has none.
+pub fn file_block(img: &[u8], din: &DInode, fbn: usize) -> u32 {
+    if fbn < NDIRECT {
+        return din.addrs[fbn];
+    }
+    let fbn = fbn - NDIRECT;
+    if fbn < NINDIRECT {
+        return entry(img, din.indirect, fbn);
+    }
+    let fbn = fbn - NINDIRECT;
+    if fbn >= NDINDIRECT {
+        return 0;
+    }
+    let ind = entry(img, din.dindirect, fbn / NINDIRECT);
+    entry(img, ind, fbn % NINDIRECT)
+}
+
+/// Adds block `b` (if not 0) to `out` and, when it is an indirect block
+/// `levels` deep, every block below it.
+fn tree_blocks(img: &[u8], b: u32, levels: u32, out: &mut Vec<u32>) {
+    if b == 0 {
+        return;
+    }
+    out.push(b);
+    if levels > 0 && in_image(img, b) {
+        for &a in indirect(img, b).addrs.iter() {
+            tree_blocks(img, a, levels - 1, out);
+        }
+    }
+}
+
+/// The block numbers of inode `din`'s content and of its indirect blocks.
+fn inode_blocks(img: &[u8], din: &DInode) -> Vec<u32> {
+    let mut v: Vec<u32> = din.addrs.iter().copied().filter(|&a| a != 0).collect();
+    tree_blocks(img, din.indirect, 1, &mut v);
+    tree_blocks(img, din.dindirect, 2, &mut v);
     v
 }
 
-/// Reads an inode's content (for directories).
+/// Reads an inode's content (for directories); a missing block reads as
+/// zeros.
 fn content(img: &[u8], din: &DInode) -> Vec<u8> {
     let mut out = Vec::new();
-    let ind = din.addrs[NDIRECT];
     let mut fbn = 0;
     while out.len() < din.size as usize {
-        let b = if fbn < NDIRECT {
-            din.addrs[fbn]
-        } else if ind != 0 {
-            indirect(img, ind).addrs[fbn - NDIRECT]
-        } else {
-            0
-        };
+        let b = file_block(img, din, fbn);
         let n = (din.size as usize - out.len()).min(BSIZE);
-        if b == 0 {
+        if b == 0 || !in_image(img, b) {
             out.extend(std::iter::repeat_n(0, n));
         } else {
             out.extend_from_slice(&block(img, b)[..n]);

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use abi::fs::{
     DInode, Dirent, IndirectBlock, SuperBlock, BPB, BSIZE, DIRSIZ, FSSIZE, MAXFILE, NDIRECT,
-    ROOTINO, T_DIR, T_FILE,
+    NINDIRECT, ROOTINO, T_DIR, T_FILE,
 };
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -111,35 +111,53 @@ impl Image {
         Ok(b)
     }
 
-    /// Appends `bytes` to inode `inum`, allocating data (and the indirect)
+    /// The block `*addr` names, allocated first if `*addr` is 0.
+    fn balloc_if_none(&mut self, addr: &mut u32) -> Result<u32, String> {
+        if *addr == 0 {
+            *addr = self.balloc()?;
+        }
+        Ok(*addr)
+    }
+
+    /// The block entry `i` of indirect block `ind` names, allocated first
+    /// (and recorded in `ind`) if there is none yet.
+    fn indirect_entry(&mut self, ind: u32, i: usize) -> Result<u32, String> {
+        let mut blk = self.rindirect(ind);
+        if blk.addrs[i] == 0 {
+            blk.addrs[i] = self.balloc()?;
+            self.windirect(ind, &blk);
+        }
+        Ok(blk.addrs[i])
+    }
+
+    /// Block `fbn` of `din`, allocated (with the indirect blocks on the
+    /// way) if it has none yet, as the kernel's `bmap` does.
+    fn bmap(&mut self, din: &mut DInode, fbn: usize) -> Result<u32, String> {
+        if fbn < NDIRECT {
+            return self.balloc_if_none(&mut din.addrs[fbn]);
+        }
+        let fbn = fbn - NDIRECT;
+        if fbn < NINDIRECT {
+            let ind = self.balloc_if_none(&mut din.indirect)?;
+            return self.indirect_entry(ind, fbn);
+        }
+        let fbn = fbn - NINDIRECT;
+        let dind = self.balloc_if_none(&mut din.dindirect)?;
+        let ind = self.indirect_entry(dind, fbn / NINDIRECT)?;
+        self.indirect_entry(ind, fbn % NINDIRECT)
+    }
+
+    /// Appends `bytes` to inode `inum`, allocating data (and indirect)
     /// blocks in order.
     fn iappend(&mut self, inum: u32, bytes: &[u8]) -> Result<(), String> {
         let mut din = self.rinode(inum);
         let mut off = din.size as usize;
+        if off + bytes.len() > MAXFILE * BSIZE {
+            return Err(format!("file too big (max {} bytes)", MAXFILE * BSIZE));
+        }
         let mut rest = bytes;
         while !rest.is_empty() {
-            let fbn = off / BSIZE;
-            if fbn >= MAXFILE {
-                return Err(format!("file too big (max {} bytes)", MAXFILE * BSIZE));
-            }
-            let x = if fbn < NDIRECT {
-                if din.addrs[fbn] == 0 {
-                    din.addrs[fbn] = self.balloc()?;
-                }
-                din.addrs[fbn]
-            } else {
-                if din.addrs[NDIRECT] == 0 {
-                    din.addrs[NDIRECT] = self.balloc()?;
-                }
-                let b = din.addrs[NDIRECT];
-                let mut ind = self.rindirect(b);
-                let a = &mut ind.addrs[fbn - NDIRECT];
-                if *a == 0 {
-                    *a = self.balloc()?;
-                    self.windirect(b, &ind);
-                }
-                ind.addrs[fbn - NDIRECT]
-            };
+            let x = self.bmap(&mut din, off / BSIZE)?;
             let n = rest.len().min(BSIZE - off % BSIZE);
             let start = off % BSIZE;
             self.block_mut(x)[start..start + n].copy_from_slice(&rest[..n]);
@@ -183,11 +201,7 @@ impl Image {
         let mut out = Vec::with_capacity(din.size as usize);
         let mut fbn = 0;
         while out.len() < din.size as usize {
-            let b = if fbn < NDIRECT {
-                din.addrs[fbn]
-            } else {
-                self.rindirect(din.addrs[NDIRECT]).addrs[fbn - NDIRECT]
-            };
+            let b = fsck::file_block(&self.data, &din, fbn);
             let n = (din.size as usize - out.len()).min(BSIZE);
             out.extend_from_slice(&self.block(b)[..n]);
             fbn += 1;
@@ -223,14 +237,9 @@ impl Image {
         root.size = (root.size as usize).div_ceil(BSIZE).max(1) as u32 * BSIZE as u32;
         self.winode(ROOTINO, &root);
 
-        let used = self.freeblock;
-        assert!(
-            used < BPB,
-            "mkfs: bitmap of more than one block not supported"
-        );
-        let bmap = self.sb.bmapstart;
-        for b in 0..used {
-            self.block_mut(bmap)[(b / 8) as usize] |= 1 << (b % 8);
+        for b in 0..self.freeblock {
+            let bmap = self.sb.bblock(b);
+            self.block_mut(bmap)[(b % BPB / 8) as usize] |= 1 << (b % 8);
         }
         self.data
     }
@@ -385,7 +394,8 @@ mod tests {
         let img = built(&[(b"small", b"abc".to_vec()), (b"big", big.clone())]);
         let inum = img.lookup(ROOTINO, b"big").unwrap();
         let din = img.rinode(inum);
-        assert_ne!(din.addrs[NDIRECT], 0, "uses the indirect block");
+        assert_ne!(din.indirect, 0, "uses the indirect block");
+        assert_eq!(din.dindirect, 0, "not the doubly-indirect one");
         assert_eq!(img.read_file(inum), big);
         assert_eq!(
             img.read_file(img.lookup(ROOTINO, b"small").unwrap()),
@@ -393,33 +403,101 @@ mod tests {
         );
     }
 
+    /// A file `n` blocks and `extra` bytes long, each block distinct.
+    fn pattern(n: usize, extra: usize) -> Vec<u8> {
+        (0..n * BSIZE + extra)
+            .map(|i| (i / BSIZE * 7 + i % 251) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn file_bytes_read_back_through_doubly_indirect_block() {
+        // Past the singly-indirect range, into the third singly-indirect
+        // block the doubly-indirect one names.
+        let nblocks = NDIRECT + NINDIRECT + 2 * NINDIRECT + 5;
+        let big = pattern(nblocks, 77);
+        let img = built(&[(b"big", big.clone())]);
+        let inum = img.lookup(ROOTINO, b"big").unwrap();
+        let din = img.rinode(inum);
+        assert_ne!(din.indirect, 0);
+        assert_ne!(din.dindirect, 0, "uses the doubly-indirect block");
+        let second: Vec<u32> = img
+            .rindirect(din.dindirect)
+            .addrs
+            .into_iter()
+            .filter(|&a| a != 0)
+            .collect();
+        assert_eq!(second.len(), 3, "three singly-indirect blocks below it");
+        assert_eq!(img.read_file(inum), big);
+        // Every block is accounted for: the data, the singly-indirect
+        // block, the doubly-indirect block and the three below it.
+        let data = nblocks + 1;
+        let used = img.sb.size - img.sb.nblocks + 1 + (data + 1 + 1 + 3) as u32;
+        let used_in_bitmap = (0..img.sb.size).filter(|&b| marked(&img, b)).count() as u32;
+        assert_eq!(used_in_bitmap, used);
+        assert_eq!(
+            (abi::fs::MAXFILE, abi::fs::NDINDIRECT),
+            (
+                NDIRECT + NINDIRECT + NINDIRECT * NINDIRECT,
+                NINDIRECT * NINDIRECT
+            )
+        );
+    }
+
+    /// Whether block `b` is marked in use in the image's bitmap.
+    fn marked(img: &Image, b: u32) -> bool {
+        img.block(img.sb.bblock(b))[(b % BPB / 8) as usize] & (1 << (b % 8)) != 0
+    }
+
     #[test]
     fn bitmap_marks_exactly_the_used_blocks() {
         let img = built(&[(b"f", vec![1; 5 * BSIZE])]);
-        let bmap = img.block(img.sb.bmapstart);
-        let used = |b: u32| bmap[(b / 8) as usize] & (1 << (b % 8)) != 0;
         let nmeta = img.sb.size - img.sb.nblocks;
         // metadata + root dir block + 5 data blocks
         let nused = nmeta + 1 + 5;
-        assert!((0..nused).all(used));
-        assert!(!(nused..img.sb.size).any(used));
+        assert!((0..nused).all(|b| marked(&img, b)));
+        assert!(!(nused..img.sb.size).any(|b| marked(&img, b)));
+    }
+
+    #[test]
+    fn bitmap_spans_several_blocks() {
+        // More used blocks than one bitmap block has bits.
+        let n = BPB as usize;
+        let img = built(&[(b"f", vec![1; n * BSIZE])]);
+        let nmeta = img.sb.size - img.sb.nblocks;
+        // metadata + root dir block + data + singly-indirect block +
+        // doubly-indirect block and the singly-indirect blocks below it
+        let below = (n - NDIRECT - NINDIRECT).div_ceil(NINDIRECT);
+        let nused = nmeta + 1 + (n + 1 + 1 + below) as u32;
+        assert!(nused > BPB);
+        assert!((0..nused).all(|b| marked(&img, b)));
+        assert!(!(nused..img.sb.size).any(|b| marked(&img, b)));
+        assert!(fsck::check(&img.data).errors.is_empty());
     }
 
     #[test]
     fn fsck_accepts_fresh_images_and_finds_damage() {
-        let big = vec![3u8; (NDIRECT + 2) * BSIZE];
+        let big = vec![3u8; (NDIRECT + NINDIRECT + 2) * BSIZE];
         let img = built(&[(b"a", b"x".to_vec()), (b"big", big)]);
         let r = fsck::check(&img.data);
         assert!(r.errors.is_empty() && r.warnings.is_empty(), "{r:?}");
 
-        // A data block freed in the bitmap while still in use.
-        let mut bad = img.data.clone();
-        let b = img.rinode(img.lookup(ROOTINO, b"big").unwrap()).addrs[0];
-        bad[img.sb.bmapstart as usize * BSIZE + (b / 8) as usize] &= !(1 << (b % 8));
-        assert!(fsck::check(&bad)
-            .errors
-            .iter()
-            .any(|e| e.contains("free in the bitmap")));
+        // A block freed in the bitmap while still in use: a direct one, and
+        // one the doubly-indirect block reaches.
+        let din = img.rinode(img.lookup(ROOTINO, b"big").unwrap());
+        let below = img.rindirect(din.dindirect).addrs[0];
+        let deep = img.rindirect(below).addrs[1];
+        for b in [din.addrs[0], din.dindirect, below, deep] {
+            let mut bad = img.data.clone();
+            bad[img.sb.bblock(b) as usize * BSIZE + (b % BPB / 8) as usize] &= !(1 << (b % 8));
+            let errors = fsck::check(&bad).errors;
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.contains(&format!("block {b} free in the bitmap"))),
+                "block {b}: {errors:?}"
+            );
+        }
 
         // A committed log transaction is replayed first: log a copy of the
         // root directory's block in which "a" is renamed, and commit.
@@ -445,9 +523,12 @@ mod tests {
         assert!(img.add_file(b"a-name-longer-than-14", b"").is_err());
         img.add_file(b"x", b"").unwrap();
         assert!(img.add_file(b"x", b"").is_err());
-        assert!(img
+        let used = img.freeblock;
+        let err = img
             .add_file(b"huge", &vec![0; MAXFILE * BSIZE + 1])
-            .is_err());
+            .unwrap_err();
+        assert!(err.contains("file too big"), "{err}");
+        assert_eq!(img.freeblock, used, "refused before taking blocks");
         assert_eq!(image_name(Path::new("/tmp/out/_sh")).unwrap(), b"sh");
         assert_eq!(abi::fs::NINDIRECT, BSIZE / 4);
     }

@@ -2,9 +2,11 @@
 //! one given with `--fs`): when it is rebuilt, and who holds it.
 //!
 //! The image persists between runs of `cargo xtask qemu`. It is rebuilt
-//! only when it is missing, when the user programs it was made from have
-//! changed (a hash of them is kept beside it in `<image>.inputs`), or when
-//! asked (`--fresh-fs`).
+//! only when it is missing, when the user programs it was made from or the
+//! disk format have changed (a hash of each is kept beside it in
+//! `<image>.inputs`), or when asked (`--fresh-fs`). The format is what
+//! `proto-defs/fs_layout.toml` and `kernel/abi/src/fs.rs` declare: an image
+//! in an older one would be misread by the new kernel, never kept.
 //!
 //! A running session holds an exclusive `flock` on `<image>.lock`, in which
 //! it records its process id and the ports it picked (so that
@@ -190,36 +192,82 @@ fn open_by_others(image: &Path) -> Vec<(u32, String)> {
     found
 }
 
-/// A fingerprint of what goes into an image: every user program.
-fn inputs_hash(programs: &[PathBuf]) -> Result<String> {
+/// A fingerprint of `files`: their names and contents.
+fn fingerprint(files: &[PathBuf]) -> Result<String> {
     let mut h = DefaultHasher::new();
-    for p in programs {
+    for p in files {
         h.write(p.file_name().unwrap_or_default().as_encoded_bytes());
         h.write(&std::fs::read(p).with_context(|| format!("reading {}", p.display()))?);
     }
     Ok(format!("{:016x}", h.finish()))
 }
 
+/// The sources that decide the disk format: the on-disk structures and
+/// the file system's parameters (block, disk and log sizes, inodes).
+fn format_sources() -> Vec<PathBuf> {
+    let root = paths::root();
+    vec![
+        root.join("proto-defs/fs_layout.toml"),
+        root.join("kernel/abi/src/fs.rs"),
+    ]
+}
+
+/// What an image was made from, as recorded in `<image>.inputs`.
+#[derive(Debug, PartialEq)]
+struct Inputs {
+    /// Fingerprint of the user programs.
+    programs: String,
+    /// Fingerprint of the disk format's sources.
+    format: String,
+}
+
+impl Inputs {
+    fn current() -> Result<Inputs> {
+        Ok(Inputs {
+            programs: fingerprint(&build::user_program_paths()?)?,
+            format: fingerprint(&format_sources())?,
+        })
+    }
+
+    fn to_text(&self) -> String {
+        format!("programs {}\nformat {}\n", self.programs, self.format)
+    }
+
+    /// The fingerprint recorded for `key` in a stamp's text.
+    fn recorded<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .map(str::trim)
+    }
+}
+
 /// Why an image has to be (re)made, or `None` when it can be kept.
-fn why_rebuild(image: &Path, hash: &str, fresh: bool) -> Option<&'static str> {
+fn why_rebuild(image: &Path, inputs: &Inputs, fresh: bool) -> Option<&'static str> {
     if fresh {
         return Some("--fresh-fs");
     }
     if !image.exists() {
         return Some("no image yet");
     }
-    match std::fs::read_to_string(with_suffix(image, ".inputs")) {
-        Ok(old) if old.trim() == hash => None,
-        _ => Some("the user programs changed"),
+    let Ok(old) = std::fs::read_to_string(with_suffix(image, ".inputs")) else {
+        return Some("no record of what it was made from");
+    };
+    // A stamp without a format line predates the record: its format is
+    // unknown, so it counts as changed.
+    if Inputs::recorded(&old, "format") != Some(inputs.format.as_str()) {
+        return Some("the disk format changed");
     }
+    if Inputs::recorded(&old, "programs") != Some(inputs.programs.as_str()) {
+        return Some("the user programs changed");
+    }
+    None
 }
 
 /// Makes `image` current for the programs just built, keeping it (and
 /// the files written in it) when nothing changed. Needs the claim.
 pub fn prepare(_claim: &Claim, image: &Path, fresh: bool) -> Result<()> {
-    let programs = build::user_program_paths()?;
-    let hash = inputs_hash(&programs)?;
-    let Some(why) = why_rebuild(image, &hash, fresh) else {
+    let inputs = Inputs::current()?;
+    let Some(why) = why_rebuild(image, &inputs, fresh) else {
         eprintln!(
             "xv6net: keeping {} (files written in the guest are still there; --fresh-fs starts over)",
             paths::shown(image)
@@ -233,7 +281,7 @@ pub fn prepare(_claim: &Claim, image: &Path, fresh: bool) -> Result<()> {
         );
     }
     build::mkfs(image)?;
-    std::fs::write(with_suffix(image, ".inputs"), hash)?;
+    std::fs::write(with_suffix(image, ".inputs"), inputs.to_text())?;
     Ok(())
 }
 
@@ -316,15 +364,50 @@ mod tests {
     #[test]
     fn rebuild_only_when_inputs_change() {
         let image = scratch("stamp");
+        let stamp = with_suffix(&image, ".inputs");
+        let inputs = |programs: &str, format: &str| Inputs {
+            programs: programs.into(),
+            format: format.into(),
+        };
         std::fs::remove_file(&image).ok();
-        assert_eq!(why_rebuild(&image, "a", false), Some("no image yet"));
+        std::fs::remove_file(&stamp).ok();
+        let a = inputs("a", "f");
+        assert_eq!(why_rebuild(&image, &a, false), Some("no image yet"));
         std::fs::write(&image, b"x").unwrap();
-        std::fs::write(with_suffix(&image, ".inputs"), "a").unwrap();
-        assert_eq!(why_rebuild(&image, "a", false), None);
-        assert_eq!(why_rebuild(&image, "a", true), Some("--fresh-fs"));
         assert_eq!(
-            why_rebuild(&image, "b", false),
+            why_rebuild(&image, &a, false),
+            Some("no record of what it was made from")
+        );
+        std::fs::write(&stamp, a.to_text()).unwrap();
+        assert_eq!(why_rebuild(&image, &a, false), None);
+        assert_eq!(why_rebuild(&image, &a, true), Some("--fresh-fs"));
+        assert_eq!(
+            why_rebuild(&image, &inputs("b", "f"), false),
             Some("the user programs changed")
         );
+        assert_eq!(
+            why_rebuild(&image, &inputs("a", "g"), false),
+            Some("the disk format changed")
+        );
+        // A stamp of the programs alone, as images made before the format
+        // was recorded have: the image may be in an older format.
+        std::fs::write(&stamp, "a").unwrap();
+        assert_eq!(
+            why_rebuild(&image, &a, false),
+            Some("the disk format changed")
+        );
+    }
+
+    #[test]
+    fn the_format_fingerprint_covers_the_layout_and_parameters() {
+        let sources = format_sources();
+        assert!(sources.iter().all(|p| p.exists()), "{sources:?}");
+        let text = std::fs::read_to_string(&sources[1]).unwrap();
+        assert!(text.contains("pub const FSSIZE"), "parameters moved?");
+        let spec = std::fs::read_to_string(&sources[0]).unwrap();
+        assert!(spec.contains("name = \"DInode\""), "layout moved?");
+        let f = fingerprint(&sources).unwrap();
+        assert_eq!(f, fingerprint(&sources).unwrap());
+        assert_ne!(f, fingerprint(&sources[..1]).unwrap());
     }
 }

@@ -8,8 +8,11 @@
 //! `[ boot | super | log | inode blocks | free bitmap | data blocks ]`.
 //! Block 1 is the `SuperBlock`; the log area starts with a `LogHeader` block;
 //! inode blocks hold `DInode`s back to back; a directory's content is a run of
-//! `Dirent`s; an inode's last address names an `IndirectBlock`. Every integer
-//! is little-endian (the RISC-V byte order).
+//! `Dirent`s. An inode names its first `NDIRECT` blocks directly, the next
+//! `NINDIRECT` through its singly-indirect `IndirectBlock`, and the next
+//! `NINDIRECT * NINDIRECT` through its doubly-indirect one, whose entries name
+//! singly-indirect blocks (xv6's "large files" exercise). Every integer is
+//! little-endian (the RISC-V byte order).
 //!
 //! # [`SuperBlock`] (32 bytes)
 //!
@@ -33,7 +36,9 @@
 //! | 4 | `minor` | `u16` |
 //! | 6 | `nlink` | `u16` |
 //! | 8 | `size` | `u32` |
-//! | 12 | `addrs` | `[u32; 13]` |
+//! | 12 | `addrs` | `[u32; 11]` |
+//! | 56 | `indirect` | `u32` |
+//! | 60 | `dindirect` | `u32` |
 //!
 //! # [`Dirent`] (16 bytes)
 //!
@@ -42,12 +47,12 @@
 //! | 0 | `inum` | `u16` |
 //! | 2 | `name` | `[u8; 14]` |
 //!
-//! # [`LogHeader`] (124 bytes)
+//! # [`LogHeader`] (244 bytes)
 //!
 //! | offset | field | type |
 //! |---|---|---|
 //! | 0 | `n` | `u32` |
-//! | 4 | `block` | `[u32; 30]` |
+//! | 4 | `block` | `[u32; 60]` |
 //!
 //! # [`IndirectBlock`] (1024 bytes)
 //!
@@ -128,8 +133,13 @@ pub struct DInode {
     pub nlink: u16,
     /// Size of the file in bytes.
     pub size: u32,
-    /// Data block addresses: `NDIRECT` (12) direct, then the `IndirectBlock`; 0 = none.
-    pub addrs: [u32; 13],
+    /// Direct data block addresses (`NDIRECT` of them); 0 = none.
+    pub addrs: [u32; 11],
+    /// The singly-indirect `IndirectBlock`: the next `NINDIRECT` data blocks; 0 = none.
+    pub indirect: u32,
+    /// The doubly-indirect `IndirectBlock`: each entry a singly-indirect block of `NINDIRECT`
+    /// more data blocks; 0 = none.
+    pub dindirect: u32,
 }
 
 const _: () = assert!(core::mem::size_of::<DInode>() == DInode::LEN);
@@ -138,7 +148,7 @@ impl DInode {
     /// Size on disk, in bytes.
     pub const LEN: usize = 64;
     /// Entries in [`Self::addrs`].
-    pub const ADDRS_LEN: usize = 13;
+    pub const ADDRS_LEN: usize = 11;
 }
 
 impl Default for DInode {
@@ -181,17 +191,18 @@ impl Default for Dirent {
 pub struct LogHeader {
     /// How many of `block` are in the log (the blocks after the header, in order).
     pub n: u32,
-    /// Home block number of each logged block; `LOGSIZE` entries.
-    pub block: [u32; 30],
+    /// Home block number of each logged block; `LOGSIZE` entries (three operations of
+    /// `MAXOPBLOCKS`).
+    pub block: [u32; 60],
 }
 
 const _: () = assert!(core::mem::size_of::<LogHeader>() == LogHeader::LEN);
 
 impl LogHeader {
     /// Size on disk, in bytes.
-    pub const LEN: usize = 124;
+    pub const LEN: usize = 244;
     /// Entries in [`Self::block`].
-    pub const BLOCK_LEN: usize = 30;
+    pub const BLOCK_LEN: usize = 60;
 }
 
 impl Default for LogHeader {
@@ -201,12 +212,12 @@ impl Default for LogHeader {
     }
 }
 
-/// The block an inode's last address names: the addresses of the file's blocks after the
-/// direct ones.
+/// A block of block addresses: an inode's singly-indirect block (data blocks), its
+/// doubly-indirect block (singly-indirect blocks), or one of the latter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
 pub struct IndirectBlock {
-    /// Data block addresses (`NINDIRECT` of them); 0 = none.
+    /// Block addresses (`NINDIRECT` of them); 0 = none.
     pub addrs: [u32; 256],
 }
 

@@ -88,6 +88,8 @@ pub struct SysInfo {
     pub total_pages: u64,
     pub nproc: u64,
     pub uptime_ticks: u64,
+    /// Free blocks on the root file system.
+    pub free_blocks: u64,
 }
 
 /// Timer interrupts per second: `sleep` and `uptime` count these ticks.

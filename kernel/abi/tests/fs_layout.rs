@@ -5,7 +5,7 @@
 use core::mem::{offset_of, size_of};
 
 use abi::fs::{
-    DInode, Dirent, IndirectBlock, LogHeader, SuperBlock, BSIZE, DIRSIZ, LOGSIZE, NDIRECT,
+    DInode, Dirent, IndirectBlock, LogHeader, SuperBlock, BSIZE, DIRSIZ, LOGSIZE, MAXFILE, NDIRECT,
     NINDIRECT,
 };
 use zerocopy::IntoBytes;
@@ -33,7 +33,8 @@ fn superblock_is_eight_words() {
 #[test]
 fn dinode_is_64_bytes() {
     // struct dinode { short type, major, minor, nlink; uint size;
-    //   uint addrs[NDIRECT+1]; };
+    //   uint addrs[NDIRECT+2]; };  (the "large files" lab: NDIRECT 11,
+    //   then the singly- and the doubly-indirect block)
     assert_eq!(size_of::<DInode>(), 64);
     assert_eq!(
         [
@@ -43,10 +44,16 @@ fn dinode_is_64_bytes() {
             offset_of!(DInode, nlink),
             offset_of!(DInode, size),
             offset_of!(DInode, addrs),
+            offset_of!(DInode, indirect),
+            offset_of!(DInode, dindirect),
         ],
-        [0, 2, 4, 6, 8, 12]
+        [0, 2, 4, 6, 8, 12, 56, 60]
     );
-    assert_eq!((NDIRECT, DInode::ADDRS_LEN), (12, 13));
+    assert_eq!((NDIRECT, DInode::ADDRS_LEN), (11, 11));
+    // #define MAXFILE (NDIRECT + NINDIRECT + NINDIRECT * NINDIRECT)
+    assert_eq!(MAXFILE, 11 + 256 + 256 * 256);
+    // Its size in bytes still fits the inode's 32-bit size.
+    assert!(u32::try_from(MAXFILE * BSIZE).is_ok());
     let d = DInode {
         typ: 2,
         size: 0x0102_0304,

@@ -1,9 +1,9 @@
 //! usertests: the in-guest kernel test program, in the spirit of xv6's.
 //! Processes (fork/exec/wait/kill), pipes, the file system (many files and
-//! directories, big files through the indirect block, concurrent use),
-//! memory (sbrk grow/shrink, running out) and every system call given bad
-//! pointers, lengths and fds. Prints `test NAME: OK` per test and ends with
-//! `ALL TESTS PASSED` or `SOME TESTS FAILED: names`.
+//! directories, big files through the singly- and doubly-indirect blocks,
+//! concurrent use), memory (sbrk grow/shrink, running out) and every
+//! system call given bad pointers, lengths and fds. Prints `test NAME: OK`
+//! per test and ends with `ALL TESTS PASSED` or `SOME TESTS FAILED: names`.
 //!
 //! `usertests [-q] [-v] [name...]`: -q skips the slow tests, -v prints
 //! ticks per test, names pick tests.
@@ -54,6 +54,7 @@ const TESTS: &[Test] = ulib::tests! {
     fs::createdelete;
     fs::concreate;
     fs::bigfile, slow;
+    fs::hugefile, slow;
     mem::sbrkbasic;
     mem::sbrkshrink;
     mem::sbrkbad;
