@@ -13,6 +13,8 @@
 //! (through `Mbuf::copy_out`, which counts them), and [`Stack::tcp_send`]
 //! copies user bytes once into the mbufs kept for retransmission.
 
+pub mod seq;
+
 use abi::net::SockAddrIn;
 use abi::Errno;
 
