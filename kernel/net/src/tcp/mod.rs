@@ -14,6 +14,7 @@
 //! copies user bytes once into the mbufs kept for retransmission.
 
 pub mod seq;
+pub mod sndbuf;
 
 use abi::net::SockAddrIn;
 use abi::Errno;
