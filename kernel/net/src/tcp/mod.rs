@@ -14,6 +14,7 @@
 //! copies user bytes once into the mbufs kept for retransmission.
 
 pub mod reasm;
+pub mod rtt;
 pub mod seq;
 pub mod sndbuf;
 
