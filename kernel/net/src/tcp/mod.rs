@@ -13,6 +13,7 @@
 //! (through `Mbuf::copy_out`, which counts them), and [`Stack::tcp_send`]
 //! copies user bytes once into the mbufs kept for retransmission.
 
+pub mod congestion;
 pub mod reasm;
 pub mod rtt;
 pub mod seq;

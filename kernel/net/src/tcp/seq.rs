@@ -12,7 +12,7 @@
 //! sequence numbers with `<` by mistake: the wrap at 2^32 would reverse
 //! the answer once per 4 GiB sent.
 
-use core::ops::{Add, AddAssign};
+use core::ops::{Add, AddAssign, Sub};
 
 /// A TCP sequence (or acknowledgment) number.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -86,6 +86,14 @@ impl Add<u32> for Seq {
     }
 }
 
+impl Sub<u32> for Seq {
+    type Output = Seq;
+
+    fn sub(self, n: u32) -> Seq {
+        Seq(self.0.wrapping_sub(n))
+    }
+}
+
 impl AddAssign<u32> for Seq {
     fn add_assign(&mut self, n: u32) {
         *self = *self + n;
@@ -131,6 +139,7 @@ mod tests {
         s += 1;
         assert_eq!(s, Seq(0));
         assert_eq!(Seq(u32::MAX - 1) + 5, Seq(3));
+        assert_eq!(Seq(3) - 5, Seq(u32::MAX - 1));
     }
 
     #[test]
