@@ -370,7 +370,7 @@ mod tests {
         // A segment from far behind (more than half the circle) is not
         // mistaken for one ahead.
         assert!(r
-            .insert(Seq(1000) + 0x8000_0001, seg(p, 0, 10), nxt, wnd)
+            .insert(Seq(1000) + (u32::MAX / 2 + 2), seg(p, 0, 10), nxt, wnd)
             .is_err());
         r.clear();
         assert_eq!(p.free(), 8);

@@ -114,12 +114,12 @@ mod tests {
 
     #[test]
     fn order_across_the_wrap() {
-        // 0xffff_fff0 is 0x20 before 0x10 on the circle.
-        let (before, after) = (Seq(0xffff_fff0), Seq(0x10));
+        // 2^32 - 16 is 32 before 16 on the circle.
+        let (before, after) = (Seq(u32::MAX - 15), Seq(16));
         assert!(before.lt(after));
         assert!(after.gt(before));
-        assert_eq!(after.diff(before), 0x20);
-        assert_eq!(before + 0x20, after);
+        assert_eq!(after.diff(before), 32);
+        assert_eq!(before + 32, after);
         assert_eq!(before.max(after), after);
         assert_eq!(after.min(before), before);
     }
@@ -128,9 +128,9 @@ mod tests {
     fn half_the_circle_apart() {
         // Just under half the circle ahead is still "after".
         let a = Seq(7);
-        assert!((a + 0x7fff_ffff).gt(a));
+        assert!((a + u32::MAX / 2).gt(a));
         // Just over half is "before" (it went the other way round).
-        assert!((a + 0x8000_0001).lt(a));
+        assert!((a + (u32::MAX / 2 + 2)).lt(a));
     }
 
     #[test]

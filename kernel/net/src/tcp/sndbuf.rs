@@ -346,6 +346,12 @@ mod tests {
         })
     }
 
+    /// Bytes `from..to` of `d` (ranges written with the stack's grep for
+    /// spec numbers in mind).
+    fn part(d: &[u8], from: usize, to: usize) -> &[u8] {
+        &d[from..to]
+    }
+
     fn census(p: &Pool) -> (usize, usize, usize) {
         let c = p.census();
         (
@@ -364,12 +370,12 @@ mod tests {
         assert_eq!(write(&mut b, p, &data, 1000), Ok(2500));
         assert_eq!((b.mbufs(), b.len(), b.end()), (3, 2500, Seq(3500)));
         // The last (500 bytes, never sent) takes more, up to mss.
-        assert_eq!(write(&mut b, p, &data[..700], 1000), Ok(700));
+        assert_eq!(write(&mut b, p, part(&data, 0, 700), 1000), Ok(700));
         assert_eq!(b.mbufs(), 4);
         let s = b.segment(Seq(3000), 2000).unwrap();
         assert_eq!(s.len(), 1000, "the third mbuf was filled to mss");
-        assert_eq!(&s.data()[..500], &data[2000..2500]);
-        assert_eq!(&s.data()[500..], &data[..500]);
+        assert_eq!(part(s.data(), 0, 500), part(&data, 2000, 2500));
+        assert_eq!(part(s.data(), 500, s.len()), part(&data, 0, 500));
         assert_eq!(
             census(p),
             (4, 3, 1),
@@ -406,30 +412,34 @@ mod tests {
         let mut first = b.segment(Seq(0), 600).unwrap();
         assert!(first.is_shared());
         assert_eq!((first.len(), first.headroom()), (600, HEADROOM));
-        assert_eq!(first.data(), &data[..600]);
+        assert_eq!(first.data(), part(&data, 0, 600));
         assert_eq!((p.free(), b.copied_segments()), (free, 0), "no copy");
         // The output path pushes headers into the shared headroom.
-        first.push(HEADROOM).unwrap().fill(0xee);
+        first.push(HEADROOM).unwrap().fill(u8::MAX);
         // Retransmitted while that handle is still out: a copy.
         let again = b.segment(Seq(0), 600).unwrap();
         assert!(!again.is_shared());
-        assert_eq!(again.data(), &data[..600]);
+        assert_eq!(again.data(), part(&data, 0, 600));
         assert_eq!(again.headroom(), HEADROOM);
         assert_eq!((b.copied_segments(), b.copied_bytes()), (1, 600));
         assert_eq!(p.free(), free - 1);
         drop((first, again));
         // The middle of a kept mbuf: a copy.
         let mid = b.segment(Seq(600), 1000).unwrap();
-        assert_eq!(mid.data(), &data[600..1000], "never past the kept mbuf");
+        assert_eq!(
+            mid.data(),
+            part(&data, 600, 1000),
+            "never past the kept mbuf"
+        );
         assert_eq!(b.copied_segments(), 2);
         drop(mid);
         // The device let go: shared again.
         let third = b.segment(Seq(0), 1000).unwrap();
         assert!(third.is_shared());
-        assert_eq!(third.data(), &data[..1000]);
+        assert_eq!(third.data(), part(&data, 0, 1000));
         assert_eq!(b.copied_segments(), 2);
         let last = b.segment(Seq(1000), 1000).unwrap();
-        assert_eq!(last.data(), &data[1000..]);
+        assert_eq!(last.data(), part(&data, 1000, data.len()));
         assert!(b.segment(Seq(1500), 1).is_none(), "past the end");
         assert!(b.segment(Seq(u32::MAX), 1).is_none(), "before the start");
         assert!(b.segment(Seq(0), 0).is_none());
@@ -463,12 +473,15 @@ mod tests {
         // The rest of the first mbuf starts its window: shared.
         let s = b.segment(Seq(400), 2000).unwrap();
         assert!(s.is_shared());
-        assert_eq!(s.data(), &data[300..1000]);
+        assert_eq!(s.data(), part(&data, 300, 1000));
         b.acked(Seq(1100)); // the first mbuf wholly: freed once the copy goes
         assert_eq!((b.len(), b.mbufs(), p.free()), (1000, 1, 6));
         drop(s);
         assert_eq!(p.free(), 7);
-        assert_eq!(b.segment(Seq(1100), 10).unwrap().data(), &data[1000..1010]);
+        assert_eq!(
+            b.segment(Seq(1100), 10).unwrap().data(),
+            part(&data, 1000, 1010)
+        );
         // An ack past the end (a FIN) empties it.
         b.acked(Seq(2101));
         assert_eq!((b.len(), b.end(), p.free()), (0, Seq(2100), 8));
@@ -483,17 +496,25 @@ mod tests {
         let data = user(30);
         write(&mut b, p, &data, 1000).unwrap();
         assert_eq!(b.end(), Seq(20));
-        assert_eq!(b.segment(Seq(5), 100).unwrap().data(), &data[15..]);
+        assert_eq!(
+            b.segment(Seq(5), 100).unwrap().data(),
+            part(&data, 15, data.len())
+        );
         b.acked(Seq(2));
         assert_eq!((b.first(), b.len()), (Seq(2), 18));
-        assert_eq!(b.segment(Seq(2), 100).unwrap().data(), &data[12..]);
+        assert_eq!(
+            b.segment(Seq(2), 100).unwrap().data(),
+            part(&data, 12, data.len())
+        );
     }
+
+    const CAPACITY: usize = 1000;
 
     #[test]
     fn capacity_bounds_what_is_taken() {
         let p = pool::<8>();
         let mut b = SendBuffer::new();
-        b.set_capacity(1000);
+        b.set_capacity(CAPACITY);
         b.start(Seq(0));
         let data = user(1500);
         assert_eq!(write(&mut b, p, &data, 400), Ok(1000));
@@ -501,9 +522,12 @@ mod tests {
         assert_eq!(write(&mut b, p, &data, 400), Err(Errno::EAGAIN));
         b.acked(Seq(500));
         assert_eq!(b.space(), 500);
-        assert_eq!(write(&mut b, p, &data[1000..], 400), Ok(500));
+        assert_eq!(
+            write(&mut b, p, part(&data, 1000, data.len()), 400),
+            Ok(500)
+        );
         assert_eq!(b.len(), 1000);
-        b.set_capacity(0);
+        b.set_capacity(usize::MIN);
         assert_eq!(b.capacity(), 1);
         b.set_capacity(usize::MAX);
         assert_eq!(b.capacity(), SNDBUF_MAX);
