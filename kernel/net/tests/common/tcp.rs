@@ -326,3 +326,31 @@ impl T {
         (c, p)
     }
 }
+
+impl T {
+    /// The states of every TCP connection (socklist's view, sockets and
+    /// connections closed by the user alike).
+    pub fn tcp_states(&self) -> Vec<net::tcp::TcpState> {
+        use net::tcp::TcpState::*;
+        let all = [
+            Closed,
+            Listen,
+            SynSent,
+            SynReceived,
+            Established,
+            FinWait1,
+            FinWait2,
+            CloseWait,
+            Closing,
+            LastAck,
+            TimeWait,
+        ];
+        let mut info = [abi::net::SockInfo::default(); 256];
+        let n = self.s.socklist(&mut info);
+        info[..n]
+            .iter()
+            .filter(|i| i.kind == abi::net::SOCK_STREAM as u32)
+            .map(|i| all[i.state as usize])
+            .collect()
+    }
+}
