@@ -123,13 +123,13 @@ fn half_close_keeps_receiving() {
 #[test]
 fn closing_with_unread_data_resets() {
     let mut t = T::new();
-    let (c, mut p) = t.connected(7);
+    let (c, p) = t.connected(7);
     t.input(&p.frame(ACK | PSH, b"never read"));
-    p.seq += 10;
     t.s.tcp_close(&mut t.env, c).unwrap();
     let r = t.segs();
     let r = r.last().unwrap();
     assert!(r.has(RST));
+    assert_eq!(r.ack, p.seq + 10);
     assert_eq!(t.counter("tcp_unread_resets"), 1);
     assert!(t.tcp_states().is_empty());
     t.assert_no_leak();
