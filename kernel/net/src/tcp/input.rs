@@ -220,14 +220,14 @@ impl Stack {
         }
         // 1. The sequence number (RFC 9293 3.10.7.4, first).
         let wnd = t.rcv_wnd();
-        let len = seg.seg_len();
-        let acceptable = match (len, wnd) {
+        let seg_len = seg.seg_len();
+        // Its first or its last sequence number in the window.
+        let last = seg.seq + seg_len.saturating_sub(1);
+        let acceptable = match (seg_len, wnd) {
             (0, 0) => seg.seq == t.rcv_nxt,
             (0, _) => seg.seq.in_window(t.rcv_nxt, wnd),
             (_, 0) => false,
-            _ => {
-                seg.seq.in_window(t.rcv_nxt, wnd) || (seg.seq + (len - 1)).in_window(t.rcv_nxt, wnd)
-            }
+            _ => seg.seq.in_window(t.rcv_nxt, wnd) || last.in_window(t.rcv_nxt, wnd),
         };
         // A closed window still takes ACKs and RSTs at RCV.NXT.
         let acceptable = acceptable || (wnd == 0 && seg.seq == t.rcv_nxt);
