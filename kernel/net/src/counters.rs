@@ -169,6 +169,8 @@ named_enum! {
         TcpRstsOut = "tcp_rsts_out",
         /// ACKs sent to a doubtful RST or SYN (RFC 5961).
         TcpChallengeAcks = "tcp_challenge_acks",
+        /// Challenge ACKs not sent: over the stack's rate.
+        TcpChallengeAcksLimited = "tcp_challenge_acks_limited",
         TcpWindowProbes = "tcp_window_probes",
         /// ACKs sent when the delayed-ACK timer ran out.
         TcpDelayedAcks = "tcp_delayed_acks",

@@ -21,7 +21,7 @@ use super::options::RxOptions;
 use super::output::OUR_MSS;
 use super::seq::Seq;
 use super::tcb::{DEFAULT_MSS, RCV_SHIFT, SND_BUF};
-use super::{TcpState, DELACK_MS, MSL_MS};
+use super::{TcpState, ACK_THROTTLE_PER_SEC, DELACK_MS, MSL_MS};
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
@@ -83,7 +83,22 @@ impl Stack {
         }
         let local = (ip.dst, h.dst_port());
         let remote = (ip.src, h.src_port());
-        let Some(c) = self.tcp.find(local, remote) else {
+        let mut found = self.tcp.find(local, remote);
+        if let Some(c) = found {
+            // A new SYN for a pair in TIME-WAIT, numbered past the old
+            // connection (RFC 9293 3.6.1, RFC 6191): the old one makes way.
+            let t = &self.tcp.conns[c];
+            if t.state == TcpState::TimeWait
+                && seg.syn
+                && !seg.has_ack
+                && !seg.rst
+                && seg.seq.gt(t.rcv_nxt)
+            {
+                self.tcp.free(c);
+                found = self.tcp.find(local, remote);
+            }
+        }
+        let Some(c) = found else {
             // RFC 9293 3.10.7.1: a RST answers anything but a RST.
             if !seg.rst {
                 self.tcp_reply_rst(env, ip, &h, seg.seg_len());
@@ -250,8 +265,7 @@ impl Stack {
         // 2. RST (RFC 5961 3.2).
         if seg.rst {
             if seg.seq != t.rcv_nxt {
-                self.counters.bump(Stat::TcpChallengeAcks);
-                self.tcp_send_ack(env, c);
+                self.tcp_challenge_ack(env, c);
                 return Err(DropReason::TcpChallenged);
             }
             match t.state {
@@ -272,8 +286,7 @@ impl Stack {
                 self.tcp.free(c);
                 return Err(DropReason::TcpUnexpected);
             }
-            self.counters.bump(Stat::TcpChallengeAcks);
-            self.tcp_send_ack(env, c);
+            self.tcp_challenge_ack(env, c);
             return Err(DropReason::TcpChallenged);
         }
         // 5. ACK.
@@ -535,6 +548,24 @@ impl Stack {
             Some(l) => self.tcp_wake(env, l),
             None => self.tcp_wake(env, c),
         }
+    }
+
+    /// A challenge ACK (RFC 5961 3.2, 4.2), at most
+    /// [`ACK_THROTTLE_PER_SEC`] a second for the whole stack (RFC 5961
+    /// 7), so a flood of forged segments does not become a flood of ACKs.
+    fn tcp_challenge_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let now = env.now_ms();
+        let (start, sent) = &mut self.tcp.challenges;
+        if now >= *start + 1000 {
+            (*start, *sent) = (now, 0);
+        }
+        if *sent >= ACK_THROTTLE_PER_SEC {
+            self.counters.bump(Stat::TcpChallengeAcksLimited);
+            return;
+        }
+        *sent += 1;
+        self.counters.bump(Stat::TcpChallengeAcks);
+        self.tcp_send_ack(env, c);
     }
 
     /// TIME-WAIT: 2 MSL, then the block is freed.

@@ -30,6 +30,8 @@ pub(crate) struct TcpTable {
     pub isn: IsnGen,
     /// Counts connections as they become established (accept's order).
     pub established: u64,
+    /// Challenge ACKs: when the current second began, how many were sent.
+    pub challenges: (u64, u32),
 }
 
 impl TcpTable {
@@ -40,6 +42,7 @@ impl TcpTable {
             next_ephemeral: EPHEMERAL_FIRST,
             isn: IsnGen::new(),
             established: 0,
+            challenges: (0, 0),
         }
     }
 
