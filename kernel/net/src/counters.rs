@@ -114,6 +114,8 @@ named_enum! {
         TcpDuplicate = "drop_tcp_duplicate",
         /// In-order data the receive queue had no room for.
         TcpQueueFull = "drop_tcp_queue_full",
+        /// The connections' queues together hold half the pool.
+        TcpRxMemory = "drop_tcp_rx_memory",
         /// Data for a connection the user closed: answered with a RST.
         TcpDataAfterClose = "drop_tcp_data_after_close",
     }

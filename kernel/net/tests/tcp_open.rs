@@ -276,3 +276,28 @@ fn segments_are_counted_both_ways() {
     t.input(&p.frame(ACK, b"x"));
     assert_eq!(t.counter("tcp_segs_in"), 2);
 }
+
+#[test]
+fn all_connections_together_hold_at_most_half_the_pool() {
+    let mut t = T::new();
+    let half = t.pool().total() / 2;
+    let per = net::tcp::rcvq::RCVQ_SEGS;
+    let mut held = 0;
+    let mut conns = vec![];
+    for port in 0..(half / per + 1) as u16 {
+        let (c, mut p) = t.connected(7 + port);
+        for _ in 0..per {
+            t.input(&p.frame(ACK, b"x"));
+            p.seq += 1;
+        }
+        conns.push(c);
+        held += per;
+    }
+    assert!(held > half);
+    assert_eq!(t.counter("drop_tcp_rx_memory") as usize, held - half);
+    // Reading gives the buffers back.
+    for c in conns {
+        t.recv(c, 1000).unwrap();
+    }
+    assert_eq!(t.counter("mbufs_socket"), 0);
+}

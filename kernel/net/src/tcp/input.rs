@@ -27,6 +27,10 @@ use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
 use crate::{NetEnv, Stack};
 
+/// Below this many received mbufs, a connection queues without looking
+/// at the others' (the whole table is summed only for busy ones).
+const RX_MBUFS_FREE_CHECK: usize = 4;
+
 /// What the state machine reads of a received segment.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Seg {
@@ -419,6 +423,16 @@ impl Stack {
         if seg.len == 0 {
             return Ok(());
         }
+        // All connections together keep at most half the pool's buffers
+        // (the rest refill the device's receive ring and carry what we
+        // send): checked once this one holds a few.
+        if t.rcvq.segs() + t.reasm.len() >= RX_MBUFS_FREE_CHECK
+            && self.tcp.rx_mbufs() >= self.pool.total() / 2
+        {
+            seg.fin = false;
+            return Err(DropReason::TcpRxMemory);
+        }
+        let t = &mut self.tcp.conns[c];
         if seg.seq != t.rcv_nxt {
             self.counters.bump(Stat::TcpOutOfOrder);
             seg.fin = false;

@@ -176,6 +176,14 @@ impl TcpTable {
             .map(|(i, _)| i)
     }
 
+    /// Received mbufs the connections hold, in order and out of order.
+    pub(crate) fn rx_mbufs(&self) -> usize {
+        self.conns
+            .iter()
+            .map(|t| t.rcvq.segs() + t.reasm.len())
+            .sum()
+    }
+
     /// Every block in use (for `socklist`).
     pub(crate) fn in_use(&self) -> impl Iterator<Item = &Tcb> {
         self.conns.iter().filter(|t| t.in_use())
