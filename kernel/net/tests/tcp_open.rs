@@ -42,6 +42,7 @@ fn passive_open_answers_with_the_options_offered() {
     assert!(t.drops().is_empty(), "{:?}", t.drops());
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.s.tcp_close(&mut t.env, l).unwrap();
+    t.finish_all();
 }
 
 #[test]
@@ -55,6 +56,7 @@ fn a_syn_without_options_gets_none_back() {
     assert!(s.has(SYN | ACK));
     assert_eq!((s.ts, s.shift, s.sack_permitted), (None, None, false));
     assert_eq!(s.mss, Some(OUR_MSS), "our MSS is always announced");
+    t.finish_all();
 }
 
 #[test]
@@ -92,6 +94,7 @@ fn active_open_and_data_both_ways() {
     assert_eq!(last.ack, p.seq + 1);
     t.tick(2 * net::tcp::MSL_MS + 1);
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -106,6 +109,7 @@ fn every_second_full_segment_is_acknowledged_at_once() {
     p.seq += 1448;
     assert_eq!(t.seg().ack, p.seq);
     assert_eq!(t.recv(c, 5000).unwrap().len(), 2896);
+    t.finish_all();
 }
 
 #[test]
@@ -132,6 +136,7 @@ fn simultaneous_open() {
     assert_eq!(t.s.tcp_connected(c), Ok(true));
     assert_eq!(t.send(c, b"x"), Ok(1));
     assert_eq!(t.segs().last().unwrap().payload, b"x");
+    t.finish_all();
 }
 
 #[test]
@@ -156,6 +161,7 @@ fn a_segment_to_no_connection_draws_a_reset() {
     assert_eq!(t.counter("tcp_rsts_out"), 2);
     assert_eq!(t.counter("tcp_rsts_in"), 1);
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -177,6 +183,7 @@ fn connect_refused_by_a_reset() {
     assert_eq!(t.s.tcp_connected(c), Err(Errno::ECONNREFUSED));
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -196,6 +203,7 @@ fn the_backlog_bounds_half_open_connections() {
     assert_eq!(rsts.len(), 2);
     assert!(rsts.iter().all(|s| s.has(RST)));
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -225,6 +233,7 @@ fn listen_ports_and_errors() {
     t.s.tcp_close(&mut t.env, a).unwrap();
     t.s.bind(b, &SockAddrIn::new([0; 4], 80)).unwrap();
     assert_eq!(t.s.tcp_close(&mut t.env, a), Err(Errno::EBADF));
+    t.finish_all();
 }
 
 #[test]
@@ -243,6 +252,7 @@ fn a_full_table_refuses_a_syn() {
     }
     assert!(t.counter("drop_tcp_table_full") > 0);
     assert_eq!(t.tcp_states().len(), net::tcp::table::MAX_CONNS);
+    t.finish_all();
 }
 
 #[test]
@@ -263,6 +273,7 @@ fn a_peer_ignoring_the_window_cannot_queue_more_than_it_offered() {
     // Read, there is room again: the same segment is taken.
     t.input(&p.frame(ACK, b"x"));
     assert_eq!(t.recv(c, 1000).unwrap(), b"x");
+    t.finish_all();
 }
 
 #[test]
@@ -275,6 +286,7 @@ fn segments_are_counted_both_ways() {
     );
     t.input(&p.frame(ACK, b"x"));
     assert_eq!(t.counter("tcp_segs_in"), 2);
+    t.finish_all();
 }
 
 #[test]
@@ -300,4 +312,5 @@ fn all_connections_together_hold_at_most_half_the_pool() {
         t.recv(c, 1000).unwrap();
     }
     assert_eq!(t.counter("mbufs_socket"), 0);
+    t.finish_all();
 }

@@ -354,3 +354,26 @@ impl T {
             .collect()
     }
 }
+
+impl T {
+    /// Closes every TCP socket, lets every connection finish (the peer
+    /// silent: FINs are retried until the connection gives up, TIME-WAIT
+    /// runs out) and checks the pool's census: every mbuf is back.
+    pub fn finish_all(&mut self) {
+        let first = net::socket::MAX_SOCKETS as u16;
+        for id in first..first + net::tcp::MAX_TCP as u16 {
+            let _ = self.s.tcp_close(&mut self.env, SocketId(id));
+        }
+        for _ in 0..30 * 60 {
+            self.tick(1000);
+            self.sent();
+        }
+        assert!(self.tcp_states().is_empty(), "{:?}", self.tcp_states());
+        let census = self.pool().census();
+        assert_eq!(
+            census.of(net::MbufState::Free),
+            self.pool().total(),
+            "mbufs leaked: {census:?}"
+        );
+    }
+}
