@@ -659,7 +659,7 @@ mod tests {
                         match b.segment(seq, max) {
                             Some(m) => {
                                 let from = seq.diff(Seq(iss)) as usize;
-                                assert!(m.len() <= max && m.len() > 0);
+                                assert!(m.len() <= max && !m.is_empty());
                                 assert!(m.headroom() >= HEADROOM);
                                 assert_eq!(m.data(), part(&stream, from, from + m.len()));
                                 if keep {
