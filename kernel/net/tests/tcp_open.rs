@@ -314,3 +314,21 @@ fn all_connections_together_hold_at_most_half_the_pool() {
     assert_eq!(t.counter("mbufs_socket"), 0);
     t.finish_all();
 }
+
+#[test]
+fn initial_sequence_numbers_follow_the_key() {
+    let isn = |key: Option<[u8; 16]>| {
+        let mut t = T::new();
+        if let Some(k) = key {
+            t.s.tcp_set_isn_key(k);
+        }
+        let (_c, p) = t.connected(7);
+        let isn = p.ack;
+        t.finish_all();
+        isn
+    };
+    assert_eq!(isn(Some([1; 16])), isn(Some([1; 16])));
+    assert_ne!(isn(Some([1; 16])), isn(Some([2; 16])));
+    // Unkeyed, the first connection keys it (here from the test clock).
+    assert_ne!(isn(None), isn(Some([0; 16])));
+}

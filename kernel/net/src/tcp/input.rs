@@ -145,7 +145,7 @@ impl Stack {
         let now = env.now_ms();
         let local = (ip.dst, h.dst_port());
         let remote = (ip.src, h.src_port());
-        let iss = self.tcp.isn.isn(now * 1000, local, remote);
+        let iss = self.tcp_isn(env, local, remote);
         let opts = self.tcp.conns[l].opts;
         let t = &mut self.tcp.conns[c];
         t.state = TcpState::SynReceived;

@@ -138,9 +138,32 @@ impl Stack {
     }
 
     /// Seeds the ISN generator (RFC 6528's secret key): the kernel calls
-    /// it once at boot with what entropy it has.
+    /// it once at boot with what entropy it has. Without it, the first
+    /// connection keys it from the fine clock, the time and our MAC: less
+    /// secret, never constant.
     pub fn tcp_set_isn_key(&mut self, key: [u8; 16]) {
         self.tcp.isn.set_key(key);
+    }
+
+    /// The ISN of a new connection (RFC 6528).
+    pub(crate) fn tcp_isn(
+        &mut self,
+        env: &mut dyn NetEnv,
+        local: (crate::Ipv4Addr, u16),
+        remote: (crate::Ipv4Addr, u16),
+    ) -> seq::Seq {
+        let now = env.now_ms();
+        if !self.tcp.isn.is_keyed() {
+            let mut key = [0; 16];
+            let (a, b) = key.split_at_mut(8);
+            a.copy_from_slice(&env.clock().to_le_bytes());
+            b.copy_from_slice(&now.to_le_bytes());
+            for (k, m) in key.iter_mut().zip(self.iface.mac) {
+                *k ^= m;
+            }
+            self.tcp.isn.set_key(key);
+        }
+        self.tcp.isn.isn(now * 1000, local, remote)
     }
 
     /// `listen`: the bound (or autobound) socket accepts connections;
@@ -237,7 +260,7 @@ impl Stack {
             return Err(Errno::EADDRINUSE);
         }
         let now = env.now_ms();
-        let iss = self.tcp.isn.isn(now * 1000, (addr, port), remote);
+        let iss = self.tcp_isn(env, (addr, port), remote);
         let t = &mut self.tcp.conns[c];
         t.local = (addr, port);
         t.remote = remote;
