@@ -98,6 +98,7 @@ fn paws_drops_an_old_timestamp() {
     let (c, mut p) = t.connected(7);
     t.input(&p.frame(ACK, b"new"));
     p.seq += 3;
+    t.sent();
     // The same numbers, but a timestamp older than the last one seen.
     p.ts = Some((400, 0));
     t.input(&p.frame(ACK, b"dup"));

@@ -21,6 +21,8 @@ use crate::Ipv4Addr;
 pub const RCV_SHIFT: u8 = 2;
 /// The send buffer's size in bytes.
 pub const SND_BUF: usize = 64 * 1024;
+/// Data segments acknowledged without delay at the start of a connection.
+pub const QUICKACKS: u32 = 16;
 /// The MSS assumed when the peer sends none (RFC 9293, 3.7.1).
 pub const DEFAULT_MSS: u16 = 536;
 
@@ -110,6 +112,12 @@ pub(crate) struct Vars {
     pub dupacks: u32,
     /// Full-sized segments received since our last ACK.
     pub unacked_segs: u32,
+    /// The largest segment the peer sent so far (its full size, as far
+    /// as delayed ACKs go).
+    pub rcv_mss: usize,
+    /// Data segments still acknowledged at once (the start of the
+    /// connection).
+    pub quickacks: u32,
 
     /// The user will send nothing more: a FIN follows the queued data.
     pub fin_queued: bool,
@@ -188,6 +196,8 @@ impl Vars {
             rtt_probe: None,
             dupacks: 0,
             unacked_segs: 0,
+            rcv_mss: 0,
+            quickacks: QUICKACKS,
             fin_queued: false,
             rx_fin: false,
             shut_rd: false,

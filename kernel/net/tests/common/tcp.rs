@@ -377,3 +377,17 @@ impl T {
         );
     }
 }
+
+impl T {
+    /// Sends one-byte segments on `c` until it no longer acknowledges
+    /// each at once (its quick ACKs of a connection's start are spent),
+    /// reads them and forgets the ACKs.
+    pub fn spend_quickacks(&mut self, c: SocketId, p: &mut Peer) {
+        for _ in 0..net::tcp::tcb::QUICKACKS {
+            self.input(&p.frame(ACK, b"q"));
+            p.seq += 1;
+        }
+        self.recv(c, 1000).unwrap();
+        self.sent();
+    }
+}
