@@ -341,3 +341,47 @@ fn initial_sequence_numbers_follow_the_key() {
     // Unkeyed, the first connection keys it (here from the test clock).
     assert_ne!(isn(None), isn(Some([0; 16])));
 }
+
+/// A peer that fills every window we offer, in full segments of its own
+/// size and a partial last one, while the reader takes a little at a
+/// time: nothing it sends within the window is ever dropped.
+#[test]
+fn a_peer_filling_every_window_loses_nothing() {
+    for read in [100, 700, 1448, 3000] {
+        for every in 1..4 {
+            let mut t = T::new();
+            let (c, mut p) = t.connected(7);
+            t.input(&p.frame(ACK, b"x"));
+            p.seq += 1;
+            let a = t.segs().pop().unwrap();
+            let mut edge = a.ack.wrapping_add((a.window as u32) << 2);
+            let mut k = 0;
+            for _ in 0..3000 {
+                let room = edge.wrapping_sub(p.seq);
+                if room == 0 || room > 1 << 30 {
+                    let _ = t.recv(c, read);
+                } else {
+                    let n = room.min(1448) as usize;
+                    t.input(&p.frame(ACK, &vec![1u8; n]));
+                    p.seq += n as u32;
+                    k += 1;
+                    if k % every == 0 {
+                        let _ = t.recv(c, read);
+                    }
+                }
+                for s in t.segs() {
+                    let e = s.ack.wrapping_add((s.window as u32) << 2);
+                    if e.wrapping_sub(edge) as i32 > 0 {
+                        edge = e;
+                    }
+                }
+            }
+            assert!(
+                t.drops().is_empty(),
+                "read {read} every {every}: {:?}",
+                t.drops()
+            );
+            t.finish_all();
+        }
+    }
+}
