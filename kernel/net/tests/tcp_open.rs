@@ -196,22 +196,53 @@ fn connect_refused_by_a_reset() {
 }
 
 #[test]
-fn the_backlog_bounds_half_open_connections() {
+fn the_backlog_bounds_connections_waiting_for_accept() {
     let mut t = T::new();
     t.learn_peer();
     let l = t.listener(80, 2);
     for port in 0..4 {
-        let p = Peer::new(41000 + port, 80);
+        let mut p = Peer::new(41000 + port, 80);
         t.input(&p.frame(SYN, &[]));
+        p.seq += 1;
+        if let Some(s) = t.segs().pop() {
+            p.saw(&s);
+            t.input(&p.frame(ACK, &[]));
+        }
     }
-    assert_eq!(t.segs().len(), 2, "two SYN-ACKs");
     assert_eq!(t.counter("drop_tcp_backlog_full"), 2);
+    assert_eq!(t.counter("tcp_passive_opens"), 2);
     // Closing the listener resets those waiting and frees everything.
     t.s.tcp_close(&mut t.env, l).unwrap();
     let rsts = t.segs();
     assert_eq!(rsts.len(), 2);
     assert!(rsts.iter().all(|s| s.has(RST)));
     t.assert_no_leak();
+    t.finish_all();
+}
+
+#[test]
+fn a_syn_flood_does_not_keep_a_client_out() {
+    let mut t = T::new();
+    t.learn_peer();
+    let l = t.listener(80, 4);
+    for port in 0..100 {
+        t.env.now += 1;
+        t.input(&Peer::new(20000 + port, 80).frame(SYN, &[]));
+    }
+    assert_eq!(t.segs().len(), 100, "each SYN answered");
+    assert_eq!(t.counter("tcp_half_open_dropped"), 96);
+    // A real client in the middle of the flood completes its handshake.
+    let mut p = Peer::new(40000, 80);
+    t.input(&p.frame(SYN, &[]));
+    p.seq += 1;
+    let synack = t.seg();
+    p.saw(&synack);
+    t.input(&Peer::new(30000, 80).frame(SYN, &[]));
+    t.input(&p.frame(ACK, &[]));
+    let (c, from) = t.s.tcp_accept(l).unwrap();
+    assert_eq!(from.port(), 40000);
+    assert_eq!(t.counter("drop_tcp_backlog_full"), 0);
+    let _ = c;
     t.finish_all();
 }
 

@@ -137,7 +137,15 @@ impl Stack {
             return Err(DropReason::TcpUnexpected);
         }
         if self.tcp.backlog_of(l) >= self.tcp.conns[l].backlog {
-            return Err(DropReason::TcpBacklogFull);
+            // Full: the oldest half-open connection makes way, so a flood
+            // of SYNs that never complete cannot keep real clients out
+            // (a client answers within a round trip; a flood's SYNs wait
+            // for nothing). Connections waiting for `accept` stay.
+            let Some(old) = self.tcp.oldest_half_open(l) else {
+                return Err(DropReason::TcpBacklogFull);
+            };
+            self.tcp.free(old);
+            self.counters.bump(Stat::TcpHalfOpenDropped);
         }
         let Some(c) = self.tcp.alloc() else {
             return Err(DropReason::TcpTableFull);
@@ -159,6 +167,7 @@ impl Stack {
         t.sndbuf.start(iss + 1);
         t.sndbuf.set_capacity(SND_BUF);
         t.rtt_probe = Some((iss + 1, now));
+        t.opened_ms = now;
         synchronize(t, seg);
         self.counters.bump(Stat::TcpPassiveOpens);
         self.tcp_send_syn(env, c);

@@ -79,6 +79,8 @@ pub(crate) struct Vars {
     pub parent: Option<usize>,
     /// When it became established, for `accept`'s order.
     pub established_order: u64,
+    /// When a listener made it (ms), for giving way to newer SYNs.
+    pub opened_ms: u64,
 
     // Send sequence variables (RFC 9293 3.3.1).
     pub iss: Seq,
@@ -163,6 +165,7 @@ impl Vars {
             backlog: 0,
             parent: None,
             established_order: 0,
+            opened_ms: 0,
             iss: Seq(0),
             snd_una: Seq(0),
             snd_nxt: Seq(0),
