@@ -10,26 +10,22 @@
 //! Received payload is never copied: an in-order segment's mbuf goes on
 //! the connection's receive queue with its window moved onto the new
 //! bytes; one that arrives early waits in the reassembly queue, also as
-//! the device's mbuf. A FIN is taken only in order: one that arrives
-//! early is forgotten, and the peer sends it again.
+//! the device's mbuf (`data.rs`). A FIN is taken only in order: one that
+//! arrives early is forgotten, and the peer sends it again. What an ACK
+//! does is in `ack.rs`.
 
 use abi::Errno;
 use wire::tcp::TcpHeader;
 
-use super::congestion::Reno;
 use super::options::RxOptions;
 use super::output::OUR_MSS;
 use super::seq::Seq;
 use super::tcb::{DEFAULT_MSS, RCV_SHIFT, SND_BUF};
-use super::{TcpState, ACK_THROTTLE_PER_SEC, DELACK_MS, MSL_MS};
+use super::{TcpState, MSL_MS};
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
 use crate::{NetEnv, Stack};
-
-/// Below this many received mbufs, a connection queues without looking
-/// at the others' (the whole table is summed only for busy ones).
-const RX_MBUFS_FREE_CHECK: usize = 4;
 
 /// What the state machine reads of a received segment.
 #[derive(Clone, Copy, Debug)]
@@ -401,211 +397,6 @@ impl Stack {
         }
         self.tcp_output(env, c);
         Ok(())
-    }
-
-    /// The payload of an acceptable segment: queued in order, or kept
-    /// for reassembly. `seg.fin` is cleared when the FIN is not next.
-    fn tcp_data(
-        &mut self,
-        env: &mut dyn NetEnv,
-        c: usize,
-        seg: &mut Seg,
-        mut m: Mbuf,
-    ) -> Result<(), DropReason> {
-        let now = env.now_ms();
-        let full = self.tcp_payload_max(c) as usize;
-        let t = &mut self.tcp.conns[c];
-        // What we already have is cut off the front.
-        if seg.seq.lt(t.rcv_nxt) {
-            let dup = t.rcv_nxt.diff(seg.seq);
-            let _ = m.pull(dup as usize);
-            seg.seq = t.rcv_nxt;
-            seg.len -= dup;
-        }
-        // And what lies past the window off the end (the FIN with it).
-        let room = t.rcv_wnd().saturating_sub(seg.seq.diff(t.rcv_nxt));
-        if seg.len > room {
-            m.trim(room as usize);
-            seg.len = room;
-            seg.fin = false;
-        }
-        if seg.len == 0 {
-            return Ok(());
-        }
-        // All connections together keep at most half the pool's buffers
-        // (the rest refill the device's receive ring and carry what we
-        // send): checked once this one holds a few.
-        if t.rcvq.segs() + t.reasm.len() >= RX_MBUFS_FREE_CHECK
-            && self.tcp.rx_mbufs() >= self.pool.total() / 2
-        {
-            seg.fin = false;
-            return Err(DropReason::TcpRxMemory);
-        }
-        let t = &mut self.tcp.conns[c];
-        if seg.seq != t.rcv_nxt {
-            self.counters.bump(Stat::TcpOutOfOrder);
-            seg.fin = false;
-            t.ack_now = true;
-            let (nxt, wnd) = (t.rcv_nxt, t.rcv_wnd());
-            return match t.reasm.insert(seg.seq, m, nxt, wnd) {
-                Ok(()) => Ok(()),
-                Err(_) => Err(DropReason::TcpDuplicate),
-            };
-        }
-        let filled_hole = !t.reasm.is_empty();
-        let n = m.len();
-        if t.shut_rd {
-            t.rcv_nxt += n as u32;
-        } else if t.rcvq.push(m).is_err() {
-            seg.fin = false;
-            t.ack_now = true;
-            return Err(DropReason::TcpQueueFull);
-        } else {
-            t.rcv_nxt += n as u32;
-        }
-        while let Some(m) = t.reasm.pop_ready(t.rcv_nxt) {
-            let n = m.len() as u32;
-            if t.shut_rd || t.rcvq.push(m).is_ok() {
-                t.rcv_nxt += n;
-            } else {
-                break;
-            }
-        }
-        if !t.reasm.is_empty() && t.rcv_nxt.lt(seg.seq + seg.len) {
-            seg.fin = false;
-        }
-        // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at least every
-        // second full-sized segment, at once when a hole was filled. What
-        // is full-sized is learned from the peer's segments (it may send
-        // less than the MSS allows: QEMU's user network sends 1440 bytes
-        // for our 1460). The first segments of a connection are
-        // acknowledged at once, so the peer's slow start does not wait
-        // for our timer (as Linux's quick ACKs).
-        t.rcv_mss = t.rcv_mss.max(n.min(full));
-        if n >= t.rcv_mss {
-            t.unacked_segs += 1;
-        }
-        let quick = t.quickacks > 0;
-        t.quickacks = t.quickacks.saturating_sub(1);
-        if filled_hole || quick || t.unacked_segs >= 2 {
-            t.ack_now = true;
-        } else if t.timers.delack == 0 {
-            t.timers.delack = now + DELACK_MS;
-        }
-        self.tcp_wake(env, c);
-        Ok(())
-    }
-
-    /// SND.UNA moves forward: free what is acknowledged, time the round
-    /// trip, grow the congestion window, rearm the timer.
-    fn tcp_new_ack(&mut self, env: &mut dyn NetEnv, c: usize, seg: &Seg) {
-        let now = env.now_ms();
-        let mss = self.tcp_payload_max(c);
-        let t = &mut self.tcp.conns[c];
-        let acked = seg.ack.diff(t.snd_una);
-        let end = t.sndbuf.end();
-        t.sndbuf.acked(if seg.ack.gt(end) { end } else { seg.ack });
-        t.snd_una = seg.ack;
-        if t.snd_nxt.lt(t.snd_una) {
-            t.snd_nxt = t.snd_una;
-        }
-        // RTT (RFC 7323 4.1 with timestamps, else one timed segment,
-        // never a retransmitted one: Karn).
-        let sample = match (t.agreed.ts, seg.opts.ts, t.rtt_probe) {
-            (true, Some((_, ecr)), _) if ecr != 0 => Some((now as u32).wrapping_sub(ecr)),
-            (_, _, Some((end, sent))) if seg.ack.ge(end) => {
-                t.rtt_probe = None;
-                Some((now - sent) as u32)
-            }
-            _ => None,
-        };
-        if let Some(ms) = sample {
-            t.rtt.sample(ms);
-        }
-        t.rtt.reset_backoff();
-        t.retries = 0;
-        t.dupacks = 0;
-        let flight = t.flight();
-        let partial = match t.cc.as_mut() {
-            Some(cc) => cc.on_ack(acked, seg.ack, mss),
-            None => false,
-        };
-        t.timers.rto = if flight > 0 {
-            now + t.rtt.rto_ms() as u64
-        } else {
-            0
-        };
-        if partial {
-            self.tcp_retransmit_first(env, c);
-        }
-        self.tcp_wake(env, c);
-    }
-
-    /// A duplicate ACK (RFC 5681 2): the third starts fast retransmit.
-    fn tcp_dup_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
-        let mss = self.tcp_payload_max(c);
-        self.counters.bump(Stat::TcpDupAcksIn);
-        let t = &mut self.tcp.conns[c];
-        t.dupacks += 1;
-        let (flight, nxt) = (t.flight(), t.snd_max);
-        let fast =
-            t.cc.as_mut()
-                .is_some_and(|cc| cc.on_dup_ack(flight, nxt, mss));
-        if fast {
-            self.counters.bump(Stat::TcpFastRetransmits);
-            self.tcp_retransmit_first(env, c);
-        }
-    }
-
-    /// The handshake is done: ESTABLISHED, the window from the ACK, and
-    /// the listener (or the connecting socket) told.
-    fn tcp_established(&mut self, env: &mut dyn NetEnv, c: usize, seg: &Seg) {
-        let mss = self.tcp_payload_max(c);
-        self.tcp.established += 1;
-        let order = self.tcp.established;
-        let t = &mut self.tcp.conns[c];
-        t.state = TcpState::Established;
-        t.established_order = order;
-        t.snd_wnd = (seg.wnd as u32) << t.agreed.snd_shift;
-        if seg.syn {
-            // The window of a SYN is never scaled (RFC 7323 2.2).
-            t.snd_wnd = seg.wnd as u32;
-        }
-        t.max_snd_wnd = t.snd_wnd;
-        t.snd_wl1 = seg.seq;
-        t.snd_wl2 = seg.ack;
-        t.cc = Some(Reno::new(mss));
-        match t.parent {
-            Some(l) => self.tcp_wake(env, l),
-            None => self.tcp_wake(env, c),
-        }
-    }
-
-    /// A challenge ACK (RFC 5961 3.2, 4.2), at most
-    /// [`ACK_THROTTLE_PER_SEC`] a second for the whole stack (RFC 5961
-    /// 7), so a flood of forged segments does not become a flood of ACKs.
-    fn tcp_challenge_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
-        let now = env.now_ms();
-        let (start, sent) = &mut self.tcp.challenges;
-        if now >= *start + 1000 {
-            (*start, *sent) = (now, 0);
-        }
-        if *sent >= ACK_THROTTLE_PER_SEC {
-            self.counters.bump(Stat::TcpChallengeAcksLimited);
-            return;
-        }
-        *sent += 1;
-        self.counters.bump(Stat::TcpChallengeAcks);
-        self.tcp_send_ack(env, c);
-    }
-
-    /// TIME-WAIT: 2 MSL, then the block is freed.
-    pub(crate) fn tcp_time_wait(&mut self, c: usize, now: u64) {
-        let t = &mut self.tcp.conns[c];
-        t.state = TcpState::TimeWait;
-        t.timers.linger = now + 2 * MSL_MS;
-        t.timers.rto = 0;
-        t.timers.persist = 0;
     }
 }
 

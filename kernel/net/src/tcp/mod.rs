@@ -3,7 +3,8 @@
 //! This file holds the socket calls the kernel makes; the machinery is in
 //! small files: the connection block (`tcb.rs`), the table of blocks and
 //! the demultiplexing of segments (`table.rs`), segment arrival
-//! (`input.rs`), sending (`output.rs`), options (`options.rs`), timers
+//! (`input.rs`, its payload in `data.rs`, its acknowledgment in
+//! `ack.rs`), sending (`output.rs`), options (`options.rs`), timers
 //! (`timer.rs`), the in-order receive queue (`rcvq.rs`) and the shared
 //! socket calls on TCP ids (`sockcalls.rs`); the building blocks are
 //! sequence numbers (`seq.rs`), the send buffer (`sndbuf.rs`), the
@@ -35,6 +36,8 @@ pub mod rtt;
 pub mod seq;
 pub mod sndbuf;
 
+mod ack;
+mod data;
 mod input;
 mod options;
 mod output;
