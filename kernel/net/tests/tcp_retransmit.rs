@@ -227,3 +227,19 @@ fn out_of_order_data_waits_in_the_device_mbufs_and_is_sacked() {
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.finish_all();
 }
+
+#[test]
+fn a_small_window_is_used_when_nothing_is_in_flight() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    // 1 << 7 = 128 bytes: far below half the largest window seen.
+    p.window = 1;
+    t.input(&p.frame(ACK, &[]));
+    t.send(c, &[5; 1000]).unwrap();
+    let s = t.seg();
+    assert_eq!(s.payload.len(), 128, "sent, or nothing would ever move");
+    p.saw(&s);
+    t.input(&p.frame(ACK, &[]));
+    assert_eq!(t.seg().payload.len(), 128);
+    t.finish_all();
+}
