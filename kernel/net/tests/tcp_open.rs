@@ -416,3 +416,32 @@ fn a_peer_filling_every_window_loses_nothing() {
         }
     }
 }
+
+#[test]
+fn a_reader_taking_a_few_bytes_does_not_open_a_tiny_window() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.spend_quickacks(c, &mut p);
+    // Fill the window.
+    loop {
+        t.input(&p.frame(ACK, &[9; 1448]));
+        p.seq += 1448;
+        let acks = t.segs();
+        if acks.last().is_some_and(|a| a.window == 0) {
+            break;
+        }
+        assert!(
+            p.seq.wrapping_sub(1_000_000) < 200_000,
+            "the window never closed"
+        );
+    }
+    t.recv(c, 100).unwrap();
+    // A zero-window probe: the answer still offers nothing.
+    t.input(&p.frame_at(p.seq - 1, ACK, &[]));
+    assert_eq!(t.seg().window, 0);
+    // Once a segment's worth is free, the window opens.
+    t.recv(c, 3000).unwrap();
+    t.input(&p.frame_at(p.seq - 1, ACK, &[]));
+    assert!(((t.segs().pop().unwrap().window as usize) << 2) >= 1448);
+    t.finish_all();
+}

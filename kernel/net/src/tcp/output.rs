@@ -128,7 +128,7 @@ impl Stack {
             }
             o
         };
-        let space = t.rcv_wnd();
+        let space = t.wnd_to_advertise();
         let window = if flags.syn {
             space.min(u16::MAX as u32) as u16
         } else {

@@ -264,6 +264,25 @@ impl Tcb {
         adv.max(self.rcv_space())
     }
 
+    /// The window to advertise: the right edge moves only by a full
+    /// segment (or half the buffer) at a time, so a reader taking a few
+    /// bytes does not invite a segment of a few bytes (receiver-side
+    /// silly window avoidance, RFC 9293 3.8.6.2.2); it never moves back.
+    pub(crate) fn wnd_to_advertise(&self) -> u32 {
+        let offered = if self.rcv_adv.gt(self.rcv_nxt) {
+            self.rcv_adv.diff(self.rcv_nxt)
+        } else {
+            0
+        };
+        let space = self.rcv_space();
+        let step = (self.agreed.mss as u32).min(super::rcvq::RCV_BUF as u32 / 2);
+        if space >= offered.saturating_add(step) {
+            space
+        } else {
+            offered
+        }
+    }
+
     /// Bytes (and SYN/FIN) sent and not yet acknowledged.
     pub(crate) fn flight(&self) -> u32 {
         self.snd_max.diff(self.snd_una)
