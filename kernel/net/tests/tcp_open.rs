@@ -445,3 +445,26 @@ fn a_reader_taking_a_few_bytes_does_not_open_a_tiny_window() {
     assert!(((t.segs().pop().unwrap().window as usize) << 2) >= 1448);
     t.finish_all();
 }
+
+#[test]
+fn an_accepted_socket_takes_the_listeners_options_but_not_its_non_blocking_mode() {
+    let mut t = T::new();
+    t.learn_peer();
+    let l = t.listener(80, 4);
+    let mut o = t.s.options(l).unwrap();
+    (o.nodelay, o.nonblock, o.rcvtimeo_ms) = (true, true, 300);
+    t.s.set_options(l, o).unwrap();
+    let mut p = Peer::new(40000, 80);
+    t.input(&p.frame(SYN, &[]));
+    p.seq += 1;
+    let synack = t.seg();
+    p.saw(&synack);
+    t.input(&p.frame(ACK, &[]));
+    let (c, _) = t.s.tcp_accept(l).unwrap();
+    let got = t.s.options(c).unwrap();
+    assert_eq!(
+        (got.nodelay, got.nonblock, got.rcvtimeo_ms),
+        (true, false, 300)
+    );
+    t.finish_all();
+}

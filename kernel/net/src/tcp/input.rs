@@ -156,8 +156,12 @@ impl Stack {
         t.parent = Some(l);
         t.local = local;
         t.remote = remote;
+        // Socket options carry over from the listener (TCP_NODELAY,
+        // SO_RCVTIMEO), its file's non-blocking mode does not (as on
+        // Linux: O_NONBLOCK is the descriptor's, not the connection's).
         t.opts = opts;
         t.opts.reuseaddr = false;
+        t.opts.nonblock = false;
         t.iss = iss;
         t.snd_una = iss;
         t.sndbuf.start(iss + 1);
