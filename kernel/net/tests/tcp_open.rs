@@ -468,3 +468,30 @@ fn an_accepted_socket_takes_the_listeners_options_but_not_its_non_blocking_mode(
     );
     t.finish_all();
 }
+
+#[test]
+fn a_tiny_mss_is_raised_to_a_floor() {
+    let mut t = T::new();
+    t.learn_peer();
+    let l = t.listener(80, 4);
+    let mut p = Peer::new(40000, 80);
+    t.input(&p.frame_with(
+        p.seq,
+        0,
+        SYN,
+        &[wire::tcp::TcpOptionKind::MSS.0, 4, 0, 1],
+        &[],
+    ));
+    p.seq += 1;
+    let synack = t.seg();
+    p.saw(&synack);
+    t.input(&p.frame(ACK, &[]));
+    let (c, _) = t.s.tcp_accept(l).unwrap();
+    let mut o = t.s.options(c).unwrap();
+    o.nodelay = true;
+    t.s.set_options(c, o).unwrap();
+    t.send(c, &[1; 200]).unwrap();
+    let segs = t.segs();
+    assert_eq!(segs[0].payload.len(), net::tcp::tcb::MIN_MSS as usize);
+    t.finish_all();
+}

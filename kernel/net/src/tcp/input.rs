@@ -20,7 +20,7 @@ use wire::tcp::TcpHeader;
 use super::options::RxOptions;
 use super::output::OUR_MSS;
 use super::seq::Seq;
-use super::tcb::{DEFAULT_MSS, RCV_SHIFT, SND_BUF};
+use super::tcb::{DEFAULT_MSS, MIN_MSS, RCV_SHIFT, SND_BUF};
 use super::{TcpState, MSL_MS};
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
@@ -411,7 +411,7 @@ fn synchronize(t: &mut super::tcb::Tcb, seg: &Seg) {
     t.rcv_nxt = seg.seq + 1;
     t.rcv_adv = t.rcv_nxt;
     t.peer_mss = seg.opts.mss.unwrap_or(DEFAULT_MSS);
-    t.agreed.mss = t.peer_mss.clamp(1, OUR_MSS);
+    t.agreed.mss = t.peer_mss.clamp(MIN_MSS, OUR_MSS);
     t.agreed.sack = seg.opts.sack_permitted;
     if let Some((val, _)) = seg.opts.ts {
         t.agreed.ts = true;

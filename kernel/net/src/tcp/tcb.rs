@@ -23,6 +23,9 @@ pub const RCV_SHIFT: u8 = 2;
 pub const SND_BUF: usize = 64 * 1024;
 /// Data segments acknowledged without delay at the start of a connection.
 pub const QUICKACKS: u32 = 16;
+/// The smallest MSS we use whatever the peer announces (as Linux): a
+/// peer asking for tiny segments would have us send a header per byte.
+pub const MIN_MSS: u16 = 88;
 /// The MSS assumed when the peer sends none (RFC 9293, 3.7.1).
 pub const DEFAULT_MSS: u16 = 536;
 
