@@ -20,6 +20,18 @@
 //! connection in TIME-WAIT also gives its block up when the table is
 //! full). All run from [`Stack::tick`].
 //!
+//! Bounded against any peer: a listener's backlog ([`BACKLOG_MAX`], its
+//! oldest half-open connection giving way to a new SYN), the table
+//! ([`table::MAX_CONNS`]), each connection's in-order and out-of-order
+//! queues, and all of them together (half the mbuf pool); challenge ACKs
+//! are rate-limited ([`ACK_THROTTLE_PER_SEC`]).
+//!
+//! Not done (deviations a reader may look for): received SACK blocks are
+//! not used to choose what to resend (we send SACK blocks, and recover
+//! with NewReno); no keep-alive and no urgent data; a FIN that arrives out
+//! of order is forgotten (the peer sends it again); a RST in TIME-WAIT
+//! ends it (RFC 1337 would ignore it).
+//!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket
 //! files, sleep channels and [`NetEnv::wakeup`] work unchanged for both.
