@@ -6,7 +6,7 @@
 //! segments ([`RCVQ_SEGS`]), since every queued segment holds a whole
 //! buffer of the pool however few bytes it carries. The window the
 //! connection advertises is what both bounds still allow
-//! ([`RecvQueue::space`]), so a peer that respects it never finds the
+//! (`RecvQueue::space`), so a peer that respects it never finds the
 //! queue full; one that does not has its segment dropped.
 
 use abi::Errno;
