@@ -495,3 +495,26 @@ fn a_tiny_mss_is_raised_to_a_floor() {
     assert_eq!(segs[0].payload.len(), net::tcp::tcb::MIN_MSS as usize);
     t.finish_all();
 }
+
+#[test]
+fn reading_a_closed_window_open_tells_the_peer() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.spend_quickacks(c, &mut p);
+    loop {
+        t.input(&p.frame(ACK, &[9; 1448]));
+        p.seq += 1448;
+        if let Some(a) = t.segs().last().filter(|a| a.window == 0) {
+            p.seq = a.ack;
+            break;
+        }
+    }
+    // Reading a little says nothing; a segment's worth opens the window.
+    t.recv(c, 100).unwrap();
+    assert!(t.sent().is_empty());
+    t.recv(c, 1500).unwrap();
+    let update = t.seg();
+    assert_eq!(update.ack, p.seq);
+    assert!((update.window as usize) << 2 >= 1448);
+    t.finish_all();
+}
