@@ -1,6 +1,6 @@
 //! The xv6net network stack: Ethernet, ARP, IPv4, ICMP, UDP and datagram
-//! sockets, as a `no_std` library that the kernel links and host tests drive
-//! frame by frame.
+//! sockets, TCP and stream sockets ([`tcp`]), loopback, as a `no_std`
+//! library that the kernel links and host tests drive frame by frame.
 //!
 //! One file per protocol, each with an `input` that checks its header in
 //! place with the generated `parse` (the rules of its spec: lengths,
@@ -27,9 +27,14 @@
 //! the files, and in `tests/`: `stack.rs` (ARP, ping, UDP delivery, port
 //! unreachable, ARP queueing and expiry, sockets), `malformed.rs` (one bad
 //! frame per drop reason), `mbufs.rs` (the pool's census and the copy
-//! counters followed through the stack) and `fuzz.rs` (proptest over arbitrary and
-//! mutated frames, seeded with real captures; checks no panic, well-formed
-//! output and no leaked mbuf). A long fuzz run:
+//! counters followed through the stack), `tcp_*.rs` (TCP frame by frame:
+//! `tcp_open` handshakes, data and bounds, `tcp_close` every closing path,
+//! `tcp_rst` RSTs and challenge ACKs, `tcp_retransmit` loss and recovery,
+//! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
+//! loopback, `tcp_counters` that every TCP counter is moved by a test) and
+//! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
+//! captures and TCP segments to live connections; checks no panic,
+//! well-formed output and no leaked mbuf). A long fuzz run:
 //! `PROPTEST_CASES=200000 cargo test -p net --release --test fuzz`.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -41,6 +46,7 @@ pub mod dispatch;
 pub mod eth;
 pub mod icmp;
 pub mod ipv4;
+mod loopback;
 pub mod mbuf;
 pub mod pool;
 pub mod socket;
@@ -133,6 +139,9 @@ pub struct Stack {
     iface: Iface,
     arp: arp::ArpCache,
     sockets: socket::SocketTable,
+    tcp: tcp::table::TcpTable,
+    /// Packets sent to ourselves, waiting to be received.
+    loopq: loopback::LoopQueue,
     counters: Counters,
     unreach_limit: icmp::TokenBucket,
     next_ip_id: u16,
@@ -149,6 +158,8 @@ impl Stack {
             iface: Iface::QEMU_USER,
             arp: arp::ArpCache::new(),
             sockets: socket::SocketTable::new(),
+            tcp: tcp::table::TcpTable::new(),
+            loopq: loopback::LoopQueue::new(),
             counters: Counters::new(),
             unreach_limit: icmp::TokenBucket::new(),
             next_ip_id: 1,
@@ -200,11 +211,13 @@ impl Stack {
         self.counters.export(&self.pool.counters(), out)
     }
 
-    /// The periodic work: ARP retries and expiry, socket timeouts. Call it
-    /// every timer tick (10 ms is fine; any period works).
+    /// The periodic work: ARP retries and expiry, socket timeouts, TCP's
+    /// timers. Call it every timer tick (10 ms is fine; any period works).
     pub fn tick(&mut self, env: &mut dyn NetEnv) {
         self.arp_tick(env);
         self.sockets.tick(env);
+        self.tcp_tick(env);
+        self.flush_loopback(env);
     }
 
     /// `arp` list: copies the cache into `out`, returns the count.
