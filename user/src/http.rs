@@ -334,8 +334,7 @@ pub fn parse_response(head: &[u8]) -> Result<Response, &'static str> {
             }
             body = Body::Chunked;
         } else if name.eq_ignore_ascii_case("content-length") {
-            if value.is_empty() || value.len() > 19 || !value.bytes().all(|c| c.is_ascii_digit())
-            {
+            if value.is_empty() || value.len() > 19 || !value.bytes().all(|c| c.is_ascii_digit()) {
                 return Err("bad Content-Length");
             }
             let v: u64 = value.parse().map_err(|_| "bad Content-Length")?;

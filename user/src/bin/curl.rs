@@ -15,11 +15,11 @@ use abi::Errno;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use ulib::args;
 use ulib::http::{self, Body, MAX_CHUNK_LINE, MAX_HEAD};
 use ulib::inet::Addr;
 use ulib::sys::{self, Fd};
 use ulib::tcp::TcpStream;
-use ulib::args;
 
 ulib::entry!(main);
 
