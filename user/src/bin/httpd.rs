@@ -7,7 +7,11 @@
 //! requests (keep-alive) unless the client asks otherwise. Serves many
 //! clients at once from one process: every socket is non-blocking and a
 //! `poll` loop moves each connection along as it becomes ready, so a slow
-//! client never holds up the others. Runs until killed.
+//! client never holds up the others. Before closing a connection httpd
+//! ends its side and reads what the client still sends (up to
+//! [`LINGER_BYTES`]) until the client closes: closing with unread bytes
+//! would reset the connection, and the client could lose the response.
+//! Runs until killed.
 #![no_std]
 #![no_main]
 
@@ -36,6 +40,9 @@ const USAGE: &str = "httpd [-p PORT] [ROOT]";
 const MAX_CONNS: usize = 20;
 /// File bytes read (and sent) at a time.
 const CHUNK: usize = 8 * 1024;
+/// What a closing connection reads and discards at most before it gives
+/// up waiting for the client's close.
+const LINGER_BYTES: usize = 64 * 1024;
 
 /// One client connection.
 struct Conn {
@@ -49,6 +56,9 @@ struct Conn {
     file: Option<(Fd, u64)>,
     /// Close once the response is out.
     close_after: bool,
+    /// Our side is shut: discarding input until the client closes; the
+    /// bytes discarded so far.
+    lingering: Option<usize>,
 }
 
 impl Conn {
@@ -223,12 +233,17 @@ fn next_request(c: &mut Conn, root: &str) -> bool {
 /// Reads what arrived; false when the connection is over.
 fn on_readable(c: &mut Conn, root: &str) -> bool {
     let mut buf = [0u8; 2048];
-    match c.stream.read(&mut buf) {
+    let n = match c.stream.read(&mut buf) {
         Ok(0) => return false,
-        Ok(n) => c.input.extend_from_slice(&buf[..n]),
+        Ok(n) => n,
         Err(Errno::EAGAIN) => return true,
         Err(_) => return false,
+    };
+    if let Some(discarded) = &mut c.lingering {
+        *discarded += n;
+        return *discarded <= LINGER_BYTES;
     }
+    c.input.extend_from_slice(&buf[..n]);
     next_request(c, root);
     true
 }
@@ -265,7 +280,8 @@ fn on_writable(c: &mut Conn, root: &str) -> bool {
         c.out.clear();
         c.sent = 0;
         if c.close_after {
-            return false;
+            c.lingering = Some(0);
+            return c.stream.shutdown_write().is_ok();
         }
         if !next_request(c, root) {
             return true;
@@ -299,6 +315,8 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
             let c = &mut conns[i];
             let alive = if c.sending() {
                 ev & (POLLOUT | POLLERR | POLLHUP) == 0 || on_writable(c, root)
+            } else if c.lingering.is_some() {
+                on_readable(c, root)
             } else {
                 on_readable(c, root) && (!c.sending() || on_writable(c, root))
             };
@@ -317,6 +335,7 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
                             sent: 0,
                             file: None,
                             close_after: false,
+                            lingering: None,
                         });
                     }
                 }
