@@ -153,22 +153,43 @@ fn check_file(path: &str, len: usize, byte: impl Fn(usize) -> u8) -> TestResult 
     Ok(())
 }
 
-/// One request on a fresh connection (closed after): status, head, body.
+/// One request on a fresh connection: status, head, and the body as the
+/// response delimits it (its Content-Length, else the connection's end).
 fn exchange(request: &[u8]) -> Result<(u16, String, Vec<u8>), String> {
     let s = TcpStream::connect(at(HTTP_PORT)).or_fail("connect")?;
     s.set_timeout(5000).or_fail("set_timeout")?;
     s.write_all(request).or_fail("send request")?;
     let mut all = Vec::new();
     let mut buf = vec![0u8; 4096];
+    let mut parsed = None;
     loop {
+        if parsed.is_none() {
+            if let Some(end) = http::head_end(&all) {
+                let resp = http::parse_response(&all[..end]).map_err(String::from)?;
+                parsed = Some((end, resp));
+            }
+        }
+        if let Some((end, resp)) = &parsed {
+            if let Body::Length(n) = resp.body {
+                if all.len() - end >= n as usize {
+                    break;
+                }
+            }
+        }
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => all.extend_from_slice(&buf[..n]),
-            Err(e) => return Err(format!("reading the response: {}", e.message())),
+            Err(e) => {
+                let line = request.split(|&c| c == b'\r').next().unwrap_or(request);
+                return Err(format!(
+                    "{:?}: reading the response: {}",
+                    String::from_utf8_lossy(&line[..line.len().min(60)]),
+                    e.message()
+                ));
+            }
         }
     }
-    let end = http::head_end(&all).ok_or("no complete response head")?;
-    let resp = http::parse_response(&all[..end]).map_err(String::from)?;
+    let (end, resp) = parsed.ok_or("no complete response head")?;
     let head = String::from_utf8_lossy(&all[..end]).into_owned();
     Ok((resp.status, head, all[end..].to_vec()))
 }
