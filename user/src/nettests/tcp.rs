@@ -57,7 +57,8 @@ fn spawn(argv: &[&str]) -> Result<usize, String> {
     Ok(pid)
 }
 
-/// Waits for child `pid`; its exit status.
+/// Waits for child `pid`; its exit status (other children that exit
+/// meanwhile are reaped and forgotten).
 fn wait_for(pid: usize) -> Result<i32, String> {
     loop {
         let (w, st) = sys::wait().or_fail("wait")?;
@@ -739,8 +740,17 @@ pub fn bulk() -> TestResult {
     let send = spawn(&["tcpbulk", "send", "127.0.0.1", "7400", "2000000"])?;
     let report = read_all(from_sink)?;
     let _ = sys::close(from_sink);
-    let s1 = wait_for(send)?;
-    let s2 = wait_for(sink)?;
+    // Both exit; either may be first.
+    let (mut s1, mut s2) = (None, None);
+    while s1.is_none() || s2.is_none() {
+        let (pid, st) = sys::wait().or_fail("wait")?;
+        if pid == send {
+            s1 = Some(st);
+        } else if pid == sink {
+            s2 = Some(st);
+        }
+    }
+    let (s1, s2) = (s1.unwrap_or(-1), s2.unwrap_or(-1));
     let report = String::from_utf8_lossy(&report);
     ensure!(
         s1 == 0 && s2 == 0,
