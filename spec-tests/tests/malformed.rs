@@ -180,6 +180,12 @@ fn receive(frame: &[u8]) -> Option<usize> {
                     let (src, dst) = (ip.header.src(), ip.header.dst());
                     Some(UdpHeader::parse(ip.payload, src, dst).ok()?.payload.len())
                 }
+                Ipv4Next::Tcp => {
+                    let (src, dst) = (ip.header.src(), ip.header.dst());
+                    let tcp = wire::tcp::TcpHeader::parse(ip.payload, src, dst).ok()?;
+                    wire::tcp::TcpHeader::options(&tcp).check().ok()?;
+                    Some(tcp.payload.len())
+                }
                 Ipv4Next::Unknown(_) => None,
             }
         }
