@@ -4,7 +4,7 @@
 //! chunked body; and the HTTP parsers on their own.
 
 use crate::procs::{check_file, connect_when_up, spawn, stop, wait_for, write_file};
-use crate::tcp::{at, have_tcp};
+use crate::tcp::at;
 use abi::Errno;
 use alloc::format;
 use alloc::string::String;
@@ -73,9 +73,6 @@ fn exchange(request: &[u8]) -> Result<(u16, String, Vec<u8>), String> {
 /// httpd serves a file; curl fetches it whole; raw requests get the
 /// right status for every kind of mistake.
 pub fn httpfetch() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     match sys::mkdir(ROOT) {
         Ok(()) | Err(Errno::EEXIST) => {}
         Err(e) => return Err(format!("mkdir {ROOT}: {}", e.message())),
@@ -313,9 +310,6 @@ pub fn httpparse() -> TestResult {
 /// exits 1 when a chunk is cut short. The server is this test, speaking
 /// raw HTTP.
 pub fn curlchunked() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     const PORT: u16 = 7300;
     let l = TcpListener::bind(PORT).or_fail("listen")?;
     let good = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=x\r\nhello\r\n1A\r\n, chunked world, 26 bytes!\r\n0\r\nX-Trailer: 1\r\n\r\n";

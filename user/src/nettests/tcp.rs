@@ -6,7 +6,6 @@ use crate::procs::{connect_when_up, spawn, stop, wait_for};
 use abi::net::SockAddrIn;
 use abi::Errno;
 use alloc::format;
-use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use ulib::ensure;
@@ -22,28 +21,12 @@ pub const ECHO_PORT: u16 = 7007;
 /// tcpecho's clients at once.
 const ECHO_CLIENTS: usize = 32;
 
-/// Whether the kernel serves TCP; without it the TCP tests say so and
-/// pass, as nettests does without a network.
-pub fn have_tcp() -> Result<bool, String> {
-    match Socket::stream() {
-        Ok(_) => Ok(true),
-        Err(Errno::EPROTONOSUPPORT) => {
-            ulib::println!("  SKIPPED: the kernel has no TCP (EPROTONOSUPPORT)");
-            Ok(false)
-        }
-        Err(e) => Err(format!("socket(SOCK_STREAM): {}", e.message())),
-    }
-}
-
 pub fn at(port: u16) -> SockAddrIn {
     SockAddrIn::new(LOOPBACK, port)
 }
 
 /// Nobody listens: ECONNREFUSED at once (a RST answers the SYN).
 pub fn tcprefused() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     let t0 = sys::uptime();
     let r = TcpStream::connect(at(CLOSED_PORT));
     ensure!(
@@ -62,9 +45,6 @@ pub fn tcprefused() -> TestResult {
 /// 32 clients connect to tcpecho, all before any sends; each then
 /// echoes its own 4 KiB and checks it came back unchanged.
 pub fn tcpecho32() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     let echo = spawn(&["tcpecho", "7007"])?;
     let r = echo_clients();
     stop(echo);
@@ -132,9 +112,6 @@ fn echo_client(c: usize, go: usize, ready: usize) -> TestResult {
 /// dies at once, its listener's port is free again, and its connection
 /// ends for the peer (end of file or reset, not silence).
 pub fn tcpkill() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     const PORT: u16 = 7100;
     let [r, w] = sys::pipe().or_fail("pipe")?;
     let pid = sys::fork().or_fail("fork")?;
@@ -198,9 +175,6 @@ pub fn tcpkill() -> TestResult {
 /// accept, a receive timeout, getpeername, TCP_NODELAY and SO_REUSEADDR,
 /// stream calls on a datagram socket, bad directions and pointers.
 pub fn tcpcalls() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     use abi::net::{SHUT_WR, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_NODELAY};
     use ulib::poll::{entry, poll, POLLERR, POLLIN, POLLOUT};
     use ulib::syscall as raw;

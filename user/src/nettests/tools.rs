@@ -2,7 +2,7 @@
 //! `-l`, and `tcpbulk` sending to its sink.
 
 use crate::procs::{connect_when_up, read_all, spawn, spawn_piped, stop, wait_for};
-use crate::tcp::{have_tcp, ECHO_PORT};
+use crate::tcp::ECHO_PORT;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -15,9 +15,6 @@ use ulib::testing::{Check, TestResult};
 /// `nc -l`: what a client sends comes out on nc's stdout, and nc's stdin
 /// reaches the client.
 pub fn nctcp() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     let echo = spawn(&["tcpecho", "7007"])?;
     let r = nc_client();
     stop(echo);
@@ -70,9 +67,6 @@ fn nc_client() -> TestResult {
 /// tcpbulk sends 2 MB to its sink over loopback; the sink checks every
 /// byte of the pattern and reports the count.
 pub fn bulk() -> TestResult {
-    if !have_tcp()? {
-        return Ok(());
-    }
     const BYTES: usize = 2_000_000;
     let (sink, to_sink, from_sink) = spawn_piped(&["tcpbulk", "sink", "7400"])?;
     let _ = sys::close(to_sink);
