@@ -175,7 +175,9 @@ pub fn tcpkill() -> TestResult {
 /// accept, a receive timeout, getpeername, TCP_NODELAY and SO_REUSEADDR,
 /// stream calls on a datagram socket, bad directions and pointers.
 pub fn tcpcalls() -> TestResult {
-    use abi::net::{SHUT_WR, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_NODELAY};
+    use abi::net::{
+        SHUT_WR, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_NODELAY, TCP_STATES,
+    };
     use ulib::poll::{entry, poll, POLLERR, POLLIN, POLLOUT};
     use ulib::syscall as raw;
     const PORT: u16 = 7500;
@@ -214,6 +216,31 @@ pub fn tcpcalls() -> TestResult {
     ensure!(
         a.peer_addr().or_fail("getpeername")? == peer,
         "accepted socket's peer differs"
+    );
+    // netstat's view: the listener and both ends, with their states.
+    let list = ulib::netinfo::sockets().or_fail("socklist")?;
+    let state = |local: SockAddrIn, remote: SockAddrIn| {
+        list.iter()
+            .find(|i| {
+                i.kind as usize == SOCK_STREAM
+                    && i.local.port_be == local.port_be
+                    && i.remote == remote
+            })
+            .map(|i| TCP_STATES.get(i.state as usize).copied().unwrap_or("?"))
+    };
+    let any = SockAddrIn::new([0; 4], 0);
+    let client = c.local_addr().or_fail("getsockname")?;
+    let (ls, cs, ss) = (
+        state(at(PORT), any),
+        state(client, at(PORT)),
+        state(at(PORT), client),
+    );
+    ensure!(
+        ls == Some("LISTEN") && cs == Some("ESTABLISHED") && ss == Some("ESTABLISHED"),
+        "socklist: listener {:?}, client {:?}, server side {:?}",
+        ls,
+        cs,
+        ss
     );
     // A receive timeout: EAGAIN after about that long.
     a.set_timeout(300).or_fail("set_timeout")?;
