@@ -3,7 +3,9 @@
 //! keep-alive and a directory listing from a raw client; `curl` on a
 //! chunked body; and the HTTP parsers on their own.
 
-use crate::procs::{check_file, connect_when_up, spawn, stop, wait_for, write_file};
+use crate::procs::{
+    check_file, connect_when_up, read_all, spawn, spawn_piped, stop, wait_for, write_file,
+};
 use crate::tcp::at;
 use abi::Errno;
 use alloc::format;
@@ -101,6 +103,19 @@ fn fetch_checks() -> TestResult {
         "  curl fetched {} bytes in {} ms, identical",
         FILE_BYTES,
         ms
+    );
+    // curl -I: the response head on stdout.
+    let (curl, to_curl, from_curl) = spawn_piped(&["curl", "-I", "http://127.0.0.1:8080/big.bin"])?;
+    let _ = sys::close(to_curl);
+    let head = read_all(from_curl)?;
+    let _ = sys::close(from_curl);
+    let head = String::from_utf8_lossy(&head);
+    ensure!(
+        wait_for(curl)? == 0
+            && head.starts_with("HTTP/1.1 200 OK\r\n")
+            && head.contains(&format!("Content-Length: {FILE_BYTES}\r\n")),
+        "curl -I printed {:?}",
+        head
     );
     // curl on a missing file: exit status 1.
     let curl = spawn(&["curl", "-o", "/got.bin", "http://127.0.0.1:8080/missing"])?;
