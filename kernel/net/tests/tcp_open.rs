@@ -495,3 +495,84 @@ fn a_tiny_mss_is_raised_to_a_floor() {
     assert_eq!(segs[0].payload.len(), net::tcp::tcb::MIN_MSS as usize);
     t.finish_all();
 }
+
+#[test]
+fn reading_a_closed_window_open_tells_the_peer() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.spend_quickacks(c, &mut p);
+    loop {
+        t.input(&p.frame(ACK, &[9; 1448]));
+        p.seq += 1448;
+        if let Some(a) = t.segs().last().filter(|a| a.window == 0) {
+            p.seq = a.ack;
+            break;
+        }
+    }
+    // Reading a little says nothing; a segment's worth opens the window.
+    t.recv(c, 100).unwrap();
+    assert!(t.sent().is_empty());
+    t.recv(c, 1500).unwrap();
+    let update = t.seg();
+    assert_eq!(update.ack, p.seq);
+    assert!((update.window as usize) << 2 >= 1448);
+    t.finish_all();
+}
+
+#[test]
+fn the_calls_refuse_what_does_not_apply() {
+    let mut t = T::new();
+    t.learn_peer();
+    let s = t.tcp_socket();
+    let to = SockAddrIn::new(PEER_IP, 7);
+    // Not connected yet.
+    assert_eq!(t.send(s, b"x"), Err(Errno::ENOTCONN));
+    assert_eq!(t.recv(s, 10), Err(Errno::ENOTCONN));
+    assert_eq!(t.s.tcp_peer(s), Err(Errno::ENOTCONN));
+    assert_eq!(t.s.tcp_connected(s), Err(Errno::ENOTCONN));
+    assert_eq!(
+        t.s.tcp_shutdown(&mut t.env, s, abi::net::SHUT_WR),
+        Err(Errno::ENOTCONN)
+    );
+    let mut bad = to;
+    bad.family = 99;
+    assert_eq!(
+        t.s.tcp_connect(&mut t.env, s, &bad),
+        Err(Errno::EAFNOSUPPORT)
+    );
+    assert_eq!(
+        t.s.tcp_connect(&mut t.env, s, &SockAddrIn::new(PEER_IP, 0)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        t.s.tcp_connect(&mut t.env, s, &SockAddrIn::new([224, 0, 0, 1], 7)),
+        Err(Errno::EINVAL)
+    );
+    t.s.tcp_connect(&mut t.env, s, &to).unwrap();
+    let syn = t.seg();
+    assert_eq!(t.s.tcp_connect(&mut t.env, s, &to), Err(Errno::EALREADY));
+    assert_eq!(t.send(s, b"x"), Err(Errno::EAGAIN), "not yet established");
+    assert_eq!(t.s.tcp_listen(s, 1), Err(Errno::EINVAL));
+    let name = t.s.getsockname(s).unwrap();
+    assert_eq!((name.addr_be, name.port()), (OUR_IP, syn.src.1));
+    assert_eq!(t.s.tcp_shutdown(&mut t.env, s, 7), Err(Errno::EINVAL));
+    // Established: connecting again is EISCONN.
+    let mut p = Peer::new(7, syn.src.1);
+    p.saw(&syn);
+    t.input(&p.frame(SYN | ACK, &[]));
+    t.seg();
+    assert_eq!(t.s.tcp_connect(&mut t.env, s, &to), Err(Errno::EISCONN));
+    assert!(t.s.tcp_poll(s).unwrap().writable);
+    // SHUT_RD: what arrives is discarded, reads see the end.
+    t.s.tcp_shutdown(&mut t.env, s, abi::net::SHUT_RD).unwrap();
+    p.seq += 1;
+    t.input(&p.frame(ACK, b"dropped"));
+    assert_eq!(t.recv(s, 10).unwrap(), b"");
+    assert_eq!(t.counter("rx_bytes_to_user"), 0);
+    // Ids that name nothing.
+    let nothing = net::SocketId(net::socket::MAX_SOCKETS as u16 + 63);
+    assert_eq!(t.s.tcp_poll(nothing), Err(Errno::EBADF));
+    assert_eq!(t.s.tcp_close(&mut t.env, nothing), Err(Errno::EBADF));
+    assert_eq!(t.s.getsockname(nothing), Err(Errno::EBADF));
+    t.finish_all();
+}

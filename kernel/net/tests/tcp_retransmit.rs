@@ -243,3 +243,24 @@ fn a_small_window_is_used_when_nothing_is_in_flight() {
     assert_eq!(t.seg().payload.len(), 128);
     t.finish_all();
 }
+
+#[test]
+fn a_one_byte_probe_of_our_closed_window_is_answered() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.spend_quickacks(c, &mut p);
+    loop {
+        t.input(&p.frame(ACK, &[9; 1448]));
+        p.seq += 1448;
+        if let Some(a) = t.segs().last().filter(|a| a.window == 0) {
+            // The last segment was cut to the window.
+            p.seq = a.ack;
+            break;
+        }
+    }
+    // A BSD-style probe: one byte past the closed window.
+    t.input(&p.frame(ACK, b"?"));
+    let a = t.seg();
+    assert_eq!((a.ack, a.window), (p.seq, 0), "not taken, but answered");
+    t.finish_all();
+}

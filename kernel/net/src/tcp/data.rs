@@ -40,6 +40,8 @@ impl Stack {
             m.trim(room as usize);
             seg.len = room;
             seg.fin = false;
+            // Say what the window is (this may be a probe of a closed one).
+            t.ack_now = true;
         }
         if seg.len == 0 {
             return Ok(());

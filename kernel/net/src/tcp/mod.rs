@@ -377,18 +377,18 @@ impl Stack {
             };
         }
         let n = t.rcvq.read(len, copy)?;
-        // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): tell
-        // the peer once the window grew by two segments or half the
-        // buffer.
+        // A window update once reading opened the window enough to
+        // advertise (a segment's worth at least: silly window avoidance,
+        // RFC 9293 3.8.6.2.2) and at least doubled it (as Linux), so a
+        // peer waiting on a closed or nearly closed window hears of it.
         let t = &self.tcp.conns[c];
         let offered = if t.rcv_adv.gt(t.rcv_nxt) {
             t.rcv_adv.diff(t.rcv_nxt)
         } else {
             0
         };
-        let grown = t.rcv_space().saturating_sub(offered);
-        let mss = t.agreed.mss as u32;
-        if t.synchronized() && !t.rx_fin && grown >= (2 * mss).min(rcvq::RCV_BUF as u32 / 2) {
+        let new = t.wnd_to_advertise();
+        if t.synchronized() && !t.rx_fin && new > offered && new >= offered.saturating_mul(2) {
             self.tcp_send_ack(env, c);
             self.flush_loopback(env);
         }
