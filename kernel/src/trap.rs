@@ -283,6 +283,7 @@ fn clockintr() {
         proc::wakeup(&TICKS as *const _ as usize);
         drop(t);
         crate::netglue::tick();
+        crate::syspoll::tick();
     }
     // Ask for the next timer interrupt, one tick from now. This also
     // clears the interrupt request.

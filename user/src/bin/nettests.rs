@@ -20,8 +20,18 @@ mod abuse;
 mod basic;
 #[path = "../nettests/errors.rs"]
 mod errors;
+#[path = "../nettests/http.rs"]
+mod http;
 #[path = "../nettests/load.rs"]
 mod load;
+#[path = "../nettests/poll.rs"]
+mod poll;
+#[path = "../nettests/procs.rs"]
+mod procs;
+#[path = "../nettests/tcp.rs"]
+mod tcp;
+#[path = "../nettests/tools.rs"]
+mod tools;
 #[path = "../nettests/util.rs"]
 mod util;
 
@@ -53,6 +63,19 @@ const TESTS: &[Test] = ulib::tests! {
     load::manyroundtrips;
     load::concurrent;
     load::flood, slow;
+    poll::pollbasic;
+    poll::pollwake;
+    poll::pollerrors;
+    poll::polltcp;
+    http::httpparse;
+    tcp::tcprefused;
+    tcp::tcpcalls;
+    http::httpfetch;
+    tcp::tcpecho32;
+    tcp::tcpkill;
+    tools::nctcp;
+    http::curlchunked;
+    tools::bulk;
     load::resources, inline;
 };
 

@@ -1,0 +1,354 @@
+//! TCP over loopback: a refused connection, the stream calls' options
+//! and errors, 32 clients of `tcpecho` at once, and processes killed while
+//! blocked in accept and in recv.
+
+use crate::procs::{connect_when_up, spawn, stop, wait_for};
+use abi::net::SockAddrIn;
+use abi::Errno;
+use alloc::format;
+use alloc::vec;
+use alloc::vec::Vec;
+use ulib::ensure;
+use ulib::socket::Socket;
+use ulib::tcp::{TcpListener, TcpStream};
+use ulib::testing::{Check, TestResult};
+use ulib::{sys, time};
+
+pub const LOOPBACK: [u8; 4] = [127, 0, 0, 1];
+/// Nobody listens here.
+const CLOSED_PORT: u16 = 1;
+pub const ECHO_PORT: u16 = 7007;
+/// tcpecho's clients at once.
+const ECHO_CLIENTS: usize = 32;
+
+pub fn at(port: u16) -> SockAddrIn {
+    SockAddrIn::new(LOOPBACK, port)
+}
+
+/// Nobody listens: ECONNREFUSED at once (a RST answers the SYN).
+pub fn tcprefused() -> TestResult {
+    let t0 = sys::uptime();
+    let r = TcpStream::connect(at(CLOSED_PORT));
+    ensure!(
+        matches!(r, Err(Errno::ECONNREFUSED)),
+        "connect to a closed port gave {:?} (want ECONNREFUSED)",
+        r.map(|_| ())
+    );
+    ensure!(
+        sys::uptime() - t0 < 100,
+        "refusal took {} ticks",
+        sys::uptime() - t0
+    );
+    Ok(())
+}
+
+/// 32 clients connect to tcpecho, all before any sends; each then
+/// echoes its own 4 KiB and checks it came back unchanged.
+pub fn tcpecho32() -> TestResult {
+    let echo = spawn(&["tcpecho", "7007"])?;
+    let r = echo_clients();
+    stop(echo);
+    r
+}
+
+fn echo_clients() -> TestResult {
+    drop(connect_when_up(ECHO_PORT)?);
+    let [go_r, go_w] = sys::pipe().or_fail("pipe")?;
+    let [ready_r, ready_w] = sys::pipe().or_fail("pipe")?;
+    let mut pids = Vec::new();
+    for c in 0..ECHO_CLIENTS {
+        let pid = sys::fork().or_fail("fork")?;
+        if pid == 0 {
+            let _ = (sys::close(go_w), sys::close(ready_r));
+            sys::exit(match echo_client(c, go_r, ready_w) {
+                Ok(()) => 0,
+                Err(e) => {
+                    ulib::println!("  client {}: {}", c, e);
+                    1
+                }
+            });
+        }
+        pids.push(pid);
+    }
+    let _ = (sys::close(go_r), sys::close(ready_w));
+    // Every client connected before any sends: 32 connections at once.
+    let mut ready = vec![0u8; ECHO_CLIENTS];
+    let got = sys::read_full(ready_r, &mut ready).or_fail("read ready")?;
+    let _ = sys::close(go_w);
+    let mut failed = 0;
+    for _ in 0..ECHO_CLIENTS {
+        let (_, st) = sys::wait().or_fail("wait")?;
+        failed += (st != 0) as usize;
+    }
+    let _ = sys::close(ready_r);
+    ensure!(
+        got == ECHO_CLIENTS,
+        "only {} of {} clients connected",
+        got,
+        ECHO_CLIENTS
+    );
+    ensure!(failed == 0, "{} of {} clients failed", failed, ECHO_CLIENTS);
+    Ok(())
+}
+
+fn echo_client(c: usize, go: usize, ready: usize) -> TestResult {
+    let s = TcpStream::connect(at(ECHO_PORT)).or_fail("connect")?;
+    s.set_timeout(10_000).or_fail("set_timeout")?;
+    sys::write(ready, b"r").or_fail("ready")?;
+    let mut b = [0u8; 1];
+    let _ = sys::read(go, &mut b); // end of file: go
+    let msg: Vec<u8> = (0..4096).map(|i| (i * 7 + c * 13) as u8).collect();
+    s.write_all(&msg).or_fail("write")?;
+    let mut back = vec![0u8; msg.len()];
+    let n = s.read_full(&mut back).or_fail("read")?;
+    ensure!(n == msg.len(), "{} of {} bytes came back", n, msg.len());
+    ensure!(back == msg, "the echo differs");
+    s.shutdown_write().or_fail("shutdown")?;
+    ensure!(s.read(&mut back) == Ok(0), "no end of file after the echo");
+    Ok(())
+}
+
+/// A process blocked in accept, then one blocked in recv, is killed: it
+/// dies at once, its listener's port is free again, and its connection
+/// ends for the peer (end of file or reset, not silence).
+pub fn tcpkill() -> TestResult {
+    const PORT: u16 = 7100;
+    let [r, w] = sys::pipe().or_fail("pipe")?;
+    let pid = sys::fork().or_fail("fork")?;
+    if pid == 0 {
+        let l = TcpListener::bind(PORT);
+        let _ = sys::write(w, if l.is_ok() { b"y" } else { b"n" });
+        if let Ok(l) = l {
+            let _ = l.accept();
+        }
+        sys::exit(0);
+    }
+    let mut b = [0u8; 1];
+    sys::read(r, &mut b).or_fail("read")?;
+    ensure!(b[0] == b'y', "child could not listen");
+    sys::sleep(5).or_fail("sleep")?;
+    let t0 = sys::uptime();
+    sys::kill(pid).or_fail("kill")?;
+    let st = wait_for(pid)?;
+    ensure!(st != 0, "child blocked in accept exited {}", st);
+    ensure!(
+        sys::uptime() - t0 < 100,
+        "killed in accept: {} ticks to die",
+        sys::uptime() - t0
+    );
+    drop(TcpListener::bind(PORT).or_fail("listen again on the dead listener's port")?);
+
+    // Blocked in recv.
+    let l = TcpListener::bind(PORT).or_fail("listen")?;
+    let pid = sys::fork().or_fail("fork")?;
+    if pid == 0 {
+        if let Ok(s) = TcpStream::connect(at(PORT)) {
+            let _ = sys::write(w, b"c");
+            let mut buf = [0u8; 16];
+            let _ = s.read(&mut buf);
+        }
+        sys::exit(0);
+    }
+    let (conn, _) = l.accept().or_fail("accept")?;
+    sys::read(r, &mut b).or_fail("read")?;
+    sys::sleep(5).or_fail("sleep")?;
+    let t0 = sys::uptime();
+    sys::kill(pid).or_fail("kill")?;
+    let st = wait_for(pid)?;
+    ensure!(st != 0, "child blocked in recv exited {}", st);
+    ensure!(
+        sys::uptime() - t0 < 100,
+        "killed in recv: {} ticks to die",
+        sys::uptime() - t0
+    );
+    conn.set_timeout(3000).or_fail("set_timeout")?;
+    let mut buf = [0u8; 16];
+    match conn.read(&mut buf) {
+        Ok(0) | Err(Errno::ECONNRESET) => {}
+        other => return Err(format!("the dead process's peer read {:?}", other)),
+    }
+    let _ = (sys::close(r), sys::close(w));
+    Ok(())
+}
+
+/// The stream calls' options and errors: non-blocking connect and
+/// accept, a receive timeout, getpeername, TCP_NODELAY and SO_REUSEADDR,
+/// stream calls on a datagram socket, bad directions and pointers.
+pub fn tcpcalls() -> TestResult {
+    use abi::net::{
+        SHUT_WR, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_NODELAY, TCP_STATES,
+    };
+    use ulib::poll::{entry, poll, POLLERR, POLLIN, POLLOUT};
+    use ulib::syscall as raw;
+    const PORT: u16 = 7500;
+    let l = TcpListener::bind(PORT).or_fail("listen")?;
+    l.socket()
+        .set_nonblocking(true)
+        .or_fail("set_nonblocking")?;
+    ensure!(
+        matches!(l.accept(), Err(Errno::EAGAIN)),
+        "non-blocking accept with nobody connecting did not give EAGAIN"
+    );
+    // Non-blocking connect: at once, done or in progress; then writable.
+    let c = Socket::stream().or_fail("socket")?;
+    c.set_nonblocking(true).or_fail("set_nonblocking")?;
+    match c.connect(at(PORT)) {
+        Ok(()) | Err(Errno::EINPROGRESS) => {}
+        Err(e) => return Err(format!("non-blocking connect: {}", e.message())),
+    }
+    let mut fds = [entry(c.fd(), POLLOUT)];
+    poll(&mut fds, 2000).or_fail("poll")?;
+    ensure!(
+        fds[0].revents == POLLOUT,
+        "connecting socket polled {:#x}",
+        fds[0].revents
+    );
+    let (a, peer) = l.accept().or_fail("accept")?;
+    ensure!(
+        peer == c.local_addr().or_fail("getsockname")?,
+        "accept's peer {:?} is not the client's address",
+        peer
+    );
+    ensure!(
+        c.peer_addr().or_fail("getpeername")? == at(PORT),
+        "getpeername is not the listener's address"
+    );
+    ensure!(
+        a.peer_addr().or_fail("getpeername")? == peer,
+        "accepted socket's peer differs"
+    );
+    // netstat's view: the listener and both ends, with their states.
+    let list = ulib::netinfo::sockets().or_fail("socklist")?;
+    let state = |local: SockAddrIn, remote: SockAddrIn| {
+        list.iter()
+            .find(|i| {
+                i.kind as usize == SOCK_STREAM
+                    && i.local.port_be == local.port_be
+                    && i.remote == remote
+            })
+            .map(|i| TCP_STATES.get(i.state as usize).copied().unwrap_or("?"))
+    };
+    let any = SockAddrIn::new([0; 4], 0);
+    let client = c.local_addr().or_fail("getsockname")?;
+    let (ls, cs, ss) = (
+        state(at(PORT), any),
+        state(client, at(PORT)),
+        state(at(PORT), client),
+    );
+    ensure!(
+        ls == Some("LISTEN") && cs == Some("ESTABLISHED") && ss == Some("ESTABLISHED"),
+        "socklist: listener {:?}, client {:?}, server side {:?}",
+        ls,
+        cs,
+        ss
+    );
+    // A receive timeout: EAGAIN after about that long.
+    a.set_timeout(300).or_fail("set_timeout")?;
+    let t0 = time::now_us();
+    let mut buf = [0u8; 8];
+    ensure!(
+        matches!(a.read(&mut buf), Err(Errno::EAGAIN)),
+        "recv with timeout did not give EAGAIN"
+    );
+    let ms = (time::now_us() - t0) / 1000;
+    ensure!(
+        (299..1500).contains(&ms),
+        "a 300 ms receive timeout took {} ms",
+        ms
+    );
+    // Options.
+    a.set_nodelay(true).or_fail("TCP_NODELAY")?;
+    c.set_reuseaddr(true).or_fail("SO_REUSEADDR")?;
+    let u = Socket::udp().or_fail("socket")?;
+    ensure!(
+        u.set_option(SOL_TCP, TCP_NODELAY, 1) == Err(Errno::ENOPROTOOPT),
+        "TCP_NODELAY on a datagram socket"
+    );
+    ensure!(
+        u.listen(1) == Err(Errno::EOPNOTSUPP),
+        "listen on a datagram socket"
+    );
+    ensure!(u.accept().is_err(), "accept on a datagram socket");
+    ensure!(
+        u.shutdown(SHUT_WR).is_err(),
+        "shutdown of a datagram socket"
+    );
+    ensure!(a.socket().shutdown(7) == Err(Errno::EINVAL), "shutdown(7)");
+    ensure!(
+        u.set_option(SOL_SOCKET, SO_REUSEADDR, 1).is_ok(),
+        "SO_REUSEADDR on a datagram socket refused"
+    );
+    // A non-blocking stream: EAGAIN when nothing arrived; sendto with an
+    // address goes to the peer.
+    c.set_nonblocking(true).or_fail("set_nonblocking")?;
+    ensure!(
+        matches!(c.recv(&mut buf), Err(Errno::EAGAIN)),
+        "non-blocking recv did not give EAGAIN"
+    );
+    c.send_to(b"via sendto", SockAddrIn::new([1, 2, 3, 4], 9))
+        .or_fail("sendto on a stream")?;
+    a.set_timeout(2000).or_fail("set_timeout")?;
+    let mut got = [0u8; 16];
+    let n = a.read_full(&mut got[..10]).or_fail("read")?;
+    ensure!(&got[..n] == b"via sendto", "the peer read {:?}", &got[..n]);
+    // Bad pointers: EFAULT, with something there to accept and to read.
+    let wild = 0xffff_ffff_ffffusize;
+    let d = Socket::stream().or_fail("socket")?;
+    d.connect(at(PORT)).or_fail("connect")?;
+    c.send(b"x").or_fail("send")?;
+    // Both stay ready once they are (poll is level-triggered).
+    let mut ready = [entry(a.fd(), POLLIN), entry(l.fd(), POLLIN)];
+    let t0 = time::now_us();
+    while time::now_us() - t0 < 2_000_000 {
+        poll(&mut ready, 100).or_fail("poll")?;
+        if ready.iter().all(|p| p.revents != 0) {
+            break;
+        }
+        sys::sleep(1).or_fail("sleep")?;
+    }
+    ensure!(
+        ready.iter().all(|p| p.revents == POLLIN),
+        "data and a connection: revents {:?}",
+        [ready[0].revents, ready[1].revents]
+    );
+    // SAFETY: wild pointers the kernel must refuse.
+    let (peer_r, accept_r, read_r) = unsafe {
+        (
+            raw::getpeername(a.fd(), wild as *mut SockAddrIn, core::ptr::null_mut()),
+            raw::accept(l.fd(), wild as *mut SockAddrIn, core::ptr::null_mut()),
+            raw::read(a.fd(), wild as *mut u8, 8),
+        )
+    };
+    ensure!(
+        peer_r == Err(Errno::EFAULT)
+            && accept_r == Err(Errno::EFAULT)
+            && read_r == Err(Errno::EFAULT),
+        "wild pointers: getpeername {:?}, accept {:?}, read {:?} (want EFAULT each)",
+        peer_r,
+        accept_r,
+        read_r
+    );
+    // A connection refused while non-blocking: reported by poll and the
+    // next call.
+    let r = Socket::stream().or_fail("socket")?;
+    r.set_nonblocking(true).or_fail("set_nonblocking")?;
+    match r.connect(at(CLOSED_PORT)) {
+        Err(Errno::ECONNREFUSED) => {}
+        Err(Errno::EINPROGRESS) => {
+            let mut fds = [entry(r.fd(), POLLOUT)];
+            poll(&mut fds, 2000).or_fail("poll")?;
+            ensure!(
+                fds[0].revents & POLLERR != 0,
+                "refused connect polled {:#x}",
+                fds[0].revents
+            );
+        }
+        other => {
+            return Err(format!(
+                "non-blocking connect to a closed port: {:?}",
+                other
+            ))
+        }
+    }
+    Ok(())
+}
