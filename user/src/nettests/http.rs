@@ -19,9 +19,8 @@ use ulib::testing::{Check, TestResult};
 use ulib::{sys, time};
 
 const HTTP_PORT: u16 = 8080;
-/// The file httpd serves and curl fetches: as large as a file may be
-/// (268 KiB until files have a doubly-indirect block).
-const FILE_BYTES: usize = 256 * 1024;
+/// The file httpd serves and curl fetches over loopback.
+const FILE_BYTES: usize = 1024 * 1024;
 const ROOT: &str = "/www";
 
 /// The byte at `i` of the served file: a pseudo-random sequence, so a
