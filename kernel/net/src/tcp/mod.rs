@@ -152,10 +152,13 @@ impl Stack {
         }
     }
 
-    /// Seeds the ISN generator (RFC 6528's secret key): the kernel calls
-    /// it once at boot with what entropy it has. Without it, the first
-    /// connection keys it from the fine clock, the time and our MAC: less
-    /// secret, never constant.
+    /// Seeds the ISN generator (RFC 6528's secret key), for a platform
+    /// with an entropy source (and for tests). Without it, the first
+    /// connection keys it from the fine clock, the time and our MAC: what
+    /// the kernel relies on, since the machine it runs on has no entropy
+    /// device and the moment of the first connection, in 100 ns units, is
+    /// less predictable than anything known at boot. Less secret than a
+    /// random key, never constant.
     pub fn tcp_set_isn_key(&mut self, key: [u8; 16]) {
         self.tcp.isn.set_key(key);
     }
