@@ -98,6 +98,12 @@ pub fn has_room() -> bool {
     cons.e - cons.r < INPUT_BUF_SIZE
 }
 
+/// Would a read return without waiting? (A whole line, or ^D, is there.)
+pub fn readable() -> bool {
+    let cons = CONS.lock();
+    cons.r != cons.w
+}
+
 /// User write()s to the console go here.
 pub fn consolewrite(user_src: bool, src: usize, n: usize) -> Result<usize, Errno> {
     let mut chunk = [0u8; 64];
@@ -197,6 +203,7 @@ pub fn consoleintr(c: u8) {
             }
             cons.interrupts += 1;
             wakeup(read_chan());
+            crate::syspoll::notify();
             if cons.foreground != 0 {
                 // The job may have ended already: nobody left to kill.
                 let _ = kill_group(cons.foreground);
@@ -227,6 +234,7 @@ pub fn consoleintr(c: u8) {
                     // Wake up consoleread() if a whole line (or end-of-file) has arrived.
                     cons.w = cons.e;
                     wakeup(read_chan());
+                    crate::syspoll::notify();
                 }
             }
         }

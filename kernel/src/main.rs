@@ -54,6 +54,8 @@ pub mod virtqueue;
 pub mod netglue;
 pub mod rxprof;
 pub mod sysnet;
+pub mod syspoll;
+pub mod systcp;
 pub mod virtio_net;
 
 /// Hart 0 has set up what every hart shares; the others wait for it.

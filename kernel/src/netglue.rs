@@ -9,8 +9,8 @@
 //! - the socket system calls in `sysnet.rs`.
 //!
 //! Lock order: `NET` → `virtio_net`'s `NIC` (the stack transmits while
-//! held) → a process's `p.lock` (wake-ups). Nothing takes `NET` while
-//! holding the others.
+//! held) → `syspoll`'s `POLL` → a process's `p.lock` (wake-ups). Nothing
+//! takes `NET` while holding the others.
 
 use net::{Buf, Mbuf, NetEnv, Pool, SocketId, Stack};
 
@@ -56,6 +56,7 @@ impl NetEnv for KernelEnv {
 
     fn wakeup(&mut self, sock: SocketId) {
         proc::wakeup(chan(sock));
+        crate::syspoll::notify();
     }
 
     fn clock(&self) -> u64 {

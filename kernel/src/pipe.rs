@@ -33,6 +33,18 @@ struct PipeInner {
     writeopen: bool,
 }
 
+/// What `poll` sees of a pipe (`syspoll.rs`).
+pub struct PipeState {
+    /// A read would not block: bytes, or no writer left (end of file).
+    pub readable: bool,
+    /// No writer is left.
+    pub hangup: bool,
+    /// A write would not block: room in the buffer, or no reader left.
+    pub writable: bool,
+    /// No reader is left: writes fail with EPIPE.
+    pub broken: bool,
+}
+
 impl Pipe {
     /// Channel readers sleep on (xv6's &pi->nread).
     fn read_chan(&self) -> usize {
@@ -42,6 +54,12 @@ impl Pipe {
     fn write_chan(&self) -> usize {
         self as *const Pipe as usize + 1
     }
+}
+
+/// Wakes the readers or writers sleeping on `chan`, and pollers.
+fn wake(chan: usize) {
+    proc::wakeup(chan);
+    crate::syspoll::notify();
 }
 
 /// Makes a pipe: returns (read end, write end).
@@ -74,10 +92,10 @@ pub fn pipeclose(pi: &Pipe, writable: bool) {
     let mut p = pi.lock.lock();
     if writable {
         p.writeopen = false;
-        proc::wakeup(pi.read_chan());
+        wake(pi.read_chan());
     } else {
         p.readopen = false;
-        proc::wakeup(pi.write_chan());
+        wake(pi.write_chan());
     }
     // The memory goes when the last Arc<Pipe> is dropped.
 }
@@ -97,7 +115,7 @@ pub fn pipewrite(pi: &Pipe, addr: usize, n: usize) -> Result<usize, Errno> {
         }
         if p.nwrite == p.nread + PIPESIZE {
             // Buffer full: let readers drain it.
-            proc::wakeup(pi.read_chan());
+            wake(pi.read_chan());
             p = proc::sleep(pi.write_chan(), p);
             continue;
         }
@@ -106,13 +124,13 @@ pub fn pipewrite(pi: &Pipe, addr: usize, n: usize) -> Result<usize, Errno> {
         let space = PIPESIZE - (p.nwrite - p.nread);
         let m = (n - i).min(space).min(PIPESIZE - start);
         if let Err(e) = proc::either_copyin(&mut p.data[start..start + m], true, addr + i) {
-            proc::wakeup(pi.read_chan());
+            wake(pi.read_chan());
             return if i > 0 { Ok(i) } else { Err(e) };
         }
         p.nwrite += m;
         i += m;
     }
-    proc::wakeup(pi.read_chan());
+    wake(pi.read_chan());
     Ok(i)
 }
 
@@ -141,6 +159,17 @@ pub fn piperead(pi: &Pipe, addr: usize, n: usize) -> Result<usize, Errno> {
         p.nread += m;
         i += m;
     }
-    proc::wakeup(pi.write_chan());
+    wake(pi.write_chan());
     Ok(i)
+}
+
+/// The pipe's state for `poll`.
+pub fn poll_state(pi: &Pipe) -> PipeState {
+    let p = pi.lock.lock();
+    PipeState {
+        readable: p.nread != p.nwrite || !p.writeopen,
+        hangup: !p.writeopen,
+        writable: p.nwrite < p.nread + PIPESIZE || !p.readopen,
+        broken: !p.readopen,
+    }
 }

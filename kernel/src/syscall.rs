@@ -111,10 +111,12 @@ fn dispatch(s: Sys) -> Result<usize, Errno> {
         Sys::Ifconfig => crate::sysnet::sys_ifconfig(),
         Sys::Arp => crate::sysnet::sys_arp(),
         Sys::Socklist => crate::sysnet::sys_socklist(),
-        // Stream sockets and poll: declared in the ABI, not served yet.
-        Sys::Listen | Sys::Accept | Sys::Shutdown | Sys::Poll | Sys::Getpeername => {
-            Err(Errno::ENOSYS)
-        }
+        // Stream sockets (systcp.rs) and poll (syspoll.rs).
+        Sys::Listen => crate::systcp::sys_listen(),
+        Sys::Accept => crate::systcp::sys_accept(),
+        Sys::Shutdown => crate::systcp::sys_shutdown(),
+        Sys::Getpeername => crate::systcp::sys_getpeername(),
+        Sys::Poll => crate::syspoll::sys_poll(),
     }
 }
 

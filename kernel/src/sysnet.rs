@@ -16,6 +16,10 @@
 //! with a receive timeout it is also woken every tick to check the clock;
 //! a killed process returns EINTR (and exits on its way out).
 //!
+//! TCP sockets share the socket file and these calls; what differs for a
+//! byte stream (listen, accept, connect's handshake, read and write,
+//! shutdown) is in `systcp.rs`. Both wait through [`block`].
+//!
 //! Every user pointer goes through copyin/copyout (EFAULT when bad).
 
 use alloc::sync::Arc;
@@ -23,11 +27,13 @@ use alloc::vec;
 
 use abi::net::{
     ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
-    MAX_COUNTERS, SOL_SOCKET, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
+    MAX_COUNTERS, SOL_SOCKET, SOL_TCP, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR,
+    TCP_NODELAY,
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
-use net::{DropReason, Mbuf, SocketId, SocketKind};
+use net::tcp::{is_tcp, PollState, MAX_TCP};
+use net::{DropReason, Mbuf, SocketId, SocketKind, Stack};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::file::{File, FileKind};
@@ -50,7 +56,12 @@ pub struct Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        let _ = NET.lock().close(self.id);
+        let mut net = NET.lock();
+        let _ = if is_tcp(self.id) {
+            net.tcp_close(&mut KernelEnv, self.id)
+        } else {
+            net.close(self.id)
+        };
     }
 }
 
@@ -81,7 +92,7 @@ fn copyin_addr(addr: usize, len: usize) -> Result<SockAddrIn, Errno> {
 const SOCKADDR_MAX: usize = 128;
 
 /// Writes an address and, if `lenp` is not null, its length.
-fn copyout_addr(addr: usize, lenp: usize, a: &SockAddrIn) -> Result<(), Errno> {
+pub fn copyout_addr(addr: usize, lenp: usize, a: &SockAddrIn) -> Result<(), Errno> {
     if addr != 0 {
         copyout_val(addr, a)?;
     }
@@ -93,7 +104,7 @@ fn copyout_addr(addr: usize, lenp: usize, a: &SockAddrIn) -> Result<(), Errno> {
 
 /// Argument `n` as a socket descriptor: the file (kept alive for the call)
 /// and the socket's id.
-fn argsock(n: usize) -> Result<(Arc<File>, SocketId), Errno> {
+pub fn argsock(n: usize) -> Result<(Arc<File>, SocketId), Errno> {
     let (_, f) = argfd(n)?;
     let id = match &f.kind {
         FileKind::Socket(s) => s.id,
@@ -102,7 +113,7 @@ fn argsock(n: usize) -> Result<(Arc<File>, SocketId), Errno> {
     Ok((f, id))
 }
 
-fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
+pub fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
     let d = myproc().data();
     let fd = d
         .ofile
@@ -124,30 +135,44 @@ fn send(id: SocketId, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<
     NET.lock().sendto(&mut KernelEnv, id, m, to.as_ref())
 }
 
-/// Waits for a datagram on socket `id`, honouring its timeout and
-/// non-blocking mode.
-fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
+/// Runs `attempt` on the stack until it stops answering EAGAIN, sleeping
+/// on socket `id`'s channel in between (the stack wakes it). Gives up with
+/// `gave_up` at once in non-blocking mode or after `timeout_ms` (0: no
+/// timeout); EINTR when the process is killed. `attempt` is tried under
+/// the lock the process sleeps with, so no wake-up is lost between.
+pub fn block<T>(
+    id: SocketId,
+    timeout_ms: u64,
+    nonblock: bool,
+    gave_up: Errno,
+    mut attempt: impl FnMut(&mut Stack) -> Result<T, Errno>,
+) -> Result<T, Errno> {
+    let deadline = (timeout_ms > 0).then(|| now_ms() + timeout_ms);
     let mut net = NET.lock();
-    let opts = net.options(id)?;
-    let deadline = (opts.rcvtimeo_ms > 0).then(|| now_ms() + opts.rcvtimeo_ms);
     loop {
-        match net.recvfrom(id) {
+        match attempt(&mut net) {
             Err(Errno::EAGAIN) => {}
             r => return r,
         }
-        if opts.nonblock {
-            return Err(Errno::EAGAIN);
+        if nonblock || deadline.is_some_and(|d| now_ms() >= d) {
+            return Err(gave_up);
         }
         if proc::killed() {
             return Err(Errno::EINTR);
-        }
-        if deadline.is_some_and(|d| now_ms() >= d) {
-            return Err(Errno::EAGAIN);
         }
         net.wait_begin(id, deadline.is_some());
         net = proc::sleep(chan(id), net);
         net.wait_end(id, deadline.is_some());
     }
+}
+
+/// Waits for a datagram on socket `id`, honouring its timeout and
+/// non-blocking mode.
+fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
+    let opts = NET.lock().options(id)?;
+    block(id, opts.rcvtimeo_ms, opts.nonblock, Errno::EAGAIN, |net| {
+        net.recvfrom(id)
+    })
 }
 
 /// Copies a received payload to user address `buf` (at most `len` bytes;
@@ -172,13 +197,34 @@ fn count_copy_fault<T>(r: Result<T, Errno>) -> Result<T, Errno> {
 
 /// `read` on a socket file.
 pub fn sock_read(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
+    if is_tcp(s.id) {
+        return crate::systcp::recv(s.id, buf, len);
+    }
     let (m, _) = recv(s.id)?;
     count_copy_fault(deliver(m, buf, len))
 }
 
 /// `write` on a socket file: send to the connected peer.
 pub fn sock_write(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
+    if is_tcp(s.id) {
+        return crate::systcp::send(s.id, buf, len);
+    }
     send(s.id, buf, len, None)
+}
+
+/// What `poll` sees of socket `id`: for a datagram socket, readable when a
+/// datagram (or an error) is queued, and always writable.
+pub fn poll_socket(id: SocketId) -> Result<PollState, Errno> {
+    let mut net = NET.lock();
+    if is_tcp(id) {
+        return net.tcp_poll(id);
+    }
+    net.kind(id)?;
+    Ok(PollState {
+        readable: net.readable(id),
+        writable: true,
+        ..PollState::default()
+    })
 }
 
 /// socket(domain, type, protocol) -> fd
@@ -208,14 +254,21 @@ pub fn sys_bind() -> Result<usize, Errno> {
 pub fn sys_connect() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let a = copyin_addr(argaddr(1), argaddr(2))?;
+    if is_tcp(id) {
+        return crate::systcp::connect(id, &a);
+    }
     NET.lock().connect(id, &a)?;
     Ok(0)
 }
 
-/// sendto(fd, buf, len, flags, addr or 0, addrlen) -> bytes
+/// sendto(fd, buf, len, flags, addr or 0, addrlen) -> bytes; a stream
+/// socket sends to its peer whatever the address says, as on Linux.
 pub fn sys_sendto() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (buf, len, addr) = (argaddr(1), argaddr(2), argaddr(4));
+    if is_tcp(id) {
+        return crate::systcp::send(id, buf, len);
+    }
     let to = if addr != 0 {
         Some(copyin_addr(addr, argaddr(5))?)
     } else {
@@ -228,6 +281,14 @@ pub fn sys_sendto() -> Result<usize, Errno> {
 pub fn sys_recvfrom() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (buf, len, addr, lenp) = (argaddr(1), argaddr(2), argaddr(4), argaddr(5));
+    if is_tcp(id) {
+        let n = crate::systcp::recv(id, buf, len)?;
+        if addr != 0 {
+            let peer = NET.lock().tcp_peer(id)?;
+            copyout_addr(addr, lenp, &peer)?;
+        }
+        return Ok(n);
+    }
     let (m, from) = recv(id)?;
     count_copy_fault(deliver(m, buf, len).and_then(|n| copyout_addr(addr, lenp, &from).map(|_| n)))
 }
@@ -243,14 +304,18 @@ pub fn sys_getsockname() -> Result<usize, Errno> {
     Ok(0)
 }
 
-/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK | SO_RCVBUF, &u64, 8)
+/// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK | SO_RCVBUF |
+/// SO_REUSEADDR, &u64, 8), or (fd, SOL_TCP, TCP_NODELAY, &u64, 8) on a
+/// stream socket.
 pub fn sys_setsockopt() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (level, opt, optval, optlen) = (argaddr(1), argaddr(2), argaddr(3), argaddr(4));
-    if level != SOL_SOCKET {
-        return Err(Errno::ENOPROTOOPT);
-    }
-    if ![SO_RCVTIMEO_MS, SO_NONBLOCK, SO_RCVBUF].contains(&opt) {
+    let known = match level {
+        SOL_SOCKET => [SO_RCVTIMEO_MS, SO_NONBLOCK, SO_RCVBUF, SO_REUSEADDR].contains(&opt),
+        SOL_TCP => opt == TCP_NODELAY && is_tcp(id),
+        _ => false,
+    };
+    if !known {
         return Err(Errno::ENOPROTOOPT);
     }
     if optlen < core::mem::size_of::<u64>() {
@@ -263,10 +328,11 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
         return Ok(0);
     }
     let mut o = net.options(id)?;
-    if opt == SO_RCVTIMEO_MS {
-        o.rcvtimeo_ms = v;
-    } else {
-        o.nonblock = v != 0;
+    match (level, opt) {
+        (SOL_SOCKET, SO_RCVTIMEO_MS) => o.rcvtimeo_ms = v,
+        (SOL_SOCKET, SO_NONBLOCK) => o.nonblock = v != 0,
+        (SOL_SOCKET, _) => o.reuseaddr = v != 0,
+        _ => o.nodelay = v != 0,
     }
     net.set_options(id, o)?;
     Ok(0)
@@ -335,7 +401,7 @@ pub fn sys_arp() -> Result<usize, Errno> {
 /// socklist(infos, max) -> count
 pub fn sys_socklist() -> Result<usize, Errno> {
     let (addr, max) = (argaddr(0), argaddr(1));
-    let mut v = vec![SockInfo::default(); max.min(MAX_SOCKETS)];
+    let mut v = vec![SockInfo::default(); max.min(MAX_SOCKETS + MAX_TCP)];
     let n = NET.lock().socklist(&mut v);
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)

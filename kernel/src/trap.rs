@@ -279,6 +279,7 @@ fn clockintr() {
         proc::wakeup(&TICKS as *const _ as usize);
         drop(t);
         crate::netglue::tick();
+        crate::syspoll::tick();
     }
     // Ask for the next timer interrupt. This also clears the interrupt
     // request. 1000000 is about a tenth of a second.

@@ -2,8 +2,10 @@
 //!
 //! - [`syscall`] — the `ecall` and one raw (unsafe) stub per system call;
 //! - [`sys`] — safe wrappers for processes and files;
-//! - [`socket`], [`inet`], [`netinfo`] — BSD-style sockets, address parsing
-//!   and printing, and the network's introspection calls;
+//! - [`socket`], [`tcp`], [`inet`], [`netinfo`] — BSD-style sockets, TCP
+//!   streams and listeners, address parsing and printing, and the
+//!   network's introspection calls;
+//! - [`poll`] — waiting on several descriptors at once;
 //! - [`args`] — command-line arguments whose errors say what was wrong;
 //! - [`echo`] — ICMP echo requests and replies for ping sockets;
 //! - [`lines`] — line-by-line input;
@@ -27,11 +29,13 @@ pub mod heap;
 pub mod inet;
 pub mod lines;
 pub mod netinfo;
+pub mod poll;
 pub mod print;
 pub mod socket;
 pub mod start;
 pub mod sys;
 pub mod syscall;
+pub mod tcp;
 pub mod testing;
 pub mod time;
 

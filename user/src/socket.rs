@@ -1,13 +1,16 @@
 //! A BSD-style socket API on file descriptors: `Socket::udp()` /
-//! `Socket::icmp()`, bind, connect, send_to / recv_from, send / recv,
-//! local_addr (getsockname), a receive timeout and non-blocking mode. The
-//! descriptor is closed when the `Socket` is dropped; after `fork` each
-//! process drops (closes) its own copy.
+//! `Socket::icmp()` / `Socket::stream()`, bind, connect, send_to /
+//! recv_from, send / recv, listen / accept, shutdown, local_addr
+//! (getsockname), peer_addr (getpeername), a receive timeout and
+//! non-blocking mode. The descriptor is closed when the `Socket` is
+//! dropped; after `fork` each process drops (closes) its own copy.
+//! [`crate::tcp`] wraps stream sockets as `TcpStream` / `TcpListener`.
 
 use crate::sys::{close, Fd};
 use crate::syscall as raw;
 use abi::net::{
-    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
+    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_NONBLOCK,
+    SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_NODELAY,
 };
 use abi::Errno;
 use core::mem::size_of;
@@ -21,7 +24,7 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// A socket of type `kind` (`SOCK_DGRAM` or `SOCK_ICMP`).
+    /// A socket of type `kind` (`SOCK_DGRAM`, `SOCK_ICMP` or `SOCK_STREAM`).
     pub fn new(kind: usize) -> Result<Socket, Errno> {
         // SAFETY: no pointer arguments.
         let fd = unsafe { raw::socket(AF_INET as usize, kind, 0) }?;
@@ -39,8 +42,48 @@ impl Socket {
         Socket::new(SOCK_ICMP)
     }
 
+    /// A TCP socket.
+    pub fn stream() -> Result<Socket, Errno> {
+        Socket::new(SOCK_STREAM)
+    }
+
+    /// Takes ownership of descriptor `fd` (closed when dropped).
+    pub fn from_fd(fd: Fd) -> Socket {
+        Socket { fd }
+    }
+
     pub fn fd(&self) -> Fd {
         self.fd
+    }
+
+    /// Accepts connections (a stream socket), at most `backlog` waiting.
+    pub fn listen(&self, backlog: usize) -> Result<(), Errno> {
+        // SAFETY: no pointer arguments.
+        unsafe { raw::listen(self.fd, backlog) }.map(drop)
+    }
+
+    /// Waits for a connection; returns its socket and the peer's address.
+    pub fn accept(&self) -> Result<(Socket, SockAddrIn), Errno> {
+        let mut addr = SockAddrIn::default();
+        let mut len = ADDRLEN as u32;
+        // SAFETY: addr and len are live and writable.
+        let fd = unsafe { raw::accept(self.fd, &mut addr, &mut len) }?;
+        Ok((Socket { fd }, addr))
+    }
+
+    /// `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR`.
+    pub fn shutdown(&self, how: usize) -> Result<(), Errno> {
+        // SAFETY: no pointer arguments.
+        unsafe { raw::shutdown(self.fd, how) }.map(drop)
+    }
+
+    /// The connected peer (getpeername).
+    pub fn peer_addr(&self) -> Result<SockAddrIn, Errno> {
+        let mut addr = SockAddrIn::default();
+        let mut len = ADDRLEN as u32;
+        // SAFETY: addr and len are live and writable.
+        unsafe { raw::getpeername(self.fd, &mut addr, &mut len) }?;
+        Ok(addr)
     }
 
     pub fn bind(&self, addr: SockAddrIn) -> Result<(), Errno> {
@@ -105,11 +148,16 @@ impl Socket {
     }
 
     fn set_opt(&self, opt: usize, value: u64) -> Result<(), Errno> {
+        self.set_option(SOL_SOCKET, opt, value)
+    }
+
+    /// setsockopt with a u64 value, at `level` (`SOL_SOCKET`, `SOL_TCP`).
+    pub fn set_option(&self, level: usize, opt: usize, value: u64) -> Result<(), Errno> {
         // SAFETY: value is a live u64 of the stated length.
         unsafe {
             raw::setsockopt(
                 self.fd,
-                SOL_SOCKET,
+                level,
                 opt,
                 &value as *const u64 as *const u8,
                 size_of::<u64>(),
@@ -133,6 +181,16 @@ impl Socket {
     /// In non-blocking mode an empty receive queue gives EAGAIN.
     pub fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
         self.set_opt(SO_NONBLOCK, on as u64)
+    }
+
+    /// `SO_REUSEADDR`: bind a port that old connections still hold.
+    pub fn set_reuseaddr(&self, on: bool) -> Result<(), Errno> {
+        self.set_opt(SO_REUSEADDR, on as u64)
+    }
+
+    /// `TCP_NODELAY`: send small writes at once (Nagle off).
+    pub fn set_nodelay(&self, on: bool) -> Result<(), Errno> {
+        self.set_option(SOL_TCP, TCP_NODELAY, on as u64)
     }
 }
 

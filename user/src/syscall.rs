@@ -7,7 +7,7 @@
 //! Convention: number in a7, arguments in a0..a5, result in a0: `>= 0` is a
 //! value, negative is `-(errno)`.
 
-use abi::net::{ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo};
+use abi::net::{ArpEntry, Counter, IfConfig, PollFd, SockAddrIn, SockInfo};
 use abi::stat::Stat;
 use abi::syscall::{Sys, SysInfo};
 use abi::Errno;
@@ -117,6 +117,15 @@ stubs! {
     fn arp(op: usize, ip: *const [u8; 4], entries: *mut ArpEntry, max: usize) = Arp;
     /// socklist(infos, max) -> number of sockets filled in.
     fn socklist(infos: *mut SockInfo, max: usize) = Socklist;
+    /// listen(fd, backlog): a stream socket accepts connections.
+    fn listen(fd: usize, backlog: usize) = Listen;
+    /// accept(fd, addr or null, addrlen or null) -> the connection's fd.
+    fn accept(fd: usize, addr: *mut SockAddrIn, addrlen: *mut u32) = Accept;
+    /// shutdown(fd, SHUT_RD | SHUT_WR | SHUT_RDWR).
+    fn shutdown(fd: usize, how: usize) = Shutdown;
+    /// poll(fds, nfds, timeout_ms or -1) -> entries with events.
+    fn poll(fds: *mut PollFd, nfds: usize, timeout_ms: isize) = Poll;
+    fn getpeername(fd: usize, addr: *mut SockAddrIn, addrlen: *mut u32) = Getpeername;
 }
 
 /// exit(status): never returns.
