@@ -6,6 +6,7 @@
 //!   streams and listeners, address parsing and printing, and the
 //!   network's introspection calls;
 //! - [`poll`] — waiting on several descriptors at once;
+//! - [`http`] — HTTP/1.1 heads, chunk sizes and paths, for httpd and curl;
 //! - [`args`] — command-line arguments whose errors say what was wrong;
 //! - [`echo`] — ICMP echo requests and replies for ping sockets;
 //! - [`lines`] — line-by-line input;
@@ -26,6 +27,7 @@ pub mod args;
 pub mod cstr;
 pub mod echo;
 pub mod heap;
+pub mod http;
 pub mod inet;
 pub mod lines;
 pub mod netinfo;

@@ -218,9 +218,9 @@ pub fn pings(con: &mut Console, ip: &str) -> Result<()> {
     Ok(())
 }
 
-/// `echo <tag> | nc <ip> <port>` must print the tag back (an echo server runs there).
+/// `echo <tag> | nc -u <ip> <port>` must print the tag back (an echo server runs there).
 pub fn nc_echo(con: &mut Console, ip: &str, port: u16, tag: &str) -> Result<()> {
-    let out = con.run(&format!("echo {tag} | nc -w 1000 {ip} {port}"), SHORT)?;
+    let out = con.run(&format!("echo {tag} | nc -u -w 1000 {ip} {port}"), SHORT)?;
     ensure!(
         out.lines().any(|l| l.trim() == tag),
         "{}: no echo of {tag:?} from {ip}:{port}:\n{out}",

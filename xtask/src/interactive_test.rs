@@ -114,7 +114,7 @@ fn console_keys(image: &Path) -> Result<()> {
         t.elapsed()
     );
 
-    s.con.send_line("nc 10.0.2.2 9")?;
+    s.con.send_line("nc -u 10.0.2.2 9")?;
     std::thread::sleep(Duration::from_secs(1));
     s.con.send(b"\x03")?;
     s.con
@@ -225,7 +225,7 @@ fn disk_and_loopback(image: &Path) -> Result<()> {
     s.con.run("udpecho 7 &", SHORT)?;
     std::thread::sleep(Duration::from_millis(300));
     s.check(
-        "echo over-loopback | nc -w 500 127.0.0.1 7",
+        "echo over-loopback | nc -u -w 500 127.0.0.1 7",
         "over-loopback",
     )?;
     // The control: the same capture does see the gateway's ping.

@@ -12,6 +12,7 @@ extern crate alloc;
 use abi::net::IfField;
 use ulib::inet::{Ip, Mac};
 use ulib::{args, netinfo};
+use wire::ipv4;
 
 ulib::entry!(main);
 
@@ -65,6 +66,11 @@ fn main(argv: &[&str]) -> i32 {
         Ip(cfg.netmask),
         Ip(cfg.gateway)
     );
-    ulib::println!("lo:   inet 127.0.0.1  netmask 255.0.0.0  (in the kernel, never on eth0)");
+    let prefix = u32::from_be_bytes(ipv4::LOOPBACK_MASK).leading_ones();
+    ulib::println!(
+        "lo    {}/{}  (loopback: delivered in the kernel, never on eth0)",
+        Ip(ipv4::LOOPBACK_ADDR),
+        prefix
+    );
     0
 }

@@ -1,4 +1,5 @@
-//! netstat: the network stack at a glance. By default: every open socket,
+//! netstat: the network stack at a glance. By default: every open socket
+//! (for TCP its state and the bytes queued each way),
 //! the counters that are not zero, and the mbuf balance (every buffer of
 //! the pool and where it is: free, posted in the RX ring, queued on a
 //! socket, waiting for ARP, on TX). `netstat -a`: every counter, zero or
@@ -9,7 +10,7 @@
 #![no_main]
 
 extern crate alloc;
-use abi::net::{Counter, SOCK_DGRAM, SOCK_ICMP};
+use abi::net::{Counter, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, TCP_STATES};
 use alloc::format;
 use alloc::string::String;
 use ulib::inet::Addr;
@@ -35,25 +36,32 @@ fn sockets() -> i32 {
         Err(e) => return ulib::fail("netstat", "socklist", e),
     };
     ulib::println!(
-        "Proto {:<21} {:<21} {:>6} {:>8}",
+        "Proto {:<21} {:<21} {:>6} {:>8} {:>6} State",
         "Local",
         "Remote",
         "RecvQ",
-        "Dropped"
+        "Dropped",
+        "SendQ"
     );
     for s in &list {
-        let proto = match s.kind as usize {
-            SOCK_DGRAM => "udp",
-            SOCK_ICMP => "icmp",
-            _ => "?",
+        let (proto, state) = match s.kind as usize {
+            SOCK_DGRAM => ("udp", ""),
+            SOCK_ICMP => ("icmp", ""),
+            SOCK_STREAM => (
+                "tcp",
+                TCP_STATES.get(s.state as usize).copied().unwrap_or("?"),
+            ),
+            _ => ("?", ""),
         };
         ulib::println!(
-            "{:<5} {:<21} {:<21} {:>6} {:>8}",
+            "{:<5} {:<21} {:<21} {:>6} {:>8} {:>6} {}",
             proto,
             Addr(s.local),
             Addr(s.remote),
             s.rx_queued,
-            s.rx_dropped
+            s.rx_dropped,
+            s.tx_queued,
+            state
         );
     }
     if list.is_empty() {

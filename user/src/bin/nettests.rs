@@ -22,6 +22,10 @@ mod basic;
 mod errors;
 #[path = "../nettests/load.rs"]
 mod load;
+#[path = "../nettests/poll.rs"]
+mod poll;
+#[path = "../nettests/tcp.rs"]
+mod tcp;
 #[path = "../nettests/util.rs"]
 mod util;
 
@@ -53,6 +57,15 @@ const TESTS: &[Test] = ulib::tests! {
     load::manyroundtrips;
     load::concurrent;
     load::flood, slow;
+    poll::pollbasic;
+    poll::pollwake;
+    poll::pollerrors;
+    poll::polltcp;
+    tcp::httpparse;
+    tcp::tcprefused;
+    tcp::httpfetch;
+    tcp::tcpecho32;
+    tcp::tcpkill;
     load::resources, inline;
 };
 
