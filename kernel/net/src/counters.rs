@@ -84,6 +84,38 @@ named_enum! {
         /// Taken off a socket by `recvfrom`, then lost because the
         /// caller's buffer or address pointer was bad (EFAULT).
         SocketCopyFault = "drop_socket_copy_fault",
+        /// Loopback: more packets to ourselves than the queue holds.
+        LoopbackQueueFull = "drop_loopback_queue_full",
+        // TCP.
+        /// Not to our unicast address (TCP has no broadcast).
+        TcpNotUnicast = "drop_tcp_not_unicast",
+        /// No connection or listener for it (a RST was sent, unless it
+        /// was one).
+        TcpNoConnection = "drop_tcp_no_connection",
+        /// A SYN to a listener whose backlog is full.
+        TcpBacklogFull = "drop_tcp_backlog_full",
+        /// A SYN, and no connection block free.
+        TcpTableFull = "drop_tcp_table_full",
+        /// Outside the receive window (answered with an ACK).
+        TcpOutOfWindow = "drop_tcp_out_of_window",
+        /// A RST or SYN in the window but not at RCV.NXT: a challenge
+        /// ACK was sent instead (RFC 5961).
+        TcpChallenged = "drop_tcp_challenged",
+        /// Acknowledges what we never sent (or far too old).
+        TcpBadAck = "drop_tcp_bad_ack",
+        /// No ACK flag on a segment of a synchronized connection.
+        TcpNoAck = "drop_tcp_no_ack",
+        /// Older timestamp than the newest seen (PAWS, RFC 7323).
+        TcpPaws = "drop_tcp_paws",
+        /// Not what the state takes (a listener's non-SYN, a RST
+        /// without ACK in SYN-SENT).
+        TcpUnexpected = "drop_tcp_unexpected",
+        /// Data we already hold (or the reassembly queue is full).
+        TcpDuplicate = "drop_tcp_duplicate",
+        /// In-order data the receive queue had no room for.
+        TcpQueueFull = "drop_tcp_queue_full",
+        /// Data for a connection the user closed: answered with a RST.
+        TcpDataAfterClose = "drop_tcp_data_after_close",
     }
 }
 }
@@ -116,6 +148,32 @@ named_enum! {
         /// Datagrams and echo replies queued on sockets.
         SocketDelivered = "socket_delivered",
         SocketRecvs = "socket_recvs",
+        TcpSegsIn = "tcp_segs_in",
+        TcpSegsOut = "tcp_segs_out",
+        /// connect() sent a SYN.
+        TcpActiveOpens = "tcp_active_opens",
+        /// A listener answered a SYN.
+        TcpPassiveOpens = "tcp_passive_opens",
+        /// Segments (and SYNs, FINs) sent again.
+        TcpRetransmits = "tcp_retransmits",
+        /// Retransmissions on three duplicate ACKs (RFC 5681).
+        TcpFastRetransmits = "tcp_fast_retransmits",
+        /// The retransmission timer expired.
+        TcpRtoTimeouts = "tcp_rto_timeouts",
+        /// Connections that gave up after their retries (ETIMEDOUT).
+        TcpConnTimeouts = "tcp_conn_timeouts",
+        TcpDupAcksIn = "tcp_dup_acks_in",
+        /// Segments that arrived ahead of a gap.
+        TcpOutOfOrder = "tcp_out_of_order",
+        TcpRstsIn = "tcp_rsts_in",
+        TcpRstsOut = "tcp_rsts_out",
+        /// ACKs sent to a doubtful RST or SYN (RFC 5961).
+        TcpChallengeAcks = "tcp_challenge_acks",
+        TcpWindowProbes = "tcp_window_probes",
+        /// ACKs sent when the delayed-ACK timer ran out.
+        TcpDelayedAcks = "tcp_delayed_acks",
+        /// Connections reset because the user closed with unread data.
+        TcpUnreadResets = "tcp_unread_resets",
     }
 }
 

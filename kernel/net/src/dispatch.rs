@@ -1,5 +1,5 @@
 //! The receive path's demultiplexer: Ethernet → (ARP | IPv4) → (ICMP |
-//! UDP), driven by the generated next-layer tables in `wire::dispatch`.
+//! TCP | UDP), driven by the generated next-layer tables in `wire::dispatch`.
 //! Each layer's `input` validates and strips its own header; this file only
 //! routes the mbuf between them and counts why a frame was dropped.
 
@@ -17,6 +17,7 @@ impl Stack {
         self.counters.bump(Stat::FramesIn);
         self.counters.add(Stat::BytesIn, m.len() as u64);
         self.input_frame(env, m);
+        self.flush_loopback(env);
     }
 
     /// The receive path without the frame counters (loopback enters here).
@@ -36,6 +37,7 @@ impl Stack {
                 let ip = self.ipv4_input(&mut m)?;
                 match ipv4_next(ip.protocol) {
                     Ipv4Next::Icmpv4 => self.icmp_input(env, m, &ip),
+                    Ipv4Next::Tcp => self.tcp_input(env, m, &ip),
                     Ipv4Next::Udp => self.udp_input(env, m, &ip),
                     Ipv4Next::Unknown(_) => Err(DropReason::Ipv4UnknownProtocol),
                 }

@@ -196,7 +196,9 @@ impl Stack {
                     self.sockets
                         .find(SocketKind::Icmp, (src, echo.identifier()), (dst, 0))
                 }),
-            Ipv4Next::Unknown(_) => None,
+            // A soft error for TCP (RFC 1122 4.2.3.9): its retransmission
+            // timer decides when the connection fails.
+            Ipv4Next::Tcp | Ipv4Next::Unknown(_) => None,
         };
         if let Some(id) = sock {
             self.sockets.set_error(id, Errno::EHOSTUNREACH);

@@ -145,8 +145,22 @@ impl Stack {
     pub(crate) fn ipv4_output(
         &mut self,
         env: &mut dyn NetEnv,
+        m: Mbuf,
+        next: Ipv4Next,
+        dst: Ipv4Addr,
+    ) {
+        let src = self.source_for(dst);
+        self.ipv4_output_from(env, m, next, src, dst);
+    }
+
+    /// [`Stack::ipv4_output`] from a given source address of ours (a TCP
+    /// connection keeps the one it was opened with).
+    pub(crate) fn ipv4_output_from(
+        &mut self,
+        env: &mut dyn NetEnv,
         mut m: Mbuf,
         next: Ipv4Next,
+        src: Ipv4Addr,
         dst: Ipv4Addr,
     ) {
         let Some(hop) = self.route(dst) else {
@@ -159,7 +173,7 @@ impl Stack {
             identification: id,
             ttl: DEFAULT_TTL,
             protocol: next.protocol(),
-            src: self.source_for(dst),
+            src,
             dst,
             ..Ipv4HeaderRepr::default()
         };
@@ -169,14 +183,16 @@ impl Stack {
         }
         self.counters.bump(Stat::Ipv4Out);
         match hop {
-            NextHop::Local => self.loopback(env, m),
+            NextHop::Local => self.loopback(m),
             NextHop::Broadcast => self.eth_output(env, m, ETH_BROADCAST, EthernetNext::Ipv4),
             NextHop::Host(ip) => self.arp_output(env, m, ip),
         }
     }
 
-    /// Delivers a packet we sent to ourselves, as if it had arrived.
-    fn loopback(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
+    /// A packet we sent to ourselves: framed as if it had arrived and
+    /// queued, to be received when the call that sent it is done
+    /// ([`Stack::flush_loopback`]), not from inside it.
+    fn loopback(&mut self, mut m: Mbuf) {
         let mac = self.iface.mac;
         let header = EthernetHeaderRepr {
             dst: mac,
@@ -187,9 +203,8 @@ impl Stack {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
         }
-        // A looped-back packet may draw another (an echo reply): restore.
-        let outer = core::mem::replace(&mut self.looped, true);
-        self.input_frame(env, m);
-        self.looped = outer;
+        if let Err(r) = self.loopq.push(m) {
+            self.counters.drop(r);
+        }
     }
 }

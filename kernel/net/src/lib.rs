@@ -41,6 +41,7 @@ pub mod dispatch;
 pub mod eth;
 pub mod icmp;
 pub mod ipv4;
+mod loopback;
 pub mod mbuf;
 pub mod pool;
 pub mod socket;
@@ -133,6 +134,9 @@ pub struct Stack {
     iface: Iface,
     arp: arp::ArpCache,
     sockets: socket::SocketTable,
+    tcp: tcp::table::TcpTable,
+    /// Packets sent to ourselves, waiting to be received.
+    loopq: loopback::LoopQueue,
     counters: Counters,
     unreach_limit: icmp::TokenBucket,
     next_ip_id: u16,
@@ -149,6 +153,8 @@ impl Stack {
             iface: Iface::QEMU_USER,
             arp: arp::ArpCache::new(),
             sockets: socket::SocketTable::new(),
+            tcp: tcp::table::TcpTable::new(),
+            loopq: loopback::LoopQueue::new(),
             counters: Counters::new(),
             unreach_limit: icmp::TokenBucket::new(),
             next_ip_id: 1,
@@ -200,11 +206,13 @@ impl Stack {
         self.counters.export(&self.pool.counters(), out)
     }
 
-    /// The periodic work: ARP retries and expiry, socket timeouts. Call it
-    /// every timer tick (10 ms is fine; any period works).
+    /// The periodic work: ARP retries and expiry, socket timeouts, TCP's
+    /// timers. Call it every timer tick (10 ms is fine; any period works).
     pub fn tick(&mut self, env: &mut dyn NetEnv) {
         self.arp_tick(env);
         self.sockets.tick(env);
+        self.tcp_tick(env);
+        self.flush_loopback(env);
     }
 
     /// `arp` list: copies the cache into `out`, returns the count.

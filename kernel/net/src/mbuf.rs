@@ -9,6 +9,13 @@
 //! is an owned value: dropping it gives the buffer back to its pool, so a
 //! leak shows in [`Pool::free`] and a double free cannot be written.
 //!
+//! Sharing: TCP keeps the bytes it sent until they are acknowledged and
+//! hands the device a second handle on the same buffer rather than a copy
+//! ([`Mbuf::share`]). The pool counts each buffer's handles; the buffer
+//! goes back when the last one drops. Shared bytes are frozen: each handle
+//! writes only in front of the window it was given (its headers), so the
+//! handles' windows never see each other's writes.
+//!
 //! Copies: the receive path hands the device's buffer itself from layer to
 //! layer up to the socket, so received bytes are copied once, by `recvfrom`
 //! to user space. [`Mbuf::copy_out`] is the one function that copies bytes
@@ -77,7 +84,8 @@ pub struct NoRoom;
 
 /// An owned packet buffer; returns to its pool when dropped.
 ///
-/// INVARIANT: the pool's bit for `idx` is set while this value exists and
+/// INVARIANT: the pool's bit for `idx` is set while this value (or another
+/// handle [`Mbuf::share`] made on the same buffer) exists, and
 /// `head + len <= MBUF_SIZE`.
 pub struct Mbuf {
     pool: PoolRef,
@@ -98,6 +106,10 @@ impl Fields {
     const RECEIVED: u64 = 1 << 48;
     /// `recvfrom` took it off a socket: its one copy, to user space, is due.
     const DELIVERED: u64 = 1 << 49;
+    /// A handle made by [`Mbuf::share`]; the state the buffer had then is
+    /// kept in the top byte (`SHARED_STATE`), to give back when it drops.
+    const SHARE_COPY: u64 = 1 << 50;
+    const SHARED_STATE: u32 = 56;
 
     const fn new(idx: u16, head: u16, len: u16) -> Fields {
         Fields(idx as u64 | (head as u64) << 16 | (len as u64) << 32)
@@ -113,6 +125,10 @@ impl Fields {
     }
     fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
+    }
+    /// What a copy remembers: its flag and the state it was made in.
+    fn share_bits(self) -> u64 {
+        self.0 & (Fields::SHARE_COPY | (u8::MAX as u64) << Fields::SHARED_STATE)
     }
     /// The same buffer and flags with the window at `head`, `len` bytes.
     fn window(self, head: u16, len: u16) -> Fields {
@@ -153,12 +169,17 @@ impl Mbuf {
 
     fn buf(&self) -> &[u8; MBUF_SIZE] {
         // SAFETY: this Mbuf owns buffer `idx` (its bit is set), so no one
-        // else reads or writes it while we hold `&self`.
+        // else reads or writes it while we hold `&self`; or it shares it
+        // with handles `share` made, which only write in front of the
+        // windows they share and never while another handle's bytes are
+        // borrowed (the rule `share` states).
         unsafe { &*self.pool().buf_ptr(self.f.idx()).cast::<[u8; MBUF_SIZE]>() }
     }
 
     fn buf_mut(&mut self) -> &mut [u8; MBUF_SIZE] {
-        // SAFETY: as in `buf`, and `&mut self` makes the access exclusive.
+        // SAFETY: as in `buf`: `&mut self` makes the access exclusive among
+        // this handle's uses, and the rule of `share` keeps other handles
+        // on the buffer from holding a borrow of its bytes meanwhile.
         unsafe { &mut *self.pool().buf_ptr(self.f.idx()).cast::<[u8; MBUF_SIZE]>() }
     }
 
@@ -239,7 +260,7 @@ impl Mbuf {
     /// Empties the window and puts it back at [`HEADROOM`], as a fresh
     /// mbuf (a driver reusing a buffer it could not replace).
     pub fn reset(&mut self) {
-        self.f = Fields::new(self.f.idx(), HEADROOM as u16, 0);
+        self.f = Fields(Fields::new(self.f.idx(), HEADROOM as u16, 0).0 | self.f.share_bits());
         self.clear_stamps();
     }
 
@@ -400,11 +421,48 @@ impl Mbuf {
     pub fn pool(&self) -> &'static Pool {
         self.pool.get()
     }
+
+    /// A second handle on this buffer, with its own window (the same one to
+    /// start with) and the same flags: how TCP sends the bytes it keeps for
+    /// retransmission without copying them. The buffer returns to the pool
+    /// when the last handle drops.
+    ///
+    /// The rule for shared bytes, which every holder keeps: while a buffer
+    /// has several handles, the bytes their windows cover are only read; a
+    /// handle writes only in front of its window (pushing its headers into
+    /// the headroom), and only one handle at a time does so (TCP shares a
+    /// kept buffer again only when no earlier copy is left, see
+    /// [`Mbuf::is_shared`]). A frame about to be rewritten in place (a
+    /// reply built in the received buffer) checks `is_shared` first.
+    ///
+    /// The census counts the buffer once, in the state last recorded by
+    /// any handle; when a copy drops and others remain, the buffer gets
+    /// back the state it had when the copy was made (a kept segment the
+    /// device has sent is on its socket again).
+    pub fn share(&self) -> Mbuf {
+        self.pool().add_handle(self.f.idx());
+        let copy = Fields::SHARE_COPY | (self.state() as u64) << Fields::SHARED_STATE;
+        Mbuf {
+            pool: self.pool,
+            f: Fields(self.f.0 & !self.f.share_bits() | copy),
+        }
+    }
+
+    /// Does another handle ([`Mbuf::share`]) on this buffer exist?
+    pub fn is_shared(&self) -> bool {
+        self.pool().is_shared(self.f.idx())
+    }
 }
 
 impl Drop for Mbuf {
     fn drop(&mut self) {
-        self.pool().release(self.f.idx());
+        let (f, pool) = (self.f, self.pool());
+        pool.drop_handle(f.idx(), || {
+            if f.has(Fields::SHARE_COPY) {
+                let state = (f.0 >> Fields::SHARED_STATE) as u8;
+                pool.meta.state[f.idx() as usize].store(state, Ordering::Relaxed);
+            }
+        });
     }
 }
 
@@ -544,5 +602,108 @@ mod tests {
         assert_eq!(m.state(), MbufState::InStack);
         copy(&m, 60);
         assert_eq!(p.rx_bytes_copied(), 60, "marked received");
+    }
+
+    #[test]
+    fn a_shared_buffer_returns_when_the_last_handle_drops() {
+        let p = pool::<4>();
+        let mut kept = p.alloc().unwrap();
+        kept.append(5).unwrap().copy_from_slice(b"bytes");
+        assert!(!kept.is_shared());
+        let copy = kept.share();
+        assert!(kept.is_shared() && copy.is_shared());
+        assert_eq!((copy.index(), copy.data()), (kept.index(), &b"bytes"[..]));
+        // One buffer taken, counted once.
+        assert_eq!(p.free(), 3);
+        assert_eq!(p.census().of(MbufState::Free), 3);
+        drop(kept);
+        assert_eq!(p.free(), 3, "the copy still holds it");
+        assert!(!copy.is_shared());
+        drop(copy);
+        assert_eq!(p.free(), 4);
+        assert_eq!(p.census().of(MbufState::Free), 4);
+        // The count went back to 0: the next owner of the buffer is alone.
+        let again: Vec<Mbuf> = (0..4).map(|_| p.alloc().unwrap()).collect();
+        assert!(again.iter().all(|m| !m.is_shared()));
+    }
+
+    #[test]
+    fn each_handle_has_its_own_window() {
+        let p = pool::<2>();
+        let mut kept = p.alloc().unwrap();
+        kept.append(4).unwrap().copy_from_slice(b"data");
+        let mut copy = kept.share();
+        copy.push(2).unwrap().copy_from_slice(b"hh");
+        assert_eq!(copy.data(), b"hhdata");
+        assert_eq!(kept.data(), b"data");
+        kept.pull(1).unwrap();
+        assert_eq!((kept.data(), copy.data()), (&b"ata"[..], &b"hhdata"[..]));
+        // A copy of a copy: three handles, one buffer.
+        let third = copy.share();
+        drop(copy);
+        drop(kept);
+        assert_eq!((p.free(), third.data()), (1, &b"hhdata"[..]));
+        drop(third);
+        assert_eq!(p.free(), 2);
+    }
+
+    #[test]
+    fn a_dropped_copy_gives_the_buffer_its_state_back() {
+        let p = pool::<2>();
+        use MbufState::*;
+        let census = |p: &Pool| {
+            let c = p.census();
+            [Free, InStack, RxPosted, Socket, ArpWait, TxInflight].map(|s| c.of(s))
+        };
+        let mut kept = p.alloc().unwrap();
+        kept.set_state(Socket); // kept for retransmission
+        let mut copy = kept.share();
+        copy.set_state(TxInflight); // with the device
+        assert_eq!(census(p), [1, 0, 0, 0, 0, 1]);
+        drop(copy); // the device is done with it
+        assert_eq!(census(p), [1, 0, 0, 1, 0, 0]);
+        // Acknowledged while the device still has a copy: in flight until
+        // the device gives it back.
+        let mut copy = kept.share();
+        copy.set_state(MbufState::TxInflight);
+        drop(kept);
+        assert_eq!(census(p), [1, 0, 0, 0, 0, 1]);
+        drop(copy);
+        assert_eq!(census(p), [2, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn reset_keeps_a_copy_a_copy() {
+        let p = pool::<1>();
+        let mut kept = p.alloc().unwrap();
+        kept.set_state(MbufState::Socket);
+        let mut copy = kept.share();
+        copy.set_state(MbufState::InStack);
+        copy.reset();
+        drop(copy);
+        assert_eq!(kept.state(), MbufState::Socket);
+    }
+
+    #[test]
+    fn handles_dropped_on_many_threads() {
+        let p = pool::<64>();
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..500 {
+                        let Some(m) = p.alloc() else { continue };
+                        let copies: Vec<Mbuf> = (0..3).map(|_| m.share()).collect();
+                        let t = std::thread::spawn(move || drop(copies));
+                        drop(m);
+                        t.join().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(p.free(), 64);
+        assert_eq!(p.census().of(MbufState::Free), 64);
     }
 }

@@ -15,7 +15,7 @@
 
 use core::cell::UnsafeCell;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use crate::mbuf::{Mbuf, MBUF_SIZE, RX_STAMPS};
 
@@ -53,7 +53,9 @@ pub enum MbufState {
     InStack,
     /// Posted to the device to receive a frame into (`mbufs_rx_posted`).
     RxPosted,
-    /// Queued on a socket for `recvfrom` (`mbufs_socket`).
+    /// Queued on a socket (`mbufs_socket`): a datagram for `recvfrom`,
+    /// TCP bytes received (in order or not) until read, or TCP bytes kept
+    /// for retransmission until acknowledged.
     Socket,
     /// Queued in the ARP cache until the next hop resolves
     /// (`mbufs_arp_wait`).
@@ -123,6 +125,12 @@ pub(crate) struct PoolMeta {
     /// [`RxStamp`](crate::mbuf::RxStamp) (0 = not passed), written only by
     /// its owner; the kernel's receive-path profile reads them.
     pub(crate) stamps: [[AtomicU64; RX_STAMPS]; MAX_MBUFS],
+    /// How many handles each buffer has besides the first ([`Mbuf::share`]
+    /// adds one, dropping a handle takes one off; the last one frees it).
+    /// 0 for a buffer owned by one `Mbuf`, so allocating never writes it.
+    /// 32 bits: a count that could wrap would free a buffer still in use,
+    /// and 2^32 handles cannot exist (each is 16 bytes).
+    shares: [AtomicU32; MAX_MBUFS],
     /// Allocations that failed because the pool was empty.
     exhausted: AtomicU64,
     /// Received bytes copied out of an mbuf before `recvfrom` took it.
@@ -133,9 +141,11 @@ pub(crate) struct PoolMeta {
     pub(crate) total: usize,
 }
 
-// SAFETY: the bitmap hands each buffer to at most one `Mbuf` at a time
-// (compare-exchange on its bit), and only that `Mbuf` touches the bytes, so
-// sharing the pool between harts and interrupt handlers is sound.
+// SAFETY: the bitmap hands each buffer to at most one owner at a time
+// (compare-exchange on its bit): one `Mbuf`, or the handles `Mbuf::share`
+// made from it, which keep to the rule `share` states (the shared bytes are
+// only read); only they touch the bytes, so sharing the pool between harts
+// and interrupt handlers is sound.
 unsafe impl<B: ?Sized> Sync for Pool<B> {}
 
 impl<const N: usize> Pool<[Buf; N]> {
@@ -147,6 +157,7 @@ impl<const N: usize> Pool<[Buf; N]> {
                 used: [const { AtomicU64::new(0) }; WORDS],
                 state: [const { AtomicU8::new(MbufState::Free as u8) }; MAX_MBUFS],
                 stamps: [const { [const { AtomicU64::new(0) }; RX_STAMPS] }; MAX_MBUFS],
+                shares: [const { AtomicU32::new(0) }; MAX_MBUFS],
                 exhausted: AtomicU64::new(0),
                 rx_copied: AtomicU64::new(0),
                 rx_to_user: AtomicU64::new(0),
@@ -262,6 +273,43 @@ impl Pool {
         }
         self.meta.exhausted.fetch_add(1, Ordering::Relaxed);
         None
+    }
+
+    /// One more handle on buffer `idx` (made by [`Mbuf::share`] from one
+    /// that exists, so the count cannot be falling to "free" meanwhile).
+    pub(crate) fn add_handle(&self, idx: u16) {
+        // Relaxed as in `Arc::clone`: the new handle is made from an
+        // existing one, which already orders the accesses before it.
+        self.meta.shares[idx as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Does buffer `idx` have more than one handle?
+    pub(crate) fn is_shared(&self, idx: u16) -> bool {
+        self.meta.shares[idx as usize].load(Ordering::Relaxed) != 0
+    }
+
+    /// A handle on buffer `idx` is dropped: the buffer goes back to the pool
+    /// when it was the last one (returns true). `before_last` runs first
+    /// when other handles remain, while the buffer is certainly still
+    /// theirs (a dropping copy gives the census back their state).
+    pub(crate) fn drop_handle(&self, idx: u16, before_last: impl FnOnce()) -> bool {
+        let shares = &self.meta.shares[idx as usize];
+        // Acquire: when it reads 0 after another handle's decrement, that
+        // handle's last accesses to the bytes come before the buffer is
+        // handed to its next owner.
+        let mut n = shares.load(Ordering::Acquire);
+        if n != 0 {
+            before_last();
+        }
+        while n != 0 {
+            // Release: this handle's accesses come before whoever frees it.
+            match shares.compare_exchange_weak(n, n - 1, Ordering::Release, Ordering::Acquire) {
+                Ok(_) => return false,
+                Err(now) => n = now,
+            }
+        }
+        self.release(idx);
+        true
     }
 
     pub(crate) fn release(&self, idx: u16) {

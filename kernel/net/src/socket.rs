@@ -454,6 +454,9 @@ impl Stack {
 
     /// `bind`: address 0.0.0.0 or ours; port 0 picks an ephemeral port.
     pub fn bind(&mut self, id: SocketId, a: &SockAddrIn) -> Result<(), Errno> {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_bind(id, a);
+        }
         let ours = self.iface.addr;
         let s = self.sockets.get(id)?;
         check_family(a)?;
@@ -545,6 +548,7 @@ impl Stack {
             // A stream has no datagrams: `tcp_send`.
             SocketKind::Tcp => return Err(Errno::EOPNOTSUPP),
         }
+        self.flush_loopback(env);
         Ok(n)
     }
 
@@ -569,6 +573,9 @@ impl Stack {
 
     /// Is a packet (or an error) waiting?
     pub fn readable(&mut self, id: SocketId) -> bool {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_readable(id);
+        }
         self.sockets
             .get(id)
             .is_ok_and(|s| s.rxq.len > 0 || s.error.is_some())
@@ -576,26 +583,41 @@ impl Stack {
 
     /// `getsockname`: local address and port (0.0.0.0:0 before bind).
     pub fn getsockname(&mut self, id: SocketId) -> Result<SockAddrIn, Errno> {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_getsockname(id);
+        }
         let s = self.sockets.get(id)?;
         Ok(SockAddrIn::new(s.local.0, s.local.1))
     }
 
     /// The peer set by `connect`.
     pub fn getpeername(&mut self, id: SocketId) -> Result<SockAddrIn, Errno> {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_peer(id);
+        }
         let s = self.sockets.get(id)?;
         let (a, p) = s.remote.ok_or(Errno::ENOTCONN)?;
         Ok(SockAddrIn::new(a, p))
     }
 
     pub fn kind(&mut self, id: SocketId) -> Result<SocketKind, Errno> {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_options(id).map(|_| SocketKind::Tcp);
+        }
         Ok(self.sockets.get(id)?.kind)
     }
 
     pub fn options(&mut self, id: SocketId) -> Result<SockOpts, Errno> {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_options(id);
+        }
         Ok(self.sockets.get(id)?.opts)
     }
 
     pub fn set_options(&mut self, id: SocketId, o: SockOpts) -> Result<(), Errno> {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_set_options(id, o);
+        }
         self.sockets.get(id)?.opts = o;
         Ok(())
     }
@@ -617,6 +639,9 @@ impl Stack {
     /// after waking: the stack wakes a socket only while someone waits, and
     /// a timed waiter on every tick.
     pub fn wait_begin(&mut self, id: SocketId, timed: bool) {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_wait(id, timed, true);
+        }
         if let Ok(s) = self.sockets.get(id) {
             s.waiters += 1;
             s.timed_waiters += timed as u32;
@@ -624,6 +649,9 @@ impl Stack {
     }
 
     pub fn wait_end(&mut self, id: SocketId, timed: bool) {
+        if crate::tcp::is_tcp(id) {
+            return self.tcp_wait(id, timed, false);
+        }
         if let Ok(s) = self.sockets.get(id) {
             s.waiters = s.waiters.saturating_sub(1);
             s.timed_waiters = s.timed_waiters.saturating_sub(timed as u32);
@@ -642,7 +670,8 @@ impl Stack {
         self.sockets.remove(id)
     }
 
-    /// `socklist`: one entry per open socket.
+    /// `socklist`: one entry per open socket, then one per TCP
+    /// connection (those closed but not yet done included).
     pub fn socklist(&self, out: &mut [SockInfo]) -> usize {
         let all = self.sockets.slots.iter().flatten();
         let mut n = 0;
@@ -650,7 +679,7 @@ impl Stack {
             *slot = s.info();
             n += 1;
         }
-        n
+        n + self.tcp_socklist(&mut out[n..])
     }
 
     /// Queues `m` on socket `id` and wakes it, or drops and counts it.

@@ -250,6 +250,7 @@ fn repair(f: &mut [u8]) {
             }
         }
         Ipv4Next::Icmpv4 => wire::icmpv4::fill_checksum(body),
+        Ipv4Next::Tcp => wire::tcp::fill_checksum(src, dst, body),
         Ipv4Next::Unknown(_) => {}
     }
 }
@@ -385,6 +386,11 @@ fn check_sent(f: &[u8]) {
                         UdpHeader::ref_from_prefix(body).unwrap().0.length() as usize,
                         body.len()
                     );
+                }
+                Ipv4Next::Tcp => {
+                    assert!(wire::tcp::checksum_ok(ip.src(), ip.dst(), body));
+                    let p = wire::tcp::TcpHeader::parse(body, ip.src(), ip.dst()).unwrap();
+                    wire::tcp::TcpHeader::options(&p).check().unwrap();
                 }
                 Ipv4Next::Unknown(p) => panic!("sent protocol {p:?}"),
             }

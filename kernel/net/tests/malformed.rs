@@ -242,9 +242,68 @@ fn cases() -> Vec<(&'static str, Vec<u8>, DropReason)> {
             Ipv4BadSource,
         ),
         (
-            "TCP",
-            to_us(ipv4(GW_IP, OUR_IP, IpProtocol::TCP, &[0; 20])),
+            "GRE (no handler)",
+            to_us(ipv4(GW_IP, OUR_IP, IpProtocol(47), &[0; 20])),
             Ipv4UnknownProtocol,
+        ),
+        (
+            "truncated TCP",
+            to_us(ipv4(
+                GW_IP,
+                OUR_IP,
+                IpProtocol::TCP,
+                &tcp_to_us(&[], &[])[..19],
+            )),
+            TcpTooShort,
+        ),
+        (
+            "TCP data offset below the header",
+            to_us(ipv4(GW_IP, OUR_IP, IpProtocol::TCP, &{
+                let mut s = tcp_to_us(&[], b"data");
+                s[12] = 4 << 4;
+                wire::tcp::fill_checksum(GW_IP, OUR_IP, &mut s);
+                s
+            })),
+            TcpBadDataOffset,
+        ),
+        (
+            "TCP data offset past the segment",
+            to_us(ipv4(GW_IP, OUR_IP, IpProtocol::TCP, &{
+                let mut s = tcp_to_us(&[], &[]);
+                s[12] = 15 << 4;
+                wire::tcp::fill_checksum(GW_IP, OUR_IP, &mut s);
+                s
+            })),
+            TcpBadDataOffset,
+        ),
+        (
+            "TCP bad checksum",
+            to_us(ipv4(GW_IP, OUR_IP, IpProtocol::TCP, &{
+                let mut s = tcp_to_us(&[], b"data");
+                s[16] ^= 1;
+                s
+            })),
+            TcpBadChecksum,
+        ),
+        (
+            "TCP MSS option of length 3",
+            to_us(ipv4(
+                GW_IP,
+                OUR_IP,
+                IpProtocol::TCP,
+                &tcp_to_us(&[2, 3, 5, 0], &[]),
+            )),
+            TcpOptionBadLength,
+        ),
+        (
+            "TCP option past the header",
+            to_us(ipv4(
+                GW_IP,
+                OUR_IP,
+                IpProtocol::TCP,
+                &tcp_to_us(&[1, 1, 8, 10], &[]),
+            )),
+            TcpOptionPastEnd,
         ),
         (
             "truncated ICMP",
@@ -356,6 +415,20 @@ fn cases() -> Vec<(&'static str, Vec<u8>, DropReason)> {
     v
 }
 
+/// A SYN from the gateway to our port 80 with `options` (whole words).
+fn tcp_to_us(options: &[u8], payload: &[u8]) -> Vec<u8> {
+    common::tcp::tcp(
+        (GW_IP, 5000),
+        (OUR_IP, 80),
+        1,
+        0,
+        common::tcp::SYN,
+        1000,
+        options,
+        payload,
+    )
+}
+
 #[test]
 fn each_malformed_frame_moves_its_counter() {
     let cases = cases();
@@ -387,7 +460,8 @@ fn every_declared_header_rule_has_a_case() {
         .chain(wire::arp::ArpError::ALL.map(DropReason::from))
         .chain(wire::ipv4::Ipv4Error::ALL.map(DropReason::from))
         .chain(wire::icmpv4::Icmpv4Error::ALL.map(DropReason::from))
-        .chain(wire::udp::UdpError::ALL.map(DropReason::from));
+        .chain(wire::udp::UdpError::ALL.map(DropReason::from))
+        .chain(wire::tcp::TcpError::ALL.map(DropReason::from));
     for reason in declared {
         assert!(covered.contains(&reason), "no case for {}", reason.name());
     }

@@ -44,6 +44,8 @@ impl EthernetNext {
 pub enum Ipv4Next {
     /// [`crate::icmpv4`], for `IpProtocol::ICMP`.
     Icmpv4,
+    /// [`crate::tcp`], for `IpProtocol::TCP`.
+    Tcp,
     /// [`crate::udp`], for `IpProtocol::UDP`.
     Udp,
     /// A value with no next layer declared.
@@ -54,6 +56,7 @@ pub enum Ipv4Next {
 pub fn ipv4_next(key: IpProtocol) -> Ipv4Next {
     match key {
         IpProtocol::ICMP => Ipv4Next::Icmpv4,
+        IpProtocol::TCP => Ipv4Next::Tcp,
         IpProtocol::UDP => Ipv4Next::Udp,
         other => Ipv4Next::Unknown(other),
     }
@@ -64,6 +67,7 @@ impl Ipv4Next {
     pub const fn protocol(self) -> IpProtocol {
         match self {
             Ipv4Next::Icmpv4 => IpProtocol::ICMP,
+            Ipv4Next::Tcp => IpProtocol::TCP,
             Ipv4Next::Udp => IpProtocol::UDP,
             Ipv4Next::Unknown(key) => key,
         }
@@ -83,7 +87,7 @@ pub const ETHERNET_MAX_HEADERS: usize = crate::ethernet::EthernetHeader::LEN
                         crate::icmpv4::Icmpv4Echo::LEN,
                         crate::icmpv4::Icmpv4DestUnreachable::LEN,
                     ),
-                crate::udp::UdpHeader::LEN,
+                max(crate::tcp::TcpHeader::MAX_LEN, crate::udp::UdpHeader::LEN),
             ),
     );
 

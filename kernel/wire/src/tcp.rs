@@ -5,8 +5,8 @@
 //!
 //! Options follow the fixed part when `data_offset` > 5: `TcpHeader::options`
 //! walks them (`TcpOptions`), each known kind viewed as its own format; SACK
-//! blocks are a repeated element (`TcpSack::elements`). Not yet dispatched to
-//! from IPv4: the stack does not speak TCP.
+//! blocks are a repeated element (`TcpSack::elements`). IPv4 dispatches
+//! `IpProtocol.TCP` here; the stack's `tcp` module keeps the protocol's policy.
 //!
 //! # [`TcpHeader`] (20 bytes)
 //!
@@ -709,7 +709,8 @@ crate::format::options! {
 }
 
 crate::format::errors! {
-    /// Why a `parse` of this module refused a buffer, in the order it checks.
+    /// Why a `parse` of this module refused a buffer, in the order it checks. The stack counts
+    /// each as `drop_tcp_<name>`.
     pub enum TcpError {
         /// Shorter than the fixed part of the header.
         TooShort = "too_short",

@@ -1,8 +1,23 @@
 //! TCP (RFC 9293): stream sockets on the stack.
 //!
-//! This file fixes the interface the kernel's socket calls use; the
-//! connection machinery behind it is being built. Until then every call
-//! refuses with `EPROTONOSUPPORT`, as the stack did before it had TCP.
+//! This file holds the socket calls the kernel makes; the machinery is in
+//! small files: the connection block (`tcb.rs`), the table of blocks and
+//! the demultiplexing of segments (`table.rs`), segment arrival
+//! (`input.rs`), sending (`output.rs`), options (`options.rs`), timers
+//! (`timer.rs`), the in-order receive queue (`rcvq.rs`) and the shared
+//! socket calls on TCP ids (`sockcalls.rs`); the building blocks are
+//! sequence numbers (`seq.rs`), the send buffer (`sndbuf.rs`), the
+//! reassembly queue (`reasm.rs`), RTT estimation (`rtt.rs`), NewReno
+//! (`congestion.rs`) and ISNs (`isn.rs`).
+//!
+//! Timers (RFC 9293 3.8 and what it cites): retransmission per RFC 6298
+//! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake and
+//! [`DATA_RETRIES`] afterwards, then `ETIMEDOUT`); delayed ACKs
+//! ([`DELACK_MS`], at least every second full segment); the persist timer
+//! probing a zero window; TIME-WAIT for 2 × [`MSL_MS`], a short MSL as
+//! RFC 9293 3.4.2 allows for a host that picks ISNs by RFC 6528 (a
+//! connection in TIME-WAIT also gives its block up when the table is
+//! full). All run from [`Stack::tick`].
 //!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket
@@ -13,14 +28,48 @@
 //! (through `Mbuf::copy_out`, which counts them), and [`Stack::tcp_send`]
 //! copies user bytes once into the mbufs kept for retransmission.
 
-use abi::net::SockAddrIn;
+pub mod congestion;
+pub mod isn;
+pub mod reasm;
+pub mod rtt;
+pub mod seq;
+pub mod sndbuf;
+
+mod input;
+mod options;
+mod output;
+pub mod rcvq;
+mod sockcalls;
+pub mod table;
+pub mod tcb;
+mod timer;
+
+use abi::net::{SockAddrIn, AF_INET, SHUT_RD, SHUT_RDWR, SHUT_WR};
 use abi::Errno;
 
+use crate::counters::Stat;
 use crate::socket::{SocketId, MAX_SOCKETS};
 use crate::{NetEnv, Stack};
 
+pub use output::OUR_MSS;
+
 /// TCP sockets (listeners and connections together).
 pub const MAX_TCP: usize = 64;
+
+/// The most connections a listener lets wait for `accept`.
+pub const BACKLOG_MAX: usize = 16;
+/// Maximum segment lifetime: short, as RFC 9293 3.4.2 allows (TIME-WAIT
+/// lasts twice this).
+pub const MSL_MS: u64 = 2_000;
+/// How long an ACK may wait for data to ride on (RFC 1122 4.2.3.2: less
+/// than 500 ms; Linux waits at least 40).
+pub const DELACK_MS: u64 = 40;
+/// Retransmissions of a SYN before `connect` fails with `ETIMEDOUT`.
+pub const SYN_RETRIES: u32 = 5;
+/// Retransmissions of data (or a FIN) before the connection fails.
+pub const DATA_RETRIES: u32 = 8;
+/// The longest interval between zero-window probes.
+pub const PERSIST_MAX_MS: u64 = 60_000;
 
 /// Is `id` a TCP socket's?
 pub fn is_tcp(id: SocketId) -> bool {
@@ -73,38 +122,150 @@ pub type CopyIn<'a> = dyn FnMut(&mut [u8], usize) -> Result<(), Errno> + 'a;
 impl Stack {
     /// `socket(AF_INET, SOCK_STREAM, 0)`.
     pub(crate) fn tcp_socket(&mut self) -> Result<SocketId, Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+        let c = self.tcp.alloc().ok_or(Errno::ENFILE)?;
+        match self.tcp.give_id(c) {
+            Ok(id) => {
+                self.tcp.conns[c].sndbuf.set_capacity(tcb::SND_BUF);
+                Ok(id)
+            }
+            Err(e) => {
+                self.tcp.free(c);
+                Err(e)
+            }
+        }
+    }
+
+    /// Seeds the ISN generator (RFC 6528's secret key): the kernel calls
+    /// it once at boot with what entropy it has.
+    pub fn tcp_set_isn_key(&mut self, key: [u8; 16]) {
+        self.tcp.isn.set_key(key);
     }
 
     /// `listen`: the bound (or autobound) socket accepts connections;
     /// at most `backlog` (clamped to a fixed maximum) wait for `accept`,
     /// half-open ones included.
-    pub fn tcp_listen(&mut self, _id: SocketId, _backlog: usize) -> Result<(), Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+    pub fn tcp_listen(&mut self, id: SocketId, backlog: usize) -> Result<(), Errno> {
+        let c = self.tcp.conn_of(id)?;
+        let t = &self.tcp.conns[c];
+        match t.state {
+            TcpState::Listen => {}
+            TcpState::Closed if t.error.is_none() && t.remote.1 == 0 => {
+                let (addr, port) = t.local;
+                let port = if port == 0 {
+                    self.tcp.ephemeral()?
+                } else {
+                    port
+                };
+                let reuse = self.tcp.conns[c].opts.reuseaddr;
+                // Only one listener per port, whatever SO_REUSEADDR says.
+                if self.tcp.port_in_use(c, addr, port, reuse)
+                    || self
+                        .tcp
+                        .conns
+                        .iter()
+                        .enumerate()
+                        .any(|(i, o)| i != c && o.state == TcpState::Listen && o.local.1 == port)
+                {
+                    return Err(Errno::EADDRINUSE);
+                }
+                self.tcp.conns[c].local = (addr, port);
+                self.tcp.conns[c].state = TcpState::Listen;
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+        self.tcp.conns[c].backlog = backlog.clamp(1, BACKLOG_MAX);
+        Ok(())
     }
 
     /// `accept`: an established connection from the listener's queue and
     /// its peer's address; `EAGAIN` when none is ready.
-    pub fn tcp_accept(&mut self, _id: SocketId) -> Result<(SocketId, SockAddrIn), Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+    pub fn tcp_accept(&mut self, id: SocketId) -> Result<(SocketId, SockAddrIn), Errno> {
+        let l = self.tcp.conn_of(id)?;
+        if self.tcp.conns[l].state != TcpState::Listen {
+            return Err(Errno::EINVAL);
+        }
+        let c = self.tcp.ready_child(l).ok_or(Errno::EAGAIN)?;
+        let new = self.tcp.give_id(c)?;
+        let t = &mut self.tcp.conns[c];
+        t.parent = None;
+        Ok((new, SockAddrIn::new(t.remote.0, t.remote.1)))
     }
 
     /// `connect`: sends the SYN and returns; the caller then waits until
     /// [`Stack::tcp_connected`] says the handshake finished or failed.
     pub fn tcp_connect(
         &mut self,
-        _env: &mut dyn NetEnv,
-        _id: SocketId,
-        _to: &SockAddrIn,
+        env: &mut dyn NetEnv,
+        id: SocketId,
+        to: &SockAddrIn,
     ) -> Result<(), Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+        let c = self.tcp.conn_of(id)?;
+        if to.family != AF_INET {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        match self.tcp.conns[c].state {
+            TcpState::Closed if self.tcp.conns[c].remote.1 == 0 => {}
+            TcpState::SynSent | TcpState::SynReceived => return Err(Errno::EALREADY),
+            TcpState::Listen => return Err(Errno::EINVAL),
+            _ => return Err(Errno::EISCONN),
+        }
+        let remote = (to.addr_be, to.port());
+        if remote.0 == [0; 4] || remote.1 == 0 || crate::ipv4::is_group(remote.0) {
+            return Err(Errno::EINVAL);
+        }
+        if self.route(remote.0).is_none() {
+            return Err(Errno::ENETUNREACH);
+        }
+        let (addr, port) = self.tcp.conns[c].local;
+        let addr = if addr == [0; 4] {
+            self.source_for(remote.0)
+        } else {
+            addr
+        };
+        let port = if port == 0 {
+            self.tcp.ephemeral()?
+        } else {
+            port
+        };
+        if self
+            .tcp
+            .find((addr, port), remote)
+            .is_some_and(|o| o != c && self.tcp.conns[o].state != TcpState::Listen)
+        {
+            return Err(Errno::EADDRINUSE);
+        }
+        let now = env.now_ms();
+        let iss = self.tcp.isn.isn(now * 1000, (addr, port), remote);
+        let t = &mut self.tcp.conns[c];
+        t.local = (addr, port);
+        t.remote = remote;
+        t.iss = iss;
+        t.snd_una = iss;
+        t.sndbuf.start(iss + 1);
+        t.state = TcpState::SynSent;
+        t.error = None;
+        t.agreed.mss = OUR_MSS;
+        t.rtt_probe = Some((iss + 1, now));
+        self.counters.bump(Stat::TcpActiveOpens);
+        self.tcp_send_syn(env, c);
+        self.flush_loopback(env);
+        Ok(())
     }
 
     /// Whether an active open has finished: `Ok(true)` established,
     /// `Ok(false)` still in progress, or why it failed (`ECONNREFUSED` on
     /// a RST, `ETIMEDOUT` after the SYN's retries).
-    pub fn tcp_connected(&mut self, _id: SocketId) -> Result<bool, Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+    pub fn tcp_connected(&mut self, id: SocketId) -> Result<bool, Errno> {
+        let c = self.tcp.conn_of(id)?;
+        let t = &mut self.tcp.conns[c];
+        if let Some(e) = t.error.take() {
+            return Err(e);
+        }
+        match t.state {
+            TcpState::SynSent | TcpState::SynReceived => Ok(false),
+            TcpState::Closed | TcpState::Listen => Err(Errno::ENOTCONN),
+            _ => Ok(true),
+        }
     }
 
     /// `send`/`write`: takes up to `len` bytes into the send buffer,
@@ -115,12 +276,34 @@ impl Stack {
     /// (`ECONNRESET`, `ETIMEDOUT`) once it failed.
     pub fn tcp_send(
         &mut self,
-        _env: &mut dyn NetEnv,
-        _id: SocketId,
-        _len: usize,
-        _fill: &mut CopyIn,
+        env: &mut dyn NetEnv,
+        id: SocketId,
+        len: usize,
+        fill: &mut CopyIn,
     ) -> Result<usize, Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+        let c = self.tcp.conn_of(id)?;
+        let mss = self.tcp_payload_max(c) as usize;
+        let pool = self.pool;
+        let t = &mut self.tcp.conns[c];
+        if let Some(e) = t.error.take() {
+            return Err(e);
+        }
+        if t.fin_queued {
+            return Err(Errno::EPIPE);
+        }
+        match t.state {
+            TcpState::Established | TcpState::CloseWait => {}
+            TcpState::SynSent | TcpState::SynReceived => return Err(Errno::EAGAIN),
+            TcpState::Closed | TcpState::Listen => return Err(Errno::ENOTCONN),
+            _ => return Err(Errno::EPIPE),
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        let n = t.sndbuf.append(pool, len, mss, fill)?;
+        self.tcp_output(env, c);
+        self.flush_loopback(env);
+        Ok(n)
     }
 
     /// `recv`/`read`: copies up to `len` received bytes in order through
@@ -129,40 +312,145 @@ impl Stack {
     /// peer's FIN); `EAGAIN` when nothing is there yet.
     pub fn tcp_recv(
         &mut self,
-        _env: &mut dyn NetEnv,
-        _id: SocketId,
-        _len: usize,
-        _copy: &mut CopyOut,
+        env: &mut dyn NetEnv,
+        id: SocketId,
+        len: usize,
+        copy: &mut CopyOut,
     ) -> Result<usize, Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+        let c = self.tcp.conn_of(id)?;
+        let t = &mut self.tcp.conns[c];
+        if t.state == TcpState::Listen {
+            return Err(Errno::ENOTCONN);
+        }
+        if len == 0 {
+            return Ok(0);
+        }
+        if t.rcvq.is_empty() {
+            if let Some(e) = t.error.take() {
+                return Err(e);
+            }
+            return match t.state {
+                _ if t.rx_fin || t.shut_rd => Ok(0),
+                TcpState::Closed if t.remote.1 == 0 => Err(Errno::ENOTCONN),
+                TcpState::Closed => Ok(0),
+                _ => Err(Errno::EAGAIN),
+            };
+        }
+        let n = t.rcvq.read(len, copy)?;
+        // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): tell
+        // the peer once the window grew by two segments or half the
+        // buffer.
+        let t = &self.tcp.conns[c];
+        let offered = if t.rcv_adv.gt(t.rcv_nxt) {
+            t.rcv_adv.diff(t.rcv_nxt)
+        } else {
+            0
+        };
+        let grown = t.rcv_space().saturating_sub(offered);
+        let mss = t.agreed.mss as u32;
+        if t.synchronized() && !t.rx_fin && grown >= (2 * mss).min(rcvq::RCV_BUF as u32 / 2) {
+            self.tcp_send_ack(env, c);
+            self.flush_loopback(env);
+        }
+        Ok(n)
     }
 
     /// `shutdown`: `SHUT_WR` sends a FIN after the queued data; `SHUT_RD`
     /// discards what arrives from now on.
     pub fn tcp_shutdown(
         &mut self,
-        _env: &mut dyn NetEnv,
-        _id: SocketId,
-        _how: usize,
+        env: &mut dyn NetEnv,
+        id: SocketId,
+        how: usize,
     ) -> Result<(), Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+        let c = self.tcp.conn_of(id)?;
+        if !matches!(how, SHUT_RD | SHUT_WR | SHUT_RDWR) {
+            return Err(Errno::EINVAL);
+        }
+        let t = &mut self.tcp.conns[c];
+        if matches!(t.state, TcpState::Closed | TcpState::Listen) {
+            return Err(Errno::ENOTCONN);
+        }
+        if how != SHUT_WR {
+            t.shut_rd = true;
+            t.rcvq.clear();
+        }
+        if how != SHUT_RD && !t.fin_queued {
+            t.fin_queued = true;
+            self.tcp_output(env, c);
+            self.flush_loopback(env);
+        }
+        Ok(())
     }
 
     /// The last descriptor closed: a FIN after the queued data (the
     /// connection lives on without its socket until it is done), or a
     /// RST when received data was never read (RFC 9293, 3.10.4). The id
     /// is free for reuse once this returns.
-    pub fn tcp_close(&mut self, _env: &mut dyn NetEnv, _id: SocketId) -> Result<(), Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+    pub fn tcp_close(&mut self, env: &mut dyn NetEnv, id: SocketId) -> Result<(), Errno> {
+        let c = self.tcp.conn_of(id)?;
+        let now = env.now_ms();
+        let t = &self.tcp.conns[c];
+        match t.state {
+            TcpState::Closed | TcpState::SynSent => self.tcp.free(c),
+            TcpState::Listen => {
+                // Connections nobody accepted go with their listener.
+                for k in 0..self.tcp.conns.len() {
+                    if self.tcp.conns[k].parent == Some(c) && self.tcp.conns[k].in_use() {
+                        self.tcp_send_rst(env, k);
+                        self.tcp.free(k);
+                    }
+                }
+                self.tcp.free(c);
+            }
+            _ if !t.rcvq.is_empty() || !t.reasm.is_empty() => {
+                self.counters.bump(Stat::TcpUnreadResets);
+                self.tcp_send_rst(env, c);
+                self.tcp.free(c);
+            }
+            _ => {
+                self.tcp.drop_id(id);
+                let t = &mut self.tcp.conns[c];
+                t.shut_rd = true;
+                t.fin_queued = true;
+                if t.state == TcpState::FinWait2 {
+                    t.timers.linger = now + 2 * MSL_MS;
+                }
+                self.tcp_output(env, c);
+            }
+        }
+        self.flush_loopback(env);
+        Ok(())
     }
 
     /// `getpeername`: the connected peer; `ENOTCONN` otherwise.
-    pub fn tcp_peer(&mut self, _id: SocketId) -> Result<SockAddrIn, Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+    pub fn tcp_peer(&mut self, id: SocketId) -> Result<SockAddrIn, Errno> {
+        let c = self.tcp.conn_of(id)?;
+        let t = &self.tcp.conns[c];
+        if !t.synchronized() && t.state != TcpState::SynReceived {
+            return Err(Errno::ENOTCONN);
+        }
+        Ok(SockAddrIn::new(t.remote.0, t.remote.1))
     }
 
     /// `poll` on a TCP socket.
-    pub fn tcp_poll(&mut self, _id: SocketId) -> Result<PollState, Errno> {
-        Err(Errno::EPROTONOSUPPORT)
+    pub fn tcp_poll(&mut self, id: SocketId) -> Result<PollState, Errno> {
+        let c = self.tcp.conn_of(id)?;
+        let t = &self.tcp.conns[c];
+        let error = t.error.is_some();
+        if t.state == TcpState::Listen {
+            return Ok(PollState {
+                readable: self.tcp.ready_child(c).is_some(),
+                ..PollState::default()
+            });
+        }
+        let gone = t.state == TcpState::Closed && t.remote.1 != 0;
+        let sending = matches!(t.state, TcpState::Established | TcpState::CloseWait);
+        Ok(PollState {
+            readable: !t.rcvq.is_empty() || t.rx_fin || t.shut_rd || error || gone,
+            writable: (sending && !t.fin_queued && t.sndbuf.space() > 0) || error || gone,
+            hangup: gone || (t.rx_fin && t.fin_queued),
+            error,
+        })
     }
 }

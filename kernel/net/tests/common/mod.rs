@@ -19,6 +19,8 @@ pub const GW_IP: [u8; 4] = [10, 0, 2, 2];
 pub const PEER_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x07];
 pub const PEER_IP: [u8; 4] = [10, 0, 2, 7];
 
+pub mod tcp;
+
 #[path = "../../src/testenv.rs"]
 mod testenv;
 pub use testenv::TestEnv as Env;

@@ -1,0 +1,147 @@
+//! The timers of every connection, run from [`Stack::tick`]: the
+//! retransmission timeout (RFC 6298: back off, then give up), the delayed
+//! ACK, the zero-window probe (RFC 9293 3.8.6.1: a segment one byte
+//! before SND.UNA, which the peer must answer with its window), and the
+//! end of TIME-WAIT or of an orphaned FIN-WAIT-2.
+
+use abi::Errno;
+
+use super::seq::Seq;
+use super::table::MAX_CONNS;
+use super::{TcpState, DATA_RETRIES, PERSIST_MAX_MS, SYN_RETRIES};
+use crate::counters::Stat;
+use crate::{NetEnv, Stack};
+
+impl Stack {
+    /// Runs the timers that are due.
+    pub(crate) fn tcp_tick(&mut self, env: &mut dyn NetEnv) {
+        let now = env.now_ms();
+        for c in 0..MAX_CONNS {
+            let t = &self.tcp.conns[c];
+            if !t.in_use() {
+                continue;
+            }
+            let due = |at: u64| at != 0 && now >= at;
+            if due(t.timers.linger) {
+                self.tcp_done(env, c);
+                continue;
+            }
+            if due(t.timers.rto) {
+                self.tcp_rto_expired(env, c);
+            }
+            let t = &self.tcp.conns[c];
+            if due(t.timers.persist) {
+                self.tcp_probe_window(env, c);
+            }
+            let t = &self.tcp.conns[c];
+            if due(t.timers.delack) {
+                self.counters.bump(Stat::TcpDelayedAcks);
+                self.tcp_send_ack(env, c);
+            }
+            let t = &self.tcp.conns[c];
+            if let (Some(id), true) = (t.sock, t.timed_waiters > 0) {
+                env.wakeup(id);
+            }
+        }
+    }
+
+    /// RFC 6298 5.4-5.7: send the oldest unacknowledged segment again,
+    /// back off the timer, shrink the congestion window; after too many
+    /// tries, the connection fails with `ETIMEDOUT`.
+    fn tcp_rto_expired(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let now = env.now_ms();
+        let mss = self.tcp_payload_max(c);
+        let t = &mut self.tcp.conns[c];
+        let handshake = matches!(t.state, TcpState::SynSent | TcpState::SynReceived);
+        let limit = if handshake { SYN_RETRIES } else { DATA_RETRIES };
+        if t.retries >= limit {
+            self.counters.bump(Stat::TcpConnTimeouts);
+            if t.state == TcpState::SynReceived && t.parent.is_some() {
+                self.tcp.free(c);
+            } else {
+                self.tcp_fail(env, c, Errno::ETIMEDOUT);
+            }
+            return;
+        }
+        self.counters.bump(Stat::TcpRtoTimeouts);
+        t.retries += 1;
+        t.rtt.backoff();
+        t.rtt_probe = None;
+        t.dupacks = 0;
+        let flight = t.flight();
+        if let Some(cc) = t.cc.as_mut() {
+            cc.on_timeout(flight, mss);
+        }
+        t.timers.rto = now + t.rtt.rto_ms() as u64;
+        if handshake {
+            t.rtt.syn_lost();
+            self.counters.bump(Stat::TcpRetransmits);
+            self.tcp_send_syn(env, c);
+        } else {
+            // Go back to SND.UNA: what follows is sent again as the
+            // congestion window reopens.
+            t.snd_nxt = t.snd_una;
+            self.tcp_output(env, c);
+        }
+    }
+
+    /// A zero-window probe, and the next one later (backed off like the
+    /// retransmission timer, but never giving up: RFC 1122 4.2.2.17).
+    fn tcp_probe_window(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let now = env.now_ms();
+        let t = &mut self.tcp.conns[c];
+        t.probes = t.probes.saturating_add(1);
+        let wait = (t.rtt.rto_ms() as u64)
+            .saturating_mul(1 << t.probes.min(10))
+            .min(PERSIST_MAX_MS);
+        t.timers.persist = now + wait;
+        let seq = Seq(t.snd_una.0.wrapping_sub(1));
+        self.counters.bump(Stat::TcpWindowProbes);
+        self.tcp_xmit(env, c, None, seq, super::output::Flags::ACK);
+    }
+
+    /// Wakes whoever sleeps on connection `c`'s socket.
+    pub(crate) fn tcp_wake(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let t = &self.tcp.conns[c];
+        if let (Some(id), true) = (t.sock, t.waiters > 0) {
+            env.wakeup(id);
+        }
+    }
+
+    /// The connection failed (a RST, a timeout): its queues go, its socket
+    /// reports `e` next; without a socket the block is freed.
+    pub(crate) fn tcp_fail(&mut self, env: &mut dyn NetEnv, c: usize, e: Errno) {
+        let t = &mut self.tcp.conns[c];
+        if t.sock.is_none() {
+            self.tcp.free(c);
+            return;
+        }
+        t.error = Some(e);
+        self.tcp_wake(env, c);
+        self.tcp_close_block(c);
+    }
+
+    /// The connection ended normally (LAST-ACK acknowledged, TIME-WAIT
+    /// over, a RST in a closing state).
+    pub(crate) fn tcp_done(&mut self, env: &mut dyn NetEnv, c: usize) {
+        if self.tcp.conns[c].sock.is_none() {
+            self.tcp.free(c);
+            return;
+        }
+        self.tcp_wake(env, c);
+        self.tcp_close_block(c);
+    }
+
+    /// CLOSED, with the socket still holding the block: timers stopped,
+    /// what was queued to send dropped; what was received stays readable.
+    fn tcp_close_block(&mut self, c: usize) {
+        let t = &mut self.tcp.conns[c];
+        t.state = TcpState::Closed;
+        t.timers = Default::default();
+        t.sndbuf.clear();
+        t.reasm.clear();
+        if t.error.is_some() {
+            t.rcvq.clear();
+        }
+    }
+}

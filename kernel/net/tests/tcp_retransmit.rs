@@ -1,0 +1,222 @@
+//! Loss and recovery, frame by frame: the retransmission timer backing
+//! off until the connection fails (RFC 6298), SYN retries, fast
+//! retransmit on three duplicate ACKs (RFC 5681), the zero window and its
+//! probes, Nagle, out-of-order data with SACK, duplicates.
+
+mod common;
+
+use abi::net::SockAddrIn;
+use abi::Errno;
+use common::tcp::*;
+use common::*;
+use net::tcp::{DATA_RETRIES, SYN_RETRIES};
+use wire::arp::ArpOperation;
+use wire::ethernet::EtherType;
+
+/// Ticks `total_ms` in 10 ms steps; the times (since the start) at which
+/// segments went out, with the segments. The peer answers ARP (its
+/// entry expires over such times).
+fn run_timers(t: &mut T, total_ms: u64) -> Vec<(u64, Seg)> {
+    let start = t.env.now;
+    let mut out = vec![];
+    while t.env.now - start < total_ms {
+        t.tick(10);
+        let mut frames = t.sent();
+        if frames
+            .iter()
+            .any(|m| parse_eth(m.data()).eth.ethertype() == EtherType::ARP)
+        {
+            frames.retain(|m| parse_eth(m.data()).eth.ethertype() != EtherType::ARP);
+            t.input(&eth(
+                OUR_MAC,
+                PEER_MAC,
+                EtherType::ARP,
+                &arp(ArpOperation::REPLY, PEER_MAC, PEER_IP, OUR_MAC, OUR_IP),
+            ));
+            frames.extend(t.sent());
+        }
+        for m in frames {
+            out.push((t.env.now - start, parse_tcp(m.data())));
+        }
+    }
+    out
+}
+
+#[test]
+fn unacknowledged_data_backs_off_until_etimedout() {
+    let mut t = T::new();
+    let (c, _p) = t.connected(7);
+    t.send(c, b"lost").unwrap();
+    let first = t.seg();
+    let again = run_timers(&mut t, 20 * 60 * 1000);
+    assert_eq!(again.len() as u32, DATA_RETRIES);
+    assert!(again
+        .iter()
+        .all(|(_, s)| s.payload == b"lost" && s.seq == first.seq));
+    // Each wait at least doubles (until the 60 s cap).
+    let gaps: Vec<u64> = again.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    for w in gaps.windows(2) {
+        assert!(w[1] >= 2 * w[0] - 20 || w[1] >= 59_000, "{gaps:?}");
+    }
+    assert_eq!(t.counter("tcp_rto_timeouts"), DATA_RETRIES as u64);
+    assert_eq!(t.counter("tcp_retransmits"), DATA_RETRIES as u64);
+    assert_eq!(t.counter("tcp_conn_timeouts"), 1);
+    assert!(t.s.tcp_poll(c).unwrap().error);
+    assert_eq!(t.send(c, b"x"), Err(Errno::ETIMEDOUT));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.assert_no_leak();
+}
+
+#[test]
+fn an_unanswered_syn_fails_the_connect() {
+    let mut t = T::new();
+    t.learn_peer();
+    let c = t.tcp_socket();
+    t.s.tcp_connect(&mut t.env, c, &SockAddrIn::new(PEER_IP, 7))
+        .unwrap();
+    let syn = t.seg();
+    let again = run_timers(&mut t, 10 * 60 * 1000);
+    assert_eq!(again.len() as u32, SYN_RETRIES);
+    assert!(again.iter().all(|(_, s)| s.has(SYN) && s.seq == syn.seq));
+    assert!(again[0].0 >= 1000, "the first RTO is a second");
+    assert_eq!(t.s.tcp_connected(c), Err(Errno::ETIMEDOUT));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.assert_no_leak();
+}
+
+#[test]
+fn a_lost_syn_ack_is_sent_again() {
+    let mut t = T::new();
+    t.learn_peer();
+    t.listener(80, 4);
+    let p = Peer::new(40000, 80);
+    t.input(&p.frame(SYN, &[]));
+    let first = t.seg();
+    // The peer did not get it and sends its SYN again.
+    t.input(&p.frame(SYN, &[]));
+    let again = t.seg();
+    assert!(again.has(SYN | ACK));
+    assert_eq!(again.seq, first.seq);
+    assert_eq!(t.counter("drop_tcp_duplicate"), 1);
+    // Unanswered, the half-open connection gives up.
+    let resent = run_timers(&mut t, 10 * 60 * 1000);
+    assert_eq!(resent.len() as u32, SYN_RETRIES);
+    assert_eq!(t.tcp_states(), [net::tcp::TcpState::Listen]);
+    t.assert_no_leak();
+}
+
+#[test]
+fn three_duplicate_acks_retransmit_at_once() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    // The peer's first ACK scales its window: later ones are duplicates.
+    t.input(&p.frame(ACK, &[]));
+    let data = vec![1u8; 8 * 1448];
+    let n = t.send(c, &data).unwrap();
+    assert_eq!(n, data.len());
+    let segs = t.segs();
+    assert!(segs.len() >= 2, "the initial window: {}", segs.len());
+    // The first is lost; each later one draws a duplicate ACK.
+    let lost = segs[0].clone();
+    for _ in 0..3 {
+        t.input(&p.frame(ACK, &[]));
+    }
+    let re = t.segs();
+    assert_eq!(re[0].seq, lost.seq, "fast retransmit");
+    assert_eq!(re[0].payload, lost.payload);
+    assert_eq!(t.counter("tcp_fast_retransmits"), 1);
+    assert_eq!(t.counter("tcp_dup_acks_in"), 3);
+    assert_eq!(t.counter("tcp_rto_timeouts"), 0);
+    // Everything acknowledged: recovery ends, the rest flows.
+    let mut sent: Vec<Seg> = segs.into_iter().chain(re).collect();
+    let mut rounds = 0;
+    while t.s.tcp_poll(c).is_ok() && rounds < 50 {
+        let Some(last) = sent.iter().max_by_key(|s| s.seq.wrapping_sub(lost.seq)) else {
+            break;
+        };
+        p.saw(last);
+        t.input(&p.frame(ACK, &[]));
+        sent = t.segs();
+        rounds += 1;
+        if sent.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(p.ack, lost.seq.wrapping_add(data.len() as u32));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+}
+
+#[test]
+fn a_zero_window_is_probed_until_it_opens() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    p.window = 0;
+    t.input(&p.frame(ACK, &[]));
+    t.send(c, b"waiting").unwrap();
+    assert!(t.sent().is_empty(), "nothing fits a closed window");
+    let probes = run_timers(&mut t, 5000);
+    assert!(probes.len() >= 2, "{probes:?}");
+    let (_, probe) = &probes[0];
+    assert!(probe.payload.is_empty());
+    assert_eq!(probe.seq, p.ack.wrapping_sub(1), "one before SND.UNA");
+    assert!(probes[1].0 - probes[0].0 > probes[0].0, "backed off");
+    assert_eq!(t.counter("tcp_window_probes"), probes.len() as u64);
+    assert_eq!(t.counter("tcp_conn_timeouts"), 0);
+    p.window = 1000;
+    t.input(&p.frame(ACK, &[]));
+    assert_eq!(t.seg().payload, b"waiting");
+    assert!(run_timers(&mut t, 100).is_empty());
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacknowledged() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.send(c, b"a").unwrap();
+    let a = t.seg();
+    t.send(c, b"b").unwrap();
+    t.send(c, b"c").unwrap();
+    assert!(t.sent().is_empty(), "held by Nagle");
+    p.saw(&a);
+    t.input(&p.frame(ACK, &[]));
+    assert_eq!(t.seg().payload, b"bc", "coalesced");
+    // TCP_NODELAY: each goes at once.
+    let mut o = t.s.options(c).unwrap();
+    o.nodelay = true;
+    t.s.set_options(c, o).unwrap();
+    t.send(c, b"d").unwrap();
+    t.send(c, b"e").unwrap();
+    assert_eq!(t.segs().len(), 2);
+}
+
+#[test]
+fn out_of_order_data_waits_in_the_device_mbufs_and_is_sacked() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    let start = p.seq;
+    // The second segment arrives first.
+    t.input(&p.frame_at(start + 5, ACK, b"world"));
+    let dup = t.seg();
+    assert_eq!(dup.ack, start, "a duplicate ACK at once");
+    assert_eq!(dup.sack, [(start + 5, start + 10)]);
+    assert_eq!(t.counter("tcp_out_of_order"), 1);
+    assert_eq!(t.recv(c, 100), Err(Errno::EAGAIN));
+    // The same again: kept once.
+    t.input(&p.frame_at(start + 5, ACK, b"world"));
+    assert_eq!(t.seg().ack, start);
+    assert_eq!(t.counter("drop_tcp_duplicate"), 1);
+    // The gap filled: everything acknowledged at once.
+    t.input(&p.frame_at(start, ACK, b"hello"));
+    p.seq = start + 10;
+    let a = t.seg();
+    assert_eq!(a.ack, p.seq);
+    assert!(a.sack.is_empty());
+    assert_eq!(t.recv(c, 100).unwrap(), b"helloworld");
+    // Overlapping: only the new part is taken.
+    t.input(&p.frame_at(start + 7, ACK, b"ldfresh"));
+    assert_eq!(t.recv(c, 100).unwrap(), b"resh");
+    t.tick(100);
+    assert_eq!(t.seg().ack, start + 14);
+    assert_eq!(t.counter("rx_bytes_copied"), 0);
+    t.s.tcp_close(&mut t.env, c).unwrap();
+}
