@@ -32,7 +32,8 @@ use abi::net::{
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
-use net::tcp::{is_tcp, PollState, MAX_TCP};
+use net::tcp::table::MAX_CONNS;
+use net::tcp::{is_tcp, PollState};
 use net::{DropReason, Mbuf, SocketId, SocketKind, Stack};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
@@ -401,7 +402,9 @@ pub fn sys_arp() -> Result<usize, Errno> {
 /// socklist(infos, max) -> count
 pub fn sys_socklist() -> Result<usize, Errno> {
     let (addr, max) = (argaddr(0), argaddr(1));
-    let mut v = vec![SockInfo::default(); max.min(MAX_SOCKETS + MAX_TCP)];
+    // Datagram sockets, then every TCP connection (those without a socket
+    // too: closing, in TIME-WAIT, waiting for accept).
+    let mut v = vec![SockInfo::default(); max.min(MAX_SOCKETS + MAX_CONNS)];
     let n = NET.lock().socklist(&mut v);
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)

@@ -56,12 +56,16 @@ pub fn arp_resolve(ip: [u8; 4]) -> Result<Option<ArpEntry>, Errno> {
 
 /// Every open socket in the system.
 pub fn sockets() -> Result<Vec<SockInfo>, Errno> {
-    let mut v = vec![SockInfo::default(); 128];
-    // SAFETY: v holds 128 writable SockInfos.
+    let mut v = vec![SockInfo::default(); MAX_LISTED];
+    // SAFETY: v holds MAX_LISTED writable SockInfos.
     let n = unsafe { raw::socklist(v.as_mut_ptr(), v.len()) }?;
-    v.truncate(n.min(128));
+    v.truncate(n.min(MAX_LISTED));
     Ok(v)
 }
+
+/// Sockets `sockets` lists at most: more than the kernel has (64 datagram
+/// sockets and 128 TCP connections).
+const MAX_LISTED: usize = 256;
 
 /// Empties the ARP cache; returns how many entries were dropped.
 pub fn arp_flush() -> Result<usize, Errno> {

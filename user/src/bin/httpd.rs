@@ -292,9 +292,11 @@ fn on_writable(c: &mut Conn, root: &str) -> bool {
 fn serve(listener: &TcpListener, root: &str) -> Errno {
     let mut conns: Vec<Conn> = Vec::new();
     let mut fds: Vec<PollFd> = Vec::new();
+    // Out of descriptors or sockets: accept again once a connection ends.
+    let mut starved = false;
     loop {
         fds.clear();
-        let accepting = conns.len() < MAX_CONNS;
+        let accepting = conns.len() < MAX_CONNS && !starved;
         fds.push(poll::entry(
             listener.fd(),
             if accepting { POLLIN } else { 0 },
@@ -322,6 +324,7 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
             };
             if !alive {
                 conns.swap_remove(i);
+                starved = false;
             }
         }
         if fds[0].revents & POLLIN != 0 {
@@ -340,7 +343,7 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
                     }
                 }
                 Err(Errno::EAGAIN | Errno::ECONNABORTED | Errno::ECONNRESET) => {}
-                Err(Errno::EMFILE | Errno::ENFILE) => {}
+                Err(Errno::EMFILE | Errno::ENFILE) => starved = !conns.is_empty(),
                 Err(e) => return e,
             }
         }

@@ -66,6 +66,9 @@ const TESTS: &[Test] = ulib::tests! {
     tcp::httpfetch;
     tcp::tcpecho32;
     tcp::tcpkill;
+    tcp::nctcp;
+    tcp::curlchunked;
+    tcp::bulk;
     load::resources, inline;
 };
 

@@ -57,9 +57,11 @@ fn serve(listener: &TcpListener) -> Errno {
     let mut conns: Vec<Conn> = Vec::new();
     let mut fds: Vec<PollFd> = Vec::new();
     let mut buf = alloc::vec![0u8; 4096];
+    // Out of descriptors or sockets: accept again once a connection ends.
+    let mut starved = false;
     loop {
         fds.clear();
-        let room = conns.len() < MAX_CONNS;
+        let room = conns.len() < MAX_CONNS && !starved;
         fds.push(poll::entry(listener.fd(), if room { POLLIN } else { 0 }));
         for c in &conns {
             let ev = if c.pending.is_empty() {
@@ -75,6 +77,7 @@ fn serve(listener: &TcpListener) -> Errno {
         for i in (0..conns.len()).rev() {
             if fds[i + 1].revents != 0 && !step(&mut conns[i], &mut buf) {
                 conns.swap_remove(i);
+                starved = false;
             }
         }
         if fds[0].revents & POLLIN != 0 {
@@ -89,7 +92,7 @@ fn serve(listener: &TcpListener) -> Errno {
                     }
                 }
                 Err(Errno::EAGAIN | Errno::ECONNABORTED | Errno::ECONNRESET) => {}
-                Err(Errno::EMFILE | Errno::ENFILE) => {}
+                Err(Errno::EMFILE | Errno::ENFILE) => starved = !conns.is_empty(),
                 Err(e) => return e,
             }
         }

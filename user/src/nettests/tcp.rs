@@ -153,22 +153,43 @@ fn check_file(path: &str, len: usize, byte: impl Fn(usize) -> u8) -> TestResult 
     Ok(())
 }
 
-/// One request on a fresh connection (closed after): status, head, body.
+/// One request on a fresh connection: status, head, and the body as the
+/// response delimits it (its Content-Length, else the connection's end).
 fn exchange(request: &[u8]) -> Result<(u16, String, Vec<u8>), String> {
     let s = TcpStream::connect(at(HTTP_PORT)).or_fail("connect")?;
     s.set_timeout(5000).or_fail("set_timeout")?;
     s.write_all(request).or_fail("send request")?;
     let mut all = Vec::new();
     let mut buf = vec![0u8; 4096];
+    let mut parsed = None;
     loop {
+        if parsed.is_none() {
+            if let Some(end) = http::head_end(&all) {
+                let resp = http::parse_response(&all[..end]).map_err(String::from)?;
+                parsed = Some((end, resp));
+            }
+        }
+        if let Some((end, resp)) = &parsed {
+            if let Body::Length(n) = resp.body {
+                if all.len() - end >= n as usize {
+                    break;
+                }
+            }
+        }
         match s.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => all.extend_from_slice(&buf[..n]),
-            Err(e) => return Err(format!("reading the response: {}", e.message())),
+            Err(e) => {
+                let line = request.split(|&c| c == b'\r').next().unwrap_or(request);
+                return Err(format!(
+                    "{:?}: reading the response: {}",
+                    String::from_utf8_lossy(&line[..line.len().min(60)]),
+                    e.message()
+                ));
+            }
         }
     }
-    let end = http::head_end(&all).ok_or("no complete response head")?;
-    let resp = http::parse_response(&all[..end]).map_err(String::from)?;
+    let (end, resp) = parsed.ok_or("no complete response head")?;
     let head = String::from_utf8_lossy(&all[..end]).into_owned();
     Ok((resp.status, head, all[end..].to_vec()))
 }
@@ -544,5 +565,195 @@ pub fn httpparse() -> TestResult {
         http::content_type("dir.d/file") == "application/octet-stream",
         "no extension"
     );
+    Ok(())
+}
+
+/// Starts `argv` with stdin and stdout on pipes; returns its pid, the
+/// descriptor writing its stdin and the one reading its stdout.
+fn spawn_piped(argv: &[&str]) -> Result<(usize, usize, usize), String> {
+    let [in_r, in_w] = sys::pipe().or_fail("pipe")?;
+    let [out_r, out_w] = sys::pipe().or_fail("pipe")?;
+    let pid = sys::fork().or_fail("fork")?;
+    if pid == 0 {
+        // dup takes the lowest free descriptor: the one just closed.
+        let _ = (
+            sys::close(0),
+            sys::dup(in_r),
+            sys::close(1),
+            sys::dup(out_w),
+        );
+        let _ = (
+            sys::close(in_r),
+            sys::close(in_w),
+            sys::close(out_r),
+            sys::close(out_w),
+        );
+        let e = sys::exec(&format!("/{}", argv[0]), argv);
+        ulib::eprintln!("  exec {}: {}", argv[0], e.message());
+        sys::exit(127);
+    }
+    let _ = (sys::close(in_r), sys::close(out_w));
+    Ok((pid, in_w, out_r))
+}
+
+/// Everything a descriptor gives until end of file.
+fn read_all(fd: usize) -> Result<Vec<u8>, String> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        match sys::read(fd, &mut buf).or_fail("read")? {
+            0 => return Ok(all),
+            n => all.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// nc as a TCP client of tcpecho: stdin goes out, the echo comes back,
+/// and nc ends when the server closes after nc's end of input. Then
+/// `nc -l`: what a client sends comes out on nc's stdout, and nc's stdin
+/// reaches the client.
+pub fn nctcp() -> TestResult {
+    if !have_tcp()? {
+        return Ok(());
+    }
+    let echo = spawn(&["tcpecho", "7007"])?;
+    let r = nc_client();
+    stop(echo);
+    r?;
+    let (nc, to_nc, from_nc) = spawn_piped(&["nc", "-l", "7008"])?;
+    let r = (|| {
+        let s = connect_when_up(7008)?;
+        s.set_timeout(5000).or_fail("set_timeout")?;
+        s.write_all(b"to the listener\n").or_fail("write")?;
+        sys::write_all(to_nc, b"from the listener\n").or_fail("write to nc")?;
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).or_fail("read")?;
+        ensure!(
+            &buf[..n] == b"from the listener\n",
+            "client read {:?}",
+            &buf[..n]
+        );
+        drop(s);
+        let _ = sys::close(to_nc);
+        let out = read_all(from_nc)?;
+        ensure!(
+            out == b"to the listener\n",
+            "nc -l printed {:?}",
+            String::from_utf8_lossy(&out)
+        );
+        ensure!(wait_for(nc)? == 0, "nc -l failed");
+        Ok(())
+    })();
+    if r.is_err() {
+        stop(nc);
+    }
+    let _ = sys::close(from_nc);
+    r
+}
+
+fn nc_client() -> TestResult {
+    drop(connect_when_up(ECHO_PORT)?);
+    let (nc, to_nc, from_nc) = spawn_piped(&["nc", "127.0.0.1", "7007"])?;
+    let msg = b"line one\nline two\n";
+    sys::write_all(to_nc, msg).or_fail("write to nc")?;
+    let _ = sys::close(to_nc);
+    let out = read_all(from_nc)?;
+    let _ = sys::close(from_nc);
+    let st = wait_for(nc)?;
+    ensure!(out == msg, "nc printed {:?}", String::from_utf8_lossy(&out));
+    ensure!(st == 0, "nc exit status {}", st);
+    Ok(())
+}
+
+/// curl reads a chunked body (extensions and trailers included), and
+/// exits 1 when a chunk is cut short. The server is this test, speaking
+/// raw HTTP.
+pub fn curlchunked() -> TestResult {
+    if !have_tcp()? {
+        return Ok(());
+    }
+    const PORT: u16 = 7300;
+    let l = TcpListener::bind(PORT).or_fail("listen")?;
+    let good = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=x\r\nhello\r\n1A\r\n, chunked world, 26 bytes!\r\n0\r\nX-Trailer: 1\r\n\r\n";
+    let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nonly eight\r\n";
+    for (reply, want) in [
+        (&good[..], Some(&b"hello, chunked world, 26 bytes!"[..])),
+        (&cut[..], None),
+    ] {
+        let curl = spawn(&["curl", "-o", "/chunked.out", "http://127.0.0.1:7300/x"])?;
+        let (s, _) = l.accept().or_fail("accept")?;
+        s.set_timeout(5000).or_fail("set_timeout")?;
+        let mut req = Vec::new();
+        let mut buf = [0u8; 512];
+        while http::head_end(&req).is_none() {
+            let n = s.read(&mut buf).or_fail("read request")?;
+            ensure!(n > 0, "curl closed before its request ended");
+            req.extend_from_slice(&buf[..n]);
+        }
+        let parsed =
+            http::parse_request(&req).map_err(|r| format!("curl's request refused: {}", r.why))?;
+        ensure!(
+            parsed.method == Method::Get && parsed.target == "/x",
+            "curl asked {:?}",
+            parsed
+        );
+        s.write_all(reply).or_fail("write reply")?;
+        drop(s);
+        let st = wait_for(curl)?;
+        match want {
+            Some(body) => {
+                ensure!(st == 0, "curl exit status {} on a good chunked body", st);
+                check_file("/chunked.out", body.len(), |i| body[i])?;
+            }
+            None => ensure!(st == 1, "curl exit status {} on a cut chunk (want 1)", st),
+        }
+    }
+    let _ = sys::unlink("/chunked.out");
+    Ok(())
+}
+
+/// tcpbulk sends 2 MB to its sink over loopback; the sink checks every
+/// byte of the pattern and reports the count.
+pub fn bulk() -> TestResult {
+    if !have_tcp()? {
+        return Ok(());
+    }
+    const BYTES: usize = 2_000_000;
+    let (sink, to_sink, from_sink) = spawn_piped(&["tcpbulk", "sink", "7400"])?;
+    let _ = sys::close(to_sink);
+    // Its first line says it listens.
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    while !out.ends_with(b"\n") {
+        ensure!(
+            sys::read(from_sink, &mut b).or_fail("read")? == 1,
+            "tcpbulk sink ended early"
+        );
+        out.push(b[0]);
+    }
+    ensure!(
+        out.starts_with(b"tcpbulk: listening"),
+        "sink said {:?}",
+        String::from_utf8_lossy(&out)
+    );
+    let send = spawn(&["tcpbulk", "send", "127.0.0.1", "7400", "2000000"])?;
+    let report = read_all(from_sink)?;
+    let _ = sys::close(from_sink);
+    let s1 = wait_for(send)?;
+    let s2 = wait_for(sink)?;
+    let report = String::from_utf8_lossy(&report);
+    ensure!(
+        s1 == 0 && s2 == 0,
+        "tcpbulk send exit {}, sink exit {}: {}",
+        s1,
+        s2,
+        report
+    );
+    ensure!(
+        report.contains(&format!(" {BYTES} bytes in ")),
+        "sink reported {:?}",
+        report
+    );
+    ulib::print!("  sink: {}", report);
     Ok(())
 }
