@@ -127,21 +127,24 @@ fn reverse_dispatch_undoes_dispatch() {
     }
     assert_eq!(EthernetNext::Arp.ethertype(), EtherType(0x0806));
     assert_eq!(EthernetNext::Ipv4.ethertype(), EtherType(0x0800));
-    for next in [Ipv4Next::Icmpv4, Ipv4Next::Udp] {
+    for next in [Ipv4Next::Icmpv4, Ipv4Next::Udp, Ipv4Next::Tcp] {
         assert_eq!(ipv4_next(next.protocol()), next);
     }
     assert_eq!(Ipv4Next::Icmpv4.protocol(), IpProtocol(1));
     assert_eq!(Ipv4Next::Udp.protocol(), IpProtocol(17));
+    assert_eq!(Ipv4Next::Tcp.protocol(), IpProtocol(6));
     let other = IpProtocol(89);
     assert_eq!(ipv4_next(other).protocol(), other);
 }
 
 /// Ethernet 14, IPv4 with IHL 15 (60), then the longest of ICMP header +
-/// body (4 + 4) and UDP (8); ARP's 28 is shorter than that IPv4 path.
+/// body (4 + 4), UDP (8) and TCP with options (data offset 15: 60); ARP's
+/// 28 is shorter than that IPv4 path.
 #[test]
 fn longest_header_chain() {
     assert_eq!(Ipv4Header::MAX_LEN, 60);
-    assert_eq!(ETHERNET_MAX_HEADERS, 14 + 60 + 8);
+    assert_eq!(wire::tcp::TcpHeader::MAX_LEN, 60);
+    assert_eq!(ETHERNET_MAX_HEADERS, 14 + 60 + 60);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use spec_tests::tcp_captures::*;
 use spec_tests::{deku, edited, roundtrip};
+use wire::dispatch::{ipv4_next, Ipv4Next};
 use wire::emit::Ipv4PseudoHeader;
 use wire::ethernet::{EtherType, EthernetHeader};
 use wire::ipv4::{self, IpProtocol, Ipv4Header};
@@ -76,6 +77,7 @@ fn check(frame: &'static [u8], seen: &Seen) -> Vec<Opt> {
         (IpProtocol::TCP, seen.ip_checksum, seen.ip_len)
     );
     assert_eq!((h.src(), h.dst()), (src_ip, dst_ip));
+    assert_eq!(ipv4_next(h.protocol()), Ipv4Next::Tcp);
     assert!(ipv4::checksum_ok(&ip.message[..h.ihl_bytes()]));
 
     let segment = ip.payload;

@@ -272,9 +272,9 @@ fn unknown_ethertype_dispatches_to_unknown() {
     assert_eq!(format!("{:?}", eth.ethertype()), "IPV6");
     assert_eq!(format!("{:?}", EtherType(0x88cc)), "EtherType(0x88cc)");
     assert_eq!(
-        ipv4_next(IpProtocol::TCP),
-        Ipv4Next::Unknown(IpProtocol::TCP),
-        "TCP has no next layer yet"
+        ipv4_next(IpProtocol(89)),
+        Ipv4Next::Unknown(IpProtocol(89)),
+        "OSPF has no next layer"
     );
     assert_eq!(format!("{:?}", IpProtocol(89)), "IpProtocol(89)");
 }
