@@ -40,6 +40,11 @@ def flood(iface, ip, port, mac, count):
     print(f"ok: {count} SYNs sent", flush=True)
 
 
+def data_len(p):
+    """Bytes of data in a captured segment (Ethernet padding aside)."""
+    return p[IP].len - 4 * p[IP].ihl - 4 * p[TCP].dataofs
+
+
 def fail(why):
     print(f"FAIL: {why}", flush=True)
     sys.exit(1)
@@ -89,11 +94,11 @@ class Conversation:
         return []
 
     def send(self, seq, flags, payload=b"", options=()):
-        guest = self.theirs()[-1][TCP]
+        last = self.theirs()[-1]
         frame = (Ether(dst=self.mac)
                  / IP(src=self.sock.getsockname()[0], dst=self.ip, id=INJECTED)
                  / TCP(sport=self.lport, dport=self.port, seq=seq & 0xffffffff,
-                       ack=(guest.seq + len(guest.payload)) & 0xffffffff,
+                       ack=(last[TCP].seq + data_len(last)) & 0xffffffff,
                        flags=flags, window=502, options=list(options))
                  / payload)
         mark = len(self.seen)
@@ -105,7 +110,7 @@ class Conversation:
         time.sleep(WAIT)
         return [p for p in self.theirs(mark)
                 if p[TCP].flags == "A" and p[TCP].ack == ack
-                and len(p[TCP].payload) == 0]
+                and data_len(p) == 0]
 
 
 def inject(iface, ip, port, mac):

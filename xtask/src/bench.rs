@@ -26,7 +26,7 @@ use crate::bench_udp::{self, Paced, RoundTrips, PACED_SIZE};
 use crate::console::Console;
 use crate::flags::BenchArgs;
 use crate::guest::{Guest, Net};
-use crate::{build, guestnet, paths, setup};
+use crate::{build, guestnet, paths, setup, transfer};
 
 /// Offered rates of the paced echo, datagrams/s.
 const RATES: [u64; 8] = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000];
@@ -303,11 +303,11 @@ fn tcp_figures(con: &mut Console, (sink, echo): (u16, u16), sizes: &Sizes) -> Re
         guest_to_host.guest.mb_per_sec, guest_to_host.loopback.mb_per_sec
     );
 
-    con.run(
-        &format!("tcpbulk sink {TCP_SINK} &"),
-        Duration::from_secs(20),
+    transfer::guest_server(
+        con,
+        &format!("tcpbulk sink {TCP_SINK}"),
+        "tcpbulk: listening",
     )?;
-    std::thread::sleep(Duration::from_millis(500));
     let guest = bench_tcp::send_to_sink(sink, bytes)?;
     // QEMU accepts the host's connection whatever the guest does: the
     // sink's own report proves the bytes arrived.
@@ -333,8 +333,7 @@ fn tcp_figures(con: &mut Console, (sink, echo): (u16, u16), sizes: &Sizes) -> Re
         host_to_guest.guest.mb_per_sec, host_to_guest.loopback.mb_per_sec
     );
 
-    con.run(&format!("tcpecho {TCP_ECHO} &"), Duration::from_secs(20))?;
-    std::thread::sleep(Duration::from_millis(500));
+    transfer::guest_server(con, &format!("tcpecho {TCP_ECHO}"), "tcpecho: listening")?;
     let n = sizes.tcp_connections;
     let connections_per_sec = Pair {
         guest: bench_tcp::connections(echo, n)?,

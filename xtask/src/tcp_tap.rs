@@ -16,10 +16,10 @@
 //!   and delay, on frames to and from the guest;
 //! - RSTs and segments outside the window injected with scapy into a live
 //!   connection to the guest's `tcpecho` (`xtask/peer/tcp.py inject`);
-//! - a SYN flood from spoofed addresses while a real download is served;
 //! - the Linux side vanishing mid-transfer (every frame dropped, its
 //!   process killed), then coming back: the guest's connection ends and
 //!   `httpd` serves again;
+//! - a SYN flood from spoofed addresses while a real download is served;
 //!
 //! then no mbuf is left behind, and tshark judges the capture.
 use anyhow::{ensure, Context, Result};
@@ -91,8 +91,8 @@ pub fn test(images: &Images) -> Result<()> {
     let www = WebRoot::new("tcp-tap-www", 0x5eed_0002)?;
     let wrap = ["ip", "netns", "exec", &ns.name];
     let _server = HttpServer::start(&wrap, &www.dir, LINUX_IP, LINUX_HTTP)?;
-    con.run("httpd &", SHORT)?;
-    con.run("tcpecho &", SHORT)?;
+    transfer::guest_server(&mut con, "httpd", "httpd: serving")?;
+    transfer::guest_server(&mut con, "tcpecho", "tcpecho: listening")?;
     let mut table = Vec::new();
 
     both_ways(&mut con, &ns, &www, "clean link")?;
@@ -117,16 +117,16 @@ pub fn test(images: &Images) -> Result<()> {
             .into(),
     );
 
-    syn_flood(&ns, &www)?;
-    table.push(format!(
-        "{FLOOD} SYNs from spoofed addresses: a Linux curl is served during the flood"
-    ));
-
     vanish(&mut con, &ns, &wire, &www)?;
     table.push(
         "Linux vanishes mid-transfer, comes back: the guest's connection ends, httpd serves again"
             .into(),
     );
+
+    syn_flood(&ns, &www)?;
+    table.push(format!(
+        "{FLOOD} SYNs from spoofed addresses: a Linux curl is served during the flood"
+    ));
 
     // SYN-RECEIVED entries of the flood and retransmissions to the vanished
     // peer give up on their own timers: wait for them, not forever.

@@ -60,7 +60,7 @@ pub fn test(images: &Images) -> Result<()> {
     );
     drop(server);
 
-    con.run("httpd &", SHORT)?;
+    transfer::guest_server(&mut con, "httpd", "httpd: serving")?;
     let t = Instant::now();
     let url = format!("http://127.0.0.1:{http_fwd}/{GUEST_FILE}");
     let out = guestnet::artifact("tcp-user-download");

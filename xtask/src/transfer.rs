@@ -174,6 +174,15 @@ pub fn guest_fetches(con: &mut Console, url: &str, sha256: &str, what: &str) -> 
     guest_has(con, sha256, what)
 }
 
+/// Starts `program` in the background at the guest's shell and waits until
+/// it says `ready` (a connection made before it listens would be refused).
+pub fn guest_server(con: &mut Console, program: &str, ready: &str) -> Result<()> {
+    con.run(&format!("{program} &"), Duration::from_secs(30))?;
+    con.expect(ready, Duration::from_secs(30))
+        .with_context(|| format!("`{program} &` never printed {ready:?}"))?;
+    Ok(())
+}
+
 /// `sha256sum` in the guest prints `sha256` for [`GUEST_FILE`].
 pub fn guest_has(con: &mut Console, sha256: &str, what: &str) -> Result<()> {
     let out = con.run(&format!("sha256sum {GUEST_FILE}"), TRANSFER)?;
