@@ -17,6 +17,7 @@ mod hostile;
 mod interactive_test;
 mod interop;
 mod lan;
+mod netem;
 mod parse_bench;
 mod paths;
 mod qemu;

@@ -23,15 +23,14 @@
 //!
 //! then no mbuf is left behind, and tshark judges the capture.
 use anyhow::{ensure, Context, Result};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::build::Images;
 use crate::console::Console;
 use crate::guest::{Guest, Net};
 use crate::guestnet::{self, configure, NETMASK};
+use crate::netem::{Wire, GUEST_WIRE, RELAY_WIRE};
 use crate::tap::{self, Netns, GUEST_IP, GUEST_MAC, LINUX_IP, TAP};
 use crate::transfer::{self, HttpServer, WebRoot, FILE_SIZE, GUEST_FILE};
 use crate::{paths, setup, tshark};
@@ -44,10 +43,6 @@ const LINUX_HTTP: u16 = 8000;
 const PARALLEL: usize = 16;
 /// What netem does to every frame each way, in `tc qdisc ... netem` words.
 const NETEM: &str = "loss 5% reorder 25% duplicate 1% delay 20ms";
-/// The loopback UDP ports of the wire inside the namespace: QEMU's and
-/// netem.py's.
-const GUEST_WIRE: u16 = 7001;
-const RELAY_WIRE: u16 = 7002;
 /// SYNs in the flood.
 const FLOOD: usize = 2000;
 /// The Linux curl's port in the vanishing stage, to find its connection
@@ -319,75 +314,6 @@ fn vanish(con: &mut Console, ns: &Netns, wire: &Wire, www: &WebRoot) -> Result<(
         &[],
         "Linux curl after a peer vanished",
     )
-}
-
-/// `xtask/peer/netem.py` in the namespace: the wire between QEMU and the
-/// TAP device, told by [`Wire::set`] what to do to frames.
-struct Wire {
-    child: Child,
-    commands: ChildStdin,
-    answers: mpsc::Receiver<String>,
-}
-
-impl Wire {
-    fn start(ns: &Netns) -> Result<Wire> {
-        let script = paths::root().join("xtask/peer/netem.py");
-        let ports = (GUEST_WIRE.to_string(), RELAY_WIRE.to_string());
-        let mut child = ns
-            .command(&[
-                "python3",
-                "-u",
-                script.to_str().context("script path")?,
-                TAP,
-                &ports.0,
-                &ports.1,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("starting netem.py")?;
-        let commands = child.stdin.take().context("netem.py stdin")?;
-        let out = BufReader::new(child.stdout.take().context("netem.py stdout")?);
-        let (tx, answers) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let wire = Wire {
-            child,
-            commands,
-            answers,
-        };
-        wire.answer("starting")?;
-        Ok(wire)
-    }
-
-    fn answer(&self, what: &str) -> Result<()> {
-        let line = self
-            .answers
-            .recv_timeout(SHORT)
-            .with_context(|| format!("netem.py did not answer ({what})"))?;
-        ensure!(line == "ok" || line == "ready", "netem.py, {what}: {line}");
-        Ok(())
-    }
-
-    /// `clean`, `cut`, or `netem ...` (see the script).
-    fn set(&self, command: &str) -> Result<()> {
-        (&self.commands).write_all(format!("{command}\n").as_bytes())?;
-        self.answer(command)?;
-        eprintln!("  wire: {command}");
-        Ok(())
-    }
-}
-
-impl Drop for Wire {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
 }
 
 /// [`guestnet::mbufs_drained`] for up to `patience`.
