@@ -207,18 +207,37 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         Some(PseudoHeader::Ipv4) => ("crate::emit::Ipv4PseudoHeader", "cx"),
         None => ("()", "_cx"),
     };
+    // A header-length field and options after the fixed part: the
+    // builder takes the options' length (`EmitOptions`).
+    let with_options = l.def.options.is_some() && header_len_field(l).is_some();
     writeln!(out, "\nimpl crate::Emit for {repr} {{").unwrap();
     writeln!(
         out,
         "const LEN: usize = {name}::LEN;\ntype Context = {context};\n"
     )
     .unwrap();
+    if with_options {
+        doc(
+            out,
+            "///",
+            &format!("Writes a complete [`{name}`] without options: [`crate::EmitOptions::emit_with_options`] with none."),
+        );
+        writeln!(
+            out,
+            "fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {{\ncrate::EmitOptions::emit_with_options(self, message, 0, cx)\n}}\n}}\n"
+        )
+        .unwrap();
+        writeln!(out, "impl crate::EmitOptions for {repr} {{").unwrap();
+    }
     let mut steps = vec!["every field zeroed, then the chosen ones".to_string()];
     for f in &l.fields {
         let n = &f.def.name;
         match role(l, f) {
             Role::Chosen | Role::Checksum => {}
             Role::Fixed => steps.push(format!("`{n}` its fixed value")),
+            Role::HeaderLen(_) if with_options => steps.push(format!(
+                "`{n}` the header's length, its `options_len` bytes of options included"
+            )),
             Role::HeaderLen(_) => {
                 steps.push(format!("`{n}` the fixed header's length (no options)"))
             }
@@ -245,11 +264,24 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
             steps.join("; ")
         ),
     );
-    writeln!(
-        out,
-        "fn emit(&self, message: &mut [u8], {cx}: Self::Context) -> Result<(), crate::EmitError> {{"
-    )
-    .unwrap();
+    if with_options {
+        writeln!(
+            out,
+            "fn emit_with_options(&self, message: &mut [u8], options_len: usize, {cx}: Self::Context) -> Result<(), crate::EmitError> {{"
+        )
+        .unwrap();
+        writeln!(
+            out,
+            "let header_len = {name}::LEN + options_len;\nif message.len() < header_len {{\nreturn Err(crate::EmitError::Truncated {{ need: header_len, have: message.len() }});\n}}"
+        )
+        .unwrap();
+    } else {
+        writeln!(
+            out,
+            "fn emit(&self, message: &mut [u8], {cx}: Self::Context) -> Result<(), crate::EmitError> {{"
+        )
+        .unwrap();
+    }
     if l.fields
         .iter()
         .any(|f| matches!(role(l, f), Role::MessageLen(_)))
@@ -258,22 +290,26 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
     }
     writeln!(out, "let header = crate::emit::zeroed::<{name}>(message)?;").unwrap();
     for f in &l.fields {
-        emit_set(out, l, f);
+        emit_set(out, l, f, with_options);
     }
     if let Some(c) = checksum {
+        let end = if with_options {
+            "header_len".to_string()
+        } else {
+            format!("{name}::LEN")
+        };
         match (c.covers.as_str(), pseudo) {
             (_, Some(PseudoHeader::Ipv4)) => *out += "fill_checksum(cx.src, cx.dst, message);\n",
-            ("header", None) => {
-                writeln!(out, "fill_checksum(&mut message[..{name}::LEN]);").unwrap()
-            }
+            ("header", None) => writeln!(out, "fill_checksum(&mut message[..{end}]);").unwrap(),
             _ => *out += "fill_checksum(message);\n",
         }
     }
     *out += "Ok(())\n}\n}\n";
 }
 
-/// The statements that store one field's value in `header`.
-fn emit_set(out: &mut String, l: &Layout, f: &Field) {
+/// The statements that store one field's value in `header` (`options`:
+/// inside `emit_with_options`, where `header_len` counts the options).
+fn emit_set(out: &mut String, l: &Layout, f: &Field, options: bool) {
     let n = &f.def.name;
     let name = l.name();
     // A raw integer into the field's accessor type (a key wraps it).
@@ -305,6 +341,14 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field) {
             writeln!(out, "header.set_{n}(self.{n});").unwrap();
         }
         Role::Fixed => writeln!(out, "header.set_{n}({name}::{});", n.to_uppercase()).unwrap(),
+        Role::HeaderLen(unit) if options => {
+            // Checked against the field's width and unit first.
+            let units = format!(
+                "crate::emit::length(\"{n}\", header_len, {unit}, {})? as {native}",
+                field_max(f.def.bits)
+            );
+            writeln!(out, "header.set_{n}({});", wrap(units)).unwrap();
+        }
         Role::HeaderLen(unit) => {
             let v = wrap(format!("({name}::LEN / {unit}) as {native}"));
             writeln!(out, "header.set_{n}({v});").unwrap();

@@ -115,7 +115,7 @@ pub mod regs;
     for m in modules {
         writeln!(out, "pub mod {};", m.name).unwrap();
     }
-    out += "\npub use emit::{Emit, EmitError};\npub use parse::Parsed;\n";
+    out += "\npub use emit::{Emit, EmitError, EmitOptions};\npub use parse::Parsed;\n";
     out
 }
 

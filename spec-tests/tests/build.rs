@@ -127,19 +127,19 @@ fn reverse_dispatch_undoes_dispatch() {
     }
     assert_eq!(EthernetNext::Arp.ethertype(), EtherType(0x0806));
     assert_eq!(EthernetNext::Ipv4.ethertype(), EtherType(0x0800));
-    for next in [Ipv4Next::Icmpv4, Ipv4Next::Udp, Ipv4Next::Tcp] {
+    for next in [Ipv4Next::Icmpv4, Ipv4Next::Tcp, Ipv4Next::Udp] {
         assert_eq!(ipv4_next(next.protocol()), next);
     }
     assert_eq!(Ipv4Next::Icmpv4.protocol(), IpProtocol(1));
-    assert_eq!(Ipv4Next::Udp.protocol(), IpProtocol(17));
     assert_eq!(Ipv4Next::Tcp.protocol(), IpProtocol(6));
+    assert_eq!(Ipv4Next::Udp.protocol(), IpProtocol(17));
     let other = IpProtocol(89);
     assert_eq!(ipv4_next(other).protocol(), other);
 }
 
 /// Ethernet 14, IPv4 with IHL 15 (60), then the longest of ICMP header +
-/// body (4 + 4), UDP (8) and TCP with options (data offset 15: 60); ARP's
-/// 28 is shorter than that IPv4 path.
+/// body (4 + 4), TCP with data offset 15 (60) and UDP (8); ARP's 28 is
+/// shorter than that IPv4 path.
 #[test]
 fn longest_header_chain() {
     assert_eq!(Ipv4Header::MAX_LEN, 60);
@@ -330,4 +330,37 @@ all_chosen_rebuild! {
     virtq_avail_entry: virtq::VirtqAvailEntry;
     virtq_used_header: virtq::VirtqUsedHeader;
     virtq_used_elem: virtq::VirtqUsedElem;
+}
+
+/// A header written with options: the header-length field counts them and
+/// the checksum covers them; options too long for the field are refused.
+#[test]
+fn headers_with_options() {
+    use wire::EmitOptions;
+    let options = [wire::ipv4::Ipv4OptionKind::NOP.0; 4];
+    let mut packet = vec![0; Ipv4Header::LEN];
+    packet.extend_from_slice(&options);
+    packet.extend_from_slice(b"data");
+    let repr = wire::ipv4::Ipv4HeaderRepr {
+        ttl: 64,
+        protocol: IpProtocol::UDP,
+        src: [10, 0, 0, 1],
+        dst: [10, 0, 0, 2],
+        ..Default::default()
+    };
+    repr.emit_with_options(&mut packet, options.len(), ())
+        .unwrap();
+    let p = Ipv4Header::parse(&packet).unwrap();
+    assert_eq!(p.header.ihl_bytes(), Ipv4Header::LEN + options.len());
+    assert_eq!(p.payload, b"data");
+    Ipv4Header::options(&p).check().unwrap();
+    let mut long = vec![0; 80];
+    assert!(matches!(
+        repr.emit_with_options(&mut long, 44, ()),
+        Err(wire::EmitError::DoesNotFit { field: "ihl", .. })
+    ));
+    assert!(matches!(
+        repr.emit_with_options(&mut packet[..20], 4, ()),
+        Err(wire::EmitError::Truncated { need: 24, have: 20 })
+    ));
 }

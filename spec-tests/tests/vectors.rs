@@ -271,10 +271,11 @@ fn unknown_ethertype_dispatches_to_unknown() {
     assert_eq!(next, EthernetNext::Unknown(EtherType::IPV6));
     assert_eq!(format!("{:?}", eth.ethertype()), "IPV6");
     assert_eq!(format!("{:?}", EtherType(0x88cc)), "EtherType(0x88cc)");
+    assert_eq!(ipv4_next(IpProtocol::TCP), Ipv4Next::Tcp);
     assert_eq!(
-        ipv4_next(IpProtocol(89)),
-        Ipv4Next::Unknown(IpProtocol(89)),
-        "OSPF has no next layer"
+        ipv4_next(IpProtocol(47)),
+        Ipv4Next::Unknown(IpProtocol(47)),
+        "GRE has no next layer"
     );
     assert_eq!(format!("{:?}", IpProtocol(89)), "IpProtocol(89)");
 }

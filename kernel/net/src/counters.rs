@@ -114,6 +114,8 @@ named_enum! {
         TcpDuplicate = "drop_tcp_duplicate",
         /// In-order data the receive queue had no room for.
         TcpQueueFull = "drop_tcp_queue_full",
+        /// The connections' queues together hold half the pool.
+        TcpRxMemory = "drop_tcp_rx_memory",
         /// Data for a connection the user closed: answered with a RST.
         TcpDataAfterClose = "drop_tcp_data_after_close",
     }
@@ -169,6 +171,8 @@ named_enum! {
         TcpRstsOut = "tcp_rsts_out",
         /// ACKs sent to a doubtful RST or SYN (RFC 5961).
         TcpChallengeAcks = "tcp_challenge_acks",
+        /// Challenge ACKs not sent: over the stack's rate.
+        TcpChallengeAcksLimited = "tcp_challenge_acks_limited",
         TcpWindowProbes = "tcp_window_probes",
         /// ACKs sent when the delayed-ACK timer ran out.
         TcpDelayedAcks = "tcp_delayed_acks",

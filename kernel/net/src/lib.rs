@@ -1,6 +1,6 @@
 //! The xv6net network stack: Ethernet, ARP, IPv4, ICMP, UDP and datagram
-//! sockets, as a `no_std` library that the kernel links and host tests drive
-//! frame by frame.
+//! sockets, TCP and stream sockets ([`tcp`]), loopback, as a `no_std`
+//! library that the kernel links and host tests drive frame by frame.
 //!
 //! One file per protocol, each with an `input` that checks its header in
 //! place with the generated `parse` (the rules of its spec: lengths,
@@ -27,9 +27,14 @@
 //! the files, and in `tests/`: `stack.rs` (ARP, ping, UDP delivery, port
 //! unreachable, ARP queueing and expiry, sockets), `malformed.rs` (one bad
 //! frame per drop reason), `mbufs.rs` (the pool's census and the copy
-//! counters followed through the stack) and `fuzz.rs` (proptest over arbitrary and
-//! mutated frames, seeded with real captures; checks no panic, well-formed
-//! output and no leaked mbuf). A long fuzz run:
+//! counters followed through the stack), `tcp_*.rs` (TCP frame by frame:
+//! `tcp_open` handshakes, data and bounds, `tcp_close` every closing path,
+//! `tcp_rst` RSTs and challenge ACKs, `tcp_retransmit` loss and recovery,
+//! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
+//! loopback, `tcp_counters` that every TCP counter is moved by a test) and
+//! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
+//! captures and TCP segments to live connections; checks no panic,
+//! well-formed output and no leaked mbuf). A long fuzz run:
 //! `PROPTEST_CASES=200000 cargo test -p net --release --test fuzz`.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]

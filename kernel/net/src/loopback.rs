@@ -68,3 +68,32 @@ impl Stack {
         self.loopq.draining = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wire::dispatch::Ipv4Next;
+
+    use super::*;
+    use crate::testutil::*;
+    use crate::{Buf, Pool};
+
+    #[test]
+    fn more_than_the_queue_holds_is_dropped_and_counted() {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::<[Buf; 2 * LOOP_QUEUE]>::new()));
+        let mut s = Box::new(Stack::new(pool));
+        let mut env = TestEnv::at(1000);
+        for _ in 0..LOOP_QUEUE + 2 {
+            let m = s.pool().alloc().unwrap();
+            s.ipv4_output(&mut env, m, Ipv4Next::Udp, [127, 0, 0, 1]);
+        }
+        assert_eq!(s.counters().drops(DropReason::LoopbackQueueFull), 2);
+        // Received when the queue is flushed (and dropped: too short for
+        // UDP), every buffer back.
+        s.flush_loopback(&mut env);
+        assert_eq!(
+            s.counters().drops(DropReason::UdpTooShort),
+            LOOP_QUEUE as u64
+        );
+        assert_eq!(s.pool().free(), s.pool().total());
+    }
+}

@@ -41,7 +41,7 @@ use wire::ethernet::EthernetHeader;
 use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Header};
 use wire::ipv4::Ipv4Header;
 use wire::virtio_net::VirtioNetHdr;
-use wire::Emit;
+use wire::{Emit, EmitOptions};
 
 use crate::counters::DropReason;
 use crate::pool::PoolRef;
@@ -242,6 +242,29 @@ impl Mbuf {
             // Only a window too long for a length field, which the asserts
             // above rule out; leave the mbuf as it came.
             let _ = self.pull(E::LEN);
+            return Err(NoRoom);
+        }
+        Ok(())
+    }
+
+    /// [`Mbuf::push_emit`] for a header with `options` after its fixed
+    /// part (already encoded, each by its own builder): the options are
+    /// placed, then the builder writes the fixed part in front, its
+    /// header-length field and checksum covering them.
+    pub fn push_emit_options<E: EmitOptions>(
+        &mut self,
+        header: &E,
+        options: &[u8],
+        cx: E::Context,
+    ) -> Result<(), NoRoom> {
+        self.push(options.len())?.copy_from_slice(options);
+        self.push(E::LEN)?;
+        if header
+            .emit_with_options(self.data_mut(), options.len(), cx)
+            .is_err()
+        {
+            // Options too long for the header-length field: as it came.
+            let _ = self.pull(E::LEN + options.len());
             return Err(NoRoom);
         }
         Ok(())

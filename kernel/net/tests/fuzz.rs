@@ -1,14 +1,16 @@
 //! Fuzzing the whole receive path (issue 6), on stable with proptest.
 //!
 //! Each case builds a stack with a bound UDP socket, a connected one, an
-//! echo socket and an address waiting for ARP, then feeds it a sequence of
-//! frames — arbitrary bytes, valid seed frames (ARP, ping, UDP, unreachable,
-//! echo reply, IPv4 options) with random mutations, their checksums
+//! echo socket, an address waiting for ARP and live TCP connections (a
+//! listener, a connection it accepted, one we opened, each holding data
+//! both ways), then feeds it a sequence of frames — arbitrary bytes, valid
+//! seed frames (ARP, ping, UDP, unreachable, echo reply, IPv4 options, TCP
+//! segments of every kind to each connection) with random mutations, their checksums
 //! optionally repaired so the mutation reaches the deeper layers, or a
 //! datagram behind arbitrary IPv4 option bytes — with clock ticks in
 //! between. It checks that nothing panics, that every frame
-//! the stack sends is well-formed, and that once the sockets are closed and
-//! ARP has given up every mbuf is back in the pool.
+//! the stack sends is well-formed, and that once the sockets are closed,
+//! TCP has finished and ARP has given up every mbuf is back in the pool.
 //!
 //! `cargo test -p net --test fuzz` runs 64 cases; a long run:
 //! `PROPTEST_CASES=200000 cargo test -p net --release --test fuzz`.
@@ -196,7 +198,155 @@ fn seeds() -> Vec<Vec<u8>> {
         ]),
         options_frame(&[TS, 12, 5, 0x10, 0, 0, 0, 1, 0, 0, 0, 2]),
     ]);
+    seeds.extend(tcp_seeds());
     seeds
+}
+
+/// The gateway's end of the live TCP connections (`Live`).
+const TCP_SERVER_PORT: u16 = 80;
+const GW_CLIENT_PORT: u16 = 40000;
+const GW_SERVER_PORT: u16 = 7;
+/// The gateway's initial sequence numbers, its side of both connections.
+const GW_ISS: u32 = 1_000_000;
+
+/// The live TCP connections of a case: a listener, the connection it
+/// accepted from the gateway, one we opened to the gateway; each has
+/// received data nobody read and has sent data not yet acknowledged.
+struct Live {
+    ids: Vec<net::SocketId>,
+    /// Our port of the connection we opened, and each connection's next
+    /// sequence number from us (what the gateway acknowledges).
+    client_port: u16,
+    server_nxt: u32,
+    client_nxt: u32,
+}
+
+fn gw_tcp(from_port: u16, to_port: u16, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let seg = common::tcp::tcp(
+        (GW_IP, from_port),
+        (OUR_IP, to_port),
+        seq,
+        ack,
+        flags,
+        8192,
+        &[],
+        payload,
+    );
+    eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &ipv4(GW_IP, OUR_IP, IpProtocol::TCP, &seg),
+    )
+}
+
+/// Opens the live connections on `t` (at its fixed clock, so the ISNs, and
+/// so the seeds built from them, are the same in every case).
+fn live(t: &mut T) -> Live {
+    use common::tcp::*;
+    t.learn_gateway();
+    let l = t.listener(TCP_SERVER_PORT, 4);
+    t.input(&gw_tcp(
+        GW_CLIENT_PORT,
+        TCP_SERVER_PORT,
+        GW_ISS,
+        0,
+        SYN,
+        &[],
+    ));
+    let synack = t.seg();
+    let server_iss = synack.seq;
+    t.input(&gw_tcp(
+        GW_CLIENT_PORT,
+        TCP_SERVER_PORT,
+        GW_ISS + 1,
+        server_iss + 1,
+        ACK,
+        b"request",
+    ));
+    let (srv, _) = t.s.tcp_accept(l).unwrap();
+    t.send(srv, b"response").unwrap();
+    let c = t.tcp_socket();
+    t.s.tcp_connect(&mut t.env, c, &SockAddrIn::new(GW_IP, GW_SERVER_PORT))
+        .unwrap();
+    let syn = t.segs().pop().unwrap();
+    let client_port = syn.src.1;
+    let seg = common::tcp::tcp(
+        (GW_IP, GW_SERVER_PORT),
+        (OUR_IP, client_port),
+        GW_ISS,
+        syn.seq + 1,
+        SYN | ACK,
+        8192,
+        &[],
+        &[],
+    );
+    t.input(&eth(
+        OUR_MAC,
+        GW_MAC,
+        EtherType::IPV4,
+        &ipv4(GW_IP, OUR_IP, IpProtocol::TCP, &seg),
+    ));
+    t.input(&gw_tcp(
+        GW_SERVER_PORT,
+        client_port,
+        GW_ISS + 1,
+        syn.seq + 1,
+        ACK | PSH,
+        b"banner",
+    ));
+    t.send(c, b"hello").unwrap();
+    t.sent();
+    Live {
+        ids: vec![l, srv, c],
+        client_port,
+        server_nxt: server_iss + 1,
+        client_nxt: syn.seq + 1,
+    }
+}
+
+/// TCP segments to the live connections: data in order and out of order,
+/// ACKs, FINs, RSTs at and off RCV.NXT, SYNs, and to a closed port.
+fn tcp_seeds() -> Vec<Vec<u8>> {
+    use common::tcp::*;
+    let mut t = T::new();
+    let lv = live(&mut t);
+    let srv = |seq: u32, ack: u32, flags, data: &[u8]| {
+        gw_tcp(
+            GW_CLIENT_PORT,
+            TCP_SERVER_PORT,
+            GW_ISS + 1 + 7 + seq,
+            lv.server_nxt + ack,
+            flags,
+            data,
+        )
+    };
+    let cli = |seq: u32, ack: u32, flags, data: &[u8]| {
+        gw_tcp(
+            GW_SERVER_PORT,
+            lv.client_port,
+            GW_ISS + 1 + 6 + seq,
+            lv.client_nxt + ack,
+            flags,
+            data,
+        )
+    };
+    vec![
+        srv(0, 8, ACK | PSH, b"more"),
+        srv(100, 0, ACK, b"later"),
+        srv(0, 8, FIN | ACK, &[]),
+        srv(0, 0, RST, &[]),
+        srv(50, 0, RST, &[]),
+        srv(0, 0, SYN, &[]),
+        srv(0, 0, ACK, &[]),
+        cli(0, 5, ACK | PSH, b"data"),
+        cli(0, 5, FIN | ACK, &[]),
+        cli(0, 0, ACK, &[]),
+        cli(7, 0, ACK, b"gap"),
+        cli(0, 0, RST | ACK, &[]),
+        gw_tcp(41000, TCP_SERVER_PORT, 5, 0, SYN, &[]),
+        gw_tcp(41001, 81, 5, 0, SYN, &[]),
+    ]
 }
 
 /// IPv4 option kinds (RFC 791, RFC 2113), from the spec.
@@ -415,6 +565,7 @@ fn run(inputs: &[(Input, u16)]) -> Vec<(String, u64)> {
         t.s.bind(echo, &SockAddrIn::new([0; 4], 49152)).unwrap();
         // A datagram waiting for the peer's MAC.
         t.send_udp(bound, (PEER_IP, 7), b"waiting").unwrap();
+        let lv = live(&mut t);
         for (i, advance) in inputs {
             t.input(&frame_of(i, &seeds));
             if *advance > 0 {
@@ -426,11 +577,17 @@ fn run(inputs: &[(Input, u16)]) -> Vec<(String, u64)> {
             // Read some of what arrived, as a program would.
             let _ = t.s.recvfrom(bound);
         }
-        // ARP gives up on whatever is still unresolved.
-        for _ in 0..5 {
-            t.tick(net::arp::ARP_RETRY_MS);
+        for id in lv.ids {
+            t.s.tcp_close(&mut t.env, id).unwrap();
         }
-        t.sent();
+        // TCP finishes (retries, TIME-WAIT) and ARP gives up on whatever
+        // is still unresolved.
+        for _ in 0..2000 {
+            t.tick(1000);
+            for m in t.sent() {
+                check_sent(m.data());
+            }
+        }
         for id in [bound, conn, echo, listener] {
             t.s.close(id).unwrap();
         }
@@ -487,6 +644,14 @@ fn generated_inputs_reach_every_layer() {
         "drop_ipv4_option_bad_length",
         "drop_ipv4_option_past_end",
         "drop_ipv4_option_bad_pointer",
+        "tcp_segs_in",
+        "tcp_segs_out",
+        "tcp_out_of_order",
+        "tcp_challenge_acks",
+        "tcp_rsts_in",
+        "drop_tcp_bad_checksum",
+        "drop_tcp_no_connection",
+        "drop_tcp_out_of_window",
     ] {
         assert!(total[name] > 0, "never reached: {name}");
     }

@@ -226,3 +226,78 @@ fn listen_ports_and_errors() {
     t.s.bind(b, &SockAddrIn::new([0; 4], 80)).unwrap();
     assert_eq!(t.s.tcp_close(&mut t.env, a), Err(Errno::EBADF));
 }
+
+#[test]
+fn a_full_table_refuses_a_syn() {
+    let mut t = T::new();
+    t.learn_peer();
+    let per = net::tcp::BACKLOG_MAX;
+    let listeners = net::tcp::table::MAX_CONNS / (per + 1) + 1;
+    let mut port = 41000;
+    for i in 0..listeners {
+        t.listener(80 + i as u16, per);
+        for _ in 0..per {
+            t.input(&Peer::new(port, 80 + i as u16).frame(SYN, &[]));
+            port += 1;
+        }
+    }
+    assert!(t.counter("drop_tcp_table_full") > 0);
+    assert_eq!(t.tcp_states().len(), net::tcp::table::MAX_CONNS);
+}
+
+#[test]
+fn a_peer_ignoring_the_window_cannot_queue_more_than_it_offered() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    // One byte a segment: the queue fills by segments, not by bytes.
+    for _ in 0..net::tcp::rcvq::RCVQ_SEGS {
+        t.input(&p.frame(ACK, b"x"));
+        p.seq += 1;
+    }
+    assert_eq!(t.counter("drop_tcp_queue_full"), 0);
+    t.input(&p.frame(ACK, b"x"));
+    assert_eq!(t.counter("drop_tcp_queue_full"), 1);
+    let ack = t.segs().pop().unwrap();
+    assert_eq!(ack.ack, p.seq, "not taken");
+    assert_eq!(t.recv(c, 1000).unwrap().len(), net::tcp::rcvq::RCVQ_SEGS);
+    // Read, there is room again: the same segment is taken.
+    t.input(&p.frame(ACK, b"x"));
+    assert_eq!(t.recv(c, 1000).unwrap(), b"x");
+}
+
+#[test]
+fn segments_are_counted_both_ways() {
+    let mut t = T::new();
+    let (_c, p) = t.connected(7);
+    assert_eq!(
+        (t.counter("tcp_segs_out"), t.counter("tcp_segs_in")),
+        (2, 1)
+    );
+    t.input(&p.frame(ACK, b"x"));
+    assert_eq!(t.counter("tcp_segs_in"), 2);
+}
+
+#[test]
+fn all_connections_together_hold_at_most_half_the_pool() {
+    let mut t = T::new();
+    let half = t.pool().total() / 2;
+    let per = net::tcp::rcvq::RCVQ_SEGS;
+    let mut held = 0;
+    let mut conns = vec![];
+    for port in 0..(half / per + 1) as u16 {
+        let (c, mut p) = t.connected(7 + port);
+        for _ in 0..per {
+            t.input(&p.frame(ACK, b"x"));
+            p.seq += 1;
+        }
+        conns.push(c);
+        held += per;
+    }
+    assert!(held > half);
+    assert_eq!(t.counter("drop_tcp_rx_memory") as usize, held - half);
+    // Reading gives the buffers back.
+    for c in conns {
+        t.recv(c, 1000).unwrap();
+    }
+    assert_eq!(t.counter("mbufs_socket"), 0);
+}

@@ -172,3 +172,37 @@ fn a_bad_ack_in_syn_received_is_reset() {
     assert_eq!(r.seq, 12345);
     assert_eq!(t.tcp_states(), [Listen, SynReceived]);
 }
+
+#[test]
+fn challenge_acks_are_rate_limited() {
+    let mut t = T::new();
+    let (_c, p) = t.connected(7);
+    let n = net::tcp::ACK_THROTTLE_PER_SEC as usize;
+    for _ in 0..n + 5 {
+        t.input(&p.frame_at(p.seq + 1000, RST, &[]));
+    }
+    assert_eq!(t.segs().len(), n);
+    assert_eq!(t.counter("tcp_challenge_acks_limited"), 5);
+    t.tick(1000);
+    t.input(&p.frame_at(p.seq + 1000, RST, &[]));
+    assert_eq!(t.segs().len(), 1, "a second later, again");
+    assert_eq!(t.tcp_states(), [Established]);
+}
+
+#[test]
+fn a_new_syn_replaces_a_connection_in_time_wait() {
+    let mut t = T::new();
+    let (_l, c, mut p) = t.accepted(80);
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    let fin = t.seg();
+    p.saw(&fin);
+    t.input(&p.frame(FIN | ACK, &[]));
+    p.seq += 1;
+    t.seg();
+    assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    // The same pair again, numbered after the old connection.
+    t.input(&p.frame_at(p.seq + 100_000, SYN, &[]));
+    let synack = t.seg();
+    assert!(synack.has(SYN | ACK));
+    assert_eq!(t.tcp_states(), [Listen, SynReceived]);
+}

@@ -22,6 +22,20 @@ pub trait Emit {
     fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), EmitError>;
 }
 
+/// The builder of a header whose options follow its fixed part (IPv4,
+/// TCP): `message` holds the fixed part's room, then `options_len` bytes of
+/// options already written, then the payload. The header-length field
+/// counts the options, and a checksum over the header covers them.
+/// [`Emit::emit`] is this with no options.
+pub trait EmitOptions: Emit {
+    fn emit_with_options(
+        &self,
+        message: &mut [u8],
+        options_len: usize,
+        cx: Self::Context,
+    ) -> Result<(), EmitError>;
+}
+
 /// The addresses of the IPv4 pseudo-header a checksum covers (RFC 768):
 /// the zero byte, protocol and length the generated code adds itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

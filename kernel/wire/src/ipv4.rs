@@ -363,14 +363,35 @@ impl crate::Emit for Ipv4HeaderRepr {
     const LEN: usize = Ipv4Header::LEN;
     type Context = ();
 
+    /// Writes a complete [`Ipv4Header`] without options:
+    /// [`crate::EmitOptions::emit_with_options`] with none.
+    fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {
+        crate::EmitOptions::emit_with_options(self, message, 0, cx)
+    }
+}
+
+impl crate::EmitOptions for Ipv4HeaderRepr {
     /// Writes a complete [`Ipv4Header`] over the front of `message`: every field zeroed, then the
-    /// chosen ones; `version` its fixed value; `ihl` the fixed header's length (no options);
-    /// `total_length` the length of `message`; last the checksum over the header.
-    fn emit(&self, message: &mut [u8], _cx: Self::Context) -> Result<(), crate::EmitError> {
+    /// chosen ones; `version` its fixed value; `ihl` the header's length, its `options_len` bytes
+    /// of options included; `total_length` the length of `message`; last the checksum over the
+    /// header.
+    fn emit_with_options(
+        &self,
+        message: &mut [u8],
+        options_len: usize,
+        _cx: Self::Context,
+    ) -> Result<(), crate::EmitError> {
+        let header_len = Ipv4Header::LEN + options_len;
+        if message.len() < header_len {
+            return Err(crate::EmitError::Truncated {
+                need: header_len,
+                have: message.len(),
+            });
+        }
         let len = message.len();
         let header = crate::emit::zeroed::<Ipv4Header>(message)?;
         header.set_version(Ipv4Header::VERSION);
-        header.set_ihl((Ipv4Header::LEN / 4) as u8);
+        header.set_ihl(crate::emit::length("ihl", header_len, 4, 0xf)? as u8);
         crate::emit::fits("dscp", u64::from(self.dscp), 0x3f)?;
         header.set_dscp(self.dscp);
         crate::emit::fits("ecn", u64::from(self.ecn), 0x3)?;
@@ -386,7 +407,7 @@ impl crate::Emit for Ipv4HeaderRepr {
         header.set_protocol(self.protocol);
         header.set_src(self.src);
         header.set_dst(self.dst);
-        fill_checksum(&mut message[..Ipv4Header::LEN]);
+        fill_checksum(&mut message[..header_len]);
         Ok(())
     }
 }

@@ -34,5 +34,5 @@ pub mod virtio_mmio;
 pub mod virtio_net;
 pub mod virtq;
 
-pub use emit::{Emit, EmitError};
+pub use emit::{Emit, EmitError, EmitOptions};
 pub use parse::Parsed;

@@ -358,16 +358,36 @@ impl crate::Emit for TcpHeaderRepr {
     const LEN: usize = TcpHeader::LEN;
     type Context = crate::emit::Ipv4PseudoHeader;
 
-    /// Writes a complete [`TcpHeader`] over the front of `message`: every field zeroed, then the
-    /// chosen ones; `data_offset` the fixed header's length (no options); last the checksum over
-    /// the pseudo-header of `cx` and the whole message.
+    /// Writes a complete [`TcpHeader`] without options: [`crate::EmitOptions::emit_with_options`]
+    /// with none.
     fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {
+        crate::EmitOptions::emit_with_options(self, message, 0, cx)
+    }
+}
+
+impl crate::EmitOptions for TcpHeaderRepr {
+    /// Writes a complete [`TcpHeader`] over the front of `message`: every field zeroed, then the
+    /// chosen ones; `data_offset` the header's length, its `options_len` bytes of options
+    /// included; last the checksum over the pseudo-header of `cx` and the whole message.
+    fn emit_with_options(
+        &self,
+        message: &mut [u8],
+        options_len: usize,
+        cx: Self::Context,
+    ) -> Result<(), crate::EmitError> {
+        let header_len = TcpHeader::LEN + options_len;
+        if message.len() < header_len {
+            return Err(crate::EmitError::Truncated {
+                need: header_len,
+                have: message.len(),
+            });
+        }
         let header = crate::emit::zeroed::<TcpHeader>(message)?;
         header.set_src_port(self.src_port);
         header.set_dst_port(self.dst_port);
         header.set_seq(self.seq);
         header.set_ack(self.ack);
-        header.set_data_offset((TcpHeader::LEN / 4) as u8);
+        header.set_data_offset(crate::emit::length("data_offset", header_len, 4, 0xf)? as u8);
         crate::emit::fits("reserved", u64::from(self.reserved), 0xf)?;
         header.set_reserved(self.reserved);
         header.set_cwr(self.cwr);

@@ -63,6 +63,7 @@ const TESTS: &[Test] = ulib::tests! {
     poll::polltcp;
     tcp::httpparse;
     tcp::tcprefused;
+    tcp::tcpcalls;
     tcp::httpfetch;
     tcp::tcpecho32;
     tcp::tcpkill;

@@ -57,7 +57,8 @@ fn spawn(argv: &[&str]) -> Result<usize, String> {
     Ok(pid)
 }
 
-/// Waits for child `pid`; its exit status.
+/// Waits for child `pid`; its exit status (other children that exit
+/// meanwhile are reaped and forgotten).
 fn wait_for(pid: usize) -> Result<i32, String> {
     loop {
         let (w, st) = sys::wait().or_fail("wait")?;
@@ -739,8 +740,17 @@ pub fn bulk() -> TestResult {
     let send = spawn(&["tcpbulk", "send", "127.0.0.1", "7400", "2000000"])?;
     let report = read_all(from_sink)?;
     let _ = sys::close(from_sink);
-    let s1 = wait_for(send)?;
-    let s2 = wait_for(sink)?;
+    // Both exit; either may be first.
+    let (mut s1, mut s2) = (None, None);
+    while s1.is_none() || s2.is_none() {
+        let (pid, st) = sys::wait().or_fail("wait")?;
+        if pid == send {
+            s1 = Some(st);
+        } else if pid == sink {
+            s2 = Some(st);
+        }
+    }
+    let (s1, s2) = (s1.unwrap_or(-1), s2.unwrap_or(-1));
     let report = String::from_utf8_lossy(&report);
     ensure!(
         s1 == 0 && s2 == 0,
@@ -755,5 +765,163 @@ pub fn bulk() -> TestResult {
         report
     );
     ulib::print!("  sink: {}", report);
+    Ok(())
+}
+
+/// The stream calls' options and errors: non-blocking connect and
+/// accept, a receive timeout, getpeername, TCP_NODELAY and SO_REUSEADDR,
+/// stream calls on a datagram socket, bad directions and pointers.
+pub fn tcpcalls() -> TestResult {
+    if !have_tcp()? {
+        return Ok(());
+    }
+    use abi::net::{SHUT_WR, SOL_SOCKET, SOL_TCP, SO_REUSEADDR, TCP_NODELAY};
+    use ulib::poll::{entry, poll, POLLERR, POLLIN, POLLOUT};
+    use ulib::syscall as raw;
+    const PORT: u16 = 7500;
+    let l = TcpListener::bind(PORT).or_fail("listen")?;
+    l.socket()
+        .set_nonblocking(true)
+        .or_fail("set_nonblocking")?;
+    ensure!(
+        matches!(l.accept(), Err(Errno::EAGAIN)),
+        "non-blocking accept with nobody connecting did not give EAGAIN"
+    );
+    // Non-blocking connect: at once, done or in progress; then writable.
+    let c = Socket::stream().or_fail("socket")?;
+    c.set_nonblocking(true).or_fail("set_nonblocking")?;
+    match c.connect(at(PORT)) {
+        Ok(()) | Err(Errno::EINPROGRESS) => {}
+        Err(e) => return Err(format!("non-blocking connect: {}", e.message())),
+    }
+    let mut fds = [entry(c.fd(), POLLOUT)];
+    poll(&mut fds, 2000).or_fail("poll")?;
+    ensure!(
+        fds[0].revents == POLLOUT,
+        "connecting socket polled {:#x}",
+        fds[0].revents
+    );
+    let (a, peer) = l.accept().or_fail("accept")?;
+    ensure!(
+        peer == c.local_addr().or_fail("getsockname")?,
+        "accept's peer {:?} is not the client's address",
+        peer
+    );
+    ensure!(
+        c.peer_addr().or_fail("getpeername")? == at(PORT),
+        "getpeername is not the listener's address"
+    );
+    ensure!(
+        a.peer_addr().or_fail("getpeername")? == peer,
+        "accepted socket's peer differs"
+    );
+    // A receive timeout: EAGAIN after about that long.
+    a.set_timeout(300).or_fail("set_timeout")?;
+    let t0 = time::now_us();
+    let mut buf = [0u8; 8];
+    ensure!(
+        matches!(a.read(&mut buf), Err(Errno::EAGAIN)),
+        "recv with timeout did not give EAGAIN"
+    );
+    let ms = (time::now_us() - t0) / 1000;
+    ensure!(
+        (300..1500).contains(&ms),
+        "a 300 ms receive timeout took {} ms",
+        ms
+    );
+    // Options.
+    a.set_nodelay(true).or_fail("TCP_NODELAY")?;
+    c.set_reuseaddr(true).or_fail("SO_REUSEADDR")?;
+    let u = Socket::udp().or_fail("socket")?;
+    ensure!(
+        u.set_option(SOL_TCP, TCP_NODELAY, 1) == Err(Errno::ENOPROTOOPT),
+        "TCP_NODELAY on a datagram socket"
+    );
+    ensure!(
+        u.listen(1) == Err(Errno::EOPNOTSUPP),
+        "listen on a datagram socket"
+    );
+    ensure!(u.accept().is_err(), "accept on a datagram socket");
+    ensure!(
+        u.shutdown(SHUT_WR).is_err(),
+        "shutdown of a datagram socket"
+    );
+    ensure!(a.socket().shutdown(7) == Err(Errno::EINVAL), "shutdown(7)");
+    ensure!(
+        u.set_option(SOL_SOCKET, SO_REUSEADDR, 1).is_ok(),
+        "SO_REUSEADDR on a datagram socket refused"
+    );
+    // A non-blocking stream: EAGAIN when nothing arrived; sendto with an
+    // address goes to the peer.
+    c.set_nonblocking(true).or_fail("set_nonblocking")?;
+    ensure!(
+        matches!(c.recv(&mut buf), Err(Errno::EAGAIN)),
+        "non-blocking recv did not give EAGAIN"
+    );
+    c.send_to(b"via sendto", SockAddrIn::new([1, 2, 3, 4], 9))
+        .or_fail("sendto on a stream")?;
+    a.set_timeout(2000).or_fail("set_timeout")?;
+    let mut got = [0u8; 16];
+    let n = a.read_full(&mut got[..10]).or_fail("read")?;
+    ensure!(&got[..n] == b"via sendto", "the peer read {:?}", &got[..n]);
+    // Bad pointers: EFAULT, with something there to accept and to read.
+    let wild = 0xffff_ffff_ffffusize;
+    let d = Socket::stream().or_fail("socket")?;
+    d.connect(at(PORT)).or_fail("connect")?;
+    c.send(b"x").or_fail("send")?;
+    // Both stay ready once they are (poll is level-triggered).
+    let mut ready = [entry(a.fd(), POLLIN), entry(l.fd(), POLLIN)];
+    let t0 = time::now_us();
+    while time::now_us() - t0 < 2_000_000 {
+        poll(&mut ready, 100).or_fail("poll")?;
+        if ready.iter().all(|p| p.revents != 0) {
+            break;
+        }
+        sys::sleep(1).or_fail("sleep")?;
+    }
+    ensure!(
+        ready.iter().all(|p| p.revents == POLLIN),
+        "data and a connection: revents {:?}",
+        [ready[0].revents, ready[1].revents]
+    );
+    // SAFETY: wild pointers the kernel must refuse.
+    let (peer_r, accept_r, read_r) = unsafe {
+        (
+            raw::getpeername(a.fd(), wild as *mut SockAddrIn, core::ptr::null_mut()),
+            raw::accept(l.fd(), wild as *mut SockAddrIn, core::ptr::null_mut()),
+            raw::read(a.fd(), wild as *mut u8, 8),
+        )
+    };
+    ensure!(
+        peer_r == Err(Errno::EFAULT)
+            && accept_r == Err(Errno::EFAULT)
+            && read_r == Err(Errno::EFAULT),
+        "wild pointers: getpeername {:?}, accept {:?}, read {:?} (want EFAULT each)",
+        peer_r,
+        accept_r,
+        read_r
+    );
+    // A connection refused while non-blocking: reported by poll and the
+    // next call.
+    let r = Socket::stream().or_fail("socket")?;
+    r.set_nonblocking(true).or_fail("set_nonblocking")?;
+    match r.connect(at(CLOSED_PORT)) {
+        Err(Errno::ECONNREFUSED) => {}
+        Err(Errno::EINPROGRESS) => {
+            let mut fds = [entry(r.fd(), POLLOUT)];
+            poll(&mut fds, 2000).or_fail("poll")?;
+            ensure!(
+                fds[0].revents & POLLERR != 0,
+                "refused connect polled {:#x}",
+                fds[0].revents
+            );
+        }
+        other => {
+            return Err(format!(
+                "non-blocking connect to a closed port: {:?}",
+                other
+            ))
+        }
+    }
     Ok(())
 }

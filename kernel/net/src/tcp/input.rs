@@ -21,11 +21,15 @@ use super::options::RxOptions;
 use super::output::OUR_MSS;
 use super::seq::Seq;
 use super::tcb::{DEFAULT_MSS, RCV_SHIFT, SND_BUF};
-use super::{TcpState, DELACK_MS, MSL_MS};
+use super::{TcpState, ACK_THROTTLE_PER_SEC, DELACK_MS, MSL_MS};
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
 use crate::{NetEnv, Stack};
+
+/// Below this many received mbufs, a connection queues without looking
+/// at the others' (the whole table is summed only for busy ones).
+const RX_MBUFS_FREE_CHECK: usize = 4;
 
 /// What the state machine reads of a received segment.
 #[derive(Clone, Copy, Debug)]
@@ -83,7 +87,22 @@ impl Stack {
         }
         let local = (ip.dst, h.dst_port());
         let remote = (ip.src, h.src_port());
-        let Some(c) = self.tcp.find(local, remote) else {
+        let mut found = self.tcp.find(local, remote);
+        if let Some(c) = found {
+            // A new SYN for a pair in TIME-WAIT, numbered past the old
+            // connection (RFC 9293 3.6.1, RFC 6191): the old one makes way.
+            let t = &self.tcp.conns[c];
+            if t.state == TcpState::TimeWait
+                && seg.syn
+                && !seg.has_ack
+                && !seg.rst
+                && seg.seq.gt(t.rcv_nxt)
+            {
+                self.tcp.free(c);
+                found = self.tcp.find(local, remote);
+            }
+        }
+        let Some(c) = found else {
             // RFC 9293 3.10.7.1: a RST answers anything but a RST.
             if !seg.rst {
                 self.tcp_reply_rst(env, ip, &h, seg.seg_len());
@@ -220,14 +239,14 @@ impl Stack {
         }
         // 1. The sequence number (RFC 9293 3.10.7.4, first).
         let wnd = t.rcv_wnd();
-        let len = seg.seg_len();
-        let acceptable = match (len, wnd) {
+        let seg_len = seg.seg_len();
+        // Its first or its last sequence number in the window.
+        let last = seg.seq + seg_len.saturating_sub(1);
+        let acceptable = match (seg_len, wnd) {
             (0, 0) => seg.seq == t.rcv_nxt,
             (0, _) => seg.seq.in_window(t.rcv_nxt, wnd),
             (_, 0) => false,
-            _ => {
-                seg.seq.in_window(t.rcv_nxt, wnd) || (seg.seq + (len - 1)).in_window(t.rcv_nxt, wnd)
-            }
+            _ => seg.seq.in_window(t.rcv_nxt, wnd) || last.in_window(t.rcv_nxt, wnd),
         };
         // A closed window still takes ACKs and RSTs at RCV.NXT.
         let acceptable = acceptable || (wnd == 0 && seg.seq == t.rcv_nxt);
@@ -250,8 +269,7 @@ impl Stack {
         // 2. RST (RFC 5961 3.2).
         if seg.rst {
             if seg.seq != t.rcv_nxt {
-                self.counters.bump(Stat::TcpChallengeAcks);
-                self.tcp_send_ack(env, c);
+                self.tcp_challenge_ack(env, c);
                 return Err(DropReason::TcpChallenged);
             }
             match t.state {
@@ -272,8 +290,7 @@ impl Stack {
                 self.tcp.free(c);
                 return Err(DropReason::TcpUnexpected);
             }
-            self.counters.bump(Stat::TcpChallengeAcks);
-            self.tcp_send_ack(env, c);
+            self.tcp_challenge_ack(env, c);
             return Err(DropReason::TcpChallenged);
         }
         // 5. ACK.
@@ -406,6 +423,16 @@ impl Stack {
         if seg.len == 0 {
             return Ok(());
         }
+        // All connections together keep at most half the pool's buffers
+        // (the rest refill the device's receive ring and carry what we
+        // send): checked once this one holds a few.
+        if t.rcvq.segs() + t.reasm.len() >= RX_MBUFS_FREE_CHECK
+            && self.tcp.rx_mbufs() >= self.pool.total() / 2
+        {
+            seg.fin = false;
+            return Err(DropReason::TcpRxMemory);
+        }
+        let t = &mut self.tcp.conns[c];
         if seg.seq != t.rcv_nxt {
             self.counters.bump(Stat::TcpOutOfOrder);
             seg.fin = false;
@@ -535,6 +562,24 @@ impl Stack {
             Some(l) => self.tcp_wake(env, l),
             None => self.tcp_wake(env, c),
         }
+    }
+
+    /// A challenge ACK (RFC 5961 3.2, 4.2), at most
+    /// [`ACK_THROTTLE_PER_SEC`] a second for the whole stack (RFC 5961
+    /// 7), so a flood of forged segments does not become a flood of ACKs.
+    fn tcp_challenge_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let now = env.now_ms();
+        let (start, sent) = &mut self.tcp.challenges;
+        if now >= *start + 1000 {
+            (*start, *sent) = (now, 0);
+        }
+        if *sent >= ACK_THROTTLE_PER_SEC {
+            self.counters.bump(Stat::TcpChallengeAcksLimited);
+            return;
+        }
+        *sent += 1;
+        self.counters.bump(Stat::TcpChallengeAcks);
+        self.tcp_send_ack(env, c);
     }
 
     /// TIME-WAIT: 2 MSL, then the block is freed.

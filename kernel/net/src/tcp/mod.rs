@@ -68,6 +68,8 @@ pub const DELACK_MS: u64 = 40;
 pub const SYN_RETRIES: u32 = 5;
 /// Retransmissions of data (or a FIN) before the connection fails.
 pub const DATA_RETRIES: u32 = 8;
+/// Challenge ACKs the stack sends per second at most (RFC 5961 7).
+pub const ACK_THROTTLE_PER_SEC: u32 = 100;
 /// The longest interval between zero-window probes.
 pub const PERSIST_MAX_MS: u64 = 60_000;
 

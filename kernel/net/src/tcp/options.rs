@@ -59,15 +59,19 @@ pub(crate) struct TxOptions {
 }
 
 impl TxOptions {
-    /// What the timestamps take on every segment: the option after two
-    /// NOPs.
-    pub(crate) const TIMESTAMPS_LEN: usize = 2 + wire::tcp::TcpTimestamps::LEN;
-
     pub(crate) fn new() -> TxOptions {
         TxOptions {
             buf: [0; MAX_OPTIONS],
             len: 0,
         }
+    }
+
+    /// What the timestamps take on every segment: the option and its
+    /// padding, as [`TxOptions::timestamps`] writes them.
+    pub(crate) fn timestamps_len() -> usize {
+        let mut o = TxOptions::new();
+        o.timestamps((0, 0));
+        o.len
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {

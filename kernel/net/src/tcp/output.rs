@@ -7,7 +7,6 @@
 use wire::dispatch::Ipv4Next;
 use wire::emit::Ipv4PseudoHeader;
 use wire::tcp::{TcpHeader, TcpHeaderRepr};
-use zerocopy::FromBytes;
 
 use super::options::{TxOptions, MAX_SACK_BLOCKS};
 use super::seq::Seq;
@@ -47,9 +46,6 @@ pub(crate) const fn mss_for_mtu(mtu: usize) -> u16 {
 /// Our MSS: the link MTU's (loopback uses the same).
 pub const OUR_MSS: u16 = mss_for_mtu(MTU);
 
-/// What `data_offset` counts: 32-bit words (RFC 9293 3.1).
-const DATA_OFFSET_UNIT: usize = 4;
-
 /// The segment a [`Stack::tcp_emit`] writes, besides its payload.
 pub(crate) struct Segment<'a> {
     pub local: (Ipv4Addr, u16),
@@ -65,12 +61,6 @@ impl Stack {
     /// Writes the options and the header of `s` in front of the payload
     /// in `m` and sends it. Failures are counted, not returned.
     pub(crate) fn tcp_emit(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, s: &Segment) {
-        let opts = s.options.bytes();
-        let Ok(room) = m.push(opts.len()) else {
-            self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        };
-        room.copy_from_slice(opts);
         let header = TcpHeaderRepr {
             src_port: s.local.1,
             dst_port: s.remote.1,
@@ -88,18 +78,11 @@ impl Stack {
             src: s.local.0,
             dst: s.remote.0,
         };
-        if m.push_emit(&header, pseudo).is_err() {
+        if m.push_emit_options(&header, s.options.bytes(), pseudo)
+            .is_err()
+        {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
-        }
-        if !opts.is_empty() {
-            // The builder writes the fixed header's length; ours carries
-            // options too (whole 32-bit words: `TxOptions` pads them).
-            let words = (TcpHeader::LEN + opts.len()) / DATA_OFFSET_UNIT;
-            if let Ok((h, _)) = TcpHeader::mut_from_prefix(m.data_mut()) {
-                h.set_data_offset(words as u8);
-            }
-            wire::tcp::fill_checksum(pseudo.src, pseudo.dst, m.data_mut());
         }
         self.counters.bump(Stat::TcpSegsOut);
         self.ipv4_output_from(env, m, Ipv4Next::Tcp, s.local.0, s.remote.0);
@@ -256,7 +239,7 @@ impl Stack {
     pub(crate) fn tcp_payload_max(&self, c: usize) -> u32 {
         let t = &self.tcp.conns[c];
         let ts = if t.agreed.ts {
-            TxOptions::TIMESTAMPS_LEN
+            TxOptions::timestamps_len()
         } else {
             0
         };

@@ -41,6 +41,11 @@ impl RecvQueue {
         self.bytes
     }
 
+    /// Segments (mbufs) held.
+    pub(crate) fn segs(&self) -> usize {
+        self.count
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }

@@ -30,6 +30,8 @@ pub(crate) struct TcpTable {
     pub isn: IsnGen,
     /// Counts connections as they become established (accept's order).
     pub established: u64,
+    /// Challenge ACKs: when the current second began, how many were sent.
+    pub challenges: (u64, u32),
 }
 
 impl TcpTable {
@@ -40,6 +42,7 @@ impl TcpTable {
             next_ephemeral: EPHEMERAL_FIRST,
             isn: IsnGen::new(),
             established: 0,
+            challenges: (0, 0),
         }
     }
 
@@ -171,6 +174,14 @@ impl TcpTable {
             .filter(|(_, t)| t.parent == Some(l) && t.in_use() && t.state != TcpState::SynReceived)
             .min_by_key(|(_, t)| t.established_order)
             .map(|(i, _)| i)
+    }
+
+    /// Received mbufs the connections hold, in order and out of order.
+    pub(crate) fn rx_mbufs(&self) -> usize {
+        self.conns
+            .iter()
+            .map(|t| t.rcvq.segs() + t.reasm.len())
+            .sum()
     }
 
     /// Every block in use (for `socklist`).
