@@ -293,7 +293,8 @@ fn tcp_figures(con: &mut Console, (sink, echo): (u16, u16), sizes: &Sizes) -> Re
     con.send_line(&format!("tcpbulk send 10.0.2.2 {port} {bytes}"))?;
     let sent = bench_tcp::receive_from_sender(&listener, bytes);
     let out = con.expect("$ ", long)?;
-    guest_reports.push(format!("send: {}", out.lines().last().unwrap_or("").trim()));
+    let report = out.lines().find(|l| l.contains(" bytes in ")).unwrap_or("");
+    guest_reports.push(format!("send: {}", report.trim()));
     let guest_to_host = Pair {
         guest: sent.context("tcpbulk send from the guest")?,
         loopback: bench_tcp::loopback_sender(&TcpListener::bind("127.0.0.1:0")?, bytes)?,
