@@ -98,7 +98,8 @@ class Conversation:
         frame = (Ether(dst=self.mac)
                  / IP(src=self.sock.getsockname()[0], dst=self.ip, id=INJECTED)
                  / TCP(sport=self.lport, dport=self.port, seq=seq & 0xffffffff,
-                       ack=(last[TCP].seq + data_len(last)) & 0xffffffff,
+                       # An RST without ACK carries no acknowledgment number.
+                       ack=0 if flags == "R" else (last[TCP].seq + data_len(last)) & 0xffffffff,
                        flags=flags, window=502, options=list(options))
                  / payload)
         mark = len(self.seen)

@@ -49,7 +49,8 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             tap,
             hostile,
             tcp,
-        } => interop::run(lan, tap, hostile, tcp),
+            tcp_vanish,
+        } => interop::run(lan, tap, hostile, tcp, tcp_vanish),
     }
 }
 

@@ -45,10 +45,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     // `cargo xtask qemu` at a terminal, and the README's "Try it".
     crate::interactive_test::run()?;
     // Two guests on a LAN, the Linux peer (root), hostile frames.
-    crate::interop::run(false, false, false, false)?;
-    if args.tcp {
-        crate::interop::run(false, false, false, true)?;
-    }
+    crate::interop::run(false, false, false, false, args.tcp_vanish)?;
     eprintln!("xtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
 }
