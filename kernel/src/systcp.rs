@@ -103,17 +103,9 @@ pub fn sys_accept() -> Result<usize, Errno> {
     let (_f, id) = argtcp()?;
     let (addr, lenp) = (argaddr(1), argaddr(2));
     let (timeout, nonblock) = waiting_opts(id)?;
+    // The new connection starts blocking, whatever the listener's mode.
     let (conn, peer) = block(id, timeout, nonblock, Errno::EAGAIN, |net| {
-        let (conn, peer) = net.tcp_accept(id)?;
-        // The connection keeps the listener's socket options, but
-        // non-blocking mode belongs to a descriptor (O_NONBLOCK on Linux),
-        // and the new descriptor starts blocking. It cannot fail on the
-        // id just made.
-        if let Ok(mut o) = net.options(conn) {
-            o.nonblock = false;
-            let _ = net.set_options(conn, o);
-        }
-        Ok((conn, peer))
+        net.tcp_accept(id)
     })?;
     // From here on, dropping the file (on any error) closes the connection.
     let f = File::new(FileKind::Socket(Socket { id: conn }), true, true)?;

@@ -176,6 +176,8 @@ named_enum! {
         TcpWindowProbes = "tcp_window_probes",
         /// ACKs sent when the delayed-ACK timer ran out.
         TcpDelayedAcks = "tcp_delayed_acks",
+        /// Half-open connections dropped for a newer SYN (backlog full).
+        TcpHalfOpenDropped = "tcp_half_open_dropped",
         /// Connections reset because the user closed with unread data.
         TcpUnreadResets = "tcp_unread_resets",
     }

@@ -13,6 +13,8 @@ use crate::{NetEnv, Stack};
 /// Packets waiting to be looped back: a window's worth of TCP segments
 /// and their ACKs.
 pub const LOOP_QUEUE: usize = 128;
+/// Looped packets one call receives at most.
+pub const LOOP_BUDGET: usize = 8 * LOOP_QUEUE;
 
 pub(crate) struct LoopQueue {
     q: [Option<Mbuf>; LOOP_QUEUE],
@@ -53,14 +55,18 @@ impl LoopQueue {
 }
 
 impl Stack {
-    /// Receives every looped-back packet, including those sent while
-    /// receiving the earlier ones.
+    /// Receives the looped-back packets, including those sent while
+    /// receiving the earlier ones, up to [`LOOP_BUDGET`] of them: two
+    /// ends answering each other forever (an ACK war) cannot hold the
+    /// caller; what is left waits for the next call (at the latest the
+    /// next tick).
     pub(crate) fn flush_loopback(&mut self, env: &mut dyn NetEnv) {
         if self.loopq.draining {
             return;
         }
         self.loopq.draining = true;
-        while let Some(m) = self.loopq.pop() {
+        for _ in 0..LOOP_BUDGET {
+            let Some(m) = self.loopq.pop() else { break };
             let outer = core::mem::replace(&mut self.looped, true);
             self.input_frame(env, m);
             self.looped = outer;
@@ -74,6 +80,7 @@ mod tests {
     use wire::dispatch::Ipv4Next;
 
     use super::*;
+    use crate::counters::Stat;
     use crate::testutil::*;
     use crate::{Buf, Pool};
 
@@ -95,5 +102,33 @@ mod tests {
             LOOP_QUEUE as u64
         );
         assert_eq!(s.pool().free(), s.pool().total());
+    }
+
+    #[test]
+    fn an_ack_war_does_not_hold_the_caller() {
+        let pool: &'static Pool = Box::leak(Box::new(Pool::<[Buf; 256]>::new()));
+        let mut s = Box::new(Stack::new(pool));
+        let mut env = TestEnv::at(1000);
+        let any = abi::net::SockAddrIn::new([0; 4], 80);
+        let l = s.socket(crate::SocketKind::Tcp).unwrap();
+        s.bind(l, &any).unwrap();
+        s.tcp_listen(l, 1).unwrap();
+        let c = s.socket(crate::SocketKind::Tcp).unwrap();
+        let lo = abi::net::SockAddrIn::new([127, 0, 0, 1], 80);
+        s.tcp_connect(&mut env, c, &lo).unwrap();
+        assert_eq!(s.tcp_connected(c), Ok(true));
+        // Both ends lose track of what the other sends: each answers the
+        // other's (unacceptable) ACK with an ACK, forever.
+        for t in s.tcp.conns.iter_mut().filter(|t| t.synchronized()) {
+            t.rcv_nxt += 1 << 30;
+            t.rcv_adv = t.rcv_nxt;
+        }
+        let conn = s.tcp.conn_of(c).unwrap();
+        s.tcp_send_ack(&mut env, conn);
+        let before = s.counters().stat(Stat::TcpSegsIn);
+        s.flush_loopback(&mut env);
+        let received = s.counters().stat(Stat::TcpSegsIn) - before;
+        assert_eq!(received as usize, LOOP_BUDGET, "one call, its budget");
+        assert_eq!(s.loopq.len, 1, "the war goes on at the next call");
     }
 }

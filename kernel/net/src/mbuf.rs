@@ -101,15 +101,16 @@ pub struct Mbuf {
 struct Fields(u64);
 
 impl Fields {
+    /// A handle made by [`Mbuf::share`] (the highest flag bit, leaving the
+    /// low ones to the other flags); the state the buffer had then is
+    /// kept in the top byte (`SHARED_STATE`), to give back when it drops.
+    const SHARE_COPY: u64 = 1 << 55;
+    const SHARED_STATE: u32 = 56;
     /// The bytes came in from outside: a device wrote them, or the stack
     /// looped back a packet to itself.
     const RECEIVED: u64 = 1 << 48;
     /// `recvfrom` took it off a socket: its one copy, to user space, is due.
     const DELIVERED: u64 = 1 << 49;
-    /// A handle made by [`Mbuf::share`]; the state the buffer had then is
-    /// kept in the top byte (`SHARED_STATE`), to give back when it drops.
-    const SHARE_COPY: u64 = 1 << 50;
-    const SHARED_STATE: u32 = 56;
 
     const fn new(idx: u16, head: u16, len: u16) -> Fields {
         Fields(idx as u64 | (head as u64) << 16 | (len as u64) << 32)

@@ -306,8 +306,14 @@ fn live(t: &mut T) -> Live {
 }
 
 /// TCP segments to the live connections: data in order and out of order,
-/// ACKs, FINs, RSTs at and off RCV.NXT, SYNs, and to a closed port.
+/// ACKs, FINs, RSTs at and off RCV.NXT, SYNs, and to a closed port. Built
+/// once (each build opens the connections on a stack of its own).
 fn tcp_seeds() -> Vec<Vec<u8>> {
+    static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(build_tcp_seeds).clone()
+}
+
+fn build_tcp_seeds() -> Vec<Vec<u8>> {
     use common::tcp::*;
     let mut t = T::new();
     let lv = live(&mut t);

@@ -36,6 +36,7 @@ fn our_fin_first_through_fin_wait_2_and_time_wait() {
     t.tick(2);
     assert_eq!(t.tcp_states(), [Listen]);
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -49,6 +50,7 @@ fn fin_wait_1_straight_to_time_wait() {
     t.input(&p.frame(FIN | ACK, &[]));
     assert_eq!(t.seg().ack, p.seq + 1);
     assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    t.finish_all();
 }
 
 #[test]
@@ -66,6 +68,7 @@ fn simultaneous_close_goes_through_closing() {
     p.saw(&fin);
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    t.finish_all();
 }
 
 #[test]
@@ -76,7 +79,12 @@ fn peer_fin_first_through_close_wait_and_last_ack() {
     p.seq += 3;
     t.input(&p.frame(FIN | ACK, &[]));
     p.seq += 1;
-    assert_eq!(t.seg().ack, p.seq, "the FIN is acknowledged at once");
+    let acks = t.segs();
+    assert_eq!(
+        acks.last().unwrap().ack,
+        p.seq,
+        "the FIN is acknowledged at once"
+    );
     assert_eq!(t.tcp_states(), [Listen, CloseWait]);
     assert!(t.s.tcp_poll(c).unwrap().readable);
     assert_eq!(t.recv(c, 10).unwrap(), b"bye");
@@ -94,6 +102,7 @@ fn peer_fin_first_through_close_wait_and_last_ack() {
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [Listen]);
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -118,6 +127,7 @@ fn half_close_keeps_receiving() {
     t.tick(2 * MSL_MS);
     assert!(t.tcp_states().is_empty());
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -133,6 +143,7 @@ fn closing_with_unread_data_resets() {
     assert_eq!(t.counter("tcp_unread_resets"), 1);
     assert!(t.tcp_states().is_empty());
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -147,6 +158,7 @@ fn data_after_close_resets() {
     assert_eq!(t.counter("drop_tcp_data_after_close"), 1);
     assert!(t.tcp_states().is_empty());
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -161,4 +173,5 @@ fn an_orphaned_fin_wait_2_does_not_wait_forever() {
     t.tick(2 * MSL_MS);
     assert!(t.tcp_states().is_empty());
     t.assert_no_leak();
+    t.finish_all();
 }

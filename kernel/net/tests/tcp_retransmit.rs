@@ -65,6 +65,7 @@ fn unacknowledged_data_backs_off_until_etimedout() {
     assert_eq!(t.send(c, b"x"), Err(Errno::ETIMEDOUT));
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -82,6 +83,7 @@ fn an_unanswered_syn_fails_the_connect() {
     assert_eq!(t.s.tcp_connected(c), Err(Errno::ETIMEDOUT));
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -103,6 +105,7 @@ fn a_lost_syn_ack_is_sent_again() {
     assert_eq!(resent.len() as u32, SYN_RETRIES);
     assert_eq!(t.tcp_states(), [net::tcp::TcpState::Listen]);
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -144,6 +147,7 @@ fn three_duplicate_acks_retransmit_at_once() {
     }
     assert_eq!(p.ack, lost.seq.wrapping_add(data.len() as u32));
     t.s.tcp_close(&mut t.env, c).unwrap();
+    t.finish_all();
 }
 
 #[test]
@@ -166,6 +170,7 @@ fn a_zero_window_is_probed_until_it_opens() {
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.seg().payload, b"waiting");
     assert!(run_timers(&mut t, 100).is_empty());
+    t.finish_all();
 }
 
 #[test]
@@ -187,6 +192,7 @@ fn nagle_holds_small_segments_while_data_is_unacknowledged() {
     t.send(c, b"d").unwrap();
     t.send(c, b"e").unwrap();
     assert_eq!(t.segs().len(), 2);
+    t.finish_all();
 }
 
 #[test]
@@ -219,4 +225,42 @@ fn out_of_order_data_waits_in_the_device_mbufs_and_is_sacked() {
     assert_eq!(t.seg().ack, start + 14);
     assert_eq!(t.counter("rx_bytes_copied"), 0);
     t.s.tcp_close(&mut t.env, c).unwrap();
+    t.finish_all();
+}
+
+#[test]
+fn a_small_window_is_used_when_nothing_is_in_flight() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    // 1 << 7 = 128 bytes: far below half the largest window seen.
+    p.window = 1;
+    t.input(&p.frame(ACK, &[]));
+    t.send(c, &[5; 1000]).unwrap();
+    let s = t.seg();
+    assert_eq!(s.payload.len(), 128, "sent, or nothing would ever move");
+    p.saw(&s);
+    t.input(&p.frame(ACK, &[]));
+    assert_eq!(t.seg().payload.len(), 128);
+    t.finish_all();
+}
+
+#[test]
+fn a_one_byte_probe_of_our_closed_window_is_answered() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.spend_quickacks(c, &mut p);
+    loop {
+        t.input(&p.frame(ACK, &[9; 1448]));
+        p.seq += 1448;
+        if let Some(a) = t.segs().last().filter(|a| a.window == 0) {
+            // The last segment was cut to the window.
+            p.seq = a.ack;
+            break;
+        }
+    }
+    // A BSD-style probe: one byte past the closed window.
+    t.input(&p.frame(ACK, b"?"));
+    let a = t.seg();
+    assert_eq!((a.ack, a.window), (p.seq, 0), "not taken, but answered");
+    t.finish_all();
 }

@@ -24,6 +24,7 @@ fn a_reset_at_rcv_nxt_ends_the_connection() {
     assert_eq!(t.counter("tcp_rsts_in"), 1);
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -43,6 +44,7 @@ fn a_reset_in_the_window_but_not_at_rcv_nxt_is_challenged() {
     assert_eq!(t.counter("drop_tcp_out_of_window"), 1);
     assert_eq!(t.tcp_states(), [Established]);
     assert_eq!(t.send(c, b"alive"), Ok(5));
+    t.finish_all();
 }
 
 #[test]
@@ -54,6 +56,7 @@ fn a_syn_on_an_established_connection_is_challenged() {
     assert!(ack.has(ACK) && !ack.has(SYN) && !ack.has(RST));
     assert_eq!(t.counter("drop_tcp_challenged"), 1);
     assert_eq!(t.tcp_states(), [Established]);
+    t.finish_all();
 }
 
 #[test]
@@ -71,6 +74,7 @@ fn an_ack_of_data_never_sent_is_answered_and_dropped() {
     assert_eq!(a.ack, p.seq, "the data was not taken");
     assert_eq!(t.counter("drop_tcp_bad_ack"), 1);
     assert_eq!(t.recv(c, 10), Err(Errno::EAGAIN));
+    t.finish_all();
 }
 
 #[test]
@@ -85,6 +89,7 @@ fn segments_outside_the_window_are_acknowledged() {
     assert_eq!(t.counter("drop_tcp_out_of_window"), 2);
     assert_eq!(t.recv(c, 10), Err(Errno::EAGAIN));
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -93,12 +98,14 @@ fn paws_drops_an_old_timestamp() {
     let (c, mut p) = t.connected(7);
     t.input(&p.frame(ACK, b"new"));
     p.seq += 3;
+    t.sent();
     // The same numbers, but a timestamp older than the last one seen.
     p.ts = Some((400, 0));
     t.input(&p.frame(ACK, b"dup"));
     assert_eq!(t.seg().ack, p.seq);
     assert_eq!(t.counter("drop_tcp_paws"), 1);
     assert_eq!(t.recv(c, 10).unwrap(), b"new");
+    t.finish_all();
 }
 
 #[test]
@@ -108,6 +115,7 @@ fn a_segment_without_ack_is_dropped() {
     t.input(&p.frame(PSH, b"noack"));
     assert_eq!(t.counter("drop_tcp_no_ack"), 1);
     assert_eq!(t.recv(c, 10), Err(Errno::EAGAIN));
+    t.finish_all();
 }
 
 #[test]
@@ -125,6 +133,7 @@ fn a_listener_resets_an_ack_and_ignores_a_reset() {
     t.input(&p.frame(FIN, &[]));
     assert!(t.sent().is_empty());
     assert_eq!(t.counter("drop_tcp_unexpected"), 2);
+    t.finish_all();
 }
 
 #[test]
@@ -155,6 +164,7 @@ fn a_reset_in_syn_received_returns_to_listen() {
     ));
     assert_eq!(t.counter("drop_tcp_not_unicast"), 1);
     t.assert_no_leak();
+    t.finish_all();
 }
 
 #[test]
@@ -171,6 +181,7 @@ fn a_bad_ack_in_syn_received_is_reset() {
     assert!(r.has(RST));
     assert_eq!(r.seq, 12345);
     assert_eq!(t.tcp_states(), [Listen, SynReceived]);
+    t.finish_all();
 }
 
 #[test]
@@ -187,6 +198,7 @@ fn challenge_acks_are_rate_limited() {
     t.input(&p.frame_at(p.seq + 1000, RST, &[]));
     assert_eq!(t.segs().len(), 1, "a second later, again");
     assert_eq!(t.tcp_states(), [Established]);
+    t.finish_all();
 }
 
 #[test]
@@ -205,4 +217,5 @@ fn a_new_syn_replaces_a_connection_in_time_wait() {
     let synack = t.seg();
     assert!(synack.has(SYN | ACK));
     assert_eq!(t.tcp_states(), [Listen, SynReceived]);
+    t.finish_all();
 }

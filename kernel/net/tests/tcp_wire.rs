@@ -74,26 +74,45 @@ impl Rng {
     }
 }
 
+/// What the wire does to frames, in percent: lose, swap with the next,
+/// deliver twice (as netem's loss, reorder and duplicate).
+#[derive(Clone, Copy)]
+struct Faults {
+    loss: u64,
+    reorder: u64,
+    duplicate: u64,
+}
+
 /// Carries what each host sent to the other (a copy into the receiver's
-/// pool, as a device would write it), losing `loss` percent.
-fn carry(a: &mut Host, b: &mut Host, rng: &mut Rng, loss: u64) -> usize {
+/// pool, as a device would write it), with the wire's faults.
+fn carry(a: &mut Host, b: &mut Host, rng: &mut Rng, w: Faults) -> usize {
     let mut moved = 0;
     for (from, to) in [(0, 1), (1, 0)] {
-        let frames = if from == 0 {
+        let mut frames: Vec<Vec<u8>> = if from == 0 {
             std::mem::take(&mut a.env.sent)
         } else {
             std::mem::take(&mut b.env.sent)
-        };
+        }
+        .iter()
+        .map(|m| m.data().to_vec())
+        .collect();
+        for i in 1..frames.len() {
+            if rng.chance(w.reorder) {
+                frames.swap(i - 1, i);
+            }
+        }
         let dst = if to == 0 { &mut *a } else { &mut *b };
         for f in frames {
             moved += 1;
-            if rng.chance(loss) {
+            if rng.chance(w.loss) {
                 continue;
             }
-            let mut m = dst.s.pool().alloc().expect("receiver's pool");
-            m.append(f.len()).unwrap().copy_from_slice(f.data());
-            drop(f);
-            dst.s.input(&mut dst.env, m);
+            let copies = 1 + rng.chance(w.duplicate) as usize;
+            for _ in 0..copies {
+                let mut m = dst.s.pool().alloc().expect("receiver's pool");
+                m.append(f.len()).unwrap().copy_from_slice(&f);
+                dst.s.input(&mut dst.env, m);
+            }
         }
     }
     moved
@@ -106,7 +125,8 @@ fn tick(a: &mut Host, b: &mut Host, ms: u64) {
     }
 }
 
-fn bulk_transfer(loss: u64, seed: u64, len: usize) {
+fn bulk_transfer(w: Faults, seed: u64, len: usize) {
+    let loss = w.loss;
     let mut a = Host::new(OUR_MAC, OUR_IP);
     let mut b = Host::new(PEER_MAC, PEER_IP);
     let mut rng = Rng(seed);
@@ -123,7 +143,7 @@ fn bulk_transfer(loss: u64, seed: u64, len: usize) {
     let mut closed = false;
     let mut eof = false;
     for _round in 0..2_000_000 {
-        carry(&mut a, &mut b, &mut rng, loss);
+        carry(&mut a, &mut b, &mut rng, w);
         if server.is_none() {
             server = b.s.tcp_accept(l).ok().map(|(id, _)| id);
         }
@@ -161,11 +181,11 @@ fn bulk_transfer(loss: u64, seed: u64, len: usize) {
     assert!(got == data, "the bytes arrived intact and in order");
     // Both ends finish (LAST-ACK, TIME-WAIT) and give every mbuf back.
     for _ in 0..20_000 {
-        carry(&mut a, &mut b, &mut rng, loss);
+        carry(&mut a, &mut b, &mut rng, w);
         tick(&mut a, &mut b, 5);
     }
     b.s.tcp_close(&mut b.env, l).unwrap();
-    carry(&mut a, &mut b, &mut rng, 0);
+    carry(&mut a, &mut b, &mut rng, CLEAN);
     let counter = |h: &Host, name: &str| {
         let mut out = [abi::net::Counter::default(); abi::net::MAX_COUNTERS];
         let n = h.s.export_counters(&mut out);
@@ -189,15 +209,35 @@ fn bulk_transfer(loss: u64, seed: u64, len: usize) {
     assert!(a.leak_free() && b.leak_free());
 }
 
+const CLEAN: Faults = Faults {
+    loss: 0,
+    reorder: 0,
+    duplicate: 0,
+};
+
 #[test]
 fn bulk_transfer_over_a_clean_wire() {
-    bulk_transfer(0, 1, 1 << 20);
+    bulk_transfer(CLEAN, 1, 1 << 20);
 }
 
 #[test]
 fn bulk_transfer_over_a_lossy_wire() {
     for seed in 1..4 {
-        bulk_transfer(5, seed * 7919, 256 * 1024);
+        let lossy = Faults { loss: 5, ..CLEAN };
+        bulk_transfer(lossy, seed * 7919, 256 * 1024);
+    }
+}
+
+/// As the Linux-peer test's netem: loss, reordering and duplicates.
+#[test]
+fn bulk_transfer_over_a_wire_that_reorders_and_duplicates() {
+    for seed in 1..4 {
+        let w = Faults {
+            loss: 5,
+            reorder: 25,
+            duplicate: 1,
+        };
+        bulk_transfer(w, seed * 104_729, 256 * 1024);
     }
 }
 

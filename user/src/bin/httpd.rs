@@ -11,7 +11,9 @@
 //! ends its side and reads what the client still sends (up to
 //! [`LINGER_BYTES`]) until the client closes: closing with unread bytes
 //! would reset the connection, and the client could lose the response.
-//! Runs until killed.
+//! A connection that does nothing for [`IDLE_MS`] (a client that never
+//! sends, never reads, or never closes) is closed, so idle clients cannot
+//! hold every slot. Runs until killed.
 #![no_std]
 #![no_main]
 
@@ -30,6 +32,7 @@ use ulib::http::{self, Method, Refusal, MAX_HEAD};
 use ulib::poll::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLOUT};
 use ulib::sys::{self, Fd};
 use ulib::tcp::{TcpListener, TcpStream};
+use ulib::time::now_us;
 use zerocopy::IntoBytes;
 
 ulib::entry!(main);
@@ -43,6 +46,10 @@ const CHUNK: usize = 8 * 1024;
 /// What a closing connection reads and discards at most before it gives
 /// up waiting for the client's close.
 const LINGER_BYTES: usize = 64 * 1024;
+/// A connection without progress for this long is closed.
+const IDLE_MS: u64 = 30_000;
+/// How often idle connections are looked for.
+const SWEEP_MS: i32 = 1000;
 
 /// One client connection.
 struct Conn {
@@ -59,6 +66,8 @@ struct Conn {
     /// Our side is shut: discarding input until the client closes; the
     /// bytes discarded so far.
     lingering: Option<usize>,
+    /// When the connection last moved (µs since boot).
+    active_us: u64,
 }
 
 impl Conn {
@@ -305,16 +314,22 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
             let ev = if c.sending() { POLLOUT } else { POLLIN };
             fds.push(poll::entry(c.stream.fd(), ev));
         }
-        if let Err(e) = poll::poll(&mut fds, -1) {
+        if let Err(e) = poll::poll(&mut fds, SWEEP_MS) {
             return e;
         }
+        let now = now_us();
         // Connections first: their indices match `fds` until one goes.
         for i in (0..conns.len()).rev() {
             let ev = fds[i + 1].revents;
             if ev == 0 {
+                if now - conns[i].active_us > IDLE_MS * 1000 {
+                    conns.swap_remove(i);
+                    starved = false;
+                }
                 continue;
             }
             let c = &mut conns[i];
+            c.active_us = now;
             let alive = if c.sending() {
                 ev & (POLLOUT | POLLERR | POLLHUP) == 0 || on_writable(c, root)
             } else if c.lingering.is_some() {
@@ -339,6 +354,7 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
                             file: None,
                             close_after: false,
                             lingering: None,
+                            active_us: now,
                         });
                     }
                 }

@@ -20,12 +20,18 @@ mod abuse;
 mod basic;
 #[path = "../nettests/errors.rs"]
 mod errors;
+#[path = "../nettests/http.rs"]
+mod http;
 #[path = "../nettests/load.rs"]
 mod load;
 #[path = "../nettests/poll.rs"]
 mod poll;
+#[path = "../nettests/procs.rs"]
+mod procs;
 #[path = "../nettests/tcp.rs"]
 mod tcp;
+#[path = "../nettests/tools.rs"]
+mod tools;
 #[path = "../nettests/util.rs"]
 mod util;
 
@@ -61,15 +67,15 @@ const TESTS: &[Test] = ulib::tests! {
     poll::pollwake;
     poll::pollerrors;
     poll::polltcp;
-    tcp::httpparse;
+    http::httpparse;
     tcp::tcprefused;
     tcp::tcpcalls;
-    tcp::httpfetch;
+    http::httpfetch;
     tcp::tcpecho32;
     tcp::tcpkill;
-    tcp::nctcp;
-    tcp::curlchunked;
-    tcp::bulk;
+    tools::nctcp;
+    http::curlchunked;
+    tools::bulk;
     load::resources, inline;
 };
 

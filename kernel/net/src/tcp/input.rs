@@ -10,26 +10,22 @@
 //! Received payload is never copied: an in-order segment's mbuf goes on
 //! the connection's receive queue with its window moved onto the new
 //! bytes; one that arrives early waits in the reassembly queue, also as
-//! the device's mbuf. A FIN is taken only in order: one that arrives
-//! early is forgotten, and the peer sends it again.
+//! the device's mbuf (`data.rs`). A FIN is taken only in order: one that
+//! arrives early is forgotten, and the peer sends it again. What an ACK
+//! does is in `ack.rs`.
 
 use abi::Errno;
 use wire::tcp::TcpHeader;
 
-use super::congestion::Reno;
 use super::options::RxOptions;
 use super::output::OUR_MSS;
 use super::seq::Seq;
-use super::tcb::{DEFAULT_MSS, RCV_SHIFT, SND_BUF};
-use super::{TcpState, ACK_THROTTLE_PER_SEC, DELACK_MS, MSL_MS};
+use super::tcb::{DEFAULT_MSS, MIN_MSS, RCV_SHIFT, SND_BUF};
+use super::{TcpState, MSL_MS};
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
 use crate::{NetEnv, Stack};
-
-/// Below this many received mbufs, a connection queues without looking
-/// at the others' (the whole table is summed only for busy ones).
-const RX_MBUFS_FREE_CHECK: usize = 4;
 
 /// What the state machine reads of a received segment.
 #[derive(Clone, Copy, Debug)]
@@ -137,7 +133,15 @@ impl Stack {
             return Err(DropReason::TcpUnexpected);
         }
         if self.tcp.backlog_of(l) >= self.tcp.conns[l].backlog {
-            return Err(DropReason::TcpBacklogFull);
+            // Full: the oldest half-open connection makes way, so a flood
+            // of SYNs that never complete cannot keep real clients out
+            // (a client answers within a round trip; a flood's SYNs wait
+            // for nothing). Connections waiting for `accept` stay.
+            let Some(old) = self.tcp.oldest_half_open(l) else {
+                return Err(DropReason::TcpBacklogFull);
+            };
+            self.tcp.free(old);
+            self.counters.bump(Stat::TcpHalfOpenDropped);
         }
         let Some(c) = self.tcp.alloc() else {
             return Err(DropReason::TcpTableFull);
@@ -145,20 +149,25 @@ impl Stack {
         let now = env.now_ms();
         let local = (ip.dst, h.dst_port());
         let remote = (ip.src, h.src_port());
-        let iss = self.tcp.isn.isn(now * 1000, local, remote);
+        let iss = self.tcp_isn(env, local, remote);
         let opts = self.tcp.conns[l].opts;
         let t = &mut self.tcp.conns[c];
         t.state = TcpState::SynReceived;
         t.parent = Some(l);
         t.local = local;
         t.remote = remote;
+        // Socket options carry over from the listener (TCP_NODELAY,
+        // SO_RCVTIMEO), its file's non-blocking mode does not (as on
+        // Linux: O_NONBLOCK is the descriptor's, not the connection's).
         t.opts = opts;
         t.opts.reuseaddr = false;
+        t.opts.nonblock = false;
         t.iss = iss;
         t.snd_una = iss;
         t.sndbuf.start(iss + 1);
         t.sndbuf.set_capacity(SND_BUF);
         t.rtt_probe = Some((iss + 1, now));
+        t.opened_ms = now;
         synchronize(t, seg);
         self.counters.bump(Stat::TcpPassiveOpens);
         self.tcp_send_syn(env, c);
@@ -393,203 +402,6 @@ impl Stack {
         self.tcp_output(env, c);
         Ok(())
     }
-
-    /// The payload of an acceptable segment: queued in order, or kept
-    /// for reassembly. `seg.fin` is cleared when the FIN is not next.
-    fn tcp_data(
-        &mut self,
-        env: &mut dyn NetEnv,
-        c: usize,
-        seg: &mut Seg,
-        mut m: Mbuf,
-    ) -> Result<(), DropReason> {
-        let now = env.now_ms();
-        let full = self.tcp_payload_max(c) as usize;
-        let t = &mut self.tcp.conns[c];
-        // What we already have is cut off the front.
-        if seg.seq.lt(t.rcv_nxt) {
-            let dup = t.rcv_nxt.diff(seg.seq);
-            let _ = m.pull(dup as usize);
-            seg.seq = t.rcv_nxt;
-            seg.len -= dup;
-        }
-        // And what lies past the window off the end (the FIN with it).
-        let room = t.rcv_wnd().saturating_sub(seg.seq.diff(t.rcv_nxt));
-        if seg.len > room {
-            m.trim(room as usize);
-            seg.len = room;
-            seg.fin = false;
-        }
-        if seg.len == 0 {
-            return Ok(());
-        }
-        // All connections together keep at most half the pool's buffers
-        // (the rest refill the device's receive ring and carry what we
-        // send): checked once this one holds a few.
-        if t.rcvq.segs() + t.reasm.len() >= RX_MBUFS_FREE_CHECK
-            && self.tcp.rx_mbufs() >= self.pool.total() / 2
-        {
-            seg.fin = false;
-            return Err(DropReason::TcpRxMemory);
-        }
-        let t = &mut self.tcp.conns[c];
-        if seg.seq != t.rcv_nxt {
-            self.counters.bump(Stat::TcpOutOfOrder);
-            seg.fin = false;
-            t.ack_now = true;
-            let (nxt, wnd) = (t.rcv_nxt, t.rcv_wnd());
-            return match t.reasm.insert(seg.seq, m, nxt, wnd) {
-                Ok(()) => Ok(()),
-                Err(_) => Err(DropReason::TcpDuplicate),
-            };
-        }
-        let filled_hole = !t.reasm.is_empty();
-        let n = m.len();
-        if t.shut_rd {
-            t.rcv_nxt += n as u32;
-        } else if t.rcvq.push(m).is_err() {
-            seg.fin = false;
-            t.ack_now = true;
-            return Err(DropReason::TcpQueueFull);
-        } else {
-            t.rcv_nxt += n as u32;
-        }
-        while let Some(m) = t.reasm.pop_ready(t.rcv_nxt) {
-            let n = m.len() as u32;
-            if t.shut_rd || t.rcvq.push(m).is_ok() {
-                t.rcv_nxt += n;
-            } else {
-                break;
-            }
-        }
-        if !t.reasm.is_empty() && t.rcv_nxt.lt(seg.seq + seg.len) {
-            seg.fin = false;
-        }
-        // Delayed ACK (RFC 1122 4.2.3.2, RFC 5681 4.2): at least every
-        // second full-sized segment, at once when a hole was filled.
-        if n >= full {
-            t.unacked_segs += 1;
-        }
-        if filled_hole || t.unacked_segs >= 2 {
-            t.ack_now = true;
-        } else if t.timers.delack == 0 {
-            t.timers.delack = now + DELACK_MS;
-        }
-        self.tcp_wake(env, c);
-        Ok(())
-    }
-
-    /// SND.UNA moves forward: free what is acknowledged, time the round
-    /// trip, grow the congestion window, rearm the timer.
-    fn tcp_new_ack(&mut self, env: &mut dyn NetEnv, c: usize, seg: &Seg) {
-        let now = env.now_ms();
-        let mss = self.tcp_payload_max(c);
-        let t = &mut self.tcp.conns[c];
-        let acked = seg.ack.diff(t.snd_una);
-        let end = t.sndbuf.end();
-        t.sndbuf.acked(if seg.ack.gt(end) { end } else { seg.ack });
-        t.snd_una = seg.ack;
-        if t.snd_nxt.lt(t.snd_una) {
-            t.snd_nxt = t.snd_una;
-        }
-        // RTT (RFC 7323 4.1 with timestamps, else one timed segment,
-        // never a retransmitted one: Karn).
-        let sample = match (t.agreed.ts, seg.opts.ts, t.rtt_probe) {
-            (true, Some((_, ecr)), _) if ecr != 0 => Some((now as u32).wrapping_sub(ecr)),
-            (_, _, Some((end, sent))) if seg.ack.ge(end) => {
-                t.rtt_probe = None;
-                Some((now - sent) as u32)
-            }
-            _ => None,
-        };
-        if let Some(ms) = sample {
-            t.rtt.sample(ms);
-        }
-        t.rtt.reset_backoff();
-        t.retries = 0;
-        t.dupacks = 0;
-        let flight = t.flight();
-        let partial = match t.cc.as_mut() {
-            Some(cc) => cc.on_ack(acked, seg.ack, mss),
-            None => false,
-        };
-        t.timers.rto = if flight > 0 {
-            now + t.rtt.rto_ms() as u64
-        } else {
-            0
-        };
-        if partial {
-            self.tcp_retransmit_first(env, c);
-        }
-        self.tcp_wake(env, c);
-    }
-
-    /// A duplicate ACK (RFC 5681 2): the third starts fast retransmit.
-    fn tcp_dup_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
-        let mss = self.tcp_payload_max(c);
-        self.counters.bump(Stat::TcpDupAcksIn);
-        let t = &mut self.tcp.conns[c];
-        t.dupacks += 1;
-        let (flight, nxt) = (t.flight(), t.snd_max);
-        let fast =
-            t.cc.as_mut()
-                .is_some_and(|cc| cc.on_dup_ack(flight, nxt, mss));
-        if fast {
-            self.counters.bump(Stat::TcpFastRetransmits);
-            self.tcp_retransmit_first(env, c);
-        }
-    }
-
-    /// The handshake is done: ESTABLISHED, the window from the ACK, and
-    /// the listener (or the connecting socket) told.
-    fn tcp_established(&mut self, env: &mut dyn NetEnv, c: usize, seg: &Seg) {
-        let mss = self.tcp_payload_max(c);
-        self.tcp.established += 1;
-        let order = self.tcp.established;
-        let t = &mut self.tcp.conns[c];
-        t.state = TcpState::Established;
-        t.established_order = order;
-        t.snd_wnd = (seg.wnd as u32) << t.agreed.snd_shift;
-        if seg.syn {
-            // The window of a SYN is never scaled (RFC 7323 2.2).
-            t.snd_wnd = seg.wnd as u32;
-        }
-        t.max_snd_wnd = t.snd_wnd;
-        t.snd_wl1 = seg.seq;
-        t.snd_wl2 = seg.ack;
-        t.cc = Some(Reno::new(mss));
-        match t.parent {
-            Some(l) => self.tcp_wake(env, l),
-            None => self.tcp_wake(env, c),
-        }
-    }
-
-    /// A challenge ACK (RFC 5961 3.2, 4.2), at most
-    /// [`ACK_THROTTLE_PER_SEC`] a second for the whole stack (RFC 5961
-    /// 7), so a flood of forged segments does not become a flood of ACKs.
-    fn tcp_challenge_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
-        let now = env.now_ms();
-        let (start, sent) = &mut self.tcp.challenges;
-        if now >= *start + 1000 {
-            (*start, *sent) = (now, 0);
-        }
-        if *sent >= ACK_THROTTLE_PER_SEC {
-            self.counters.bump(Stat::TcpChallengeAcksLimited);
-            return;
-        }
-        *sent += 1;
-        self.counters.bump(Stat::TcpChallengeAcks);
-        self.tcp_send_ack(env, c);
-    }
-
-    /// TIME-WAIT: 2 MSL, then the block is freed.
-    pub(crate) fn tcp_time_wait(&mut self, c: usize, now: u64) {
-        let t = &mut self.tcp.conns[c];
-        t.state = TcpState::TimeWait;
-        t.timers.linger = now + 2 * MSL_MS;
-        t.timers.rto = 0;
-        t.timers.persist = 0;
-    }
 }
 
 /// The peer's SYN: its sequence numbers and what its options offer,
@@ -599,7 +411,7 @@ fn synchronize(t: &mut super::tcb::Tcb, seg: &Seg) {
     t.rcv_nxt = seg.seq + 1;
     t.rcv_adv = t.rcv_nxt;
     t.peer_mss = seg.opts.mss.unwrap_or(DEFAULT_MSS);
-    t.agreed.mss = t.peer_mss.clamp(1, OUR_MSS);
+    t.agreed.mss = t.peer_mss.clamp(MIN_MSS, OUR_MSS);
     t.agreed.sack = seg.opts.sack_permitted;
     if let Some((val, _)) = seg.opts.ts {
         t.agreed.ts = true;

@@ -3,7 +3,8 @@
 //! This file holds the socket calls the kernel makes; the machinery is in
 //! small files: the connection block (`tcb.rs`), the table of blocks and
 //! the demultiplexing of segments (`table.rs`), segment arrival
-//! (`input.rs`), sending (`output.rs`), options (`options.rs`), timers
+//! (`input.rs`, its payload in `data.rs`, its acknowledgment in
+//! `ack.rs`), sending (`output.rs`), options (`options.rs`), timers
 //! (`timer.rs`), the in-order receive queue (`rcvq.rs`) and the shared
 //! socket calls on TCP ids (`sockcalls.rs`); the building blocks are
 //! sequence numbers (`seq.rs`), the send buffer (`sndbuf.rs`), the
@@ -18,6 +19,18 @@
 //! RFC 9293 3.4.2 allows for a host that picks ISNs by RFC 6528 (a
 //! connection in TIME-WAIT also gives its block up when the table is
 //! full). All run from [`Stack::tick`].
+//!
+//! Bounded against any peer: a listener's backlog ([`BACKLOG_MAX`], its
+//! oldest half-open connection giving way to a new SYN), the table
+//! ([`table::MAX_CONNS`]), each connection's in-order and out-of-order
+//! queues, and all of them together (half the mbuf pool); challenge ACKs
+//! are rate-limited ([`ACK_THROTTLE_PER_SEC`]).
+//!
+//! Not done (deviations a reader may look for): received SACK blocks are
+//! not used to choose what to resend (we send SACK blocks, and recover
+//! with NewReno); no keep-alive and no urgent data; a FIN that arrives out
+//! of order is forgotten (the peer sends it again); a RST in TIME-WAIT
+//! ends it (RFC 1337 would ignore it).
 //!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket
@@ -35,6 +48,8 @@ pub mod rtt;
 pub mod seq;
 pub mod sndbuf;
 
+mod ack;
+mod data;
 mod input;
 mod options;
 mod output;
@@ -138,9 +153,32 @@ impl Stack {
     }
 
     /// Seeds the ISN generator (RFC 6528's secret key): the kernel calls
-    /// it once at boot with what entropy it has.
+    /// it once at boot with what entropy it has. Without it, the first
+    /// connection keys it from the fine clock, the time and our MAC: less
+    /// secret, never constant.
     pub fn tcp_set_isn_key(&mut self, key: [u8; 16]) {
         self.tcp.isn.set_key(key);
+    }
+
+    /// The ISN of a new connection (RFC 6528).
+    pub(crate) fn tcp_isn(
+        &mut self,
+        env: &mut dyn NetEnv,
+        local: (crate::Ipv4Addr, u16),
+        remote: (crate::Ipv4Addr, u16),
+    ) -> seq::Seq {
+        let now = env.now_ms();
+        if !self.tcp.isn.is_keyed() {
+            let mut key = [0; 16];
+            let (a, b) = key.split_at_mut(8);
+            a.copy_from_slice(&env.clock().to_le_bytes());
+            b.copy_from_slice(&now.to_le_bytes());
+            for (k, m) in key.iter_mut().zip(self.iface.mac) {
+                *k ^= m;
+            }
+            self.tcp.isn.set_key(key);
+        }
+        self.tcp.isn.isn(now * 1000, local, remote)
     }
 
     /// `listen`: the bound (or autobound) socket accepts connections;
@@ -237,7 +275,7 @@ impl Stack {
             return Err(Errno::EADDRINUSE);
         }
         let now = env.now_ms();
-        let iss = self.tcp.isn.isn(now * 1000, (addr, port), remote);
+        let iss = self.tcp_isn(env, (addr, port), remote);
         let t = &mut self.tcp.conns[c];
         t.local = (addr, port);
         t.remote = remote;
@@ -339,18 +377,18 @@ impl Stack {
             };
         }
         let n = t.rcvq.read(len, copy)?;
-        // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): tell
-        // the peer once the window grew by two segments or half the
-        // buffer.
+        // A window update once reading opened the window enough to
+        // advertise (a segment's worth at least: silly window avoidance,
+        // RFC 9293 3.8.6.2.2) and at least doubled it (as Linux), so a
+        // peer waiting on a closed or nearly closed window hears of it.
         let t = &self.tcp.conns[c];
         let offered = if t.rcv_adv.gt(t.rcv_nxt) {
             t.rcv_adv.diff(t.rcv_nxt)
         } else {
             0
         };
-        let grown = t.rcv_space().saturating_sub(offered);
-        let mss = t.agreed.mss as u32;
-        if t.synchronized() && !t.rx_fin && grown >= (2 * mss).min(rcvq::RCV_BUF as u32 / 2) {
+        let new = t.wnd_to_advertise();
+        if t.synchronized() && !t.rx_fin && new > offered && new >= offered.saturating_mul(2) {
             self.tcp_send_ack(env, c);
             self.flush_loopback(env);
         }

@@ -128,7 +128,7 @@ impl Stack {
             }
             o
         };
-        let space = t.rcv_wnd();
+        let space = t.wnd_to_advertise();
         let window = if flags.syn {
             space.min(u16::MAX as u32) as u16
         } else {
@@ -292,10 +292,11 @@ impl Stack {
                 let all = len == avail;
                 // Nagle (RFC 896): a small segment waits while data is
                 // unacknowledged; and (RFC 9293 3.8.6.2.1) a small one the
-                // window cut waits for the window to open.
+                // window cut waits for the window to open, while an ACK to
+                // open it is still to come.
                 let small = len < mss;
                 let nagle = small && all && !t.opts.nodelay && in_flight > 0 && !fin_due;
-                let sws = small && !all && len < t.max_snd_wnd / 2;
+                let sws = small && !all && len < t.max_snd_wnd / 2 && in_flight > 0;
                 if nagle || sws {
                     break;
                 }

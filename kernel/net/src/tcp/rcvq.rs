@@ -6,7 +6,7 @@
 //! segments ([`RCVQ_SEGS`]), since every queued segment holds a whole
 //! buffer of the pool however few bytes it carries. The window the
 //! connection advertises is what both bounds still allow
-//! ([`RecvQueue::space`]), so a peer that respects it never finds the
+//! (`RecvQueue::space`), so a peer that respects it never finds the
 //! queue full; one that does not has its segment dropped.
 
 use abi::Errno;
@@ -51,10 +51,14 @@ impl RecvQueue {
     }
 
     /// The window to offer: bytes still free, and no more than the free
-    /// segment slots can hold in segments of `mss` bytes.
+    /// segment slots can hold in segments of `mss` bytes, less one slot:
+    /// a peer sends a window as full segments of its own size (a little
+    /// less than `mss` with options) and a last, partial one, which needs
+    /// a slot of its own.
     pub(crate) fn space(&self, mss: usize) -> usize {
         let by_bytes = RCV_BUF.saturating_sub(self.bytes);
-        let by_slots = (RCVQ_SEGS - self.count).saturating_mul(mss);
+        let free = RCVQ_SEGS - self.count;
+        let by_slots = free.saturating_sub(1).saturating_mul(mss);
         by_bytes.min(by_slots)
     }
 

@@ -88,22 +88,24 @@ impl Reassembly {
         // covered (replaced) or hold our tail.
         let at = |s: Seq| s.diff(rcv_nxt);
         let mut i = 0;
-        while i < self.n && at(self.seg(i).seq) <= start {
+        while self.span(i).is_some_and(|(s, _)| at(s) <= start) {
             i += 1;
         }
-        if let Some(before) = i.checked_sub(1).map(|k| self.seg(k)) {
-            let before_end = at(before.end());
-            if before_end >= end {
+        if let Some((_, before_end)) = i.checked_sub(1).and_then(|k| self.span(k)) {
+            if at(before_end) >= end {
                 return Err(m); // queued already
             }
-            start = start.max(before_end);
+            start = start.max(at(before_end));
         }
         let mut covered = i;
-        while covered < self.n && at(self.seg(covered).end()) <= end {
+        while self.span(covered).is_some_and(|(_, e)| at(e) <= end) {
             covered += 1;
         }
-        if covered < self.n && at(self.seg(covered).seq) < end {
-            end = at(self.seg(covered).seq);
+        if let Some((next, _)) = self.span(covered).filter(|&(s, _)| at(s) < end) {
+            end = at(next);
+        }
+        if start >= end {
+            return Err(m); // the gap it would fill is queued already
         }
         if self.n - (covered - i) == REASM_CAPACITY {
             return Err(m);
@@ -134,10 +136,10 @@ impl Reassembly {
     /// `rcv_nxt` (their bytes came in another segment) are dropped.
     pub fn pop_ready(&mut self, rcv_nxt: Seq) -> Option<Mbuf> {
         self.drop_stale(rcv_nxt);
-        if self.n == 0 || self.seg(0).seq.gt(rcv_nxt) {
+        if self.span(0).is_none_or(|(s, _)| s.gt(rcv_nxt)) {
             return None;
         }
-        let mut s = self.remove(0);
+        let mut s = self.remove(0)?;
         s.m.set_state(MbufState::InStack);
         Some(s.m)
     }
@@ -194,18 +196,18 @@ impl Reassembly {
         written
     }
 
-    fn seg(&self, i: usize) -> &Segment {
-        // q[..n] are all Some (the struct's invariant).
-        self.q[i]
-            .as_ref()
-            .expect("reassembly slot below n is filled")
+    /// Where the `i`th queued segment starts and ends (`None` past the
+    /// last: `q[n..]` are empty).
+    fn span(&self, i: usize) -> Option<(Seq, Seq)> {
+        let s = self.q.get(i)?.as_ref()?;
+        Some((s.seq, s.end()))
     }
 
-    fn remove(&mut self, i: usize) -> Segment {
-        let s = self.q[i].take().expect("reassembly slot below n is filled");
+    fn remove(&mut self, i: usize) -> Option<Segment> {
+        let s = self.q.get_mut(i)?.take()?;
         self.q[i..self.n].rotate_left(1);
         self.n -= 1;
-        s
+        Some(s)
     }
 
     /// Forgets what is before `rcv_nxt` (those bytes came in another
@@ -213,7 +215,7 @@ impl Reassembly {
     /// one that straddles it, so every queued segment starts at or after
     /// `rcv_nxt` and offsets from it order them.
     fn drop_stale(&mut self, rcv_nxt: Seq) {
-        while self.n > 0 && self.seg(0).end().le(rcv_nxt) {
+        while self.span(0).is_some_and(|(_, end)| end.le(rcv_nxt)) {
             drop(self.remove(0));
         }
         if let Some(front) = self.q[0].as_mut().filter(|s| s.seq.lt(rcv_nxt)) {
@@ -322,6 +324,20 @@ mod tests {
         let (end, lens) = drain(&mut r, Seq(50));
         assert_eq!((end, lens), (Seq(400), vec![50, 100, 100, 100]));
         assert_eq!(p.free(), 8);
+    }
+
+    #[test]
+    fn a_segment_inside_two_queued_ones_is_a_duplicate() {
+        // Its front is in one queued segment, its tail in the next (found
+        // by the property test below).
+        let p = pool::<8>();
+        let mut r = Reassembly::new();
+        let nxt = Seq(0);
+        r.insert(Seq(100), seg(p, 100, 50), nxt, WND).unwrap();
+        r.insert(Seq(140), seg(p, 140, 60), nxt, WND).unwrap(); // 150..200
+        assert!(r.insert(Seq(100), seg(p, 100, 51), nxt, WND).is_err());
+        assert!(r.insert(Seq(120), seg(p, 120, 60), nxt, WND).is_err());
+        assert_eq!((r.len(), r.bytes(), p.free()), (2, 100, 6));
     }
 
     #[test]
@@ -473,5 +489,64 @@ mod tests {
         r.insert(Seq(700), seg(p, 700, 10), nxt, WND).unwrap();
         assert_eq!(r.sack_blocks(&mut two), 2);
         assert_eq!(two, [(Seq(700), Seq(710)), (Seq(100), Seq(110))]);
+    }
+
+    /// The bytes (as offsets from `rcv_nxt`) the queue holds, checking on
+    /// the way that segments are in order, apart, non-empty, inside the
+    /// window, and hold the stream's bytes.
+    fn held(r: &Reassembly, rcv_nxt: Seq, wnd: u32) -> std::collections::BTreeSet<u32> {
+        let mut held = std::collections::BTreeSet::new();
+        let mut prev_end = 0;
+        for s in r.q[..r.n].iter().map(|s| s.as_ref().unwrap()) {
+            let (start, end) = (s.seq.diff(rcv_nxt), s.end().diff(rcv_nxt));
+            assert!(start >= prev_end && start < end && end <= wnd);
+            for (k, &b) in s.m.data().iter().enumerate() {
+                assert_eq!(b, byte(s.seq.0.wrapping_add(k as u32)));
+            }
+            held.extend(start..end);
+            prev_end = end;
+        }
+        assert!(r.q[r.n..].iter().all(Option::is_none));
+        held
+    }
+
+    proptest::proptest! {
+        /// Any segments in any order: the queue holds exactly the bytes of
+        /// those it accepted, a refusal (when not full) means it had them
+        /// all, and what comes out is the stream, once, in order.
+        #[test]
+        fn any_arrival_order_gives_the_stream_back(
+            base in proptest::prelude::any::<u32>(),
+            wnd in 1u32..4000,
+            segs in proptest::collection::vec((0u32..5000, 0usize..700), 1..60),
+        ) {
+            let p = pool::<96>();
+            let mut r = Reassembly::new();
+            let nxt = Seq(base);
+            let mut want = std::collections::BTreeSet::new();
+            for &(off, len) in &segs {
+                // Some start before rcv_nxt (offsets past the window come
+                // back round as "before").
+                let seq = nxt + off - 100;
+                let was_full = r.len() == REASM_CAPACITY;
+                let in_window: Vec<u32> = (0..len as u32)
+                    .map(|k| (seq + k).diff(nxt))
+                    .filter(|&o| o < wnd)
+                    .collect();
+                match r.insert(seq, seg(p, seq.0, len), nxt, wnd) {
+                    Ok(()) => want.extend(in_window),
+                    Err(_) if was_full => {}
+                    Err(_) => assert!(in_window.iter().all(|o| want.contains(o))),
+                }
+                assert_eq!(held(&r, nxt, wnd), want);
+            }
+            // The run from rcv_nxt comes out, in order, nothing else.
+            let run = (0..).take_while(|o| want.contains(o)).count() as u32;
+            let (end, _) = drain(&mut r, nxt);
+            assert_eq!(end, nxt + run);
+            assert_eq!(r.bytes() as u32, want.len() as u32 - run);
+            r.clear();
+            assert_eq!(p.census().of(MbufState::Free), 96);
+        }
     }
 }

@@ -166,6 +166,16 @@ impl TcpTable {
             .count()
     }
 
+    /// Listener `l`'s oldest connection still in SYN-RECEIVED.
+    pub(crate) fn oldest_half_open(&self, l: usize) -> Option<usize> {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.parent == Some(l) && t.state == TcpState::SynReceived)
+            .min_by_key(|(_, t)| t.opened_ms)
+            .map(|(i, _)| i)
+    }
+
     /// The longest-established connection waiting on listener `l`.
     pub(crate) fn ready_child(&self, l: usize) -> Option<usize> {
         self.conns

@@ -21,6 +21,11 @@ use crate::Ipv4Addr;
 pub const RCV_SHIFT: u8 = 2;
 /// The send buffer's size in bytes.
 pub const SND_BUF: usize = 64 * 1024;
+/// Data segments acknowledged without delay at the start of a connection.
+pub const QUICKACKS: u32 = 16;
+/// The smallest MSS we use whatever the peer announces (as Linux): a
+/// peer asking for tiny segments would have us send a header per byte.
+pub const MIN_MSS: u16 = 88;
 /// The MSS assumed when the peer sends none (RFC 9293, 3.7.1).
 pub const DEFAULT_MSS: u16 = 536;
 
@@ -77,6 +82,8 @@ pub(crate) struct Vars {
     pub parent: Option<usize>,
     /// When it became established, for `accept`'s order.
     pub established_order: u64,
+    /// When a listener made it (ms), for giving way to newer SYNs.
+    pub opened_ms: u64,
 
     // Send sequence variables (RFC 9293 3.3.1).
     pub iss: Seq,
@@ -110,6 +117,12 @@ pub(crate) struct Vars {
     pub dupacks: u32,
     /// Full-sized segments received since our last ACK.
     pub unacked_segs: u32,
+    /// The largest segment the peer sent so far (its full size, as far
+    /// as delayed ACKs go).
+    pub rcv_mss: usize,
+    /// Data segments still acknowledged at once (the start of the
+    /// connection).
+    pub quickacks: u32,
 
     /// The user will send nothing more: a FIN follows the queued data.
     pub fin_queued: bool,
@@ -155,6 +168,7 @@ impl Vars {
             backlog: 0,
             parent: None,
             established_order: 0,
+            opened_ms: 0,
             iss: Seq(0),
             snd_una: Seq(0),
             snd_nxt: Seq(0),
@@ -188,6 +202,8 @@ impl Vars {
             rtt_probe: None,
             dupacks: 0,
             unacked_segs: 0,
+            rcv_mss: 0,
+            quickacks: QUICKACKS,
             fin_queued: false,
             rx_fin: false,
             shut_rd: false,
@@ -249,6 +265,25 @@ impl Tcb {
             0
         };
         adv.max(self.rcv_space())
+    }
+
+    /// The window to advertise: the right edge moves only by a full
+    /// segment (or half the buffer) at a time, so a reader taking a few
+    /// bytes does not invite a segment of a few bytes (receiver-side
+    /// silly window avoidance, RFC 9293 3.8.6.2.2); it never moves back.
+    pub(crate) fn wnd_to_advertise(&self) -> u32 {
+        let offered = if self.rcv_adv.gt(self.rcv_nxt) {
+            self.rcv_adv.diff(self.rcv_nxt)
+        } else {
+            0
+        };
+        let space = self.rcv_space();
+        let step = (self.agreed.mss as u32).min(super::rcvq::RCV_BUF as u32 / 2);
+        if space >= offered.saturating_add(step) {
+            space
+        } else {
+            offered
+        }
     }
 
     /// Bytes (and SYN/FIN) sent and not yet acknowledged.

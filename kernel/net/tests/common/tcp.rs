@@ -354,3 +354,40 @@ impl T {
             .collect()
     }
 }
+
+impl T {
+    /// Closes every TCP socket, lets every connection finish (the peer
+    /// silent: FINs are retried until the connection gives up, TIME-WAIT
+    /// runs out) and checks the pool's census: every mbuf is back.
+    pub fn finish_all(&mut self) {
+        let first = net::socket::MAX_SOCKETS as u16;
+        for id in first..first + net::tcp::MAX_TCP as u16 {
+            let _ = self.s.tcp_close(&mut self.env, SocketId(id));
+        }
+        for _ in 0..30 * 60 {
+            self.tick(1000);
+            self.sent();
+        }
+        assert!(self.tcp_states().is_empty(), "{:?}", self.tcp_states());
+        let census = self.pool().census();
+        assert_eq!(
+            census.of(net::MbufState::Free),
+            self.pool().total(),
+            "mbufs leaked: {census:?}"
+        );
+    }
+}
+
+impl T {
+    /// Sends one-byte segments on `c` until it no longer acknowledges
+    /// each at once (its quick ACKs of a connection's start are spent),
+    /// reads them and forgets the ACKs.
+    pub fn spend_quickacks(&mut self, c: SocketId, p: &mut Peer) {
+        for _ in 0..net::tcp::tcb::QUICKACKS {
+            self.input(&p.frame(ACK, b"q"));
+            p.seq += 1;
+        }
+        self.recv(c, 1000).unwrap();
+        self.sent();
+    }
+}
