@@ -9,6 +9,7 @@
 pub mod captures;
 pub mod deku;
 mod reference;
+pub mod tcp_captures;
 
 use std::fmt::Debug;
 

@@ -4,7 +4,7 @@
 //! runs (the generated `parse` of each layer).
 
 use proptest::prelude::*;
-use spec_tests::{captures, edited};
+use spec_tests::{captures, edited, tcp_captures};
 use wire::arp::{ArpError, ArpPacket};
 use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
 use wire::ethernet::{EthernetError, EthernetHeader};
@@ -201,8 +201,8 @@ proptest! {
 
     /// Real frames with one byte changed and cut anywhere.
     #[test]
-    fn mutated_captures_never_panic(which in 0usize..4, at in 0usize..98, value in any::<u8>(), cut in 0usize..99) {
-        let frames: [&[u8]; 4] = [&captures::ARP_REQUEST, &captures::ICMP_ECHO_REQUEST, &captures::UDP_TO_LISTENER, &captures::ICMP_PORT_UNREACHABLE];
+    fn mutated_captures_never_panic(which in 0usize..6, at in 0usize..98, value in any::<u8>(), cut in 0usize..99) {
+        let frames: [&[u8]; 6] = [&captures::ARP_REQUEST, &captures::ICMP_ECHO_REQUEST, &captures::UDP_TO_LISTENER, &captures::ICMP_PORT_UNREACHABLE, &tcp_captures::TCP_SYN, &tcp_captures::TCP_DATA];
         let mut frame = frames[which].to_vec();
         let at = at % frame.len();
         frame[at] = value;
@@ -216,6 +216,8 @@ fn the_receive_chain_accepts_the_captures() {
     assert_eq!(receive(&captures::UDP_TO_LISTENER), Some(12));
     assert_eq!(receive(&captures::ICMP_ECHO_REQUEST), Some(56));
     assert_eq!(receive(&captures::ARP_REPLY), Some(1));
+    assert_eq!(receive(&tcp_captures::TCP_SYN), Some(0));
+    assert_eq!(receive(&tcp_captures::TCP_DATA), Some(17));
 }
 
 #[test]

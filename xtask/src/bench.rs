@@ -8,19 +8,25 @@
 //! What runs is what the tests run: the guest's `udpecho` answers the round
 //! trips and the paced stream, `udpblast` sends the guest→host stream, and
 //! `netstat -t` reports the kernel's receive-path profile at the end.
-use anyhow::{Context, Result};
+//!
+//! With `--tcp`, TCP too (`bench_tcp`): bulk throughput guest→host
+//! (`tcpbulk send`) and host→guest (`tcpbulk sink`), and connections/s to
+//! the guest's `tcpecho`, each beside the same loop between two host
+//! threads.
+use anyhow::{ensure, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::net::UdpSocket;
+use std::net::{TcpListener, UdpSocket};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::bench_plot::{self, Latency, RateCurve};
+use crate::bench_tcp::{self, Bulk};
 use crate::bench_udp::{self, Paced, RoundTrips, PACED_SIZE};
 use crate::console::Console;
 use crate::flags::BenchArgs;
 use crate::guest::{Guest, Net};
-use crate::{build, guestnet, paths, setup};
+use crate::{build, guestnet, paths, setup, transfer};
 
 /// Offered rates of the paced echo, datagrams/s.
 const RATES: [u64; 8] = [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000];
@@ -31,18 +37,27 @@ struct Sizes {
     round_trips: usize,
     paced_secs: f64,
     stream: usize,
+    tcp_bytes: usize,
+    tcp_connections: usize,
 }
 
 const FULL: Sizes = Sizes {
     round_trips: 15_000,
     paced_secs: 2.0,
     stream: 20_000,
+    tcp_bytes: 16 << 20,
+    tcp_connections: 500,
 };
 const QUICK: Sizes = Sizes {
     round_trips: 2_000,
     paced_secs: 0.5,
     stream: 5_000,
+    tcp_bytes: 4 << 20,
+    tcp_connections: 100,
 };
+/// The guest ports of `tcpbulk sink` and `tcpecho`.
+const TCP_SINK: u16 = 5001;
+const TCP_ECHO: u16 = 7;
 
 #[derive(Serialize)]
 struct Report {
@@ -63,7 +78,20 @@ struct Report {
     guest_drops: BTreeMap<String, u64>,
     guest_to_host_per_sec: Pair<f64>,
     stream_size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpFigures>,
     rx_profile: Vec<String>,
+}
+
+/// The TCP figures (`--tcp`), each beside its loopback baseline.
+#[derive(Serialize)]
+struct TcpFigures {
+    guest_to_host: Pair<Bulk>,
+    host_to_guest: Pair<Bulk>,
+    /// What the guest's `tcpbulk` printed for each direction.
+    guest_reports: Vec<String>,
+    connections_per_sec: Pair<f64>,
+    connections: usize,
 }
 
 /// A figure and its loopback baseline from the same run.
@@ -80,10 +108,16 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let images = build::images(&guestnet::artifact("bench-fs.img"))?;
     let sizes = if args.quick { &QUICK } else { &FULL };
     let (echo_port, _) = guestnet::two_free_udp_ports()?;
+    let tcp_ports = (guestnet::free_tcp_port()?, guestnet::free_tcp_port()?);
+    let tcp_forwards = match args.tcp {
+        true => vec![(tcp_ports.0, TCP_SINK), (tcp_ports.1, TCP_ECHO)],
+        false => Vec::new(),
+    };
     let guest = Guest {
         images,
         net: Net::User {
             udp_forwards: vec![(echo_port, 7)],
+            tcp_forwards,
         },
         pcap: paths::build_dir().join("bench.pcap"),
         gdb: None,
@@ -174,6 +208,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         stream.guest, stream.loopback
     );
 
+    let tcp = match args.tcp {
+        true => Some(tcp_figures(&mut con, tcp_ports, sizes)?),
+        false => None,
+    };
+
     let profile = con.run("netstat -t", Duration::from_secs(20))?;
     println!(
         "receive path in the kernel (netstat -t):\n{}",
@@ -197,6 +236,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         guest_drops: drops,
         guest_to_host_per_sec: stream,
         stream_size: STREAM_SIZE,
+        tcp,
         rx_profile: profile.lines().map(|l| l.trim_end().to_string()).collect(),
     };
     write_outputs(&report)
@@ -239,6 +279,79 @@ fn write_outputs(r: &Report) -> Result<()> {
     bench_plot::draw(&svg, &title, &latency, &rates)?;
     println!("wrote {} and {}", json.display(), svg.display());
     Ok(())
+}
+
+/// TCP bulk both ways and connections/s, each beside the same loop over
+/// loopback. `(sink, echo)`: the host ports forwarded to the guest's
+/// `tcpbulk sink` and `tcpecho`.
+fn tcp_figures(con: &mut Console, (sink, echo): (u16, u16), sizes: &Sizes) -> Result<TcpFigures> {
+    let bytes = sizes.tcp_bytes;
+    let long = Duration::from_secs(180);
+    let mut guest_reports = Vec::new();
+
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    con.send_line(&format!("tcpbulk send 10.0.2.2 {port} {bytes}"))?;
+    let sent = bench_tcp::receive_from_sender(&listener, bytes);
+    let out = con.expect("$ ", long)?;
+    let report = out.lines().find(|l| l.contains(" bytes in ")).unwrap_or("");
+    guest_reports.push(format!("send: {}", report.trim()));
+    let guest_to_host = Pair {
+        guest: sent.context("tcpbulk send from the guest")?,
+        loopback: bench_tcp::loopback_sender(&TcpListener::bind("127.0.0.1:0")?, bytes)?,
+    };
+    println!(
+        "TCP guest -> host, {bytes} B (tcpbulk send): guest {:.2} MB/s | loopback {:.2} MB/s",
+        guest_to_host.guest.mb_per_sec, guest_to_host.loopback.mb_per_sec
+    );
+
+    transfer::guest_server(
+        con,
+        &format!("tcpbulk sink {TCP_SINK}"),
+        "tcpbulk: listening",
+    )?;
+    let guest = bench_tcp::send_to_sink(sink, bytes)?;
+    // QEMU accepts the host's connection whatever the guest does: the
+    // sink's own report proves the bytes arrived.
+    let report = con
+        .expect(&format!(" {bytes} bytes in "), long)
+        .context("tcpbulk sink never reported the bytes")?;
+    let report = report + &con.expect("\n", Duration::from_secs(5))?;
+    let report = report.lines().last().unwrap_or("").trim().to_string();
+    // The sink's verdict on the bytes follows its report.
+    std::thread::sleep(Duration::from_millis(300));
+    let verdict = con.run("echo", Duration::from_secs(20))?;
+    ensure!(
+        !verdict.contains("differs from the pattern"),
+        "tcpbulk sink received other bytes than were sent: {report}"
+    );
+    guest_reports.push(format!("sink: {report}"));
+    let host_to_guest = Pair {
+        guest,
+        loopback: bench_tcp::send_to_sink(bench_tcp::loopback_sink()?, bytes)?,
+    };
+    println!(
+        "TCP host -> guest, {bytes} B (tcpbulk sink): guest {:.2} MB/s | loopback {:.2} MB/s",
+        host_to_guest.guest.mb_per_sec, host_to_guest.loopback.mb_per_sec
+    );
+
+    transfer::guest_server(con, &format!("tcpecho {TCP_ECHO}"), "tcpecho: listening")?;
+    let n = sizes.tcp_connections;
+    let connections_per_sec = Pair {
+        guest: bench_tcp::connections(echo, n)?,
+        loopback: bench_tcp::connections(bench_tcp::loopback_echo()?, n)?,
+    };
+    println!(
+        "TCP connections (connect, 1 B echoed, close) x {n}: guest {:.0}/s | loopback {:.0}/s",
+        connections_per_sec.guest, connections_per_sec.loopback
+    );
+    Ok(TcpFigures {
+        guest_to_host,
+        host_to_guest,
+        guest_reports,
+        connections_per_sec,
+        connections: n,
+    })
 }
 
 /// The same QEMU command with `harts` harts instead of the default.

@@ -13,8 +13,12 @@ use crate::build;
 /// How a guest's NIC is connected.
 pub enum Net {
     /// QEMU user-mode networking: the host is 10.0.2.2, the guest 10.0.2.15.
-    /// Each (host, guest) pair forwards UDP 127.0.0.1:host to the guest.
-    User { udp_forwards: Vec<(u16, u16)> },
+    /// Each (host, guest) pair of `udp_forwards` forwards UDP
+    /// 127.0.0.1:host to the guest's port, each of `tcp_forwards` TCP.
+    User {
+        udp_forwards: Vec<(u16, u16)>,
+        tcp_forwards: Vec<(u16, u16)>,
+    },
     /// A point-to-point Ethernet link carried in UDP over 127.0.0.1, no
     /// root needed: QEMU binds `local_port` and sends every frame the guest
     /// transmits as one datagram to `remote_port`, where another guest's
@@ -93,10 +97,16 @@ impl Guest {
             "virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0",
         ]);
         match &self.net {
-            Net::User { udp_forwards } => {
+            Net::User {
+                udp_forwards,
+                tcp_forwards,
+            } => {
                 let mut netdev = String::from("user,id=n0,net=10.0.2.0/24");
                 for (host, guest) in udp_forwards {
                     netdev += &format!(",hostfwd=udp:127.0.0.1:{host}-:{guest}");
+                }
+                for (host, guest) in tcp_forwards {
+                    netdev += &format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}");
                 }
                 cmd.arg("-netdev").arg(netdev);
             }

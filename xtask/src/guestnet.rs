@@ -25,7 +25,7 @@ pub fn two_free_udp_ports() -> Result<(u16, u16)> {
     Ok((a.local_addr()?.port(), b.local_addr()?.port()))
 }
 
-/// A free TCP port on 127.0.0.1 (for the gdb stub).
+/// A free TCP port on 127.0.0.1 (for the gdb stub, a forward to the guest).
 pub fn free_tcp_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -36,6 +36,13 @@ pub fn free_tcp_port() -> Result<u16> {
 pub fn udp_port_free(port: u16, what: &str) -> Result<u16> {
     UdpSocket::bind(("127.0.0.1", port))
         .with_context(|| format!("UDP port {port} ({what}) is taken on 127.0.0.1: pick another or leave it out to have one picked"))?;
+    Ok(port)
+}
+
+/// `port` if it is free for TCP on 127.0.0.1, or a clear error.
+pub fn tcp_port_free(port: u16, what: &str) -> Result<u16> {
+    std::net::TcpListener::bind(("127.0.0.1", port))
+        .with_context(|| format!("TCP port {port} ({what}) is taken on 127.0.0.1: pick another or leave it out to have one picked"))?;
     Ok(port)
 }
 

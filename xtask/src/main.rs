@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_plot;
+mod bench_tcp;
 mod bench_udp;
 mod build;
 mod codegen;
@@ -16,14 +17,18 @@ mod hostile;
 mod interactive_test;
 mod interop;
 mod lan;
+mod netem;
 mod parse_bench;
 mod paths;
 mod qemu;
 mod relay;
 mod setup;
 mod tap;
+mod tcp_tap;
+mod tcp_user;
 mod terminal;
 mod test;
+mod transfer;
 mod try_it;
 mod tshark;
 
@@ -39,7 +44,13 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::Cmd::Bench(args) => bench::run(&args),
         flags::Cmd::Setup => setup::everything(),
         flags::Cmd::Send { fs, text } => qemu::send(fs.as_deref(), &text.join(" ")),
-        flags::Cmd::Interop { lan, tap, hostile } => interop::run(lan, tap, hostile),
+        flags::Cmd::Interop {
+            lan,
+            tap,
+            hostile,
+            tcp,
+            tcp_vanish,
+        } => interop::run(lan, tap, hostile, tcp, tcp_vanish),
     }
 }
 

@@ -4,9 +4,9 @@
 //! monitor (see `guest.rs`), so Ctrl-A X quits and Ctrl-C reaches the guest.
 //! Around it, for as long as it runs, this process holds the disk (see
 //! `disk.rs`) and serves the host side of the guest's network tests: a UDP
-//! echo server for `nettests PORT`, and a forwarded UDP port to the
-//! guest's `udpecho` (`cargo xtask send`). Both ports are picked free
-//! unless given, and printed. `--lan` and `--tap` hand over to `lan.rs`
+//! echo server for `nettests PORT`, a forwarded UDP port to the guest's
+//! `udpecho` (`cargo xtask send`), and a forwarded TCP port to the guest's
+//! port 80 (`httpd`). The ports are picked free unless given, and printed. `--lan` and `--tap` hand over to `lan.rs`
 //! and `tap.rs`.
 use anyhow::{bail, ensure, Context, Result};
 use std::net::UdpSocket;
@@ -20,6 +20,11 @@ use crate::{build, guestnet, paths, setup};
 
 /// The guest port `udpecho` listens on by default.
 const UDPECHO: u16 = 7;
+/// The guest port `httpd` listens on by default.
+const HTTPD: u16 = 80;
+/// What the banner says before the forwarded HTTP port (the README's
+/// "Try it" runner reads the port after it).
+pub const HTTP_BANNER: &str = "httpd in the guest → http://127.0.0.1:";
 
 pub fn run(args: &QemuArgs) -> Result<()> {
     if args.lan {
@@ -65,6 +70,10 @@ pub fn run(args: &QemuArgs) -> Result<()> {
         None => guestnet::two_free_udp_ports()?.0,
     };
     let echo_port = guestnet::loopback_echo_server(args.echo_port)?;
+    let http_port = match args.http_port {
+        Some(port) => guestnet::tcp_port_free(port, "--http-port")?,
+        None => guestnet::free_tcp_port()?,
+    };
     let pcap = capture_for(&image);
     claim.record(&Session {
         pid: std::process::id(),
@@ -86,6 +95,7 @@ pub fn run(args: &QemuArgs) -> Result<()> {
         },
         net: Net::User {
             udp_forwards: vec![(udp_port, UDPECHO)],
+            tcp_forwards: vec![(http_port, HTTPD)],
         },
         pcap: pcap.clone(),
         gdb: gdb_port,
@@ -101,6 +111,9 @@ pub fn run(args: &QemuArgs) -> Result<()> {
     eprintln!("xv6net: the host runs an echo server for the guest: run `nettests {echo_port}`");
     eprintln!(
         "xv6net: after `udpecho &` in the guest, from the host: cargo xtask send{fs_flag} hello   (UDP 127.0.0.1:{udp_port} -> guest port {UDPECHO})"
+    );
+    eprintln!(
+        "xv6net: {HTTP_BANNER}{http_port}/   (after `httpd &` in the guest: TCP 127.0.0.1:{http_port} -> guest port {HTTPD})"
     );
     eprintln!("xv6net: the guest reaches the host as 10.0.2.2 (try `ping 10.0.2.2`)");
     eprintln!(

@@ -191,6 +191,8 @@ pub fn everything() -> Result<()> {
         // The console tests type at `cargo xtask qemu` through a pty.
         ("script", "bsdutils"),
         ("python3", "python3"),
+        // The TCP tests' host side, and the README's `curl` to httpd.
+        ("curl", "curl"),
     ];
     if running_as_root() {
         wanted.extend([("ip", "iproute2"), ("ping", "iputils-ping")]);

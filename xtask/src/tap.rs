@@ -27,12 +27,12 @@ use crate::{paths, relay, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(30);
-const TAP: &str = "xv6tap0";
-const LINUX_IP: &str = "10.0.9.254";
-const GUEST_IP: &str = "10.0.9.1";
-const GUEST_MAC: Mac = Mac::numbered(0x0a01);
+pub(crate) const TAP: &str = "xv6tap0";
+pub(crate) const LINUX_IP: &str = "10.0.9.254";
+pub(crate) const GUEST_IP: &str = "10.0.9.1";
+pub(crate) const GUEST_MAC: Mac = Mac::numbered(0x0a01);
 
-fn ip_netns_works() -> bool {
+pub(crate) fn ip_netns_works() -> bool {
     Command::new("ip")
         .args(["netns", "list"])
         .stdout(Stdio::null())
@@ -75,7 +75,7 @@ impl Netns {
         cmd
     }
 
-    fn exec_ok(&self, args: &[&str]) -> Result<String> {
+    pub fn exec_ok(&self, args: &[&str]) -> Result<String> {
         let out = self
             .command(args)
             .output()
@@ -92,7 +92,7 @@ impl Netns {
     }
 
     /// Runs QEMU's command line inside the namespace.
-    fn wrap(&self, qemu: Command) -> Command {
+    pub fn wrap(&self, qemu: Command) -> Command {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.name])
             .arg(qemu.get_program())

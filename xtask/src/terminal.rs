@@ -22,6 +22,8 @@ pub struct Session {
     pub con: Console,
     /// The port of the echo server it printed for `nettests`.
     pub echo_port: u16,
+    /// The host port it printed as forwarded to the guest's `httpd`.
+    pub http_port: u16,
 }
 
 impl Session {
@@ -61,9 +63,20 @@ impl Session {
             .trim_end_matches('`')
             .parse()
             .with_context(|| format!("echo port {port:?}"))?;
+        con.expect(crate::qemu::HTTP_BANNER, SHORT)
+            .context("the banner names no port forwarded to httpd")?;
+        let port = con.expect("/", SHORT)?;
+        let http_port = port
+            .trim_end_matches('/')
+            .parse()
+            .with_context(|| format!("httpd port {port:?}"))?;
         con.expect("$ ", BOOT)
             .context("waiting for the shell prompt")?;
-        Ok(Session { con, echo_port })
+        Ok(Session {
+            con,
+            echo_port,
+            http_port,
+        })
     }
 
     /// Runs `line` at the guest's shell and requires `want` in what it printed.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::console::Console;
 use crate::flags::TestArgs;
 use crate::guest::{Guest, Net};
-use crate::{build, guestnet, paths, setup, tshark};
+use crate::{build, guestnet, paths, setup, transfer, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(30);
@@ -45,7 +45,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     // `cargo xtask qemu` at a terminal, and the README's "Try it".
     crate::interactive_test::run()?;
     // Two guests on a LAN, the Linux peer (root), hostile frames.
-    crate::interop::run(false, false, false)?;
+    crate::interop::run(false, false, false, false, args.tcp_vanish)?;
     eprintln!("xtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
 }
@@ -112,6 +112,7 @@ fn guest_suite() -> Result<()> {
         images,
         net: Net::User {
             udp_forwards: vec![(fwd_port, 7)],
+            tcp_forwards: Vec::new(),
         },
         pcap: pcap.clone(),
         gdb: None,
@@ -138,6 +139,14 @@ fn guest_suite() -> Result<()> {
     ensure!(
         out.contains("one") && out.contains("cat: "),
         "redirection/rm wrong: {out:?}"
+    );
+    // sha256sum, which checks the guest's downloads, agrees with the host.
+    let readme = std::fs::read(paths::root().join("README.md"))?;
+    let want = format!("{}  README.md", transfer::sha256_hex(&readme));
+    let out = con.run("sha256sum README.md", SHORT)?;
+    ensure!(
+        out.lines().any(|l| l.trim() == want),
+        "sha256sum README.md printed {out:?}, not {want:?}"
     );
 
     step("usertests");

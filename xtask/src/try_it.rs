@@ -2,7 +2,8 @@
 //! drift from what works. `host$` lines run on the host (the first,
 //! `cargo xtask qemu`, on a pty: see `terminal.rs`), `xv6$` lines are typed
 //! at the guest's shell, and the lines under a command must appear in what
-//! it printed. `PORT` stands for the echo server's port from the banner.
+//! it printed. `PORT` stands for the echo server's port from the banner,
+//! `HTTPPORT` for the host port it forwards to the guest's `httpd`.
 use anyhow::{bail, ensure, Context, Result};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -58,14 +59,30 @@ pub fn try_it_steps(readme: &str) -> Result<Vec<Step>> {
     }
 }
 
+/// `line` with `HTTPPORT` replaced by the port forwarded to the guest's
+/// httpd and `PORT` by the echo server's: `(echo, http)`.
+fn with_ports(line: &str, (echo, http): (u16, u16)) -> String {
+    line.replace("HTTPPORT", &http.to_string())
+        .replace("PORT", &echo.to_string())
+}
+
+/// Whether a shell line (its comment aside) starts a job in the background.
+fn in_background(line: &str) -> bool {
+    line.split('#')
+        .next()
+        .unwrap_or("")
+        .trim_end()
+        .ends_with('&')
+}
+
 /// Whitespace-insensitive: does `out` show `want`?
 fn shows(out: &str, want: &str) -> bool {
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     squash(out).contains(&squash(want))
 }
 
-/// The README's "Try it", line by line. `PORT` stands for the echo port
-/// the banner printed.
+/// The README's "Try it", line by line, with the banner's ports put in
+/// (see [`with_ports`]).
 pub fn run() -> Result<()> {
     eprintln!("\n== the README's \"Try it\", line by line");
     let readme = std::fs::read_to_string(paths::root().join("README.md"))?;
@@ -84,11 +101,11 @@ pub fn run() -> Result<()> {
         );
     }
     eprintln!("  ok: host$ {line}");
-    let port = s.echo_port.to_string();
+    let ports = (s.echo_port, s.http_port);
     for step in steps {
         match step {
             Step::Guest { line, want } => {
-                let typed = line.replace("PORT", &port);
+                let typed = with_ports(&line, ports);
                 if typed.starts_with("halt") {
                     s.con.send_line(&typed)?;
                     s.ends_cleanly("halt")?;
@@ -96,6 +113,16 @@ pub fn run() -> Result<()> {
                     return Ok(());
                 }
                 let out = s.con.run(&typed, Duration::from_secs(300))?;
+                if in_background(&typed) {
+                    // Its lines may come before the next prompt or after it.
+                    for w in want.iter().filter(|w| !shows(&out, w)) {
+                        s.con.expect(w, Duration::from_secs(30)).with_context(|| {
+                            format!("README \"Try it\": `{typed}` should print {w:?}")
+                        })?;
+                    }
+                    eprintln!("  ok: xv6$ {typed}");
+                    continue;
+                }
                 for w in &want {
                     ensure!(
                         shows(&out, w),
@@ -105,6 +132,7 @@ pub fn run() -> Result<()> {
                 eprintln!("  ok: xv6$ {typed}");
             }
             Step::Host { line, want } => {
+                let line = with_ports(&line, ports);
                 let out = Command::new("sh")
                     .args(["-c", &line])
                     .current_dir(paths::root())
@@ -159,6 +187,23 @@ mod tests {
         );
         assert_eq!(steps.len(), 4);
         assert!(try_it_steps("## Try it\n```\nxv6$ ls\n```\n").is_err());
+    }
+
+    #[test]
+    fn ports_are_put_in() {
+        assert_eq!(with_ports("nettests PORT", (5000, 6000)), "nettests 5000");
+        assert_eq!(
+            with_ports("curl http://127.0.0.1:HTTPPORT/README.md", (5000, 6000)),
+            "curl http://127.0.0.1:6000/README.md"
+        );
+    }
+
+    #[test]
+    fn background_jobs_are_seen() {
+        assert!(in_background("httpd &                # a web server"));
+        assert!(in_background("udpecho &"));
+        assert!(!in_background("echo a & b | wc"));
+        assert!(!in_background("ls # list &"));
     }
 
     #[test]

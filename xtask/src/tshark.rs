@@ -22,6 +22,81 @@ pub fn check(pcap: &Path) -> Result<usize> {
     judge(pcap, None)
 }
 
+/// The expert group of TCP's conversation analysis (retransmissions,
+/// out-of-order and duplicate segments, resets, zero windows), as tshark
+/// prints `_ws.expert.group`.
+const SEQUENCE_GROUP: u32 = 0x0200_0000;
+/// `_ws.expert.severity` of a warning; errors are above it.
+const WARNING: u32 = 0x0060_0000;
+
+/// Judges a capture of TCP traffic over a lossy link or with injected
+/// segments: no malformed frame and no bad checksum (TCP's included), and
+/// no expert warning except TCP's sequence analysis, whose warnings
+/// (a reset, a segment lost or out of order) describe the conversation the
+/// test made happen, not a badly built frame.
+pub fn check_tcp(pcap: &Path) -> Result<usize> {
+    let bad = format!("_ws.malformed || tcp.checksum.status == 0 || ({FLAGGED})");
+    let rows = tshark(
+        pcap,
+        &bad,
+        &[
+            // The files the tests move are random bytes: a segment of one
+            // that arrives out of order would be read as an HTTP head.
+            "--disable-protocol",
+            "http",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=|",
+            "-e",
+            "frame.number",
+            "-e",
+            "_ws.expert.group",
+            "-e",
+            "_ws.expert.severity",
+            "-e",
+            "_ws.expert.message",
+        ],
+    )?;
+    let flagged: Vec<&str> = rows.lines().filter(|row| !only_sequence(row)).collect();
+    anyhow::ensure!(
+        flagged.is_empty(),
+        "tshark flags frames in {} (frame, expert groups, severities, messages):\n{}",
+        pcap.display(),
+        flagged.join("\n")
+    );
+    let n = count(pcap, "frame")?;
+    anyhow::ensure!(n > 0, "no frames in {}", pcap.display());
+    let tcp = count(pcap, "tcp")?;
+    eprintln!(
+        "tshark: {n} frames ({tcp} TCP) in {}, none malformed or with bad checksums",
+        pcap.display()
+    );
+    Ok(n)
+}
+
+/// Whether a flagged frame's row (number, groups, severities, messages)
+/// holds warnings of TCP's sequence analysis and nothing worse.
+fn only_sequence(row: &str) -> bool {
+    let fields: Vec<&str> = row.split('\t').collect();
+    let numbers = |i: usize| -> Vec<Option<u32>> {
+        fields
+            .get(i)
+            .unwrap_or(&"")
+            .split('|')
+            .map(|v| v.trim().parse().ok())
+            .collect()
+    };
+    let (groups, severities) = (numbers(1), numbers(2));
+    groups.len() == severities.len()
+        && groups.iter().zip(&severities).all(|(g, s)| match (g, s) {
+            (Some(g), Some(s)) => *s < WARNING || *g == SEQUENCE_GROUP,
+            _ => false,
+        })
+}
+
 /// Judges only the frames `mac` sent: for captures that also hold frames
 /// made bad on purpose (the hostile suite).
 pub fn check_sender(pcap: &Path, mac: impl std::fmt::Display) -> Result<usize> {
@@ -68,4 +143,23 @@ fn tshark(pcap: &Path, filter: &str, extra: &[&str]) -> Result<String> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tcp_sequence_warnings_pass() {
+        // A reset (sequence, warning) and a retransmission (sequence, note).
+        assert!(only_sequence("13\t33554432|33554432\t6291456|4194304\tConnection reset (RST)|This frame is a (suspected) retransmission"));
+        // A bad TCP checksum (checksum group, error) beside a reset.
+        assert!(!only_sequence(
+            "7\t16777216|33554432\t8388608|6291456\tBad checksum|Connection reset (RST)"
+        ));
+        // Malformed.
+        assert!(!only_sequence("9\t117440512\t8388608\tMalformed Packet"));
+        // Flagged by a checksum status with no expert item at all.
+        assert!(!only_sequence("3"));
+    }
 }
