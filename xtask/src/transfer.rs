@@ -13,10 +13,9 @@ use std::time::Duration;
 use crate::console::Console;
 use crate::guestnet;
 
-/// The size of every file the TCP tests move. The largest file xv6 holds
-/// today is 268 KiB (12 direct blocks and one indirect block of 1 KiB);
-/// 4 MiB once files gain a doubly-indirect block.
-pub const FILE_SIZE: usize = 268 * 1024;
+/// The size of every file the TCP tests move: 4 MiB, through the file
+/// system's doubly-indirect block.
+pub const FILE_SIZE: usize = 4 << 20;
 
 /// The guest's path for a file it downloads and then serves.
 pub const GUEST_FILE: &str = "big";

@@ -174,6 +174,38 @@ fn a_zero_window_is_probed_until_it_opens() {
 }
 
 #[test]
+fn a_closed_window_answered_is_probed_for_ever_a_silent_peer_times_out() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    p.window = 0;
+    t.input(&p.frame(ACK, &[]));
+    t.send(c, b"waiting").unwrap();
+    // A peer that answers every probe, its window still closed: no limit.
+    let mut answered = 0;
+    while answered < 2 * DATA_RETRIES {
+        for _ in run_timers(&mut t, 1000) {
+            t.input(&p.frame(ACK, &[]));
+            answered += 1;
+        }
+    }
+    assert_eq!(t.counter("tcp_conn_timeouts"), 0);
+    assert!(!t.s.tcp_poll(c).unwrap().error);
+    // Then it falls silent: DATA_RETRIES more probes, and the connection
+    // fails as for unacknowledged data.
+    let probes_before = t.counter("tcp_window_probes");
+    run_timers(&mut t, 60 * 60 * 1000);
+    assert_eq!(
+        t.counter("tcp_window_probes") - probes_before,
+        DATA_RETRIES as u64
+    );
+    assert_eq!(t.counter("tcp_conn_timeouts"), 1);
+    assert_eq!(t.send(c, b"x"), Err(Errno::ETIMEDOUT));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.assert_no_leak();
+    t.finish_all();
+}
+
+#[test]
 fn nagle_holds_small_segments_while_data_is_unacknowledged() {
     let mut t = T::new();
     let (c, mut p) = t.connected(7);

@@ -76,6 +76,7 @@ const TESTS: &[Test] = ulib::tests! {
     tools::nctcp;
     http::curlchunked;
     tools::bulk;
+    tcp::tcpchurn;
     load::resources, inline;
 };
 

@@ -352,3 +352,57 @@ pub fn tcpcalls() -> TestResult {
     }
     Ok(())
 }
+
+/// Connections opened and closed in [`tcpchurn`].
+const CHURN: usize = 10_000;
+/// Port of its listener.
+const CHURN_PORT: u16 = 7010;
+
+/// 10,000 connections over loopback, each carrying a byte and closed by
+/// both ends: none fails, and once the last TIME-WAIT has run out no TCP
+/// socket is left (the test `resources`, which runs last, checks that
+/// every page and mbuf came back too).
+pub fn tcpchurn() -> TestResult {
+    let l = TcpListener::bind(CHURN_PORT).or_fail("listen")?;
+    let t0 = time::now_us();
+    for i in 0..CHURN {
+        let c = TcpStream::connect(at(CHURN_PORT))
+            .map_err(|e| format!("connection {i}: connect: {}", e.message()))?;
+        let (s, _) = l
+            .accept()
+            .map_err(|e| format!("connection {i}: accept: {}", e.message()))?;
+        c.write_all(b"x").or_fail("write")?;
+        let mut b = [0u8; 1];
+        ensure!(
+            s.read(&mut b) == Ok(1) && b == *b"x",
+            "connection {i}: the byte did not arrive"
+        );
+        drop(c);
+        ensure!(
+            s.read(&mut b) == Ok(0),
+            "connection {i}: no end of file after the peer closed"
+        );
+    }
+    ulib::println!(
+        "  {CHURN} connections in {} ms",
+        (time::now_us() - t0) / 1000
+    );
+    drop(l);
+    // TIME-WAIT lasts 2 MSL (4 s); then nothing of TCP may remain.
+    let deadline = time::now_us() + 10_000_000;
+    loop {
+        let left = ulib::netinfo::sockets()
+            .or_fail("socklist")?
+            .iter()
+            .filter(|s| s.kind as usize == abi::net::SOCK_STREAM)
+            .count();
+        if left == 0 {
+            return Ok(());
+        }
+        ensure!(
+            time::now_us() < deadline,
+            "{left} TCP sockets left 10 s after the last connection closed"
+        );
+        sys::sleep(10).or_fail("sleep")?;
+    }
+}

@@ -338,6 +338,7 @@ impl Stack {
             t.max_snd_wnd = t.max_snd_wnd.max(t.snd_wnd);
             t.snd_wl1 = seg.seq;
             t.snd_wl2 = seg.ack;
+            t.probes_unanswered = 0;
             if t.snd_wnd > 0 {
                 t.timers.persist = 0;
                 t.probes = 0;

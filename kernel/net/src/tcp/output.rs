@@ -353,10 +353,15 @@ impl Stack {
             self.tcp_send_ack(env, c);
         }
         let t = &mut self.tcp.conns[c];
-        // Data waits on a closed window with nothing in flight to bring
-        // an ACK: probe it (RFC 9293 3.8.6.1).
+        // Data waits with nothing in flight to bring an ACK: on a closed
+        // window (RFC 9293 3.8.6.1), or because no buffer could be had to
+        // send it in. Probe: the peer's answer brings us back here.
         let waiting = t.sndbuf.end().gt(t.snd_nxt) || (t.fin_queued && t.snd_max == t.sndbuf.end());
-        if t.synchronized() && t.snd_wnd == 0 && waiting && t.flight() == 0 && t.timers.persist == 0
+        if t.synchronized()
+            && waiting
+            && t.flight() == 0
+            && t.timers.persist == 0
+            && t.timers.rto == 0
         {
             t.timers.persist = now + t.rtt.rto_ms() as u64;
         }

@@ -112,6 +112,10 @@ pub(crate) struct Vars {
     pub retries: u32,
     /// Zero-window probes sent in a row (their backoff).
     pub probes: u32,
+    /// Probes sent since the peer last said anything: a peer that
+    /// answers may keep its window closed forever (RFC 1122 4.2.2.17), a
+    /// peer that is gone fails the connection like unanswered data.
+    pub probes_unanswered: u32,
     /// A segment being timed (Karn): its end and when it was sent.
     pub rtt_probe: Option<(Seq, u64)>,
     pub dupacks: u32,
@@ -199,6 +203,7 @@ impl Vars {
             },
             retries: 0,
             probes: 0,
+            probes_unanswered: 0,
             rtt_probe: None,
             dupacks: 0,
             unacked_segs: 0,

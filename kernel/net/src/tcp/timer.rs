@@ -86,10 +86,19 @@ impl Stack {
     }
 
     /// A zero-window probe, and the next one later (backed off like the
-    /// retransmission timer, but never giving up: RFC 1122 4.2.2.17).
+    /// retransmission timer). A peer that answers may keep its window
+    /// closed for ever (RFC 1122 4.2.2.17); one that stays silent for
+    /// [`DATA_RETRIES`] probes is gone, and the connection fails with
+    /// `ETIMEDOUT` as for unacknowledged data.
     fn tcp_probe_window(&mut self, env: &mut dyn NetEnv, c: usize) {
         let now = env.now_ms();
         let t = &mut self.tcp.conns[c];
+        if t.probes_unanswered >= DATA_RETRIES {
+            self.counters.bump(Stat::TcpConnTimeouts);
+            self.tcp_fail(env, c, Errno::ETIMEDOUT);
+            return;
+        }
+        t.probes_unanswered += 1;
         t.probes = t.probes.saturating_add(1);
         let wait = (t.rtt.rto_ms() as u64)
             .saturating_mul(1 << t.probes.min(10))
