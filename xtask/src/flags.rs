@@ -54,10 +54,6 @@ pub enum Cmd {
         /// user network, and (root) the Linux peer over TAP.
         #[arg(long)]
         tcp: bool,
-        /// Also the TCP stage the kernel does not pass yet: the Linux peer
-        /// vanishing mid-transfer.
-        #[arg(long)]
-        tcp_vanish: bool,
     },
 }
 
@@ -117,10 +113,6 @@ pub struct TestArgs {
     /// "Try it".
     #[arg(long, conflicts_with = "guest_only")]
     pub console_only: bool,
-    /// Also the TCP stage the kernel does not pass yet: the Linux peer
-    /// vanishing mid-transfer (kept out of the default run until it does).
-    #[arg(long, conflicts_with = "console_only")]
-    pub tcp_vanish: bool,
 }
 
 #[derive(clap::Args)]

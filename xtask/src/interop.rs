@@ -3,13 +3,12 @@
 //! two guests on one virtual LAN, a real Linux peer over TAP (root only,
 //! reported as skipped otherwise), the hostile-frame suite with flood, and
 //! TCP with real peers: over the user network (`tcp_user`) and with the
-//! Linux peer (`tcp_tap`; its vanishing-peer stage only with
-//! `--tcp-vanish`).
+//! Linux peer (`tcp_tap`).
 use anyhow::Result;
 
 use crate::{build, guestnet};
 
-pub fn run(lan: bool, tap: bool, hostile: bool, tcp: bool, tcp_vanish: bool) -> Result<()> {
+pub fn run(lan: bool, tap: bool, hostile: bool, tcp: bool) -> Result<()> {
     let all = !(lan || tap || hostile || tcp);
     crate::setup::qemu()?;
     crate::setup::tshark()?;
@@ -27,7 +26,7 @@ pub fn run(lan: bool, tap: bool, hostile: bool, tcp: bool, tcp_vanish: bool) -> 
     }
     if all || tcp {
         crate::tcp_user::test(&images)?;
-        crate::tcp_tap::test(&images, tcp_vanish)?;
+        crate::tcp_tap::test(&images)?;
     }
     Ok(())
 }

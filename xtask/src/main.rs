@@ -49,8 +49,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
             tap,
             hostile,
             tcp,
-            tcp_vanish,
-        } => interop::run(lan, tap, hostile, tcp, tcp_vanish),
+        } => interop::run(lan, tap, hostile, tcp),
     }
 }
 

@@ -16,7 +16,7 @@
 //!   and delay, on frames to and from the guest;
 //! - RSTs and segments outside the window injected with scapy into a live
 //!   connection to the guest's `tcpecho` (`xtask/peer/tcp.py inject`);
-//! - with `--tcp-vanish`, the Linux side vanishing mid-transfer (every
+//! - the Linux side vanishing mid-transfer (every
 //!   frame dropped, its process killed), then coming back: the guest's
 //!   connection ends and `httpd` serves again;
 //! - a SYN flood from spoofed addresses while a real download is served;
@@ -52,7 +52,7 @@ const VANISHING_PORT: u16 = 45000;
 
 /// `vanish`: also the stage of the Linux side vanishing mid-transfer,
 /// which needs the kernel to probe a window too small to send into.
-pub fn test(images: &Images, vanish: bool) -> Result<()> {
+pub fn test(images: &Images) -> Result<()> {
     eprintln!("\n== TCP with a real Linux peer over TAP in a network namespace (root)");
     if !setup::running_as_root() || !tap::ip_netns_works() {
         eprintln!("SKIPPED: linux-peer TCP tests (need root and ip netns)");
@@ -118,10 +118,7 @@ pub fn test(images: &Images, vanish: bool) -> Result<()> {
     // Before the flood, whose half-open connections fill the backlog for
     // minutes; a failure is reported at the end, after the other stages
     // and the capture's judgement.
-    let vanished = match vanish {
-        false => None,
-        true => Some(vanishes(&mut con, &ns, &wire, &www)),
-    };
+    let vanished = vanishes(&mut con, &ns, &wire, &www);
 
     let before = guestnet::netstat(&mut con)?;
     syn_flood(&ns, &www)?;
@@ -132,7 +129,7 @@ pub fn test(images: &Images, vanish: bool) -> Result<()> {
     ));
     // A connection left behind by a failed vanishing stage holds its
     // buffers: that failure is the one to report.
-    if !matches!(vanished, Some(Err(_))) {
+    if vanished.is_ok() {
         let (_, balance) = drained(&mut con, Duration::from_secs(60))?;
         table.push(format!("mbufs: {balance}"));
     }
@@ -144,16 +141,9 @@ pub fn test(images: &Images, vanish: bool) -> Result<()> {
     for row in &table {
         eprintln!("  ok: {row}");
     }
-    tshark::check_tcp(&pcap)?;
-    match vanished {
-        Some(result) => {
-            result?;
-            eprintln!("  ok: Linux vanishes mid-transfer, comes back: the guest's connection ends, httpd serves again");
-        }
-        None => {
-            eprintln!("  (not run: the Linux side vanishing mid-transfer; --tcp-vanish runs it)")
-        }
-    }
+    tshark::check_tcp(&pcap, &GUEST_MAC.to_string())?;
+    vanished?;
+    eprintln!("  ok: Linux vanishes mid-transfer, comes back: the guest's connection ends, httpd serves again");
     eprintln!("Linux-peer TCP tests passed in {:.0?}", started.elapsed());
     Ok(())
 }

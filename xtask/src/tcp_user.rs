@@ -85,7 +85,11 @@ pub fn test(images: &Images) -> Result<()> {
     con.send_line("halt")?;
     con.wait_exit(SHORT)?;
     drop(con);
-    tshark::check_tcp(&pcap)?;
+    let guest_mac = net::Iface::QEMU_USER
+        .mac
+        .map(|b| format!("{b:02x}"))
+        .join(":");
+    tshark::check_tcp(&pcap, &guest_mac)?;
     eprintln!(
         "TCP over the user network passed in {:.0?}",
         started.elapsed()
