@@ -1,4 +1,4 @@
-//! Fuzzing the whole receive path (issue 6), on stable with proptest.
+//! Fuzzing the whole receive path, on stable with proptest.
 //!
 //! Each case builds a stack with a bound UDP socket, a connected one, an
 //! echo socket, an address waiting for ARP and live TCP connections (a
