@@ -15,7 +15,8 @@
 //! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake and
 //! [`DATA_RETRIES`] afterwards, then `ETIMEDOUT`); delayed ACKs
 //! ([`DELACK_MS`], at least every second full segment); the persist timer
-//! probing a zero window; TIME-WAIT for 2 × [`MSL_MS`], a short MSL as
+//! probing a zero window (for ever while the peer answers, `ETIMEDOUT`
+//! after [`DATA_RETRIES`] probes it leaves unanswered); TIME-WAIT for 2 × [`MSL_MS`], a short MSL as
 //! RFC 9293 3.4.2 allows for a host that picks ISNs by RFC 6528 (a
 //! connection in TIME-WAIT also gives its block up when the table is
 //! full). All run from [`Stack::tick`].
