@@ -234,7 +234,7 @@ impl Pool {
         ]
     }
 
-    /// Takes a free buffer, its window empty at [`HEADROOM`]; `None` when
+    /// Takes a free buffer, its window empty at [`HEADROOM`](crate::HEADROOM); `None` when
     /// every buffer is in use.
     pub fn alloc(&'static self) -> Option<Mbuf> {
         let n = self.bufs.len();
