@@ -70,7 +70,7 @@ use crate::{NetEnv, Stack};
 pub use output::OUR_MSS;
 
 /// TCP sockets (listeners and connections together).
-pub const MAX_TCP: usize = 64;
+pub const MAX_TCP: usize = 128;
 
 /// The most connections a listener lets wait for `accept`.
 pub const BACKLOG_MAX: usize = 16;
