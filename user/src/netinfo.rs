@@ -64,8 +64,8 @@ pub fn sockets() -> Result<Vec<SockInfo>, Errno> {
 }
 
 /// Sockets `sockets` lists at most: more than the kernel has (64 datagram
-/// sockets and 128 TCP connections).
-const MAX_LISTED: usize = 256;
+/// sockets and 256 TCP connections, closing ones included).
+const MAX_LISTED: usize = 384;
 
 /// Empties the ARP cache; returns how many entries were dropped.
 pub fn arp_flush() -> Result<usize, Errno> {
