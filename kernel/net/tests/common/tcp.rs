@@ -390,4 +390,21 @@ impl T {
         self.recv(c, 1000).unwrap();
         self.sent();
     }
+
+    /// The peer sends full segments until our ACK offers a zero window;
+    /// returns that ACK (`p.seq` is past the last segment sent, which the
+    /// window may have cut).
+    pub fn fill_our_window(&mut self, p: &mut Peer) -> Seg {
+        loop {
+            self.input(&p.frame(ACK, &[9; 1448]));
+            p.seq += 1448;
+            if let Some(a) = self.segs().pop().filter(|a| a.window == 0) {
+                return a;
+            }
+            assert!(
+                p.seq.wrapping_sub(1_000_000) < 200_000,
+                "the window never closed"
+            );
+        }
+    }
 }
