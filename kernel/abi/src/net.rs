@@ -121,6 +121,8 @@ pub struct IfConfig {
     pub addr: [u8; 4],
     pub netmask: [u8; 4],
     pub gateway: [u8; 4],
+    /// The DNS server names are resolved with (0.0.0.0: none known).
+    pub dns: [u8; 4],
 }
 
 /// Which part of an [`IfConfig`] is wrong, for [`IfConfig::problem`].

@@ -88,6 +88,8 @@ pub struct Iface {
     pub addr: Ipv4Addr,
     pub netmask: Ipv4Addr,
     pub gateway: Ipv4Addr,
+    /// The name server, for the resolver (0.0.0.0: none).
+    pub dns: Ipv4Addr,
 }
 
 impl Iface {
@@ -98,6 +100,7 @@ impl Iface {
         addr: [10, 0, 2, 15],
         netmask: [255, 255, 255, 0],
         gateway: [10, 0, 2, 2],
+        dns: [0; 4],
     };
 
     fn masked(a: Ipv4Addr, m: Ipv4Addr) -> Ipv4Addr {
@@ -128,6 +131,7 @@ impl Iface {
             addr: self.addr,
             netmask: self.netmask,
             gateway: self.gateway,
+            dns: self.dns,
         }
     }
 }
@@ -191,6 +195,7 @@ impl Stack {
         self.iface.addr = c.addr;
         self.iface.netmask = c.netmask;
         self.iface.gateway = c.gateway;
+        self.iface.dns = c.dns;
         self.arp_flush();
         Ok(())
     }

@@ -26,6 +26,7 @@ impl Host {
             addr,
             netmask: [255, 255, 255, 0],
             gateway: GW_IP,
+            dns: [0; 4],
         })
         .unwrap();
         Host {

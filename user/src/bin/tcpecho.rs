@@ -92,7 +92,14 @@ fn serve(listener: &TcpListener) -> Errno {
                     }
                 }
                 Err(Errno::EAGAIN | Errno::ECONNABORTED | Errno::ECONNRESET) => {}
-                Err(Errno::EMFILE | Errno::ENFILE) => starved = !conns.is_empty(),
+                Err(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+                    ulib::eprintln!(
+                        "tcpecho: accept: {} ({} connections); waiting for one to end",
+                        e.message(),
+                        conns.len()
+                    );
+                    starved = !conns.is_empty();
+                }
                 Err(e) => return e,
             }
         }

@@ -20,6 +20,8 @@ const CLOSED_PORT: u16 = 1;
 pub const ECHO_PORT: u16 = 7007;
 /// tcpecho's clients at once.
 const ECHO_CLIENTS: usize = 32;
+/// How long a client waits to connect, and then for each read.
+const CLIENT_TIMEOUT_MS: u64 = 20_000;
 
 pub fn at(port: u16) -> SockAddrIn {
     SockAddrIn::new(LOOPBACK, port)
@@ -46,41 +48,55 @@ pub fn tcprefused() -> TestResult {
 /// echoes its own 4 KiB and checks it came back unchanged.
 pub fn tcpecho32() -> TestResult {
     let echo = spawn(&["tcpecho", "7007"])?;
-    let r = echo_clients();
+    let r = echo_clients(echo);
     stop(echo);
     r
 }
 
-fn echo_clients() -> TestResult {
+fn echo_clients(echo: usize) -> TestResult {
     drop(connect_when_up(ECHO_PORT)?);
     let [go_r, go_w] = sys::pipe().or_fail("pipe")?;
     let [ready_r, ready_w] = sys::pipe().or_fail("pipe")?;
-    let mut pids = Vec::new();
+    let mut clients = Vec::new();
+    let mut fork_error = None;
     for c in 0..ECHO_CLIENTS {
-        let pid = sys::fork().or_fail("fork")?;
-        if pid == 0 {
-            let _ = (sys::close(go_w), sys::close(ready_r));
-            sys::exit(match echo_client(c, go_r, ready_w) {
-                Ok(()) => 0,
-                Err(e) => {
-                    ulib::println!("  client {}: {}", c, e);
-                    1
-                }
-            });
+        match sys::fork() {
+            Ok(0) => {
+                let _ = (sys::close(go_w), sys::close(ready_r));
+                sys::exit(match echo_client(c, go_r, ready_w) {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        ulib::println!("  client {}: {}", c, e);
+                        1
+                    }
+                });
+            }
+            Ok(pid) => clients.push(pid),
+            Err(e) => {
+                fork_error = Some(e);
+                break;
+            }
         }
-        pids.push(pid);
     }
     let _ = (sys::close(go_r), sys::close(ready_w));
     // Every client connected before any sends: 32 connections at once.
+    // (A client that cannot connect exits, so this read ends either way.)
     let mut ready = vec![0u8; ECHO_CLIENTS];
-    let got = sys::read_full(ready_r, &mut ready).or_fail("read ready")?;
-    let _ = sys::close(go_w);
-    let mut failed = 0;
-    for _ in 0..ECHO_CLIENTS {
-        let (_, st) = sys::wait().or_fail("wait")?;
-        failed += (st != 0) as usize;
+    let got = sys::read_full(ready_r, &mut ready).unwrap_or(0);
+    let _ = (sys::close(go_w), sys::close(ready_r));
+    // Reap every client before judging, so none is left blocked.
+    let (mut failed, mut left) = (0, clients.len());
+    while left > 0 {
+        let (pid, st) = sys::wait().or_fail("wait")?;
+        ensure!(pid != echo, "tcpecho exited (status {})", st);
+        if clients.contains(&pid) {
+            failed += (st != 0) as usize;
+            left -= 1;
+        }
     }
-    let _ = sys::close(ready_r);
+    if let Some(e) = fork_error {
+        return Err(format!("fork of client {}: {}", clients.len(), e.message()));
+    }
     ensure!(
         got == ECHO_CLIENTS,
         "only {} of {} clients connected",
@@ -92,8 +108,8 @@ fn echo_clients() -> TestResult {
 }
 
 fn echo_client(c: usize, go: usize, ready: usize) -> TestResult {
-    let s = TcpStream::connect(at(ECHO_PORT)).or_fail("connect")?;
-    s.set_timeout(10_000).or_fail("set_timeout")?;
+    // A SYN the full backlog dropped is sent again after 1, 3, 7 s...
+    let s = TcpStream::connect_timeout(at(ECHO_PORT), CLIENT_TIMEOUT_MS).or_fail("connect")?;
     sys::write(ready, b"r").or_fail("ready")?;
     let mut b = [0u8; 1];
     let _ = sys::read(go, &mut b); // end of file: go
