@@ -33,7 +33,7 @@ use crate::guest::{Guest, Net};
 use crate::guestnet::{self, configure, NETMASK};
 use crate::netem::{Wire, GUEST_WIRE, RELAY_WIRE};
 use crate::tap::{self, Netns, GUEST_IP, GUEST_MAC, LINUX_IP, TAP};
-use crate::transfer::{self, HttpServer, WebRoot, FILE_SIZE, GUEST_FILE};
+use crate::transfer::{self, HttpServer, WebRoot, FILE_SIZE, GUEST_FILE, SMALL_FILE, SMALL_SIZE};
 use crate::{paths, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
@@ -93,18 +93,18 @@ pub fn test(images: &Images) -> Result<()> {
     transfer::guest_server(&mut con, "tcpecho", "tcpecho: listening")?;
     let mut table = Vec::new();
 
-    both_ways(&mut con, &ns, &www, "clean link")?;
+    both_ways(&mut con, &ns, &www, "clean link", true)?;
     table.push(format!(
         "clean link: guest curl <- Linux http.server and Linux curl <- guest httpd, {FILE_SIZE} bytes each, SHA-256 equal"
     ));
 
-    parallel(&ns, &www)?;
+    parallel(&mut con, &ns, &www)?;
     table.push(format!(
-        "{PARALLEL} Linux curls at once <- guest httpd: all {FILE_SIZE} bytes, identical"
+        "{PARALLEL} Linux curls at once <- guest httpd: all {SMALL_SIZE} bytes, identical"
     ));
 
     wire.set(&format!("netem {NETEM}"))?;
-    let impaired = both_ways(&mut con, &ns, &www, "netem");
+    let impaired = both_ways(&mut con, &ns, &www, "netem", false);
     wire.set("clean")?;
     impaired?;
     table.push(format!("netem {NETEM}, both ways: both downloads intact"));
@@ -176,16 +176,24 @@ fn flood_bounded(con: &mut Console, before: &guestnet::Counters) -> Result<(usiz
 }
 
 /// The guest's curl downloads from Linux (sha256sum in the guest), then
-/// Linux's curl downloads the same file from the guest's httpd.
-fn both_ways(con: &mut Console, ns: &Netns, www: &WebRoot, what: &str) -> Result<()> {
+/// Linux's curl downloads the guest's copy from its httpd. Only the first
+/// time does the guest keep the file (`to_file`): its httpd serves it
+/// from then on, and the file system's writes need not slow every stage.
+fn both_ways(
+    con: &mut Console,
+    ns: &Netns,
+    www: &WebRoot,
+    what: &str,
+    to_file: bool,
+) -> Result<()> {
     let t = Instant::now();
     let url = format!("http://{LINUX_IP}:{LINUX_HTTP}/{GUEST_FILE}");
-    transfer::guest_fetches(
-        con,
-        &url,
-        &www.sha256(),
-        &format!("{what}: guest curl <- Linux"),
-    )?;
+    let guest_what = format!("{what}: guest curl <- Linux");
+    if to_file {
+        transfer::guest_fetches(con, &url, GUEST_FILE, &www.sha256(), &guest_what)?;
+    } else {
+        transfer::guest_streams(con, &url, &www.sha256(), &guest_what)?;
+    }
     eprintln!(
         "  {what}: guest curl <- Linux http.server in {:.1?}",
         t.elapsed()
@@ -193,6 +201,7 @@ fn both_ways(con: &mut Console, ns: &Netns, www: &WebRoot, what: &str) -> Result
     let t = Instant::now();
     linux_curl(
         ns,
+        GUEST_FILE,
         &www.bytes,
         "linux-download",
         &[],
@@ -202,28 +211,46 @@ fn both_ways(con: &mut Console, ns: &Netns, www: &WebRoot, what: &str) -> Result
     Ok(())
 }
 
-/// A `curl` in the namespace of the guest's [`GUEST_FILE`], with `extra`
-/// options, as a command writing to build/`name`.
-fn linux_curl_command(ns: &Netns, name: &str, extra: &[&str]) -> (Command, std::path::PathBuf) {
+/// A `curl` in the namespace of the guest's `file`, with `extra` options,
+/// as a command writing to build/`name`.
+fn linux_curl_command(
+    ns: &Netns,
+    file: &str,
+    name: &str,
+    extra: &[&str],
+) -> (Command, std::path::PathBuf) {
     let out = guestnet::artifact(name);
     std::fs::remove_file(&out).ok();
-    let url = format!("http://{GUEST_IP}/{GUEST_FILE}");
+    let url = format!("http://{GUEST_IP}/{file}");
     let mut args = transfer::curl_args(&url, &out);
     args.splice(1..1, extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     (ns.command(&args), out)
 }
 
-fn linux_curl(ns: &Netns, want: &[u8], name: &str, extra: &[&str], what: &str) -> Result<()> {
-    let (mut cmd, out) = linux_curl_command(ns, name, extra);
+fn linux_curl(
+    ns: &Netns,
+    file: &str,
+    want: &[u8],
+    name: &str,
+    extra: &[&str],
+    what: &str,
+) -> Result<()> {
+    let (mut cmd, out) = linux_curl_command(ns, file, name, extra);
     transfer::curl_gets(&mut cmd, &out, want, what)
 }
 
-fn parallel(ns: &Netns, www: &WebRoot) -> Result<()> {
+/// The guest fetches [`SMALL_FILE`], then 16 Linux curls download it from
+/// its httpd at once.
+fn parallel(con: &mut Console, ns: &Netns, www: &WebRoot) -> Result<()> {
+    let url = format!("http://{LINUX_IP}:{LINUX_HTTP}/{SMALL_FILE}");
+    let sha = transfer::sha256_hex(&www.small);
+    transfer::guest_fetches(con, &url, SMALL_FILE, &sha, "guest curl <- Linux")?;
     let t = Instant::now();
     let mut running: Vec<(Child, std::path::PathBuf)> = Vec::new();
     for i in 0..PARALLEL {
-        let (mut cmd, out) = linux_curl_command(ns, &format!("linux-parallel-{i}"), &[]);
+        let (mut cmd, out) =
+            linux_curl_command(ns, SMALL_FILE, &format!("linux-parallel-{i}"), &[]);
         running.push((cmd.spawn().context("starting curl")?, out));
     }
     let mut failures = Vec::new();
@@ -232,7 +259,7 @@ fn parallel(ns: &Netns, www: &WebRoot) -> Result<()> {
         let ok = child.wait()?.success();
         if !ok {
             failures.push(format!("{what}: curl failed"));
-        } else if let Err(e) = transfer::same_bytes(&out, &www.bytes, &what) {
+        } else if let Err(e) = transfer::same_bytes(&out, &www.small, &what) {
             failures.push(format!("{e:#}"));
         }
     }
@@ -294,7 +321,8 @@ fn syn_flood(ns: &Netns, www: &WebRoot) -> Result<()> {
     let t = Instant::now();
     let served = linux_curl(
         ns,
-        &www.bytes,
+        SMALL_FILE,
+        &www.small,
         "linux-flood",
         &[],
         "Linux curl during a SYN flood",
@@ -314,6 +342,7 @@ fn vanishes(con: &mut Console, ns: &Netns, wire: &Wire, www: &WebRoot) -> Result
     let port = VANISHING_PORT.to_string();
     let (mut cmd, _) = linux_curl_command(
         ns,
+        GUEST_FILE,
         "linux-vanishing",
         &["--limit-rate", "20k", "--local-port", &port],
     );
@@ -344,7 +373,8 @@ fn vanishes(con: &mut Console, ns: &Netns, wire: &Wire, www: &WebRoot) -> Result
     }
     linux_curl(
         ns,
-        &www.bytes,
+        SMALL_FILE,
+        &www.small,
         "linux-after",
         &[],
         "Linux curl after a peer vanished",

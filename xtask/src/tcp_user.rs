@@ -51,6 +51,7 @@ pub fn test(images: &Images) -> Result<()> {
     transfer::guest_fetches(
         &mut con,
         &url,
+        GUEST_FILE,
         &www.sha256(),
         "guest curl <- host http.server",
     )?;

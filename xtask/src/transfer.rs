@@ -20,6 +20,11 @@ pub const FILE_SIZE: usize = 4 << 20;
 /// The guest's path for a file it downloads and then serves.
 pub const GUEST_FILE: &str = "big";
 
+/// A smaller file beside it, for many connections at once: what they
+/// test is the connections, not the file system's read speed.
+pub const SMALL_FILE: &str = "small";
+pub const SMALL_SIZE: usize = 256 << 10;
+
 /// How long the guest may take to move one file (QEMU's TCG on a busy
 /// 2-core host, with netem's losses and delays).
 const TRANSFER: Duration = Duration::from_secs(240);
@@ -47,11 +52,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// A directory under build/ holding one file of [`FILE_SIZE`] test bytes
-/// named [`GUEST_FILE`], served by an [`HttpServer`].
+/// A directory under build/ holding a file of [`FILE_SIZE`] test bytes
+/// named [`GUEST_FILE`] and one of [`SMALL_SIZE`] named [`SMALL_FILE`],
+/// served by an [`HttpServer`].
 pub struct WebRoot {
     pub dir: PathBuf,
     pub bytes: Vec<u8>,
+    pub small: Vec<u8>,
 }
 
 impl WebRoot {
@@ -61,7 +68,9 @@ impl WebRoot {
         std::fs::create_dir_all(&dir)?;
         let bytes = test_bytes(FILE_SIZE, seed);
         std::fs::write(dir.join(GUEST_FILE), &bytes)?;
-        Ok(WebRoot { dir, bytes })
+        let small = test_bytes(SMALL_SIZE, seed + 1);
+        std::fs::write(dir.join(SMALL_FILE), &small)?;
+        Ok(WebRoot { dir, bytes, small })
     }
 
     pub fn sha256(&self) -> String {
@@ -161,16 +170,34 @@ pub fn same_bytes(path: &Path, want: &[u8], what: &str) -> Result<()> {
     Ok(())
 }
 
-/// The guest downloads `url` to [`GUEST_FILE`] with its `curl` and checks
-/// it with `sha256sum` against `sha256`.
-pub fn guest_fetches(con: &mut Console, url: &str, sha256: &str, what: &str) -> Result<()> {
-    con.run(&format!("rm {GUEST_FILE}"), Duration::from_secs(30))?;
-    let out = con.run(&format!("curl -o {GUEST_FILE} {url}"), TRANSFER)?;
+/// The guest downloads `url` to `file` with its `curl` and checks it with
+/// `sha256sum` against `sha256`.
+pub fn guest_fetches(
+    con: &mut Console,
+    url: &str,
+    file: &str,
+    sha256: &str,
+    what: &str,
+) -> Result<()> {
+    con.run(&format!("rm {file}"), Duration::from_secs(30))?;
+    let out = con.run(&format!("curl -o {file} {url}"), TRANSFER)?;
     ensure!(
         !out.contains("curl:"),
         "{what}: the guest's curl {url} failed:\n{out}"
     );
-    guest_has(con, sha256, what)
+    guest_has(con, file, sha256, what)
+}
+
+/// The guest's `curl url | sha256sum` prints `sha256`: a download that
+/// never touches the file system.
+pub fn guest_streams(con: &mut Console, url: &str, sha256: &str, what: &str) -> Result<()> {
+    let out = con.run(&format!("curl {url} | sha256sum"), TRANSFER)?;
+    let want = format!("{sha256}  -");
+    ensure!(
+        !out.contains("curl:") && out.lines().any(|l| l.trim() == want),
+        "{what}: the guest's curl {url} | sha256sum printed\n{out}\nnot {want:?}"
+    );
+    Ok(())
 }
 
 /// Starts `program` in the background at the guest's shell and waits until
@@ -188,10 +215,10 @@ pub fn guest_server(con: &mut Console, program: &str, ready: &str) -> Result<()>
     Ok(())
 }
 
-/// `sha256sum` in the guest prints `sha256` for [`GUEST_FILE`].
-pub fn guest_has(con: &mut Console, sha256: &str, what: &str) -> Result<()> {
-    let out = con.run(&format!("sha256sum {GUEST_FILE}"), TRANSFER)?;
-    let want = format!("{sha256}  {GUEST_FILE}");
+/// `sha256sum` in the guest prints `sha256` for `file`.
+pub fn guest_has(con: &mut Console, file: &str, sha256: &str, what: &str) -> Result<()> {
+    let out = con.run(&format!("sha256sum {file}"), TRANSFER)?;
+    let want = format!("{sha256}  {file}");
     ensure!(
         out.lines().any(|l| l.trim() == want),
         "{what}: sha256sum in the guest printed\n{out}\nnot {want:?}"
