@@ -80,7 +80,8 @@ fn echo_clients(echo: usize) -> TestResult {
     }
     let _ = (sys::close(go_r), sys::close(ready_w));
     // Every client connected before any sends: 32 connections at once.
-    // (A client that cannot connect exits, so this read ends either way.)
+    // (Each client closes its end once it wrote, or exits, so this read
+    // ends either way.)
     let mut ready = vec![0u8; ECHO_CLIENTS];
     let got = sys::read_full(ready_r, &mut ready).unwrap_or(0);
     let _ = (sys::close(go_w), sys::close(ready_r));
@@ -111,6 +112,9 @@ fn echo_client(c: usize, go: usize, ready: usize) -> TestResult {
     // A SYN the full backlog dropped is sent again after 1, 3, 7 s...
     let s = TcpStream::connect_timeout(at(ECHO_PORT), CLIENT_TIMEOUT_MS).or_fail("connect")?;
     sys::write(ready, b"r").or_fail("ready")?;
+    // Closed now, so the parent's read ends (short) if a sibling fails
+    // to connect and exits, instead of waiting for its byte for ever.
+    let _ = sys::close(ready);
     let mut b = [0u8; 1];
     let _ = sys::read(go, &mut b); // end of file: go
     let msg: Vec<u8> = (0..4096).map(|i| (i * 7 + c * 13) as u8).collect();
