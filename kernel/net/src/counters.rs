@@ -118,6 +118,8 @@ named_enum! {
         TcpRxMemory = "drop_tcp_rx_memory",
         /// Data for a connection the user closed: answered with a RST.
         TcpDataAfterClose = "drop_tcp_data_after_close",
+        /// A RST in TIME-WAIT, which it does not end (RFC 1337).
+        TcpTimeWaitRst = "drop_tcp_time_wait_rst",
     }
 }
 }

@@ -204,14 +204,7 @@ fn challenge_acks_are_rate_limited() {
 #[test]
 fn a_new_syn_replaces_a_connection_in_time_wait() {
     let mut t = T::new();
-    let (_l, c, mut p) = t.accepted(80);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
-    t.input(&p.frame(FIN | ACK, &[]));
-    p.seq += 1;
-    t.seg();
-    assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    let (_l, p) = t.in_time_wait(80);
     // The same pair again, numbered after the old connection.
     t.input(&p.frame_at(p.seq + 100_000, SYN, &[]));
     let synack = t.seg();

@@ -11,8 +11,8 @@
 //! the connection's receive queue with its window moved onto the new
 //! bytes; one that arrives early waits in the reassembly queue, also as
 //! the device's mbuf (`data.rs`). A FIN is taken only in order: one that
-//! arrives early is forgotten, and the peer sends it again. What an ACK
-//! does is in `ack.rs`.
+//! arrives after a hole is remembered by its place and taken when the
+//! hole fills. What an ACK does is in `ack.rs`.
 
 use abi::Errno;
 use wire::tcp::TcpHeader;
@@ -275,7 +275,13 @@ impl Stack {
                 t.ts_recent = val;
             }
         }
-        // 2. RST (RFC 5961 3.2).
+        // 2. RST (RFC 5961 3.2). In TIME-WAIT none ends it early (RFC
+        // 1337): the wait is what keeps an old duplicate from the next
+        // incarnation of the pair, and a RST (an old one, or forged) would
+        // cut it short.
+        if seg.rst && t.state == TcpState::TimeWait {
+            return Err(DropReason::TcpTimeWaitRst);
+        }
         if seg.rst {
             if seg.seq != t.rcv_nxt {
                 self.tcp_challenge_ack(env, c);
@@ -382,11 +388,24 @@ impl Stack {
                 }
             }
         }
-        // 8. FIN, once everything before it arrived.
+        // 8. FIN, once everything before it arrived: with this segment,
+        // or remembered from one that came after a hole, which the bytes
+        // just queued filled.
         let t = &mut self.tcp.conns[c];
-        if seg.fin && seg.seq + seg.len == t.rcv_nxt && !t.rx_fin {
+        let end = seg.seq + seg.len;
+        if seg.fin && !t.rx_fin && end.gt(t.rcv_nxt) {
+            t.fin_at = Some(end);
+            t.ack_now = true;
+        }
+        if t.fin_at.is_some_and(|f| f.lt(t.rcv_nxt)) {
+            // Bytes past it were taken: not a FIN we can believe.
+            t.fin_at = None;
+        }
+        let fin_next = (seg.fin && end == t.rcv_nxt) || t.fin_at == Some(t.rcv_nxt);
+        if fin_next && !t.rx_fin {
             t.rcv_nxt += 1;
             t.rx_fin = true;
+            t.fin_at = None;
             t.ack_now = true;
             match t.state {
                 TcpState::SynReceived | TcpState::Established => t.state = TcpState::CloseWait,

@@ -27,11 +27,12 @@
 //! queues, and all of them together (half the mbuf pool); challenge ACKs
 //! are rate-limited ([`ACK_THROTTLE_PER_SEC`]).
 //!
+//! A RST never ends TIME-WAIT early (RFC 1337). A FIN that arrives after
+//! a hole is remembered and taken when the hole fills.
+//!
 //! Not done (deviations a reader may look for): received SACK blocks are
 //! not used to choose what to resend (we send SACK blocks, and recover
-//! with NewReno); no keep-alive and no urgent data; a FIN that arrives out
-//! of order is forgotten (the peer sends it again); a RST in TIME-WAIT
-//! ends it (RFC 1337 would ignore it).
+//! with NewReno); no keep-alive and no urgent data.
 //!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket

@@ -132,6 +132,9 @@ pub(crate) struct Vars {
     pub fin_queued: bool,
     /// The peer's FIN arrived (end of file once the queue is read).
     pub rx_fin: bool,
+    /// Where the peer's FIN is, when it came after a hole: it takes
+    /// effect once RCV.NXT reaches it.
+    pub fin_at: Option<Seq>,
     /// `shutdown(SHUT_RD)`: what arrives is discarded.
     pub shut_rd: bool,
     /// An ACK is due now (not delayed).
@@ -211,6 +214,7 @@ impl Vars {
             quickacks: QUICKACKS,
             fin_queued: false,
             rx_fin: false,
+            fin_at: None,
             shut_rd: false,
             ack_now: false,
             error: None,
