@@ -175,6 +175,10 @@ named_enum! {
         TcpChallengeAcks = "tcp_challenge_acks",
         /// Challenge ACKs not sent: over the stack's rate.
         TcpChallengeAcksLimited = "tcp_challenge_acks_limited",
+        /// ACKs of segments outside the window (or failing PAWS, or
+        /// acknowledging what we never sent) not sent: over the stack's
+        /// rate.
+        TcpOowAcksLimited = "tcp_oow_acks_limited",
         TcpWindowProbes = "tcp_window_probes",
         /// ACKs sent when the delayed-ACK timer ran out.
         TcpDelayedAcks = "tcp_delayed_acks",

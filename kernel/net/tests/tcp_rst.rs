@@ -212,3 +212,25 @@ fn a_new_syn_replaces_a_connection_in_time_wait() {
     assert_eq!(t.tcp_states(), [Listen, SynReceived]);
     t.finish_all();
 }
+
+#[test]
+fn acks_of_segments_outside_the_window_are_rate_limited() {
+    let mut t = T::new();
+    let (_c, p) = t.connected(7);
+    let n = net::tcp::ACK_THROTTLE_PER_SEC as usize;
+    for _ in 0..n + 5 {
+        t.input(&p.frame_at(p.seq.wrapping_add(1 << 20), ACK, b"far"));
+    }
+    assert_eq!(t.segs().len(), n);
+    assert_eq!(t.counter("tcp_oow_acks_limited"), 5);
+    assert_eq!(t.counter("drop_tcp_out_of_window"), n as u64 + 5);
+    // Its own budget: challenge ACKs are still sent.
+    t.input(&p.frame_at(p.seq + 1000, RST, &[]));
+    assert_eq!(t.segs().len(), 1);
+    assert_eq!(t.counter("tcp_challenge_acks"), 1);
+    t.tick(1000);
+    t.input(&p.frame_at(p.seq.wrapping_sub(100), ACK, b"old"));
+    assert_eq!(t.seg().ack, p.seq, "a second later, answered again");
+    assert_eq!(t.tcp_states(), [Established]);
+    t.finish_all();
+}

@@ -101,17 +101,24 @@ impl Stack {
     /// [`ACK_THROTTLE_PER_SEC`] a second for the whole stack (RFC 5961
     /// 7), so a flood of forged segments does not become a flood of ACKs.
     pub(crate) fn tcp_challenge_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
-        let now = env.now_ms();
-        let (start, sent) = &mut self.tcp.challenges;
-        if now >= *start + 1000 {
-            (*start, *sent) = (now, 0);
-        }
-        if *sent >= ACK_THROTTLE_PER_SEC {
+        if !self.tcp.challenge_budget.take(env.now_ms()) {
             self.counters.bump(Stat::TcpChallengeAcksLimited);
             return;
         }
-        *sent += 1;
         self.counters.bump(Stat::TcpChallengeAcks);
+        self.tcp_send_ack(env, c);
+    }
+
+    /// The ACK that answers a segment outside the window, a PAWS failure
+    /// or an ACK of data never sent (RFC 9293 3.10.7.4, RFC 7323 5.3, RFC
+    /// 5961 5.2): from a budget of its own, as large, so a flood of such
+    /// segments is not answered one for one (as Linux limits them) and
+    /// does not use up the challenge ACKs.
+    pub(crate) fn tcp_oow_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
+        if !self.tcp.oow_budget.take(env.now_ms()) {
+            self.counters.bump(Stat::TcpOowAcksLimited);
+            return;
+        }
         self.tcp_send_ack(env, c);
     }
 
@@ -122,5 +129,40 @@ impl Stack {
         t.timers.linger = now + 2 * MSL_MS;
         t.timers.rto = 0;
         t.timers.persist = 0;
+    }
+}
+
+/// ACKs the whole stack may send of one kind in the current second.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AckBudget {
+    /// When the current second began (ms), and the ACKs sent in it.
+    start: u64,
+    sent: u32,
+    limit: u32,
+}
+
+impl AckBudget {
+    pub(crate) const fn new() -> AckBudget {
+        AckBudget::with_limit(ACK_THROTTLE_PER_SEC)
+    }
+
+    pub(crate) const fn with_limit(limit: u32) -> AckBudget {
+        AckBudget {
+            start: 0,
+            sent: 0,
+            limit,
+        }
+    }
+
+    /// Takes one ACK from the budget; false when this second's is spent.
+    fn take(&mut self, now: u64) -> bool {
+        if now >= self.start + 1000 {
+            (self.start, self.sent) = (now, 0);
+        }
+        if self.sent >= self.limit {
+            return false;
+        }
+        self.sent += 1;
+        true
     }
 }

@@ -242,7 +242,7 @@ impl Stack {
         // PAWS (RFC 7323 5.3): older than the newest timestamp seen.
         if let (true, Some((val, _)), false) = (t.agreed.ts, seg.opts.ts, seg.rst) {
             if (val.wrapping_sub(t.ts_recent) as i32) < 0 {
-                self.tcp_send_ack(env, c);
+                self.tcp_oow_ack(env, c);
                 return Err(DropReason::TcpPaws);
             }
         }
@@ -264,7 +264,7 @@ impl Stack {
                 t.timers.linger = now + 2 * MSL_MS;
             }
             if !seg.rst {
-                self.tcp_send_ack(env, c);
+                self.tcp_oow_ack(env, c);
             }
             return Err(DropReason::TcpOutOfWindow);
         }
@@ -323,7 +323,7 @@ impl Stack {
         // RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
         let oldest = Seq(t.snd_una.0.wrapping_sub(t.max_snd_wnd));
         if seg.ack.gt(t.snd_max) || seg.ack.lt(oldest) {
-            self.tcp_send_ack(env, c);
+            self.tcp_oow_ack(env, c);
             return Err(DropReason::TcpBadAck);
         }
         let t = &self.tcp.conns[c];

@@ -25,7 +25,8 @@
 //! oldest half-open connection giving way to a new SYN), the table
 //! ([`table::MAX_CONNS`]), each connection's in-order and out-of-order
 //! queues, and all of them together (half the mbuf pool); challenge ACKs
-//! are rate-limited ([`ACK_THROTTLE_PER_SEC`]).
+//! and the ACKs that answer segments outside the window are rate-limited,
+//! each kind to [`ACK_THROTTLE_PER_SEC`] for the whole stack.
 //!
 //! A RST never ends TIME-WAIT early (RFC 1337). A FIN that arrives after
 //! a hole is remembered and taken when the hole fills.
@@ -50,7 +51,7 @@ pub mod rtt;
 pub mod seq;
 pub mod sndbuf;
 
-mod ack;
+pub(crate) mod ack;
 mod data;
 mod input;
 mod options;
@@ -85,7 +86,9 @@ pub const DELACK_MS: u64 = 40;
 pub const SYN_RETRIES: u32 = 5;
 /// Retransmissions of data (or a FIN) before the connection fails.
 pub const DATA_RETRIES: u32 = 8;
-/// Challenge ACKs the stack sends per second at most (RFC 5961 7).
+/// Challenge ACKs the stack sends per second at most (RFC 5961 7), and as
+/// many ACKs of segments outside the window (Linux's
+/// `tcp_challenge_ack_limit` and `tcp_invalid_ratelimit` do the same).
 pub const ACK_THROTTLE_PER_SEC: u32 = 100;
 /// The longest interval between zero-window probes.
 pub const PERSIST_MAX_MS: u64 = 60_000;
