@@ -9,7 +9,7 @@ use abi::net::SockAddrIn;
 use abi::Errno;
 use common::tcp::*;
 use common::*;
-use net::tcp::{DATA_RETRIES, SYN_RETRIES};
+use net::tcp::{DATA_RETRIES, SYNACK_RETRIES, SYN_RETRIES};
 use wire::arp::ArpOperation;
 use wire::ethernet::EtherType;
 
@@ -76,11 +76,15 @@ fn an_unanswered_syn_fails_the_connect() {
     t.s.tcp_connect(&mut t.env, c, &SockAddrIn::new(PEER_IP, 7))
         .unwrap();
     let syn = t.seg();
-    let again = run_timers(&mut t, 10 * 60 * 1000);
+    let again = run_timers(&mut t, 62 * 1000);
     assert_eq!(again.len() as u32, SYN_RETRIES);
     assert!(again.iter().all(|(_, s)| s.has(SYN) && s.seq == syn.seq));
-    assert!(again[0].0 >= 1000, "the first RTO is a second");
-    assert_eq!(t.s.tcp_connected(c), Err(Errno::ETIMEDOUT));
+    // From 1 s, each wait doubles: the SYNs at 1, 3, 7, 15 and 31 s.
+    let at: Vec<u64> = again.iter().map(|(ms, _)| ms / 1000).collect();
+    assert_eq!(at, [1, 3, 7, 15, 31]);
+    assert_eq!(t.s.tcp_connected(c), Ok(false), "still trying at 62 s");
+    run_timers(&mut t, 2000);
+    assert_eq!(t.s.tcp_connected(c), Err(Errno::ETIMEDOUT), "over at 63 s");
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.assert_no_leak();
     t.finish_all();
@@ -100,10 +104,16 @@ fn a_lost_syn_ack_is_sent_again() {
     assert!(again.has(SYN | ACK));
     assert_eq!(again.seq, first.seq);
     assert_eq!(t.counter("drop_tcp_duplicate"), 1);
-    // Unanswered, the half-open connection gives up.
-    let resent = run_timers(&mut t, 10 * 60 * 1000);
-    assert_eq!(resent.len() as u32, SYN_RETRIES);
-    assert_eq!(t.tcp_states(), [net::tcp::TcpState::Listen]);
+    // Unanswered, the half-open connection gives up after its retries,
+    // the timer doubling from 1 s: half a minute, not minutes.
+    let resent = run_timers(&mut t, 30 * 1000);
+    let at: Vec<u64> = resent.iter().map(|(ms, _)| ms / 1000).collect();
+    assert_eq!(at, [1, 3, 7, 15]);
+    assert_eq!(t.tcp_states().len(), 2, "still half-open at 30 s");
+    let resent = run_timers(&mut t, 2000);
+    assert_eq!(resent.len(), 0);
+    assert_eq!(t.tcp_states(), [net::tcp::TcpState::Listen], "gone at 31 s");
+    assert_eq!(at.len() as u32, SYNACK_RETRIES);
     t.assert_no_leak();
     t.finish_all();
 }
@@ -287,5 +297,31 @@ fn a_one_byte_probe_of_our_closed_window_is_answered() {
     t.input(&p.frame(ACK, b"?"));
     let a = t.seg();
     assert_eq!((a.ack, a.window), (p.seq, 0), "not taken, but answered");
+    t.finish_all();
+}
+
+#[test]
+fn after_a_lost_syn_data_starts_with_a_three_second_timer() {
+    let mut t = T::new();
+    t.learn_peer();
+    let c = t.tcp_socket();
+    t.s.tcp_connect(&mut t.env, c, &SockAddrIn::new(PEER_IP, 7))
+        .unwrap();
+    t.seg();
+    let again = run_timers(&mut t, 1500);
+    assert_eq!(again.len(), 1, "the SYN sent again at 1 s");
+    // The answer (no timestamps: the handshake gives no RTT sample).
+    let mut p = Peer::new(7, again[0].1.src.1);
+    p.saw(&again[0].1);
+    t.input(&p.frame_with(p.seq, p.ack, SYN | ACK, &[], &[]));
+    p.seq += 1;
+    t.seg();
+    assert_eq!(t.s.tcp_connected(c), Ok(true));
+    t.send(c, b"data").unwrap();
+    t.seg();
+    // RFC 6298 5.7: 3 s, not the 1 s of a fresh connection.
+    let resent = run_timers(&mut t, 3500);
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].0 / 100, 30, "{:?}", resent[0].0);
     t.finish_all();
 }

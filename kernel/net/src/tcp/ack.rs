@@ -91,6 +91,9 @@ impl Stack {
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
         t.cc = Some(Reno::new(mss));
+        if t.syn_retransmitted {
+            t.rtt.syn_lost();
+        }
         match t.parent {
             Some(l) => self.tcp_wake(env, l),
             None => self.tcp_wake(env, c),

@@ -12,8 +12,9 @@
 //! (`congestion.rs`) and ISNs (`isn.rs`).
 //!
 //! Timers (RFC 9293 3.8 and what it cites): retransmission per RFC 6298
-//! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake and
-//! [`DATA_RETRIES`] afterwards, then `ETIMEDOUT`); delayed ACKs
+//! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake,
+//! [`SYNACK_RETRIES`] for a listener's, [`DATA_RETRIES`] afterwards, then
+//! `ETIMEDOUT`); delayed ACKs
 //! ([`DELACK_MS`], at least every second full segment); the persist timer
 //! probing a zero window (for ever while the peer answers, `ETIMEDOUT`
 //! after [`DATA_RETRIES`] probes it leaves unanswered); TIME-WAIT for 2 × [`MSL_MS`], a short MSL as
@@ -82,8 +83,15 @@ pub const MSL_MS: u64 = 2_000;
 /// How long an ACK may wait for data to ride on (RFC 1122 4.2.3.2: less
 /// than 500 ms; Linux waits at least 40).
 pub const DELACK_MS: u64 = 40;
-/// Retransmissions of a SYN before `connect` fails with `ETIMEDOUT`.
+/// Retransmissions of a SYN before `connect` fails with `ETIMEDOUT`: the
+/// timer doubling from 1 s, the attempt ends 63 s after the first SYN
+/// (Linux tries once more, for 127 s).
 pub const SYN_RETRIES: u32 = 5;
+/// Retransmissions of a SYN-ACK before a half-open connection of a
+/// listener is given up (Linux's `tcp_synack_retries`, there 5): 31 s
+/// after the first. A peer that answers does so within a few round trips;
+/// one that does not holds a place in the backlog until then.
+pub const SYNACK_RETRIES: u32 = 4;
 /// Retransmissions of data (or a FIN) before the connection fails.
 pub const DATA_RETRIES: u32 = 8;
 /// Challenge ACKs the stack sends per second at most (RFC 5961 7), and as

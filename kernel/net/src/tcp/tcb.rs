@@ -110,6 +110,8 @@ pub(crate) struct Vars {
     pub timers: Timers,
     /// Retransmissions since the last new acknowledgment.
     pub retries: u32,
+    /// Our SYN (or SYN-ACK) timed out and was sent again.
+    pub syn_retransmitted: bool,
     /// Zero-window probes sent in a row (their backoff).
     pub probes: u32,
     /// Probes sent since the peer last said anything: a peer that
@@ -205,6 +207,7 @@ impl Vars {
                 linger: 0,
             },
             retries: 0,
+            syn_retransmitted: false,
             probes: 0,
             probes_unanswered: 0,
             rtt_probe: None,

@@ -8,7 +8,7 @@ use abi::Errno;
 
 use super::seq::Seq;
 use super::table::MAX_CONNS;
-use super::{TcpState, DATA_RETRIES, PERSIST_MAX_MS, SYN_RETRIES};
+use super::{TcpState, DATA_RETRIES, PERSIST_MAX_MS, SYNACK_RETRIES, SYN_RETRIES};
 use crate::counters::Stat;
 use crate::{NetEnv, Stack};
 
@@ -53,7 +53,11 @@ impl Stack {
         let mss = self.tcp_payload_max(c);
         let t = &mut self.tcp.conns[c];
         let handshake = matches!(t.state, TcpState::SynSent | TcpState::SynReceived);
-        let limit = if handshake { SYN_RETRIES } else { DATA_RETRIES };
+        let limit = match t.state {
+            TcpState::SynReceived if t.parent.is_some() => SYNACK_RETRIES,
+            _ if handshake => SYN_RETRIES,
+            _ => DATA_RETRIES,
+        };
         if t.retries >= limit {
             self.counters.bump(Stat::TcpConnTimeouts);
             if t.state == TcpState::SynReceived && t.parent.is_some() {
@@ -74,7 +78,9 @@ impl Stack {
         }
         t.timers.rto = now + t.rtt.rto_ms() as u64;
         if handshake {
-            t.rtt.syn_lost();
+            // The timeout the data starts with, once established (RFC
+            // 6298 5.7); the handshake itself backs off from 1 s.
+            t.syn_retransmitted = true;
             self.counters.bump(Stat::TcpRetransmits);
             self.tcp_send_syn(env, c);
         } else {
