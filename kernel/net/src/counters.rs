@@ -180,6 +180,10 @@ named_enum! {
         /// rate.
         TcpOowAcksLimited = "tcp_oow_acks_limited",
         TcpWindowProbes = "tcp_window_probes",
+        /// Keep-alive probes sent to an idle peer.
+        TcpKeepaliveProbes = "tcp_keepalive_probes",
+        /// Connections failed because no keep-alive probe was answered.
+        TcpKeepaliveTimeouts = "tcp_keepalive_timeouts",
         /// ACKs sent when the delayed-ACK timer ran out.
         TcpDelayedAcks = "tcp_delayed_acks",
         /// Half-open connections dropped for a newer SYN (backlog full).

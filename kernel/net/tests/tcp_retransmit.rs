@@ -1,7 +1,7 @@
 //! Loss and recovery, frame by frame: the retransmission timer backing
 //! off until the connection fails (RFC 6298), SYN retries, fast
 //! retransmit on three duplicate ACKs (RFC 5681), the zero window and its
-//! probes, Nagle, out-of-order data with SACK, duplicates.
+//! probes, Nagle, out-of-order data with SACK, duplicates, keep-alive.
 
 mod common;
 
@@ -17,10 +17,15 @@ use wire::ethernet::EtherType;
 /// segments went out, with the segments. The peer answers ARP (its
 /// entry expires over such times).
 fn run_timers(t: &mut T, total_ms: u64) -> Vec<(u64, Seg)> {
+    run_timers_by(t, total_ms, 10)
+}
+
+/// [`run_timers`] in steps of `step_ms`.
+fn run_timers_by(t: &mut T, total_ms: u64, step_ms: u64) -> Vec<(u64, Seg)> {
     let start = t.env.now;
     let mut out = vec![];
     while t.env.now - start < total_ms {
-        t.tick(10);
+        t.tick(step_ms);
         let mut frames = t.sent();
         if frames
             .iter()
@@ -314,7 +319,6 @@ fn after_a_lost_syn_data_starts_with_a_three_second_timer() {
     let mut p = Peer::new(7, again[0].1.src.1);
     p.saw(&again[0].1);
     t.input(&p.frame_with(p.seq, p.ack, SYN | ACK, &[], &[]));
-    p.seq += 1;
     t.seg();
     assert_eq!(t.s.tcp_connected(c), Ok(true));
     t.send(c, b"data").unwrap();
@@ -323,5 +327,66 @@ fn after_a_lost_syn_data_starts_with_a_three_second_timer() {
     let resent = run_timers(&mut t, 3500);
     assert_eq!(resent.len(), 1);
     assert_eq!(resent[0].0 / 100, 30, "{:?}", resent[0].0);
+    t.finish_all();
+}
+
+#[test]
+fn keep_alive_probes_an_idle_peer_and_a_silent_one_fails_the_connection() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    let mut o = t.s.options(c).unwrap();
+    o.keepalive = net::tcp::Keepalive {
+        on: true,
+        idle_s: 10,
+        intvl_s: 2,
+        cnt: 3,
+    };
+    t.s.set_options(c, o).unwrap();
+    // Idle for 10 s, then a probe: one byte before SND.UNA, no data.
+    let probes = run_timers(&mut t, 10_500);
+    assert_eq!(probes.len(), 1, "{probes:?}");
+    let (at, probe) = &probes[0];
+    assert_eq!(at / 100, 100);
+    assert_eq!(probe.seq, p.ack.wrapping_sub(1));
+    assert!(probe.has(ACK) && probe.payload.is_empty());
+    // The peer answers (its ACK): the silence starts again.
+    p.saw(probe);
+    t.input(&p.frame(ACK, &[]));
+    assert!(run_timers(&mut t, 9_000).is_empty());
+    // Now it stays silent: probes 2 s apart, then a RST and ETIMEDOUT.
+    let rest = run_timers(&mut t, 8_000);
+    let at: Vec<u64> = rest.iter().map(|(ms, _)| ms / 100).collect();
+    assert_eq!(at, [10, 30, 50, 70], "{rest:?}");
+    assert!(rest[..3].iter().all(|(_, s)| !s.has(RST)));
+    assert!(rest[3].1.has(RST));
+    assert_eq!(t.counter("tcp_keepalive_probes"), 4);
+    assert_eq!(t.counter("tcp_keepalive_timeouts"), 1);
+    assert_eq!(t.recv(c, 10), Err(Errno::ETIMEDOUT));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.assert_no_leak();
+    t.finish_all();
+}
+
+#[test]
+fn keep_alive_is_off_until_asked_for_then_waits_two_hours() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    assert!(run_timers_by(&mut t, 3 * 3600 * 1000, 1000).is_empty());
+    let mut o = t.s.options(c).unwrap();
+    o.keepalive.on = true;
+    t.s.set_options(c, o).unwrap();
+    // Silent for three hours already: probed at once, and answered.
+    let probe = run_timers_by(&mut t, 1000, 1000);
+    assert_eq!(probe.len(), 1);
+    p.saw(&probe[0].1);
+    t.input(&p.frame(ACK, &[]));
+    // The next after the default two hours.
+    assert!(run_timers_by(&mut t, 7199 * 1000, 1000).is_empty());
+    assert_eq!(run_timers_by(&mut t, 1000, 1000).len(), 1);
+    // Answered by nobody: 8 more probes 75 s apart, then the RST.
+    let rest = run_timers_by(&mut t, 9 * 75 * 1000, 1000);
+    assert_eq!(rest.len(), 9);
+    assert!(rest[8].1.has(RST));
+    assert_eq!(t.recv(c, 10), Err(Errno::ETIMEDOUT));
     t.finish_all();
 }

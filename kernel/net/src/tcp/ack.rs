@@ -82,6 +82,7 @@ impl Stack {
         let t = &mut self.tcp.conns[c];
         t.state = TcpState::Established;
         t.established_order = order;
+        t.last_rx_ms = env.now_ms();
         t.snd_wnd = (seg.wnd as u32) << t.agreed.snd_shift;
         if seg.syn {
             // The window of a SYN is never scaled (RFC 7323 2.2).

@@ -268,6 +268,9 @@ impl Stack {
             }
             return Err(DropReason::TcpOutOfWindow);
         }
+        // The peer is there (keep-alive waits from here).
+        t.last_rx_ms = now;
+        t.ka_probes = 0;
         // Timestamps: the one to echo is from the segment at RCV.NXT
         // (RFC 7323 4.3).
         if let Some((val, _)) = seg.opts.ts {

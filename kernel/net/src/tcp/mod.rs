@@ -32,9 +32,11 @@
 //! A RST never ends TIME-WAIT early (RFC 1337). A FIN that arrives after
 //! a hole is remembered and taken when the hole fills.
 //!
+//! Keep-alive is there when asked for ([`Keepalive`]).
+//!
 //! Not done (deviations a reader may look for): received SACK blocks are
 //! not used to choose what to resend (we send SACK blocks, and recover
-//! with NewReno); no keep-alive and no urgent data.
+//! with NewReno); no urgent data.
 //!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket
@@ -100,6 +102,35 @@ pub const DATA_RETRIES: u32 = 8;
 pub const ACK_THROTTLE_PER_SEC: u32 = 100;
 /// The longest interval between zero-window probes.
 pub const PERSIST_MAX_MS: u64 = 60_000;
+
+/// `SO_KEEPALIVE` (RFC 1122 4.2.3.6) with its Linux-named settings: off
+/// until asked for; then, after `idle_s` seconds without a segment from
+/// the peer (and nothing of ours unacknowledged, which the retransmission
+/// timer watches), a probe every `intvl_s` seconds; `cnt` unanswered
+/// ones fail the connection with `ETIMEDOUT`. The defaults are Linux's
+/// (two hours, 75 s, 9), as RFC 1122 asks for at least two hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    pub on: bool,
+    pub idle_s: u32,
+    pub intvl_s: u32,
+    pub cnt: u32,
+}
+
+impl Keepalive {
+    pub const DEFAULT: Keepalive = Keepalive {
+        on: false,
+        idle_s: 7200,
+        intvl_s: 75,
+        cnt: 9,
+    };
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// Is `id` a TCP socket's?
 pub fn is_tcp(id: SocketId) -> bool {

@@ -118,6 +118,12 @@ pub(crate) struct Vars {
     /// answers may keep its window closed forever (RFC 1122 4.2.2.17), a
     /// peer that is gone fails the connection like unanswered data.
     pub probes_unanswered: u32,
+    /// When the last acceptable segment arrived (ms): keep-alive counts
+    /// the silence from there.
+    pub last_rx_ms: u64,
+    /// Keep-alive probes sent since, and when the last one went.
+    pub ka_probes: u32,
+    pub ka_sent_ms: u64,
     /// A segment being timed (Karn): its end and when it was sent.
     pub rtt_probe: Option<(Seq, u64)>,
     pub dupacks: u32,
@@ -173,6 +179,7 @@ impl Vars {
                 nonblock: false,
                 nodelay: false,
                 reuseaddr: false,
+                keepalive: super::Keepalive::DEFAULT,
             },
             backlog: 0,
             parent: None,
@@ -210,6 +217,9 @@ impl Vars {
             syn_retransmitted: false,
             probes: 0,
             probes_unanswered: 0,
+            last_rx_ms: 0,
+            ka_probes: 0,
+            ka_sent_ms: 0,
             rtt_probe: None,
             dupacks: 0,
             unacked_segs: 0,

@@ -38,6 +38,9 @@ impl Stack {
                 self.counters.bump(Stat::TcpDelayedAcks);
                 self.tcp_send_ack(env, c);
             }
+            if self.tcp.conns[c].opts.keepalive.on {
+                self.tcp_keepalive(env, c);
+            }
             let t = &self.tcp.conns[c];
             if let (Some(id), true) = (t.sock, t.timed_waiters > 0) {
                 env.wakeup(id);
@@ -112,6 +115,44 @@ impl Stack {
         t.timers.persist = now + wait;
         let seq = Seq(t.snd_una.0.wrapping_sub(1));
         self.counters.bump(Stat::TcpWindowProbes);
+        self.tcp_xmit(env, c, None, seq, super::output::Flags::ACK);
+    }
+
+    /// Keep-alive (RFC 1122 4.2.3.6): a connection whose peer has said
+    /// nothing for the idle time, with nothing of ours waiting for an
+    /// ACK, is probed with a segment one byte before SND.UNA, which the
+    /// peer must answer with an ACK; probes unanswered for too long reset
+    /// the connection and fail it with `ETIMEDOUT` (as Linux).
+    fn tcp_keepalive(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let now = env.now_ms();
+        let t = &mut self.tcp.conns[c];
+        let k = t.opts.keepalive;
+        let idle = matches!(
+            t.state,
+            TcpState::Established | TcpState::CloseWait | TcpState::FinWait2
+        ) && t.flight() == 0
+            && !t.sndbuf.end().gt(t.snd_nxt);
+        if !idle {
+            return;
+        }
+        let due = if t.ka_probes == 0 {
+            t.last_rx_ms + k.idle_s as u64 * 1000
+        } else {
+            t.ka_sent_ms + k.intvl_s as u64 * 1000
+        };
+        if now < due {
+            return;
+        }
+        if t.ka_probes >= k.cnt {
+            self.counters.bump(Stat::TcpKeepaliveTimeouts);
+            self.tcp_send_rst(env, c);
+            self.tcp_fail(env, c, Errno::ETIMEDOUT);
+            return;
+        }
+        t.ka_probes += 1;
+        t.ka_sent_ms = now;
+        let seq = Seq(t.snd_una.0.wrapping_sub(1));
+        self.counters.bump(Stat::TcpKeepaliveProbes);
         self.tcp_xmit(env, c, None, seq, super::output::Flags::ACK);
     }
 
