@@ -162,6 +162,8 @@ named_enum! {
         TcpRetransmits = "tcp_retransmits",
         /// Retransmissions on three duplicate ACKs (RFC 5681).
         TcpFastRetransmits = "tcp_fast_retransmits",
+        /// Holes the peer's SACK blocks showed, resent in recovery.
+        TcpSackRetransmits = "tcp_sack_retransmits",
         /// The retransmission timer expired.
         TcpRtoTimeouts = "tcp_rto_timeouts",
         /// Connections that gave up after their retries (ETIMEDOUT).

@@ -390,3 +390,75 @@ fn keep_alive_is_off_until_asked_for_then_waits_two_hours() {
     assert_eq!(t.recv(c, 10), Err(Errno::ETIMEDOUT));
     t.finish_all();
 }
+
+/// Timestamps and a SACK option holding `blocks`, as Linux sends them.
+fn sack_options(p: &Peer, blocks: &[(u32, u32)]) -> Vec<u8> {
+    let (val, ecr) = p.ts.unwrap();
+    let mut o = ts_options(val, ecr);
+    o.extend_from_slice(&[1, 1, 5, 2 + 8 * blocks.len() as u8]);
+    for (l, r) in blocks {
+        o.extend_from_slice(&l.to_be_bytes());
+        o.extend_from_slice(&r.to_be_bytes());
+    }
+    o
+}
+
+#[test]
+fn sack_blocks_choose_the_holes_recovery_resends() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    let data: Vec<u8> = (0..64_000).map(|i| (i % 251) as u8).collect();
+    t.send(c, &data).unwrap();
+    // Slow start: each segment acknowledged on its own, until a round
+    // puts a dozen segments in flight.
+    let mut flight = t.segs();
+    while flight.len() < 12 {
+        for s in &flight {
+            p.saw(s);
+            t.input(&p.frame(ACK, &[]));
+        }
+        flight = t.segs();
+    }
+    let s: Vec<(u32, u32)> = flight
+        .iter()
+        .map(|s| (s.seq, s.seq + s.payload.len() as u32))
+        .collect();
+    let una = s[0].0;
+    // Segments 0 and 4 are lost; each other one draws a duplicate ACK
+    // with SACK blocks (the latest first).
+    let dup = |t: &mut T, blocks: &[(u32, u32)]| {
+        t.input(&p.frame_with(p.seq, una, ACK, &sack_options(&p, blocks), &[]));
+        t.segs()
+    };
+    assert!(dup(&mut t, &[(s[1].0, s[1].1)]).is_empty());
+    assert!(dup(&mut t, &[(s[1].0, s[2].1)]).is_empty());
+    let fast = dup(&mut t, &[(s[1].0, s[3].1)]);
+    assert_eq!(fast.len(), 1);
+    assert_eq!(fast[0].seq, s[0].0, "fast retransmit of the first hole");
+    // The next duplicate shows data past the second hole: it is resent
+    // now, not a round trip later after the partial ACK.
+    let next = dup(&mut t, &[(s[5].0, s[5].1), (s[1].0, s[3].1)]);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(
+        (next[0].seq, next[0].payload.len() as u32),
+        (s[4].0, s[4].1 - s[4].0)
+    );
+    assert_eq!(t.counter("tcp_sack_retransmits"), 1);
+    // The first hole's resend arrives: a partial ACK up to the second
+    // hole, which was resent already: not again.
+    t.input(&p.frame_with(
+        p.seq,
+        s[4].0,
+        ACK,
+        &sack_options(&p, &[(s[5].0, s[11].1)]),
+        &[],
+    ));
+    let after = t.segs();
+    assert!(after.iter().all(|x| x.seq != s[4].0), "{after:?}");
+    // And the second: everything in, recovery over, the rest flows.
+    p.ack = s[11].1;
+    t.input(&p.frame(ACK, &[]));
+    assert!(!t.segs().is_empty());
+    assert_eq!(t.counter("tcp_fast_retransmits"), 1);
+    t.finish_all();
+}

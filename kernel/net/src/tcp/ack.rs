@@ -1,7 +1,8 @@
 //! What an acknowledgment does (RFC 9293 3.10.7.4, fifth): new data
 //! acknowledged frees the send buffer, times the round trip (RFC 6298,
 //! RFC 7323 4.1) and feeds congestion control (RFC 5681, RFC 6582);
-//! duplicates count towards fast retransmit; the handshake's ACK makes the
+//! duplicates count towards fast retransmit, and in recovery resend the
+//! holes the SACK scoreboard shows; the handshake's ACK makes the
 //! connection established; doubtful segments draw a rate-limited challenge
 //! ACK (RFC 5961).
 
@@ -22,6 +23,7 @@ impl Stack {
         let end = t.sndbuf.end();
         t.sndbuf.acked(if seg.ack.gt(end) { end } else { seg.ack });
         t.snd_una = seg.ack;
+        t.sacked.acked(seg.ack);
         if t.snd_nxt.lt(t.snd_una) {
             t.snd_nxt = t.snd_una;
         }
@@ -52,7 +54,7 @@ impl Stack {
             0
         };
         if partial {
-            self.tcp_retransmit_first(env, c);
+            self.tcp_retransmit_next(env, c);
         }
         self.tcp_wake(env, c);
     }
@@ -70,6 +72,10 @@ impl Stack {
         if fast {
             self.counters.bump(Stat::TcpFastRetransmits);
             self.tcp_retransmit_first(env, c);
+        } else if t.cc.as_ref().is_some_and(|cc| cc.in_recovery()) && !t.sacked.is_empty() {
+            // Each further duplicate: a segment left the network, and the
+            // SACK blocks may show the next hole to fill.
+            self.tcp_retransmit_next(env, c);
         }
     }
 

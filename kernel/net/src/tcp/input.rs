@@ -329,6 +329,11 @@ impl Stack {
             self.tcp_oow_ack(env, c);
             return Err(DropReason::TcpBadAck);
         }
+        // What the peer's SACK blocks say it holds (RFC 2018, 6675).
+        if t.agreed.sack && seg.opts.sack_n > 0 {
+            let (una, max) = (t.snd_una, t.snd_max);
+            t.sacked.update(&seg.opts.sack[..seg.opts.sack_n], una, max);
+        }
         let t = &self.tcp.conns[c];
         if seg.ack.gt(t.snd_una) {
             self.tcp_new_ack(env, c, &seg);

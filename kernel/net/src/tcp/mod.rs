@@ -9,7 +9,8 @@
 //! socket calls on TCP ids (`sockcalls.rs`); the building blocks are
 //! sequence numbers (`seq.rs`), the send buffer (`sndbuf.rs`), the
 //! reassembly queue (`reasm.rs`), RTT estimation (`rtt.rs`), NewReno
-//! (`congestion.rs`) and ISNs (`isn.rs`).
+//! (`congestion.rs`), the SACK scoreboard (`scoreboard.rs`) and ISNs
+//! (`isn.rs`).
 //!
 //! Timers (RFC 9293 3.8 and what it cites): retransmission per RFC 6298
 //! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake,
@@ -34,9 +35,13 @@
 //!
 //! Keep-alive is there when asked for ([`Keepalive`]).
 //!
-//! Not done (deviations a reader may look for): received SACK blocks are
-//! not used to choose what to resend (we send SACK blocks, and recover
-//! with NewReno); no urgent data.
+//! Loss recovery is NewReno, helped by the SACK blocks the peer sends:
+//! in fast recovery each further duplicate ACK resends the next hole the
+//! scoreboard shows, so several losses in one window are repaired in one
+//! round trip (RFC 6675 in a simple form: no pipe estimate, one segment
+//! per duplicate ACK).
+//!
+//! Not done (deviations a reader may look for): no urgent data.
 //!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket
@@ -60,6 +65,7 @@ mod input;
 mod options;
 mod output;
 pub mod rcvq;
+pub mod scoreboard;
 mod sockcalls;
 pub mod table;
 pub mod tcb;

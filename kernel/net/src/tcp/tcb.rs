@@ -11,6 +11,7 @@ use super::congestion::Reno;
 use super::rcvq::RecvQueue;
 use super::reasm::Reassembly;
 use super::rtt::Rtt;
+use super::scoreboard::Scoreboard;
 use super::seq::Seq;
 use super::sndbuf::SendBuffer;
 use super::TcpState;
@@ -127,6 +128,11 @@ pub(crate) struct Vars {
     /// A segment being timed (Karn): its end and when it was sent.
     pub rtt_probe: Option<(Seq, u64)>,
     pub dupacks: u32,
+    /// What the peer's SACK blocks say it holds beyond SND.UNA.
+    pub sacked: Scoreboard,
+    /// The end of the last hole resent in this recovery (RFC 6675
+    /// HighRxt).
+    pub high_rxt: Seq,
     /// Full-sized segments received since our last ACK.
     pub unacked_segs: u32,
     /// The largest segment the peer sent so far (its full size, as far
@@ -222,6 +228,8 @@ impl Vars {
             ka_sent_ms: 0,
             rtt_probe: None,
             dupacks: 0,
+            sacked: Scoreboard::new(),
+            high_rxt: Seq(0),
             unacked_segs: 0,
             rcv_mss: 0,
             quickacks: QUICKACKS,

@@ -75,6 +75,9 @@ impl Stack {
         t.rtt.backoff();
         t.rtt_probe = None;
         t.dupacks = 0;
+        // Go-back-N from SND.UNA: SACK information is not relied on after
+        // a timeout (RFC 2018 8: the peer may have discarded what it held).
+        t.sacked.clear();
         let flight = t.flight();
         if let Some(cc) = t.cc.as_mut() {
             cc.on_timeout(flight, mss);
