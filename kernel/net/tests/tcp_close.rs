@@ -15,11 +15,8 @@ use net::tcp::MSL_MS;
 fn our_fin_first_through_fin_wait_2_and_time_wait() {
     let mut t = T::new();
     let (_l, c, mut p) = t.accepted(80);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    assert!(fin.has(FIN | ACK));
+    t.close_with_fin(c, &mut p);
     assert_eq!(t.tcp_states(), [Listen, FinWait1]);
-    p.saw(&fin);
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [Listen, FinWait2]);
     // The peer may still send: the user closed, so that is a reset, but
@@ -144,9 +141,7 @@ fn closing_with_unread_data_resets() {
 fn data_after_close_resets() {
     let mut t = T::new();
     let (c, mut p) = t.connected(7);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
+    t.close_with_fin(c, &mut p);
     t.input(&p.frame(ACK | PSH, b"too late"));
     assert!(t.seg().has(RST));
     assert_eq!(t.counter("drop_tcp_data_after_close"), 1);
@@ -159,9 +154,7 @@ fn data_after_close_resets() {
 fn an_orphaned_fin_wait_2_does_not_wait_forever() {
     let mut t = T::new();
     let (c, mut p) = t.connected(7);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
+    t.close_with_fin(c, &mut p);
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [FinWait2]);
     t.tick(2 * MSL_MS);
@@ -213,10 +206,7 @@ fn a_fin_after_a_hole_takes_effect_when_the_hole_fills() {
     assert_eq!(t.tcp_states(), [Listen, CloseWait]);
     assert_eq!(t.recv(c, 100).unwrap(), b"helloworld");
     assert_eq!(t.recv(c, 100).unwrap(), b"", "then end of file");
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    assert!(fin.has(FIN));
-    p.saw(&fin);
+    t.close_with_fin(c, &mut p);
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [Listen]);
     t.assert_no_leak();
