@@ -160,12 +160,12 @@ mod tests {
     #[test]
     fn an_ack_trims_the_ranges_and_sequence_numbers_wrap() {
         let mut b = Scoreboard::new();
-        let base = u32::MAX - 50;
-        b.update(&[(s(base + 10), s(base + 100))], s(base), s(base + 200));
-        assert_eq!(b.next_hole(s(base)), Some((s(base), 10)));
-        b.acked(s(base + 60));
-        assert_eq!(b.ranges(), [(s(base + 60), s(base + 100))]);
-        b.acked(s(base + 100));
+        let base = s(u32::MAX - 50);
+        b.update(&[(base + 10, base + 100)], base, base + 200);
+        assert_eq!(b.next_hole(base), Some((base, 10)));
+        b.acked(base + 60);
+        assert_eq!(b.ranges(), [(base + 60, base + 100)]);
+        b.acked(base + 100);
         assert!(b.is_empty());
     }
 
