@@ -27,7 +27,8 @@ use alloc::vec;
 
 use abi::net::{
     ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
-    MAX_COUNTERS, SOL_SOCKET, SOL_TCP, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR,
+    MAX_COUNTERS, SOL_SOCKET, SOL_TCP, SO_KEEPALIVE, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
+    SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPCNT_MAX, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEP_MAX_SECS,
     TCP_NODELAY,
 };
 use abi::Errno;
@@ -306,14 +307,19 @@ pub fn sys_getsockname() -> Result<usize, Errno> {
 }
 
 /// setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS | SO_NONBLOCK | SO_RCVBUF |
-/// SO_REUSEADDR, &u64, 8), or (fd, SOL_TCP, TCP_NODELAY, &u64, 8) on a
-/// stream socket.
+/// SO_REUSEADDR, &u64, 8), or on a stream socket (fd, SOL_SOCKET,
+/// SO_KEEPALIVE, ...) and (fd, SOL_TCP, TCP_NODELAY | TCP_KEEPIDLE |
+/// TCP_KEEPINTVL | TCP_KEEPCNT, &u64, 8).
 pub fn sys_setsockopt() -> Result<usize, Errno> {
     let (_f, id) = argsock(0)?;
     let (level, opt, optval, optlen) = (argaddr(1), argaddr(2), argaddr(3), argaddr(4));
+    let tcp_opts = [TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT];
     let known = match level {
-        SOL_SOCKET => [SO_RCVTIMEO_MS, SO_NONBLOCK, SO_RCVBUF, SO_REUSEADDR].contains(&opt),
-        SOL_TCP => opt == TCP_NODELAY && is_tcp(id),
+        SOL_SOCKET => {
+            [SO_RCVTIMEO_MS, SO_NONBLOCK, SO_RCVBUF, SO_REUSEADDR].contains(&opt)
+                || (opt == SO_KEEPALIVE && is_tcp(id))
+        }
+        SOL_TCP => tcp_opts.contains(&opt) && is_tcp(id),
         _ => false,
     };
     if !known {
@@ -329,10 +335,19 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
         return Ok(0);
     }
     let mut o = net.options(id)?;
+    // Keep-alive's times and count, in Linux's ranges.
+    let ranged = |max: u64| match (1..=max).contains(&v) {
+        true => Ok(v as u32),
+        false => Err(Errno::EINVAL),
+    };
     match (level, opt) {
         (SOL_SOCKET, SO_RCVTIMEO_MS) => o.rcvtimeo_ms = v,
         (SOL_SOCKET, SO_NONBLOCK) => o.nonblock = v != 0,
+        (SOL_SOCKET, SO_KEEPALIVE) => o.keepalive.on = v != 0,
         (SOL_SOCKET, _) => o.reuseaddr = v != 0,
+        (_, TCP_KEEPIDLE) => o.keepalive.idle_s = ranged(TCP_KEEP_MAX_SECS)?,
+        (_, TCP_KEEPINTVL) => o.keepalive.intvl_s = ranged(TCP_KEEP_MAX_SECS)?,
+        (_, TCP_KEEPCNT) => o.keepalive.cnt = ranged(TCP_KEEPCNT_MAX)?,
         _ => o.nodelay = v != 0,
     }
     net.set_options(id, o)?;

@@ -9,8 +9,9 @@
 use crate::sys::{close, Fd};
 use crate::syscall as raw;
 use abi::net::{
-    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_NONBLOCK,
-    SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_NODELAY,
+    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_KEEPALIVE,
+    SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
+    TCP_NODELAY,
 };
 use abi::Errno;
 use core::mem::size_of;
@@ -191,6 +192,16 @@ impl Socket {
     /// `TCP_NODELAY`: send small writes at once (Nagle off).
     pub fn set_nodelay(&self, on: bool) -> Result<(), Errno> {
         self.set_option(SOL_TCP, TCP_NODELAY, on as u64)
+    }
+
+    /// `SO_KEEPALIVE` with `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and
+    /// `TCP_KEEPCNT`: probe the peer after `idle_s` silent seconds, every
+    /// `intvl_s` seconds, and give up (ETIMEDOUT) after `cnt` unanswered.
+    pub fn set_keepalive(&self, idle_s: u64, intvl_s: u64, cnt: u64) -> Result<(), Errno> {
+        self.set_option(SOL_TCP, TCP_KEEPIDLE, idle_s)?;
+        self.set_option(SOL_TCP, TCP_KEEPINTVL, intvl_s)?;
+        self.set_option(SOL_TCP, TCP_KEEPCNT, cnt)?;
+        self.set_opt(SO_KEEPALIVE, 1)
     }
 }
 

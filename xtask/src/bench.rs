@@ -9,10 +9,9 @@
 //! trips and the paced stream, `udpblast` sends the guest→host stream, and
 //! `netstat -t` reports the kernel's receive-path profile at the end.
 //!
-//! With `--tcp`, TCP too (`bench_tcp`): bulk throughput guest→host
-//! (`tcpbulk send`) and host→guest (`tcpbulk sink`), and connections/s to
-//! the guest's `tcpecho`, each beside the same loop between two host
-//! threads.
+//! Then TCP (`bench_tcp`): bulk throughput guest→host (`tcpbulk send`)
+//! and host→guest (`tcpbulk sink`), and connections/s to the guest's
+//! `tcpecho`, each beside the same loop between two host threads.
 use anyhow::{ensure, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,12 +77,11 @@ struct Report {
     guest_drops: BTreeMap<String, u64>,
     guest_to_host_per_sec: Pair<f64>,
     stream_size: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tcp: Option<TcpFigures>,
+    tcp: TcpFigures,
     rx_profile: Vec<String>,
 }
 
-/// The TCP figures (`--tcp`), each beside its loopback baseline.
+/// The TCP figures, each beside its loopback baseline.
 #[derive(Serialize)]
 struct TcpFigures {
     guest_to_host: Pair<Bulk>,
@@ -109,10 +107,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let sizes = if args.quick { &QUICK } else { &FULL };
     let (echo_port, _) = guestnet::two_free_udp_ports()?;
     let tcp_ports = (guestnet::free_tcp_port()?, guestnet::free_tcp_port()?);
-    let tcp_forwards = match args.tcp {
-        true => vec![(tcp_ports.0, TCP_SINK), (tcp_ports.1, TCP_ECHO)],
-        false => Vec::new(),
-    };
+    let tcp_forwards = vec![(tcp_ports.0, TCP_SINK), (tcp_ports.1, TCP_ECHO)];
     let guest = Guest {
         images,
         net: Net::User {
@@ -208,10 +203,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         stream.guest, stream.loopback
     );
 
-    let tcp = match args.tcp {
-        true => Some(tcp_figures(&mut con, tcp_ports, sizes)?),
-        false => None,
-    };
+    let tcp = tcp_figures(&mut con, tcp_ports, sizes)?;
 
     let profile = con.run("netstat -t", Duration::from_secs(20))?;
     println!(

@@ -124,12 +124,10 @@ pub struct BenchArgs {
     /// Harts the guest runs on (the kernel supports up to 8).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=8))]
     pub smp: u64,
-    /// About a minute: fewer round trips, shorter paced runs and stream.
+    /// About a minute: fewer round trips, shorter paced runs and stream,
+    /// smaller TCP transfers and fewer connections.
     #[arg(long)]
     pub quick: bool,
-    /// Also TCP: bulk throughput both ways and connections/s.
-    #[arg(long, conflicts_with = "parse")]
-    pub tcp: bool,
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 //!   echo server `cargo xtask qemu` runs; Ctrl-A X ends QEMU with status 0.
 //! - [`disk_and_loopback`]: the file written above is read in a second
 //!   session on the same image; a third start on that image is refused in
-//!   one line naming the holder; `ping 127.0.0.1` and UDP over 127.0.0.1
-//!   are answered with nothing on the NIC's capture; after `halt` the image
-//!   checks clean.
+//!   one line naming the holder; `ping 127.0.0.1`, UDP over 127.0.0.1
+//!   and `nc` typing a request to `httpd` over 127.0.0.1 (poll on the
+//!   console and a socket) are answered with nothing on the NIC's capture;
+//!   after `halt` the image checks clean.
 //!
 //! Every session boots an image of its own under build/ (`XV6NET_FS`, the
 //! environment form of `--fs`): a user's build/fs.img is never touched.
@@ -228,6 +229,24 @@ fn disk_and_loopback(image: &Path) -> Result<()> {
         "echo over-loopback | nc -u -w 500 127.0.0.1 7",
         "over-loopback",
     )?;
+    // poll over the console and a socket at once, as a person types it:
+    // nc sends the typed request to httpd over 127.0.0.1 and prints the
+    // answer, then ends when httpd closes.
+    s.con.run("httpd -p 8081 &", SHORT)?;
+    s.con.expect("httpd: serving / on port 8081", SHORT)?;
+    s.con.send_line("nc 127.0.0.1 8081")?;
+    std::thread::sleep(Duration::from_millis(300));
+    s.con.send_line("HEAD /README.md HTTP/1.0")?;
+    s.con.send_line("")?;
+    s.con
+        .expect("HTTP/1.1 200 OK", SHORT)
+        .context("nc did not send the typed request or print the answer")?;
+    s.con
+        .expect("$ ", SHORT)
+        .context("nc did not end when httpd closed the connection")?;
+    eprintln!(
+        "nc: typed lines to httpd over 127.0.0.1, its answer printed (poll on console and socket)"
+    );
     // The control: the same capture does see the gateway's ping.
     s.check("ping -c 2 -i 200 10.0.2.2", "2 received")?;
     s.con.send_line("halt")?;
@@ -249,7 +268,7 @@ fn disk_and_loopback(image: &Path) -> Result<()> {
          found {on_loopback} frames to or from 127/8, {icmp} ICMP, {udp} UDP",
         pcap.display()
     );
-    eprintln!("loopback: ping and UDP echo over 127.0.0.1 answered; the capture holds only the 4 ICMP frames of the control ping");
+    eprintln!("loopback: ping, UDP echo and TCP over 127.0.0.1 answered; the capture holds only the 4 ICMP frames of the control ping");
     Ok(())
 }
 

@@ -30,12 +30,28 @@ pub const RCVBUF_MAX: u64 = 1 << 20;
 pub const RCVBUF_DEFAULT: u64 = 256 * 1024;
 /// Allow `bind` to a port that connections in TIME-WAIT still hold (u64 0/1).
 pub const SO_REUSEADDR: usize = 23;
+/// Keep-alive probes on an idle TCP connection (u64 0/1); a peer that
+/// answers none of them fails the connection with ETIMEDOUT. When and how
+/// often: `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`.
+pub const SO_KEEPALIVE: usize = 24;
 
 /// The `setsockopt` level of TCP's own options: its protocol number, as in BSD.
 pub const SOL_TCP: usize = ipv4::IpProtocol::TCP.0 as usize;
 /// Send segments at once instead of coalescing small writes (Nagle's
 /// algorithm off), u64 0/1.
 pub const TCP_NODELAY: usize = 1;
+/// Seconds of silence from the peer before the first keep-alive probe
+/// (u64, 1..=`TCP_KEEP_MAX_SECS`; 7200 until set, as Linux).
+pub const TCP_KEEPIDLE: usize = 4;
+/// Seconds between unanswered probes (u64, 1..=`TCP_KEEP_MAX_SECS`; 75).
+pub const TCP_KEEPINTVL: usize = 5;
+/// Unanswered probes before the connection fails (u64,
+/// 1..=`TCP_KEEPCNT_MAX`; 9).
+pub const TCP_KEEPCNT: usize = 6;
+/// The largest `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (Linux's).
+pub const TCP_KEEP_MAX_SECS: u64 = 32767;
+/// The largest `TCP_KEEPCNT` (Linux's).
+pub const TCP_KEEPCNT_MAX: u64 = 127;
 
 /// `shutdown` directions.
 pub const SHUT_RD: usize = 0;

@@ -118,6 +118,8 @@ named_enum! {
         TcpRxMemory = "drop_tcp_rx_memory",
         /// Data for a connection the user closed: answered with a RST.
         TcpDataAfterClose = "drop_tcp_data_after_close",
+        /// A RST in TIME-WAIT, which it does not end (RFC 1337).
+        TcpTimeWaitRst = "drop_tcp_time_wait_rst",
     }
 }
 }
@@ -160,6 +162,8 @@ named_enum! {
         TcpRetransmits = "tcp_retransmits",
         /// Retransmissions on three duplicate ACKs (RFC 5681).
         TcpFastRetransmits = "tcp_fast_retransmits",
+        /// Holes the peer's SACK blocks showed, resent in recovery.
+        TcpSackRetransmits = "tcp_sack_retransmits",
         /// The retransmission timer expired.
         TcpRtoTimeouts = "tcp_rto_timeouts",
         /// Connections that gave up after their retries (ETIMEDOUT).
@@ -173,7 +177,15 @@ named_enum! {
         TcpChallengeAcks = "tcp_challenge_acks",
         /// Challenge ACKs not sent: over the stack's rate.
         TcpChallengeAcksLimited = "tcp_challenge_acks_limited",
+        /// ACKs of segments outside the window (or failing PAWS, or
+        /// acknowledging what we never sent) not sent: over the stack's
+        /// rate.
+        TcpOowAcksLimited = "tcp_oow_acks_limited",
         TcpWindowProbes = "tcp_window_probes",
+        /// Keep-alive probes sent to an idle peer.
+        TcpKeepaliveProbes = "tcp_keepalive_probes",
+        /// Connections failed because no keep-alive probe was answered.
+        TcpKeepaliveTimeouts = "tcp_keepalive_timeouts",
         /// ACKs sent when the delayed-ACK timer ran out.
         TcpDelayedAcks = "tcp_delayed_acks",
         /// Half-open connections dropped for a newer SYN (backlog full).

@@ -124,11 +124,23 @@ mod tests {
             t.rcv_adv = t.rcv_nxt;
         }
         let conn = s.tcp.conn_of(c).unwrap();
+        // The stack's budget of such ACKs would end the war soon (below):
+        // lifted here, the loop's own budget is what stops the call.
+        let budget = s.tcp.oow_budget;
+        s.tcp.oow_budget = crate::tcp::ack::AckBudget::with_limit(u32::MAX);
         s.tcp_send_ack(&mut env, conn);
         let before = s.counters().stat(Stat::TcpSegsIn);
         s.flush_loopback(&mut env);
         let received = s.counters().stat(Stat::TcpSegsIn) - before;
         assert_eq!(received as usize, LOOP_BUDGET, "one call, its budget");
         assert_eq!(s.loopq.len, 1, "the war goes on at the next call");
+        // With the budget: over once it is spent.
+        s.tcp.oow_budget = budget;
+        s.flush_loopback(&mut env);
+        let received = s.counters().stat(Stat::TcpSegsIn) - before;
+        let limit = crate::tcp::ACK_THROTTLE_PER_SEC as usize;
+        assert_eq!(received as usize, LOOP_BUDGET + limit + 1);
+        assert_eq!(s.loopq.len, 0, "the war is over");
+        assert_eq!(s.counters().stat(Stat::TcpOowAcksLimited), 1);
     }
 }

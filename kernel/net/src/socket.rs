@@ -94,6 +94,8 @@ pub struct SockOpts {
     pub nodelay: bool,
     /// `SO_REUSEADDR`.
     pub reuseaddr: bool,
+    /// `SO_KEEPALIVE` and its `TCP_KEEP*` settings (stream sockets).
+    pub keepalive: crate::tcp::Keepalive,
 }
 
 /// A datagram taken off a queue, and its sender.

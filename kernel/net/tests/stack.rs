@@ -810,6 +810,7 @@ fn socket_options_are_kept() {
         nonblock: true,
         nodelay: true,
         reuseaddr: true,
+        keepalive: net::tcp::Keepalive::DEFAULT,
     };
     t.s.set_options(a, o).unwrap();
     assert_eq!(t.s.options(a).unwrap(), o);

@@ -15,11 +15,8 @@ use net::tcp::MSL_MS;
 fn our_fin_first_through_fin_wait_2_and_time_wait() {
     let mut t = T::new();
     let (_l, c, mut p) = t.accepted(80);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    assert!(fin.has(FIN | ACK));
+    t.close_with_fin(c, &mut p);
     assert_eq!(t.tcp_states(), [Listen, FinWait1]);
-    p.saw(&fin);
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [Listen, FinWait2]);
     // The peer may still send: the user closed, so that is a reset, but
@@ -42,14 +39,8 @@ fn our_fin_first_through_fin_wait_2_and_time_wait() {
 #[test]
 fn fin_wait_1_straight_to_time_wait() {
     let mut t = T::new();
-    let (_l, c, mut p) = t.accepted(80);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
     // The peer acknowledges our FIN and sends its own in one segment.
-    t.input(&p.frame(FIN | ACK, &[]));
-    assert_eq!(t.seg().ack, p.seq + 1);
-    assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    t.in_time_wait(80);
     t.finish_all();
 }
 
@@ -150,9 +141,7 @@ fn closing_with_unread_data_resets() {
 fn data_after_close_resets() {
     let mut t = T::new();
     let (c, mut p) = t.connected(7);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
+    t.close_with_fin(c, &mut p);
     t.input(&p.frame(ACK | PSH, b"too late"));
     assert!(t.seg().has(RST));
     assert_eq!(t.counter("drop_tcp_data_after_close"), 1);
@@ -165,13 +154,61 @@ fn data_after_close_resets() {
 fn an_orphaned_fin_wait_2_does_not_wait_forever() {
     let mut t = T::new();
     let (c, mut p) = t.connected(7);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
+    t.close_with_fin(c, &mut p);
     t.input(&p.frame(ACK, &[]));
     assert_eq!(t.tcp_states(), [FinWait2]);
     t.tick(2 * MSL_MS);
     assert!(t.tcp_states().is_empty());
+    t.assert_no_leak();
+    t.finish_all();
+}
+
+#[test]
+fn a_reset_does_not_end_time_wait_early() {
+    let mut t = T::new();
+    let (_l, p) = t.in_time_wait(80);
+    // RFC 1337: an (old or forged) RST, even exactly at RCV.NXT, is
+    // ignored; the wait runs its full 2 MSL.
+    t.input(&p.frame(RST, &[]));
+    t.input(&p.frame(RST | ACK, &[]));
+    assert!(t.sent().is_empty());
+    assert_eq!(t.counter("drop_tcp_time_wait_rst"), 2);
+    assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    t.tick(2 * MSL_MS - 1);
+    assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    t.tick(2);
+    assert_eq!(t.tcp_states(), [Listen]);
+    t.finish_all();
+}
+
+#[test]
+fn a_fin_after_a_hole_takes_effect_when_the_hole_fills() {
+    let mut t = T::new();
+    let (_l, c, mut p) = t.accepted(80);
+    let start = p.seq;
+    // The last segment, with the FIN, overtakes the one before it.
+    t.input(&p.frame_at(start + 5, ACK | FIN, b"world"));
+    let dup = t.seg();
+    assert_eq!(dup.ack, start, "the hole is still there");
+    assert_eq!(dup.sack, [(start + 5, start + 10)]);
+    assert_eq!(t.tcp_states(), [Listen, Established]);
+    assert_eq!(t.recv(c, 100), Err(Errno::EAGAIN));
+    // A bare FIN out of order again (the peer's retransmission) changes
+    // nothing.
+    t.input(&p.frame_at(start + 10, ACK | FIN, &[]));
+    assert_eq!(t.seg().ack, start);
+    assert_eq!(t.tcp_states(), [Listen, Established]);
+    // The hole fills: the data and the FIN are acknowledged together,
+    // without the peer sending its FIN again.
+    t.input(&p.frame_at(start, ACK, b"hello"));
+    p.seq = start + 11;
+    assert_eq!(t.seg().ack, p.seq);
+    assert_eq!(t.tcp_states(), [Listen, CloseWait]);
+    assert_eq!(t.recv(c, 100).unwrap(), b"helloworld");
+    assert_eq!(t.recv(c, 100).unwrap(), b"", "then end of file");
+    t.close_with_fin(c, &mut p);
+    t.input(&p.frame(ACK, &[]));
+    assert_eq!(t.tcp_states(), [Listen]);
     t.assert_no_leak();
     t.finish_all();
 }

@@ -92,10 +92,7 @@ fn active_open_and_data_both_ways() {
     assert!(t.sent().is_empty());
     assert_eq!(t.recv(c, 10), Err(Errno::EAGAIN));
     assert!(t.drops().is_empty(), "{:?}", t.drops());
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    assert!(fin.has(FIN | ACK));
-    p.saw(&fin);
+    t.close_with_fin(c, &mut p);
     t.input(&p.frame(ACK | FIN, &[]));
     let last = t.seg();
     assert_eq!(last.ack, p.seq + 1);

@@ -1,7 +1,7 @@
 //! Loss and recovery, frame by frame: the retransmission timer backing
 //! off until the connection fails (RFC 6298), SYN retries, fast
 //! retransmit on three duplicate ACKs (RFC 5681), the zero window and its
-//! probes, Nagle, out-of-order data with SACK, duplicates.
+//! probes, Nagle, out-of-order data with SACK, duplicates, keep-alive.
 
 mod common;
 
@@ -9,7 +9,7 @@ use abi::net::SockAddrIn;
 use abi::Errno;
 use common::tcp::*;
 use common::*;
-use net::tcp::{DATA_RETRIES, SYN_RETRIES};
+use net::tcp::{DATA_RETRIES, SYNACK_RETRIES, SYN_RETRIES};
 use wire::arp::ArpOperation;
 use wire::ethernet::EtherType;
 
@@ -17,10 +17,15 @@ use wire::ethernet::EtherType;
 /// segments went out, with the segments. The peer answers ARP (its
 /// entry expires over such times).
 fn run_timers(t: &mut T, total_ms: u64) -> Vec<(u64, Seg)> {
+    run_timers_by(t, total_ms, 10)
+}
+
+/// [`run_timers`] in steps of `step_ms`.
+fn run_timers_by(t: &mut T, total_ms: u64, step_ms: u64) -> Vec<(u64, Seg)> {
     let start = t.env.now;
     let mut out = vec![];
     while t.env.now - start < total_ms {
-        t.tick(10);
+        t.tick(step_ms);
         let mut frames = t.sent();
         if frames
             .iter()
@@ -76,11 +81,15 @@ fn an_unanswered_syn_fails_the_connect() {
     t.s.tcp_connect(&mut t.env, c, &SockAddrIn::new(PEER_IP, 7))
         .unwrap();
     let syn = t.seg();
-    let again = run_timers(&mut t, 10 * 60 * 1000);
+    let again = run_timers(&mut t, 62 * 1000);
     assert_eq!(again.len() as u32, SYN_RETRIES);
     assert!(again.iter().all(|(_, s)| s.has(SYN) && s.seq == syn.seq));
-    assert!(again[0].0 >= 1000, "the first RTO is a second");
-    assert_eq!(t.s.tcp_connected(c), Err(Errno::ETIMEDOUT));
+    // From 1 s, each wait doubles: the SYNs at 1, 3, 7, 15 and 31 s.
+    let at: Vec<u64> = again.iter().map(|(ms, _)| ms / 1000).collect();
+    assert_eq!(at, [1, 3, 7, 15, 31]);
+    assert_eq!(t.s.tcp_connected(c), Ok(false), "still trying at 62 s");
+    run_timers(&mut t, 2000);
+    assert_eq!(t.s.tcp_connected(c), Err(Errno::ETIMEDOUT), "over at 63 s");
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.assert_no_leak();
     t.finish_all();
@@ -100,10 +109,16 @@ fn a_lost_syn_ack_is_sent_again() {
     assert!(again.has(SYN | ACK));
     assert_eq!(again.seq, first.seq);
     assert_eq!(t.counter("drop_tcp_duplicate"), 1);
-    // Unanswered, the half-open connection gives up.
-    let resent = run_timers(&mut t, 10 * 60 * 1000);
-    assert_eq!(resent.len() as u32, SYN_RETRIES);
-    assert_eq!(t.tcp_states(), [net::tcp::TcpState::Listen]);
+    // Unanswered, the half-open connection gives up after its retries,
+    // the timer doubling from 1 s: half a minute, not minutes.
+    let resent = run_timers(&mut t, 30 * 1000);
+    let at: Vec<u64> = resent.iter().map(|(ms, _)| ms / 1000).collect();
+    assert_eq!(at, [1, 3, 7, 15]);
+    assert_eq!(t.tcp_states().len(), 2, "still half-open at 30 s");
+    let resent = run_timers(&mut t, 2000);
+    assert_eq!(resent.len(), 0);
+    assert_eq!(t.tcp_states(), [net::tcp::TcpState::Listen], "gone at 31 s");
+    assert_eq!(at.len() as u32, SYNACK_RETRIES);
     t.assert_no_leak();
     t.finish_all();
 }
@@ -287,5 +302,163 @@ fn a_one_byte_probe_of_our_closed_window_is_answered() {
     t.input(&p.frame(ACK, b"?"));
     let a = t.seg();
     assert_eq!((a.ack, a.window), (p.seq, 0), "not taken, but answered");
+    t.finish_all();
+}
+
+#[test]
+fn after_a_lost_syn_data_starts_with_a_three_second_timer() {
+    let mut t = T::new();
+    t.learn_peer();
+    let c = t.tcp_socket();
+    t.s.tcp_connect(&mut t.env, c, &SockAddrIn::new(PEER_IP, 7))
+        .unwrap();
+    t.seg();
+    let again = run_timers(&mut t, 1500);
+    assert_eq!(again.len(), 1, "the SYN sent again at 1 s");
+    // The answer (no timestamps: the handshake gives no RTT sample).
+    let mut p = Peer::new(7, again[0].1.src.1);
+    p.saw(&again[0].1);
+    t.input(&p.frame_with(p.seq, p.ack, SYN | ACK, &[], &[]));
+    t.seg();
+    assert_eq!(t.s.tcp_connected(c), Ok(true));
+    t.send(c, b"data").unwrap();
+    t.seg();
+    // RFC 6298 5.7: 3 s, not the 1 s of a fresh connection.
+    let resent = run_timers(&mut t, 3500);
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].0 / 100, 30, "{:?}", resent[0].0);
+    t.finish_all();
+}
+
+#[test]
+fn keep_alive_probes_an_idle_peer_and_a_silent_one_fails_the_connection() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    let mut o = t.s.options(c).unwrap();
+    o.keepalive = net::tcp::Keepalive {
+        on: true,
+        idle_s: 10,
+        intvl_s: 2,
+        cnt: 3,
+    };
+    t.s.set_options(c, o).unwrap();
+    // Idle for 10 s, then a probe: one byte before SND.UNA, no data.
+    let probes = run_timers(&mut t, 10_500);
+    assert_eq!(probes.len(), 1, "{probes:?}");
+    let (at, probe) = &probes[0];
+    assert_eq!(at / 100, 100);
+    assert_eq!(probe.seq, p.ack.wrapping_sub(1));
+    assert!(probe.has(ACK) && probe.payload.is_empty());
+    // The peer answers (its ACK): the silence starts again.
+    p.saw(probe);
+    t.input(&p.frame(ACK, &[]));
+    assert!(run_timers(&mut t, 9_000).is_empty());
+    // Now it stays silent: probes 2 s apart, then a RST and ETIMEDOUT.
+    let rest = run_timers(&mut t, 8_000);
+    let at: Vec<u64> = rest.iter().map(|(ms, _)| ms / 100).collect();
+    assert_eq!(at, [10, 30, 50, 70], "{rest:?}");
+    assert!(rest[..3].iter().all(|(_, s)| !s.has(RST)));
+    assert!(rest[3].1.has(RST));
+    assert_eq!(t.counter("tcp_keepalive_probes"), 4);
+    assert_eq!(t.counter("tcp_keepalive_timeouts"), 1);
+    assert_eq!(t.recv(c, 10), Err(Errno::ETIMEDOUT));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.assert_no_leak();
+    t.finish_all();
+}
+
+#[test]
+fn keep_alive_is_off_until_asked_for_then_waits_two_hours() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    assert!(run_timers_by(&mut t, 3 * 3600 * 1000, 1000).is_empty());
+    let mut o = t.s.options(c).unwrap();
+    o.keepalive.on = true;
+    t.s.set_options(c, o).unwrap();
+    // Silent for three hours already: probed at once, and answered.
+    let probe = run_timers_by(&mut t, 1000, 1000);
+    assert_eq!(probe.len(), 1);
+    p.saw(&probe[0].1);
+    t.input(&p.frame(ACK, &[]));
+    // The next after the default two hours.
+    assert!(run_timers_by(&mut t, 7199 * 1000, 1000).is_empty());
+    assert_eq!(run_timers_by(&mut t, 1000, 1000).len(), 1);
+    // Answered by nobody: 8 more probes 75 s apart, then the RST.
+    let rest = run_timers_by(&mut t, 9 * 75 * 1000, 1000);
+    assert_eq!(rest.len(), 9);
+    assert!(rest[8].1.has(RST));
+    assert_eq!(t.recv(c, 10), Err(Errno::ETIMEDOUT));
+    t.finish_all();
+}
+
+/// Timestamps and a SACK option holding `blocks`, as Linux sends them.
+fn sack_options(p: &Peer, blocks: &[(u32, u32)]) -> Vec<u8> {
+    let (val, ecr) = p.ts.unwrap();
+    let mut o = ts_options(val, ecr);
+    o.extend_from_slice(&[1, 1, 5, 2 + 8 * blocks.len() as u8]);
+    for (l, r) in blocks {
+        o.extend_from_slice(&l.to_be_bytes());
+        o.extend_from_slice(&r.to_be_bytes());
+    }
+    o
+}
+
+#[test]
+fn sack_blocks_choose_the_holes_recovery_resends() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    let data: Vec<u8> = (0..64_000).map(|i| (i % 251) as u8).collect();
+    t.send(c, &data).unwrap();
+    // Slow start: each segment acknowledged on its own, until a round
+    // puts a dozen segments in flight.
+    let mut flight = t.segs();
+    while flight.len() < 12 {
+        for s in &flight {
+            p.saw(s);
+            t.input(&p.frame(ACK, &[]));
+        }
+        flight = t.segs();
+    }
+    let s: Vec<(u32, u32)> = flight
+        .iter()
+        .map(|s| (s.seq, s.seq + s.payload.len() as u32))
+        .collect();
+    let una = s[0].0;
+    // Segments 0 and 4 are lost; each other one draws a duplicate ACK
+    // with SACK blocks (the latest first).
+    let dup = |t: &mut T, blocks: &[(u32, u32)]| {
+        t.input(&p.frame_with(p.seq, una, ACK, &sack_options(&p, blocks), &[]));
+        t.segs()
+    };
+    assert!(dup(&mut t, &[(s[1].0, s[1].1)]).is_empty());
+    assert!(dup(&mut t, &[(s[1].0, s[2].1)]).is_empty());
+    let fast = dup(&mut t, &[(s[1].0, s[3].1)]);
+    assert_eq!(fast.len(), 1);
+    assert_eq!(fast[0].seq, s[0].0, "fast retransmit of the first hole");
+    // The next duplicate shows data past the second hole: it is resent
+    // now, not a round trip later after the partial ACK.
+    let next = dup(&mut t, &[(s[5].0, s[5].1), (s[1].0, s[3].1)]);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(
+        (next[0].seq, next[0].payload.len() as u32),
+        (s[4].0, s[4].1 - s[4].0)
+    );
+    assert_eq!(t.counter("tcp_sack_retransmits"), 1);
+    // The first hole's resend arrives: a partial ACK up to the second
+    // hole, which was resent already: not again.
+    t.input(&p.frame_with(
+        p.seq,
+        s[4].0,
+        ACK,
+        &sack_options(&p, &[(s[5].0, s[11].1)]),
+        &[],
+    ));
+    let after = t.segs();
+    assert!(after.iter().all(|x| x.seq != s[4].0), "{after:?}");
+    // And the second: everything in, recovery over, the rest flows.
+    p.ack = s[11].1;
+    t.input(&p.frame(ACK, &[]));
+    assert!(!t.segs().is_empty());
+    assert_eq!(t.counter("tcp_fast_retransmits"), 1);
     t.finish_all();
 }

@@ -204,18 +204,33 @@ fn challenge_acks_are_rate_limited() {
 #[test]
 fn a_new_syn_replaces_a_connection_in_time_wait() {
     let mut t = T::new();
-    let (_l, c, mut p) = t.accepted(80);
-    t.s.tcp_close(&mut t.env, c).unwrap();
-    let fin = t.seg();
-    p.saw(&fin);
-    t.input(&p.frame(FIN | ACK, &[]));
-    p.seq += 1;
-    t.seg();
-    assert_eq!(t.tcp_states(), [Listen, TimeWait]);
+    let (_l, p) = t.in_time_wait(80);
     // The same pair again, numbered after the old connection.
     t.input(&p.frame_at(p.seq + 100_000, SYN, &[]));
     let synack = t.seg();
     assert!(synack.has(SYN | ACK));
     assert_eq!(t.tcp_states(), [Listen, SynReceived]);
+    t.finish_all();
+}
+
+#[test]
+fn acks_of_segments_outside_the_window_are_rate_limited() {
+    let mut t = T::new();
+    let (_c, p) = t.connected(7);
+    let n = net::tcp::ACK_THROTTLE_PER_SEC as usize;
+    for _ in 0..n + 5 {
+        t.input(&p.frame_at(p.seq.wrapping_add(1 << 20), ACK, b"far"));
+    }
+    assert_eq!(t.segs().len(), n);
+    assert_eq!(t.counter("tcp_oow_acks_limited"), 5);
+    assert_eq!(t.counter("drop_tcp_out_of_window"), n as u64 + 5);
+    // Its own budget: challenge ACKs are still sent.
+    t.input(&p.frame_at(p.seq + 1000, RST, &[]));
+    assert_eq!(t.segs().len(), 1);
+    assert_eq!(t.counter("tcp_challenge_acks"), 1);
+    t.tick(1000);
+    t.input(&p.frame_at(p.seq.wrapping_sub(100), ACK, b"old"));
+    assert_eq!(t.seg().ack, p.seq, "a second later, answered again");
+    assert_eq!(t.tcp_states(), [Established]);
     t.finish_all();
 }

@@ -1,5 +1,5 @@
-//! httpd: serves files over HTTP/1.1. `httpd [-p PORT] [ROOT]` (port 80,
-//! root `/`) answers GET and HEAD with the file under ROOT the path names
+//! httpd: serves files over HTTP/1.1. `httpd [-p PORT] [-i IDLE_MS]
+//! [ROOT]` (port 80, root `/`) answers GET and HEAD with the file under ROOT the path names
 //! (Content-Length, a Content-Type by extension) or, for a directory, a
 //! generated listing; 404 when there is nothing there, 403 for a path
 //! climbing above ROOT, 400 for a malformed request (then the connection
@@ -11,8 +11,9 @@
 //! ends its side and reads what the client still sends (up to
 //! [`LINGER_BYTES`]) until the client closes: closing with unread bytes
 //! would reset the connection, and the client could lose the response.
-//! A connection that does nothing for [`IDLE_MS`] (a client that never
-//! sends, never reads, or never closes) is closed, so idle clients cannot
+//! A connection that does nothing for `-i` milliseconds ([`IDLE_MS`] by
+//! default: a client that never sends, never reads, or never closes, or a
+//! keep-alive connection left open) is closed, so idle clients cannot
 //! hold every slot. Runs until killed.
 #![no_std]
 #![no_main]
@@ -37,7 +38,7 @@ use zerocopy::IntoBytes;
 
 ulib::entry!(main);
 
-const USAGE: &str = "httpd [-p PORT] [ROOT]";
+const USAGE: &str = "httpd [-p PORT] [-i IDLE_MS] [ROOT]";
 /// Connections served at once: each may hold a socket and a file, within
 /// the process's descriptors.
 const MAX_CONNS: usize = 20;
@@ -46,7 +47,8 @@ const CHUNK: usize = 8 * 1024;
 /// What a closing connection reads and discards at most before it gives
 /// up waiting for the client's close.
 const LINGER_BYTES: usize = 64 * 1024;
-/// A connection without progress for this long is closed.
+/// A connection without progress for this long is closed (unless `-i`
+/// says otherwise).
 const IDLE_MS: u64 = 30_000;
 /// How often idle connections are looked for.
 const SWEEP_MS: i32 = 1000;
@@ -298,7 +300,7 @@ fn on_writable(c: &mut Conn, root: &str) -> bool {
     }
 }
 
-fn serve(listener: &TcpListener, root: &str) -> Errno {
+fn serve(listener: &TcpListener, root: &str, idle_ms: u64) -> Errno {
     let mut conns: Vec<Conn> = Vec::new();
     let mut fds: Vec<PollFd> = Vec::new();
     // Out of descriptors or sockets: accept again once a connection ends.
@@ -314,7 +316,7 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
             let ev = if c.sending() { POLLOUT } else { POLLIN };
             fds.push(poll::entry(c.stream.fd(), ev));
         }
-        if let Err(e) = poll::poll(&mut fds, SWEEP_MS) {
+        if let Err(e) = poll::poll(&mut fds, SWEEP_MS.min(idle_ms as i32)) {
             return e;
         }
         let now = now_us();
@@ -322,7 +324,7 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
         for i in (0..conns.len()).rev() {
             let ev = fds[i + 1].revents;
             if ev == 0 {
-                if now - conns[i].active_us > IDLE_MS * 1000 {
+                if now - conns[i].active_us > idle_ms * 1000 {
                     conns.swap_remove(i);
                     starved = false;
                 }
@@ -366,13 +368,18 @@ fn serve(listener: &TcpListener, root: &str) -> Errno {
     }
 }
 
-fn parse<'a>(argv: &[&'a str]) -> Result<(u16, &'a str), String> {
-    let (mut port, mut root) = (80, None);
+/// The command line: port, idle time (ms) and root.
+fn parse<'a>(argv: &[&'a str]) -> Result<(u16, u64, &'a str), String> {
+    let (mut port, mut idle_ms, mut root) = (80, IDLE_MS, None);
     let mut i = 1;
     while i < argv.len() {
         match argv[i] {
             "-p" => {
                 port = args::port(argv.get(i + 1).ok_or("-p needs a port")?)?;
+                i += 1;
+            }
+            "-i" => {
+                idle_ms = args::number("-i", argv.get(i + 1).copied(), 1..=3_600_000)?;
                 i += 1;
             }
             a if a.starts_with('-') => return Err(format!("unknown option {a}")),
@@ -381,11 +388,11 @@ fn parse<'a>(argv: &[&'a str]) -> Result<(u16, &'a str), String> {
         }
         i += 1;
     }
-    Ok((port, root.unwrap_or("/")))
+    Ok((port, idle_ms, root.unwrap_or("/")))
 }
 
 fn main(argv: &[&str]) -> i32 {
-    let (port, root) = match parse(argv) {
+    let (port, idle_ms, root) = match parse(argv) {
         Ok(v) => v,
         Err(problem) => return args::bad("httpd", &problem, USAGE),
     };
@@ -402,6 +409,6 @@ fn main(argv: &[&str]) -> i32 {
         return ulib::fail("httpd", "setsockopt", e);
     }
     ulib::println!("httpd: serving {root} on port {port}");
-    let e = serve(&listener, root);
+    let e = serve(&listener, root, idle_ms);
     ulib::fail("httpd", "poll", e)
 }

@@ -70,6 +70,8 @@ const TESTS: &[Test] = ulib::tests! {
     http::httpparse;
     tcp::tcprefused;
     tcp::tcpcalls;
+    tcp::tcpslowconnect;
+    tcp::tcpkeepalive;
     http::httpfetch;
     tcp::tcpecho32;
     tcp::tcpkill;

@@ -81,7 +81,8 @@ pub fn httpfetch() -> TestResult {
     let big = format!("{ROOT}/big.bin");
     write_file(&big, FILE_BYTES, file_byte)?;
     write_file(&format!("{ROOT}/hello.txt"), 6, |i| b"hello\n"[i])?;
-    let httpd = spawn(&["httpd", "-p", "8080", ROOT])?;
+    let idle = format!("{IDLE_MS}");
+    let httpd = spawn(&["httpd", "-p", "8080", "-i", &idle, ROOT])?;
     let r = fetch_checks();
     stop(httpd);
     let _ = sys::unlink("/got.bin");
@@ -181,7 +182,11 @@ fn fetch_checks() -> TestResult {
     keep_alive()
 }
 
-/// Two requests on one connection, each answered in full.
+/// httpd's idle time (`-i`): short, so the test sees a connection closed.
+const IDLE_MS: u64 = 1500;
+
+/// Two requests on one connection, each answered in full; then, left
+/// idle, httpd closes it after its idle time.
 fn keep_alive() -> TestResult {
     let s = TcpStream::connect(at(HTTP_PORT)).or_fail("connect")?;
     s.set_timeout(5000).or_fail("set_timeout")?;
@@ -219,6 +224,22 @@ fn keep_alive() -> TestResult {
         );
         pending.drain(..6);
     }
+    let t0 = time::now_us();
+    let mut buf = [0u8; 16];
+    let r = s.read(&mut buf);
+    let ms = (time::now_us() - t0) / 1000;
+    ensure!(
+        r == Ok(0) && pending.is_empty(),
+        "an idle keep-alive connection: read gave {:?}, {} bytes pending",
+        r,
+        pending.len()
+    );
+    ensure!(
+        (IDLE_MS - 100..IDLE_MS + 2500).contains(&ms),
+        "httpd closed an idle connection after {} ms (its -i is {} ms)",
+        ms,
+        IDLE_MS
+    );
     Ok(())
 }
 

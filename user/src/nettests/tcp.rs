@@ -426,3 +426,100 @@ pub fn tcpchurn() -> TestResult {
         sys::sleep(10).or_fail("sleep")?;
     }
 }
+
+/// A connect that takes longer than SO_RCVTIMEO: EINPROGRESS when the
+/// timeout passes, EALREADY while the handshake goes on, POLLOUT when it
+/// completes later. The listener's backlog is full (one connection
+/// waits for accept), so the first SYN is dropped; once that one is
+/// accepted, the SYN sent again a second later is answered.
+pub fn tcpslowconnect() -> TestResult {
+    use ulib::poll::{entry, poll, POLLOUT};
+    const PORT: u16 = 7501;
+    let l = Socket::stream().or_fail("socket")?;
+    l.set_reuseaddr(true).or_fail("SO_REUSEADDR")?;
+    l.bind_port(PORT).or_fail("bind")?;
+    l.listen(1).or_fail("listen")?;
+    let first = TcpStream::connect(at(PORT)).or_fail("connect")?;
+    let c = Socket::stream().or_fail("socket")?;
+    c.set_timeout(300).or_fail("set_timeout")?;
+    let t0 = time::now_us();
+    let r = c.connect(at(PORT));
+    let ms = (time::now_us() - t0) / 1000;
+    ensure!(
+        r == Err(Errno::EINPROGRESS),
+        "connect to a full backlog with a 300 ms timeout gave {:?}",
+        r
+    );
+    ensure!((299..900).contains(&ms), "it gave up after {} ms", ms);
+    let again = c.connect(at(PORT));
+    ensure!(
+        again == Err(Errno::EALREADY),
+        "connect while the handshake goes on gave {:?}",
+        again
+    );
+    drop(l.accept().or_fail("accept the first")?);
+    let mut fds = [entry(c.fd(), POLLOUT)];
+    poll(&mut fds, 3000).or_fail("poll")?;
+    ensure!(
+        fds[0].revents == POLLOUT,
+        "the late handshake polled {:#x}",
+        fds[0].revents
+    );
+    let (a, peer) = l.accept().or_fail("accept the late one")?;
+    ensure!(
+        peer == c.local_addr().or_fail("getsockname")?,
+        "accepted someone else"
+    );
+    c.send(b"late").or_fail("send")?;
+    a.set_timeout(2000).or_fail("set_timeout")?;
+    let mut got = [0u8; 4];
+    let n = TcpStream::from_socket(a)
+        .read_full(&mut got)
+        .or_fail("read")?;
+    ensure!(&got[..n] == b"late", "read {:?}", &got[..n]);
+    drop(first);
+    Ok(())
+}
+
+/// SO_KEEPALIVE over loopback: its settings refuse values out of range;
+/// with a one-second idle time the kernel probes, the other end answers
+/// each probe, and the connection carries on.
+pub fn tcpkeepalive() -> TestResult {
+    use abi::net::{SOL_SOCKET, SOL_TCP, SO_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPIDLE};
+    const PORT: u16 = 7502;
+    let l = TcpListener::bind(PORT).or_fail("listen")?;
+    let c = TcpStream::connect(at(PORT)).or_fail("connect")?;
+    let (a, _) = l.accept().or_fail("accept")?;
+    let s = c.socket();
+    for (opt, v) in [(TCP_KEEPIDLE, 0), (TCP_KEEPIDLE, 32768), (TCP_KEEPCNT, 128)] {
+        ensure!(
+            s.set_option(SOL_TCP, opt, v) == Err(Errno::EINVAL),
+            "keep-alive option {} = {} accepted",
+            opt,
+            v
+        );
+    }
+    let u = Socket::udp().or_fail("socket")?;
+    ensure!(
+        u.set_option(SOL_SOCKET, SO_KEEPALIVE, 1) == Err(Errno::ENOPROTOOPT),
+        "SO_KEEPALIVE on a datagram socket"
+    );
+    let probes = || ulib::netinfo::counter("tcp_keepalive_probes");
+    let before = probes().or_fail("netstat")?.unwrap_or(0);
+    s.set_keepalive(1, 1, 2).or_fail("SO_KEEPALIVE")?;
+    sys::sleep(abi::syscall::TICK_HZ as usize * 5 / 2).or_fail("sleep")?;
+    let sent = probes().or_fail("netstat")?.unwrap_or(0) - before;
+    ensure!(
+        (2..=3).contains(&sent),
+        "{} keep-alive probes in 2.5 s of silence (want 2)",
+        sent
+    );
+    a.write_all(b"k").or_fail("write")?;
+    c.set_timeout(2000).or_fail("set_timeout")?;
+    let mut got = [0u8; 1];
+    ensure!(
+        c.read(&mut got) == Ok(1) && got == *b"k",
+        "the probed connection no longer carries data"
+    );
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! What an acknowledgment does (RFC 9293 3.10.7.4, fifth): new data
 //! acknowledged frees the send buffer, times the round trip (RFC 6298,
 //! RFC 7323 4.1) and feeds congestion control (RFC 5681, RFC 6582);
-//! duplicates count towards fast retransmit; the handshake's ACK makes the
+//! duplicates count towards fast retransmit, and in recovery resend the
+//! holes the SACK scoreboard shows; the handshake's ACK makes the
 //! connection established; doubtful segments draw a rate-limited challenge
 //! ACK (RFC 5961).
 
@@ -22,6 +23,7 @@ impl Stack {
         let end = t.sndbuf.end();
         t.sndbuf.acked(if seg.ack.gt(end) { end } else { seg.ack });
         t.snd_una = seg.ack;
+        t.sacked.acked(seg.ack);
         if t.snd_nxt.lt(t.snd_una) {
             t.snd_nxt = t.snd_una;
         }
@@ -52,7 +54,7 @@ impl Stack {
             0
         };
         if partial {
-            self.tcp_retransmit_first(env, c);
+            self.tcp_retransmit_next(env, c);
         }
         self.tcp_wake(env, c);
     }
@@ -70,6 +72,10 @@ impl Stack {
         if fast {
             self.counters.bump(Stat::TcpFastRetransmits);
             self.tcp_retransmit_first(env, c);
+        } else if t.cc.as_ref().is_some_and(|cc| cc.in_recovery()) && !t.sacked.is_empty() {
+            // Each further duplicate: a segment left the network, and the
+            // SACK blocks may show the next hole to fill.
+            self.tcp_retransmit_next(env, c);
         }
     }
 
@@ -82,6 +88,7 @@ impl Stack {
         let t = &mut self.tcp.conns[c];
         t.state = TcpState::Established;
         t.established_order = order;
+        t.last_rx_ms = env.now_ms();
         t.snd_wnd = (seg.wnd as u32) << t.agreed.snd_shift;
         if seg.syn {
             // The window of a SYN is never scaled (RFC 7323 2.2).
@@ -91,6 +98,9 @@ impl Stack {
         t.snd_wl1 = seg.seq;
         t.snd_wl2 = seg.ack;
         t.cc = Some(Reno::new(mss));
+        if t.syn_retransmitted {
+            t.rtt.syn_lost();
+        }
         match t.parent {
             Some(l) => self.tcp_wake(env, l),
             None => self.tcp_wake(env, c),
@@ -101,17 +111,24 @@ impl Stack {
     /// [`ACK_THROTTLE_PER_SEC`] a second for the whole stack (RFC 5961
     /// 7), so a flood of forged segments does not become a flood of ACKs.
     pub(crate) fn tcp_challenge_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
-        let now = env.now_ms();
-        let (start, sent) = &mut self.tcp.challenges;
-        if now >= *start + 1000 {
-            (*start, *sent) = (now, 0);
-        }
-        if *sent >= ACK_THROTTLE_PER_SEC {
+        if !self.tcp.challenge_budget.take(env.now_ms()) {
             self.counters.bump(Stat::TcpChallengeAcksLimited);
             return;
         }
-        *sent += 1;
         self.counters.bump(Stat::TcpChallengeAcks);
+        self.tcp_send_ack(env, c);
+    }
+
+    /// The ACK that answers a segment outside the window, a PAWS failure
+    /// or an ACK of data never sent (RFC 9293 3.10.7.4, RFC 7323 5.3, RFC
+    /// 5961 5.2): from a budget of its own, as large, so a flood of such
+    /// segments is not answered one for one (as Linux limits them) and
+    /// does not use up the challenge ACKs.
+    pub(crate) fn tcp_oow_ack(&mut self, env: &mut dyn NetEnv, c: usize) {
+        if !self.tcp.oow_budget.take(env.now_ms()) {
+            self.counters.bump(Stat::TcpOowAcksLimited);
+            return;
+        }
         self.tcp_send_ack(env, c);
     }
 
@@ -122,5 +139,40 @@ impl Stack {
         t.timers.linger = now + 2 * MSL_MS;
         t.timers.rto = 0;
         t.timers.persist = 0;
+    }
+}
+
+/// ACKs the whole stack may send of one kind in the current second.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AckBudget {
+    /// When the current second began (ms), and the ACKs sent in it.
+    start: u64,
+    sent: u32,
+    limit: u32,
+}
+
+impl AckBudget {
+    pub(crate) const fn new() -> AckBudget {
+        AckBudget::with_limit(ACK_THROTTLE_PER_SEC)
+    }
+
+    pub(crate) const fn with_limit(limit: u32) -> AckBudget {
+        AckBudget {
+            start: 0,
+            sent: 0,
+            limit,
+        }
+    }
+
+    /// Takes one ACK from the budget; false when this second's is spent.
+    fn take(&mut self, now: u64) -> bool {
+        if now >= self.start + 1000 {
+            (self.start, self.sent) = (now, 0);
+        }
+        if self.sent >= self.limit {
+            return false;
+        }
+        self.sent += 1;
+        true
     }
 }

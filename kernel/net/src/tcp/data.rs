@@ -16,7 +16,8 @@ const RX_MBUFS_FREE_CHECK: usize = 4;
 
 impl Stack {
     /// The payload of an acceptable segment: queued in order, or kept
-    /// for reassembly. `seg.fin` is cleared when the FIN is not next.
+    /// for reassembly. `seg.fin` is cleared when the FIN is lost with the
+    /// bytes before it (cut by the window, no room).
     pub(crate) fn tcp_data(
         &mut self,
         env: &mut dyn NetEnv,
@@ -58,13 +59,16 @@ impl Stack {
         let t = &mut self.tcp.conns[c];
         if seg.seq != t.rcv_nxt {
             self.counters.bump(Stat::TcpOutOfOrder);
-            seg.fin = false;
             t.ack_now = true;
             let (nxt, wnd) = (t.rcv_nxt, t.rcv_wnd());
-            return match t.reasm.insert(seg.seq, m, nxt, wnd) {
-                Ok(()) => Ok(()),
-                Err(_) => Err(DropReason::TcpDuplicate),
-            };
+            // A FIN with it is remembered by its place (step 8 of
+            // `tcp_conn_input`), whether the bytes before it were queued
+            // now or earlier.
+            let kept = t.reasm.insert(seg.seq, m, nxt, wnd);
+            if kept.is_err() && !seg.fin {
+                return Err(DropReason::TcpDuplicate);
+            }
+            return Ok(());
         }
         let filled_hole = !t.reasm.is_empty();
         let n = m.len();

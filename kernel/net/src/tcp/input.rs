@@ -11,8 +11,8 @@
 //! the connection's receive queue with its window moved onto the new
 //! bytes; one that arrives early waits in the reassembly queue, also as
 //! the device's mbuf (`data.rs`). A FIN is taken only in order: one that
-//! arrives early is forgotten, and the peer sends it again. What an ACK
-//! does is in `ack.rs`.
+//! arrives after a hole is remembered by its place and taken when the
+//! hole fills. What an ACK does is in `ack.rs`.
 
 use abi::Errno;
 use wire::tcp::TcpHeader;
@@ -242,7 +242,7 @@ impl Stack {
         // PAWS (RFC 7323 5.3): older than the newest timestamp seen.
         if let (true, Some((val, _)), false) = (t.agreed.ts, seg.opts.ts, seg.rst) {
             if (val.wrapping_sub(t.ts_recent) as i32) < 0 {
-                self.tcp_send_ack(env, c);
+                self.tcp_oow_ack(env, c);
                 return Err(DropReason::TcpPaws);
             }
         }
@@ -264,10 +264,13 @@ impl Stack {
                 t.timers.linger = now + 2 * MSL_MS;
             }
             if !seg.rst {
-                self.tcp_send_ack(env, c);
+                self.tcp_oow_ack(env, c);
             }
             return Err(DropReason::TcpOutOfWindow);
         }
+        // The peer is there (keep-alive waits from here).
+        t.last_rx_ms = now;
+        t.ka_probes = 0;
         // Timestamps: the one to echo is from the segment at RCV.NXT
         // (RFC 7323 4.3).
         if let Some((val, _)) = seg.opts.ts {
@@ -275,7 +278,13 @@ impl Stack {
                 t.ts_recent = val;
             }
         }
-        // 2. RST (RFC 5961 3.2).
+        // 2. RST (RFC 5961 3.2). In TIME-WAIT none ends it early (RFC
+        // 1337): the wait is what keeps an old duplicate from the next
+        // incarnation of the pair, and a RST (an old one, or forged) would
+        // cut it short.
+        if seg.rst && t.state == TcpState::TimeWait {
+            return Err(DropReason::TcpTimeWaitRst);
+        }
         if seg.rst {
             if seg.seq != t.rcv_nxt {
                 self.tcp_challenge_ack(env, c);
@@ -317,8 +326,13 @@ impl Stack {
         // RFC 5961 5.2: SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT.
         let oldest = Seq(t.snd_una.0.wrapping_sub(t.max_snd_wnd));
         if seg.ack.gt(t.snd_max) || seg.ack.lt(oldest) {
-            self.tcp_send_ack(env, c);
+            self.tcp_oow_ack(env, c);
             return Err(DropReason::TcpBadAck);
+        }
+        // What the peer's SACK blocks say it holds (RFC 2018, 6675).
+        if t.agreed.sack && seg.opts.sack_n > 0 {
+            let (una, max) = (t.snd_una, t.snd_max);
+            t.sacked.update(&seg.opts.sack[..seg.opts.sack_n], una, max);
         }
         let t = &self.tcp.conns[c];
         if seg.ack.gt(t.snd_una) {
@@ -382,11 +396,24 @@ impl Stack {
                 }
             }
         }
-        // 8. FIN, once everything before it arrived.
+        // 8. FIN, once everything before it arrived: with this segment,
+        // or remembered from one that came after a hole, which the bytes
+        // just queued filled.
         let t = &mut self.tcp.conns[c];
-        if seg.fin && seg.seq + seg.len == t.rcv_nxt && !t.rx_fin {
+        let end = seg.seq + seg.len;
+        if seg.fin && !t.rx_fin && end.gt(t.rcv_nxt) {
+            t.fin_at = Some(end);
+            t.ack_now = true;
+        }
+        if t.fin_at.is_some_and(|f| f.lt(t.rcv_nxt)) {
+            // Bytes past it were taken: not a FIN we can believe.
+            t.fin_at = None;
+        }
+        let fin_next = (seg.fin && end == t.rcv_nxt) || t.fin_at == Some(t.rcv_nxt);
+        if fin_next && !t.rx_fin {
             t.rcv_nxt += 1;
             t.rx_fin = true;
+            t.fin_at = None;
             t.ack_now = true;
             match t.state {
                 TcpState::SynReceived | TcpState::Established => t.state = TcpState::CloseWait,

@@ -9,11 +9,13 @@
 //! socket calls on TCP ids (`sockcalls.rs`); the building blocks are
 //! sequence numbers (`seq.rs`), the send buffer (`sndbuf.rs`), the
 //! reassembly queue (`reasm.rs`), RTT estimation (`rtt.rs`), NewReno
-//! (`congestion.rs`) and ISNs (`isn.rs`).
+//! (`congestion.rs`), the SACK scoreboard (`scoreboard.rs`) and ISNs
+//! (`isn.rs`).
 //!
 //! Timers (RFC 9293 3.8 and what it cites): retransmission per RFC 6298
-//! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake and
-//! [`DATA_RETRIES`] afterwards, then `ETIMEDOUT`); delayed ACKs
+//! (Karn's rule, exponential backoff, [`SYN_RETRIES`] for a handshake,
+//! [`SYNACK_RETRIES`] for a listener's, [`DATA_RETRIES`] afterwards, then
+//! `ETIMEDOUT`); delayed ACKs
 //! ([`DELACK_MS`], at least every second full segment); the persist timer
 //! probing a zero window (for ever while the peer answers, `ETIMEDOUT`
 //! after [`DATA_RETRIES`] probes it leaves unanswered); TIME-WAIT for 2 × [`MSL_MS`], a short MSL as
@@ -25,13 +27,21 @@
 //! oldest half-open connection giving way to a new SYN), the table
 //! ([`table::MAX_CONNS`]), each connection's in-order and out-of-order
 //! queues, and all of them together (half the mbuf pool); challenge ACKs
-//! are rate-limited ([`ACK_THROTTLE_PER_SEC`]).
+//! and the ACKs that answer segments outside the window are rate-limited,
+//! each kind to [`ACK_THROTTLE_PER_SEC`] for the whole stack.
 //!
-//! Not done (deviations a reader may look for): received SACK blocks are
-//! not used to choose what to resend (we send SACK blocks, and recover
-//! with NewReno); no keep-alive and no urgent data; a FIN that arrives out
-//! of order is forgotten (the peer sends it again); a RST in TIME-WAIT
-//! ends it (RFC 1337 would ignore it).
+//! A RST never ends TIME-WAIT early (RFC 1337). A FIN that arrives after
+//! a hole is remembered and taken when the hole fills.
+//!
+//! Keep-alive is there when asked for ([`Keepalive`]).
+//!
+//! Loss recovery is NewReno, helped by the SACK blocks the peer sends:
+//! in fast recovery each further duplicate ACK resends the next hole the
+//! scoreboard shows, so several losses in one window are repaired in one
+//! round trip (RFC 6675 in a simple form: no pipe estimate, one segment
+//! per duplicate ACK).
+//!
+//! Not done (deviations a reader may look for): no urgent data.
 //!
 //! A TCP socket is named by a [`SocketId`] like a datagram socket, from its
 //! own range (`MAX_SOCKETS..MAX_SOCKETS + MAX_TCP`), so the kernel's socket
@@ -49,12 +59,13 @@ pub mod rtt;
 pub mod seq;
 pub mod sndbuf;
 
-mod ack;
+pub(crate) mod ack;
 mod data;
 mod input;
 mod options;
 mod output;
 pub mod rcvq;
+pub mod scoreboard;
 mod sockcalls;
 pub mod table;
 pub mod tcb;
@@ -80,14 +91,52 @@ pub const MSL_MS: u64 = 2_000;
 /// How long an ACK may wait for data to ride on (RFC 1122 4.2.3.2: less
 /// than 500 ms; Linux waits at least 40).
 pub const DELACK_MS: u64 = 40;
-/// Retransmissions of a SYN before `connect` fails with `ETIMEDOUT`.
+/// Retransmissions of a SYN before `connect` fails with `ETIMEDOUT`: the
+/// timer doubling from 1 s, the attempt ends 63 s after the first SYN
+/// (Linux tries once more, for 127 s).
 pub const SYN_RETRIES: u32 = 5;
+/// Retransmissions of a SYN-ACK before a half-open connection of a
+/// listener is given up (Linux's `tcp_synack_retries`, there 5): 31 s
+/// after the first. A peer that answers does so within a few round trips;
+/// one that does not holds a place in the backlog until then.
+pub const SYNACK_RETRIES: u32 = 4;
 /// Retransmissions of data (or a FIN) before the connection fails.
 pub const DATA_RETRIES: u32 = 8;
-/// Challenge ACKs the stack sends per second at most (RFC 5961 7).
+/// Challenge ACKs the stack sends per second at most (RFC 5961 7), and as
+/// many ACKs of segments outside the window (Linux's
+/// `tcp_challenge_ack_limit` and `tcp_invalid_ratelimit` do the same).
 pub const ACK_THROTTLE_PER_SEC: u32 = 100;
 /// The longest interval between zero-window probes.
 pub const PERSIST_MAX_MS: u64 = 60_000;
+
+/// `SO_KEEPALIVE` (RFC 1122 4.2.3.6) with its Linux-named settings: off
+/// until asked for; then, after `idle_s` seconds without a segment from
+/// the peer (and nothing of ours unacknowledged, which the retransmission
+/// timer watches), a probe every `intvl_s` seconds; `cnt` unanswered
+/// ones fail the connection with `ETIMEDOUT`. The defaults are Linux's
+/// (two hours, 75 s, 9), as RFC 1122 asks for at least two hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    pub on: bool,
+    pub idle_s: u32,
+    pub intvl_s: u32,
+    pub cnt: u32,
+}
+
+impl Keepalive {
+    pub const DEFAULT: Keepalive = Keepalive {
+        on: false,
+        idle_s: 7200,
+        intvl_s: 75,
+        cnt: 9,
+    };
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// Is `id` a TCP socket's?
 pub fn is_tcp(id: SocketId) -> bool {

@@ -21,6 +21,8 @@ use super::seq::Seq;
 pub const MAX_SHIFT: u8 = 14;
 /// SACK blocks we send at most (with timestamps, three fit).
 pub const MAX_SACK_BLOCKS: usize = 3;
+/// SACK blocks a received option holds at most (four fit in the header).
+pub const MAX_SACK_BLOCKS_IN: usize = 4;
 /// The most option bytes a TCP header holds.
 pub const MAX_OPTIONS: usize = wire::tcp::TcpHeader::MAX_LEN - wire::tcp::TcpHeader::LEN;
 
@@ -32,6 +34,9 @@ pub(crate) struct RxOptions {
     pub sack_permitted: bool,
     /// TSval and TSecr.
     pub ts: Option<(u32, u32)>,
+    /// SACK blocks (RFC 2018), `sack[..sack_n]`.
+    pub sack: [(Seq, Seq); MAX_SACK_BLOCKS_IN],
+    pub sack_n: usize,
 }
 
 impl RxOptions {
@@ -45,6 +50,14 @@ impl RxOptions {
                 TcpOption::WindowScale(p) => o.shift = Some(p.header.shift().min(MAX_SHIFT)),
                 TcpOption::SackPermitted(_) => o.sack_permitted = true,
                 TcpOption::Timestamps(p) => o.ts = Some((p.header.value(), p.header.echo_reply())),
+                TcpOption::Sack(p) => {
+                    for b in wire::tcp::TcpSack::elements(&p) {
+                        if let Some(slot) = o.sack.get_mut(o.sack_n) {
+                            *slot = (Seq(b.left_edge()), Seq(b.right_edge()));
+                            o.sack_n += 1;
+                        }
+                    }
+                }
                 _ => {}
             }
         }

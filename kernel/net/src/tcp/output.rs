@@ -370,34 +370,72 @@ impl Stack {
     /// Sends the first unacknowledged segment again (fast retransmit,
     /// and NewReno's partial ACKs), leaving SND.NXT where it is.
     pub(crate) fn tcp_retransmit_first(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let una = self.tcp.conns[c].snd_una;
+        let len = self.tcp_retransmit_at(env, c, una, u32::MAX);
+        let t = &mut self.tcp.conns[c];
+        t.high_rxt = una + len;
+    }
+
+    /// In recovery, the next segment to send again: the first hole the
+    /// SACK scoreboard shows past what this recovery resent already; or,
+    /// with no SACK information, the first unacknowledged segment (as
+    /// NewReno). Nothing when every hole was resent.
+    pub(crate) fn tcp_retransmit_next(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let t = &self.tcp.conns[c];
+        if t.sacked.is_empty() {
+            return self.tcp_retransmit_first(env, c);
+        }
+        let from = if t.high_rxt.gt(t.snd_una) {
+            t.high_rxt
+        } else {
+            t.snd_una
+        };
+        let Some((seq, hole)) = t.sacked.next_hole(from) else {
+            return;
+        };
+        self.counters.bump(Stat::TcpSackRetransmits);
+        let len = self.tcp_retransmit_at(env, c, seq, hole);
+        let t = &mut self.tcp.conns[c];
+        t.high_rxt = seq + len;
+    }
+
+    /// Sends the data from `seq` again (at most `limit` bytes and one
+    /// segment, and the FIN when it follows), leaving SND.NXT where it
+    /// is; returns the sequence space sent.
+    fn tcp_retransmit_at(&mut self, env: &mut dyn NetEnv, c: usize, seq: Seq, limit: u32) -> u32 {
         let mss = self.tcp_payload_max(c);
         let t = &self.tcp.conns[c];
-        let una = t.snd_una;
         let end = t.sndbuf.end();
-        let avail = if end.gt(una) { end.diff(una) } else { 0 };
-        let len = avail.min(mss);
+        let avail = if end.gt(seq) { end.diff(seq) } else { 0 };
+        let len = avail.min(mss).min(limit);
         self.counters.bump(Stat::TcpRetransmits);
+        let mut sent = 0;
         if len > 0 {
-            let fin = t.fin_seq().is_some_and(|f| una + len == f) && t.snd_max.gt(end);
-            let Some(m) = self.tcp.conns[c].sndbuf.segment(una, len as usize) else {
-                return;
+            let fin = t.fin_seq().is_some_and(|f| seq + len == f) && t.snd_max.gt(end);
+            let Some(m) = self.tcp.conns[c].sndbuf.segment(seq, len as usize) else {
+                return 0;
             };
+            sent = m.len() as u32;
+            let fin = fin && sent == len;
             let flags = Flags {
                 ack: true,
                 fin,
                 ..Flags::default()
             };
-            self.tcp_xmit(env, c, Some(m), una, flags);
-        } else if t.fin_seq() == Some(una) && t.snd_max.gt(una) {
+            self.tcp_xmit(env, c, Some(m), seq, flags);
+            sent += fin as u32;
+        } else if t.fin_seq() == Some(seq) && t.snd_max.gt(seq) {
             let flags = Flags {
                 ack: true,
                 fin: true,
                 ..Flags::default()
             };
-            self.tcp_xmit(env, c, None, una, flags);
+            self.tcp_xmit(env, c, None, seq, flags);
+            sent = 1;
         }
         let t = &mut self.tcp.conns[c];
         // Karn: a retransmitted segment is never timed.
         t.rtt_probe = None;
+        sent
     }
 }

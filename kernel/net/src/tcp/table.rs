@@ -12,6 +12,7 @@
 
 use abi::Errno;
 
+use super::ack::AckBudget;
 use super::isn::IsnGen;
 use super::tcb::Tcb;
 use super::{TcpState, MAX_TCP};
@@ -30,8 +31,10 @@ pub(crate) struct TcpTable {
     pub isn: IsnGen,
     /// Counts connections as they become established (accept's order).
     pub established: u64,
-    /// Challenge ACKs: when the current second began, how many were sent.
-    pub challenges: (u64, u32),
+    /// Challenge ACKs (RFC 5961 7), and ACKs of segments outside the
+    /// window: what each may still send this second.
+    pub challenge_budget: AckBudget,
+    pub oow_budget: AckBudget,
 }
 
 impl TcpTable {
@@ -42,7 +45,8 @@ impl TcpTable {
             next_ephemeral: EPHEMERAL_FIRST,
             isn: IsnGen::new(),
             established: 0,
-            challenges: (0, 0),
+            challenge_budget: AckBudget::new(),
+            oow_budget: AckBudget::new(),
         }
     }
 

@@ -11,6 +11,7 @@ use super::congestion::Reno;
 use super::rcvq::RecvQueue;
 use super::reasm::Reassembly;
 use super::rtt::Rtt;
+use super::scoreboard::Scoreboard;
 use super::seq::Seq;
 use super::sndbuf::SendBuffer;
 use super::TcpState;
@@ -110,15 +111,28 @@ pub(crate) struct Vars {
     pub timers: Timers,
     /// Retransmissions since the last new acknowledgment.
     pub retries: u32,
+    /// Our SYN (or SYN-ACK) timed out and was sent again.
+    pub syn_retransmitted: bool,
     /// Zero-window probes sent in a row (their backoff).
     pub probes: u32,
     /// Probes sent since the peer last said anything: a peer that
     /// answers may keep its window closed forever (RFC 1122 4.2.2.17), a
     /// peer that is gone fails the connection like unanswered data.
     pub probes_unanswered: u32,
+    /// When the last acceptable segment arrived (ms): keep-alive counts
+    /// the silence from there.
+    pub last_rx_ms: u64,
+    /// Keep-alive probes sent since, and when the last one went.
+    pub ka_probes: u32,
+    pub ka_sent_ms: u64,
     /// A segment being timed (Karn): its end and when it was sent.
     pub rtt_probe: Option<(Seq, u64)>,
     pub dupacks: u32,
+    /// What the peer's SACK blocks say it holds beyond SND.UNA.
+    pub sacked: Scoreboard,
+    /// The end of the last hole resent in this recovery (RFC 6675
+    /// HighRxt).
+    pub high_rxt: Seq,
     /// Full-sized segments received since our last ACK.
     pub unacked_segs: u32,
     /// The largest segment the peer sent so far (its full size, as far
@@ -132,6 +146,9 @@ pub(crate) struct Vars {
     pub fin_queued: bool,
     /// The peer's FIN arrived (end of file once the queue is read).
     pub rx_fin: bool,
+    /// Where the peer's FIN is, when it came after a hole: it takes
+    /// effect once RCV.NXT reaches it.
+    pub fin_at: Option<Seq>,
     /// `shutdown(SHUT_RD)`: what arrives is discarded.
     pub shut_rd: bool,
     /// An ACK is due now (not delayed).
@@ -168,6 +185,7 @@ impl Vars {
                 nonblock: false,
                 nodelay: false,
                 reuseaddr: false,
+                keepalive: super::Keepalive::DEFAULT,
             },
             backlog: 0,
             parent: None,
@@ -202,15 +220,22 @@ impl Vars {
                 linger: 0,
             },
             retries: 0,
+            syn_retransmitted: false,
             probes: 0,
             probes_unanswered: 0,
+            last_rx_ms: 0,
+            ka_probes: 0,
+            ka_sent_ms: 0,
             rtt_probe: None,
             dupacks: 0,
+            sacked: Scoreboard::new(),
+            high_rxt: Seq(0),
             unacked_segs: 0,
             rcv_mss: 0,
             quickacks: QUICKACKS,
             fin_queued: false,
             rx_fin: false,
+            fin_at: None,
             shut_rd: false,
             ack_now: false,
             error: None,

@@ -8,7 +8,7 @@ use abi::Errno;
 
 use super::seq::Seq;
 use super::table::MAX_CONNS;
-use super::{TcpState, DATA_RETRIES, PERSIST_MAX_MS, SYN_RETRIES};
+use super::{TcpState, DATA_RETRIES, PERSIST_MAX_MS, SYNACK_RETRIES, SYN_RETRIES};
 use crate::counters::Stat;
 use crate::{NetEnv, Stack};
 
@@ -38,6 +38,9 @@ impl Stack {
                 self.counters.bump(Stat::TcpDelayedAcks);
                 self.tcp_send_ack(env, c);
             }
+            if self.tcp.conns[c].opts.keepalive.on {
+                self.tcp_keepalive(env, c);
+            }
             let t = &self.tcp.conns[c];
             if let (Some(id), true) = (t.sock, t.timed_waiters > 0) {
                 env.wakeup(id);
@@ -53,7 +56,11 @@ impl Stack {
         let mss = self.tcp_payload_max(c);
         let t = &mut self.tcp.conns[c];
         let handshake = matches!(t.state, TcpState::SynSent | TcpState::SynReceived);
-        let limit = if handshake { SYN_RETRIES } else { DATA_RETRIES };
+        let limit = match t.state {
+            TcpState::SynReceived if t.parent.is_some() => SYNACK_RETRIES,
+            _ if handshake => SYN_RETRIES,
+            _ => DATA_RETRIES,
+        };
         if t.retries >= limit {
             self.counters.bump(Stat::TcpConnTimeouts);
             if t.state == TcpState::SynReceived && t.parent.is_some() {
@@ -68,13 +75,18 @@ impl Stack {
         t.rtt.backoff();
         t.rtt_probe = None;
         t.dupacks = 0;
+        // Go-back-N from SND.UNA: SACK information is not relied on after
+        // a timeout (RFC 2018 8: the peer may have discarded what it held).
+        t.sacked.clear();
         let flight = t.flight();
         if let Some(cc) = t.cc.as_mut() {
             cc.on_timeout(flight, mss);
         }
         t.timers.rto = now + t.rtt.rto_ms() as u64;
         if handshake {
-            t.rtt.syn_lost();
+            // The timeout the data starts with, once established (RFC
+            // 6298 5.7); the handshake itself backs off from 1 s.
+            t.syn_retransmitted = true;
             self.counters.bump(Stat::TcpRetransmits);
             self.tcp_send_syn(env, c);
         } else {
@@ -106,6 +118,44 @@ impl Stack {
         t.timers.persist = now + wait;
         let seq = Seq(t.snd_una.0.wrapping_sub(1));
         self.counters.bump(Stat::TcpWindowProbes);
+        self.tcp_xmit(env, c, None, seq, super::output::Flags::ACK);
+    }
+
+    /// Keep-alive (RFC 1122 4.2.3.6): a connection whose peer has said
+    /// nothing for the idle time, with nothing of ours waiting for an
+    /// ACK, is probed with a segment one byte before SND.UNA, which the
+    /// peer must answer with an ACK; probes unanswered for too long reset
+    /// the connection and fail it with `ETIMEDOUT` (as Linux).
+    fn tcp_keepalive(&mut self, env: &mut dyn NetEnv, c: usize) {
+        let now = env.now_ms();
+        let t = &mut self.tcp.conns[c];
+        let k = t.opts.keepalive;
+        let idle = matches!(
+            t.state,
+            TcpState::Established | TcpState::CloseWait | TcpState::FinWait2
+        ) && t.flight() == 0
+            && !t.sndbuf.end().gt(t.snd_nxt);
+        if !idle {
+            return;
+        }
+        let due = if t.ka_probes == 0 {
+            t.last_rx_ms + k.idle_s as u64 * 1000
+        } else {
+            t.ka_sent_ms + k.intvl_s as u64 * 1000
+        };
+        if now < due {
+            return;
+        }
+        if t.ka_probes >= k.cnt {
+            self.counters.bump(Stat::TcpKeepaliveTimeouts);
+            self.tcp_send_rst(env, c);
+            self.tcp_fail(env, c, Errno::ETIMEDOUT);
+            return;
+        }
+        t.ka_probes += 1;
+        t.ka_sent_ms = now;
+        let seq = Seq(t.snd_una.0.wrapping_sub(1));
+        self.counters.bump(Stat::TcpKeepaliveProbes);
         self.tcp_xmit(env, c, None, seq, super::output::Flags::ACK);
     }
 

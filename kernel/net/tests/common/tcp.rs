@@ -408,3 +408,33 @@ impl T {
         }
     }
 }
+
+impl T {
+    /// Closes `c` (nothing unread): its FIN goes out, which the peer
+    /// sees (its numbers take the FIN in). Returns the FIN.
+    pub fn close_with_fin(&mut self, c: SocketId, p: &mut Peer) -> Seg {
+        self.s.tcp_close(&mut self.env, c).unwrap();
+        let fin = self.seg();
+        assert!(fin.has(FIN | ACK), "{fin:?}");
+        p.saw(&fin);
+        fin
+    }
+
+    /// A connection the peer opened to a listener on `port`, which we
+    /// closed first: our FIN, then the peer's FIN acknowledging it in one
+    /// segment, our ACK of it; it is left in TIME-WAIT (the listener
+    /// stays). Returns the listener and the peer, its numbers current.
+    pub fn in_time_wait(&mut self, port: u16) -> (SocketId, Peer) {
+        let (l, c, mut p) = self.accepted(port);
+        self.close_with_fin(c, &mut p);
+        self.input(&p.frame(FIN | ACK, &[]));
+        p.seq += 1;
+        let ack = self.seg();
+        assert_eq!(ack.ack, p.seq);
+        assert_eq!(
+            self.tcp_states(),
+            [net::tcp::TcpState::Listen, net::tcp::TcpState::TimeWait]
+        );
+        (l, p)
+    }
+}
