@@ -589,10 +589,7 @@ mod tests {
             src_port: 1,
             dst_port: 2,
         };
-        let pseudo = wire::emit::Ipv4PseudoHeader {
-            src: [10, 0, 0, 1],
-            dst: [10, 0, 0, 2],
-        };
+        let pseudo = wire::emit::Ipv4PseudoHeader::new([10, 0, 0, 1], [10, 0, 0, 2]);
         m.push_emit(&header, pseudo).unwrap();
         assert_eq!(m.len(), UdpHeader::LEN + payload.len());
         // `parse` also checks the checksum `push_emit` filled in.

@@ -62,10 +62,7 @@ impl Stack {
             src_port: sport,
             dst_port: to.1,
         };
-        let pseudo = Ipv4PseudoHeader {
-            src: self.source_for(to.0),
-            dst: to.0,
-        };
+        let pseudo = Ipv4PseudoHeader::new(self.source_for(to.0), to.0);
         if m.push_emit(&header, pseudo).is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
