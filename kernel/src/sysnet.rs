@@ -182,7 +182,13 @@ fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
 /// took the datagram, for the receive-path profile.
 fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
     let (stamps, taken) = (m.stamps(), r_time() as u64);
-    let r = m.copy_out(len, |payload| copyout_bytes(buf, payload));
+    // A datagram reassembled from fragments comes in pieces, in order.
+    let mut at = buf;
+    let r = m.copy_out(len, |piece| {
+        copyout_bytes(at, piece)?;
+        at += piece.len();
+        Ok(())
+    });
     crate::rxprof::record(stamps, taken, r_time() as u64);
     r
 }

@@ -121,13 +121,14 @@ pub fn deltas(before: &Counters, after: &Counters) -> BTreeMap<String, i64> {
 }
 
 /// The mbuf pool's census in `netstat`: where each buffer is.
-const MBUF_STATES: [(&str, &str); 6] = [
+const MBUF_STATES: [(&str, &str); 7] = [
     ("mbufs_free", "free"),
     ("mbufs_rx_posted", "in the RX ring"),
     ("mbufs_in_stack", "held in the stack"),
     ("mbufs_socket", "on sockets"),
     ("mbufs_arp_wait", "waiting for ARP"),
     ("mbufs_tx_inflight", "in flight on TX"),
+    ("mbufs_reassembly", "fragments held for reassembly"),
 ];
 
 /// Every mbuf is back once traffic has drained: each is free or posted in
@@ -249,7 +250,7 @@ pub fn end_input(con: &mut Console) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn census(states: [u64; 6]) -> Counters {
+    fn census(states: [u64; 7]) -> Counters {
         let mut c: Counters = MBUF_STATES
             .iter()
             .zip(states)
@@ -261,19 +262,19 @@ mod tests {
 
     #[test]
     fn mbuf_balance_fails_on_any_buffer_left_behind() {
-        let ok = mbufs_balanced(&census([384, 128, 0, 0, 0, 0])).unwrap();
+        let ok = mbufs_balanced(&census([384, 128, 0, 0, 0, 0, 0])).unwrap();
         assert_eq!(ok, "384 free + 128 in the RX ring == 512 total");
         for (i, (name, _)) in MBUF_STATES.iter().enumerate().skip(2) {
-            let mut s = [383, 128, 0, 0, 0, 0];
+            let mut s = [383, 128, 0, 0, 0, 0, 0];
             s[i] = 1;
             let e = mbufs_balanced(&census(s)).unwrap_err().to_string();
             assert!(e.contains("not back"), "{name}: {e}");
         }
-        let e = mbufs_balanced(&census([383, 128, 0, 0, 0, 0])).unwrap_err();
+        let e = mbufs_balanced(&census([383, 128, 0, 0, 0, 0, 0])).unwrap_err();
         assert!(e.to_string().contains("census"), "{e}");
-        let e = mbufs_balanced(&census([512, 0, 0, 0, 0, 0])).unwrap_err();
+        let e = mbufs_balanced(&census([512, 0, 0, 0, 0, 0, 0])).unwrap_err();
         assert!(e.to_string().contains("RX ring"), "{e}");
-        let mut c = census([384, 128, 0, 0, 0, 0]);
+        let mut c = census([384, 128, 0, 0, 0, 0, 0]);
         c.remove("mbufs_arp_wait");
         assert!(mbufs_balanced(&c).is_err());
     }
