@@ -1,4 +1,5 @@
-//! ICMPv4 (RFC 792): echo replies, port unreachable, and echo sockets.
+//! ICMPv4 (RFC 792): echo replies, the errors we send (port and protocol
+//! unreachable, reassembly time exceeded), errors received, echo sockets.
 //!
 //! - An echo request to our address is answered in its own mbuf: the
 //!   generated builder rewrites the ICMP header as an echo reply (checksum
@@ -7,7 +8,9 @@
 //!   default.
 //! - A UDP datagram to a closed port is turned, in its own mbuf, into a
 //!   destination unreachable / port unreachable quoting the IP header and
-//!   the first 8 bytes of the datagram. These go out at most
+//!   the first 8 bytes of the datagram; a datagram of an unknown protocol
+//!   into a protocol unreachable; the first fragment of a datagram whose
+//!   reassembly timed out into a time exceeded (code 1). These go out at most
 //!   [`UNREACH_BURST`] at once and then one per [`UNREACH_REFILL_MS`]
 //!   (a token bucket, RFC 1812 4.3.2.8); the rest are counted.
 //! - A port unreachable quoting a datagram from a connected UDP socket sets
@@ -21,7 +24,8 @@ use abi::Errno;
 use wire::dispatch::{ipv4_next, Ipv4Next};
 use wire::icmpv4::{
     self as wicmp, Icmpv4DestUnreachable, Icmpv4DestUnreachableRepr, Icmpv4Echo, Icmpv4EchoRepr,
-    Icmpv4Header, Icmpv4HeaderRepr, Icmpv4Type, Icmpv4UnreachableCode,
+    Icmpv4Header, Icmpv4HeaderRepr, Icmpv4TimeExceededCode, Icmpv4TimeExceededRepr, Icmpv4Type,
+    Icmpv4UnreachableCode,
 };
 use wire::ipv4::Ipv4Header;
 use wire::udp::UdpHeader;
@@ -208,29 +212,69 @@ impl Stack {
 
     /// Turns the datagram in `m` (window at the UDP header, `ip` its IPv4
     /// header) into a port unreachable back to its sender, rate-limited.
-    pub(crate) fn icmp_port_unreachable(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, ip: &IpMeta) {
-        if !self.unreach_limit.take(env.now_ms()) {
-            self.counters.drop(DropReason::IcmpRateLimited);
-            return;
-        }
-        if m.unpull(ip.header_len).is_err() {
-            return;
-        }
-        m.trim(ip.header_len + QUOTED_DATA);
+    pub(crate) fn icmp_port_unreachable(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
         let header = Icmpv4HeaderRepr {
             msg_type: Icmpv4Type::DEST_UNREACHABLE,
             code: Icmpv4UnreachableCode::PORT_UNREACHABLE.0,
         };
-        // The body first, then the header whose checksum covers it.
-        if m.push_emit(&Icmpv4DestUnreachableRepr::default(), ())
-            .is_err()
-            || m.push_emit(&header, ()).is_err()
-        {
-            self.counters.drop(DropReason::TxNoMbuf);
-            return;
+        if self.icmp_error(env, m, ip, header, Icmpv4DestUnreachableRepr::default()) {
+            self.counters.bump(Stat::IcmpUnreachOut);
         }
-        self.counters.bump(Stat::IcmpUnreachOut);
+    }
+
+    /// The datagram in `m` (window past its IPv4 header) carries a
+    /// protocol we do not speak: a protocol unreachable back to its sender
+    /// (RFC 1122 3.2.2.1), rate-limited.
+    pub(crate) fn icmp_protocol_unreachable(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
+        let header = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::DEST_UNREACHABLE,
+            code: Icmpv4UnreachableCode::PROTOCOL_UNREACHABLE.0,
+        };
+        if self.icmp_error(env, m, ip, header, Icmpv4DestUnreachableRepr::default()) {
+            self.counters.bump(Stat::IcmpUnreachOut);
+        }
+    }
+
+    /// A datagram whose fragments did not all come in time: a time
+    /// exceeded, fragment reassembly, back to its sender in its first
+    /// fragment `m` (RFC 792; RFC 1122 3.3.2), rate-limited.
+    pub(crate) fn icmp_reassembly_timeout(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
+        let header = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::TIME_EXCEEDED,
+            code: Icmpv4TimeExceededCode::FRAGMENT_REASSEMBLY.0,
+        };
+        if self.icmp_error(env, m, ip, header, Icmpv4TimeExceededRepr::default()) {
+            self.counters.bump(Stat::IcmpTimeExceededOut);
+        }
+    }
+
+    /// Turns the packet in `m` (window past its IPv4 header `ip`) into the
+    /// ICMP error `header` + `body` quoting that header and the first 8
+    /// bytes after it, and sends it back, if the rate limit lets it (else
+    /// counted). True when it went out.
+    fn icmp_error<B: Emit<Context = ()>>(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        ip: &IpMeta,
+        header: Icmpv4HeaderRepr,
+        body: B,
+    ) -> bool {
+        if !self.unreach_limit.take(env.now_ms()) {
+            self.counters.drop(DropReason::IcmpRateLimited);
+            return false;
+        }
+        if m.is_shared() || m.unpull(ip.header_len).is_err() {
+            return false;
+        }
+        m.trim(ip.header_len + QUOTED_DATA);
+        // The body first, then the header whose checksum covers it.
+        if m.push_emit(&body, ()).is_err() || m.push_emit(&header, ()).is_err() {
+            self.counters.drop(DropReason::TxNoMbuf);
+            return false;
+        }
         self.ipv4_output(env, m, Ipv4Next::Icmpv4, ip.src);
+        true
     }
 
     /// Sends the echo request in `m` from an echo socket with identifier

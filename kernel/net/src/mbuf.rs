@@ -368,7 +368,10 @@ impl Mbuf {
     /// this one's chain: the head now owns it. Neither may be shared
     /// ([`Mbuf::share`]).
     pub fn chain(&mut self, tail: Mbuf) {
-        debug_assert!(!self.is_shared() && !tail.is_shared(), "shared mbufs chained");
+        debug_assert!(
+            !self.is_shared() && !tail.is_shared(),
+            "shared mbufs chained"
+        );
         let next = &self.pool().meta.next;
         let mut last = self.f.idx();
         loop {
@@ -493,10 +496,35 @@ impl Mbuf {
     }
 
     /// Shortens the window to `len` bytes (removing link padding); a no-op
-    /// when it is already that short.
+    /// when it is already that short. A chain is cut after its first `len`
+    /// bytes, the mbufs past them freed.
     pub fn trim(&mut self, len: usize) {
         if len < self.len() {
             self.set_window(self.head(), len);
+        }
+        if !self.is_chained() {
+            return;
+        }
+        let next = &self.pool().meta.next;
+        let (mut left, mut at) = (len.saturating_sub(self.len()), self.f.idx());
+        loop {
+            let link = next[at as usize].load(Ordering::Relaxed);
+            if link == 0 {
+                return;
+            }
+            let f = Fields(link & !Fields::LINKED);
+            if left == 0 {
+                // The rest of the chain goes.
+                next[at as usize].store(0, Ordering::Relaxed);
+                drop(Mbuf { pool: self.pool, f });
+                return;
+            }
+            if f.len() as usize > left {
+                let cut = f.window(f.head(), left as u16);
+                next[at as usize].store(cut.0 | Fields::LINKED, Ordering::Relaxed);
+            }
+            left -= left.min(f.len() as usize);
+            at = f.idx();
         }
     }
 
@@ -615,6 +643,7 @@ impl fmt::Debug for Mbuf {
 }
 
 /// The windows of a chain ([`Mbuf::pieces`]).
+#[derive(Clone)]
 pub struct Pieces<'a> {
     head: &'a Mbuf,
     /// The head's own window has been given.
@@ -897,6 +926,21 @@ mod tests {
         assert!(!head.is_chained());
         assert_eq!((head.chain_len(), rest.chain_len()), (6, 13));
         head.chain(rest);
+        // Cut inside the second piece: the third goes back to the pool.
+        head.trim(10);
+        let joined: Vec<u8> = head.pieces().flatten().copied().collect();
+        assert_eq!(
+            (&joined[..], head.chain_count(), p.free()),
+            (&b"hello chai"[..], 2, 2)
+        );
+        head.trim(3);
+        assert_eq!(
+            (head.data(), head.is_chained(), p.free()),
+            (&b"hel"[..], false, 3)
+        );
+        let mut again = p.alloc().unwrap();
+        again.append(1).unwrap();
+        head.chain(again);
         drop(head);
         assert_eq!(p.free(), 4, "the head frees the whole chain");
         assert!(p.alloc().is_some_and(|m| !m.is_chained()));

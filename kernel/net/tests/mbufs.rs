@@ -52,7 +52,11 @@ fn a_datagram_is_on_its_socket_then_copied_once_to_the_reader() {
         "queued on the socket"
     );
     let (m, _) = t.s.recvfrom(sock).unwrap();
-    assert_eq!(census(&t), [total - 1, 1, 0, 0, 0, 0, 0], "held by recvfrom");
+    assert_eq!(
+        census(&t),
+        [total - 1, 1, 0, 0, 0, 0, 0],
+        "held by recvfrom"
+    );
     // What sys_recvfrom does: one copy to the caller.
     assert_eq!(copy(&m), b"hello");
     assert_eq!(t.counter("rx_bytes_to_user"), 5);
