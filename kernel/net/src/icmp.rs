@@ -13,8 +13,9 @@
 //!   reassembly timed out into a time exceeded (code 1). These go out at most
 //!   [`UNREACH_BURST`] at once and then one per [`UNREACH_REFILL_MS`]
 //!   (a token bucket, RFC 1812 4.3.2.8); the rest are counted.
-//! - A port unreachable quoting a datagram from a connected UDP socket sets
-//!   ECONNREFUSED on it, as Linux does.
+//! - A port (or protocol) unreachable quoting a datagram from a connected
+//!   UDP socket sets ECONNREFUSED (ENOPROTOOPT) on it, as Linux does; one
+//!   quoting the SYN of a connect in SYN-SENT fails it with ECONNREFUSED.
 //! - Echo sockets: `sendto` takes an echo request (type, code, checksum,
 //!   identifier, sequence, data); the stack puts the socket's identifier in
 //!   and fills the checksum. Echo replies are queued, ICMP header and all,
@@ -28,6 +29,7 @@ use wire::icmpv4::{
     Icmpv4UnreachableCode,
 };
 use wire::ipv4::Ipv4Header;
+use wire::tcp::TcpHeader;
 use wire::udp::UdpHeader;
 use wire::Emit;
 use zerocopy::FromBytes;
@@ -36,6 +38,7 @@ use crate::counters::{DropReason, Stat};
 use crate::ipv4::{IpMeta, HEADER_LEN as IP_HEADER_LEN, MTU};
 use crate::mbuf::Mbuf;
 use crate::socket::SocketKind;
+use crate::tcp::TcpState;
 use crate::{Ipv4Addr, NetEnv, Stack};
 
 /// Port unreachables that may go out back to back.
@@ -127,9 +130,13 @@ impl Stack {
         }
     }
 
-    /// A destination unreachable arrived: if it is a port unreachable for
-    /// a datagram one of our connected UDP sockets sent, report
-    /// ECONNREFUSED there.
+    /// A destination unreachable arrived, quoting a packet we sent. As on
+    /// Linux, only the hard errors reach a socket (RFC 1122 3.2.2.1, 4.2.3.9):
+    /// a port unreachable (`ECONNREFUSED`) or protocol unreachable
+    /// (`ENOPROTOOPT`) is set on the connected UDP socket that sent the
+    /// datagram, and fails a TCP connect still in SYN-SENT whose SYN it
+    /// quotes (`ECONNREFUSED`). Net and host unreachables are soft: TCP's
+    /// retries and ARP decide.
     fn icmp_unreachable_input(&mut self, env: &mut dyn NetEnv, m: &Mbuf) -> Result<(), DropReason> {
         let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).map_err(too_short)?;
         let (_, quoted) = Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(too_short)?;
@@ -137,17 +144,40 @@ impl Stack {
         let inner = Ipv4Header::parse_prefix(quoted).map_err(too_short)?;
         let (inner, after) = (inner.header, inner.payload);
         self.counters.bump(Stat::IcmpUnreachIn);
-        let port_unreachable = h.code() == Icmpv4UnreachableCode::PORT_UNREACHABLE.0;
-        if port_unreachable
-            && (inner.src() == self.iface.addr || crate::ipv4::is_loopback(inner.src()))
-            && matches!(ipv4_next(inner.protocol()), Ipv4Next::Udp)
-        {
-            let (udp, _) = UdpHeader::ref_from_prefix(after).map_err(too_short)?;
-            let remote = (inner.dst(), udp.dst_port());
-            if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
-                self.sockets.set_error(id, Errno::ECONNREFUSED);
-                self.wake(env, id);
+        let error = match Icmpv4UnreachableCode(h.code()) {
+            Icmpv4UnreachableCode::PORT_UNREACHABLE => Errno::ECONNREFUSED,
+            Icmpv4UnreachableCode::PROTOCOL_UNREACHABLE => Errno::ENOPROTOOPT,
+            _ => return Ok(()),
+        };
+        if inner.src() != self.iface.addr && !crate::ipv4::is_loopback(inner.src()) {
+            return Ok(());
+        }
+        match ipv4_next(inner.protocol()) {
+            Ipv4Next::Udp => {
+                let (udp, _) = UdpHeader::ref_from_prefix(after).map_err(too_short)?;
+                let remote = (inner.dst(), udp.dst_port());
+                if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
+                    self.sockets.set_error(id, error);
+                    self.wake(env, id);
+                }
             }
+            Ipv4Next::Tcp if error == Errno::ECONNREFUSED => {
+                // The 8 bytes quoted hold the ports and the sequence number:
+                // read them in a header whose other fields are zero.
+                let quoted = after.get(..QUOTED_DATA).ok_or(DropReason::IcmpTooShort)?;
+                let mut header = [0u8; TcpHeader::LEN];
+                header[..QUOTED_DATA].copy_from_slice(quoted);
+                let (tcp, _) = TcpHeader::ref_from_prefix(&header).map_err(too_short)?;
+                let local = (inner.src(), tcp.src_port());
+                let remote = (inner.dst(), tcp.dst_port());
+                if let Some(c) = self.tcp.find(local, remote) {
+                    let t = &self.tcp.conns[c];
+                    if t.state == TcpState::SynSent && t.remote == remote && t.iss.0 == tcp.seq() {
+                        self.tcp_fail(env, c, Errno::ECONNREFUSED);
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

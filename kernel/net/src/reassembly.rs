@@ -316,7 +316,8 @@ impl Stack {
                 continue;
             };
             if let (Some(ip), true) = (s.first, s.offsets[0] == 0 && s.count > 0) {
-                if let Some(m) = s.frags[0].take() {
+                if let Some(mut m) = s.frags[0].take() {
+                    m.set_state(MbufState::InStack);
                     self.icmp_reassembly_timeout(env, m, &ip);
                 }
             }
