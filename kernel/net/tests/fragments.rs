@@ -114,7 +114,7 @@ fn a_datagram_comes_whole_in_any_order_without_a_copy() {
             }
             assert_eq!(t.drops(), drops, "{size} {how}");
             assert_eq!(t.counter("ipv4_reassembled"), 1, "{size} {how}");
-            assert_eq!(t.counter("ipv4_fragments_in"), frags.len() as u64);
+            assert_eq!(t.counter("ipv4_fragments_in"), frames.len() as u64);
             assert_eq!(t.counter("mbufs_reassembly"), 0);
             let (m, from) = t.s.recvfrom(sock).unwrap();
             assert_eq!(from, SockAddrIn::new(GW_IP, 5000));
