@@ -59,7 +59,8 @@ pub fn loopback_echo_server(port: Option<u16>) -> Result<u16> {
     })?;
     let port = sock.local_addr()?.port();
     std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
+        // Room for the longest datagram: nettests echoes 65,507 bytes.
+        let mut buf = vec![0u8; u16::MAX as usize];
         while let Ok((n, from)) = sock.recv_from(&mut buf) {
             sock.send_to(&buf[..n], from).ok();
         }
