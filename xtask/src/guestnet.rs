@@ -238,6 +238,26 @@ pub fn nc_echo(con: &mut Console, ip: &str, port: u16, tag: &str) -> Result<()> 
     Ok(())
 }
 
+/// The datagram sizes echoed both ways between every pair of peers: two
+/// fragments, many, and the longest UDP datagram IPv4 carries.
+pub const BIG_DATAGRAMS: [usize; 3] = [8_000, 30_000, 65_507];
+
+/// `udpcheck` sends each of [`BIG_DATAGRAMS`] to the echo server at
+/// `ip:port`, which must send each back byte for byte (IPv4 fragments
+/// both ways).
+pub fn big_echoes(con: &mut Console, ip: &str, port: u16) -> Result<()> {
+    let sizes = BIG_DATAGRAMS.map(|n| n.to_string()).join(" ");
+    let out = con.run(&format!("udpcheck {ip} {port} {sizes}"), SHORT)?;
+    for n in BIG_DATAGRAMS {
+        ensure!(
+            out.lines().any(|l| l.trim() == format!("echoed {n} bytes")),
+            "{}: {n}-byte datagram not echoed by {ip}:{port}:\n{out}",
+            con.name
+        );
+    }
+    Ok(())
+}
+
 /// Ends a foreground program reading the console (chat, nc) with ^D. The
 /// newline after it reaches the shell as an empty command: two prompts.
 pub fn end_input(con: &mut Console) -> Result<()> {

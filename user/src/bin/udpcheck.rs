@@ -29,7 +29,11 @@ fn main(args: &[&str]) -> i32 {
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.iter()
-                .map(|a| a.parse::<usize>().ok().filter(|n| (1..=MAX_SIZE).contains(n)))
+                .map(|a| {
+                    a.parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=MAX_SIZE).contains(n))
+                })
                 .collect()
         })
         .and_then(|v: vec::Vec<Option<usize>>| v.into_iter().collect());
