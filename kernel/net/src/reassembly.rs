@@ -89,9 +89,11 @@ struct Key {
     identification: u16,
 }
 
-/// One datagram being put together.
+/// One datagram being put together, or a free slot (no key). Slots are
+/// reused in place, never built on the stack (each is over a kilobyte,
+/// and fragments arrive in the RX interrupt).
 struct Slot {
-    key: Key,
+    key: Option<Key>,
     /// When its first fragment came (the timer, and the age for eviction).
     since_ms: u64,
     /// Its fragments sorted by offset, each with its window on the
@@ -107,9 +109,28 @@ struct Slot {
     dead: bool,
 }
 
+impl Slot {
+    const FREE: Slot = Slot {
+        key: None,
+        since_ms: 0,
+        frags: [const { None }; REASM_FRAGMENTS],
+        offsets: [0; REASM_FRAGMENTS],
+        count: 0,
+        end: None,
+        first: None,
+        dead: false,
+    };
+
+    /// Starts datagram `key` here (the slot is free).
+    fn start(&mut self, key: Key, now_ms: u64) {
+        (self.key, self.since_ms, self.count) = (Some(key), now_ms, 0);
+        (self.end, self.first, self.dead) = (None, None, false);
+    }
+}
+
 /// The datagrams being reassembled; part of the [`Stack`].
 pub(crate) struct Reassembly {
-    slots: [Option<Slot>; REASM_DATAGRAMS],
+    slots: [Slot; REASM_DATAGRAMS],
     /// Fragments held in all the slots.
     held: usize,
 }
@@ -117,27 +138,44 @@ pub(crate) struct Reassembly {
 impl Reassembly {
     pub(crate) const fn new() -> Self {
         Reassembly {
-            slots: [const { None }; REASM_DATAGRAMS],
+            slots: [const { Slot::FREE }; REASM_DATAGRAMS],
             held: 0,
         }
     }
 
-    /// Empties slot `i`, counting each fragment it held under `why`;
-    /// returns the slot.
-    fn free(&mut self, i: usize, why: DropReason, counters: &mut crate::Counters) -> Option<Slot> {
-        let s = self.slots[i].take()?;
-        for _ in 0..s.count {
+    /// Empties slot `i`, counting each fragment it held under `why`.
+    /// Returns its first fragment (offset 0) and that one's header, if it
+    /// had come: what an ICMP error is built from.
+    fn free(
+        &mut self,
+        i: usize,
+        why: DropReason,
+        counters: &mut crate::Counters,
+    ) -> Option<(Mbuf, IpMeta)> {
+        let s = &mut self.slots[i];
+        s.key?;
+        let n = s.count as usize;
+        for _ in 0..n {
             counters.drop(why);
         }
-        self.held -= s.count as usize;
-        Some(s)
+        self.held -= n;
+        let first = match (s.first, n > 0 && s.offsets[0] == 0) {
+            (Some(ip), true) => s.frags[0].take().map(|m| (m, ip)),
+            _ => None,
+        };
+        for f in &mut s.frags[..n] {
+            *f = None;
+        }
+        (s.key, s.count) = (None, 0);
+        first
     }
 
     /// The oldest slot other than `keep` (the one a fragment is going to).
     fn oldest(&self, keep: Option<usize>) -> Option<usize> {
         (0..REASM_DATAGRAMS)
             .filter(|&i| Some(i) != keep)
-            .filter_map(|i| self.slots[i].as_ref().map(|s| (s.since_ms, i)))
+            .filter(|&i| self.slots[i].key.is_some())
+            .map(|i| (self.slots[i].since_ms, i))
             .min()
             .map(|(_, i)| i)
     }
@@ -188,12 +226,10 @@ impl Stack {
         };
         let now = env.now_ms();
         let r = &mut self.reasm;
-        let i = match (0..REASM_DATAGRAMS)
-            .find(|&i| r.slots[i].as_ref().is_some_and(|s| s.key == key))
-        {
+        let i = match (0..REASM_DATAGRAMS).find(|&i| r.slots[i].key == Some(key)) {
             Some(i) => i,
             None => {
-                let i = match (0..REASM_DATAGRAMS).find(|&i| r.slots[i].is_none()) {
+                let i = match (0..REASM_DATAGRAMS).find(|&i| r.slots[i].key.is_none()) {
                     Some(i) => i,
                     None => {
                         let i = r.oldest(None).unwrap_or(0);
@@ -201,20 +237,11 @@ impl Stack {
                         i
                     }
                 };
-                r.slots[i] = Some(Slot {
-                    key,
-                    since_ms: now,
-                    frags: [const { None }; REASM_FRAGMENTS],
-                    offsets: [0; REASM_FRAGMENTS],
-                    count: 0,
-                    end: None,
-                    first: None,
-                    dead: false,
-                });
+                r.slots[i].start(key, now);
                 i
             }
         };
-        let slot = r.slots[i].as_mut().expect("found or made above");
+        let slot = &mut r.slots[i];
         if slot.dead {
             return Err(DropReason::Ipv4FragOverlap);
         }
@@ -257,7 +284,7 @@ impl Stack {
             let Some(old) = r.oldest(Some(i)) else { break };
             r.free(old, DropReason::Ipv4FragEvicted, &mut self.counters);
         }
-        let slot = r.slots[i].as_mut().expect("kept while others gave way");
+        let slot = &mut r.slots[i];
         slot.frags[at..=n].rotate_right(1);
         slot.offsets[at..=n].rotate_right(1);
         m.set_state(MbufState::Reassembly);
@@ -284,13 +311,18 @@ impl Stack {
         if reached != end {
             return Ok(None);
         }
-        let mut s = r.slots[i].take().expect("whole");
+        // Whole from offset 0, so its first fragment's header is there.
+        let Some(first) = slot.first else {
+            return Ok(None);
+        };
         r.held -= n;
-        let first = s.first.expect("a whole datagram has its offset 0");
-        let mut head = s.frags[0].take().expect("held");
+        (slot.key, slot.count) = (None, 0);
+        let mut pieces = slot.frags[..n].iter_mut().filter_map(Option::take);
+        let Some(mut head) = pieces.next() else {
+            return Ok(None);
+        };
         head.set_state(MbufState::InStack);
-        for k in 1..n {
-            let mut piece = s.frags[k].take().expect("held");
+        for mut piece in pieces {
             piece.set_state(MbufState::InStack);
             head.chain(piece);
         }
@@ -303,23 +335,16 @@ impl Stack {
     pub(crate) fn reassembly_tick(&mut self, env: &mut dyn NetEnv) {
         let now = env.now_ms();
         for i in 0..REASM_DATAGRAMS {
-            let expired = self.reasm.slots[i]
-                .as_ref()
-                .is_some_and(|s| now.saturating_sub(s.since_ms) >= REASM_TIMEOUT_MS);
-            if !expired {
+            let s = &self.reasm.slots[i];
+            if s.key.is_none() || now.saturating_sub(s.since_ms) < REASM_TIMEOUT_MS {
                 continue;
             }
-            let Some(mut s) = self
-                .reasm
-                .free(i, DropReason::Ipv4FragTimeout, &mut self.counters)
-            else {
-                continue;
-            };
-            if let (Some(ip), true) = (s.first, s.offsets[0] == 0 && s.count > 0) {
-                if let Some(mut m) = s.frags[0].take() {
-                    m.set_state(MbufState::InStack);
-                    self.icmp_reassembly_timeout(env, m, &ip);
-                }
+            if let Some((mut m, ip)) =
+                self.reasm
+                    .free(i, DropReason::Ipv4FragTimeout, &mut self.counters)
+            {
+                m.set_state(MbufState::InStack);
+                self.icmp_reassembly_timeout(env, m, &ip);
             }
         }
     }
