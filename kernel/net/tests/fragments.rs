@@ -439,3 +439,31 @@ fn a_port_unreachable_for_our_syn_fails_the_connect() {
     t.input(&unreachable(Icmpv4UnreachableCode::PORT_UNREACHABLE, &syn));
     assert_eq!(t.s.tcp_connected(c), Err(Errno::ECONNREFUSED));
 }
+
+/// Every counter of fragments, reassembly and the ICMP errors they draw
+/// is moved by a test here or in `malformed.rs` (named there by variant).
+#[test]
+fn every_fragment_counter_has_a_test_that_moves_it() {
+    use net::{DropReason, Stat};
+    let here = include_str!("fragments.rs");
+    let malformed = include_str!("malformed.rs");
+    let names = Stat::ALL
+        .iter()
+        .map(|s| s.name())
+        .chain(DropReason::ALL.iter().map(|r| r.name()))
+        .filter(|n| n.contains("frag") || n.contains("reassem") || n.contains("time_exceeded"));
+    let mut missing = vec![];
+    for name in names {
+        let variant = DropReason::ALL
+            .iter()
+            .find(|r| r.name() == name)
+            .map(|r| format!("{r:?},"));
+        let quoted = format!("\"{name}\"");
+        let moved = here.contains(&quoted)
+            || variant.is_some_and(|v| malformed.contains(&v) || here.contains(&v));
+        if !moved {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "no test moves {missing:?}");
+}
