@@ -5,9 +5,9 @@
 //! drop reason (version, IHL, total length, header checksum: the rules of
 //! `proto-defs/ipv4.toml`), and `Ipv4Options` walks the options, refusing
 //! malformed ones (well-formed options are accepted and skipped: we neither
-//! route nor record); here the policy: a broadcast/multicast source, and a destination that is neither our
-//! address nor a broadcast. Link padding past the total length is trimmed
-//! off. TTL 0 is accepted and counted (RFC 1122 3.2.1.7: a host must not
+//! route nor record); here the policy: a broadcast/multicast source, and
+//! a destination that is neither our address nor a broadcast. Link padding
+//! past the total length is trimmed off. TTL 0 is accepted and counted (RFC 1122 3.2.1.7: a host must not
 //! drop it).
 //!
 //! Send: the generated builder writes the header (no options) with
