@@ -7,8 +7,8 @@
 //! malformed ones (well-formed options are accepted and skipped: we neither
 //! route nor record); here the policy: a broadcast/multicast source, and
 //! a destination that is neither our address nor a broadcast. Link padding
-//! past the total length is trimmed off. TTL 0 is accepted and counted (RFC 1122 3.2.1.7: a host must not
-//! drop it).
+//! past the total length is trimmed off. TTL 0 is accepted and counted
+//! (RFC 1122 3.2.1.7: a host must not drop it).
 //!
 //! Send: the generated builder writes the header (no options) with
 //! [`DEFAULT_TTL`] and a fresh identification, its lengths and checksum
