@@ -286,7 +286,13 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         .iter()
         .any(|f| matches!(role(l, f), Role::MessageLen(_)))
     {
-        *out += "let len = message.len();\n";
+        // A message sent in pieces: its length counts what follows the
+        // buffer (the pseudo-header's `tail`).
+        *out += if pseudo.is_some() {
+            "let len = message.len() + cx.tail.len;\n"
+        } else {
+            "let len = message.len();\n"
+        };
     }
     writeln!(out, "let header = crate::emit::zeroed::<{name}>(message)?;").unwrap();
     for f in &l.fields {
@@ -299,7 +305,9 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
             format!("{name}::LEN")
         };
         match (c.covers.as_str(), pseudo) {
-            (_, Some(PseudoHeader::Ipv4)) => *out += "fill_checksum(cx.src, cx.dst, message);\n",
+            (_, Some(PseudoHeader::Ipv4)) => {
+                *out += "fill_checksum_with_tail(cx.src, cx.dst, message, cx.tail);\n"
+            }
             ("header", None) => writeln!(out, "fill_checksum(&mut message[..{end}]);").unwrap(),
             _ => *out += "fill_checksum(message);\n",
         }

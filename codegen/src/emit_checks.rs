@@ -255,6 +255,40 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
 "#
     )
     .unwrap();
+    if pseudo && has("message") {
+        // The same checks over a message held in pieces: lengths count
+        // every piece, the checksum sums them.
+        let body = body
+            .replace("bytes.len()", "(bytes.len() + rest_len)")
+            .replace(
+                "checksum_ok(src, dst, &bytes[..end])",
+                "checksum_ok_pieces(src, dst, bytes, rest, end)",
+            );
+        write!(
+            out,
+            r#"
+/// [`Self::parse`] of a message held in pieces (a datagram reassembled from fragments):
+/// `bytes` is the first piece, starting with the header, `rest` the pieces after it, in
+/// order. The checks count and sum every piece; `message` and `payload` end with `bytes`.
+pub fn parse_pieces<'a: 'r, 'r, R>(
+    bytes: &'a [u8],
+    rest: R,
+    src: [u8; 4],
+    dst: [u8; 4],
+) -> Result<crate::Parsed<'a, Self>, {en}>
+where
+    R: IntoIterator<Item = &'r [u8]> + Clone,
+{{
+    let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{
+        return Err({en}::{too_short});
+    }};
+    let rest_len: usize = rest.clone().into_iter().map(<[u8]>::len).sum();
+{body}    Ok(crate::Parsed::split(header, bytes, header_len, end.min(bytes.len())))
+}}
+"#
+        )
+        .unwrap();
+    }
     if let (Some((checks, field)), true) = (prefix, has("message")) {
         write!(
             out,
@@ -389,8 +423,21 @@ const CHECKSUM_OFFSET: usize = {offset};
 /// The Internet checksum of `{arg}` ({what}, trimmed to its length) behind the IPv4
 /// pseudo-header of `src` and `dst`, with the stored `{field}` counted as zero.{zero_rule}
 pub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len());
+    checksum_with_tail(src, dst, {arg}, crate::emit::MessageTail::NONE)
+}}
+
+/// [`checksum`] of a message that goes on past `{arg}` with the bytes `tail` sums (a
+/// datagram held in pieces, sent as IPv4 fragments).
+pub fn checksum_with_tail(
+    src: [u8; 4],
+    dst: [u8; 4],
+    {arg}: &[u8],
+    tail: crate::emit::MessageTail,
+) -> u16 {{
+    let mut sum =
+        Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len() + tail.len);
     sum.add_without_word({arg}, CHECKSUM_OFFSET);
+    sum.append(tail.sum);
     {finish}
 }}
 
@@ -403,10 +450,42 @@ pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{
     sum.finish() == 0
 }}
 
+/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
+/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
+/// False when the pieces hold fewer than `len` bytes.
+pub fn checksum_ok_pieces<'r>(
+    src: [u8; 4],
+    dst: [u8; 4],
+    first: &'r [u8],
+    rest: impl IntoIterator<Item = &'r [u8]>,
+    len: usize,
+) -> bool {{
+    let {arg} = first;
+    {none}
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
+    let mut left = len;
+    for piece in core::iter::once(first).chain(rest) {{
+        let take = piece.len().min(left);
+        sum.add(&piece[..take]);
+        left -= take;
+    }}
+    left == 0 && sum.finish() == 0
+}}
+
 /// Computes [`checksum`] and stores it in `{field}`. Does nothing when `{arg}` is
 /// shorter than [`{ty}::LEN`].
 pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], {arg}: &mut [u8]) {{
-    let sum = checksum(src, dst, {arg});
+    fill_checksum_with_tail(src, dst, {arg}, crate::emit::MessageTail::NONE);
+}}
+
+/// [`fill_checksum`] for a message that goes on past `{arg}` with the bytes `tail` sums.
+pub fn fill_checksum_with_tail(
+    src: [u8; 4],
+    dst: [u8; 4],
+    {arg}: &mut [u8],
+    tail: crate::emit::MessageTail,
+) {{
+    let sum = checksum_with_tail(src, dst, {arg}, tail);
     if let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{
         header.set_{field}(sum);
     }}

@@ -78,7 +78,10 @@ fn builders_fill_what_the_spec_computes() {
     assert!(ipv4.contains("fill_checksum(&mut message[..header_len]);"));
     let udp = emit_rust::module(module(&modules, "udp"));
     assert!(udp.contains("type Context = crate::emit::Ipv4PseudoHeader;"));
-    assert!(udp.contains("fill_checksum(cx.src, cx.dst, message);"));
+    // A datagram sent in pieces: its length and checksum count the tail.
+    assert!(udp.contains("let len = message.len() + cx.tail.len;"));
+    assert!(udp.contains("fill_checksum_with_tail(cx.src, cx.dst, message, cx.tail);"));
+    assert!(udp.contains("pub fn parse_pieces<"));
     let arp = emit_rust::module(module(&modules, "arp"));
     // ARP's builder only stores values: `builder!` sets the fixed ones.
     let builder = arp

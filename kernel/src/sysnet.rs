@@ -128,12 +128,39 @@ pub fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
 
 /// Sends `len` bytes at user address `buf` from socket `id`.
 fn send(id: SocketId, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
-    if len > MAX_PAYLOAD {
+    let udp = NET.lock().kind(id)? == SocketKind::Udp;
+    if len
+        > if udp {
+            net::udp::MAX_PAYLOAD
+        } else {
+            MAX_PAYLOAD
+        }
+    {
         return Err(Errno::EMSGSIZE);
     }
-    let mut m = pool().alloc().ok_or(Errno::ENOBUFS)?;
-    let payload = m.append(len).map_err(|_| Errno::EMSGSIZE)?;
-    vm::copyin(myproc().data().pagetable, payload, buf)?;
+    // A UDP datagram is copied in pieces cut where its IPv4 fragments
+    // will be (one piece when it fits a frame), chained.
+    let (mut head, mut done, mut k): (Option<Mbuf>, usize, usize) = (None, 0, 0);
+    loop {
+        let n = if udp {
+            (len - done).min(net::udp::piece_len(k))
+        } else {
+            len
+        };
+        let mut m = pool().alloc().ok_or(Errno::ENOBUFS)?;
+        let piece = m.append(n).map_err(|_| Errno::EMSGSIZE)?;
+        vm::copyin(myproc().data().pagetable, piece, buf + done)?;
+        done += n;
+        k += 1;
+        match head.as_mut() {
+            None => head = Some(m),
+            Some(h) => h.chain(m),
+        }
+        if done == len {
+            break;
+        }
+    }
+    let m = head.ok_or(Errno::EINVAL)?;
     NET.lock().sendto(&mut KernelEnv, id, m, to.as_ref())
 }
 
@@ -183,7 +210,13 @@ fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
 /// took the datagram, for the receive-path profile.
 fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
     let (stamps, taken) = (m.stamps(), r_time() as u64);
-    let r = m.copy_out(len, |payload| copyout_bytes(buf, payload));
+    // A datagram reassembled from fragments comes in pieces, in order.
+    let mut at = buf;
+    let r = m.copy_out(len, |piece| {
+        copyout_bytes(at, piece)?;
+        at += piece.len();
+        Ok(())
+    });
     crate::rxprof::record(stamps, taken, r_time() as u64);
     r
 }

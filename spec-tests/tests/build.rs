@@ -111,10 +111,7 @@ fn udp_captures_rebuild() {
     ] {
         let (ip, packet) = ip_packet(frame);
         let datagram = UdpHeader::parse(&packet[Ipv4Header::LEN..], ip.src(), ip.dst()).unwrap();
-        let pseudo = Ipv4PseudoHeader {
-            src: ip.src(),
-            dst: ip.dst(),
-        };
+        let pseudo = Ipv4PseudoHeader::new(ip.src(), ip.dst());
         let built = prepend(&datagram.header.repr(), pseudo, datagram.payload);
         assert_eq!(wrap(frame, &built), frame);
     }
@@ -150,10 +147,7 @@ fn longest_header_chain() {
 #[test]
 fn builders_refuse_what_does_not_fit() {
     let mut short = [0u8; UdpHeader::LEN - 1];
-    let pseudo = Ipv4PseudoHeader {
-        src: [10, 0, 0, 1],
-        dst: [10, 0, 0, 2],
-    };
+    let pseudo = Ipv4PseudoHeader::new([10, 0, 0, 1], [10, 0, 0, 2]);
     assert_eq!(
         UdpHeaderRepr::default().emit(&mut short, pseudo),
         Err(EmitError::Truncated { need: 8, have: 7 })
@@ -230,7 +224,7 @@ proptest! {
         payload in proptest::collection::vec(any::<u8>(), 0..64),
     ) {
         let repr = UdpHeaderRepr { src_port, dst_port };
-        let out = prepend(&repr, Ipv4PseudoHeader { src, dst }, &payload);
+        let out = prepend(&repr, Ipv4PseudoHeader::new(src, dst), &payload);
         let (_, d) = deku::udp::UdpHeader::from_bytes((&out, 0)).unwrap();
         prop_assert_eq!((d.src_port, d.dst_port), (src_port, dst_port));
         prop_assert_eq!(usize::from(d.length), out.len());
@@ -363,4 +357,43 @@ fn headers_with_options() {
         repr.emit_with_options(&mut packet[..20], 4, ()),
         Err(wire::EmitError::Truncated { need: 24, have: 20 })
     ));
+}
+
+proptest! {
+    /// A UDP datagram written or checked in pieces (as IPv4 fragments
+    /// carry it) gets the length and checksum it gets whole.
+    #[test]
+    fn udp_in_pieces_is_udp_whole(
+        payload in proptest::collection::vec(any::<u8>(), 0..300),
+        cuts in proptest::collection::vec(0usize..300, 0..4),
+    ) {
+        let (src, dst) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let repr = UdpHeaderRepr { src_port: 7, dst_port: 9 };
+        let whole = prepend(&repr, Ipv4PseudoHeader::new(src, dst), &payload);
+        // Cut the datagram after the header at the chosen points.
+        let mut points: Vec<usize> = cuts.iter().map(|c| UdpHeader::LEN + c % (payload.len() + 1)).collect();
+        points.sort();
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for p in points.into_iter().chain([whole.len()]) {
+            pieces.push(&whole[at..p]);
+            at = p;
+        }
+        let (first, rest) = (pieces[0], &pieces[1..]);
+        let tail = wire::emit::MessageTail::of(rest.iter().copied());
+        let mut head = vec![0xa5; UdpHeader::LEN];
+        head.extend_from_slice(&first[UdpHeader::LEN..]);
+        repr.emit(&mut head, Ipv4PseudoHeader { src, dst, tail }).unwrap();
+        prop_assert_eq!(&head[..], first);
+        let parsed = UdpHeader::parse_pieces(first, rest.iter().copied(), src, dst).unwrap();
+        prop_assert_eq!(parsed.payload, &first[UdpHeader::LEN..]);
+        // One bit flipped anywhere is caught.
+        let mut bad = whole.clone();
+        let i = UdpHeader::LEN + payload.len() / 2;
+        if i < bad.len() {
+            bad[i] ^= 1;
+            let (f, r) = bad.split_at(first.len());
+            prop_assert!(UdpHeader::parse_pieces(f, [r], src, dst).is_err());
+        }
+    }
 }

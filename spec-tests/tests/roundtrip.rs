@@ -33,6 +33,11 @@ proptest! {
     }
 
     #[test]
+    fn icmpv4_icmpv4_time_exceeded(bytes in vec(any::<u8>(), wire::icmpv4::Icmpv4TimeExceeded::LEN)) {
+        roundtrip::<deku::icmpv4::Icmpv4TimeExceeded>(&bytes)?;
+    }
+
+    #[test]
     fn ipv4_ipv4_header(bytes in vec(any::<u8>(), wire::ipv4::Ipv4Header::LEN)) {
         roundtrip::<deku::ipv4::Ipv4Header>(&bytes)?;
     }

@@ -340,10 +340,7 @@ fn rst_to_a_closed_port() {
         ..Default::default()
     };
     let mut built = [0xa5; TcpHeader::LEN];
-    let cx = Ipv4PseudoHeader {
-        src: SERVER,
-        dst: CLIENT,
-    };
+    let cx = Ipv4PseudoHeader::new(SERVER, CLIENT);
     repr.emit(&mut built, cx).unwrap();
     assert_eq!(built[..], TCP_RST[TCP_RST.len() - TcpHeader::LEN..]);
 }

@@ -212,11 +212,38 @@ class Kinds:
              "total length smaller than the frame, ending inside the UDP datagram")
         kind("ipv4_fragment_mf", "drop_ipv4_fragment",
              [raw(self.eth() / self.ip(flags="MF", id=7) / ICMP(type=8) / Raw(b"F" * 16))] * 2,
-             "first fragments (MF set)")
+             "first fragments (MF set) of ICMP, which is not reassembled")
         kind("ipv4_fragment_offset", "drop_ipv4_fragment",
              [raw(self.eth() / self.ip(frag=185, id=8) / Raw(b"F" * 16)),
-              raw(self.eth() / self.ip(frag=8191, id=9, proto=17) / Raw(b"F" * 16))],
-             "later fragments (non-zero offset)")
+              raw(self.eth() / self.ip(frag=100, id=9, proto=1) / Raw(b"F" * 16))],
+             "later fragments (non-zero offset) of protocols not reassembled")
+        # Fragment attacks on reassembly (UDP is reassembled).
+        kind("ipv4_ping_of_death", "drop_ipv4_frag_too_long",
+             [raw(self.eth() / self.ip(frag=8189, id=10, proto=1) / Raw(b"D" * 24)),
+              raw(self.eth() / self.ip(frag=8191, id=11, proto=17) / Raw(b"D" * 16))],
+             "ping of death: last fragments reaching past 65,535 bytes")
+
+        def udp_frag(ident, offset, more, data):
+            return raw(self.eth() / self.ip(id=ident, proto=17, frag=offset // 8, flags="MF" if more else 0)
+                       / Raw(data))
+
+        head = raw(UDP(sport=MY_PORT, dport=ECHO_PORT, len=8 + 40) / Raw(b"T" * 40))[:8 + 24]
+        kind("ipv4_teardrop", "drop_ipv4_frag_overlap",
+             [udp_frag(20, 0, True, head), udp_frag(20, 8, False, b"T" * 8),
+              udp_frag(21, 0, True, head), udp_frag(21, 16, True, b"T" * 24)],
+             "teardrop: second fragments inside the first (each datagram dropped whole)")
+        tcp_head = b"\x9c\x47\x00\x50" + b"\0" * 4
+        kind("ipv4_tiny_fragment", "drop_ipv4_frag_tiny",
+             [raw(self.eth() / self.ip(id=30, proto=6, flags="MF") / Raw(tcp_head)),
+              raw(self.eth() / self.ip(id=31, proto=6, frag=1) / Raw(b"\x02" + b"\0" * 11))],
+             "tiny fragments (RFC 1858): 8 bytes of a TCP header, and TCP at offset 8 rewriting the flags")
+        kind("ipv4_fragment_bad_length", "drop_ipv4_frag_bad_length",
+             [udp_frag(40, 0, True, head[:8 + 5]), udp_frag(41, 0, True, b"")],
+             "fragments with MF set whose length is not a whole number of 8-byte units")
+        kind("ipv4_fragment_flood", "drop_ipv4_frag_evicted",
+             [udp_frag(1000 + i, 0, True, head[:16]) for i in range(100)],
+             "fragment flood: 100 datagrams that never complete (the oldest give way, the rest time out)",
+             check="frag_flood")
         kind("ipv4_src_broadcast", "drop_ipv4_bad_source",
              [raw(self.eth() / self.ip(src="255.255.255.255") / ICMP(type=8)),
               raw(self.eth() / self.ip(src=self.subnet_bcast) / ICMP(type=8))],
@@ -231,7 +258,7 @@ class Kinds:
              "destination address not ours")
         kind("ipv4_unknown_protocol", "drop_ipv4_unknown_protocol",
              [raw(self.eth() / self.ip(proto=253) / Raw(b"\0" * 20)), raw(self.eth() / self.ip(proto=41) / Raw(b"\0" * 40))],
-             "IP protocols we do not speak (experimental 253, IPv6-in-IPv4)")
+             "IP protocols we do not speak (experimental 253, IPv6-in-IPv4): protocol unreachable sent")
         opt = lambda o, seq: with_ip_options(self.ping(seq=seq), bytes(o))
         kind("ipv4_option_bad_length", "drop_ipv4_option_bad_length",
              [opt([OPT_RA, 0, 0, 0], 1), opt([OPT_RR, 1, 0, 0], 2), opt([OPT_RA, 3, 0, OPT_NOP], 3)],
@@ -287,7 +314,7 @@ class Kinds:
         huge = self.eth() / self.ip(id=4242) / ICMP(type=8, id=0x4242, seq=2000) / Raw(b"H" * 65000)
         frags = [raw(Ether(dst=self.guest_mac, src=self.my_mac) / f) for f in fragment(huge[IP], fragsize=1480)]
         kind("icmp_echo_huge_fragmented", "drop_ipv4_fragment", frags,
-             "a 65 000-byte echo request in %d fragments (we do not reassemble)" % len(frags))
+             "a 65 000-byte echo request in %d fragments (ICMP is not reassembled)" % len(frags))
         # Valid but unusual: link padding past the IP total length must be cut off.
         padded = raw(self.eth() / self.ip() / UDP(sport=MY_PORT, dport=ECHO_PORT) / Raw(b"padded-echo")) + b"\xee" * 30
         kind("udp_echo_padded", "udp_in", [padded], "UDP with 30 bytes of trailing link padding: echoed without it",
@@ -534,6 +561,11 @@ def selftest(kinds):
         assert good[26:28] != f[14 + 26 : 14 + 28]
     for f in by["icmp_bad_checksum"]["frames"]:
         assert csum(f[34:]) != 0
+    for f in by["ipv4_ping_of_death"]["frames"]:
+        ip = IP(f[14:])
+        assert ip.frag * 8 + len(ip.payload) + 20 > 65535
+    for f in by["ipv4_fragment_flood"]["frames"]:
+        assert IP(f[14:]).flags == "MF"
     frags = by["icmp_echo_huge_fragmented"]["frames"]
     assert len(frags) >= 40 and all(len(f) <= 1514 for f in frags)
     assert all(len(f) == 14 + 20 + 8 + 1472 for f in by["icmp_echo_max"]["frames"])

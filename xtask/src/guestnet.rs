@@ -59,7 +59,8 @@ pub fn loopback_echo_server(port: Option<u16>) -> Result<u16> {
     })?;
     let port = sock.local_addr()?.port();
     std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
+        // Room for the longest datagram: nettests echoes 65,507 bytes.
+        let mut buf = vec![0u8; u16::MAX as usize];
         while let Ok((n, from)) = sock.recv_from(&mut buf) {
             sock.send_to(&buf[..n], from).ok();
         }
@@ -121,13 +122,14 @@ pub fn deltas(before: &Counters, after: &Counters) -> BTreeMap<String, i64> {
 }
 
 /// The mbuf pool's census in `netstat`: where each buffer is.
-const MBUF_STATES: [(&str, &str); 6] = [
+const MBUF_STATES: [(&str, &str); 7] = [
     ("mbufs_free", "free"),
     ("mbufs_rx_posted", "in the RX ring"),
     ("mbufs_in_stack", "held in the stack"),
     ("mbufs_socket", "on sockets"),
     ("mbufs_arp_wait", "waiting for ARP"),
     ("mbufs_tx_inflight", "in flight on TX"),
+    ("mbufs_reassembly", "fragments held for reassembly"),
 ];
 
 /// Every mbuf is back once traffic has drained: each is free or posted in
@@ -236,6 +238,26 @@ pub fn nc_echo(con: &mut Console, ip: &str, port: u16, tag: &str) -> Result<()> 
     Ok(())
 }
 
+/// The datagram sizes echoed both ways between every pair of peers: two
+/// fragments, many, and the longest UDP datagram IPv4 carries.
+pub const BIG_DATAGRAMS: [usize; 3] = [8_000, 30_000, 65_507];
+
+/// `udpcheck` sends each of [`BIG_DATAGRAMS`] to the echo server at
+/// `ip:port`, which must send each back byte for byte (IPv4 fragments
+/// both ways).
+pub fn big_echoes(con: &mut Console, ip: &str, port: u16) -> Result<()> {
+    let sizes = BIG_DATAGRAMS.map(|n| n.to_string()).join(" ");
+    let out = con.run(&format!("udpcheck {ip} {port} {sizes}"), SHORT)?;
+    for n in BIG_DATAGRAMS {
+        ensure!(
+            out.lines().any(|l| l.trim() == format!("echoed {n} bytes")),
+            "{}: {n}-byte datagram not echoed by {ip}:{port}:\n{out}",
+            con.name
+        );
+    }
+    Ok(())
+}
+
 /// Ends a foreground program reading the console (chat, nc) with ^D. The
 /// newline after it reaches the shell as an empty command: two prompts.
 pub fn end_input(con: &mut Console) -> Result<()> {
@@ -249,7 +271,7 @@ pub fn end_input(con: &mut Console) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn census(states: [u64; 6]) -> Counters {
+    fn census(states: [u64; 7]) -> Counters {
         let mut c: Counters = MBUF_STATES
             .iter()
             .zip(states)
@@ -261,19 +283,19 @@ mod tests {
 
     #[test]
     fn mbuf_balance_fails_on_any_buffer_left_behind() {
-        let ok = mbufs_balanced(&census([384, 128, 0, 0, 0, 0])).unwrap();
+        let ok = mbufs_balanced(&census([384, 128, 0, 0, 0, 0, 0])).unwrap();
         assert_eq!(ok, "384 free + 128 in the RX ring == 512 total");
         for (i, (name, _)) in MBUF_STATES.iter().enumerate().skip(2) {
-            let mut s = [383, 128, 0, 0, 0, 0];
+            let mut s = [383, 128, 0, 0, 0, 0, 0];
             s[i] = 1;
             let e = mbufs_balanced(&census(s)).unwrap_err().to_string();
             assert!(e.contains("not back"), "{name}: {e}");
         }
-        let e = mbufs_balanced(&census([383, 128, 0, 0, 0, 0])).unwrap_err();
+        let e = mbufs_balanced(&census([383, 128, 0, 0, 0, 0, 0])).unwrap_err();
         assert!(e.to_string().contains("census"), "{e}");
-        let e = mbufs_balanced(&census([512, 0, 0, 0, 0, 0])).unwrap_err();
+        let e = mbufs_balanced(&census([512, 0, 0, 0, 0, 0, 0])).unwrap_err();
         assert!(e.to_string().contains("RX ring"), "{e}");
-        let mut c = census([384, 128, 0, 0, 0, 0]);
+        let mut c = census([384, 128, 0, 0, 0, 0, 0]);
         c.remove("mbufs_arp_wait");
         assert!(mbufs_balanced(&c).is_err());
     }

@@ -42,6 +42,10 @@ fn also_allowed(kind: &str) -> &'static [&'static str] {
     match kind {
         // Over the rate limit, the port unreachable is not sent and counted.
         "udp_closed_port_storm" => &["drop_icmp_rate_limited"],
+        // Protocol unreachables, rate-limited like the rest.
+        "ipv4_unknown_protocol" => &["drop_icmp_rate_limited"],
+        // The datagrams the flood leaves may time out while it is checked.
+        "ipv4_fragment_flood" => &["drop_ipv4_frag_timeout", "drop_icmp_rate_limited"],
         _ => &[],
     }
 }
@@ -253,6 +257,17 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
             k.counter,
             ctx()
         );
+    } else if k.name == "ipv4_fragment_flood" {
+        // Every datagram but those the reassembly slots still hold gave way.
+        let held = net::reassembly::REASM_DATAGRAMS as i64;
+        ensure!(
+            got == k.frames as i64 - held,
+            "{} incomplete datagrams sent, {} moved by {got}, not {}\n{}",
+            k.frames,
+            k.counter,
+            k.frames as i64 - held,
+            ctx()
+        );
     } else {
         ensure!(
             got == k.frames as i64,
@@ -304,6 +319,7 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
             extra = format!(" (cache still has {PEER_IP} at {PEER_MAC})");
         }
         "ipv4_ttl_zero" => extra = format!(" ({} replies)", shown(&reply, "replies")),
+        "ipv4_fragment_flood" => extra = flood_times_out(con, &after)?,
         "icmp_echo_max" => extra = " (replies intact)".into(),
         "udp_echo_padded" => extra = " (echoed without the padding)".into(),
         _ => {}
@@ -317,6 +333,29 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
     Ok(format!(
         "{:<26} {:>3} frames -> {} +{got}{extra}",
         k.name, k.frames, k.counter
+    ))
+}
+
+/// After the fragment flood: the datagrams the reassembly slots kept time
+/// out, each fragment counted, each sender told (time exceeded, within the
+/// rate limit), and no fragment is left held.
+fn flood_times_out(con: &mut Console, after_flood: &guestnet::Counters) -> Result<String> {
+    let wait =
+        Duration::from_millis(net::reassembly::REASM_TIMEOUT_MS) + Duration::from_millis(1500);
+    std::thread::sleep(wait);
+    let later = netstat(con)?;
+    let moved = deltas(after_flood, &later);
+    let get = |k: &str| moved.get(k).copied().unwrap_or(0);
+    let held = net::reassembly::REASM_DATAGRAMS as i64;
+    ensure!(
+        get("drop_ipv4_frag_timeout") == held
+            && get("icmp_time_exceeded_out") + get("drop_icmp_rate_limited") == held
+            && later.get("mbufs_reassembly") == Some(&0),
+        "after {wait:?} the {held} datagrams left did not time out cleanly: {moved:?}"
+    );
+    Ok(format!(
+        " (after {wait:.1?} the {held} left timed out, {} time exceeded sent)",
+        get("icmp_time_exceeded_out")
     ))
 }
 

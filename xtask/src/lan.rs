@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::build::{self, Images};
 use crate::console::Console;
 use crate::guest::{Guest, Mac, Net};
-use crate::guestnet::{self, arp_resolves, configure, end_input, nc_echo, pings};
+use crate::guestnet::{self, arp_resolves, big_echoes, configure, end_input, nc_echo, pings};
 use crate::guestnet::{NETMASK, NO_GATEWAY};
 use crate::{relay, tshark};
 
@@ -131,6 +131,9 @@ pub fn test(images: &Images) -> Result<()> {
     nc_echo(a, pb_.ip, 7, "hello-from-a")?;
     nc_echo(b, pa_.ip, 7, "hello-from-b")?;
     eprintln!("UDP: nc on a echoed by udpecho on b, and the other way round");
+    big_echoes(a, pb_.ip, 7)?;
+    big_echoes(b, pa_.ip, 7)?;
+    eprintln!("UDP: 8,000-, 30,000- and 65,507-byte datagrams (IPv4 fragments) a <-> b");
 
     a.send_line(&format!("chat {}", pb_.ip))?;
     a.expect("chat with", SHORT)?;

@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 use crate::build::{self, Images};
 use crate::console::Console;
 use crate::guest::{Guest, Mac, Net};
-use crate::guestnet::{self, arp_resolves, configure, end_input, nc_echo, pings, NETMASK};
+use crate::guestnet::{
+    self, arp_resolves, big_echoes, configure, end_input, nc_echo, pings, NETMASK,
+};
 use crate::{paths, relay, setup, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
@@ -269,11 +271,30 @@ pub fn test(images: &Images) -> Result<()> {
         String::from_utf8_lossy(&out.stdout)
     );
     table.push("Linux UDP client -> guest udpecho: echoed".into());
+    let sizes = guestnet::BIG_DATAGRAMS.map(|n| n.to_string());
+    let script = paths::root().join("xtask/peer/udp.py");
+    let mut args = vec!["python3", script.to_str().unwrap(), "sizes", GUEST_IP, "7"];
+    args.extend(sizes.iter().map(String::as_str));
+    let out = ns.command(&args).output()?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success(),
+        "Linux -> guest udpecho, datagrams in fragments: {said}"
+    );
+    table.push(format!(
+        "Linux UDP client -> guest udpecho, {} bytes (IPv4 fragments): echoed",
+        sizes.join("/")
+    ));
     let server = Helper::spawn(&ns, &["echo-server", "7007"])?;
     server.expect("ready", SHORT)?;
     nc_echo(&mut con, LINUX_IP, 7007, "hello-from-xv6")?;
+    big_echoes(&mut con, LINUX_IP, 7007)?;
     drop(server);
     table.push("guest nc -> Linux UDP echo server: echoed".into());
+    table.push(format!(
+        "guest udpcheck -> Linux UDP echo server, {} bytes: echoed",
+        sizes.join("/")
+    ));
 
     // chat both ways: the guest's chat against a Linux UDP peer on 5555.
     let peer = Helper::spawn(&ns, &["chat", "5555", GUEST_IP, "hi from linux"])?;

@@ -58,12 +58,33 @@ named_enum! {
         /// Cache full of unresolved entries; the oldest one gave way.
         ArpEvicted = "drop_arp_evicted",
         // IPv4.
-        /// We do not reassemble.
+        /// A fragment of a protocol we do not reassemble (only UDP is).
         Ipv4Fragment = "drop_ipv4_fragment",
+        /// A fragment reaching past 65,535 bytes ("ping of death").
+        Ipv4FragTooLong = "drop_ipv4_frag_too_long",
+        /// More fragments follow, yet its length is not a whole number
+        /// of 8-byte units (or is 0).
+        Ipv4FragBadLength = "drop_ipv4_frag_bad_length",
+        /// A first fragment too short for its transport header, or TCP at
+        /// offset 8 (RFC 1858).
+        Ipv4FragTiny = "drop_ipv4_frag_tiny",
+        /// It overlapped another fragment or moved the datagram's end:
+        /// the whole datagram is dropped, each fragment counted (teardrop).
+        Ipv4FragOverlap = "drop_ipv4_frag_overlap",
+        /// An exact copy of a fragment already held.
+        Ipv4FragDuplicate = "drop_ipv4_frag_duplicate",
+        /// A datagram in more fragments than one may have (each counted).
+        Ipv4FragTooMany = "drop_ipv4_frag_too_many",
+        /// Held for an incomplete datagram that gave way to newer ones.
+        Ipv4FragEvicted = "drop_ipv4_frag_evicted",
+        /// Held for a datagram that did not complete in time.
+        Ipv4FragTimeout = "drop_ipv4_frag_timeout",
         /// Destination is not our address or a broadcast.
         Ipv4NotForUs = "drop_ipv4_not_for_us",
         /// Source is broadcast, multicast or ours.
         Ipv4BadSource = "drop_ipv4_bad_source",
+        /// A protocol with no handler (protocol unreachable sent, when
+        /// to us and within the rate limit).
         Ipv4UnknownProtocol = "drop_ipv4_unknown_protocol",
         /// Nowhere to send: no gateway for an off-link address.
         Ipv4NoRoute = "drop_ipv4_no_route",
@@ -74,7 +95,8 @@ named_enum! {
         IcmpBroadcastEcho = "drop_icmp_broadcast_echo",
         /// Echo reply no ICMP socket is waiting for.
         IcmpNoSocket = "drop_icmp_no_socket",
-        /// Port unreachable not sent: over the rate limit.
+        /// An ICMP error (unreachable, time exceeded) not sent: over the
+        /// rate limit.
         IcmpRateLimited = "drop_icmp_rate_limited",
         // UDP.
         /// No socket bound to the port (port unreachable sent).
@@ -141,11 +163,20 @@ named_enum! {
         Ipv4Out = "ipv4_out",
         /// Accepted with TTL 0 (RFC 1122 3.2.1.7: a host must not drop it).
         Ipv4TtlZero = "ipv4_ttl_zero",
+        /// Fragments taken for reassembly.
+        Ipv4FragmentsIn = "ipv4_fragments_in",
+        /// Datagrams made whole from their fragments.
+        Ipv4Reassembled = "ipv4_reassembled",
+        /// Fragments sent (datagrams longer than the MTU).
+        Ipv4FragmentsOut = "ipv4_fragments_out",
         IcmpEchoRequestsIn = "icmp_echo_requests_in",
         IcmpEchoRepliesOut = "icmp_echo_replies_out",
         IcmpEchoRequestsOut = "icmp_echo_requests_out",
         IcmpEchoRepliesIn = "icmp_echo_replies_in",
+        /// Destination unreachable sent: port or protocol.
         IcmpUnreachOut = "icmp_unreach_out",
+        /// Time exceeded sent: a datagram's reassembly timed out.
+        IcmpTimeExceededOut = "icmp_time_exceeded_out",
         IcmpUnreachIn = "icmp_unreach_in",
         UdpIn = "udp_in",
         UdpOut = "udp_out",

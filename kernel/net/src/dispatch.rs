@@ -35,11 +35,24 @@ impl Stack {
             EthernetNext::Arp => self.arp_input(env, m),
             EthernetNext::Ipv4 => {
                 let ip = self.ipv4_input(&mut m)?;
+                // A fragment waits for the rest of its datagram.
+                let (m, ip) = match ip.fragment {
+                    None => (m, ip),
+                    Some(f) => match self.reassemble(env, m, ip, f)? {
+                        Some(whole) => whole,
+                        None => return Ok(()),
+                    },
+                };
                 match ipv4_next(ip.protocol) {
                     Ipv4Next::Icmpv4 => self.icmp_input(env, m, &ip),
                     Ipv4Next::Tcp => self.tcp_input(env, m, &ip),
                     Ipv4Next::Udp => self.udp_input(env, m, &ip),
-                    Ipv4Next::Unknown(_) => Err(DropReason::Ipv4UnknownProtocol),
+                    Ipv4Next::Unknown(_) => {
+                        if ip.unicast {
+                            self.icmp_protocol_unreachable(env, m, &ip);
+                        }
+                        Err(DropReason::Ipv4UnknownProtocol)
+                    }
                 }
             }
             EthernetNext::Unknown(_) => Err(DropReason::EthUnknownType),

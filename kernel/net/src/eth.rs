@@ -34,11 +34,12 @@ impl Stack {
     }
 
     /// Pushes an Ethernet header from us to `dst`, carrying `next`, and
-    /// transmits.
+    /// transmits. A chain (a datagram's IPv4 fragments) is sent as one
+    /// frame per mbuf.
     pub(crate) fn eth_output(
         &mut self,
         env: &mut dyn NetEnv,
-        mut m: Mbuf,
+        m: Mbuf,
         dst: MacAddr,
         next: EthernetNext,
     ) {
@@ -47,11 +48,15 @@ impl Stack {
             src: self.iface.mac,
             ethertype: next.ethertype(),
         };
-        if m.push_emit(&header, ()).is_err() {
-            self.counters.drop(DropReason::TxNoMbuf);
-            return;
+        let mut rest = Some(m);
+        while let Some(mut m) = rest {
+            rest = m.take_next();
+            if m.push_emit(&header, ()).is_err() {
+                self.counters.drop(DropReason::TxNoMbuf);
+                continue;
+            }
+            self.transmit(env, m);
         }
-        self.transmit(env, m);
     }
 
     fn transmit(&mut self, env: &mut dyn NetEnv, m: Mbuf) {

@@ -1,4 +1,5 @@
-//! ICMPv4 (RFC 792): echo replies, port unreachable, and echo sockets.
+//! ICMPv4 (RFC 792): echo replies, the errors we send (port and protocol
+//! unreachable, reassembly time exceeded), errors received, echo sockets.
 //!
 //! - An echo request to our address is answered in its own mbuf: the
 //!   generated builder rewrites the ICMP header as an echo reply (checksum
@@ -7,11 +8,14 @@
 //!   default.
 //! - A UDP datagram to a closed port is turned, in its own mbuf, into a
 //!   destination unreachable / port unreachable quoting the IP header and
-//!   the first 8 bytes of the datagram. These go out at most
+//!   the first 8 bytes of the datagram; a datagram of an unknown protocol
+//!   into a protocol unreachable; the first fragment of a datagram whose
+//!   reassembly timed out into a time exceeded (code 1). These go out at most
 //!   [`UNREACH_BURST`] at once and then one per [`UNREACH_REFILL_MS`]
 //!   (a token bucket, RFC 1812 4.3.2.8); the rest are counted.
-//! - A port unreachable quoting a datagram from a connected UDP socket sets
-//!   ECONNREFUSED on it, as Linux does.
+//! - A port (or protocol) unreachable quoting a datagram from a connected
+//!   UDP socket sets ECONNREFUSED (ENOPROTOOPT) on it, as Linux does; one
+//!   quoting the SYN of a connect in SYN-SENT fails it with ECONNREFUSED.
 //! - Echo sockets: `sendto` takes an echo request (type, code, checksum,
 //!   identifier, sequence, data); the stack puts the socket's identifier in
 //!   and fills the checksum. Echo replies are queued, ICMP header and all,
@@ -21,9 +25,11 @@ use abi::Errno;
 use wire::dispatch::{ipv4_next, Ipv4Next};
 use wire::icmpv4::{
     self as wicmp, Icmpv4DestUnreachable, Icmpv4DestUnreachableRepr, Icmpv4Echo, Icmpv4EchoRepr,
-    Icmpv4Header, Icmpv4HeaderRepr, Icmpv4Type, Icmpv4UnreachableCode,
+    Icmpv4Header, Icmpv4HeaderRepr, Icmpv4TimeExceededCode, Icmpv4TimeExceededRepr, Icmpv4Type,
+    Icmpv4UnreachableCode,
 };
 use wire::ipv4::Ipv4Header;
+use wire::tcp::TcpHeader;
 use wire::udp::UdpHeader;
 use wire::Emit;
 use zerocopy::FromBytes;
@@ -32,6 +38,7 @@ use crate::counters::{DropReason, Stat};
 use crate::ipv4::{IpMeta, HEADER_LEN as IP_HEADER_LEN, MTU};
 use crate::mbuf::Mbuf;
 use crate::socket::SocketKind;
+use crate::tcp::TcpState;
 use crate::{Ipv4Addr, NetEnv, Stack};
 
 /// Port unreachables that may go out back to back.
@@ -123,9 +130,13 @@ impl Stack {
         }
     }
 
-    /// A destination unreachable arrived: if it is a port unreachable for
-    /// a datagram one of our connected UDP sockets sent, report
-    /// ECONNREFUSED there.
+    /// A destination unreachable arrived, quoting a packet we sent. As on
+    /// Linux, only the hard errors reach a socket (RFC 1122 3.2.2.1, 4.2.3.9):
+    /// a port unreachable (`ECONNREFUSED`) or protocol unreachable
+    /// (`ENOPROTOOPT`) is set on the connected UDP socket that sent the
+    /// datagram, and fails a TCP connect still in SYN-SENT whose SYN it
+    /// quotes (`ECONNREFUSED`). Net and host unreachables are soft: TCP's
+    /// retries and ARP decide.
     fn icmp_unreachable_input(&mut self, env: &mut dyn NetEnv, m: &Mbuf) -> Result<(), DropReason> {
         let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).map_err(too_short)?;
         let (_, quoted) = Icmpv4DestUnreachable::ref_from_prefix(rest).map_err(too_short)?;
@@ -133,17 +144,40 @@ impl Stack {
         let inner = Ipv4Header::parse_prefix(quoted).map_err(too_short)?;
         let (inner, after) = (inner.header, inner.payload);
         self.counters.bump(Stat::IcmpUnreachIn);
-        let port_unreachable = h.code() == Icmpv4UnreachableCode::PORT_UNREACHABLE.0;
-        if port_unreachable
-            && (inner.src() == self.iface.addr || crate::ipv4::is_loopback(inner.src()))
-            && matches!(ipv4_next(inner.protocol()), Ipv4Next::Udp)
-        {
-            let (udp, _) = UdpHeader::ref_from_prefix(after).map_err(too_short)?;
-            let remote = (inner.dst(), udp.dst_port());
-            if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
-                self.sockets.set_error(id, Errno::ECONNREFUSED);
-                self.wake(env, id);
+        let error = match Icmpv4UnreachableCode(h.code()) {
+            Icmpv4UnreachableCode::PORT_UNREACHABLE => Errno::ECONNREFUSED,
+            Icmpv4UnreachableCode::PROTOCOL_UNREACHABLE => Errno::ENOPROTOOPT,
+            _ => return Ok(()),
+        };
+        if inner.src() != self.iface.addr && !crate::ipv4::is_loopback(inner.src()) {
+            return Ok(());
+        }
+        match ipv4_next(inner.protocol()) {
+            Ipv4Next::Udp => {
+                let (udp, _) = UdpHeader::ref_from_prefix(after).map_err(too_short)?;
+                let remote = (inner.dst(), udp.dst_port());
+                if let Some(id) = self.sockets.find_connected(udp.src_port(), remote) {
+                    self.sockets.set_error(id, error);
+                    self.wake(env, id);
+                }
             }
+            Ipv4Next::Tcp if error == Errno::ECONNREFUSED => {
+                // The 8 bytes quoted hold the ports and the sequence number:
+                // read them in a header whose other fields are zero.
+                let quoted = after.get(..QUOTED_DATA).ok_or(DropReason::IcmpTooShort)?;
+                let mut header = [0u8; TcpHeader::LEN];
+                header[..QUOTED_DATA].copy_from_slice(quoted);
+                let (tcp, _) = TcpHeader::ref_from_prefix(&header).map_err(too_short)?;
+                let local = (inner.src(), tcp.src_port());
+                let remote = (inner.dst(), tcp.dst_port());
+                if let Some(c) = self.tcp.find(local, remote) {
+                    let t = &self.tcp.conns[c];
+                    if t.state == TcpState::SynSent && t.remote == remote && t.iss.0 == tcp.seq() {
+                        self.tcp_fail(env, c, Errno::ECONNREFUSED);
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -208,29 +242,69 @@ impl Stack {
 
     /// Turns the datagram in `m` (window at the UDP header, `ip` its IPv4
     /// header) into a port unreachable back to its sender, rate-limited.
-    pub(crate) fn icmp_port_unreachable(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, ip: &IpMeta) {
-        if !self.unreach_limit.take(env.now_ms()) {
-            self.counters.drop(DropReason::IcmpRateLimited);
-            return;
-        }
-        if m.unpull(ip.header_len).is_err() {
-            return;
-        }
-        m.trim(ip.header_len + QUOTED_DATA);
+    pub(crate) fn icmp_port_unreachable(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
         let header = Icmpv4HeaderRepr {
             msg_type: Icmpv4Type::DEST_UNREACHABLE,
             code: Icmpv4UnreachableCode::PORT_UNREACHABLE.0,
         };
-        // The body first, then the header whose checksum covers it.
-        if m.push_emit(&Icmpv4DestUnreachableRepr::default(), ())
-            .is_err()
-            || m.push_emit(&header, ()).is_err()
-        {
-            self.counters.drop(DropReason::TxNoMbuf);
-            return;
+        if self.icmp_error(env, m, ip, header, Icmpv4DestUnreachableRepr::default()) {
+            self.counters.bump(Stat::IcmpUnreachOut);
         }
-        self.counters.bump(Stat::IcmpUnreachOut);
+    }
+
+    /// The datagram in `m` (window past its IPv4 header) carries a
+    /// protocol we do not speak: a protocol unreachable back to its sender
+    /// (RFC 1122 3.2.2.1), rate-limited.
+    pub(crate) fn icmp_protocol_unreachable(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
+        let header = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::DEST_UNREACHABLE,
+            code: Icmpv4UnreachableCode::PROTOCOL_UNREACHABLE.0,
+        };
+        if self.icmp_error(env, m, ip, header, Icmpv4DestUnreachableRepr::default()) {
+            self.counters.bump(Stat::IcmpUnreachOut);
+        }
+    }
+
+    /// A datagram whose fragments did not all come in time: a time
+    /// exceeded, fragment reassembly, back to its sender in its first
+    /// fragment `m` (RFC 792; RFC 1122 3.3.2), rate-limited.
+    pub(crate) fn icmp_reassembly_timeout(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
+        let header = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::TIME_EXCEEDED,
+            code: Icmpv4TimeExceededCode::FRAGMENT_REASSEMBLY.0,
+        };
+        if self.icmp_error(env, m, ip, header, Icmpv4TimeExceededRepr::default()) {
+            self.counters.bump(Stat::IcmpTimeExceededOut);
+        }
+    }
+
+    /// Turns the packet in `m` (window past its IPv4 header `ip`) into the
+    /// ICMP error `header` + `body` quoting that header and the first 8
+    /// bytes after it, and sends it back, if the rate limit lets it (else
+    /// counted). True when it went out.
+    fn icmp_error<B: Emit<Context = ()>>(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        ip: &IpMeta,
+        header: Icmpv4HeaderRepr,
+        body: B,
+    ) -> bool {
+        if !self.unreach_limit.take(env.now_ms()) {
+            self.counters.drop(DropReason::IcmpRateLimited);
+            return false;
+        }
+        if m.is_shared() || m.unpull(ip.header_len).is_err() {
+            return false;
+        }
+        m.trim(ip.header_len + QUOTED_DATA);
+        // The body first, then the header whose checksum covers it.
+        if m.push_emit(&body, ()).is_err() || m.push_emit(&header, ()).is_err() {
+            self.counters.drop(DropReason::TxNoMbuf);
+            return false;
+        }
         self.ipv4_output(env, m, Ipv4Next::Icmpv4, ip.src);
+        true
     }
 
     /// Sends the echo request in `m` from an echo socket with identifier

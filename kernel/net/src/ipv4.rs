@@ -5,11 +5,10 @@
 //! drop reason (version, IHL, total length, header checksum: the rules of
 //! `proto-defs/ipv4.toml`), and `Ipv4Options` walks the options, refusing
 //! malformed ones (well-formed options are accepted and skipped: we neither
-//! route nor record); here the policy: fragments (not reassembled), a
-//! broadcast/multicast source, and a destination that is neither our
-//! address nor a broadcast. Link padding past the total length is trimmed
-//! off. TTL 0 is accepted and counted (RFC 1122 3.2.1.7: a host must not
-//! drop it).
+//! route nor record); here the policy: a broadcast/multicast source, and
+//! a destination that is neither our address nor a broadcast. Link padding
+//! past the total length is trimmed off. TTL 0 is accepted and counted
+//! (RFC 1122 3.2.1.7: a host must not drop it).
 //!
 //! Send: the generated builder writes the header (no options) with
 //! [`DEFAULT_TTL`] and a fresh identification, its lengths and checksum
@@ -20,6 +19,16 @@
 //! accepted, although RFC 1122 3.2.1.3 calls it martian: QEMU's user
 //! network sends its ICMP errors from 127.0.0.1 (and our answers to such
 //! a source stay inside, on the loopback path).
+//!
+//! Fragments: a received fragment passes the same checks and goes to
+//! reassembly (`reassembly.rs`), which hands up its datagram when whole. A
+//! datagram longer than the MTU (a chain of mbufs, see `Mbuf::chain`)
+//! is sent as fragments, one per mbuf of the chain, each with its own
+//! header (the same identification, its offset in `FRAGMENT_UNIT`s, MF on
+//! all but the last): the caller cut the chain so that every piece but the
+//! last is a whole number of units ([`FRAGMENT_ROOM`]). The fragments
+//! travel down as the same chain (ARP queues it as one packet) and
+//! Ethernet sends one frame per piece.
 
 use wire::dispatch::{EthernetNext, Ipv4Next};
 use wire::ethernet::{self as weth, EthernetHeaderRepr, BROADCAST as ETH_BROADCAST};
@@ -27,12 +36,20 @@ use wire::ipv4::{self as wip, IpProtocol, Ipv4Header, Ipv4HeaderRepr};
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
+use crate::reassembly::Fragment;
 use crate::{Ipv4Addr, NetEnv, Stack};
 
 /// The link MTU (Ethernet).
 pub const MTU: usize = weth::MTU as usize;
 /// The header we send: the fixed part, no options.
 pub const HEADER_LEN: usize = Ipv4Header::LEN;
+/// The payload of each fragment we send but the last: what the MTU
+/// leaves after our header, in whole units of the fragment offset.
+pub const FRAGMENT_ROOM: usize =
+    (MTU - HEADER_LEN) / wip::FRAGMENT_UNIT as usize * wip::FRAGMENT_UNIT as usize;
+/// The longest datagram payload (after our header) the total length can
+/// describe.
+pub const MAX_PAYLOAD: usize = wip::MAX_DATAGRAM as usize - HEADER_LEN;
 /// TTL of packets we send.
 pub const DEFAULT_TTL: u8 = 64;
 /// The limited broadcast address.
@@ -63,6 +80,8 @@ pub struct IpMeta {
     pub header_len: usize,
     /// Sent to our unicast address (not a broadcast).
     pub unicast: bool,
+    /// The fragment fields, when it is one (MF set or an offset).
+    pub fragment: Option<Fragment>,
 }
 
 /// Where a packet goes next.
@@ -84,9 +103,11 @@ impl Stack {
         // The total length, checked against the frame: what follows is padding.
         let (h, total) = (p.header, p.message.len());
         let header_len = h.ihl_bytes();
-        if h.more_fragments() || h.fragment_offset() != 0 {
-            return Err(DropReason::Ipv4Fragment);
-        }
+        let fragment = (h.more_fragments() || h.fragment_offset() != 0).then(|| Fragment {
+            identification: h.identification(),
+            offset: usize::from(h.fragment_offset()) * usize::from(wip::FRAGMENT_UNIT),
+            more: h.more_fragments(),
+        });
         let (src, dst, protocol, ttl) = (h.src(), h.dst(), h.protocol(), h.ttl());
         if is_group(src) || self.iface.is_broadcast(src) {
             return Err(DropReason::Ipv4BadSource);
@@ -108,6 +129,7 @@ impl Stack {
             protocol,
             header_len,
             unicast,
+            fragment,
         })
     }
 
@@ -177,7 +199,12 @@ impl Stack {
             dst,
             ..Ipv4HeaderRepr::default()
         };
-        if m.push_emit(&header, ()).is_err() {
+        if m.is_chained() {
+            match self.fragment(m, header) {
+                Some(frags) => m = frags,
+                None => return,
+            }
+        } else if m.push_emit(&header, ()).is_err() {
             self.counters.drop(DropReason::TxNoMbuf);
             return;
         }
@@ -189,22 +216,62 @@ impl Stack {
         }
     }
 
+    /// Turns the datagram in the chain `m` into its fragments, each mbuf
+    /// one fragment with `header` (offset and MF its own) pushed in front;
+    /// they stay chained. `None` (counted) when a piece is not a whole
+    /// number of units or a header does not fit.
+    fn fragment(&mut self, m: Mbuf, header: Ipv4HeaderRepr) -> Option<Mbuf> {
+        let unit = usize::from(wip::FRAGMENT_UNIT);
+        let mut frags: Option<Mbuf> = None;
+        let (mut rest, mut offset) = (Some(m), 0);
+        while let Some(mut piece) = rest {
+            rest = piece.take_next();
+            let len = piece.len();
+            let more = rest.is_some();
+            if (more && !len.is_multiple_of(unit)) || offset + len > MAX_PAYLOAD {
+                self.counters.drop(DropReason::Ipv4FragBadLength);
+                return None;
+            }
+            let h = Ipv4HeaderRepr {
+                more_fragments: more,
+                fragment_offset: (offset / unit) as u16,
+                ..header
+            };
+            if piece.push_emit(&h, ()).is_err() {
+                self.counters.drop(DropReason::TxNoMbuf);
+                return None;
+            }
+            offset += len;
+            self.counters.bump(Stat::Ipv4FragmentsOut);
+            match frags.as_mut() {
+                None => frags = Some(piece),
+                Some(head) => head.chain(piece),
+            }
+        }
+        frags
+    }
+
     /// A packet we sent to ourselves: framed as if it had arrived and
     /// queued, to be received when the call that sent it is done
-    /// ([`Stack::flush_loopback`]), not from inside it.
-    fn loopback(&mut self, mut m: Mbuf) {
+    /// ([`Stack::flush_loopback`]), not from inside it. Fragments are
+    /// queued one by one, as they would arrive.
+    fn loopback(&mut self, m: Mbuf) {
         let mac = self.iface.mac;
         let header = EthernetHeaderRepr {
             dst: mac,
             src: mac,
             ethertype: EthernetNext::Ipv4.ethertype(),
         };
-        if m.push_emit(&header, ()).is_err() {
-            self.counters.drop(DropReason::TxNoMbuf);
-            return;
-        }
-        if let Err(r) = self.loopq.push(m) {
-            self.counters.drop(r);
+        let mut rest = Some(m);
+        while let Some(mut m) = rest {
+            rest = m.take_next();
+            if m.push_emit(&header, ()).is_err() {
+                self.counters.drop(DropReason::TxNoMbuf);
+                continue;
+            }
+            if let Err(r) = self.loopq.push(m) {
+                self.counters.drop(r);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The xv6net network stack: Ethernet, ARP, IPv4, ICMP, UDP and datagram
+//! The xv6net network stack: Ethernet, ARP, IPv4 (fragments reassembled
+//! in [`reassembly`]), ICMP, UDP and datagram
 //! sockets, TCP and stream sockets ([`tcp`]), loopback, as a `no_std`
 //! library that the kernel links and host tests drive frame by frame.
 //!
@@ -49,6 +50,7 @@ pub mod ipv4;
 mod loopback;
 pub mod mbuf;
 pub mod pool;
+pub mod reassembly;
 pub mod socket;
 pub mod tcp;
 pub mod udp;
@@ -147,6 +149,8 @@ pub struct Stack {
     /// Packets sent to ourselves, waiting to be received.
     loopq: loopback::LoopQueue,
     counters: Counters,
+    /// IPv4 datagrams being put together from their fragments.
+    reasm: reassembly::Reassembly,
     unreach_limit: icmp::TokenBucket,
     next_ip_id: u16,
     /// The packet being received was looped back, not from the device:
@@ -165,6 +169,7 @@ impl Stack {
             tcp: tcp::table::TcpTable::new(),
             loopq: loopback::LoopQueue::new(),
             counters: Counters::new(),
+            reasm: reassembly::Reassembly::new(),
             unreach_limit: icmp::TokenBucket::new(),
             next_ip_id: 1,
             looped: false,
@@ -216,10 +221,12 @@ impl Stack {
         self.counters.export(&self.pool.counters(), out)
     }
 
-    /// The periodic work: ARP retries and expiry, socket timeouts, TCP's
-    /// timers. Call it every timer tick (10 ms is fine; any period works).
+    /// The periodic work: ARP retries and expiry, reassembly timeouts,
+    /// socket timeouts, TCP's timers. Call it every timer tick (10 ms is
+    /// fine; any period works).
     pub fn tick(&mut self, env: &mut dyn NetEnv) {
         self.arp_tick(env);
+        self.reassembly_tick(env);
         self.sockets.tick(env);
         self.tcp_tick(env);
         self.flush_loopback(env);

@@ -16,6 +16,14 @@
 //! writes only in front of the window it was given (its headers), so the
 //! handles' windows never see each other's writes.
 //!
+//! Chains: a datagram longer than one buffer (reassembled from IPv4
+//! fragments, or to be sent as fragments) is a chain of mbufs, each in the
+//! buffer its bytes came in or were copied to. The pool keeps, per buffer,
+//! the packed window of the mbuf after it ([`Mbuf::chain`]), so the head
+//! stays two words and owns the rest: dropping it frees them all, handing
+//! it on hands them all on. [`Mbuf::pieces`] reads the windows in order.
+//! Chained buffers are never shared.
+//!
 //! Copies: the receive path hands the device's buffer itself from layer to
 //! layer up to the socket, so received bytes are copied once, by `recvfrom`
 //! to user space. [`Mbuf::copy_out`] is the one function that copies bytes
@@ -115,6 +123,9 @@ impl Fields {
     /// the times in the pool are this frame's, and later points record
     /// theirs.
     const PROFILED: u64 = 1 << 50;
+    /// Set in every link the pool stores ([`Mbuf::chain`]), so a link to
+    /// buffer 0 with an empty window is not read as no link.
+    const LINKED: u64 = 1 << 51;
 
     const fn new(idx: u16, head: u16, len: u16) -> Fields {
         Fields(idx as u64 | (head as u64) << 16 | (len as u64) << 32)
@@ -337,10 +348,76 @@ impl Mbuf {
     /// it (`TxInflight`), a socket or the ARP cache queueing it, and
     /// `InStack` when it is taken out again. `Free` is the pool's own
     /// (dropping the mbuf), so it is refused here.
+    /// The whole chain moves together.
     pub fn set_state(&mut self, s: MbufState) {
-        if s != MbufState::Free {
-            self.pool().meta.state[self.f.idx() as usize].store(s as u8, Ordering::Relaxed);
+        if s == MbufState::Free {
+            return;
         }
+        let meta = &self.pool().meta;
+        let mut idx = self.f.idx();
+        loop {
+            meta.state[idx as usize].store(s as u8, Ordering::Relaxed);
+            match meta.next[idx as usize].load(Ordering::Relaxed) {
+                0 => break,
+                link => idx = Fields(link).idx(),
+            }
+        }
+    }
+
+    /// Appends `tail` (and what is chained to it) after the last mbuf of
+    /// this one's chain: the head now owns it. Neither may be shared
+    /// ([`Mbuf::share`]).
+    pub fn chain(&mut self, tail: Mbuf) {
+        debug_assert!(
+            !self.is_shared() && !tail.is_shared(),
+            "shared mbufs chained"
+        );
+        let next = &self.pool().meta.next;
+        let mut last = self.f.idx();
+        loop {
+            match next[last as usize].load(Ordering::Relaxed) {
+                0 => break,
+                link => last = Fields(link).idx(),
+            }
+        }
+        next[last as usize].store(tail.f.0 | Fields::LINKED, Ordering::Relaxed);
+        core::mem::forget(tail);
+    }
+
+    /// Unlinks the rest of the chain after this mbuf and hands it back
+    /// (`None` when nothing is chained).
+    pub fn take_next(&mut self) -> Option<Mbuf> {
+        let link = &self.pool().meta.next[self.f.idx() as usize];
+        if link.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let f = Fields(link.swap(0, Ordering::Relaxed) & !Fields::LINKED);
+        Some(Mbuf { pool: self.pool, f })
+    }
+
+    /// Is another mbuf chained after this one?
+    pub fn is_chained(&self) -> bool {
+        self.pool().meta.next[self.f.idx() as usize].load(Ordering::Relaxed) != 0
+    }
+
+    /// The windows of the chain, in order: this mbuf's, then each
+    /// chained one's.
+    pub fn pieces(&self) -> Pieces<'_> {
+        Pieces {
+            head: self,
+            started: false,
+            link: self.pool().meta.next[self.f.idx() as usize].load(Ordering::Relaxed),
+        }
+    }
+
+    /// Bytes in the whole chain.
+    pub fn chain_len(&self) -> usize {
+        self.pieces().map(<[u8]>::len).sum()
+    }
+
+    /// Mbufs in the chain (1 for one alone).
+    pub fn chain_count(&self) -> usize {
+        self.pieces().count()
     }
 
     /// The device returned this buffer from the RX ring having written `n`
@@ -381,22 +458,32 @@ impl Mbuf {
     /// `rx_bytes_copied` (a copy on the way up, which the zero-copy
     /// receive path never makes); bytes built here to be sent are not
     /// counted. When `copy` fails nothing is counted.
+    ///
+    /// A chain is copied piece by piece, in order: `copy` is called once
+    /// per window (once for an mbuf alone), each piece following the last.
     pub fn copy_out<E>(
         &self,
         n: usize,
-        copy: impl FnOnce(&[u8]) -> Result<(), E>,
+        mut copy: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
-        let bytes = &self.data()[..n.min(self.len())];
-        copy(bytes)?;
+        let mut done = 0;
+        for piece in self.pieces() {
+            let bytes = &piece[..piece.len().min(n - done)];
+            if bytes.is_empty() {
+                break;
+            }
+            copy(bytes)?;
+            done += bytes.len();
+        }
         if self.f.has(Fields::RECEIVED) {
             let counter = if self.f.has(Fields::DELIVERED) {
                 &self.pool().meta.rx_to_user
             } else {
                 &self.pool().meta.rx_copied
             };
-            counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            counter.fetch_add(done as u64, Ordering::Relaxed);
         }
-        Ok(bytes.len())
+        Ok(done)
     }
 
     /// Drops `n` bytes from the front of the window (stripping a header).
@@ -409,10 +496,35 @@ impl Mbuf {
     }
 
     /// Shortens the window to `len` bytes (removing link padding); a no-op
-    /// when it is already that short.
+    /// when it is already that short. A chain is cut after its first `len`
+    /// bytes, the mbufs past them freed.
     pub fn trim(&mut self, len: usize) {
         if len < self.len() {
             self.set_window(self.head(), len);
+        }
+        if !self.is_chained() {
+            return;
+        }
+        let next = &self.pool().meta.next;
+        let (mut left, mut at) = (len.saturating_sub(self.len()), self.f.idx());
+        loop {
+            let link = next[at as usize].load(Ordering::Relaxed);
+            if link == 0 {
+                return;
+            }
+            let f = Fields(link & !Fields::LINKED);
+            if left == 0 {
+                // The rest of the chain goes.
+                next[at as usize].store(0, Ordering::Relaxed);
+                drop(Mbuf { pool: self.pool, f });
+                return;
+            }
+            if f.len() as usize > left {
+                let cut = f.window(f.head(), left as u16);
+                next[at as usize].store(cut.0 | Fields::LINKED, Ordering::Relaxed);
+            }
+            left -= left.min(f.len() as usize);
+            at = f.idx();
         }
     }
 
@@ -501,6 +613,9 @@ impl Mbuf {
 
 impl Drop for Mbuf {
     fn drop(&mut self) {
+        // A chain goes with its head, one mbuf at a time (no recursion:
+        // each is unlinked before it drops).
+        let mut rest = self.take_next();
         let (f, pool) = (self.f, self.pool());
         pool.drop_handle(f.idx(), || {
             if f.has(Fields::SHARE_COPY) {
@@ -508,6 +623,9 @@ impl Drop for Mbuf {
                 pool.meta.state[f.idx() as usize].store(state, Ordering::Relaxed);
             }
         });
+        while let Some(mut m) = rest {
+            rest = m.take_next();
+        }
     }
 }
 
@@ -521,6 +639,39 @@ impl fmt::Debug for Mbuf {
             self.len(),
             self.state()
         )
+    }
+}
+
+/// The windows of a chain ([`Mbuf::pieces`]).
+#[derive(Clone)]
+pub struct Pieces<'a> {
+    head: &'a Mbuf,
+    /// The head's own window has been given.
+    started: bool,
+    /// The next chained mbuf's packed window (0: the end).
+    link: u64,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if !self.started {
+            self.started = true;
+            return Some(self.head.data());
+        }
+        if self.link == 0 {
+            return None;
+        }
+        let f = Fields(self.link & !Fields::LINKED);
+        let pool = self.head.pool();
+        self.link = pool.meta.next[f.idx() as usize].load(Ordering::Relaxed);
+        // SAFETY: buffer `f.idx()` is chained after `head`, which owns it
+        // (chained buffers are never shared); `head` is borrowed for 'a, so
+        // nothing unlinks or writes it meanwhile.
+        let buf = unsafe { &*pool.buf_ptr(f.idx()).cast::<[u8; MBUF_SIZE]>() };
+        let (h, l) = (f.head() as usize, f.len() as usize);
+        Some(&buf[h..h + l])
     }
 }
 
@@ -589,10 +740,7 @@ mod tests {
             src_port: 1,
             dst_port: 2,
         };
-        let pseudo = wire::emit::Ipv4PseudoHeader {
-            src: [10, 0, 0, 1],
-            dst: [10, 0, 0, 2],
-        };
+        let pseudo = wire::emit::Ipv4PseudoHeader::new([10, 0, 0, 1], [10, 0, 0, 2]);
         m.push_emit(&header, pseudo).unwrap();
         assert_eq!(m.len(), UdpHeader::LEN + payload.len());
         // `parse` also checks the checksum `push_emit` filled in.
@@ -737,6 +885,65 @@ mod tests {
         assert_eq!(census(p), [1, 0, 0, 0, 0, 1]);
         drop(copy);
         assert_eq!(census(p), [2, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_chain_is_read_copied_moved_and_freed_whole() {
+        let p = pool::<4>();
+        let mut parts: Vec<Mbuf> = [&b"hello "[..], b"chained ", b"world"]
+            .iter()
+            .map(|b| {
+                let mut m = p.alloc().unwrap();
+                m.append(b.len()).unwrap().copy_from_slice(b);
+                m
+            })
+            .collect();
+        let mut head = parts.remove(0);
+        for m in parts {
+            head.chain(m);
+        }
+        assert!(head.is_chained());
+        assert_eq!((head.chain_len(), head.chain_count(), p.free()), (19, 3, 1));
+        let joined: Vec<u8> = head.pieces().flatten().copied().collect();
+        assert_eq!(joined, b"hello chained world");
+        // Copied out piece by piece, received bytes counted once each.
+        head.mark_received();
+        head.mark_delivered();
+        let mut out = Vec::new();
+        let n = head
+            .copy_out(10, |b| {
+                out.extend_from_slice(b);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+        assert_eq!((n, &out[..]), (10, &b"hello chai"[..]));
+        assert_eq!(p.rx_bytes_to_user(), 10);
+        // The state moves with the head.
+        head.set_state(MbufState::Socket);
+        assert_eq!(p.census().of(MbufState::Socket), 3);
+        // Unlinked, the rest is its own chain.
+        let rest = head.take_next().unwrap();
+        assert!(!head.is_chained());
+        assert_eq!((head.chain_len(), rest.chain_len()), (6, 13));
+        head.chain(rest);
+        // Cut inside the second piece: the third goes back to the pool.
+        head.trim(10);
+        let joined: Vec<u8> = head.pieces().flatten().copied().collect();
+        assert_eq!(
+            (&joined[..], head.chain_count(), p.free()),
+            (&b"hello chai"[..], 2, 2)
+        );
+        head.trim(3);
+        assert_eq!(
+            (head.data(), head.is_chained(), p.free()),
+            (&b"hel"[..], false, 3)
+        );
+        let mut again = p.alloc().unwrap();
+        again.append(1).unwrap();
+        head.chain(again);
+        drop(head);
+        assert_eq!(p.free(), 4, "the head frees the whole chain");
+        assert!(p.alloc().is_some_and(|m| !m.is_chained()));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub enum MbufState {
     /// Handed to the device to send, not yet given back
     /// (`mbufs_tx_inflight`).
     TxInflight,
+    /// An IPv4 fragment held until its datagram is whole
+    /// (`mbufs_reassembly`).
+    Reassembly,
 }
 
 impl MbufState {
@@ -75,13 +78,14 @@ impl MbufState {
             .unwrap_or(MbufState::InStack)
     }
 
-    const ALL: [MbufState; 6] = [
+    const ALL: [MbufState; 7] = [
         MbufState::Free,
         MbufState::InStack,
         MbufState::RxPosted,
         MbufState::Socket,
         MbufState::ArpWait,
         MbufState::TxInflight,
+        MbufState::Reassembly,
     ];
 }
 
@@ -99,7 +103,7 @@ impl Census {
 }
 
 /// Counters [`Pool::counters`] exports.
-pub const POOL_COUNTERS: usize = 10;
+pub const POOL_COUNTERS: usize = 11;
 
 /// A bounded pool of buffers. Declare one with a fixed size, e.g.
 /// `static POOL: Pool<[Buf; 512]> = Pool::new();`, and use it as
@@ -131,6 +135,10 @@ pub(crate) struct PoolMeta {
     /// 32 bits: a count that could wrap would free a buffer still in use,
     /// and 2^32 handles cannot exist (each is 16 bytes).
     shares: [AtomicU32; MAX_MBUFS],
+    /// The mbuf that follows each buffer's in a chain ([`Mbuf::chain`]):
+    /// its packed window and flags, marked linked; 0 for none. Written only
+    /// by the chain's owner.
+    pub(crate) next: [AtomicU64; MAX_MBUFS],
     /// Allocations that failed because the pool was empty.
     exhausted: AtomicU64,
     /// Received bytes copied out of an mbuf before `recvfrom` took it.
@@ -158,6 +166,7 @@ impl<const N: usize> Pool<[Buf; N]> {
                 state: [const { AtomicU8::new(MbufState::Free as u8) }; MAX_MBUFS],
                 stamps: [const { [const { AtomicU64::new(0) }; RX_STAMPS] }; MAX_MBUFS],
                 shares: [const { AtomicU32::new(0) }; MAX_MBUFS],
+                next: [const { AtomicU64::new(0) }; MAX_MBUFS],
                 exhausted: AtomicU64::new(0),
                 rx_copied: AtomicU64::new(0),
                 rx_to_user: AtomicU64::new(0),
@@ -228,6 +237,7 @@ impl Pool {
             ("mbufs_socket", n(MbufState::Socket)),
             ("mbufs_arp_wait", n(MbufState::ArpWait)),
             ("mbufs_tx_inflight", n(MbufState::TxInflight)),
+            ("mbufs_reassembly", n(MbufState::Reassembly)),
             ("mbufs_exhausted", self.exhausted()),
             ("rx_bytes_copied", self.rx_bytes_copied()),
             ("rx_bytes_to_user", self.rx_bytes_to_user()),
@@ -410,9 +420,9 @@ mod tests {
             let c = p.census();
             MbufState::ALL.map(|s| c.of(s))
         };
-        assert_eq!(census(p), [8, 0, 0, 0, 0, 0]);
+        assert_eq!(census(p), [8, 0, 0, 0, 0, 0, 0]);
         let mut v: Vec<Mbuf> = (0..6).map(|_| p.alloc().unwrap()).collect();
-        assert_eq!(census(p), [2, 6, 0, 0, 0, 0]);
+        assert_eq!(census(p), [2, 6, 0, 0, 0, 0, 0]);
         let order = [
             MbufState::RxPosted,
             MbufState::RxPosted,
@@ -425,15 +435,15 @@ mod tests {
             assert_eq!(m.state(), s);
         }
         // free, in stack, RX posted, socket, ARP, TX
-        assert_eq!(census(p), [2, 1, 2, 1, 1, 1]);
+        assert_eq!(census(p), [2, 1, 2, 1, 1, 1, 0]);
         v[0].set_state(MbufState::Free); // refused: only dropping frees
         assert_eq!(v[0].state(), MbufState::RxPosted);
         v[2].set_state(MbufState::InStack);
-        assert_eq!(census(p), [2, 2, 2, 0, 1, 1]);
+        assert_eq!(census(p), [2, 2, 2, 0, 1, 1, 0]);
         v.truncate(2);
-        assert_eq!(census(p), [6, 0, 2, 0, 0, 0]);
+        assert_eq!(census(p), [6, 0, 2, 0, 0, 0, 0]);
         drop(v);
-        assert_eq!(census(p), [8, 0, 0, 0, 0, 0]);
+        assert_eq!(census(p), [8, 0, 0, 0, 0, 0, 0]);
         let names: Vec<_> = p.counters().iter().map(|(n, _)| *n).collect();
         assert!(names.contains(&"mbufs_socket") && names.contains(&"mbufs_arp_wait"));
         assert_eq!(p.counters()[0], ("mbufs_total", 8));

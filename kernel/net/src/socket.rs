@@ -2,7 +2,8 @@
 //! the bounded receive queues.
 //!
 //! Receive queues are bounded in bytes (`SO_RCVBUF`, per socket): each
-//! queued datagram is charged the whole buffer it holds ([`MBUF_SIZE`]), as
+//! queued datagram is charged the whole buffers it holds ([`MBUF_SIZE`]
+//! each; one, or as many as a datagram reassembled from fragments has), as
 //! Linux charges an skb's truesize, because that buffer is what the RX ring
 //! is refilled from, however small the payload. Each socket's queue is a
 //! ring whose storage comes in chunks of a few entries from one store
@@ -26,7 +27,7 @@ use abi::Errno;
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::{Mbuf, MbufState, RxStamp, MBUF_SIZE};
-use crate::{ipv4, Ipv4Addr, NetEnv, Stack};
+use crate::{udp, Ipv4Addr, NetEnv, Stack};
 
 /// Sockets in the table.
 pub const MAX_SOCKETS: usize = 64;
@@ -159,7 +160,10 @@ struct RxQueue {
     head: u16,
     tail: u16,
     len: u16,
-    /// `SO_RCVBUF` in datagrams: bytes / [`RX_CHARGE`].
+    /// Mbufs the queued datagrams hold (more than `len` when some were
+    /// reassembled from fragments), charged against `limit`.
+    charge: u16,
+    /// `SO_RCVBUF` in mbufs: bytes / [`RX_CHARGE`].
     limit: u16,
 }
 
@@ -171,6 +175,7 @@ impl RxQueue {
             head: 0,
             tail: 0,
             len: 0,
+            charge: 0,
             limit: (abi::net::RCVBUF_DEFAULT as usize / RX_CHARGE) as u16,
         }
     }
@@ -208,7 +213,9 @@ impl QueueStore {
     /// limit or no storage is left.
     #[inline(always)]
     fn push(&mut self, q: &mut RxQueue, m: Mbuf, from: Peer) -> Result<(), Mbuf> {
-        if q.len >= q.limit {
+        // A chain (a reassembled datagram) is charged every mbuf it holds.
+        let charge = if m.is_chained() { m.chain_count() } else { 1 };
+        if q.charge as usize + charge > q.limit as usize {
             return Err(m);
         }
         if q.last == NIL || q.tail as usize == CHUNK {
@@ -234,6 +241,7 @@ impl QueueStore {
         entry.from = from;
         q.tail += 1;
         q.len += 1;
+        q.charge += charge as u16;
         Ok(())
     }
 
@@ -245,7 +253,12 @@ impl QueueStore {
         let chunk = &mut self.chunks[q.first as usize];
         let entry = &mut chunk.entries[q.head as usize];
         let (m, from) = (entry.m.take(), entry.from);
+        let charge = match &m {
+            Some(m) if m.is_chained() => m.chain_count(),
+            _ => 1,
+        };
         q.len -= 1;
+        q.charge -= charge as u16;
         q.head += 1;
         if q.len == 0 {
             // `first` is `last`: start it over.
@@ -609,7 +622,8 @@ impl Stack {
     }
 
     /// `sendto`: sends the payload in `m` (its window; built with
-    /// [`HEADROOM`](crate::HEADROOM) in front) to `dst`, or to the connected
+    /// [`HEADROOM`](crate::HEADROOM) in front; for a UDP datagram longer
+    /// than one frame, a chain cut as [`udp::cut_for_fragments`] says) to `dst`, or to the connected
     /// peer when `dst` is `None`. For an ICMP socket the payload is an echo
     /// request (type, code, checksum, identifier, sequence, data); the
     /// stack sets the identifier to the socket's and fills the checksum.
@@ -643,14 +657,18 @@ impl Stack {
         }
         self.sockets.autobind(id)?;
         let port = self.sockets.get(id)?.local.1;
-        let n = m.len();
+        let n = m.chain_len();
         match kind {
             SocketKind::Udp => {
-                if n > ipv4::MTU - ipv4::HEADER_LEN - crate::udp::HEADER_LEN {
+                if n > udp::MAX_PAYLOAD {
                     return Err(Errno::EMSGSIZE);
+                }
+                if !udp::cut_for_fragments(&m) {
+                    return Err(Errno::EINVAL);
                 }
                 self.udp_output(env, m, port, to);
             }
+            SocketKind::Icmp if m.is_chained() => return Err(Errno::EMSGSIZE),
             SocketKind::Icmp => self.icmp_send_echo(env, m, port, to.0)?,
             // A stream has no datagrams: `tcp_send`.
             SocketKind::Tcp => return Err(Errno::EOPNOTSUPP),

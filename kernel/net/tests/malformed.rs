@@ -207,14 +207,37 @@ fn cases() -> Vec<(&'static str, Vec<u8>, DropReason)> {
             Ipv4OptionBadPointer,
         ),
         (
-            "more fragments",
+            "more fragments after a length not in 8-byte units",
             ip_tweak(|h| h.set_more_fragments(true)),
+            Ipv4FragBadLength,
+        ),
+        (
+            "fragment of an ICMP message (not reassembled)",
+            to_us(ipv4_with(GW_IP, OUR_IP, IpProtocol::ICMP, &ping, |h| {
+                h.set_fragment_offset(100)
+            })),
             Ipv4Fragment,
         ),
         (
-            "fragment offset",
-            ip_tweak(|h| h.set_fragment_offset(100)),
-            Ipv4Fragment,
+            "ping of death: a fragment reaching past 65,535 bytes",
+            to_us(ipv4_with(GW_IP, OUR_IP, IpProtocol::ICMP, &ping, |h| {
+                h.set_fragment_offset(8189)
+            })),
+            Ipv4FragTooLong,
+        ),
+        (
+            "tiny first fragment: 8 bytes of a TCP header",
+            to_us(ipv4_with(GW_IP, OUR_IP, IpProtocol::TCP, &[0; 8], |h| {
+                h.set_more_fragments(true)
+            })),
+            Ipv4FragTiny,
+        ),
+        (
+            "TCP fragment at offset 8 (rewrites the flags)",
+            to_us(ipv4_with(GW_IP, OUR_IP, IpProtocol::TCP, &[0; 16], |h| {
+                h.set_fragment_offset(1)
+            })),
+            Ipv4FragTiny,
         ),
         (
             "not our IP",
@@ -242,8 +265,8 @@ fn cases() -> Vec<(&'static str, Vec<u8>, DropReason)> {
             Ipv4BadSource,
         ),
         (
-            "GRE (no handler)",
-            to_us(ipv4(GW_IP, OUR_IP, IpProtocol(47), &[0; 20])),
+            "GRE (no handler), broadcast so no protocol unreachable",
+            to_us(ipv4(GW_IP, [10, 0, 2, 255], IpProtocol(47), &[0; 20])),
             Ipv4UnknownProtocol,
         ),
         (

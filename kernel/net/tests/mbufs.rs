@@ -15,8 +15,8 @@ use wire::ipv4::IpProtocol;
 use wire::virtio_net::VirtioNetHdr;
 
 /// The pool's census as `netstat` shows it: free, in the stack, RX posted,
-/// on sockets, waiting for ARP, in flight on TX.
-fn census(t: &T) -> [u64; 6] {
+/// on sockets, waiting for ARP, in flight on TX, held for reassembly.
+fn census(t: &T) -> [u64; 7] {
     [
         "mbufs_free",
         "mbufs_in_stack",
@@ -24,6 +24,7 @@ fn census(t: &T) -> [u64; 6] {
         "mbufs_socket",
         "mbufs_arp_wait",
         "mbufs_tx_inflight",
+        "mbufs_reassembly",
     ]
     .map(|n| t.counter(n))
 }
@@ -47,17 +48,21 @@ fn a_datagram_is_on_its_socket_then_copied_once_to_the_reader() {
     t.input(&pad60(udp_frame(5555, 7000, b"hello")));
     assert_eq!(
         census(&t),
-        [total - 1, 0, 0, 1, 0, 0],
+        [total - 1, 0, 0, 1, 0, 0, 0],
         "queued on the socket"
     );
     let (m, _) = t.s.recvfrom(sock).unwrap();
-    assert_eq!(census(&t), [total - 1, 1, 0, 0, 0, 0], "held by recvfrom");
+    assert_eq!(
+        census(&t),
+        [total - 1, 1, 0, 0, 0, 0, 0],
+        "held by recvfrom"
+    );
     // What sys_recvfrom does: one copy to the caller.
     assert_eq!(copy(&m), b"hello");
     assert_eq!(t.counter("rx_bytes_to_user"), 5);
     assert_eq!(t.counter("rx_bytes_copied"), 0);
     drop(m);
-    assert_eq!(census(&t), [total, 0, 0, 0, 0, 0]);
+    assert_eq!(census(&t), [total, 0, 0, 0, 0, 0, 0]);
 }
 
 #[test]
@@ -123,9 +128,9 @@ fn packets_waiting_for_arp_are_counted_until_sent_or_dropped() {
     let sent = t.sent();
     assert_eq!(sent.len(), 2);
     assert!(sent.iter().all(|m| m.state() == MbufState::InStack));
-    assert_eq!(census(&t), [total - 3, 3, 0, 0, 0, 0]);
+    assert_eq!(census(&t), [total - 3, 3, 0, 0, 0, 0, 0]);
     drop((requests, sent));
-    assert_eq!(census(&t), [total, 0, 0, 0, 0, 0]);
+    assert_eq!(census(&t), [total, 0, 0, 0, 0, 0, 0]);
 }
 
 #[test]
@@ -138,7 +143,7 @@ fn closing_a_socket_frees_what_it_held() {
     }
     assert_eq!(census(&t)[3], 3);
     t.s.close(sock).unwrap();
-    assert_eq!(census(&t), [total, 0, 0, 0, 0, 0]);
+    assert_eq!(census(&t), [total, 0, 0, 0, 0, 0, 0]);
 }
 
 #[test]

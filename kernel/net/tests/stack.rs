@@ -653,7 +653,14 @@ fn send_errors() {
     let s = t.s.socket(SocketKind::Udp).unwrap();
     let m = t.mbuf(b"x");
     assert_eq!(t.s.sendto(&mut t.env, s, m, None), Err(Errno::EDESTADDRREQ));
+    // Longer than one frame, yet not cut where its fragments go.
     let m = t.mbuf(&[0; 1473]);
+    assert_eq!(
+        t.s.sendto(&mut t.env, s, m, Some(&SockAddrIn::new(GW_IP, 7))),
+        Err(Errno::EINVAL)
+    );
+    // Longer than an IPv4 datagram can carry.
+    let m = t.datagram(&[0; net::udp::MAX_PAYLOAD + 1]);
     assert_eq!(
         t.s.sendto(&mut t.env, s, m, Some(&SockAddrIn::new(GW_IP, 7))),
         Err(Errno::EMSGSIZE)

@@ -7,7 +7,7 @@
 //! continued by the next one.
 
 /// A running one's complement sum.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Checksum {
     /// Sum of whole 16- or 32-bit big-endian words, folded in `finish`.
     sum: u64,
@@ -81,6 +81,25 @@ impl Checksum {
         self.add(&word.to_be_bytes());
     }
 
+    /// Adds the bytes `tail` summed (from their first byte on) as if they
+    /// followed those added so far: the sum of a message held in pieces.
+    /// After an odd number of bytes each of the tail's bytes sits in the
+    /// other half of its word, which multiplies its sum by 256 modulo
+    /// 0xffff: the folded sum with its bytes swapped (RFC 1071, 2.(B)).
+    /// The tail must come last: nothing may be added after it.
+    pub fn append(&mut self, tail: Checksum) {
+        let folded = !tail.finish();
+        match self.pending.take() {
+            None => {
+                self.sum += u64::from(folded);
+            }
+            Some(hi) => {
+                self.sum += u64::from(u16::from_be_bytes([hi, 0]));
+                self.sum += u64::from(folded.swap_bytes());
+            }
+        }
+    }
+
     /// The one's complement of the folded sum: the value to store in a
     /// checksum field, or 0 when checking data that includes its checksum.
     pub fn finish(self) -> u16 {
@@ -100,4 +119,23 @@ pub fn internet_checksum(bytes: &[u8]) -> u16 {
     let mut sum = Checksum::new();
     sum.add(bytes);
     sum.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_summed_in_pieces_sums_as_a_whole() {
+        let bytes: [u8; 23] = core::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
+        for split in 0..bytes.len() {
+            let (head, tail) = bytes.split_at(split);
+            let mut sum = Checksum::new();
+            sum.add(head);
+            let mut rest = Checksum::new();
+            rest.add(tail);
+            sum.append(rest);
+            assert_eq!(sum.finish(), internet_checksum(&bytes), "split at {split}");
+        }
+    }
 }

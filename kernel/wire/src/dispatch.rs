@@ -85,7 +85,10 @@ pub const ETHERNET_MAX_HEADERS: usize = crate::ethernet::EthernetHeader::LEN
                 crate::icmpv4::Icmpv4Header::LEN
                     + max(
                         crate::icmpv4::Icmpv4Echo::LEN,
-                        crate::icmpv4::Icmpv4DestUnreachable::LEN,
+                        max(
+                            crate::icmpv4::Icmpv4DestUnreachable::LEN,
+                            crate::icmpv4::Icmpv4TimeExceeded::LEN,
+                        ),
                     ),
                 max(crate::tcp::TcpHeader::MAX_LEN, crate::udp::UdpHeader::LEN),
             ),

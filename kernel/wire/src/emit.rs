@@ -38,10 +38,52 @@ pub trait EmitOptions: Emit {
 
 /// The addresses of the IPv4 pseudo-header a checksum covers (RFC 768):
 /// the zero byte, protocol and length the generated code adds itself.
+/// `tail` is what of the message lies past the buffer being written (a
+/// datagram sent in pieces, as IPv4 fragments): the length fields and the
+/// checksum count it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ipv4PseudoHeader {
     pub src: [u8; 4],
     pub dst: [u8; 4],
+    pub tail: MessageTail,
+}
+
+impl Ipv4PseudoHeader {
+    /// The pseudo-header of a message held whole in the buffer written.
+    pub const fn new(src: [u8; 4], dst: [u8; 4]) -> Self {
+        Ipv4PseudoHeader {
+            src,
+            dst,
+            tail: MessageTail::NONE,
+        }
+    }
+}
+
+/// The bytes of a message that follow the buffer a builder writes (held
+/// in other buffers): how many, and their sum, taken from their first byte
+/// on ([`Checksum::append`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageTail {
+    pub len: usize,
+    pub sum: crate::checksum::Checksum,
+}
+
+impl MessageTail {
+    /// Nothing follows: the whole message is in the buffer.
+    pub const NONE: MessageTail = MessageTail {
+        len: 0,
+        sum: crate::checksum::Checksum::new(),
+    };
+
+    /// The tail made of `pieces`, in order.
+    pub fn of<'a>(pieces: impl IntoIterator<Item = &'a [u8]>) -> MessageTail {
+        let mut tail = MessageTail::NONE;
+        for p in pieces {
+            tail.len += p.len();
+            tail.sum.add(p);
+        }
+        tail
+    }
 }
 
 /// Why a builder refused to write its header.

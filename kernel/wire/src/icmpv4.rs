@@ -59,8 +59,25 @@
 //! |---|---|---|---|
 //! | `unused` | 0.0 | 16 | Unused; zero. |
 //! | `next_hop_mtu` | 2.0 | 16 | MTU of the next hop for fragmentation-needed (RFC 1191), else zero. |
+//!
+//! # [`Icmpv4TimeExceeded`] (4 bytes)
+//!
+//! The body of a time-exceeded message; the offending IP header and 8 bytes of its payload
+//! follow.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |                            unused                             |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `unused` | 0.0 | 32 | Unused; zero. |
 
-use zerocopy::network_endian::U16;
+use zerocopy::network_endian::{U16, U32};
 use zerocopy::FromBytes;
 
 use crate::checksum::internet_checksum;
@@ -95,6 +112,15 @@ crate::keys::key! {
     PORT_UNREACHABLE = 3;
     /// Fragmentation needed and DF set.
     FRAGMENTATION_NEEDED = 4;
+}
+
+crate::keys::key! {
+    /// Codes of a time-exceeded message (RFC 792).
+    pub struct Icmpv4TimeExceededCode(u8);
+    /// Time to live exceeded in transit.
+    TTL_EXCEEDED = 0;
+    /// Fragment reassembly time exceeded.
+    FRAGMENT_REASSEMBLY = 1;
 }
 
 crate::format::header! {
@@ -195,6 +221,25 @@ crate::format::builder! {
         pub unused / set_unused: u16,
         /// MTU of the next hop for fragmentation-needed (RFC 1191), else zero.
         pub next_hop_mtu / set_next_hop_mtu: u16,
+    }
+}
+
+crate::format::header! {
+    /// The body of a time-exceeded message; the offending IP header and 8 bytes of its payload
+    /// follow.
+    pub struct Icmpv4TimeExceeded: 4 bytes {
+        /// Unused; zero.
+        unused / set_unused: U32 => u32,
+    }
+}
+
+crate::format::parse_fixed_size!(Icmpv4TimeExceeded, Icmpv4Error);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`Icmpv4TimeExceeded`]; [`crate::Emit`] writes the header.
+    pub struct Icmpv4TimeExceededRepr for Icmpv4TimeExceeded: Emit {
+        /// Unused; zero.
+        pub unused / set_unused: u32,
     }
 }
 

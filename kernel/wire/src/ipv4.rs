@@ -143,6 +143,14 @@ pub const LOOPBACK_MASK: [u8; 4] = [0xff, 0x00, 0x00, 0x00];
 /// The host's own address on the loopback network (`lo`).
 pub const LOOPBACK_ADDR: [u8; 4] = [0x7f, 0x00, 0x00, 0x01];
 
+/// `fragment_offset` counts units of this many bytes, so every fragment but the last carries
+/// a whole number of them (RFC 791).
+pub const FRAGMENT_UNIT: u16 = 8;
+
+/// The longest datagram, header included, that `total_length` can describe; fragments
+/// reaching past it make none (RFC 791; the "ping of death").
+pub const MAX_DATAGRAM: u16 = 65535;
+
 crate::keys::key! {
     /// What the datagram carries (IANA protocol numbers).
     pub struct IpProtocol(u8);

@@ -400,7 +400,7 @@ impl crate::EmitOptions for TcpHeaderRepr {
         header.set_fin(self.fin);
         header.set_window(self.window);
         header.set_urgent_pointer(self.urgent_pointer);
-        fill_checksum(cx.src, cx.dst, message);
+        fill_checksum_with_tail(cx.src, cx.dst, message, cx.tail);
         Ok(())
     }
 }
@@ -754,8 +754,21 @@ const CHECKSUM_OFFSET: usize = 16;
 /// The Internet checksum of `message` (the whole message, header and payload, trimmed to its length) behind the IPv4
 /// pseudo-header of `src` and `dst`, with the stored `checksum` counted as zero.
 pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
+    checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE)
+}
+
+/// [`checksum`] of a message that goes on past `message` with the bytes `tail` sums (a
+/// datagram held in pieces, sent as IPv4 fragments).
+pub fn checksum_with_tail(
+    src: [u8; 4],
+    dst: [u8; 4],
+    message: &[u8],
+    tail: crate::emit::MessageTail,
+) -> u16 {
+    let mut sum =
+        Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len() + tail.len);
     sum.add_without_word(message, CHECKSUM_OFFSET);
+    sum.append(tail.sum);
     sum.finish()
 }
 
@@ -770,10 +783,44 @@ pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
     sum.finish() == 0
 }
 
+/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
+/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
+/// False when the pieces hold fewer than `len` bytes.
+pub fn checksum_ok_pieces<'r>(
+    src: [u8; 4],
+    dst: [u8; 4],
+    first: &'r [u8],
+    rest: impl IntoIterator<Item = &'r [u8]>,
+    len: usize,
+) -> bool {
+    let message = first;
+    if message.len() < TcpHeader::LEN {
+        return false;
+    }
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
+    let mut left = len;
+    for piece in core::iter::once(first).chain(rest) {
+        let take = piece.len().min(left);
+        sum.add(&piece[..take]);
+        left -= take;
+    }
+    left == 0 && sum.finish() == 0
+}
+
 /// Computes [`checksum`] and stores it in `checksum`. Does nothing when `message` is
 /// shorter than [`TcpHeader::LEN`].
 pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], message: &mut [u8]) {
-    let sum = checksum(src, dst, message);
+    fill_checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE);
+}
+
+/// [`fill_checksum`] for a message that goes on past `message` with the bytes `tail` sums.
+pub fn fill_checksum_with_tail(
+    src: [u8; 4],
+    dst: [u8; 4],
+    message: &mut [u8],
+    tail: crate::emit::MessageTail,
+) {
+    let sum = checksum_with_tail(src, dst, message, tail);
     if let Ok((header, _)) = TcpHeader::mut_from_prefix(message) {
         header.set_checksum(sum);
     }

@@ -72,6 +72,38 @@ impl UdpHeader {
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
     }
+
+    /// [`Self::parse`] of a message held in pieces (a datagram reassembled from fragments):
+    /// `bytes` is the first piece, starting with the header, `rest` the pieces after it, in
+    /// order. The checks count and sum every piece; `message` and `payload` end with `bytes`.
+    pub fn parse_pieces<'a: 'r, 'r, R>(
+        bytes: &'a [u8],
+        rest: R,
+        src: [u8; 4],
+        dst: [u8; 4],
+    ) -> Result<crate::Parsed<'a, Self>, UdpError>
+    where
+        R: IntoIterator<Item = &'r [u8]> + Clone,
+    {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(UdpError::TooShort);
+        };
+        let rest_len: usize = rest.clone().into_iter().map(<[u8]>::len).sum();
+        let header_len = Self::LEN;
+        let end = usize::from(header.length());
+        if end < header_len || end > (bytes.len() + rest_len) {
+            return Err(UdpError::BadLength);
+        }
+        if !checksum_ok_pieces(src, dst, bytes, rest, end) {
+            return Err(UdpError::BadChecksum);
+        }
+        Ok(crate::Parsed::split(
+            header,
+            bytes,
+            header_len,
+            end.min(bytes.len()),
+        ))
+    }
 }
 
 crate::format::builder! {
@@ -93,12 +125,12 @@ impl crate::Emit for UdpHeaderRepr {
     /// chosen ones; `length` the length of `message`; last the checksum over the pseudo-header of
     /// `cx` and the whole message.
     fn emit(&self, message: &mut [u8], cx: Self::Context) -> Result<(), crate::EmitError> {
-        let len = message.len();
+        let len = message.len() + cx.tail.len;
         let header = crate::emit::zeroed::<UdpHeader>(message)?;
         header.set_src_port(self.src_port);
         header.set_dst_port(self.dst_port);
         header.set_length(crate::emit::length("length", len, 1, 0xffff)? as u16);
-        fill_checksum(cx.src, cx.dst, message);
+        fill_checksum_with_tail(cx.src, cx.dst, message, cx.tail);
         Ok(())
     }
 }
@@ -127,8 +159,21 @@ const CHECKSUM_OFFSET: usize = 6;
 ///
 /// A stored 0 means "no checksum", so a computed 0 is returned as 0xffff.
 pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
+    checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE)
+}
+
+/// [`checksum`] of a message that goes on past `message` with the bytes `tail` sums (a
+/// datagram held in pieces, sent as IPv4 fragments).
+pub fn checksum_with_tail(
+    src: [u8; 4],
+    dst: [u8; 4],
+    message: &[u8],
+    tail: crate::emit::MessageTail,
+) -> u16 {
+    let mut sum =
+        Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len() + tail.len);
     sum.add_without_word(message, CHECKSUM_OFFSET);
+    sum.append(tail.sum);
     match sum.finish() {
         0 => 0xffff,
         sum => sum,
@@ -149,10 +194,47 @@ pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
     sum.finish() == 0
 }
 
+/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
+/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
+/// False when the pieces hold fewer than `len` bytes.
+pub fn checksum_ok_pieces<'r>(
+    src: [u8; 4],
+    dst: [u8; 4],
+    first: &'r [u8],
+    rest: impl IntoIterator<Item = &'r [u8]>,
+    len: usize,
+) -> bool {
+    let message = first;
+    let Ok((header, _)) = UdpHeader::ref_from_prefix(message) else {
+        return false;
+    };
+    if header.checksum() == 0 {
+        return true;
+    }
+    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
+    let mut left = len;
+    for piece in core::iter::once(first).chain(rest) {
+        let take = piece.len().min(left);
+        sum.add(&piece[..take]);
+        left -= take;
+    }
+    left == 0 && sum.finish() == 0
+}
+
 /// Computes [`checksum`] and stores it in `checksum`. Does nothing when `message` is
 /// shorter than [`UdpHeader::LEN`].
 pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], message: &mut [u8]) {
-    let sum = checksum(src, dst, message);
+    fill_checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE);
+}
+
+/// [`fill_checksum`] for a message that goes on past `message` with the bytes `tail` sums.
+pub fn fill_checksum_with_tail(
+    src: [u8; 4],
+    dst: [u8; 4],
+    message: &mut [u8],
+    tail: crate::emit::MessageTail,
+) {
+    let sum = checksum_with_tail(src, dst, message, tail);
     if let Ok((header, _)) = UdpHeader::mut_from_prefix(message) {
         header.set_checksum(sum);
     }

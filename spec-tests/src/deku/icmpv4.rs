@@ -28,3 +28,11 @@ crate::reference::reference! {
         next_hop_mtu / set_next_hop_mtu: u16,
     }
 }
+
+crate::reference::reference! {
+    /// Reference codec for [`wire::icmpv4::Icmpv4TimeExceeded`].
+    #[deku(endian = "big")]
+    pub struct Icmpv4TimeExceeded for wire::icmpv4::Icmpv4TimeExceeded {
+        unused / set_unused: u32,
+    }
+}

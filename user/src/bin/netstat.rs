@@ -28,6 +28,7 @@ const MBUF_STATES: &[(&str, &str)] = &[
     ("mbufs_socket", "queued on sockets"),
     ("mbufs_arp_wait", "waiting for ARP"),
     ("mbufs_tx_inflight", "on TX"),
+    ("mbufs_reassembly", "fragments held for reassembly"),
 ];
 
 fn sockets() -> i32 {

@@ -48,6 +48,7 @@ const TESTS: &[Test] = ulib::tests! {
     basic::firstping;
     basic::firstudp;
     basic::roundtrip;
+    basic::bigdatagrams;
     basic::pinggw;
     basic::readwrite;
     basic::twosockets;

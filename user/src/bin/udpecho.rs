@@ -37,7 +37,8 @@ fn main(argv: &[&str]) -> i32 {
         Err(e) => return ulib::fail("udpecho", "getsockname", e),
     };
     ulib::println!("udpecho: listening on port {}", port);
-    let mut buf = vec![0u8; 2048];
+    // Room for the longest datagram (65,507 bytes, in IPv4 fragments).
+    let mut buf = vec![0u8; u16::MAX as usize];
     loop {
         match sock.recv_from(&mut buf) {
             Ok((n, from)) => {

@@ -1,7 +1,8 @@
 //! Basic socket behaviour against the host: the first ping and datagram to
 //! an unresolved address, a round trip, ping of the gateway, read/write on
-//! a connected socket, two sockets apart, a socket shared across fork, and
-//! close freeing the port.
+//! a connected socket, two sockets apart, a socket shared across fork,
+//! close freeing the port, and datagrams longer than a frame (IPv4
+//! fragments both ways).
 
 use crate::util::{echo_addr, echo_once, expect_echo, ping_once, udp, HOST};
 use abi::net::SockAddrIn;
@@ -44,6 +45,18 @@ pub fn roundtrip() -> TestResult {
     let me = s.local_addr().or_fail("getsockname")?;
     ensure!(me.port() != 0, "bind(0) picked no port");
     echo_once(&s, b"from a bound socket", 2000)
+}
+
+/// Datagrams of 8,000, 30,000 and 65,507 bytes (the longest UDP over
+/// IPv4) echoed by the host: fragmented on the way out, reassembled on
+/// the way back, byte for byte.
+pub fn bigdatagrams() -> TestResult {
+    let s = udp(5000)?;
+    for size in [8_000, 30_000, 65_507] {
+        let msg: alloc::vec::Vec<u8> = (0..size).map(|i| (i * 13 + i / 256) as u8).collect();
+        echo_once(&s, &msg, 5000).map_err(|e| format!("{size} bytes: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Three echo requests to the gateway, each answered.

@@ -84,7 +84,7 @@ pub fn expect_echo(s: &Socket, msg: &[u8], timeout_ms: u64) -> TestResult {
             Err(Errno::ETIMEDOUT | Errno::EAGAIN) => {
                 return Err(format!(
                     "no echo of {:?} within {} ms",
-                    String::from_utf8_lossy(msg),
+                    String::from_utf8_lossy(&msg[..msg.len().min(40)]),
                     timeout_ms
                 ))
             }

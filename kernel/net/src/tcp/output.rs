@@ -74,10 +74,7 @@ impl Stack {
             window: s.window,
             ..TcpHeaderRepr::default()
         };
-        let pseudo = Ipv4PseudoHeader {
-            src: s.local.0,
-            dst: s.remote.0,
-        };
+        let pseudo = Ipv4PseudoHeader::new(s.local.0, s.remote.0);
         if m.push_emit_options(&header, s.options.bytes(), pseudo)
             .is_err()
         {

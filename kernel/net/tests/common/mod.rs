@@ -56,6 +56,25 @@ impl T {
         m
     }
 
+    /// `payload` in a chain of mbufs cut where its IPv4 fragments will
+    /// be, as the kernel's `sendto` copies a UDP datagram in.
+    pub fn datagram(&self, payload: &[u8]) -> Mbuf {
+        let mut head: Option<Mbuf> = None;
+        let (mut done, mut k) = (0, 0);
+        loop {
+            let n = (payload.len() - done).min(net::udp::piece_len(k));
+            let m = self.mbuf(&payload[done..done + n]);
+            match head.as_mut() {
+                None => head = Some(m),
+                Some(h) => h.chain(m),
+            }
+            (done, k) = (done + n, k + 1);
+            if done == payload.len() {
+                return head.unwrap();
+            }
+        }
+    }
+
     pub fn input(&mut self, frame: &[u8]) {
         let m = self.mbuf(frame);
         self.s.input(&mut self.env, m);
