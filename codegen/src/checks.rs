@@ -189,6 +189,8 @@ pub(crate) fn checks(
     }
     if let Some(elem) = &def.repeated {
         match formats.iter().find(|f| f.name() == elem) {
+            // Single bytes always fill the rest: nothing to check.
+            Some(e) if e.name() != def.name && e.len == 1 => {}
             Some(e) if e.name() != def.name => {
                 let error = match message_at {
                     Some(m) => {

@@ -1076,9 +1076,7 @@ crate::format::header! {
 impl DhcpParameterRequestList {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
-    /// and ends within the buffer (the payload is cut there); `option_bad_length`: `length >= 1`;
-    /// `option_bad_length`: what follows the fixed part is a whole number of [`DhcpParameter`]s
-    /// (1 bytes each).
+    /// and ends within the buffer (the payload is cut there); `option_bad_length`: `length >= 1`.
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -1091,9 +1089,6 @@ impl DhcpParameterRequestList {
         // option_bad_length: length >= 1
         let valid = i128::from(header.length()) >= 1;
         if !valid {
-            return Err(DhcpError::OptionBadLength);
-        }
-        if (end - header_len) % DhcpParameter::LEN != 0 {
             return Err(DhcpError::OptionBadLength);
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
