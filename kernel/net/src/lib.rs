@@ -42,6 +42,7 @@
 
 pub mod arp;
 pub mod counters;
+pub mod dhcp;
 pub mod dispatch;
 pub mod eth;
 pub mod icmp;
@@ -93,13 +94,13 @@ pub struct Iface {
 }
 
 impl Iface {
-    /// QEMU user-mode networking: guest 10.0.2.15/24, gateway 10.0.2.2.
-    /// The MAC is set by the driver from the device.
-    pub const QEMU_USER: Iface = Iface {
+    /// No address yet (DHCP, or `ifconfig`, gives one). The MAC is QEMU's
+    /// default until the driver reads the device's.
+    pub const UNCONFIGURED: Iface = Iface {
         mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
-        addr: [10, 0, 2, 15],
-        netmask: [255, 255, 255, 0],
-        gateway: [10, 0, 2, 2],
+        addr: [0; 4],
+        netmask: [0; 4],
+        gateway: [0; 4],
         dns: [0; 4],
     };
 
@@ -132,6 +133,7 @@ impl Iface {
             netmask: self.netmask,
             gateway: self.gateway,
             dns: self.dns,
+            ..IfConfig::default()
         }
     }
 }
@@ -144,6 +146,7 @@ pub struct Stack {
     arp: arp::ArpCache,
     sockets: socket::SocketTable,
     tcp: tcp::table::TcpTable,
+    dhcp: dhcp::Client,
     /// Packets sent to ourselves, waiting to be received.
     loopq: loopback::LoopQueue,
     counters: Counters,
@@ -155,14 +158,15 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// A stack with QEMU's default addresses, taking buffers from `pool`.
+    /// A stack with no address yet, taking buffers from `pool`.
     pub const fn new(pool: &'static Pool) -> Self {
         Stack {
             pool,
-            iface: Iface::QEMU_USER,
+            iface: Iface::UNCONFIGURED,
             arp: arp::ArpCache::new(),
             sockets: socket::SocketTable::new(),
             tcp: tcp::table::TcpTable::new(),
+            dhcp: dhcp::Client::new(),
             loopq: loopback::LoopQueue::new(),
             counters: Counters::new(),
             unreach_limit: icmp::TokenBucket::new(),
@@ -185,7 +189,8 @@ impl Stack {
     }
 
     /// `ifconfig` set: address, netmask and gateway (the MAC is the
-    /// device's). The ARP cache is flushed, since what is on-link changed.
+    /// device's). The ARP cache is flushed, since what is on-link changed;
+    /// the DHCP client stops (the address is static now).
     /// EINVAL for what [`IfConfig::problem`] refuses: a netmask that is not
     /// a prefix, an address that is not a host's, a gateway off the subnet.
     pub fn set_config(&mut self, c: &IfConfig) -> Result<(), abi::Errno> {
@@ -197,6 +202,7 @@ impl Stack {
         self.iface.gateway = c.gateway;
         self.iface.dns = c.dns;
         self.arp_flush();
+        self.dhcp_stop();
         Ok(())
     }
 
@@ -217,9 +223,11 @@ impl Stack {
     }
 
     /// The periodic work: ARP retries and expiry, socket timeouts, TCP's
-    /// timers. Call it every timer tick (10 ms is fine; any period works).
+    /// timers, DHCP's. Call it every timer tick (10 ms is fine; any period
+    /// works).
     pub fn tick(&mut self, env: &mut dyn NetEnv) {
         self.arp_tick(env);
+        self.dhcp_tick(env);
         self.sockets.tick(env);
         self.tcp_tick(env);
         self.flush_loopback(env);
@@ -255,6 +263,13 @@ pub(crate) mod testutil {
     pub fn stack() -> Box<Stack> {
         let mut s = Box::new(Stack::new(pool()));
         s.set_mac([2, 0, 0, 0, 0, 1]);
+        let c = IfConfig {
+            addr: [10, 0, 2, 15],
+            netmask: [255, 255, 255, 0],
+            gateway: [10, 0, 2, 2],
+            ..IfConfig::default()
+        };
+        s.set_config(&c).unwrap();
         s
     }
 }

@@ -13,6 +13,7 @@
 //! (always computed; a computed zero goes out as 0xffff) filled from the
 //! spec.
 
+use wire::dhcp::DhcpPort;
 use wire::dispatch::Ipv4Next;
 use wire::emit::Ipv4PseudoHeader;
 use wire::udp::{UdpHeader, UdpHeaderRepr};
@@ -37,6 +38,11 @@ impl Stack {
         let (len, sport, dport) = (p.message.len(), p.header.src_port(), p.header.dst_port());
         m.trim(len);
         self.counters.bump(Stat::UdpIn);
+        // A server's reply to the DHCP client, while it runs.
+        if (sport, dport) == (DhcpPort::SERVER.0, DhcpPort::CLIENT.0) && self.dhcp.running() {
+            m.pull(HEADER_LEN).map_err(|_| DropReason::UdpTooShort)?;
+            return self.dhcp_input(env, m);
+        }
         let Some(id) = self
             .sockets
             .find(SocketKind::Udp, (ip.dst, dport), (ip.src, sport))
