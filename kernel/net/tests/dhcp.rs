@@ -644,3 +644,31 @@ fn every_dhcp_counter_has_a_test_that_moves_it() {
         .collect();
     assert!(missing.is_empty(), "no test moves {missing:?}");
 }
+
+/// The server's side, as `dhcpd` uses the sockets: a socket bound to the
+/// wildcard address takes a DISCOVER broadcast from 0.0.0.0, and a reply
+/// to 255.255.255.255 goes out as an Ethernet broadcast, no ARP.
+#[test]
+fn a_socket_receives_and_sends_limited_broadcasts() {
+    let mut t = T::new();
+    let s = t.udp_socket(SERVER);
+    let discover = udp([0; 4], BROADCAST, CLIENT, SERVER, b"discover");
+    t.input(&eth(
+        ETH_BROADCAST,
+        PEER_MAC,
+        EtherType::IPV4,
+        &ipv4([0; 4], BROADCAST, IpProtocol::UDP, &discover),
+    ));
+    let (m, from) = t.s.recvfrom(s).unwrap();
+    assert_eq!(m.data(), b"discover");
+    assert_eq!((from.addr_be, from.port()), ([0; 4], CLIENT));
+    drop(m);
+    t.send_udp(s, (BROADCAST, CLIENT), b"offer").unwrap();
+    let sent = t.sent();
+    assert_eq!(sent.len(), 1, "no ARP first");
+    let e = parse_eth(sent[0].data());
+    assert_eq!(e.eth.dst(), ETH_BROADCAST);
+    let (ip, _) = parse_ipv4(e.payload);
+    assert_eq!((ip.src(), ip.dst()), (OUR_IP, BROADCAST));
+    assert!(t.drops().is_empty());
+}
