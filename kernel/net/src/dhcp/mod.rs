@@ -416,7 +416,12 @@ impl Stack {
                 self.arp_announce(env, l.addr);
             }
             State::Bound => {
-                self.dhcp.state = State::Renewing;
+                // T1, or T2 already (a server may give them equal).
+                self.dhcp.state = if now >= l.at(l.t2_s) {
+                    State::Rebinding
+                } else {
+                    State::Renewing
+                };
                 self.dhcp.began_ms = now;
                 self.dhcp.tries = 0;
                 self.dhcp_retransmit(env);
