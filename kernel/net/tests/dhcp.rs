@@ -672,3 +672,23 @@ fn a_socket_receives_and_sends_limited_broadcasts() {
     assert_eq!((ip.src(), ip.dst()), (OUR_IP, BROADCAST));
     assert!(t.drops().is_empty());
 }
+
+#[test]
+fn t1_equal_to_t2_goes_straight_to_rebinding() {
+    let (mut t, discover) = started();
+    t.input(&reply(discover.xid, &Offer::of(DhcpMessageType::OFFER)));
+    let request = only_dhcp(&mut t);
+    let mut ack = Offer::of(DhcpMessageType::ACK);
+    ack.t1_t2 = Some((100, 100));
+    t.input(&reply(request.xid, &ack));
+    for _ in 0..=PROBES {
+        t.tick(PROBE_WAIT_MS);
+    }
+    assert_eq!(t.s.dhcp_state(), State::Bound);
+    t.sent();
+    let l = t.s.dhcp_lease();
+    t.env.now = l.at(100);
+    t.tick(0);
+    assert_eq!(t.s.dhcp_state(), State::Rebinding);
+    assert_eq!(only_dhcp(&mut t).dst_ip, BROADCAST);
+}
