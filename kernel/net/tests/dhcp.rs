@@ -692,3 +692,35 @@ fn t1_equal_to_t2_goes_straight_to_rebinding() {
     assert_eq!(t.s.dhcp_state(), State::Rebinding);
     assert_eq!(only_dhcp(&mut t).dst_ip, BROADCAST);
 }
+
+proptest::proptest! {
+    /// Any bytes a server sends the client while it asks, mutations of a
+    /// good OFFER and ACK among them: nothing panics, every mbuf comes back.
+    #[test]
+    fn arbitrary_replies_never_panic(
+        cases in proptest::collection::vec(
+            (0usize..3, proptest::collection::vec(proptest::prelude::any::<(u16, u8)>(), 0..8),
+             proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)),
+            1..6,
+        )
+    ) {
+        let (mut t, discover) = started();
+        for (base, flips, bytes) in cases {
+            let mut payload = match base {
+                0 => bytes,
+                1 => reply_payload(discover.xid, OUR_IP, OUR_MAC, &offer_options(&Offer::of(DhcpMessageType::OFFER))),
+                _ => reply_payload(discover.xid, OUR_IP, OUR_MAC, &offer_options(&Offer::of(DhcpMessageType::ACK))),
+            };
+            for (at, bits) in flips {
+                if !payload.is_empty() {
+                    let i = usize::from(at) % payload.len();
+                    payload[i] ^= bits;
+                }
+            }
+            t.input(&from_server(BROADCAST, &payload));
+            t.tick(PROBE_WAIT_MS);
+        }
+        t.sent();
+        proptest::prop_assert_eq!(t.pool().free(), t.pool().total());
+    }
+}
