@@ -171,6 +171,8 @@ pub(crate) struct Client {
     /// Messages (or probes) sent in this state.
     tries: u32,
     lease: Lease,
+    /// The last value of `dhcp_random`.
+    seed: u64,
 }
 
 impl Client {
@@ -182,6 +184,7 @@ impl Client {
             sent_ms: 0,
             next_ms: 0,
             tries: 0,
+            seed: 0,
             lease: Lease {
                 addr: [0; 4],
                 netmask: [0; 4],
@@ -301,14 +304,22 @@ impl Stack {
         base + jitter - RETRY_JITTER_MS
     }
 
-    /// Unpredictable bits (the `xid`, the jitter): the keyed hash TCP's
-    /// initial sequence numbers come from, over our MAC and the clock.
+    /// Fresh bits for the `xid` and the jitter: splitmix64 over the fine
+    /// clock, the time, our MAC and the last value. RFC 2131 asks only that
+    /// clients' xids differ; TCP's keyed ISN generator is left alone (it
+    /// keys itself at the first connection, a less predictable moment).
     fn dhcp_random(&mut self, env: &mut dyn NetEnv) -> u32 {
-        let m = self.iface.mac;
-        let local = ([m[2], m[3], m[4], m[5]], DhcpPort::CLIENT.0);
-        let remote = ([m[0], m[1], 0, 0], DhcpPort::SERVER.0);
-        let salt = self.dhcp.tries.wrapping_add(self.dhcp.xid);
-        self.tcp_isn(env, local, remote).0 ^ salt.rotate_left(16)
+        let mut mac = [0; 8];
+        mac[..6].copy_from_slice(&self.iface.mac);
+        let mut x =
+            self.dhcp.seed ^ env.clock().rotate_left(32) ^ env.now_ms() ^ u64::from_le_bytes(mac);
+        // splitmix64 (Steele, Lea, Flood 2014).
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+        self.dhcp.seed = x;
+        (x >> 32) as u32
     }
 
     /// Builds one message and sends it from our port to the server's.
@@ -416,7 +427,9 @@ impl Stack {
                 self.arp_announce(env, l.addr);
             }
             State::Bound => {
-                // T1, or T2 already (a server may give them equal).
+                // A new exchange; at T1, or T2 already (a server may give
+                // them equal).
+                self.dhcp.xid = self.dhcp_random(env);
                 self.dhcp.state = if now >= l.at(l.t2_s) {
                     State::Rebinding
                 } else {
