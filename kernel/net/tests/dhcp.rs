@@ -5,6 +5,11 @@
 
 mod common;
 
+/// The exchange captured with QEMU's DHCP server (kept by spec-tests).
+#[allow(dead_code)]
+#[path = "../../../spec-tests/src/dhcp_captures.rs"]
+mod dhcp_captures;
+
 use abi::net::{dhcp_state, IfConfig};
 use common::*;
 use net::dhcp::{
@@ -723,4 +728,70 @@ proptest::proptest! {
         t.sent();
         proptest::prop_assert_eq!(t.pool().free(), t.pool().total());
     }
+}
+
+/// The captured frames' UDP payload.
+fn captured_dhcp(frame: &[u8]) -> &[u8] {
+    let e = parse_eth(frame);
+    let (_, rest) = parse_ipv4(e.payload);
+    &rest[UdpHeader::LEN..]
+}
+
+/// The client writes the REQUEST it sent to QEMU again, byte for byte.
+#[test]
+fn the_client_rebuilds_its_captured_request() {
+    let sent = captured_dhcp(&dhcp_captures::REQUEST);
+    let xid = u32::from_be_bytes(sent[4..8].try_into().unwrap());
+    let mut out = vec![0; 600];
+    let n = net::dhcp::Request {
+        kind: DhcpMessageType::REQUEST,
+        xid,
+        secs: 0,
+        mac: OUR_MAC,
+        ciaddr: [0; 4],
+        requested: Some(OUR_IP),
+        server: Some(GW_IP),
+    }
+    .write(&mut out)
+    .unwrap();
+    assert_eq!(out[..n], sent[..]);
+}
+
+/// One of QEMU's captured replies, its xid made `xid` (the UDP checksum
+/// recomputed): QEMU's bytes otherwise.
+fn with_xid(frame: &[u8], xid: u32) -> Vec<u8> {
+    let mut f = frame.to_vec();
+    let at = wire::ethernet::EthernetHeader::LEN + wire::ipv4::Ipv4Header::LEN;
+    let (src, dst) = (GW_IP, BROADCAST);
+    f[at + UdpHeader::LEN + 4..at + UdpHeader::LEN + 8].copy_from_slice(&xid.to_be_bytes());
+    wire::udp::fill_checksum(src, dst, &mut f[at..]);
+    f
+}
+
+/// QEMU's own OFFER and ACK (given the xid of this client's DISCOVER) take
+/// the client to BOUND with QEMU's lease.
+#[test]
+fn qemus_offer_and_ack_bind_the_client() {
+    let r = net::dhcp::Reply::read(captured_dhcp(&dhcp_captures::ACK), OUR_MAC).unwrap();
+    assert_eq!((r.yiaddr, r.server), (OUR_IP, Some(GW_IP)));
+    assert_eq!(
+        (r.netmask, r.router, r.dns),
+        (Some(MASK), Some(GW_IP), Some(DNS))
+    );
+    assert_eq!((r.lease_s, r.t1_s, r.t2_s), (Some(86400), None, None));
+    let (mut t, discover) = started();
+    t.input(&with_xid(&dhcp_captures::OFFER, discover.xid));
+    assert_eq!(only_dhcp(&mut t).kind, DhcpMessageType::REQUEST);
+    t.input(&with_xid(&dhcp_captures::ACK, discover.xid));
+    for _ in 0..=PROBES {
+        t.tick(PROBE_WAIT_MS);
+    }
+    assert_eq!(t.s.dhcp_state(), State::Bound);
+    let i = t.s.iface();
+    assert_eq!(
+        (i.addr, i.netmask, i.gateway, i.dns),
+        (OUR_IP, MASK, GW_IP, DNS)
+    );
+    assert_eq!(t.s.dhcp_lease().lease_s, 86400);
+    assert!(t.drops().is_empty(), "{:?}", t.drops());
 }
