@@ -1,6 +1,7 @@
 //! The xv6net network stack: Ethernet, ARP, IPv4, ICMP, UDP and datagram
-//! sockets, TCP and stream sockets ([`tcp`]), loopback, as a `no_std`
-//! library that the kernel links and host tests drive frame by frame.
+//! sockets, TCP and stream sockets ([`tcp`]), loopback, the DHCP client
+//! that configures the interface ([`dhcp`]), as a `no_std` library that the
+//! kernel links and host tests drive frame by frame.
 //!
 //! One file per protocol, each with an `input` that checks its header in
 //! place with the generated `parse` (the rules of its spec: lengths,
@@ -31,7 +32,9 @@
 //! `tcp_open` handshakes, data and bounds, `tcp_close` every closing path,
 //! `tcp_rst` RSTs and challenge ACKs, `tcp_retransmit` loss and recovery,
 //! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
-//! loopback, `tcp_counters` that every TCP counter is moved by a test) and
+//! loopback, `tcp_counters` that every TCP counter is moved by a test),
+//! `dhcp.rs` (the client against a scripted server and QEMU's captured
+//! replies, every DHCP counter moved) and
 //! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
 //! captures and TCP segments to live connections; checks no panic,
 //! well-formed output and no leaked mbuf). A long fuzz run:
