@@ -105,8 +105,8 @@ pub(crate) fn checks(
             .iter()
             .position(|f| f.def.length.as_ref().is_some_and(|len| len.of == of))
     };
+    let message_at = position("message").or(position("rest"));
     let header_at = position("header");
-    let message_at = position("message");
     if let (Some(h), Some(m)) = (header_at, message_at) {
         if m < h {
             errs.push(
@@ -142,7 +142,7 @@ pub(crate) fn checks(
             let error = name(len.error.as_deref().unwrap_or(&default), at, errs);
             let kind = match len.of.as_str() {
                 "header" => Some(CheckKind::HeaderLength(i)),
-                "message" => Some(CheckKind::MessageLength(i)),
+                "message" | "rest" => Some(CheckKind::MessageLength(i)),
                 target => l.fields.iter().find(|t| t.def.name == target).and_then(|t| {
                     let size = (t.def.bits / 8) as usize;
                     match f.def.fixed {
@@ -189,6 +189,8 @@ pub(crate) fn checks(
     }
     if let Some(elem) = &def.repeated {
         match formats.iter().find(|f| f.name() == elem) {
+            // Single bytes always fill the rest: nothing to check.
+            Some(e) if e.name() != def.name && e.len == 1 => {}
             Some(e) if e.name() != def.name => {
                 let error = match message_at {
                     Some(m) => {

@@ -24,8 +24,9 @@ enum Role {
     Fixed,
     /// This format's own length (no options), in units of this many bytes.
     HeaderLen(u32),
-    /// The length of the whole message, in units of this many bytes.
-    MessageLen(u32),
+    /// The length of the whole message, in units of this many bytes, less
+    /// the bytes it does not count (`of = "rest"`).
+    MessageLen(u32, usize),
     /// The size of another field, in bytes.
     SizeOf(u32),
     /// Computed last, over what the spec says it covers.
@@ -44,7 +45,7 @@ fn role(l: &Layout, f: &Field) -> Role {
     };
     match len.of.as_str() {
         "header" => Role::HeaderLen(len.unit_bytes),
-        "message" => Role::MessageLen(len.unit_bytes),
+        "message" | "rest" => Role::MessageLen(len.unit_bytes, f.uncounted_bytes()),
         other => {
             let target = l.fields.iter().find(|t| t.def.name == other);
             Role::SizeOf(target.map_or(0, |t| t.def.bits / 8) / len.unit_bytes)
@@ -241,7 +242,8 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
             Role::HeaderLen(_) => {
                 steps.push(format!("`{n}` the fixed header's length (no options)"))
             }
-            Role::MessageLen(_) => steps.push(format!("`{n}` the length of `message`")),
+            Role::MessageLen(_, 0) => steps.push(format!("`{n}` the length of `message`")),
+            Role::MessageLen(..) => steps.push(format!("`{n}` the length of `message` after it")),
             Role::SizeOf(_) => steps.push(format!(
                 "`{n}` the size of `{}`",
                 f.def.length.as_ref().unwrap().of
@@ -284,7 +286,7 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
     }
     if l.fields
         .iter()
-        .any(|f| matches!(role(l, f), Role::MessageLen(_)))
+        .any(|f| matches!(role(l, f), Role::MessageLen(..)))
     {
         // A message sent in pieces: its length counts what follows the
         // buffer (the pseudo-header's `tail`).
@@ -361,10 +363,14 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field, options: bool) {
             let v = wrap(format!("({name}::LEN / {unit}) as {native}"));
             writeln!(out, "header.set_{n}({v});").unwrap();
         }
-        Role::MessageLen(unit) => {
+        Role::MessageLen(unit, skip) => {
             // Checked against the field's width first, so the cast keeps every bit.
+            let len = match skip {
+                0 => "len".to_string(),
+                skip => format!("len - {skip}"),
+            };
             let units = format!(
-                "crate::emit::length(\"{n}\", len, {unit}, {})? as {native}",
+                "crate::emit::length(\"{n}\", {len}, {unit}, {})? as {native}",
                 field_max(f.def.bits)
             );
             writeln!(out, "header.set_{n}({});", wrap(units)).unwrap();

@@ -60,10 +60,14 @@ fn bytes_of(f: &Field) -> String {
         Repr::Uint(8 | 16) => format!("usize::from(header.{}())", f.def.name),
         _ => format!("header.{}() as usize", f.def.name),
     };
-    if len.unit_bytes == 1 {
+    let n = if len.unit_bytes == 1 {
         n
     } else {
         format!("{n} * {}", len.unit_bytes)
+    };
+    match f.uncounted_bytes() {
+        0 => n,
+        skip => format!("{skip} + {n}"),
     }
 }
 
@@ -148,7 +152,7 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     if !has("header") {
         body += "let header_len = Self::LEN;\n";
     }
-    if !has("message") {
+    if !has("message") && !has("rest") {
         body += "let end = bytes.len();\n";
     }
     let mut steps = vec![format!(
@@ -306,12 +310,18 @@ pub fn parse_prefix(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, {en}> {{
         .unwrap();
     }
     if let Some(list) = &l.def.options {
+        // Without a header length the options are the rest of the message.
+        let (what, part) = if has("header") {
+            ("between the fixed part and the header length", "options")
+        } else {
+            ("after the fixed part, to the end of the message", "payload")
+        };
         write!(
             out,
             r#"
-/// The options between the fixed part and the header length, as [`{list}`].
+/// The options {what}, as [`{list}`].
 pub fn options<'a>(parsed: &crate::Parsed<'a, Self>) -> {list}<'a> {{
-    {list}::new(parsed.options)
+    {list}::new(parsed.{part})
 }}
 "#
         )

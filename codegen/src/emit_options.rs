@@ -7,6 +7,7 @@ use std::fmt::Write;
 use crate::emit_checks::error_enum;
 use crate::emit_rust::doc;
 use crate::model::{camel, Module};
+use crate::spec::LengthCounts;
 
 /// `Ipv4Options` -> `Ipv4Option`.
 pub fn item_name(list: &str) -> &str {
@@ -32,7 +33,17 @@ pub(crate) fn emit_options(out: &mut String, m: &Module) {
         // rustfmt leaves macro bodies alone: indent here.
         *out += "\ncrate::format::options! {\n";
         doc(out, "    ///", &o.doc);
-        writeln!(out, "    pub struct {list} of {key} -> {item}, {en} {{").unwrap();
+        // `length + 2`: the length byte counts the value only, not the
+        // kind and length bytes in front of it.
+        let uncounted = match o.length_counts {
+            LengthCounts::Option => "",
+            LengthCounts::Value => ", length + 2",
+        };
+        writeln!(
+            out,
+            "    pub struct {list} of {key} -> {item}, {en}{uncounted} {{"
+        )
+        .unwrap();
         writeln!(out, "        end: {};", o.end).unwrap();
         doc(
             out,

@@ -121,6 +121,18 @@ pub struct Field {
     pub group: Option<usize>,
 }
 
+impl Field {
+    /// Bytes of the message a length field does not count: none for
+    /// `of = "message"`, everything up to the end of the field itself for
+    /// `of = "rest"` (a DHCP option's length counts only its value).
+    pub fn uncounted_bytes(&self) -> usize {
+        match self.def.length.as_ref() {
+            Some(len) if len.of == "rest" => ((self.bit_offset + self.def.bits) / 8) as usize,
+            _ => 0,
+        }
+    }
+}
+
 /// How a field is held in Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repr {

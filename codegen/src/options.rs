@@ -3,7 +3,7 @@
 //! so the generated iterator can hand each option to its format's `parse`.
 
 use crate::model::{Layout, Repr};
-use crate::spec::SpecFile;
+use crate::spec::{LengthCounts, SpecFile};
 use crate::validate::{is_camel, Errors};
 
 pub(crate) fn check(spec: &SpecFile, formats: &[Layout], errs: &mut Errors) {
@@ -57,19 +57,23 @@ pub(crate) fn check(spec: &SpecFile, formats: &[Layout], errs: &mut Errors) {
                 .fields
                 .first()
                 .is_some_and(|f| f.def.key.as_deref() == Some(&o.kind));
+            let of = match o.length_counts {
+                LengthCounts::Option => "message",
+                LengthCounts::Value => "rest",
+            };
             let len_ok = l.fields.get(1).is_some_and(|f| {
                 f.repr == Repr::Uint(8)
                     && f.def
                         .length
                         .as_ref()
-                        .is_some_and(|len| len.of == "message" && len.unit_bytes == 1)
+                        .is_some_and(|len| len.of == of && len.unit_bytes == 1)
             });
             if !kind_ok || !len_ok {
                 errs.push(
                     Some(format),
                     None,
                     format!(
-                        "an option of {} starts with its kind (key = \"{}\") and an 8-bit length (length = {{ of = \"message\" }})",
+                        "an option of {} starts with its kind (key = \"{}\") and an 8-bit length (length = {{ of = \"{of}\" }})",
                         o.name, o.kind
                     ),
                 );
@@ -85,15 +89,17 @@ pub(crate) fn check(spec: &SpecFile, formats: &[Layout], errs: &mut Errors) {
                     format!("options `{list}` is not an [[options]] list of this file"),
                 );
             }
-            if !def
+            // Without a header-length field the options are the rest of
+            // the message (DHCP's), which a repeated element cannot share.
+            let header_len = def
                 .fields
                 .iter()
-                .any(|f| f.length.as_ref().is_some_and(|l| l.of == "header"))
-            {
+                .any(|f| f.length.as_ref().is_some_and(|l| l.of == "header"));
+            if !header_len && def.repeated.is_some() {
                 errs.push(
                     Some(&def.name),
                     None,
-                    "options need a header-length field to say where they end",
+                    "options without a header-length field take the rest of the message, which a repeated element cannot share",
                 );
             }
         }

@@ -66,8 +66,24 @@ pub struct OptionsDef {
     pub nop: String,
     /// Known kinds and the `[[format]]` each is: `{ ROUTER_ALERT = "Ipv4RouterAlert" }`.
     /// Each format starts with the kind (a field of that key) and the length
-    /// (8 bits, `length = { of = "message" }`).
+    /// (8 bits, `length = { of = "message" }`, or `of = "rest"` with
+    /// `length_counts = "value"`).
     pub formats: BTreeMap<String, String>,
+    /// What an option's length byte counts: `option` (kind and length
+    /// included, IPv4 and TCP; the default) or `value` (DHCP, RFC 2132).
+    #[serde(default)]
+    pub length_counts: LengthCounts,
+}
+
+/// What the length byte of an option counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LengthCounts {
+    /// The whole option, kind and length bytes included.
+    #[default]
+    Option,
+    /// The value after the length byte.
+    Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -234,7 +250,8 @@ pub struct LengthDef {
     #[serde(default = "one")]
     pub unit_bytes: u32,
     /// `header` (this format with its options), `message` (header and
-    /// payload), or the name of another field of the format.
+    /// payload), `rest` (the message after this field: a DHCP option's
+    /// length), or the name of another field of the format.
     pub of: String,
     /// The error `parse` returns when the length does not fit the buffer
     /// (default `bad_<field>`).

@@ -591,13 +591,13 @@ fn check_field(
         if len.unit_bytes == 0 {
             errs.push(fmt, at, "unit_bytes must be at least 1");
         }
-        let known = ["header", "message"].contains(&len.of.as_str())
+        let known = ["header", "message", "rest"].contains(&len.of.as_str())
             || def
                 .fields
                 .iter()
                 .any(|o| o.name == len.of && o.name != f.name);
         if !known {
-            errs.push(fmt, at, format!("length of `{}` points nowhere: expected header, message or another field of {}", len.of, def.name));
+            errs.push(fmt, at, format!("length of `{}` points nowhere: expected header, message, rest or another field of {}", len.of, def.name));
         }
     }
     if let Some(c) = &f.checksum {

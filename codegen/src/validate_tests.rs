@@ -455,6 +455,22 @@ fn accepts_an_option_list() {
 }
 
 #[test]
+fn accepts_an_option_list_whose_length_counts_the_value() {
+    let body = options("MSS = \"Mss\"")
+        .replace("formats =", "length_counts = \"value\"\nformats =")
+        + "[[format]]\nname = \"Mss\"\ndoc = \"d\"\n"
+        + &field("kind", 8, "key = \"Kind\"")
+        + &field("length", 8, "length = { of = \"rest\" }")
+        + &field("mss", 16, "");
+    assert_eq!(errors(&[("t", &body)]), Vec::<String>::new());
+    let whole = body.replace("of = \"rest\"", "of = \"message\"");
+    refused(
+        &[("t", &whole)],
+        &["format Mss", "length = { of = \"rest\" }"],
+    );
+}
+
+#[test]
 fn refuses_an_option_format_without_kind_and_length() {
     let body = options("MSS = \"Mss\"")
         + "[[format]]\nname = \"Mss\"\ndoc = \"d\"\n"
@@ -476,16 +492,16 @@ fn refuses_an_option_list_naming_nothing() {
 }
 
 #[test]
-fn refuses_options_on_a_format_without_a_header_length() {
+fn refuses_options_sharing_the_rest_of_the_message_with_a_repeated_element() {
     let body = options("")
         + &format(&field("a", 8, "")).replacen(
             "doc = \"d\"\n",
-            "doc = \"d\"\noptions = \"Opts\"\n",
+            "doc = \"d\"\noptions = \"Opts\"\nrepeated = \"Hdr\"\n",
             1,
         );
     refused(
         &[("t", &body)],
-        &["format Hdr", "options need a header-length field"],
+        &["format Hdr", "a repeated element cannot share"],
     );
 }
 

@@ -27,9 +27,9 @@ use alloc::vec;
 
 use abi::net::{
     ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
-    MAX_COUNTERS, SOL_SOCKET, SOL_TCP, SO_KEEPALIVE, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS,
-    SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPCNT_MAX, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEP_MAX_SECS,
-    TCP_NODELAY,
+    IFCONFIG_DHCP, IFCONFIG_GET, IFCONFIG_SET, MAX_COUNTERS, SOL_SOCKET, SOL_TCP, SO_KEEPALIVE,
+    SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPCNT_MAX,
+    TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEP_MAX_SECS, TCP_NODELAY,
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
@@ -397,19 +397,21 @@ pub fn sys_netstat() -> Result<usize, Errno> {
     Ok(n)
 }
 
-/// ifconfig(cfg, set): read the configuration, or set it (address,
-/// netmask, gateway; the MAC is the card's).
+/// ifconfig(cfg, op): read the configuration and the DHCP lease, set a
+/// static one (address, netmask, gateway; the MAC is the card's; the DHCP
+/// client stops), or start the DHCP client (`cfg` unused).
 pub fn sys_ifconfig() -> Result<usize, Errno> {
     let addr = argaddr(0);
     match argaddr(1) {
-        0 => {
-            let c = NET.lock().iface().to_abi();
+        IFCONFIG_GET => {
+            let c = NET.lock().if_config(now_ms());
             copyout_val(addr, &c)?;
         }
-        1 => {
+        IFCONFIG_SET => {
             let c: IfConfig = copyin_val(addr)?;
             NET.lock().set_config(&c)?;
         }
+        IFCONFIG_DHCP => NET.lock().dhcp_start(&mut KernelEnv),
         _ => return Err(Errno::EINVAL),
     }
     Ok(0)

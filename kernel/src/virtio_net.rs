@@ -110,7 +110,7 @@ pub fn init() {
     let mac = if VirtioNetFeatures(features).contains(VirtioNetFeatures::MAC) {
         dev.read_config_array(VirtioNetConfig::MAC)
     } else {
-        net::Iface::QEMU_USER.mac
+        net::Iface::UNCONFIGURED.mac
     };
     NET.lock().set_mac(mac);
 
@@ -143,6 +143,9 @@ pub fn init() {
         mac[5],
         posted
     );
+    // The link is up: ask for an address (no address is written in the
+    // kernel; `ifconfig` can set one instead).
+    NET.lock().dhcp_start(&mut crate::netglue::KernelEnv);
 }
 
 /// Sends one frame (called by the stack, `NET` held).

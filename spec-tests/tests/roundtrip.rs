@@ -13,6 +13,76 @@ proptest! {
     }
 
     #[test]
+    fn dhcp_dhcp_message(bytes in vec(any::<u8>(), wire::dhcp::DhcpMessage::LEN)) {
+        roundtrip::<deku::dhcp::DhcpMessage>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_subnet_mask(bytes in vec(any::<u8>(), wire::dhcp::DhcpSubnetMask::LEN)) {
+        roundtrip::<deku::dhcp::DhcpSubnetMask>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_routers(bytes in vec(any::<u8>(), wire::dhcp::DhcpRouters::LEN)) {
+        roundtrip::<deku::dhcp::DhcpRouters>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_dns_servers(bytes in vec(any::<u8>(), wire::dhcp::DhcpDnsServers::LEN)) {
+        roundtrip::<deku::dhcp::DhcpDnsServers>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_address(bytes in vec(any::<u8>(), wire::dhcp::DhcpAddress::LEN)) {
+        roundtrip::<deku::dhcp::DhcpAddress>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_requested_address(bytes in vec(any::<u8>(), wire::dhcp::DhcpRequestedAddress::LEN)) {
+        roundtrip::<deku::dhcp::DhcpRequestedAddress>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_lease_time(bytes in vec(any::<u8>(), wire::dhcp::DhcpLeaseTime::LEN)) {
+        roundtrip::<deku::dhcp::DhcpLeaseTime>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_message_type_option(bytes in vec(any::<u8>(), wire::dhcp::DhcpMessageTypeOption::LEN)) {
+        roundtrip::<deku::dhcp::DhcpMessageTypeOption>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_server_id(bytes in vec(any::<u8>(), wire::dhcp::DhcpServerId::LEN)) {
+        roundtrip::<deku::dhcp::DhcpServerId>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_parameter_request_list(bytes in vec(any::<u8>(), wire::dhcp::DhcpParameterRequestList::LEN)) {
+        roundtrip::<deku::dhcp::DhcpParameterRequestList>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_parameter(bytes in vec(any::<u8>(), wire::dhcp::DhcpParameter::LEN)) {
+        roundtrip::<deku::dhcp::DhcpParameter>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_renewal_time(bytes in vec(any::<u8>(), wire::dhcp::DhcpRenewalTime::LEN)) {
+        roundtrip::<deku::dhcp::DhcpRenewalTime>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_rebinding_time(bytes in vec(any::<u8>(), wire::dhcp::DhcpRebindingTime::LEN)) {
+        roundtrip::<deku::dhcp::DhcpRebindingTime>(&bytes)?;
+    }
+
+    #[test]
+    fn dhcp_dhcp_client_id(bytes in vec(any::<u8>(), wire::dhcp::DhcpClientId::LEN)) {
+        roundtrip::<deku::dhcp::DhcpClientId>(&bytes)?;
+    }
+
+    #[test]
     fn ethernet_ethernet_header(bytes in vec(any::<u8>(), wire::ethernet::EthernetHeader::LEN)) {
         roundtrip::<deku::ethernet::EthernetHeader>(&bytes)?;
     }

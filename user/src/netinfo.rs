@@ -2,7 +2,11 @@
 //! (netstat), the interface (ifconfig), the ARP cache and the socket list.
 
 use crate::syscall as raw;
-use abi::net::{ArpEntry, Counter, IfConfig, SockInfo, ARP_LIST, ARP_RESOLVE, MAX_COUNTERS};
+use abi::net::{
+    dhcp_state, ArpEntry, Counter, IfConfig, SockInfo, ARP_LIST, ARP_RESOLVE, IFCONFIG_DHCP,
+    IFCONFIG_GET, IFCONFIG_SET, MAX_COUNTERS,
+};
+use abi::syscall::TICK_HZ;
 use abi::Errno;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -28,13 +32,38 @@ pub fn counter(name: &str) -> Result<Option<u64>, Errno> {
 pub fn get_ifconfig() -> Result<IfConfig, Errno> {
     let mut cfg = IfConfig::default();
     // SAFETY: cfg is a live, writable IfConfig.
-    unsafe { raw::ifconfig(&mut cfg, 0) }?;
+    unsafe { raw::ifconfig(&mut cfg, IFCONFIG_GET) }?;
     Ok(cfg)
 }
 
+/// A static configuration: the DHCP client stops.
 pub fn set_ifconfig(mut cfg: IfConfig) -> Result<(), Errno> {
-    // SAFETY: cfg is a live IfConfig (the kernel only reads it when set = 1).
-    unsafe { raw::ifconfig(&mut cfg, 1) }.map(drop)
+    // SAFETY: cfg is a live IfConfig (the kernel only reads it).
+    unsafe { raw::ifconfig(&mut cfg, IFCONFIG_SET) }.map(drop)
+}
+
+/// Waits up to `max_ms` for the DHCP client to hold a lease (or to be
+/// off: a static address), looking every 20 ms; returns the configuration
+/// then, or as it is when the time is up.
+pub fn wait_for_lease(max_ms: u64) -> Result<IfConfig, Errno> {
+    let step_ms = 20;
+    let mut waited = 0;
+    loop {
+        let c = get_ifconfig()?;
+        let settled = matches!(c.dhcp_state, dhcp_state::OFF | dhcp_state::BOUND);
+        if settled || waited >= max_ms {
+            return Ok(c);
+        }
+        crate::sys::sleep((step_ms * TICK_HZ / 1000) as usize)?;
+        waited += step_ms;
+    }
+}
+
+/// Starts the DHCP client again (the address goes until a lease comes).
+pub fn start_dhcp() -> Result<(), Errno> {
+    let mut cfg = IfConfig::default();
+    // SAFETY: cfg is a live IfConfig; the kernel does not touch it.
+    unsafe { raw::ifconfig(&mut cfg, IFCONFIG_DHCP) }.map(drop)
 }
 
 /// The ARP cache.

@@ -111,7 +111,8 @@ stubs! {
     fn setsockopt(fd: usize, level: usize, opt: usize, optval: *const u8, optlen: usize) = Setsockopt;
     /// netstat(counters, max) -> number of counters filled in.
     fn netstat(counters: *mut Counter, max: usize) = Netstat;
-    /// ifconfig(cfg, set): set = 0 reads into cfg, 1 applies cfg.
+    /// ifconfig(cfg, op): IFCONFIG_GET reads into cfg, IFCONFIG_SET applies
+    /// cfg (static), IFCONFIG_DHCP starts the DHCP client.
     fn ifconfig(cfg: *mut IfConfig, set: usize) = Ifconfig;
     /// arp(op, ip, entries, max) -> number of entries filled in.
     fn arp(op: usize, ip: *const [u8; 4], entries: *mut ArpEntry, max: usize) = Arp;

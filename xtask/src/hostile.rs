@@ -34,6 +34,8 @@ pub const FLOOD: u64 = 100_000;
 const GUEST_MAC: Mac = Mac::numbered(0x0601);
 const PEER_MAC: &str = "52:54:00:0e:ff:01";
 const PEER_IP: &str = "10.0.2.2";
+/// The guest's address, which frames.py assumes (`--guest-ip`).
+const GUEST_IP: &str = "10.0.2.15";
 /// The port the flood goes to (udpsink listens there).
 const SINK_PORT: u16 = 9;
 
@@ -177,6 +179,8 @@ pub fn test(images: &Images) -> Result<()> {
     let mut con = Console::spawn("hostile", guest.command(), &log)?;
     con.expect("$ ", BOOT)
         .context("waiting for the shell prompt")?;
+    // No DHCP server on this link: the address the script expects, static.
+    guestnet::configure(&mut con, GUEST_IP, GUEST_MAC, guestnet::NETMASK, PEER_IP)?;
     con.run("udpecho 7 &", SHORT)?;
     std::thread::sleep(Duration::from_millis(300));
     let alive = script.call("alive")?;

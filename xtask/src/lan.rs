@@ -4,13 +4,15 @@
 //! port PA and sends its frames to PB, guest B's binds PB and sends to PA
 //! (both picked free for each run). Each guest has its own fs.img copy, MAC
 //! (52:54:00:0e:09:0N), address on the private subnet 10.0.9.0/24 (set with
-//! the guest's `ifconfig`; no gateway) and capture.
+//! the guest's `ifconfig`; no gateway) and capture. In [`test`], b gets
+//! its address from a instead: a runs `dhcpd`, b's DHCP client asks.
 //!
 //! - `cargo xtask qemu --lan`: both consoles side by side in a tmux session
 //!   of this run (or, with no tmux or no terminal, how to start each half
 //!   in its own terminal with `cargo xtask qemu --lan-peer a|b`).
-//! - [`test`] (part of `cargo xtask test`): ARP, ping, UDP echo and chat
-//!   in both directions, then tshark over both captures.
+//! - [`test`] (part of `cargo xtask test`): b's lease from a's `dhcpd`,
+//!   ARP, ping, UDP echo and chat in both directions, then tshark over
+//!   both captures (the DHCP exchange included).
 use anyhow::{bail, ensure, Context, Result};
 use std::io::IsTerminal;
 use std::process::{Command, Stdio};
@@ -105,15 +107,17 @@ pub fn test(images: &Images) -> Result<()> {
             &log,
         )?);
     }
-    for (con, p) in cons.iter_mut().zip(PEERS) {
+    for con in cons.iter_mut() {
         con.expect("$ ", BOOT)
             .context("waiting for the shell prompt")?;
-        configure(con, p.ip, p.mac, NETMASK, NO_GATEWAY)?;
     }
     let [a, b] = &mut cons[..] else {
         unreachable!()
     };
     let [pa_, pb_] = PEERS;
+    // a is static and serves; b has no address of its own.
+    configure(a, pa_.ip, pa_.mac, NETMASK, NO_GATEWAY)?;
+    dhcp_from_a(a, b, pb_)?;
 
     arp_resolves(a, pb_.ip, pb_.mac)?;
     arp_resolves(b, pa_.ip, pa_.mac)?;
@@ -175,6 +179,36 @@ pub fn test(images: &Images) -> Result<()> {
         tshark::check(pcap)?;
     }
     eprintln!("LAN tests passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// a runs `dhcpd`; b (booted with no server on the link, so still asking)
+/// restarts its client with `ifconfig dhcp` and must get the first address
+/// of a's pool, a's netmask and a as its server.
+fn dhcp_from_a(a: &mut Console, b: &mut Console, pb: Peer) -> Result<()> {
+    let before = b.run("ifconfig", SHORT)?;
+    ensure!(
+        before.contains("inet 0.0.0.0 ") && before.contains("dhcp selecting"),
+        "b should have no address and still be asking before a serves:\n{before}"
+    );
+    // Its log to a file, so nothing it prints lands between a's commands.
+    a.run("dhcpd > dhcpd.log &", SHORT)?;
+    std::thread::sleep(Duration::from_millis(300));
+    let out = b.run("ifconfig dhcp", SHORT)?;
+    ensure!(
+        out.contains(&format!("inet {} ", pb.ip))
+            && out.contains(&format!("netmask {NETMASK} "))
+            && out.contains("dhcp bound  server 10.0.9.1  lease 3600 s"),
+        "b did not get {} from a's dhcpd:\n{out}",
+        pb.ip
+    );
+    let log = a.run("cat dhcpd.log", SHORT)?;
+    ensure!(
+        log.contains("dhcpd: serving 10.0.9.2 - 10.0.9.17")
+            && log.contains(&format!("dhcpd: ACK {} to {}", pb.ip, pb.mac)),
+        "a's dhcpd log:\n{log}"
+    );
+    eprintln!("DHCP: b got {} from dhcpd on a", pb.ip);
     Ok(())
 }
 

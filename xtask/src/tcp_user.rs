@@ -86,7 +86,7 @@ pub fn test(images: &Images) -> Result<()> {
     con.send_line("halt")?;
     con.wait_exit(SHORT)?;
     drop(con);
-    let guest_mac = net::Iface::QEMU_USER
+    let guest_mac = net::Iface::UNCONFIGURED
         .mac
         .map(|b| format!("{b:02x}"))
         .join(":");

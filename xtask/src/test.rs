@@ -120,9 +120,13 @@ fn guest_suite() -> Result<()> {
     step(&format!("boot (console log: {})", log.display()));
     let boot = Instant::now();
     let mut con = Console::spawn("guest", guest.command(), &log)?;
-    con.expect("$ ", BOOT)
+    let booted = con
+        .expect("$ ", BOOT)
         .context("waiting for the shell prompt")?;
     eprintln!("shell prompt after {:.2?}", boot.elapsed());
+
+    step("DHCP: the address, router and name server from QEMU's user network");
+    dhcp_from_slirp(&mut con, &booted)?;
 
     step("shell commands");
     let ls = con.run("ls", SHORT)?;
@@ -171,6 +175,34 @@ fn guest_suite() -> Result<()> {
 
     step("tshark judges the capture");
     tshark::check(&pcap)?;
+    Ok(())
+}
+
+/// The kernel has no address written in it: init printed the lease QEMU's
+/// DHCP server gave before the prompt, and `ifconfig` shows it.
+fn dhcp_from_slirp(con: &mut Console, booted: &str) -> Result<()> {
+    let lease = "init: eth0 10.0.2.15 netmask 255.255.255.0 gateway 10.0.2.2 dns 10.0.2.3 (DHCP from 10.0.2.2";
+    ensure!(
+        booted.contains(lease),
+        "init did not report the lease before the prompt:\n{booted}"
+    );
+    let out = con.run("ifconfig", SHORT)?;
+    for want in [
+        "inet 10.0.2.15  netmask 255.255.255.0  gateway 10.0.2.2",
+        "dns 10.0.2.3",
+        "dhcp bound  server 10.0.2.2  lease ",
+    ] {
+        ensure!(out.contains(want), "ifconfig lacks {want:?}:\n{out}");
+    }
+    let c = guestnet::netstat(con)?;
+    for counter in ["dhcp_offers_in", "dhcp_acks_in", "dhcp_leases"] {
+        ensure!(
+            c.get(counter) == Some(&1),
+            "{counter} is {:?}, not 1",
+            c.get(counter)
+        );
+    }
+    eprintln!("{}", out.lines().take(4).collect::<Vec<_>>().join("\n"));
     Ok(())
 }
 

@@ -139,6 +139,49 @@ pub struct IfConfig {
     pub gateway: [u8; 4],
     /// The DNS server names are resolved with (0.0.0.0: none known).
     pub dns: [u8; 4],
+    /// The DHCP server the lease is from (0.0.0.0: no lease).
+    pub dhcp_server: [u8; 4],
+    /// The lease's length and what is left of it, in seconds
+    /// (`u32::MAX`: infinite).
+    pub lease_secs: u32,
+    pub lease_left_secs: u32,
+    /// The DHCP client's state ([`dhcp_state`]).
+    pub dhcp_state: u8,
+    pub _pad2: [u8; 3],
+}
+
+/// `ifconfig(cfg, op)`: read the configuration, set a static one (the
+/// DHCP client stops), or start the DHCP client.
+pub const IFCONFIG_GET: usize = 0;
+pub const IFCONFIG_SET: usize = 1;
+pub const IFCONFIG_DHCP: usize = 2;
+
+/// The DHCP client's states as [`IfConfig::dhcp_state`] holds them (RFC
+/// 2131, figure 5; PROBING is RFC 5227's check of the address).
+pub mod dhcp_state {
+    pub const OFF: u8 = 0;
+    pub const INIT: u8 = 1;
+    pub const SELECTING: u8 = 2;
+    pub const REQUESTING: u8 = 3;
+    pub const PROBING: u8 = 4;
+    pub const BOUND: u8 = 5;
+    pub const RENEWING: u8 = 6;
+    pub const REBINDING: u8 = 7;
+
+    /// The state's name as `ifconfig` prints it.
+    pub fn name(state: u8) -> &'static str {
+        match state {
+            OFF => "off",
+            INIT => "init",
+            SELECTING => "selecting",
+            REQUESTING => "requesting",
+            PROBING => "probing",
+            BOUND => "bound",
+            RENEWING => "renewing",
+            REBINDING => "rebinding",
+            _ => "unknown",
+        }
+    }
 }
 
 /// Which part of an [`IfConfig`] is wrong, for [`IfConfig::problem`].

@@ -62,7 +62,8 @@ syscalls! {
     Setsockopt = 36,
     /// netstat(fd_or_-1, &mut NetStats): stack counters.
     Netstat = 37,
-    /// ifconfig(&mut IfConfig, set: bool)
+    /// ifconfig(&mut IfConfig, op): get, set static, or start DHCP
+    /// (`net::IFCONFIG_*`).
     Ifconfig = 38,
     /// arp(op, ip, &mut [ArpEntry]) : list or resolve.
     Arp = 39,

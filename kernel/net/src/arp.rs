@@ -177,6 +177,10 @@ impl Stack {
         let p = ArpPacket::parse(m.data())?.header;
         let request = p.oper() == ArpOperation::REQUEST;
         let (sha, spa, tpa) = (p.sha(), p.spa(), p.tpa());
+        // Probing an address DHCP offered: an answer means it is taken.
+        if self.dhcp_arp_conflict(env, sha, spa, tpa) {
+            return Ok(());
+        }
         let me = self.iface;
         if eth::is_group(&sha)
             || sha == [0; 6]

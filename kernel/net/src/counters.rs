@@ -142,6 +142,21 @@ named_enum! {
         TcpDataAfterClose = "drop_tcp_data_after_close",
         /// A RST in TIME-WAIT, which it does not end (RFC 1337).
         TcpTimeWaitRst = "drop_tcp_time_wait_rst",
+        // DHCP client (the message's own rules are the spec's).
+        /// A BOOTREQUEST to our client port.
+        DhcpNotReply = "drop_dhcp_not_reply",
+        /// A reply for another client's hardware address.
+        DhcpWrongChaddr = "drop_dhcp_wrong_chaddr",
+        /// A reply to an exchange that is not ours (or no longer).
+        DhcpWrongXid = "drop_dhcp_wrong_xid",
+        /// No message type option: BOOTP, not DHCP.
+        DhcpNoMessageType = "drop_dhcp_no_message_type",
+        /// Not what the client's state takes (an OFFER while requesting, an
+        /// ACK or NAK from a server we did not choose).
+        DhcpUnexpected = "drop_dhcp_unexpected",
+        /// No server id, lease time or subnet mask, or an address that is
+        /// not a host's.
+        DhcpBadLease = "drop_dhcp_bad_lease",
     }
 }
 }
@@ -223,6 +238,19 @@ named_enum! {
         TcpHalfOpenDropped = "tcp_half_open_dropped",
         /// Connections reset because the user closed with unread data.
         TcpUnreadResets = "tcp_unread_resets",
+        /// DHCP messages our client sent (DISCOVER, REQUEST, DECLINE).
+        DhcpOut = "dhcp_out",
+        /// DISCOVERs and REQUESTs sent again, unanswered.
+        DhcpRetransmits = "dhcp_retransmits",
+        DhcpOffersIn = "dhcp_offers_in",
+        DhcpAcksIn = "dhcp_acks_in",
+        DhcpNaksIn = "dhcp_naks_in",
+        /// Offered addresses an ARP probe found in use.
+        DhcpDeclinesOut = "dhcp_declines_out",
+        /// Leases put on the interface (new or renewed).
+        DhcpLeases = "dhcp_leases",
+        /// Leases that ran out unrenewed (the address removed).
+        DhcpLeasesExpired = "dhcp_leases_expired",
     }
 }
 

@@ -1,7 +1,8 @@
 //! The xv6net network stack: Ethernet, ARP, IPv4 (fragments reassembled
-//! in [`reassembly`]), ICMP, UDP and datagram
-//! sockets, TCP and stream sockets ([`tcp`]), loopback, as a `no_std`
-//! library that the kernel links and host tests drive frame by frame.
+//! in [`reassembly`]), ICMP, UDP and datagram sockets, TCP and stream
+//! sockets ([`tcp`]), loopback, the DHCP client that configures the
+//! interface ([`dhcp`]), as a `no_std` library that the kernel links and
+//! host tests drive frame by frame.
 //!
 //! One file per protocol, each with an `input` that checks its header in
 //! place with the generated `parse` (the rules of its spec: lengths,
@@ -32,7 +33,9 @@
 //! `tcp_open` handshakes, data and bounds, `tcp_close` every closing path,
 //! `tcp_rst` RSTs and challenge ACKs, `tcp_retransmit` loss and recovery,
 //! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
-//! loopback, `tcp_counters` that every TCP counter is moved by a test) and
+//! loopback, `tcp_counters` that every TCP counter is moved by a test),
+//! `dhcp.rs` (the client against a scripted server and QEMU's captured
+//! replies, every DHCP counter moved) and
 //! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
 //! captures and TCP segments to live connections; checks no panic,
 //! well-formed output and no leaked mbuf). A long fuzz run:
@@ -43,6 +46,7 @@
 
 pub mod arp;
 pub mod counters;
+pub mod dhcp;
 pub mod dispatch;
 pub mod eth;
 pub mod icmp;
@@ -95,13 +99,13 @@ pub struct Iface {
 }
 
 impl Iface {
-    /// QEMU user-mode networking: guest 10.0.2.15/24, gateway 10.0.2.2.
-    /// The MAC is set by the driver from the device.
-    pub const QEMU_USER: Iface = Iface {
+    /// No address yet (DHCP, or `ifconfig`, gives one). The MAC is QEMU's
+    /// default until the driver reads the device's.
+    pub const UNCONFIGURED: Iface = Iface {
         mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
-        addr: [10, 0, 2, 15],
-        netmask: [255, 255, 255, 0],
-        gateway: [10, 0, 2, 2],
+        addr: [0; 4],
+        netmask: [0; 4],
+        gateway: [0; 4],
         dns: [0; 4],
     };
 
@@ -134,6 +138,7 @@ impl Iface {
             netmask: self.netmask,
             gateway: self.gateway,
             dns: self.dns,
+            ..IfConfig::default()
         }
     }
 }
@@ -146,6 +151,7 @@ pub struct Stack {
     arp: arp::ArpCache,
     sockets: socket::SocketTable,
     tcp: tcp::table::TcpTable,
+    dhcp: dhcp::Client,
     /// Packets sent to ourselves, waiting to be received.
     loopq: loopback::LoopQueue,
     counters: Counters,
@@ -159,14 +165,15 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// A stack with QEMU's default addresses, taking buffers from `pool`.
+    /// A stack with no address yet, taking buffers from `pool`.
     pub const fn new(pool: &'static Pool) -> Self {
         Stack {
             pool,
-            iface: Iface::QEMU_USER,
+            iface: Iface::UNCONFIGURED,
             arp: arp::ArpCache::new(),
             sockets: socket::SocketTable::new(),
             tcp: tcp::table::TcpTable::new(),
+            dhcp: dhcp::Client::new(),
             loopq: loopback::LoopQueue::new(),
             counters: Counters::new(),
             reasm: reassembly::Reassembly::new(),
@@ -190,7 +197,8 @@ impl Stack {
     }
 
     /// `ifconfig` set: address, netmask and gateway (the MAC is the
-    /// device's). The ARP cache is flushed, since what is on-link changed.
+    /// device's). The ARP cache is flushed, since what is on-link changed;
+    /// the DHCP client stops (the address is static now).
     /// EINVAL for what [`IfConfig::problem`] refuses: a netmask that is not
     /// a prefix, an address that is not a host's, a gateway off the subnet.
     pub fn set_config(&mut self, c: &IfConfig) -> Result<(), abi::Errno> {
@@ -202,6 +210,7 @@ impl Stack {
         self.iface.gateway = c.gateway;
         self.iface.dns = c.dns;
         self.arp_flush();
+        self.dhcp_stop();
         Ok(())
     }
 
@@ -222,11 +231,12 @@ impl Stack {
     }
 
     /// The periodic work: ARP retries and expiry, reassembly timeouts,
-    /// socket timeouts, TCP's timers. Call it every timer tick (10 ms is
-    /// fine; any period works).
+    /// socket timeouts, TCP's timers, DHCP's. Call it every timer tick
+    /// (10 ms is fine; any period works).
     pub fn tick(&mut self, env: &mut dyn NetEnv) {
         self.arp_tick(env);
         self.reassembly_tick(env);
+        self.dhcp_tick(env);
         self.sockets.tick(env);
         self.tcp_tick(env);
         self.flush_loopback(env);
@@ -262,6 +272,13 @@ pub(crate) mod testutil {
     pub fn stack() -> Box<Stack> {
         let mut s = Box::new(Stack::new(pool()));
         s.set_mac([2, 0, 0, 0, 0, 1]);
+        let c = IfConfig {
+            addr: [10, 0, 2, 15],
+            netmask: [255, 255, 255, 0],
+            gateway: [10, 0, 2, 2],
+            ..IfConfig::default()
+        };
+        s.set_config(&c).unwrap();
         s
     }
 }

@@ -19,6 +19,7 @@
 //! A datagram reassembled from fragments arrives as such a chain and is
 //! checked across its pieces (`UdpHeader::parse_pieces`).
 
+use wire::dhcp::DhcpPort;
 use wire::dispatch::Ipv4Next;
 use wire::emit::{Ipv4PseudoHeader, MessageTail};
 use wire::udp::{UdpHeader, UdpHeaderRepr};
@@ -85,6 +86,11 @@ impl Stack {
         );
         m.trim(len);
         self.counters.bump(Stat::UdpIn);
+        // A server's reply to the DHCP client, while it runs.
+        if (sport, dport) == (DhcpPort::SERVER.0, DhcpPort::CLIENT.0) && self.dhcp.running() {
+            m.pull(HEADER_LEN).map_err(|_| DropReason::UdpTooShort)?;
+            return self.dhcp_input(env, m);
+        }
         let Some(id) = self
             .sockets
             .find(SocketKind::Udp, (ip.dst, dport), (ip.src, sport))

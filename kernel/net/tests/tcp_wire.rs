@@ -26,7 +26,7 @@ impl Host {
             addr,
             netmask: [255, 255, 255, 0],
             gateway: GW_IP,
-            dns: [0; 4],
+            ..IfConfig::default()
         })
         .unwrap();
         Host {

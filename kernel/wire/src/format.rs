@@ -22,6 +22,25 @@
 
 use zerocopy::byteorder::{ByteOrder, U16, U32, U64};
 
+/// The all-zero value of a builder's field, for its `Default`: integers,
+/// flags, byte arrays of any length, and named values (`key!`, `flags!`).
+pub trait Zero {
+    const ZERO: Self;
+}
+
+macro_rules! zero_ints {
+    ($($t:ty),*) => { $( impl Zero for $t { const ZERO: Self = 0; } )* };
+}
+zero_ints!(u8, u16, u32, u64);
+
+impl Zero for bool {
+    const ZERO: Self = false;
+}
+
+impl<const N: usize> Zero for [u8; N] {
+    const ZERO: Self = [0; N];
+}
+
 /// How a header stores a field: one byte, a byte array, or an integer in the
 /// module's byte order (zerocopy's `U16`, ...).
 pub trait Storage {
@@ -303,9 +322,17 @@ macro_rules! builder {
         }
     ) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+        #[derive(Clone, Copy, PartialEq, Eq, Debug)]
         pub struct $repr {
             $( $(#[$fdoc])* pub $f: $ty, )*
+        }
+
+        // Written out, not derived: a field may be a byte array longer than
+        // `Default` covers (DHCP's 128-byte `file`).
+        impl Default for $repr {
+            fn default() -> Self {
+                $repr { $( $f: $crate::format::Zero::ZERO, )* }
+            }
         }
 
         impl $name {
@@ -393,6 +420,9 @@ macro_rules! fixed {
 /// }
 /// ```
 ///
+/// A list whose length bytes count only the value (DHCP's) says so after
+/// the error enum: `DhcpError, length + 2`.
+///
 /// It writes the zero-copy iterator (`new`, `check`, `Iterator`) and the
 /// enum it yields. The walk stops at the end kind; a length below 2 or below
 /// the kind's fixed part is `OptionBadLength`, one past the end
@@ -400,7 +430,7 @@ macro_rules! fixed {
 macro_rules! options {
     (
         $(#[$doc:meta])*
-        pub struct $list:ident of $kind:ident -> $item:ident, $err:ident {
+        pub struct $list:ident of $kind:ident -> $item:ident, $err:ident $(, length + $uncounted:literal)? {
             end: $end:ident;
             $(#[$nopdoc:meta])* $nop:ident => $nopv:ident;
             $( $(#[$vdoc:meta])* $value:ident => $variant:ident($format:ident); )*
@@ -458,8 +488,9 @@ macro_rules! options {
                     self.rest = after;
                     return Some(Ok($item::$nopv));
                 }
-                // The length counts the kind and length bytes too.
-                let len = after.first().map(|&len| usize::from(len));
+                // The length counts the kind and length bytes too, unless
+                // the list says how many bytes in front it leaves out.
+                let len = after.first().map(|&len| usize::from(len) $(+ $uncounted)?);
                 let Some(option) = len.and_then(|len| self.rest.get(..len)) else {
                     self.rest = &[];
                     return Some(Err($err::OptionPastEnd));

@@ -20,6 +20,10 @@ macro_rules! key {
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
         pub struct $name(pub $int);
 
+        impl $crate::format::Zero for $name {
+            const ZERO: Self = Self(0);
+        }
+
         impl $name {
             $( $(#[$vdoc])* pub const $value: Self = Self($lit); )*
 
@@ -63,6 +67,10 @@ macro_rules! flags {
         /// Any value can be held; the named ones are associated constants.
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
         pub struct $name(pub $int);
+
+        impl $crate::format::Zero for $name {
+            const ZERO: Self = Self(0);
+        }
 
         impl $name {
             $( $(#[$vdoc])* pub const $value: Self = Self($lit); )*

@@ -17,6 +17,7 @@
 
 pub mod arp;
 pub mod checksum;
+pub mod dhcp;
 pub mod dispatch;
 pub mod drops;
 pub mod emit;

@@ -39,6 +39,13 @@ impl T {
     pub fn with_pool(pool: &'static Pool) -> T {
         let mut s = Box::new(Stack::new(pool));
         s.set_mac(OUR_MAC);
+        let static_config = abi::net::IfConfig {
+            addr: OUR_IP,
+            netmask: [255, 255, 255, 0],
+            gateway: GW_IP,
+            ..Default::default()
+        };
+        s.set_config(&static_config).unwrap();
         T {
             s,
             env: Env::at(10_000),
