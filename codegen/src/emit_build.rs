@@ -26,6 +26,8 @@ enum Role {
     HeaderLen(u32),
     /// The length of the whole message, in units of this many bytes.
     MessageLen(u32),
+    /// The length of what follows the header, in units of this many bytes.
+    PayloadLen(u32),
     /// The size of another field, in bytes.
     SizeOf(u32),
     /// Computed last, over what the spec says it covers.
@@ -45,6 +47,7 @@ fn role(l: &Layout, f: &Field) -> Role {
     match len.of.as_str() {
         "header" => Role::HeaderLen(len.unit_bytes),
         "message" => Role::MessageLen(len.unit_bytes),
+        "payload" => Role::PayloadLen(len.unit_bytes),
         other => {
             let target = l.fields.iter().find(|t| t.def.name == other);
             Role::SizeOf(target.map_or(0, |t| t.def.bits / 8) / len.unit_bytes)
@@ -242,6 +245,9 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
                 steps.push(format!("`{n}` the fixed header's length (no options)"))
             }
             Role::MessageLen(_) => steps.push(format!("`{n}` the length of `message`")),
+            Role::PayloadLen(_) => steps.push(format!(
+                "`{n}` the length of what follows the header in `message`"
+            )),
             Role::SizeOf(_) => steps.push(format!(
                 "`{n}` the size of `{}`",
                 f.def.length.as_ref().unwrap().of
@@ -287,6 +293,12 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
         .any(|f| matches!(role(l, f), Role::MessageLen(_)))
     {
         *out += "let len = message.len();\n";
+    }
+    if l.fields
+        .iter()
+        .any(|f| matches!(role(l, f), Role::PayloadLen(_)))
+    {
+        writeln!(out, "let len = message.len().saturating_sub({name}::LEN);").unwrap();
     }
     writeln!(out, "let header = crate::emit::zeroed::<{name}>(message)?;").unwrap();
     for f in &l.fields {
@@ -353,7 +365,7 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field, options: bool) {
             let v = wrap(format!("({name}::LEN / {unit}) as {native}"));
             writeln!(out, "header.set_{n}({v});").unwrap();
         }
-        Role::MessageLen(unit) => {
+        Role::MessageLen(unit) | Role::PayloadLen(unit) => {
             // Checked against the field's width first, so the cast keeps every bit.
             let units = format!(
                 "crate::emit::length(\"{n}\", len, {unit}, {})? as {native}",

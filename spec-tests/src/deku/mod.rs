@@ -3,6 +3,7 @@
 //! by bit, that the spec tests compare the zero-copy `wire` views against.
 
 pub mod arp;
+pub mod dns;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;
