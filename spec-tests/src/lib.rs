@@ -8,6 +8,7 @@
 
 pub mod captures;
 pub mod deku;
+pub mod dns_captures;
 mod reference;
 pub mod tcp_captures;
 

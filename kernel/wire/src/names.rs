@@ -68,7 +68,7 @@ pub fn walk<'a>(rules: &NameRules, message: &'a [u8], start: usize) -> Result<Na
         if byte & rules.pointer == rules.pointer {
             let &low = message.get(pos + 1).ok_or(NameFault::PastEnd)?;
             let target = usize::from(byte & !rules.pointer) << u8::BITS | usize::from(low);
-            wire_len.get_or_insert(pos + 2 - start);
+            wire_len.get_or_insert_with(|| pos + 2 - start);
             if target >= message.len() {
                 return Err(NameFault::PointerOutOfRange);
             }
@@ -92,7 +92,7 @@ pub fn walk<'a>(rules: &NameRules, message: &'a [u8], start: usize) -> Result<Na
             return Err(NameFault::TooLong);
         }
         if label == 0 {
-            wire_len.get_or_insert(pos + 1 - start);
+            wire_len.get_or_insert_with(|| pos + 1 - start);
             return Ok(Name {
                 message,
                 start,
