@@ -11,8 +11,9 @@
 //! length) is refused under that rule's name, as is a name that does not
 //! exist (NXDOMAIN).
 //!
-//! The name servers: the `nameserver` lines of `/etc/resolv.conf` if it
-//! exists, else the interface's DNS server (`ifconfig`, from DHCP). Our
+//! The name servers: the `nameserver` lines of `/etc/resolv.conf` (at most
+//! three) if it names any, else the interface's DNS server (`ifconfig`,
+//! from DHCP). Our
 //! extension to resolv.conf: `nameserver A.B.C.D:PORT` names a server on
 //! another port than 53 (tests run theirs on an unprivileged port).
 
@@ -103,7 +104,8 @@ pub fn lookup(name: &str) -> Result<[u8; 4], ResolveError> {
     Ok(resolved.answer.addrs[0])
 }
 
-/// The name servers to ask: resolv.conf's, else the interface's.
+/// The name servers to ask: resolv.conf's if it names any, else the
+/// interface's.
 pub fn servers() -> Result<Vec<SockAddrIn>, ResolveError> {
     if let Some(text) = read_resolv_conf() {
         let list = parse_resolv_conf(&text)?;
