@@ -143,6 +143,11 @@ pub(crate) fn checks(
             let kind = match len.of.as_str() {
                 "header" => Some(CheckKind::HeaderLength(i)),
                 "message" | "rest" => Some(CheckKind::MessageLength(i)),
+                "payload" if header_at.is_some() || message_at.is_some() => {
+                    errs.push(fmt, at, "a payload length stands alone: the format has a header or message length already");
+                    None
+                }
+                "payload" => Some(CheckKind::PayloadLength(i)),
                 target => l.fields.iter().find(|t| t.def.name == target).and_then(|t| {
                     let size = (t.def.bits / 8) as usize;
                     match f.def.fixed {
@@ -247,6 +252,9 @@ pub(crate) fn module_errors(formats: &[Layout], options: bool) -> Vec<ErrorDef> 
                         "{} gives a length shorter than the header or past the buffer",
                         field(*i)
                     )
+                }
+                CheckKind::PayloadLength(i) => {
+                    format!("{} gives a payload past the buffer", field(*i))
                 }
                 CheckKind::FieldLength { field: i, size } => {
                     format!("{} is not {size}", field(*i))

@@ -27,6 +27,8 @@ enum Role {
     /// The length of the whole message, in units of this many bytes, less
     /// the bytes it does not count (`of = "rest"`).
     MessageLen(u32, usize),
+    /// The length of what follows the header, in units of this many bytes.
+    PayloadLen(u32),
     /// The size of another field, in bytes.
     SizeOf(u32),
     /// Computed last, over what the spec says it covers.
@@ -46,6 +48,7 @@ fn role(l: &Layout, f: &Field) -> Role {
     match len.of.as_str() {
         "header" => Role::HeaderLen(len.unit_bytes),
         "message" | "rest" => Role::MessageLen(len.unit_bytes, f.uncounted_bytes()),
+        "payload" => Role::PayloadLen(len.unit_bytes),
         other => {
             let target = l.fields.iter().find(|t| t.def.name == other);
             Role::SizeOf(target.map_or(0, |t| t.def.bits / 8) / len.unit_bytes)
@@ -244,6 +247,9 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
             }
             Role::MessageLen(_, 0) => steps.push(format!("`{n}` the length of `message`")),
             Role::MessageLen(..) => steps.push(format!("`{n}` the length of `message` after it")),
+            Role::PayloadLen(_) => steps.push(format!(
+                "`{n}` the length of what follows the header in `message`"
+            )),
             Role::SizeOf(_) => steps.push(format!(
                 "`{n}` the size of `{}`",
                 f.def.length.as_ref().unwrap().of
@@ -296,6 +302,12 @@ pub(crate) fn emit_builder(out: &mut String, l: &Layout) {
             "let len = message.len();\n"
         };
     }
+    if l.fields
+        .iter()
+        .any(|f| matches!(role(l, f), Role::PayloadLen(_)))
+    {
+        writeln!(out, "let len = message.len().saturating_sub({name}::LEN);").unwrap();
+    }
     writeln!(out, "let header = crate::emit::zeroed::<{name}>(message)?;").unwrap();
     for f in &l.fields {
         emit_set(out, l, f, with_options);
@@ -331,6 +343,19 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field, options: bool) {
         Repr::Uint(b) => format!("u{b}"),
         _ => String::new(),
     };
+    // A length counted from `len` (less `skip` bytes it does not count),
+    // checked against the field's width first, so the cast keeps every bit.
+    let set_len = |out: &mut String, unit: u32, skip: usize| {
+        let len = match skip {
+            0 => "len".to_string(),
+            skip => format!("len - {skip}"),
+        };
+        let units = format!(
+            "crate::emit::length(\"{n}\", {len}, {unit}, {})? as {native}",
+            field_max(f.def.bits)
+        );
+        writeln!(out, "header.set_{n}({});", wrap(units)).unwrap();
+    };
     match role(l, f) {
         Role::Chosen => {
             // Sub-byte fields live in bitfields, whose setters panic on a
@@ -363,18 +388,8 @@ fn emit_set(out: &mut String, l: &Layout, f: &Field, options: bool) {
             let v = wrap(format!("({name}::LEN / {unit}) as {native}"));
             writeln!(out, "header.set_{n}({v});").unwrap();
         }
-        Role::MessageLen(unit, skip) => {
-            // Checked against the field's width first, so the cast keeps every bit.
-            let len = match skip {
-                0 => "len".to_string(),
-                skip => format!("len - {skip}"),
-            };
-            let units = format!(
-                "crate::emit::length(\"{n}\", {len}, {unit}, {})? as {native}",
-                field_max(f.def.bits)
-            );
-            writeln!(out, "header.set_{n}({});", wrap(units)).unwrap();
-        }
+        Role::MessageLen(unit, skip) => set_len(out, unit, skip),
+        Role::PayloadLen(unit) => set_len(out, unit, 0),
         Role::SizeOf(units) => {
             let v = wrap(units.to_string());
             writeln!(

@@ -152,7 +152,7 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     if !has("header") {
         body += "let header_len = Self::LEN;\n";
     }
-    if !has("message") && !has("rest") {
+    if !has("message") && !has("rest") && !has("payload") {
         body += "let end = bytes.len();\n";
     }
     let mut steps = vec![format!(
@@ -195,6 +195,19 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
                 .unwrap();
                 format!(
                     "`{}` covers the header and ends within the buffer (the payload is cut there)",
+                    f.def.name
+                )
+            }
+            CheckKind::PayloadLength(i) => {
+                let f = &l.fields[*i];
+                writeln!(
+                    body,
+                    "let end = header_len + {};\nif end > bytes.len() {{\n{err}\n}}",
+                    bytes_of(f)
+                )
+                .unwrap();
+                format!(
+                    "`{}` gives the payload that follows the fixed part, within the buffer (the payload is cut there)",
                     f.def.name
                 )
             }

@@ -95,8 +95,9 @@ pub fn lib(modules: &[Module]) -> String {
 //! accessors, or check its length fields with its `parse`; build one with its
 //! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
 //! `format` (the `header!`, `builder!` and `errors!` shapes every format shares),
-//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`
-//! (its result types) are hand-written; the rest is generated.
+//! `keys` (the `key!` and `flags!` shapes every named value shares), `names`
+//! (the walk of compressed domain names) and `parse` (its result types) are
+//! hand-written; the rest is generated.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -109,6 +110,7 @@ pub mod drops;
 pub mod emit;
 mod format;
 mod keys;
+pub mod names;
 pub mod parse;
 pub mod regs;
 "#;

@@ -146,6 +146,7 @@ pub fn module(m: &Module) -> String {
         emit_builder(&mut out, l);
     }
     crate::emit_options::emit_options(&mut out, m);
+    crate::emit_names::emit_names(&mut out, m);
     out += "\n";
     emit_errors(&mut out, m);
     emit_checksum(&mut out, m);

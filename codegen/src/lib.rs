@@ -4,7 +4,8 @@
 //! and round-trip tests for `spec-tests` (`emit_deku`) and the field diagrams
 //! in the module docs (`emit_doc`). Named constraints (`expr`, `checks`)
 //! become each module's error enum, option lists (`options`) their iterators
-//! (`emit_options`), and the receive path's drop reasons come from both
+//! (`emit_options`), compressed domain names (`names`) their views
+//! (`emit_names`), and the receive path's drop reasons come from both
 //! (`emit_drops`). Register blocks (`regs`, `emit_regs`) are
 //! appended to their `wire` module; files of records (`records`,
 //! `emit_records`) become modules of the `abi` crate instead.
@@ -25,12 +26,14 @@ pub mod emit_crate;
 pub mod emit_deku;
 pub mod emit_doc;
 pub mod emit_drops;
+pub mod emit_names;
 pub mod emit_options;
 pub mod emit_records;
 pub mod emit_regs;
 pub mod emit_rust;
 pub mod expr;
 pub mod model;
+pub mod names;
 pub mod options;
 pub mod records;
 pub mod regs;

@@ -65,6 +65,9 @@ pub enum CheckKind {
     HeaderLength(usize),
     /// The field gives the message length: at least the header, within the buffer.
     MessageLength(usize),
+    /// The field gives the length of what follows the fixed part (DNS
+    /// `rdlength`): within the buffer, and the payload is cut there.
+    PayloadLength(usize),
     /// The field gives the size of another field, which the layout fixes.
     FieldLength { field: usize, size: usize },
     /// The module's checksum, held in this field, verifies.

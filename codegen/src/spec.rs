@@ -47,6 +47,9 @@ pub struct SpecFile {
     /// Option lists: type-length-value elements after a header.
     #[serde(default)]
     pub options: Vec<OptionsDef>,
+    /// Domain names with compression pointers (`crate::names`).
+    #[serde(default, rename = "domain_name")]
+    pub names: Vec<crate::names::NameDef>,
 }
 
 /// A list of options, each one byte of kind then (except the single-byte
@@ -251,7 +254,8 @@ pub struct LengthDef {
     pub unit_bytes: u32,
     /// `header` (this format with its options), `message` (header and
     /// payload), `rest` (the message after this field: a DHCP option's
-    /// length), or the name of another field of the format.
+    /// length), `payload` (what follows the fixed part: DNS `rdlength`), or
+    /// the name of another field of the format.
     pub of: String,
     /// The error `parse` returns when the length does not fit the buffer
     /// (default `bad_<field>`).

@@ -137,6 +137,7 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             formats[i].checks = checks(&formats[i], &formats, &spec, &keys, &mut errs);
         }
         crate::options::check(&spec, &formats, &mut errs);
+        crate::names::check(&spec, &mut errs);
         check_module_wide(&spec, &mut errs);
         for (item, part, message) in crate::regs::check(&spec)
             .into_iter()
@@ -155,7 +156,8 @@ pub fn validate(files: Vec<(String, String, SpecFile)>) -> Result<Vec<Module>, V
             }
         }
         if errs.list.is_empty() {
-            let errors = module_errors(&formats, !spec.options.is_empty());
+            let mut errors = module_errors(&formats, !spec.options.is_empty());
+            crate::names::add_errors(&spec, &mut errors);
             out.push(Module {
                 name: module,
                 file,
@@ -591,13 +593,13 @@ fn check_field(
         if len.unit_bytes == 0 {
             errs.push(fmt, at, "unit_bytes must be at least 1");
         }
-        let known = ["header", "message", "rest"].contains(&len.of.as_str())
+        let known = ["header", "message", "rest", "payload"].contains(&len.of.as_str())
             || def
                 .fields
                 .iter()
                 .any(|o| o.name == len.of && o.name != f.name);
         if !known {
-            errs.push(fmt, at, format!("length of `{}` points nowhere: expected header, message, rest or another field of {}", len.of, def.name));
+            errs.push(fmt, at, format!("length of `{}` points nowhere: expected header, message, rest, payload or another field of {}", len.of, def.name));
         }
     }
     if let Some(c) = &f.checksum {

@@ -2,7 +2,8 @@
 //!
 //! Usage: `mkfs fs.img file1 file2 ...` stores each file under its base name
 //! in the root directory (a leading `_` is dropped, as xv6's Makefile names
-//! user programs `_cat`). Devices such as /console are not made here: init
+//! user programs `_cat`); `dir/name=file` stores it at `/dir/name`, making
+//! the directory (tests give a guest its `/etc/resolv.conf` so). Devices such as /console are not made here: init
 //! creates them with mknod, as in xv6.
 //!
 //! `mkfs --check fs.img` checks an image the kernel has written instead
@@ -195,6 +196,49 @@ impl Image {
         Ok(inum)
     }
 
+    /// Adds a regular file at `path` ("etc/resolv.conf"), making the
+    /// directories on the way that do not exist yet.
+    pub fn add_file_at(&mut self, path: &[u8], contents: &[u8]) -> Result<u32, String> {
+        let mut parts: Vec<&[u8]> = path.split(|&c| c == b'/').collect();
+        let name = parts.pop().unwrap_or_default();
+        let mut dir = ROOTINO;
+        for part in parts {
+            dir = match self.lookup(dir, part) {
+                Some(inum) if self.rinode(inum).typ == T_DIR => inum,
+                Some(_) => {
+                    return Err(format!(
+                        "{}: not a directory",
+                        String::from_utf8_lossy(part)
+                    ))
+                }
+                None => self.mkdir(dir, part)?,
+            };
+        }
+        if self.lookup(dir, name).is_some() {
+            return Err(format!(
+                "duplicate file name {:?}",
+                String::from_utf8_lossy(path)
+            ));
+        }
+        let inum = self.ialloc(T_FILE);
+        self.add_dirent(dir, name, inum)?;
+        self.iappend(inum, contents)?;
+        Ok(inum)
+    }
+
+    /// A new directory `name` in `parent`, as the kernel's mkdir makes it:
+    /// "." and "..", and the parent's link count counts its "..".
+    fn mkdir(&mut self, parent: u32, name: &[u8]) -> Result<u32, String> {
+        let inum = self.ialloc(T_DIR);
+        self.add_dirent(inum, b".", inum)?;
+        self.add_dirent(inum, b"..", parent)?;
+        self.add_dirent(parent, name, inum)?;
+        let mut p = self.rinode(parent);
+        p.nlink += 1;
+        self.winode(parent, &p);
+        Ok(inum)
+    }
+
     /// Reads a whole file through its inode's block map.
     pub fn read_file(&self, inum: u32) -> Vec<u8> {
         let din = self.rinode(inum);
@@ -289,10 +333,17 @@ fn run(args: &[String]) -> Result<(), String> {
     }
     let (out, files) = match args {
         [out, files @ ..] => (out, files),
-        _ => return Err("usage: mkfs fs.img files...".into()),
+        _ => return Err("usage: mkfs fs.img [file | dest/path=file]...".into()),
     };
     let mut img = Image::new();
     for f in files {
+        // `DEST=SRC` puts host file SRC at DEST ("etc/resolv.conf=...").
+        if let Some((dest, src)) = f.split_once('=') {
+            let contents = std::fs::read(src).map_err(|e| format!("{src}: {e}"))?;
+            img.add_file_at(dest.as_bytes(), &contents)
+                .map_err(|e| format!("{f}: {e}"))?;
+            continue;
+        }
         let path = Path::new(f);
         let contents = std::fs::read(path).map_err(|e| format!("{f}: {e}"))?;
         let name = image_name(path)?;
@@ -531,5 +582,23 @@ mod tests {
         assert_eq!(img.freeblock, used, "refused before taking blocks");
         assert_eq!(image_name(Path::new("/tmp/out/_sh")).unwrap(), b"sh");
         assert_eq!(abi::fs::NINDIRECT, BSIZE / 4);
+    }
+
+    #[test]
+    fn files_in_directories_check_clean() {
+        let mut img = Image::new();
+        img.add_file(b"README.md", b"hi").unwrap();
+        img.add_file_at(b"etc/resolv.conf", b"nameserver 10.0.2.2:5353\n")
+            .unwrap();
+        img.add_file_at(b"etc/hosts", b"").unwrap();
+        assert!(img.add_file_at(b"etc/hosts", b"").is_err());
+        assert!(img.add_file_at(b"README.md/x", b"").is_err());
+        let etc = img.lookup(ROOTINO, b"etc").unwrap();
+        assert_eq!(img.rinode(etc).typ, T_DIR);
+        assert_eq!(img.lookup(etc, b"..").unwrap(), ROOTINO);
+        let conf = img.lookup(etc, b"resolv.conf").unwrap();
+        assert_eq!(img.read_file(conf), b"nameserver 10.0.2.2:5353\n");
+        let r = fsck::check(&img.finish());
+        assert!(r.errors.is_empty(), "{r:?}");
     }
 }

@@ -9,6 +9,7 @@
 pub mod captures;
 pub mod deku;
 pub mod dhcp_captures;
+pub mod dns_captures;
 mod reference;
 pub mod tcp_captures;
 

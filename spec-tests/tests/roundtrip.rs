@@ -83,6 +83,26 @@ proptest! {
     }
 
     #[test]
+    fn dns_dns_header(bytes in vec(any::<u8>(), wire::dns::DnsHeader::LEN)) {
+        roundtrip::<deku::dns::DnsHeader>(&bytes)?;
+    }
+
+    #[test]
+    fn dns_dns_question(bytes in vec(any::<u8>(), wire::dns::DnsQuestion::LEN)) {
+        roundtrip::<deku::dns::DnsQuestion>(&bytes)?;
+    }
+
+    #[test]
+    fn dns_dns_record(bytes in vec(any::<u8>(), wire::dns::DnsRecord::LEN)) {
+        roundtrip::<deku::dns::DnsRecord>(&bytes)?;
+    }
+
+    #[test]
+    fn dns_dns_a(bytes in vec(any::<u8>(), wire::dns::DnsA::LEN)) {
+        roundtrip::<deku::dns::DnsA>(&bytes)?;
+    }
+
+    #[test]
     fn ethernet_ethernet_header(bytes in vec(any::<u8>(), wire::ethernet::EthernetHeader::LEN)) {
         roundtrip::<deku::ethernet::EthernetHeader>(&bytes)?;
     }

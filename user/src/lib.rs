@@ -6,6 +6,8 @@
 //!   streams and listeners, address parsing and printing, and the
 //!   network's introspection calls;
 //! - [`poll`] — waiting on several descriptors at once;
+//! - [`dns`] — a stub resolver: names to IPv4 addresses (resolv.conf or
+//!   the interface's name server);
 //! - [`http`] — HTTP/1.1 heads, chunk sizes and paths, for httpd and curl;
 //! - [`args`] — command-line arguments whose errors say what was wrong;
 //! - [`echo`] — ICMP echo requests and replies for ping sockets;
@@ -25,6 +27,7 @@ extern crate alloc;
 
 pub mod args;
 pub mod cstr;
+pub mod dns;
 pub mod echo;
 pub mod heap;
 pub mod http;

@@ -51,8 +51,19 @@ pub fn binaries() -> Result<PathBuf> {
 /// Writes a fresh file system image at `image`: the README and every
 /// user program (built already).
 pub fn mkfs(image: &Path) -> Result<()> {
-    let mut files = vec![paths::root().join("README.md")];
-    files.extend(user_program_paths()?);
+    mkfs_with(image, &[])
+}
+
+/// As [`mkfs`], with `extra` files: (path in the image, host file), e.g.
+/// a test's `etc/resolv.conf`.
+pub fn mkfs_with(image: &Path, extra: &[(&str, &Path)]) -> Result<()> {
+    let mut files: Vec<std::ffi::OsString> = vec![paths::root().join("README.md").into()];
+    files.extend(user_program_paths()?.into_iter().map(Into::into));
+    for (dest, src) in extra {
+        let mut arg = std::ffi::OsString::from(format!("{dest}="));
+        arg.push(src);
+        files.push(arg);
+    }
     let ok = paths::cargo()
         .args(["run", "--quiet", "--release", "-p", "mkfs", "--"])
         .arg(image)

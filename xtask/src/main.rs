@@ -10,6 +10,7 @@ mod build;
 mod codegen;
 mod console;
 mod disk;
+mod dns_user;
 mod flags;
 mod guest;
 mod guestnet;

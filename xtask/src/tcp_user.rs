@@ -2,15 +2,17 @@
 //! user-mode network: the guest's `curl` downloads a file from Python's
 //! `http.server` on the host (10.0.2.2 to the guest) and `sha256sum` checks
 //! it; then the guest's `httpd` serves that file and the host's `curl`
-//! downloads it through the forwarded port, compared byte for byte. After
-//! both, RX copied nothing, every mbuf is back, and tshark judges the
-//! capture.
+//! downloads it through the forwarded port, compared byte for byte. Before
+//! those, the same guest resolves names against the test's own name
+//! server (`dns_user`). After both, RX copied nothing, every mbuf is back,
+//! tshark judges the capture, and no frame went to QEMU's DNS forwarder.
 use anyhow::{ensure, Context, Result};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::build::Images;
 use crate::console::Console;
+use crate::dns_user::{self, DnsServer};
 use crate::guest::{Guest, Net};
 use crate::transfer::{self, HttpServer, WebRoot, FILE_SIZE, GUEST_FILE};
 use crate::{guestnet, tshark};
@@ -29,7 +31,8 @@ pub fn test(images: &Images) -> Result<()> {
     let www = WebRoot::new("tcp-user-www", 0x5eed_0001)?;
     let server = HttpServer::start(&[], &www.dir, "127.0.0.1", guestnet::free_tcp_port()?)?;
     let http_fwd = guestnet::free_tcp_port()?;
-    let images = guestnet::own_images(images, "tcp-user")?;
+    let dns = DnsServer::start()?;
+    let images = dns_user::images_with_resolver(images, "tcp-user", &dns)?;
     let pcap = guestnet::artifact("tcp-user.pcap");
     std::fs::remove_file(&pcap).ok();
     let guest = Guest {
@@ -45,6 +48,8 @@ pub fn test(images: &Images) -> Result<()> {
     let mut con = Console::spawn("tcp-user", guest.command(), &log)?;
     con.expect("$ ", BOOT)
         .context("waiting for the shell prompt")?;
+    dns_user::test(&mut con, &dns)?;
+    drop(dns);
 
     let t = Instant::now();
     let url = format!("http://10.0.2.2:{}/{GUEST_FILE}", server.port);
@@ -91,6 +96,7 @@ pub fn test(images: &Images) -> Result<()> {
         .map(|b| format!("{b:02x}"))
         .join(":");
     tshark::check_tcp(&pcap, &guest_mac)?;
+    dns_user::nothing_asked_of_qemu(&pcap)?;
     eprintln!(
         "TCP over the user network passed in {:.0?}",
         started.elapsed()

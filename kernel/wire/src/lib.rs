@@ -7,8 +7,9 @@
 //! accessors, or check its length fields with its `parse`; build one with its
 //! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
 //! `format` (the `header!`, `builder!` and `errors!` shapes every format shares),
-//! `keys` (the `key!` and `flags!` shapes every named value shares) and `parse`
-//! (its result types) are hand-written; the rest is generated.
+//! `keys` (the `key!` and `flags!` shapes every named value shares), `names`
+//! (the walk of compressed domain names) and `parse` (its result types) are
+//! hand-written; the rest is generated.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod arp;
 pub mod checksum;
 pub mod dhcp;
 pub mod dispatch;
+pub mod dns;
 pub mod drops;
 pub mod emit;
 pub mod ethernet;
@@ -26,6 +28,7 @@ mod format;
 pub mod icmpv4;
 pub mod ipv4;
 mod keys;
+pub mod names;
 pub mod parse;
 pub mod regs;
 pub mod tcp;

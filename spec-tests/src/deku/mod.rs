@@ -4,6 +4,7 @@
 
 pub mod arp;
 pub mod dhcp;
+pub mod dns;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod ipv4;

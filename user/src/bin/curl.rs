@@ -1,5 +1,6 @@
 //! curl: fetches one URL over HTTP/1.1. `curl [-o FILE] [-I] URL`, URL
-//! `http://A.B.C.D[:PORT]/path`. The body goes to stdout, or to FILE with
+//! `http://HOST[:PORT]/path`, HOST an address or a name (`ulib::dns`),
+//! sent as the Host header. The body goes to stdout, or to FILE with
 //! `-o`; `-I` sends HEAD and prints the response head instead. A body is
 //! read as its Content-Length says, chunk by chunk when chunked, or to the
 //! end of the connection. On an HTTP error (status 400 and up) the status
@@ -23,7 +24,7 @@ use ulib::tcp::TcpStream;
 
 ulib::entry!(main);
 
-const USAGE: &str = "curl [-o FILE] [-I] http://A.B.C.D[:PORT]/path";
+const USAGE: &str = "curl [-o FILE] [-I] http://HOST[:PORT]/path";
 /// Read and write in pieces this big.
 const CHUNK: usize = 16 * 1024;
 /// No byte for this long: give up.
@@ -32,14 +33,16 @@ const IDLE_MS: u64 = 30_000;
 struct Options<'a> {
     out: Option<&'a str>,
     head_only: bool,
-    peer: SockAddrIn,
+    /// The URL's host (an address or a name) and port.
+    server: &'a str,
+    port: u16,
     /// The Host header: the URL's authority.
     host: &'a str,
     path: &'a str,
 }
 
-/// Splits `http://A.B.C.D[:PORT][/path]`.
-fn parse_url(url: &str) -> Result<(SockAddrIn, &str, &str), String> {
+/// Splits `http://HOST[:PORT][/path]` into host, port, authority and path.
+fn parse_url(url: &str) -> Result<(&str, u16, &str, &str), String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
@@ -47,18 +50,20 @@ fn parse_url(url: &str) -> Result<(SockAddrIn, &str, &str), String> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let (ip, port) = match authority.split_once(':') {
-        Some((ip, port)) => (ip, args::port(port)?),
+    let (server, port) = match authority.split_once(':') {
+        Some((server, port)) => (server, args::port(port)?),
         None => (authority, 80),
     };
-    let ip = args::ip(ip)?;
+    if server.is_empty() {
+        return Err(format!("{url}: no host"));
+    }
     if port == 0 {
         return Err("port 0: cannot connect to port 0".into());
     }
     if !path.bytes().all(|c| c.is_ascii_graphic()) {
         return Err(format!("{path}: spaces or control characters in the path"));
     }
-    Ok((SockAddrIn::new(ip, port), authority, path))
+    Ok((server, port, authority, path))
 }
 
 fn parse<'a>(argv: &[&'a str]) -> Result<Options<'a>, String> {
@@ -77,11 +82,12 @@ fn parse<'a>(argv: &[&'a str]) -> Result<Options<'a>, String> {
         }
         i += 1;
     }
-    let (peer, host, path) = parse_url(url.ok_or("missing URL")?)?;
+    let (server, port, host, path) = parse_url(url.ok_or("missing URL")?)?;
     Ok(Options {
         out,
         head_only,
-        peer,
+        server,
+        port,
         host,
         path,
     })
@@ -201,9 +207,11 @@ impl Conn {
 }
 
 fn fetch(o: &Options) -> Result<i32, String> {
-    let stream = TcpStream::connect_timeout(o.peer, IDLE_MS).map_err(|e| match e {
-        Errno::EINPROGRESS => format!("connect to {}: timed out", Addr(o.peer)),
-        e => format!("connect to {}: {}", Addr(o.peer), e.message()),
+    let ip = ulib::dns::lookup(o.server).map_err(|e| format!("{}: {e}", o.server))?;
+    let peer = SockAddrIn::new(ip, o.port);
+    let stream = TcpStream::connect_timeout(peer, IDLE_MS).map_err(|e| match e {
+        Errno::EINPROGRESS => format!("connect to {}: timed out", Addr(peer)),
+        e => format!("connect to {}: {}", Addr(peer), e.message()),
     })?;
     let method = if o.head_only { "HEAD" } else { "GET" };
     let request = format!(

@@ -1,5 +1,5 @@
-//! nc: netcat. `nc [-u] [-w ms] <ip> <port>` connects, `nc -l [-u] <port>`
-//! listens.
+//! nc: netcat. `nc [-u] [-w ms] <host> <port>` connects (the host an
+//! address or a name, `ulib::dns`), `nc -l [-u] <port>` listens.
 //!
 //! TCP (the default): stdin goes to the connection and what comes back
 //! goes to stdout. At the end of stdin nc ends its side (shutdown) and
@@ -34,12 +34,15 @@ use ulib::{args, sys};
 
 ulib::entry!(main);
 
-const USAGE: &str = "nc [-u] [-w ms] <ip> <port> | nc -l [-u] <port>";
+const USAGE: &str = "nc [-u] [-w ms] <host> <port> | nc -l [-u] <port>";
 
-struct Options {
+struct Options<'a> {
     udp: bool,
     listen: bool,
     wait_ms: Option<u64>,
+    /// The peer's address or name (not listening).
+    host: Option<&'a str>,
+    /// Its port (the address is filled in once `host` is resolved).
     peer: SockAddrIn,
 }
 
@@ -213,7 +216,7 @@ fn relay(s: &TcpStream, wait_ms: Option<u64>) -> i32 {
     }
 }
 
-fn parse(argv: &[&str]) -> Result<Options, String> {
+fn parse<'a>(argv: &[&'a str]) -> Result<Options<'a>, String> {
     let (mut udp, mut listen, mut wait_ms) = (false, false, None);
     let mut rest = &argv[1..];
     while let Some(&flag) = rest.first().filter(|a| a.starts_with('-')) {
@@ -229,30 +232,41 @@ fn parse(argv: &[&str]) -> Result<Options, String> {
         }
         rest = &rest[used.min(rest.len())..];
     }
+    let host = match (listen, rest) {
+        (false, [host, _]) => Some(*host),
+        _ => None,
+    };
     let peer = match (listen, rest) {
         (true, [port]) => SockAddrIn::new([0; 4], args::port(port)?),
         (true, []) => return Err("missing port".into()),
         (true, [_, extra, ..]) => return Err(format!("{extra}: unexpected argument")),
         (false, []) => return Err("missing address and port".into()),
         (false, [_]) => return Err("missing port".into()),
-        (false, [ip, port]) => SockAddrIn::new(args::ip(ip)?, args::port(port)?),
+        (false, [_, port]) => SockAddrIn::new([0; 4], args::port(port)?),
         (false, [_, _, extra, ..]) => return Err(format!("{extra}: unexpected argument")),
     };
     Ok(Options {
         udp,
         listen,
         wait_ms,
+        host,
         peer,
     })
 }
 
 fn main(argv: &[&str]) -> i32 {
-    let o = match parse(argv) {
+    let mut o = match parse(argv) {
         Ok(v) => v,
         Err(problem) => return args::bad("nc", &problem, USAGE),
     };
     if !o.listen && o.peer.port() == 0 {
         return args::bad("nc", "port 0: cannot send to port 0", USAGE);
+    }
+    if let Some(host) = o.host {
+        match ulib::dns::lookup_for("nc", host) {
+            Ok(ip) => o.peer = SockAddrIn::new(ip, o.peer.port()),
+            Err(status) => return status,
+        }
     }
     match (o.udp, o.listen) {
         (true, false) => udp_client(o.peer, o.wait_ms.unwrap_or(500)),

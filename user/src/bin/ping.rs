@@ -1,6 +1,6 @@
 //! ping: ICMP echo through a SOCK_ICMP socket, like ping(8).
-//! `ping [-c count] [-i interval_ms] [-s size] <ip>` (count 4, 1000 ms, 56
-//! bytes by default). Per reply: size, sequence and round-trip time in
+//! `ping [-c count] [-i interval_ms] [-s size] <host>` (count 4, 1000 ms, 56
+//! bytes by default); the host is an address or a name (`ulib::dns`). Per reply: size, sequence and round-trip time in
 //! milliseconds (from the `time` counter, to the microsecond); then a
 //! summary. Every reply is reported: one that comes after its successor
 //! was sent is marked `(late)`, a second one `(DUP!)`, one with a sequence
@@ -27,18 +27,19 @@ use ulib::{args, netinfo, sys};
 ulib::entry!(main);
 
 const MS_PER_TICK: u64 = 1000 / TICK_HZ;
-const USAGE: &str = "ping [-c count] [-i interval_ms] [-s size] <ip>";
+const USAGE: &str = "ping [-c count] [-i interval_ms] [-s size] <host>";
 /// The largest echo data that fits one Ethernet frame.
 const MAX_SIZE: u64 = 1472 - 8;
 
-struct Opts {
+struct Opts<'a> {
     count: u32,
     interval: u64,
     size: usize,
-    dest: [u8; 4],
+    /// An address or a name.
+    dest: &'a str,
 }
 
-fn parse(argv: &[&str]) -> Result<Opts, String> {
+fn parse<'a>(argv: &[&'a str]) -> Result<Opts<'a>, String> {
     let (mut count, mut interval, mut size, mut dest) = (4u32, 1000u64, 56usize, None);
     let mut it = argv.iter().skip(1).copied();
     while let Some(a) = it.next() {
@@ -48,14 +49,12 @@ fn parse(argv: &[&str]) -> Result<Opts, String> {
             "-s" => size = args::number(a, it.next(), 0..=MAX_SIZE)? as usize,
             _ if a.starts_with('-') => return Err(alloc::format!("unknown option {a}")),
             _ => {
-                let ip = args::ip(a)?;
                 if let Some(first) = dest {
                     return Err(alloc::format!(
-                        "{a}: one destination only ({} came first)",
-                        Ip(first)
+                        "{a}: one destination only ({first} came first)"
                     ));
                 }
-                dest = Some(ip);
+                dest = Some(a);
             }
         }
     }
@@ -130,10 +129,18 @@ fn main(argv: &[&str]) -> i32 {
     };
     let me = netinfo::get_ifconfig().map(|c| c.addr).unwrap_or([0; 4]);
     let unreachable = || ulib::println!("From {}: Destination Host Unreachable", Ip(me));
-    let to = abi::net::SockAddrIn::new(o.dest, 0);
+    let dest = match ulib::dns::lookup_for("ping", o.dest) {
+        Ok(ip) => ip,
+        Err(status) => return status,
+    };
+    let to = abi::net::SockAddrIn::new(dest, 0);
     let data: Vec<u8> = (0..o.size).map(|i| i as u8).collect();
     let mut reply = vec![0u8; echo::ECHO_HEADER_LEN + o.size + 64];
-    ulib::println!("PING {} {} data bytes", Ip(o.dest), o.size);
+    if ulib::inet::parse_ip(o.dest).is_some() {
+        ulib::println!("PING {} {} data bytes", Ip(dest), o.size);
+    } else {
+        ulib::println!("PING {} ({}) {} data bytes", o.dest, Ip(dest), o.size);
+    }
 
     let mut r = Replies {
         sent_us: Vec::new(),
@@ -209,7 +216,7 @@ fn main(argv: &[&str]) -> i32 {
     if errors > 0 {
         extra += &alloc::format!(", +{} errors", errors);
     }
-    ulib::println!("--- {} ping statistics ---", Ip(o.dest));
+    ulib::println!("--- {} ping statistics ---", o.dest);
     ulib::println!(
         "{} packets transmitted, {} received{}, {}% packet loss, time {}ms",
         sent,
