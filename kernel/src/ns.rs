@@ -52,6 +52,9 @@ struct Ns {
     procs: usize,
     /// The next pid handed out inside this namespace.
     nextpid: i32,
+    /// Its pid 1 has exited: every process in it is being killed, and so
+    /// is any process a fork adds meanwhile.
+    dying: bool,
     /// The process group ^C kills while the console is attached here
     /// (0: none), numbered in this namespace.
     foreground: i32,
@@ -68,6 +71,7 @@ impl Ns {
             live: 0,
             procs: 0,
             nextpid: 1,
+            dying: false,
             foreground: 0,
             root: None,
             root_id: (0, 0),
@@ -170,6 +174,16 @@ pub fn reaped(ns: usize) {
     if t[ns].procs == 0 {
         t[ns] = Ns::empty();
     }
+}
+
+/// Pid 1 of container `ns` is exiting: the rest go with it (proc.rs).
+pub fn set_dying(ns: usize) {
+    NSTABLE.lock()[ns].dying = true;
+}
+
+/// Is container `ns` ending? A process forked into it now is killed at once.
+pub fn dying(ns: usize) -> bool {
+    ns != ROOT_NS && NSTABLE.lock()[ns].dying
 }
 
 /// Does `ns` name a container with a process still running?

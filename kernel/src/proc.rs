@@ -476,6 +476,8 @@ fn fork_into(new_ns: Option<usize>, drop_fds: u64) -> Result<usize, Errno> {
     let ns = new_ns.unwrap_or(parent_ns);
     ng.ns = ns;
     ng.vpid = ns::enter(ns, ng.pid);
+    // Forked while its container ends: kill_namespace may have passed it.
+    ng.killed = ns::dying(ns);
     if new_ns.is_some() {
         nd.cwd = ns::root(ns);
         ng.pgid = ng.vpid;
@@ -670,7 +672,9 @@ pub fn kill_group_in(ns: usize, pgid: i32) -> Result<usize, Errno> {
 }
 
 /// Kill every process of namespace `ns` but `me` (its pid 1, exiting).
+/// Marked dying first, so a fork racing with the scan is killed too.
 fn kill_namespace(ns: usize, me: &Proc) {
+    ns::set_dying(ns);
     for p in PROCS.iter().filter(|p| !ptr::eq(*p, me)) {
         let mut g = p.lock.lock();
         if g.ns == ns && g.state != ProcState::Unused {
