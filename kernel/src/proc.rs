@@ -9,7 +9,7 @@
 //! it. Process groups are numbered in their namespace.
 //!
 //! Locking (as in xv6):
-//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pid, pgid). It is
+//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pids, pgid, ns). It is
 //!   held across `swtch` between a process and its hart's scheduler: the
 //!   side that acquired it is not the side that releases it.
 //! - `WAIT_LOCK` guards every `p.parent` and must be acquired before any
