@@ -5,6 +5,9 @@
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+use abi::syscall::{PROC_ZOMBIE, ROOT_NS};
 use abi::Errno;
 use ulib::sys;
 
@@ -19,24 +22,52 @@ fn main(args: &[&str]) -> i32 {
         ulib::eprintln!("attach: {}: not a container number", arg);
         return 1;
     };
+    // Refuse before the banner when it is clear already (the kernel
+    // checks again: the container may end meanwhile).
+    if let Err(e) = precheck(ns) {
+        return refused(ns, e);
+    }
     ulib::eprintln!("attached to container {}; ^] detaches", ns);
     match sys::attach(ns) {
         Ok(()) => {
             ulib::eprintln!("detached from container {}", ns);
             0
         }
-        Err(Errno::ESRCH) => {
+        Err(e) => refused(ns, e),
+    }
+}
+
+/// What the kernel would answer, as far as `ps` shows it: EPERM inside a
+/// container, EINVAL for the host, ESRCH when no process of `ns` runs.
+fn precheck(ns: u32) -> Result<(), Errno> {
+    let all = sys::procinfo()?;
+    let me = sys::getpid() as i32;
+    if all.iter().any(|p| p.pid == me && p.ns != ROOT_NS) {
+        return Err(Errno::EPERM);
+    }
+    if ns == ROOT_NS {
+        return Err(Errno::EINVAL);
+    }
+    if !all.iter().any(|p| p.ns == ns && p.state != PROC_ZOMBIE) {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+fn refused(ns: u32, e: Errno) -> i32 {
+    match e {
+        Errno::ESRCH => {
             ulib::eprintln!("attach: {}: no such container", ns);
             1
         }
-        Err(Errno::EPERM) => {
+        Errno::EPERM => {
             ulib::eprintln!("attach: {}: not permitted from inside a container", ns);
             1
         }
-        Err(Errno::EINVAL) => {
+        Errno::EINVAL => {
             ulib::eprintln!("attach: {}: the host is not a container", ns);
             1
         }
-        Err(e) => ulib::fail("attach", arg, e),
+        e => ulib::fail("attach", &alloc::format!("{ns}"), e),
     }
 }
