@@ -5,7 +5,8 @@
 //! container's shell (both prompt `$ `); the lines under one must appear
 //! in what it printed. Two keys stand alone: `c1$ ^]` (Ctrl-], the console
 //! goes back to the host) and `c1$ ^P` (Ctrl-P, the kernel's process list,
-//! which in a container must not show the host's init). `attach N` waits
+//! which in a container must not show the host's init; an empty line
+//! after it brings the prompt that ends it). `attach N` waits
 //! for its banner, not a prompt (the container's shell printed its prompt
 //! before). `PID` stands for the pid the first `spawn` printed.
 use anyhow::{bail, ensure, Context, Result};
@@ -89,7 +90,9 @@ pub fn run() -> Result<()> {
             "^P" => {
                 s.con.send(b"\x10")?;
                 std::thread::sleep(Duration::from_millis(500));
-                let out = s.con.expect(step.want.last().map_or("\n", |w| w), SHORT)?;
+                // An empty line: the shell's next prompt ends the listing.
+                s.con.send(b"\n")?;
+                let out = s.con.expect("$ ", SHORT)?;
                 ensure!(
                     !out.contains("init"),
                     "^P in a container listed the host's init:\n{out}"
