@@ -21,10 +21,21 @@
 //! with `tcsetpgrp`; ^C kills every process of that group (as `kill`
 //! does), discards input not yet read, and ends any console read waiting
 //! for input with EINTR, so a shell at its prompt starts a fresh line.
+//!
+//! Containers: the console belongs to one namespace at a time (`ns.rs`),
+//! the root one unless `attach` gave it to a container. Only processes of
+//! that namespace read it (others wait, as a background job would); each
+//! namespace has its own foreground group, and ^C and ^P act on the
+//! namespace holding the console. ^] (`abi::syscall::DETACH_KEY`) gives it
+//! back to the root namespace, as does the container's end. Writes are
+//! not gated: every namespace may print.
 
 use abi::Errno;
 
-use crate::proc::{either_copyin, either_copyout, kill_group, killed, procdump, sleep, wakeup};
+use crate::ns::{self, ROOT_NS};
+use crate::proc::{
+    either_copyin, either_copyout, kill_group_in, killed, my_ns, procdump, sleep, wakeup,
+};
 use crate::spinlock::Spinlock;
 use crate::uart;
 
@@ -59,8 +70,9 @@ struct Cons {
     r: usize, // read index
     w: usize, // write index (end of the last complete line)
     e: usize, // edit index
-    /// The process group ^C kills; 0 when there is no foreground job.
-    foreground: i32,
+    /// The namespace whose processes read the console (and whose
+    /// foreground group ^C kills).
+    attached: usize,
     /// ^C presses so far: a reader waiting for input that sees it change
     /// was interrupted.
     interrupts: u64,
@@ -73,7 +85,7 @@ static CONS: Spinlock<Cons> = Spinlock::new(
         r: 0,
         w: 0,
         e: 0,
-        foreground: 0,
+        attached: ROOT_NS,
         interrupts: 0,
     },
 );
@@ -86,9 +98,44 @@ pub fn consoleinit() {
     uart::uartinit();
 }
 
-/// tcsetpgrp: the process group ^C kills from now on (0: none).
+/// tcsetpgrp: the process group of the caller's namespace ^C kills from
+/// now on (0: none).
 pub fn set_foreground(pgid: i32) {
-    CONS.lock().foreground = pgid;
+    ns::set_foreground(my_ns(), pgid);
+}
+
+/// attach: give the console to container `to` and wait until it comes
+/// back (^], or the container's end). EINTR if the caller is killed; the
+/// console then comes back too.
+pub fn attach(to: usize) -> Result<usize, Errno> {
+    let mut cons = CONS.lock();
+    cons.attached = to;
+    wakeup(read_chan());
+    crate::syspoll::notify();
+    // The container may have ended before the console reached it.
+    while cons.attached == to && ns::alive(to) {
+        if killed() {
+            cons.attached = ROOT_NS;
+            wakeup(read_chan());
+            return Err(Errno::EINTR);
+        }
+        cons = sleep(read_chan(), cons);
+    }
+    cons.attached = ROOT_NS;
+    wakeup(read_chan());
+    crate::syspoll::notify();
+    Ok(0)
+}
+
+/// Namespace `from` has no process left: if it holds the console, the
+/// console goes back to the root namespace.
+pub fn detach(from: usize) {
+    let mut cons = CONS.lock();
+    if cons.attached == from {
+        cons.attached = ROOT_NS;
+    }
+    wakeup(read_chan());
+    crate::syspoll::notify();
 }
 
 /// Can the ring take another input byte? The UART leaves bytes in its
@@ -98,10 +145,12 @@ pub fn has_room() -> bool {
     cons.e - cons.r < INPUT_BUF_SIZE
 }
 
-/// Would a read return without waiting? (A whole line, or ^D, is there.)
+/// Would a read return without waiting? (A whole line, or ^D, is there,
+/// and the console belongs to the caller's namespace.)
 pub fn readable() -> bool {
+    let ns = my_ns();
     let cons = CONS.lock();
-    cons.r != cons.w
+    cons.r != cons.w && cons.attached == ns
 }
 
 /// User write()s to the console go here.
@@ -136,11 +185,13 @@ pub fn consoleread(user_dst: bool, dst: usize, n: usize) -> Result<usize, Errno>
 fn read_line(user_dst: bool, mut dst: usize, n: usize) -> Result<usize, Errno> {
     let target = n;
     let mut n = n;
+    let ns = my_ns();
     let mut cons = CONS.lock();
     let interrupts = cons.interrupts;
     while n > 0 {
-        // Wait until the interrupt handler has put some input into cons.buf.
-        while cons.r == cons.w {
+        // Wait until the interrupt handler has put some input into
+        // cons.buf, for this namespace.
+        while cons.r == cons.w || cons.attached != ns {
             if killed() {
                 return Err(Errno::EINTR);
             }
@@ -191,8 +242,20 @@ pub fn consoleintr(c: u8) {
     let mut cons = CONS.lock();
     match c {
         c if c == ctrl(b'P') => {
+            let viewer = cons.attached;
             drop(cons);
-            procdump();
+            procdump(viewer);
+        }
+        abi::syscall::DETACH_KEY if cons.attached != ROOT_NS => {
+            // Input typed for the container stays with it: drop the rest.
+            cons.w = cons.r;
+            cons.e = cons.r;
+            cons.attached = ROOT_NS;
+            for &b in b"^]\n" {
+                consputc(b);
+            }
+            wakeup(read_chan());
+            crate::syspoll::notify();
         }
         c if c == ctrl(b'C') => {
             // Input typed before the interrupt is not for whoever reads next.
@@ -204,9 +267,10 @@ pub fn consoleintr(c: u8) {
             cons.interrupts += 1;
             wakeup(read_chan());
             crate::syspoll::notify();
-            if cons.foreground != 0 {
+            let fg = ns::foreground(cons.attached);
+            if fg != 0 {
                 // The job may have ended already: nobody left to kill.
-                let _ = kill_group(cons.foreground);
+                let _ = kill_group_in(cons.attached, fg);
             }
         }
         c if c == ctrl(b'U') => {

@@ -6,6 +6,11 @@
 //! one element at a time from the root or the current directory, locking
 //! each directory only while looking in it, so a lookup never holds two
 //! inode locks at once (no deadlock with a concurrent lookup of "..").
+//!
+//! In a container (`ns.rs`) `/` is the container's root directory, and
+//! `dirlookup` answers ".." of that directory with the directory itself,
+//! as the disk's own root does: every lookup, create, link or unlink goes
+//! through `dirlookup`, so no path climbs out.
 
 use abi::fs::{Dirent, DIRSIZ, T_DIR};
 use abi::Errno;
@@ -21,6 +26,11 @@ impl InodeGuard<'_> {
         if self.typ != T_DIR {
             panic!("dirlookup not DIR");
         }
+        if name == b".." && self.is_my_root() {
+            // The namespace's root is its own parent. Its own ".." entry
+            // is the second one (mkdir writes "." then "..").
+            return Ok((self.inode().clone(), DIRENT_SIZE as u32));
+        }
         let mut off = 0;
         while off < self.size {
             let de = self.read_dirent(off);
@@ -30,6 +40,12 @@ impl InodeGuard<'_> {
             off += DIRENT_SIZE as u32;
         }
         Err(Errno::ENOENT)
+    }
+
+    /// Is this directory the root of the caller's namespace (a container's)?
+    fn is_my_root(&self) -> bool {
+        let ip = self.inode();
+        crate::ns::is_root(proc::my_ns(), ip.dev(), ip.inum())
     }
 
     /// Reads the directory entry at byte offset `off`.
@@ -110,14 +126,20 @@ fn namex(path: &[u8], parent: bool, name: &mut [u8; DIRSIZ]) -> Result<Inode, Er
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let mut ip = if path[0] == b'/' {
-        root()
+    let top = || crate::ns::root(proc::my_ns()).unwrap_or_else(root);
+    let ip = if path[0] == b'/' {
+        top()
     } else {
         match &proc::myproc().data().cwd {
             Some(cwd) => cwd.clone(),
-            None => root(),
+            None => top(),
         }
     };
+    walk(ip, path, parent, name)
+}
+
+/// namex from directory `ip` (the start, already chosen).
+fn walk(mut ip: Inode, path: &[u8], parent: bool, name: &mut [u8; DIRSIZ]) -> Result<Inode, Errno> {
     let mut rest = path;
     while let Some((elem, next)) = skipelem(rest) {
         rest = next;
@@ -147,6 +169,19 @@ fn namex(path: &[u8], parent: bool, name: &mut [u8; DIRSIZ]) -> Result<Inode, Er
 pub fn namei(path: &[u8]) -> Result<Inode, Errno> {
     let mut name = [0u8; DIRSIZ];
     namex(path, false, &mut name)
+}
+
+/// A program for `exec` in a container that has none of this name: the
+/// bare name (one element, no "..") looked up in the disk's root. Only
+/// exec calls it, and exec only reads. Call inside a log op.
+pub fn namei_host_program(path: &[u8]) -> Result<Inode, Errno> {
+    let path = &path[..path.iter().position(|&c| c == 0).unwrap_or(path.len())];
+    let bare = path.strip_prefix(b"/").unwrap_or(path);
+    if bare.is_empty() || bare.contains(&b'/') || bare == b"." || bare == b".." {
+        return Err(Errno::ENOENT);
+    }
+    let mut name = [0u8; DIRSIZ];
+    walk(root(), bare, false, &mut name)
 }
 
 /// The inode of `path`'s parent directory, and its final element

@@ -49,7 +49,12 @@ impl Drop for NewImage {
 pub fn exec(path: &[u8], argv: &[&[u8]]) -> Result<usize, Errno> {
     let p = myproc();
     let _op = log::Op::begin();
-    let ip = fs::namei(path)?;
+    // A container runs the host's programs, read-only, if it has no
+    // program of that name itself (see `ns.rs`).
+    let ip = match fs::namei(path) {
+        Err(Errno::ENOENT) if proc::my_ns() != crate::ns::ROOT_NS => fs::namei_host_program(path)?,
+        r => r?,
+    };
     let mut g = ip.lock();
 
     // Check ELF header.

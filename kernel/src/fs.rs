@@ -55,7 +55,7 @@ use crate::proc;
 use crate::sleeplock::{Sleeplock, SleeplockGuard};
 use crate::spinlock::Spinlock;
 
-pub use crate::dir::{name_str, namecmp, namei, nameiparent, DIRENT_SIZE};
+pub use crate::dir::{name_str, namecmp, namei, namei_host_program, nameiparent, DIRENT_SIZE};
 
 /// There should be one superblock per disk device, but we run with only
 /// one device. Written once by `fsinit`.
@@ -178,6 +178,12 @@ fn bfree_tree(dev: u32, b: u32, levels: u32) {
         }
     }
     bfree(dev, b);
+}
+
+/// In-memory inodes referenced (sysinfo: tests check that an ended
+/// container leaves none behind).
+pub fn inodes_in_use() -> usize {
+    ITABLE.lock().iter().filter(|m| m.refcnt > 0).count()
 }
 
 /// Free blocks on `dev`, counted in the bitmap (for sysinfo: tests check

@@ -22,6 +22,7 @@ pub mod exec;
 pub mod ipi;
 pub mod kalloc;
 pub mod memlayout;
+pub mod ns;
 pub mod param;
 pub mod plic;
 pub mod proc;

@@ -1,8 +1,15 @@
 //! Processes and harts: the process table, fork/exit/wait/kill,
 //! sleep/wakeup, and the per-hart scheduler.
 //!
+//! Each process belongs to a namespace (`ns.rs`): `pid` is its global
+//! number, the one the root namespace sees; `vpid` the one its own
+//! namespace sees (equal in the root namespace). A process sees another
+//! only in its own namespace, or all of them from the root one
+//! (`seen_by`); every pid crossing the system-call boundary goes through
+//! it. Process groups are numbered in their namespace.
+//!
 //! Locking (as in xv6):
-//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pid, pgid). It is
+//! - `p.lock` guards `ProcInner` (state, chan, killed, xstate, pids, pgid, ns). It is
 //!   held across `swtch` between a process and its hart's scheduler: the
 //!   side that acquired it is not the side that releases it.
 //! - `WAIT_LOCK` guards every `p.parent` and must be acquired before any
@@ -12,10 +19,12 @@
 //!   runs or after it is a Zombie) touches it.
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+use abi::syscall::{ProcInfo, PROC_RUNNABLE, PROC_RUNNING, PROC_SLEEPING, PROC_USED, PROC_ZOMBIE};
 use abi::Errno;
 use spin::Once;
 
@@ -23,6 +32,7 @@ use crate::file::File;
 use crate::fs::Inode;
 use crate::kalloc::{kalloc, kfree};
 use crate::memlayout::{kstack, TRAMPOLINE, TRAPFRAME};
+use crate::ns::{self, ROOT_NS};
 use crate::param::*;
 use crate::riscv::*;
 pub use crate::sched::{cpuid, mycpu, sched, scheduler, sleep, take_resched, wakeup, yield_, Cpu};
@@ -53,7 +63,28 @@ pub struct ProcInner {
     pub pid: i32,
     /// Process group: inherited on fork, changed by `setpgid`. The
     /// console's ^C kills every process of its foreground group.
+    /// Numbered in the process's namespace.
     pub pgid: i32,
+    /// The namespace the process lives in (`ns.rs`).
+    pub ns: usize,
+    /// The pid inside that namespace (== pid in the root namespace).
+    pub vpid: i32,
+}
+
+impl ProcInner {
+    /// This process's pid as a process of namespace `viewer` knows it;
+    /// None if `viewer` cannot see it.
+    pub fn seen_by(&self, viewer: usize) -> Option<i32> {
+        if self.state == ProcState::Unused {
+            None
+        } else if viewer == ROOT_NS {
+            Some(self.pid)
+        } else if self.ns == viewer {
+            Some(self.vpid)
+        } else {
+            None
+        }
+    }
 }
 
 /// The part of a process private to it (see the module doc).
@@ -99,6 +130,8 @@ impl Proc {
                     xstate: 0,
                     pid: 0,
                     pgid: 0,
+                    ns: ROOT_NS,
+                    vpid: 0,
                 },
             ),
             parent: UnsafeCell::new(ptr::null()),
@@ -217,6 +250,8 @@ fn allocproc() -> Option<(&'static Proc, SpinlockGuard<'static, ProcInner>)> {
             continue;
         }
         g.pid = allocpid();
+        g.vpid = g.pid;
+        g.ns = ROOT_NS;
         g.state = ProcState::Used;
         g.killed = false;
         g.xstate = 0;
@@ -269,6 +304,8 @@ fn freeproc(p: &Proc, g: &mut ProcInner) {
     g.killed = false;
     g.xstate = 0;
     g.pgid = 0;
+    g.ns = ROOT_NS;
+    g.vpid = 0;
     g.state = ProcState::Unused;
 }
 
@@ -398,11 +435,25 @@ pub fn growproc(n: isize) -> Result<usize, Errno> {
 /// Create a new process, copying the parent. Sets up the child kernel
 /// stack to return as if from the fork() system call.
 pub fn fork() -> Result<usize, Errno> {
+    fork_into(None, 0)
+}
+
+/// spawn: fork into namespace `ns`, fresh from `ns::alloc`: the child is
+/// its pid 1, in a group of its own, with the container's root as cwd and
+/// without the descriptors whose bits are set in `drop_fds` (directories,
+/// which would otherwise reach outside). Returns the child's global pid.
+pub fn spawn(ns: usize, drop_fds: u64) -> Result<usize, Errno> {
+    fork_into(Some(ns), drop_fds)
+}
+
+fn fork_into(new_ns: Option<usize>, drop_fds: u64) -> Result<usize, Errno> {
     let p = myproc();
     let pd = p.data();
-    let pgid = p.lock.lock().pgid;
+    let (pgid, parent_ns) = {
+        let g = p.lock.lock();
+        (g.pgid, g.ns)
+    };
     let (np, mut ng) = allocproc().ok_or(Errno::EAGAIN)?;
-    ng.pgid = pgid;
     let nd = np.data();
     // Copy user memory from parent to child.
     if let Err(e) = vm::uvmcopy(pd.pagetable, nd.pagetable, pd.sz) {
@@ -416,11 +467,26 @@ pub fn fork() -> Result<usize, Errno> {
     np.trapframe().a0 = 0;
     // Increment reference counts on open file descriptors.
     for (i, f) in pd.ofile.iter().enumerate() {
-        nd.ofile[i] = f.clone();
+        if drop_fds & (1 << i) == 0 {
+            nd.ofile[i] = f.clone();
+        }
     }
-    nd.cwd = pd.cwd.clone();
     nd.name = pd.name;
-    let pid = ng.pid;
+    // Nothing can fail from here on: join the namespace.
+    let ns = new_ns.unwrap_or(parent_ns);
+    ng.ns = ns;
+    ng.vpid = ns::enter(ns, ng.pid);
+    // Forked while its container ends: kill_namespace may have passed it.
+    ng.killed = ns::dying(ns);
+    if new_ns.is_some() {
+        nd.cwd = ns::root(ns);
+        ng.pgid = ng.vpid;
+    } else {
+        nd.cwd = pd.cwd.clone();
+        ng.pgid = pgid;
+    }
+    // The parent sees the child by this number.
+    let pid = ng.seen_by(parent_ns).expect("fork: child out of sight");
     drop(ng);
 
     let w = WAIT_LOCK.lock();
@@ -453,14 +519,24 @@ pub fn exit(status: i32) -> ! {
     if ptr::eq(p, initproc()) {
         panic!("init exiting");
     }
+    let (my_ns, vpid) = {
+        let g = p.lock.lock();
+        (g.ns, g.vpid)
+    };
+    if my_ns != ROOT_NS && vpid == 1 {
+        // A container ends with its first process, as on Linux.
+        kill_namespace(my_ns, p);
+    }
     let d = p.data();
     // Close all open files (File's Drop does the closing).
     for f in d.ofile.iter_mut() {
         drop(f.take());
     }
-    // Dropping the cwd inode is an iput, which must be inside a log op.
+    // Dropping the cwd inode is an iput, which must be inside a log op;
+    // so may be the namespace's root, if this is its last process.
     crate::log::begin_op();
     d.cwd = None;
+    ns::exit(my_ns);
     crate::log::end_op();
 
     let w = WAIT_LOCK.lock();
@@ -482,6 +558,7 @@ pub fn exit(status: i32) -> ! {
 /// status to user address `addr` unless it is 0.
 pub fn wait(addr: usize) -> Result<usize, Errno> {
     let p = myproc();
+    let my_ns = p.lock.lock().ns;
     let mut w = WAIT_LOCK.lock();
     loop {
         // Scan through the table looking for exited children.
@@ -495,12 +572,17 @@ pub fn wait(addr: usize) -> Result<usize, Errno> {
             let mut g = pp.lock.lock();
             havekids = true;
             if g.state == ProcState::Zombie {
-                let pid = g.pid;
+                // A child is in our namespace, or spawned from the root.
+                let pid = g.seen_by(my_ns).unwrap_or(0);
                 if addr != 0 {
                     let xs = g.xstate.to_le_bytes();
                     vm::copyout(p.data().pagetable, addr, &xs)?;
                 }
+                let child_ns = g.ns;
                 freeproc(pp, &mut g);
+                drop(g);
+                drop(w);
+                ns::reaped(child_ns);
                 return Ok(pid as usize);
             }
         }
@@ -546,14 +628,18 @@ fn kill_locked(g: &mut ProcInner) {
     }
 }
 
-/// Kill the process with the given pid. Init refuses (EPERM), as on Linux.
+/// Kill the process the caller knows as `pid`. Init refuses (EPERM), as
+/// on Linux, and so does a container's pid 1 to its own processes (the
+/// host may kill it, which ends the container). ESRCH for a pid the
+/// caller cannot see.
 pub fn kill(pid: i32) -> Result<usize, Errno> {
     if pid == INIT_PID {
         return Err(Errno::EPERM);
     }
+    let viewer = my_ns();
     for p in PROCS.iter() {
         let mut g = p.lock.lock();
-        if g.pid == pid && g.state != ProcState::Unused {
+        if g.seen_by(viewer) == Some(pid) {
             kill_locked(&mut g);
             return Ok(0);
         }
@@ -561,13 +647,20 @@ pub fn kill(pid: i32) -> Result<usize, Errno> {
     Err(Errno::ESRCH)
 }
 
-/// Kill every process of group `pgid` (^C, and `kill(-pgid)`); init is
-/// spared even if it is a member. ESRCH when the group has no one else.
+/// Kill every process of group `pgid` of the caller's namespace
+/// (`kill(-pgid)`).
 pub fn kill_group(pgid: i32) -> Result<usize, Errno> {
+    kill_group_in(my_ns(), pgid)
+}
+
+/// Kill every process of group `pgid` of namespace `ns` (^C too); its
+/// pid 1 is spared even if it is a member. ESRCH when the group has no
+/// one else.
+pub fn kill_group_in(ns: usize, pgid: i32) -> Result<usize, Errno> {
     let mut n = 0;
     for p in PROCS.iter() {
         let mut g = p.lock.lock();
-        if g.pgid == pgid && g.pid != INIT_PID && g.state != ProcState::Unused {
+        if g.ns == ns && g.pgid == pgid && g.vpid != INIT_PID && g.state != ProcState::Unused {
             kill_locked(&mut g);
             n += 1;
         }
@@ -578,12 +671,36 @@ pub fn kill_group(pgid: i32) -> Result<usize, Errno> {
     Ok(0)
 }
 
-/// Does some process (living or not yet reaped) belong to group `pgid`?
-pub fn group_exists(pgid: i32) -> bool {
+/// Kill every process of namespace `ns` but `me` (its pid 1, exiting).
+/// Marked dying first, so a fork racing with the scan is killed too.
+fn kill_namespace(ns: usize, me: &Proc) {
+    ns::set_dying(ns);
+    for p in PROCS.iter().filter(|p| !ptr::eq(*p, me)) {
+        let mut g = p.lock.lock();
+        if g.ns == ns && g.state != ProcState::Unused {
+            kill_locked(&mut g);
+        }
+    }
+}
+
+/// Does some process (living or not yet reaped) of namespace `ns` belong
+/// to group `pgid`?
+pub fn group_exists(ns: usize, pgid: i32) -> bool {
     PROCS.iter().any(|p| {
         let g = p.lock.lock();
-        g.pgid == pgid && g.state != ProcState::Unused
+        g.ns == ns && g.pgid == pgid && g.state != ProcState::Unused
     })
+}
+
+/// The caller's namespace (the root one for kernel threads of control
+/// that have no process).
+pub fn my_ns() -> usize {
+    try_myproc().map_or(ROOT_NS, |p| p.lock.lock().ns)
+}
+
+/// The caller's pid as its namespace numbers it.
+pub fn getpid() -> i32 {
+    myproc().lock.lock().vpid
 }
 
 /// Move process `pid` (0: the caller), which must be the caller or one of
@@ -594,9 +711,10 @@ pub fn setpgid(pid: i32, pgid: i32) -> Result<usize, Errno> {
         return Err(Errno::EINVAL);
     }
     let me = myproc();
-    let pid = if pid == 0 { me.pid() } else { pid };
+    let ns = my_ns();
+    let pid = if pid == 0 { getpid() } else { pid };
     let pgid = if pgid == 0 { pid } else { pgid };
-    if pgid != pid && !group_exists(pgid) {
+    if pgid != pid && !group_exists(ns, pgid) {
         return Err(Errno::EPERM);
     }
     let w = WAIT_LOCK.lock();
@@ -604,7 +722,8 @@ pub fn setpgid(pid: i32, pgid: i32) -> Result<usize, Errno> {
         // SAFETY: parent pointers are guarded by WAIT_LOCK, which we hold.
         let ours = ptr::eq(p, me) || ptr::eq(unsafe { *p.parent.get() }, me);
         let mut g = p.lock.lock();
-        if ours && g.pid == pid && g.state != ProcState::Unused {
+        // A spawned child lives in another namespace: not ours to move.
+        if ours && g.ns == ns && g.vpid == pid && g.state != ProcState::Unused {
             g.pgid = pgid;
             drop(w);
             return Ok(0);
@@ -650,17 +769,66 @@ pub fn nproc() -> usize {
         .count()
 }
 
+/// The processes namespace `viewer` sees, as `procinfo` reports them:
+/// pids in the viewer's numbering, parents only if visible (a
+/// container's pid 1 has parent 0, as on Linux).
+pub fn procinfo(viewer: usize) -> Vec<ProcInfo> {
+    // Snapshot each slot under its own lock (never two at once), with
+    // parents as slot indexes under WAIT_LOCK, then translate.
+    let w = WAIT_LOCK.lock();
+    let mut snap: Vec<(Option<usize>, ProcInfo)> = Vec::new();
+    for p in PROCS.iter() {
+        // SAFETY: parent pointers are guarded by WAIT_LOCK, which we hold.
+        let parent = unsafe { *p.parent.get() };
+        let parent = PROCS.iter().position(|q| ptr::eq(q, parent));
+        let g = p.lock.lock();
+        let info = ProcInfo {
+            pid: g.seen_by(viewer).unwrap_or(0),
+            ppid: 0,
+            ns: g.ns as u32,
+            nspid: g.vpid,
+            pgid: g.pgid,
+            state: state_code(g.state),
+            // A racy read of the name, as procdump's: only exec writes it.
+            name: p.data().name,
+        };
+        snap.push((parent, info));
+    }
+    drop(w);
+    let mut out = Vec::new();
+    for (parent, info) in snap.iter() {
+        if info.pid == 0 {
+            continue;
+        }
+        let ppid = parent.map_or(0, |i| snap[i].1.pid);
+        out.push(ProcInfo { ppid, ..*info });
+    }
+    out
+}
+
+fn state_code(s: ProcState) -> u32 {
+    match s {
+        ProcState::Unused => 0,
+        ProcState::Used => PROC_USED,
+        ProcState::Sleeping => PROC_SLEEPING,
+        ProcState::Runnable => PROC_RUNNABLE,
+        ProcState::Running => PROC_RUNNING,
+        ProcState::Zombie => PROC_ZOMBIE,
+    }
+}
+
 /// Print a process listing to the console, for debugging. Runs when the
-/// user types ^P on the console. Takes no locks, to avoid wedging a stuck
-/// machine further.
-pub fn procdump() {
+/// user types ^P on the console, and lists what the namespace holding
+/// the console sees (the root one: every process, with its namespace and
+/// pid there). Takes no locks, to avoid wedging a stuck machine further.
+pub fn procdump(viewer: usize) {
     crate::println!();
     for p in PROCS.iter() {
         // SAFETY: a racy read for debugging output only, as in xv6.
         let g = unsafe { p.lock.get_mut_unchecked() };
-        if g.state == ProcState::Unused {
+        let Some(pid) = g.seen_by(viewer) else {
             continue;
-        }
+        };
         let state = match g.state {
             ProcState::Unused => "unused",
             ProcState::Used => "used",
@@ -669,6 +837,18 @@ pub fn procdump() {
             ProcState::Running => "run   ",
             ProcState::Zombie => "zombie",
         };
-        crate::println!("{} {} {} {}", g.pid, g.pgid, state, p.name());
+        if viewer == ROOT_NS && g.ns != ROOT_NS {
+            crate::println!(
+                "{} {} {} {} ns {} pid {}",
+                pid,
+                g.pgid,
+                state,
+                p.name(),
+                g.ns,
+                g.vpid
+            );
+        } else {
+            crate::println!("{} {} {} {}", pid, g.pgid, state, p.name());
+        }
     }
 }

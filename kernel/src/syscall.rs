@@ -99,6 +99,9 @@ fn dispatch(s: Sys) -> Result<usize, Errno> {
         Sys::Sysinfo => sys_sysinfo(),
         Sys::Setpgid => sys_setpgid(),
         Sys::Tcsetpgrp => sys_tcsetpgrp(),
+        Sys::Spawn => sys_spawn(),
+        Sys::Procinfo => sys_procinfo(),
+        Sys::Attach => sys_attach(),
         // Sockets (sysnet.rs).
         Sys::Socket => crate::sysnet::sys_socket(),
         Sys::Bind => crate::sysnet::sys_bind(),

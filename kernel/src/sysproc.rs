@@ -1,15 +1,26 @@
 //! Process-related system calls: fork, exit, wait, kill, getpid, sbrk,
 //! sleep, uptime, the process groups ^C acts on (setpgid, tcsetpgrp),
-//! plus halt and sysinfo for tests and tools.
+//! containers (spawn, procinfo, attach; see `ns.rs`), plus halt and
+//! sysinfo for tests and tools.
+//!
+//! `procinfo` is a system call rather than xv6-container projects' `/proc`
+//! directory of one file per process: the file system here has no
+//! synthetic files, and one call gives `ps` a consistent snapshot, taken
+//! under the process locks, already filtered and numbered for the
+//! caller's namespace (as `socklist` does for sockets).
 
-use abi::syscall::SysInfo;
+use abi::fs::T_DIR;
+use abi::syscall::{ProcInfo, SysInfo};
 use abi::Errno;
+use zerocopy::IntoBytes;
 
 use crate::file::FileKind;
+use crate::log::Op;
 use crate::memlayout::TEST_DEV;
-use crate::param::ROOTDEV;
+use crate::ns::{self, ROOT_NS};
+use crate::param::{MAXPATH, ROOTDEV};
 use crate::proc::{self, myproc};
-use crate::syscall::{argaddr, argfd, argint};
+use crate::syscall::{argaddr, argfd, argint, argstr};
 use crate::trap::TICKS;
 use crate::vm;
 
@@ -18,7 +29,7 @@ pub fn sys_exit() -> Result<usize, Errno> {
 }
 
 pub fn sys_getpid() -> Result<usize, Errno> {
-    Ok(myproc().pid() as usize)
+    Ok(proc::getpid() as usize)
 }
 
 pub fn sys_fork() -> Result<usize, Errno> {
@@ -77,11 +88,91 @@ pub fn sys_tcsetpgrp() -> Result<usize, Errno> {
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    if pgid != 0 && !proc::group_exists(pgid) {
+    if pgid != 0 && !proc::group_exists(proc::my_ns(), pgid) {
         return Err(Errno::ESRCH);
     }
     crate::console::set_foreground(pgid);
     Ok(0)
+}
+
+/// spawn(dir, &mut u32 ns): fork into a new namespace rooted at
+/// directory `dir`; the child is its pid 1. Returns the child's pid (0 in
+/// the child) and stores the namespace's number at `ns`. EPERM from
+/// inside a container (they do not nest), ENOTDIR, EAGAIN when every
+/// namespace slot or process slot is taken.
+pub fn sys_spawn() -> Result<usize, Errno> {
+    if proc::my_ns() != ROOT_NS {
+        return Err(Errno::EPERM);
+    }
+    let mut buf = [0u8; MAXPATH];
+    let len = argstr(0, &mut buf)?;
+    let out = argaddr(1);
+    let pt = myproc().data().pagetable;
+    // Fail on a bad pointer before anything is created.
+    vm::copyout(pt, out, &0u32.to_le_bytes())?;
+    let _op = Op::begin();
+    let root = crate::fs::namei(&buf[..len])?;
+    if root.lock().typ != T_DIR {
+        return Err(Errno::ENOTDIR);
+    }
+    let ns = ns::alloc(root)?;
+    let pid = match proc::spawn(ns, directory_fds()) {
+        Ok(pid) => pid,
+        Err(e) => {
+            ns::abandon(ns);
+            return Err(e);
+        }
+    };
+    // Checked writable above; the page cannot have gone since.
+    let _ = vm::copyout(pt, out, &(ns as u32).to_le_bytes());
+    Ok(pid)
+}
+
+/// The caller's descriptors open on directories, as a bit set: spawn does
+/// not pass them into the container, where they would lead outside.
+fn directory_fds() -> u64 {
+    let mut set = 0;
+    for (i, f) in myproc().data().ofile.iter().enumerate() {
+        if let Some(f) = f {
+            if let FileKind::Inode { ip, .. } = &f.kind {
+                if ip.lock().typ == T_DIR {
+                    set |= 1 << i;
+                }
+            }
+        }
+    }
+    set
+}
+
+/// procinfo(&mut [ProcInfo], n) -> count: the processes the caller's
+/// namespace sees (at most n are copied; the count is of all).
+pub fn sys_procinfo() -> Result<usize, Errno> {
+    let addr = argaddr(0);
+    let n = argaddr(1);
+    let all = proc::procinfo(proc::my_ns());
+    let pt = myproc().data().pagetable;
+    let size = core::mem::size_of::<ProcInfo>();
+    for (i, info) in all.iter().take(n).enumerate() {
+        vm::copyout(pt, addr + i * size, info.as_bytes())?;
+    }
+    Ok(all.len())
+}
+
+/// attach(ns): give the console to container `ns` until ^] or its end.
+/// EPERM from inside a container (a container cannot reach a sibling),
+/// ESRCH when no container `ns` is running, EINVAL for the root one.
+pub fn sys_attach() -> Result<usize, Errno> {
+    if proc::my_ns() != ROOT_NS {
+        return Err(Errno::EPERM);
+    }
+    let to = argaddr(0);
+    if to == ROOT_NS {
+        return Err(Errno::EINVAL);
+    }
+    if !ns::alive(to) {
+        return Err(Errno::ESRCH);
+    }
+    crate::console::attach(to)
 }
 
 /// How many clock tick interrupts have occurred since start.
@@ -102,6 +193,8 @@ pub fn sys_sysinfo() -> Result<usize, Errno> {
         nproc: proc::nproc() as u64,
         uptime_ticks: crate::trap::ticks(),
         free_blocks: crate::fs::free_blocks(ROOTDEV) as u64,
+        inodes: crate::fs::inodes_in_use() as u64,
+        namespaces: ns::count() as u64,
     };
     let mut b = [0u8; core::mem::size_of::<SysInfo>()];
     for (i, v) in [
@@ -110,6 +203,8 @@ pub fn sys_sysinfo() -> Result<usize, Errno> {
         info.nproc,
         info.uptime_ticks,
         info.free_blocks,
+        info.inodes,
+        info.namespaces,
     ]
     .iter()
     .enumerate()

@@ -5,7 +5,7 @@
 use crate::cstr::cstring;
 use crate::syscall as raw;
 use abi::stat::Stat;
-use abi::syscall::SysInfo;
+use abi::syscall::{ProcInfo, SysInfo};
 use abi::Errno;
 use alloc::vec::Vec;
 use core::ptr;
@@ -225,4 +225,46 @@ pub fn sysinfo() -> Result<SysInfo, Errno> {
     // SAFETY: `info` is a live, writable SysInfo.
     unsafe { raw::sysinfo(&mut info) }?;
     Ok(info)
+}
+
+/// A process started by [`spawn`], as its parent sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Spawned {
+    /// The child's pid (the global one: only the root namespace spawns).
+    pub pid: usize,
+    /// The new namespace's number, for `attach` and `ps`.
+    pub ns: u32,
+}
+
+/// Forks into a new namespace whose `/` is directory `root`: returns
+/// `Some` in the parent and `None` in the child (pid 1 there).
+pub fn spawn(root: &str) -> Result<Option<Spawned>, Errno> {
+    let root = cstring(root)?;
+    let mut ns = 0u32;
+    // SAFETY: `root` is NUL-terminated and `ns` a live, writable u32.
+    let pid = unsafe { raw::spawn(root.as_ptr(), &mut ns) }?;
+    Ok((pid != 0).then_some(Spawned { pid, ns }))
+}
+
+/// The processes this namespace sees (the root one: all of them).
+pub fn procinfo() -> Result<Vec<ProcInfo>, Errno> {
+    let mut infos = Vec::new();
+    loop {
+        let room = infos.len().max(16);
+        infos.resize(room, ProcInfo::default());
+        // SAFETY: `infos` holds `room` writable ProcInfos.
+        let n = unsafe { raw::procinfo(infos.as_mut_ptr(), room) }?;
+        if n <= room {
+            infos.truncate(n);
+            return Ok(infos);
+        }
+        infos.resize(n, ProcInfo::default());
+    }
+}
+
+/// Gives the console to container `ns`; returns when it comes back (^]
+/// or the container's end).
+pub fn attach(ns: u32) -> Result<(), Errno> {
+    // SAFETY: no pointer arguments.
+    unsafe { raw::attach(ns as usize) }.map(drop)
 }

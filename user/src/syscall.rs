@@ -9,7 +9,7 @@
 
 use abi::net::{ArpEntry, Counter, IfConfig, PollFd, SockAddrIn, SockInfo};
 use abi::stat::Stat;
-use abi::syscall::{Sys, SysInfo};
+use abi::syscall::{ProcInfo, Sys, SysInfo};
 use abi::Errno;
 use core::arch::asm;
 
@@ -127,6 +127,13 @@ stubs! {
     /// poll(fds, nfds, timeout_ms or -1) -> entries with events.
     fn poll(fds: *mut PollFd, nfds: usize, timeout_ms: isize) = Poll;
     fn getpeername(fd: usize, addr: *mut SockAddrIn, addrlen: *mut u32) = Getpeername;
+    /// spawn(root dir, ns out) -> child's pid in the parent, 0 in the
+    /// child, which is pid 1 of a new namespace rooted at that directory.
+    fn spawn(root: *const u8, ns: *mut u32) = Spawn;
+    /// procinfo(infos, max) -> number of processes the caller sees.
+    fn procinfo(infos: *mut ProcInfo, max: usize) = Procinfo;
+    /// attach(ns): the console goes to container ns until ^] or its end.
+    fn attach(ns: usize) = Attach;
 }
 
 /// exit(status): never returns.

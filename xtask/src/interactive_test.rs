@@ -12,6 +12,9 @@
 //!   console and a socket) are answered with nothing on the NIC's capture;
 //!   after `halt` the image checks clean.
 //!
+//! - the README's "Containers" walkthrough (`walkthrough.rs`), then its
+//!   "Try it" (`try_it.rs`).
+//!
 //! Every session boots an image of its own under build/ (`XV6NET_FS`, the
 //! environment form of `--fs`): a user's build/fs.img is never touched.
 use anyhow::{ensure, Context, Result};
@@ -29,6 +32,7 @@ pub fn run() -> Result<()> {
     let image = fresh_image("console-fs.img");
     console_keys(&image)?;
     disk_and_loopback(&image)?;
+    crate::walkthrough::run()?;
     crate::try_it::run()
 }
 

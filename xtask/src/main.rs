@@ -32,6 +32,7 @@ mod test;
 mod transfer;
 mod try_it;
 mod tshark;
+mod walkthrough;
 
 use clap::Parser;
 

@@ -79,6 +79,16 @@ syscalls! {
     Poll = 44,
     /// getpeername(fd, &mut SockAddrIn, &mut u32 len)
     Getpeername = 45,
+    // Containers (see the kernel's `ns.rs`).
+    /// spawn(root dir path, &mut u32 namespace out) -> pid: fork into a new
+    /// namespace whose file-system root is that directory; 0 in the child.
+    Spawn = 50,
+    /// procinfo(&mut [ProcInfo], n) -> count: the processes the caller's
+    /// namespace sees.
+    Procinfo = 51,
+    /// attach(namespace): give the console to a container until it exits
+    /// or ^] is typed; only from the root namespace.
+    Attach = 52,
 }
 
 /// What `sysinfo` reports.
@@ -91,7 +101,46 @@ pub struct SysInfo {
     pub uptime_ticks: u64,
     /// Free blocks on the root file system.
     pub free_blocks: u64,
+    /// In-memory inodes referenced (open files, cwds, container roots).
+    pub inodes: u64,
+    /// Namespaces in use, the root one included.
+    pub namespaces: u64,
 }
+
+/// The root namespace: the host, which sees every process.
+pub const ROOT_NS: u32 = 0;
+
+/// One process as `procinfo` shows it to the caller's namespace.
+#[derive(
+    Clone, Copy, Debug, Default, zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable,
+)]
+#[repr(C)]
+pub struct ProcInfo {
+    /// The pid as the caller sees it (the global pid in the root namespace).
+    pub pid: i32,
+    /// The parent's pid as the caller sees it; 0 if the caller cannot see it.
+    pub ppid: i32,
+    /// The namespace the process lives in (`ROOT_NS` for the host).
+    pub ns: u32,
+    /// The pid inside its own namespace (1 for a container's first process).
+    pub nspid: i32,
+    /// Process group, numbered in the process's own namespace.
+    pub pgid: i32,
+    /// One of the `PROC_*` states.
+    pub state: u32,
+    /// NUL-padded program name.
+    pub name: [u8; 16],
+}
+
+pub const PROC_USED: u32 = 1;
+pub const PROC_SLEEPING: u32 = 2;
+pub const PROC_RUNNABLE: u32 = 3;
+pub const PROC_RUNNING: u32 = 4;
+pub const PROC_ZOMBIE: u32 = 5;
+
+/// The console key that gives the console back to the root namespace
+/// while it is attached to a container (^], as telnet's escape).
+pub const DETACH_KEY: u8 = 0x1d;
 
 /// Timer interrupts per second: `sleep` and `uptime` count these ticks.
 pub const TICK_HZ: u64 = 100;

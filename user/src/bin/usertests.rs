@@ -1,8 +1,9 @@
 //! usertests: the in-guest kernel test program, in the spirit of xv6's.
 //! Processes (fork/exec/wait/kill), pipes, the file system (many files and
 //! directories, big files through the singly- and doubly-indirect blocks,
-//! concurrent use), memory (sbrk grow/shrink, running out) and every
-//! system call given bad pointers, lengths and fds. Prints `test NAME: OK`
+//! concurrent use), memory (sbrk grow/shrink, running out), every
+//! system call given bad pointers, lengths and fds, and containers (pid
+//! numbering, isolation, cleanup). Prints `test NAME: OK`
 //! per test and ends with `ALL TESTS PASSED` or `SOME TESTS FAILED: names`.
 //!
 //! `usertests [-q] [-v] [name...]`: -q skips the slow tests, -v prints
@@ -14,6 +15,8 @@ extern crate alloc;
 
 #[path = "../usertests/badargs.rs"]
 mod badargs;
+#[path = "../usertests/container.rs"]
+mod container;
 #[path = "../usertests/fs.rs"]
 mod fs;
 #[path = "../usertests/mem.rs"]
@@ -66,6 +69,12 @@ const TESTS: &[Test] = ulib::tests! {
     badargs::badptr_exec;
     badargs::badptr_misc;
     badargs::badlen;
+    container::nspids;
+    container::nskill;
+    container::nsescape;
+    container::nsbinro;
+    container::nsbadargs;
+    container::nsfree;
     mem::freepages, inline;
 };
 
