@@ -298,7 +298,7 @@ pub struct SockInfo {
 }
 
 /// Maximum number of counters `netstat` returns.
-pub const MAX_COUNTERS: usize = 160;
+pub const MAX_COUNTERS: usize = 256;
 /// Length of a counter's name, NUL-padded.
 pub const COUNTER_NAME_LEN: usize = 32;
 
