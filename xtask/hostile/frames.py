@@ -257,8 +257,8 @@ class Kinds:
               raw(self.eth() / self.ip(dst="127.0.0.1") / ICMP(type=8))],
              "destination address not ours")
         kind("ipv4_unknown_protocol", "drop_ipv4_unknown_protocol",
-             [raw(self.eth() / self.ip(proto=253) / Raw(b"\0" * 20)), raw(self.eth() / self.ip(proto=41) / Raw(b"\0" * 40))],
-             "IP protocols we do not speak (experimental 253, IPv6-in-IPv4): protocol unreachable sent")
+             [raw(self.eth() / self.ip(proto=253) / Raw(b"\0" * 20)), raw(self.eth() / self.ip(proto=254) / Raw(b"\0" * 40))],
+             "IP protocols we do not speak (experimental 253 and 254): protocol unreachable sent")
         opt = lambda o, seq: with_ip_options(self.ping(seq=seq), bytes(o))
         kind("ipv4_option_bad_length", "drop_ipv4_option_bad_length",
              [opt([OPT_RA, 0, 0, 0], 1), opt([OPT_RR, 1, 0, 0], 2), opt([OPT_RA, 3, 0, OPT_NOP], 3)],
