@@ -10,7 +10,6 @@ use abi::net::SockAddrIn;
 use abi::Errno;
 use common::*;
 use net::reassembly::{REASM_DATAGRAMS, REASM_FRAGMENTS, REASM_MBUFS, REASM_TIMEOUT_MS};
-use net::Mbuf;
 use wire::ethernet::EtherType;
 use wire::icmpv4::{
     Icmpv4DestUnreachable, Icmpv4Header, Icmpv4TimeExceededCode, Icmpv4Type, Icmpv4UnreachableCode,
@@ -59,17 +58,6 @@ fn fragment(proto: IpProtocol, chunk: &[u8], offset: usize, more: bool, id: u16)
             h.set_more_fragments(more);
         }),
     ))
-}
-
-/// Copies a received datagram out as `recvfrom` does.
-fn bytes(m: &Mbuf) -> Vec<u8> {
-    let mut out = Vec::new();
-    m.copy_out(usize::MAX, |b| {
-        out.extend_from_slice(b);
-        Ok::<(), ()>(())
-    })
-    .unwrap();
-    out
 }
 
 /// A fixed shuffle (no randomness in the tests): the fragments far apart.
@@ -124,7 +112,7 @@ fn a_datagram_comes_whole_in_any_order_without_a_copy() {
                 "{size} {how}: still the device's mbufs"
             );
             assert!(
-                bytes(&m) == data,
+                copied_out(&m) == data,
                 "{size} {how}: the datagram byte for byte"
             );
             assert_eq!(t.counter("rx_bytes_copied"), 0, "{size} {how}");
@@ -325,7 +313,7 @@ fn the_largest_datagram_both_ways_over_loopback() {
     assert_eq!(t.s.sendto(&mut t.env, sock, m, Some(&to)), Ok(data.len()));
     assert!(t.sent().is_empty(), "nothing on the device");
     let (m, _) = t.s.recvfrom(sock).unwrap();
-    assert!(bytes(&m) == data);
+    assert!(copied_out(&m) == data);
     assert_eq!(t.counter("rx_bytes_copied"), 0);
     drop(m);
     assert!(t.drops().is_empty(), "{:?}", t.drops());

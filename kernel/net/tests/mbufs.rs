@@ -8,7 +8,7 @@
 mod common;
 use common::*;
 
-use net::{DropReason, Mbuf, MbufState};
+use net::{DropReason, MbufState};
 use wire::ethernet::EtherType;
 use wire::icmpv4::Icmpv4Type;
 use wire::ipv4::IpProtocol;
@@ -29,17 +29,6 @@ fn census(t: &T) -> [u64; 7] {
     .map(|n| t.counter(n))
 }
 
-/// Copies all of `m` into kernel memory through the counted function.
-fn copy(m: &Mbuf) -> Vec<u8> {
-    let mut out = Vec::new();
-    m.copy_out(usize::MAX, |b| {
-        out.extend_from_slice(b);
-        Ok::<(), ()>(())
-    })
-    .unwrap();
-    out
-}
-
 #[test]
 fn a_datagram_is_on_its_socket_then_copied_once_to_the_reader() {
     let mut t = T::new();
@@ -58,7 +47,7 @@ fn a_datagram_is_on_its_socket_then_copied_once_to_the_reader() {
         "held by recvfrom"
     );
     // What sys_recvfrom does: one copy to the caller.
-    assert_eq!(copy(&m), b"hello");
+    assert_eq!(copied_out(&m), b"hello");
     assert_eq!(t.counter("rx_bytes_to_user"), 5);
     assert_eq!(t.counter("rx_bytes_copied"), 0);
     drop(m);
@@ -81,7 +70,7 @@ fn a_copy_before_recvfrom_is_counted() {
     // it (say into a bounce buffer), through the one copy function:
     let sent = t.sent();
     assert_eq!(sent.len(), 1);
-    let n = copy(&sent[0]).len() as u64;
+    let n = copied_out(&sent[0]).len() as u64;
     assert_eq!(t.counter("rx_bytes_copied"), n);
     assert_eq!(t.counter("rx_bytes_to_user"), 0);
 }
@@ -92,14 +81,14 @@ fn frames_we_build_are_not_received_until_looped_back() {
     t.learn_gateway();
     let tx = t.udp_socket(0);
     t.send_udp(tx, (GW_IP, 7), b"out").unwrap();
-    copy(&t.sent()[0]);
+    copied_out(&t.sent()[0]);
     assert_eq!(t.counter("rx_bytes_copied"), 0, "our own frame");
     // To our own address: looped back into the receive path.
     let rx = t.udp_socket(9000);
     t.send_udp(tx, (OUR_IP, 9000), b"to myself").unwrap();
     let (m, from) = t.s.recvfrom(rx).unwrap();
     assert_eq!(from.addr_be, OUR_IP);
-    copy(&m);
+    copied_out(&m);
     assert_eq!(t.counter("rx_bytes_to_user"), 9);
     assert_eq!(t.counter("rx_bytes_copied"), 0);
 }

@@ -293,3 +293,15 @@ pub fn parse_ipv4(p: &[u8]) -> (Ipv4Header, &[u8]) {
 pub fn parse_arp(p: &[u8]) -> ArpPacket {
     *ArpPacket::ref_from_prefix(p).unwrap().0
 }
+
+/// All of `m` copied out through `Mbuf::copy_out`, the counted function
+/// `recvfrom` uses (piece by piece for a chain).
+pub fn copied_out(m: &Mbuf) -> Vec<u8> {
+    let mut out = Vec::new();
+    m.copy_out(usize::MAX, |b| {
+        out.extend_from_slice(b);
+        Ok::<(), ()>(())
+    })
+    .unwrap();
+    out
+}
