@@ -9,7 +9,8 @@
 //! real resolvers do. A reply that breaks a rule of `proto-defs/dns.toml`
 //! (a compression loop, a pointer out of range, an over-long name, a bad
 //! length) is refused under that rule's name, as is a name that does not
-//! exist (NXDOMAIN).
+//! exist (NXDOMAIN). Each query, reply and refusal is counted
+//! ([`stats`]; `host -v` prints the counters).
 //!
 //! The name servers: the `nameserver` lines of `/etc/resolv.conf` (at most
 //! three) if it names any, else the interface's DNS server (`ifconfig`,
@@ -18,6 +19,7 @@
 //! another port than 53 (tests run theirs on an unprivileged port).
 
 pub mod message;
+pub mod stats;
 
 use crate::inet::{parse_ip, parse_sockaddr};
 use crate::socket::Socket;
@@ -29,6 +31,7 @@ use abi::Errno;
 use alloc::vec::Vec;
 use core::fmt;
 use message::{Answer, ReplyError, QUERY_MAX};
+use stats::Event;
 use wire::dns::{DnsError, PORT, UDP_MAX};
 
 pub use message::MAX_CNAMES;
@@ -176,7 +179,11 @@ pub fn resolve(name: &str, servers: &[SockAddrIn]) -> Result<Resolved, ResolveEr
                     })
                 }
                 Err(ResolveError::Reply(ReplyError::Truncated)) => {
-                    let answer = ask_tcp(server, query, id, name)?;
+                    let answer = ask_tcp(server, query, id, name).inspect_err(|e| {
+                        if *e == ResolveError::Timeout {
+                            stats::count(Event::Timeout);
+                        }
+                    })?;
                     return Ok(Resolved {
                         answer,
                         server,
@@ -184,7 +191,7 @@ pub fn resolve(name: &str, servers: &[SockAddrIn]) -> Result<Resolved, ResolveEr
                     });
                 }
                 // No reply: the next server, or the next round.
-                Err(ResolveError::Timeout) => {}
+                Err(ResolveError::Timeout) => stats::count(Event::Timeout),
                 // A server that cannot be reached: the next one.
                 Err(e @ ResolveError::Net(_)) => last = e,
                 Err(e) => return Err(e),
@@ -207,6 +214,7 @@ fn ask_udp(
     // Connected: the kernel passes up only datagrams from the server.
     sock.connect(server).map_err(ResolveError::Net)?;
     sock.send(query).map_err(ResolveError::Net)?;
+    stats::count(Event::QueryUdp);
     let deadline = now_us() + timeout_ms * 1000;
     let mut buf = [0u8; UDP_MAX as usize];
     loop {
@@ -220,7 +228,9 @@ fn ask_udp(
             Err(Errno::EAGAIN) => return Err(ResolveError::Timeout),
             Err(e) => return Err(ResolveError::Net(e)),
         };
-        match message::read_reply(&buf[..n], id, name) {
+        let reply = message::read_reply(&buf[..n], id, name);
+        stats::count_reply(&reply);
+        match reply {
             Err(ReplyError::NotOurs) => continue,
             other => return other.map_err(ResolveError::Reply),
         }
@@ -238,18 +248,22 @@ fn ask_tcp(server: SockAddrIn, query: &[u8], id: u16, name: &str) -> Result<Answ
     let len = u16::try_from(query.len()).map_err(|_| net(Errno::EINVAL))?;
     stream.write_all(&len.to_be_bytes()).map_err(net)?;
     stream.write_all(query).map_err(net)?;
+    stats::count(Event::QueryTcp);
     let mut len = [0u8; 2];
     if stream.read_full(&mut len).map_err(net)? != len.len() {
         return Err(ResolveError::Timeout);
     }
     let len = usize::from(u16::from_be_bytes(len)).min(TCP_MAX);
     let mut reply = alloc::vec![0u8; len];
-    if stream.read_full(&mut reply).map_err(net)? != len {
-        return Err(ResolveError::Reply(ReplyError::Malformed(
-            DnsError::TooShort,
-        )));
-    }
-    message::read_reply(&reply, id, name).map_err(ResolveError::Reply)
+    let read = stream.read_full(&mut reply).map_err(net)?;
+    let reply = if read == len {
+        message::read_reply(&reply, id, name)
+    } else {
+        // The connection closed inside the message its length announced.
+        Err(ReplyError::Malformed(DnsError::TooShort))
+    };
+    stats::count_reply(&reply);
+    reply.map_err(ResolveError::Reply)
 }
 
 /// A query id hard to guess from outside (RFC 5452): the clock's low bits

@@ -17,6 +17,14 @@ The zone (every name under xv6.test; class IN):
   loop.xv6.test    answered with an owner name whose compression pointer
                    points back into itself (a loop)
   flaky.xv6.test   A 10.0.2.2, but the first query for it is dropped
+  short.xv6.test   answered with its reply cut inside the A record's
+                   fixed part, TC not set (a reply too short)
+  far.xv6.test     answered with an owner name that points past the end
+                   of the message
+  spoof.xv6.test   A 10.0.2.2 over UDP, after a first reply with another
+                   id (one that answers another query)
+  chain.xv6.test   a chain of 9 CNAMEs (c1.chain.xv6.test ... c9), one
+                   more than the resolver follows, to A 10.0.2.2
 Answers compress names (RFC 1035, section 4.1.4). Each query is logged
 to stderr as "dns: query NAME TYPE over udp|tcp".
 """
@@ -32,6 +40,13 @@ ZONE_A = {
     "big.xv6.test": [bytes([10, 0, 3, i]) for i in range(1, 41)],
 }
 ZONE_CNAME = {"alias.xv6.test": "web.xv6.test", "web.xv6.test": "www.xv6.test"}
+CHAIN = ["chain.xv6.test"] + [f"c{i}.chain.xv6.test" for i in range(1, 10)]
+ZONE_CNAME.update(zip(CHAIN, CHAIN[1:]))
+ZONE_A[CHAIN[-1]] = [HOST]
+for name in ("short.xv6.test", "spoof.xv6.test"):
+    ZONE_A[name] = [HOST]
+# Names whose owner name is written wrong on purpose (see `answer`).
+HOSTILE_OWNER = ("loop.xv6.test", "far.xv6.test")
 TYPE_A, TYPE_CNAME, CLASS_IN = 1, 5, 1
 NXDOMAIN = 3
 UDP_MAX = 512
@@ -82,6 +97,7 @@ class Writer:
 
 
 def answer(query, tcp):
+    """The replies to send to `query`, in order (None: drop it)."""
     qid, flags, qdcount = struct.unpack("!HHH", query[:6])
     name, end = read_name(query, 12)
     qtype, qclass = struct.unpack("!HH", query[end : end + 4])
@@ -111,12 +127,17 @@ def answer(query, tcp):
         w.buf += b"\x04loop" + struct.pack("!H", 0xC000 | at)
         w.buf += struct.pack("!HHIH", TYPE_A, CLASS_IN, TTL, 4) + HOST
         answers += 1
+    elif name == "far.xv6.test":
+        # The owner name: a pointer far past the end of the message.
+        w.buf += struct.pack("!H", 0xC000 | 0x3FFF)
+        w.buf += struct.pack("!HHIH", TYPE_A, CLASS_IN, TTL, 4) + HOST
+        answers += 1
     elif owner in ZONE_A:
         if qtype == TYPE_A:
             for addr in ZONE_A[owner]:
                 w.record(owner, TYPE_A, lambda a=addr: w.buf.extend(a))
                 answers += 1
-    elif owner not in ZONE_CNAME and name != "loop.xv6.test":
+    elif owner not in ZONE_CNAME and name not in HOSTILE_OWNER:
         rcode = NXDOMAIN
     struct.pack_into("!HH", w.buf, 2, 0x8400 | rd | rcode, 1)
     struct.pack_into("!H", w.buf, 6, answers)
@@ -126,8 +147,16 @@ def answer(query, tcp):
         head = bytearray(query[: end + 4])
         struct.pack_into("!HH", head, 2, 0x8600 | rd, 1)
         struct.pack_into("!HHH", head, 6, 0, 0, 0)
-        return bytes(head)
-    return msg
+        return [bytes(head)]
+    if name == "short.xv6.test":
+        # Cut inside the record's fixed part: its owner (a 2-byte pointer)
+        # and 5 of its 10 bytes stay.
+        return [msg[: end + 4 + 2 + 5]]
+    if name == "spoof.xv6.test" and not tcp:
+        other = bytearray(msg)
+        struct.pack_into("!H", other, 0, (qid + 1) & 0xFFFF)
+        return [bytes(other), msg]
+    return [msg]
 
 
 def serve_udp(sock):
@@ -138,8 +167,8 @@ def serve_udp(sock):
         except (ValueError, struct.error, IndexError) as e:
             print(f"dns: bad query from {peer}: {e}", file=sys.stderr, flush=True)
             continue
-        if reply is not None:
-            sock.sendto(reply, peer)
+        for msg in reply or []:
+            sock.sendto(msg, peer)
 
 
 def read_exact(conn, n):
@@ -166,8 +195,8 @@ def serve_tcp_conn(conn):
                 reply = answer(query, tcp=True)
             except (ValueError, struct.error, IndexError):
                 return
-            if reply is not None:
-                conn.sendall(struct.pack("!H", len(reply)) + reply)
+            for msg in reply or []:
+                conn.sendall(struct.pack("!H", len(msg)) + msg)
 
 
 def serve_tcp(sock):

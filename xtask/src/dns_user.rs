@@ -11,8 +11,12 @@
 //! and `curl` (to a web server here that answers with the Host header it
 //! got) by name. Then: an A name, all 40 addresses of the truncated one, a
 //! first query the server drops (the retry answers), a dotted address
-//! (no query) and a dotted non-address (refused, no query).
+//! (no query) and a dotted non-address (refused, no query). Each hostile
+//! reply of the server (a compression loop, a reply cut short, a pointer
+//! past the end, another query's id, a CNAME chain too long) moves exactly
+//! its own counter of the resolver (`host -v`), a good lookup none.
 use anyhow::{bail, ensure, Context, Result};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -166,18 +170,27 @@ pub fn test(con: &mut Console, dns: &DnsServer) -> Result<()> {
         "  ok: the README's \"Names\" block: host (a CNAME chain, NXDOMAIN, a truncated reply, a compression loop, a given server), ping, nc -u and curl by name"
     );
 
-    shows(
-        con,
-        "host www.xv6.test",
-        &["www.xv6.test has address 10.0.2.2"],
+    let (_, c) = counted(con, "www.xv6.test", &["www.xv6.test has address 10.0.2.2"])?;
+    moved(
+        &c,
+        "www.xv6.test",
+        None,
+        &[("dns_queries_udp", 1), ("dns_replies", 1)],
     )?;
-    let out = shows(
-        con,
-        "host big.xv6.test",
-        &["big.xv6.test has address 10.0.3.1"],
-    )?;
+    let (out, c) = counted(con, "big.xv6.test", &["big.xv6.test has address 10.0.3.1"])?;
     let addrs = out.matches("big.xv6.test has address").count();
     ensure!(addrs == 40, "host big.xv6.test: {addrs} addresses, not 40");
+    moved(
+        &c,
+        "big.xv6.test",
+        None,
+        &[
+            ("dns_queries_udp", 1),
+            ("dns_replies_truncated", 1),
+            ("dns_queries_tcp", 1),
+            ("dns_replies", 1),
+        ],
+    )?;
     let over_tcp = dns.queries("big.xv6.test", "tcp")?;
     ensure!(
         over_tcp == 2,
@@ -199,6 +212,7 @@ pub fn test(con: &mut Console, dns: &DnsServer) -> Result<()> {
         "  ok: the first query dropped by the server, the retry answered ({:.1?})",
         t.elapsed()
     );
+    hostile_replies_counted(con)?;
     shows(con, "host 10.0.2.2", &["10.0.2.2 has address 10.0.2.2"])?;
     ensure!(
         dns.queries("10.0.2.2", "udp")? == 0,
@@ -213,6 +227,120 @@ pub fn test(con: &mut Console, dns: &DnsServer) -> Result<()> {
         "names passed in {:.1?} (server {server})",
         started.elapsed()
     );
+    Ok(())
+}
+
+/// `host -v NAME`: what it printed (each piece of `want` in it) and the
+/// resolver's counters it listed after `;; resolver counters:`.
+fn counted(
+    con: &mut Console,
+    name: &str,
+    want: &[&str],
+) -> Result<(String, BTreeMap<String, u64>)> {
+    let out = shows(con, &format!("host -v {name}"), want)?;
+    let (_, list) = out
+        .split_once(";; resolver counters:")
+        .with_context(|| format!("host -v {name} listed no counters:\n{out}"))?;
+    let mut counters = BTreeMap::new();
+    for line in list.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(k), Some(v), None) = (words.next(), words.next(), words.next()) {
+            if let Ok(v) = v.parse() {
+                counters.insert(k.to_string(), v);
+            }
+        }
+    }
+    ensure!(
+        counters.len() > 10
+            && counters
+                .keys()
+                .all(|k| k.starts_with("dns_") || k.starts_with("drop_dns_")),
+        "host -v {name}: not the resolver's counters:\n{out}"
+    );
+    Ok((out, counters))
+}
+
+/// Of the resolver's refusals (`drop_dns_*`), exactly `refused` moved,
+/// by 1 (none when `None`), and each of `events` by as much as it says.
+fn moved(
+    counters: &BTreeMap<String, u64>,
+    name: &str,
+    refused: Option<&str>,
+    events: &[(&str, u64)],
+) -> Result<()> {
+    let drops: Vec<(&String, &u64)> = counters
+        .iter()
+        .filter(|(k, v)| k.starts_with("drop_dns_") && **v > 0)
+        .collect();
+    let want: Vec<(String, u64)> = refused.iter().map(|r| (r.to_string(), 1)).collect();
+    let got: Vec<(String, u64)> = drops.iter().map(|(k, v)| ((*k).clone(), **v)).collect();
+    ensure!(
+        got == want,
+        "host -v {name}: refusals moved {got:?}, not {want:?}"
+    );
+    if let Some(r) = refused {
+        ensure!(counters.contains_key(r), "host -v {name}: no counter {r}");
+    }
+    for (k, v) in events {
+        let n = counters.get(*k).copied();
+        ensure!(n == Some(*v), "host -v {name}: {k} is {n:?}, not {v}");
+    }
+    Ok(())
+}
+
+/// Every hostile reply of `xtask/peer/dns.py` refused under its own
+/// counter, and nothing else refused; none hangs (each is a `host -v`
+/// with the console's short timeout).
+fn hostile_replies_counted(con: &mut Console) -> Result<()> {
+    let cases: [(&str, &str, &str); 4] = [
+        (
+            "loop.xv6.test",
+            "malformed reply (name_loop)",
+            "drop_dns_name_loop",
+        ),
+        (
+            "short.xv6.test",
+            "malformed reply (too_short)",
+            "drop_dns_too_short",
+        ),
+        (
+            "far.xv6.test",
+            "malformed reply (name_pointer_out_of_range)",
+            "drop_dns_name_pointer_out_of_range",
+        ),
+        (
+            "chain.xv6.test",
+            "CNAME chain longer than 8",
+            "drop_dns_too_many_cnames",
+        ),
+    ];
+    for (name, says, counter) in cases {
+        let t = Instant::now();
+        let (_, c) = counted(con, name, &[&format!("host: {name}: {says}")])?;
+        moved(
+            &c,
+            name,
+            Some(counter),
+            &[("dns_queries_udp", 1), ("dns_replies", 0)],
+        )?;
+        eprintln!(
+            "  ok: host -v {name}: refused, {counter} 1 and no other ({:.1?})",
+            t.elapsed()
+        );
+    }
+    // Another query's reply first: skipped, counted, and the real one used.
+    let (_, c) = counted(
+        con,
+        "spoof.xv6.test",
+        &["spoof.xv6.test has address 10.0.2.2"],
+    )?;
+    moved(
+        &c,
+        "spoof.xv6.test",
+        Some("drop_dns_not_ours"),
+        &[("dns_queries_udp", 1), ("dns_replies", 1)],
+    )?;
+    eprintln!("  ok: host -v spoof.xv6.test: a reply with another id skipped (drop_dns_not_ours 1), the right one used");
     Ok(())
 }
 

@@ -1,10 +1,13 @@
-//! host: looks a name up. `host NAME [SERVER[:PORT]]` prints the CNAME
+//! host: looks a name up. `host [-v] NAME [SERVER[:PORT]]` prints the CNAME
 //! chain that leads to NAME's canonical name and its IPv4 addresses, as
 //! BIND's `host` does; SERVER (port 53 unless given) replaces the name
 //! servers of /etc/resolv.conf or the interface. A dotted address is
 //! printed as it is, without a query. Exit status 1 when NAME has no
 //! address (no such name, a malformed or truncated reply that TCP could
-//! not complete, no reply).
+//! not complete, no reply). `-v` then prints the resolver's counters
+//! (`ulib::dns::stats`), every one, zero or not, one `  name value` line
+//! each after `;; resolver counters:`: the queries sent, the replies
+//! used, and each reply refused, under its reason.
 #![no_std]
 #![no_main]
 
@@ -17,7 +20,7 @@ use ulib::inet::{parse_ip, parse_sockaddr, Addr, Ip};
 
 ulib::entry!(main);
 
-const USAGE: &str = "host NAME [SERVER[:PORT]]";
+const USAGE: &str = "host [-v] NAME [SERVER[:PORT]]";
 
 fn server(arg: &str) -> Result<SockAddrIn, alloc::string::String> {
     parse_ip(arg)
@@ -27,9 +30,25 @@ fn server(arg: &str) -> Result<SockAddrIn, alloc::string::String> {
 }
 
 fn main(argv: &[&str]) -> i32 {
-    let (name, servers) = match argv {
-        [_, name] => (*name, None),
-        [_, name, s] => match server(s) {
+    let (verbose, rest) = match argv.get(1) {
+        Some(&"-v") => (true, &argv[2..]),
+        _ => (false, argv.get(1..).unwrap_or(&[])),
+    };
+    let status = lookup(rest);
+    if verbose {
+        ulib::println!(";; resolver counters:");
+        for (name, value) in dns::stats::counters() {
+            ulib::println!("  {name} {value}");
+        }
+    }
+    status
+}
+
+/// Looks `NAME [SERVER]` up and prints what it found; the exit status.
+fn lookup(rest: &[&str]) -> i32 {
+    let (name, servers) = match rest {
+        [name] => (*name, None),
+        [name, s] => match server(s) {
             Ok(s) => (*name, Some(alloc::vec![s])),
             Err(problem) => return args::bad("host", &problem, USAGE),
         },
