@@ -17,8 +17,12 @@
 //! from DHCP). Our
 //! extension to resolv.conf: `nameserver A.B.C.D:PORT` names a server on
 //! another port than 53 (tests run theirs on an unprivileged port).
+//!
+//! The other side, for `dnsd`: [`server`] answers queries from a table of
+//! names.
 
 pub mod message;
+pub mod server;
 pub mod stats;
 
 use crate::inet::{parse_ip, parse_sockaddr};

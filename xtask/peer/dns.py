@@ -17,15 +17,18 @@ The zone (every name under xv6.test; class IN):
   loop.xv6.test    answered with an owner name whose compression pointer
                    points back into itself (a loop)
   flaky.xv6.test   A 10.0.2.2, but the first query for it is dropped
-  short.xv6.test   answered with its reply cut inside the A record's
-                   fixed part, TC not set (a reply too short)
-  far.xv6.test     answered with an owner name that points past the end
-                   of the message
+  short.xv6.test   truncated (TC) over UDP; over TCP the length
+                   announces the whole reply, but the connection ends
+                   inside its A record (a reply cut short)
+  far.xv6.test     truncated (TC) over UDP; over TCP answered with an
+                   owner name that points past the end of the message
   spoof.xv6.test   A 10.0.2.2 over UDP, after a first reply with another
                    id (one that answers another query)
   chain.xv6.test   a chain of 9 CNAMEs (c1.chain.xv6.test ... c9), one
                    more than the resolver follows, to A 10.0.2.2
-Answers compress names (RFC 1035, section 4.1.4). Each query is logged
+The last two go malformed over TCP only, where the tests' tshark reads
+every payload as plain data: a malformed DNS message over UDP would be
+flagged there as a malformed frame. Answers compress names (RFC 1035, section 4.1.4). Each query is logged
 to stderr as "dns: query NAME TYPE over udp|tcp".
 """
 import socket
@@ -47,6 +50,16 @@ for name in ("short.xv6.test", "spoof.xv6.test"):
     ZONE_A[name] = [HOST]
 # Names whose owner name is written wrong on purpose (see `answer`).
 HOSTILE_OWNER = ("loop.xv6.test", "far.xv6.test")
+# Names answered malformed over TCP only (truncated over UDP).
+OVER_TCP = ("short.xv6.test", "far.xv6.test")
+
+
+class Cut:
+    """A reply over TCP that ends early: its length announces `whole`
+    bytes, `data` (fewer) follow, then the connection closes."""
+
+    def __init__(self, whole, data):
+        self.whole, self.data = whole, data
 TYPE_A, TYPE_CNAME, CLASS_IN = 1, 5, 1
 NXDOMAIN = 3
 UDP_MAX = 512
@@ -142,7 +155,7 @@ def answer(query, tcp):
     struct.pack_into("!HH", w.buf, 2, 0x8400 | rd | rcode, 1)
     struct.pack_into("!H", w.buf, 6, answers)
     msg = bytes(w.buf)
-    if not tcp and len(msg) > UDP_MAX:
+    if not tcp and (len(msg) > UDP_MAX or name in OVER_TCP):
         # Truncated: the header (TC set, no records) and the question.
         head = bytearray(query[: end + 4])
         struct.pack_into("!HH", head, 2, 0x8600 | rd, 1)
@@ -151,7 +164,7 @@ def answer(query, tcp):
     if name == "short.xv6.test":
         # Cut inside the record's fixed part: its owner (a 2-byte pointer)
         # and 5 of its 10 bytes stay.
-        return [msg[: end + 4 + 2 + 5]]
+        return [Cut(len(msg), msg[: end + 4 + 2 + 5])]
     if name == "spoof.xv6.test" and not tcp:
         other = bytearray(msg)
         struct.pack_into("!H", other, 0, (qid + 1) & 0xFFFF)
@@ -196,6 +209,9 @@ def serve_tcp_conn(conn):
             except (ValueError, struct.error, IndexError):
                 return
             for msg in reply or []:
+                if isinstance(msg, Cut):
+                    conn.sendall(struct.pack("!H", msg.whole) + msg.data)
+                    return
                 conn.sendall(struct.pack("!H", len(msg)) + msg)
 
 

@@ -12,9 +12,10 @@
 //! got) by name. Then: an A name, all 40 addresses of the truncated one, a
 //! first query the server drops (the retry answers), a dotted address
 //! (no query) and a dotted non-address (refused, no query). Each hostile
-//! reply of the server (a compression loop, a reply cut short, a pointer
-//! past the end, another query's id, a CNAME chain too long) moves exactly
-//! its own counter of the resolver (`host -v`), a good lookup none.
+//! reply of the server (a compression loop, a CNAME chain too long,
+//! another query's id over UDP; a reply cut short and a pointer past the
+//! end over TCP) moves exactly its own counter of the resolver
+//! (`host -v`), a good lookup none.
 use anyhow::{bail, ensure, Context, Result};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -288,41 +289,52 @@ fn moved(
     Ok(())
 }
 
+/// Counters of events and by how much each moved.
+type Events = [(&'static str, u64)];
+
 /// Every hostile reply of `xtask/peer/dns.py` refused under its own
 /// counter, and nothing else refused; none hangs (each is a `host -v`
 /// with the console's short timeout).
 fn hostile_replies_counted(con: &mut Console) -> Result<()> {
-    let cases: [(&str, &str, &str); 4] = [
+    // Over UDP: the reply is refused.
+    let udp = [("dns_queries_udp", 1), ("dns_replies", 0)];
+    // Truncated over UDP (TC), then the reply over TCP is refused.
+    let tcp = [
+        ("dns_queries_udp", 1),
+        ("dns_replies_truncated", 1),
+        ("dns_queries_tcp", 1),
+        ("dns_replies", 0),
+    ];
+    let cases: [(&str, &str, &str, &Events); 4] = [
         (
             "loop.xv6.test",
             "malformed reply (name_loop)",
             "drop_dns_name_loop",
-        ),
-        (
-            "short.xv6.test",
-            "malformed reply (too_short)",
-            "drop_dns_too_short",
-        ),
-        (
-            "far.xv6.test",
-            "malformed reply (name_pointer_out_of_range)",
-            "drop_dns_name_pointer_out_of_range",
+            &udp,
         ),
         (
             "chain.xv6.test",
             "CNAME chain longer than 8",
             "drop_dns_too_many_cnames",
+            &udp,
+        ),
+        (
+            "short.xv6.test",
+            "malformed reply (too_short)",
+            "drop_dns_too_short",
+            &tcp,
+        ),
+        (
+            "far.xv6.test",
+            "malformed reply (name_pointer_out_of_range)",
+            "drop_dns_name_pointer_out_of_range",
+            &tcp,
         ),
     ];
-    for (name, says, counter) in cases {
+    for (name, says, counter, events) in cases {
         let t = Instant::now();
         let (_, c) = counted(con, name, &[&format!("host: {name}: {says}")])?;
-        moved(
-            &c,
-            name,
-            Some(counter),
-            &[("dns_queries_udp", 1), ("dns_replies", 0)],
-        )?;
+        moved(&c, name, Some(counter), events)?;
         eprintln!(
             "  ok: host -v {name}: refused, {counter} 1 and no other ({:.1?})",
             t.elapsed()

@@ -11,8 +11,10 @@
 //!   of this run (or, with no tmux or no terminal, how to start each half
 //!   in its own terminal with `cargo xtask qemu --lan-peer a|b`).
 //! - [`test`] (part of `cargo xtask test`): b's lease from a's `dhcpd`,
-//!   ARP, ping, UDP echo and chat in both directions, then tshark over
-//!   both captures (the DHCP exchange included).
+//!   with a's `dnsd` as its name server, which b then asks for names
+//!   (no resolv.conf on b); ARP, ping, UDP echo and chat in both
+//!   directions, then tshark over both captures (the DHCP exchange and
+//!   the DNS queries included).
 use anyhow::{bail, ensure, Context, Result};
 use std::io::IsTerminal;
 use std::process::{Command, Stdio};
@@ -118,6 +120,7 @@ pub fn test(images: &Images) -> Result<()> {
     // a is static and serves; b has no address of its own.
     configure(a, pa_.ip, pa_.mac, NETMASK, NO_GATEWAY)?;
     dhcp_from_a(a, b, pb_)?;
+    names_from_a(a, b, pa_, pb_)?;
 
     arp_resolves(a, pb_.ip, pb_.mac)?;
     arp_resolves(b, pa_.ip, pa_.mac)?;
@@ -182,24 +185,29 @@ pub fn test(images: &Images) -> Result<()> {
     Ok(())
 }
 
-/// a runs `dhcpd`; b (booted with no server on the link, so still asking)
-/// restarts its client with `ifconfig dhcp` and must get the first address
-/// of a's pool, a's netmask and a as its server.
+/// a runs `dnsd` (a's name from a hosts file typed in the guest, b's
+/// from its command line) and `dhcpd -n`, naming a as the name server;
+/// b (booted with no server on the link, so still asking) restarts its
+/// client with `ifconfig dhcp` and must get the first address of a's
+/// pool, a's netmask, a as its server and a as its name server.
 fn dhcp_from_a(a: &mut Console, b: &mut Console, pb: Peer) -> Result<()> {
     let before = b.run("ifconfig", SHORT)?;
     ensure!(
         before.contains("inet 0.0.0.0 ") && before.contains("dhcp selecting"),
         "b should have no address and still be asking before a serves:\n{before}"
     );
-    // Its log to a file, so nothing it prints lands between a's commands.
-    a.run("dhcpd > dhcpd.log &", SHORT)?;
+    // The logs to files, so nothing they print lands between a's commands.
+    a.run("echo 10.0.9.1 a.lan gw.lan > hosts", SHORT)?;
+    a.run("dnsd -f hosts b.lan=10.0.9.2 > dnsd.log &", SHORT)?;
+    a.run("dhcpd -n 10.0.9.1 > dhcpd.log &", SHORT)?;
     std::thread::sleep(Duration::from_millis(300));
     let out = b.run("ifconfig dhcp", SHORT)?;
     ensure!(
         out.contains(&format!("inet {} ", pb.ip))
             && out.contains(&format!("netmask {NETMASK} "))
+            && out.contains("dns 10.0.9.1")
             && out.contains("dhcp bound  server 10.0.9.1  lease 3600 s"),
-        "b did not get {} from a's dhcpd:\n{out}",
+        "b did not get {} and name server 10.0.9.1 from a's dhcpd:\n{out}",
         pb.ip
     );
     let log = a.run("cat dhcpd.log", SHORT)?;
@@ -208,8 +216,91 @@ fn dhcp_from_a(a: &mut Console, b: &mut Console, pb: Peer) -> Result<()> {
             && log.contains(&format!("dhcpd: ACK {} to {}", pb.ip, pb.mac)),
         "a's dhcpd log:\n{log}"
     );
-    eprintln!("DHCP: b got {} from dhcpd on a", pb.ip);
+    eprintln!(
+        "DHCP: b got {} and name server 10.0.9.1 from dhcpd on a",
+        pb.ip
+    );
     Ok(())
+}
+
+/// b, with no resolv.conf, asks the name server its lease gave (a's
+/// `dnsd`) for names: `host`, `host -v` (no refusal counted), a name a
+/// does not serve (NXDOMAIN), `ping` by name; datagrams that are no DNS
+/// queries are refused by `dnsd` (logged under their reasons), which
+/// answers on after them.
+fn names_from_a(a: &mut Console, b: &mut Console, pa: Peer, pb: Peer) -> Result<()> {
+    let started = Instant::now();
+    let conf = b.run("cat /etc/resolv.conf", SHORT)?;
+    ensure!(
+        !conf.contains("nameserver"),
+        "b has a resolv.conf; it must use its lease's name server:\n{conf}"
+    );
+    shows(b, "host a.lan", &[format!("a.lan has address {}", pa.ip)])?;
+    shows(b, "host gw.lan", &[format!("gw.lan has address {}", pa.ip)])?;
+    let out = shows(
+        b,
+        "host -v b.lan",
+        &[format!("b.lan has address {}", pb.ip)],
+    )?;
+    let refused: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("drop_dns_") && !l.ends_with(" 0"))
+        .collect();
+    ensure!(
+        out.contains("dns_replies 1") && refused.is_empty(),
+        "host -v b.lan: a good lookup moved {refused:?}:\n{out}"
+    );
+    shows(
+        b,
+        "host nope.lan",
+        &["host: nope.lan: no such name (NXDOMAIN)".into()],
+    )?;
+    shows(
+        b,
+        "ping -c 2 -i 200 a.lan",
+        &["2 packets transmitted, 2 received".into()],
+    )?;
+    // Datagrams that are no DNS queries, sent over a's loopback (tshark
+    // would rightly flag them as malformed DNS on the link's captures):
+    // three bytes, shorter than a header (no reply); text, whose header
+    // has no standard opcode (NOTIMP).
+    a.run("echo hi | nc -u -w 500 127.0.0.1 53", SHORT)?;
+    a.run(
+        "echo no-dns-query-at-all | nc -u -w 500 127.0.0.1 53 > notimp",
+        SHORT,
+    )?;
+    shows(b, "host a.lan", &[format!("a.lan has address {}", pa.ip)])?;
+    let log = a.run("cat dnsd.log", SHORT)?;
+    for want in [
+        "dnsd: serving 3 names on port 53".to_string(),
+        format!("dnsd: A a.lan from {}:", pb.ip),
+        format!("dnsd: A nope.lan from {}:", pb.ip),
+        "NXDOMAIN".into(),
+        "dnsd: query from 127.0.0.1:".into(),
+        "refused (too_short), no reply".into(),
+        "refused (not a standard query)".into(),
+    ] {
+        ensure!(log.contains(&want), "a's dnsd log lacks {want:?}:\n{log}");
+    }
+    eprintln!(
+        "DNS: b (no resolv.conf) resolved a.lan, gw.lan, b.lan, pinged a.lan and got NXDOMAIN through dnsd on a, its lease's name server; a malformed query refused ({:.1?})",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Runs `line` on `con`; each of `want` must be in what it prints.
+fn shows(con: &mut Console, line: &str, want: &[String]) -> Result<String> {
+    let out = con.run(line, SHORT)?;
+    for w in want {
+        ensure!(
+            out.contains(w.as_str()),
+            "{}: `{line}` did not print {w:?}:\n{out}",
+            con.name
+        );
+    }
+    Ok(out)
 }
 
 /// `cargo xtask qemu --lan`: both guests, each console in a tmux pane of

@@ -1,9 +1,11 @@
 //! dhcpd: a DHCP server (RFC 2131) for the two-guest LAN.
-//! `dhcpd [first-address [count [lease-seconds]]]` hands out `count`
-//! addresses (default 16, at most [`POOL_MAX`]) from `first-address`
-//! (default: the one after ours) on our subnet, each for `lease-seconds`
-//! (default 3600), with our netmask, our gateway as router and our name
-//! server, if we have them; the server id is our address. A client keeps
+//! `dhcpd [-n NAMESERVER] [first-address [count [lease-seconds]]]` hands
+//! out `count` addresses (default 16, at most [`POOL_MAX`]) from
+//! `first-address` (default: the one after ours) on our subnet, each for
+//! `lease-seconds` (default 3600), with our netmask, our gateway as router
+//! if we have one, and as name server (option 6) NAMESERVER, else ours if
+//! we have one (`-n` with our own address when this guest runs `dnsd`);
+//! the server id is our address. A client keeps
 //! its address for as long as dhcpd runs (found again by its MAC); a
 //! declined address is not offered again; a released one is free again.
 //! Replies go by broadcast to a client without an address, to its address
@@ -27,7 +29,7 @@ use wire::Emit;
 
 ulib::entry!(main);
 
-const USAGE: &str = "dhcpd [first-address [count [lease-seconds]]]";
+const USAGE: &str = "dhcpd [-n NAMESERVER] [first-address [count [lease-seconds]]]";
 /// The most addresses one dhcpd hands out.
 const POOL_MAX: usize = 64;
 
@@ -46,6 +48,8 @@ struct Server {
     slots: [Slot; POOL_MAX],
     count: usize,
     lease_s: u32,
+    /// The name server handed out (none: 0.0.0.0).
+    dns: [u8; 4],
 }
 
 /// What a client's message says.
@@ -73,8 +77,16 @@ fn main(argv: &[&str]) -> i32 {
         slots: [Slot::Free; POOL_MAX],
         count: 16,
         lease_s: 3600,
+        dns: me.dns,
     };
-    let rest = &argv[1..];
+    let mut rest = &argv[1..];
+    if let ["-n", ns, more @ ..] = rest {
+        match args::ip(ns) {
+            Ok(ip) => server.dns = ip,
+            Err(p) => return args::bad("dhcpd", &p, USAGE),
+        }
+        rest = more;
+    }
     if rest.len() > 3 {
         return args::bad("dhcpd", "too many arguments", USAGE);
     }
@@ -111,11 +123,12 @@ fn main(argv: &[&str]) -> i32 {
         return ulib::fail("dhcpd", "bind", e);
     }
     ulib::println!(
-        "dhcpd: serving {} - {} on port {}, leases of {} s",
+        "dhcpd: serving {} - {} on port {}, leases of {} s, name server {}",
         Ip(first.to_be_bytes()),
         Ip(last.to_be_bytes()),
         DhcpPort::SERVER.0,
-        server.lease_s
+        server.lease_s,
+        Ip(server.dns)
     );
     let mut buf = vec![0u8; 1500];
     loop {
@@ -306,9 +319,9 @@ impl Server {
                 let code = DhcpOptionCode::ROUTER;
                 put_list(out, &mut at, &DhcpRoutersRepr { code }, me.gateway)?;
             }
-            if me.dns != [0; 4] {
+            if self.dns != [0; 4] {
                 let code = DhcpOptionCode::DNS_SERVER;
-                put_list(out, &mut at, &DhcpDnsServersRepr { code }, me.dns)?;
+                put_list(out, &mut at, &DhcpDnsServersRepr { code }, self.dns)?;
             }
         }
         *out.get_mut(at)? = DhcpOptionCode::END.0;
