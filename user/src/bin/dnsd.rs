@@ -7,8 +7,8 @@
 //! generated DNS formats. A query it cannot read is refused under the
 //! rule it breaks (FORMERR when its header was readable, else no reply)
 //! and the server goes on. Each query is printed as it is answered:
-//! `dnsd: A NAME from A.B.C.D:PORT: ADDR ...`, `NXDOMAIN`, or `refused
-//! (reason)`.
+//! `dnsd: TYPE NAME from A.B.C.D:PORT: ADDR ...` (or `NXDOMAIN`, or `no A
+//! record`), or `dnsd: query from A.B.C.D:PORT: refused (reason)`.
 #![no_std]
 #![no_main]
 
@@ -103,13 +103,15 @@ fn main(argv: &[&str]) -> i32 {
 
 /// Prints what the reply to `from` says.
 fn say(r: &Reply, from: abi::net::SockAddrIn) {
-    let name = r.name.as_deref().unwrap_or("?");
-    if let Some(why) = r.refused {
+    let Some((name, qtype)) = &r.question else {
+        let why = r.refused.map(|w| alloc::format!("{w}")).unwrap_or_default();
         ulib::println!("dnsd: query from {}: refused ({why})", Addr(from));
-    } else if r.rcode == DnsRcode::NX_DOMAIN {
-        ulib::println!("dnsd: A {name} from {}: NXDOMAIN", Addr(from));
+        return;
+    };
+    if r.rcode == DnsRcode::NX_DOMAIN {
+        ulib::println!("dnsd: {qtype:?} {name} from {}: NXDOMAIN", Addr(from));
     } else {
-        let mut line = alloc::format!("dnsd: A {name} from {}:", Addr(from));
+        let mut line = alloc::format!("dnsd: {qtype:?} {name} from {}:", Addr(from));
         for ip in &r.addrs {
             line += &alloc::format!(" {}", Ip(*ip));
         }

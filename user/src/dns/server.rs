@@ -96,8 +96,9 @@ pub struct Reply {
     /// The reply's bytes at the front of the buffer.
     pub len: usize,
     pub rcode: DnsRcode,
-    /// The name asked for, as dotted text (none when the query was refused).
-    pub name: Option<String>,
+    /// The name asked for, as dotted text, and the type asked for (none
+    /// when the query was refused).
+    pub question: Option<(String, DnsType)>,
     /// The addresses sent (empty for NXDOMAIN and NODATA).
     pub addrs: Vec<[u8; 4]>,
     /// Why it is FORMERR or NOTIMP, if it is.
@@ -153,7 +154,7 @@ pub fn answer(zone: &Zone, query: &[u8], out: &mut [u8; REPLY_MAX]) -> Result<Re
         Ok(Reply {
             len: DnsHeader::LEN,
             rcode,
-            name: None,
+            question: None,
             addrs: Vec::new(),
             refused: Some(why),
         })
@@ -218,7 +219,7 @@ pub fn answer(zone: &Zone, query: &[u8], out: &mut [u8; REPLY_MAX]) -> Result<Re
     Ok(Reply {
         len: at,
         rcode,
-        name: Some(qname.to_string()),
+        question: Some((qname.to_string(), question.qtype())),
         addrs,
         refused: None,
     })
