@@ -134,14 +134,27 @@ fn three_duplicate_acks_retransmit_at_once() {
     assert_eq!(n, data.len());
     let segs = t.segs();
     assert!(segs.len() >= 2, "the initial window: {}", segs.len());
-    // The first is lost; each later one draws a duplicate ACK.
+    // The first is lost; each later one draws a duplicate ACK. The first
+    // two each let one new segment out (limited transmit, RFC 3042), the
+    // third brings the lost one again.
     let lost = segs[0].clone();
-    for _ in 0..3 {
+    let next_new = segs.last().unwrap().seq + segs.last().unwrap().payload.len() as u32;
+    let mut re = Vec::new();
+    for i in 0..3u32 {
         t.input(&p.frame(ACK, &[]));
+        let out = t.segs();
+        assert_eq!(out.len(), 1, "one segment per duplicate");
+        if i < 2 {
+            assert_eq!(
+                out[0].seq,
+                next_new + i * 1448,
+                "new data, limited transmit"
+            );
+        }
+        re.extend(out);
     }
-    let re = t.segs();
-    assert_eq!(re[0].seq, lost.seq, "fast retransmit");
-    assert_eq!(re[0].payload, lost.payload);
+    assert_eq!(re[2].seq, lost.seq, "fast retransmit");
+    assert_eq!(re[2].payload, lost.payload);
     assert_eq!(t.counter("tcp_fast_retransmits"), 1);
     assert_eq!(t.counter("tcp_dup_acks_in"), 3);
     assert_eq!(t.counter("tcp_rto_timeouts"), 0);
@@ -430,8 +443,15 @@ fn sack_blocks_choose_the_holes_recovery_resends() {
         t.input(&p.frame_with(p.seq, una, ACK, &sack_options(&p, blocks), &[]));
         t.segs()
     };
-    assert!(dup(&mut t, &[(s[1].0, s[1].1)]).is_empty());
-    assert!(dup(&mut t, &[(s[1].0, s[2].1)]).is_empty());
+    // The first two send new data only (limited transmit, RFC 3042).
+    let end = s.last().unwrap().1;
+    let limited = dup(&mut t, &[(s[1].0, s[1].1)]);
+    assert_eq!(limited.iter().map(|g| g.seq).collect::<Vec<_>>(), [end]);
+    let limited = dup(&mut t, &[(s[1].0, s[2].1)]);
+    assert_eq!(
+        limited.iter().map(|g| g.seq).collect::<Vec<_>>(),
+        [end + 1448]
+    );
     let fast = dup(&mut t, &[(s[1].0, s[3].1)]);
     assert_eq!(fast.len(), 1);
     assert_eq!(fast[0].seq, s[0].0, "fast retransmit of the first hole");

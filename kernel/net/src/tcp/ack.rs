@@ -6,7 +6,7 @@
 //! connection established; doubtful segments draw a rate-limited challenge
 //! ACK (RFC 5961).
 
-use super::congestion::Reno;
+use super::congestion::{Reno, DUP_ACK_THRESHOLD};
 use super::input::Seg;
 use super::{TcpState, ACK_THROTTLE_PER_SEC, MSL_MS};
 use crate::counters::Stat;
@@ -66,9 +66,10 @@ impl Stack {
         let t = &mut self.tcp.conns[c];
         t.dupacks += 1;
         let (flight, nxt) = (t.flight(), t.snd_max);
+        let lost = t.sacked.first_is_lost(DUP_ACK_THRESHOLD, mss);
         let fast =
             t.cc.as_mut()
-                .is_some_and(|cc| cc.on_dup_ack(flight, nxt, mss));
+                .is_some_and(|cc| cc.on_dup_ack(flight, nxt, mss, lost));
         if fast {
             self.counters.bump(Stat::TcpFastRetransmits);
             self.tcp_retransmit_first(env, c);

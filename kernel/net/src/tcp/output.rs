@@ -278,7 +278,7 @@ impl Stack {
             } else {
                 0
             };
-            let cwnd = t.cc.as_ref().map_or(u32::MAX, |cc| cc.cwnd());
+            let cwnd = t.cc.as_ref().map_or(u32::MAX, |cc| cc.send_window(mss));
             let wnd = t.snd_wnd.min(cwnd);
             let in_flight = t.snd_nxt.diff(t.snd_una);
             let usable = wnd.saturating_sub(in_flight);
