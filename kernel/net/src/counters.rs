@@ -212,6 +212,9 @@ named_enum! {
         TcpSackRetransmits = "tcp_sack_retransmits",
         /// The retransmission timer expired.
         TcpRtoTimeouts = "tcp_rto_timeouts",
+        /// Tail loss probes sent (RFC 8985 7): the flight's end went
+        /// unanswered for two round trips.
+        TcpTailLossProbes = "tcp_tail_loss_probes",
         /// Connections that gave up after their retries (ETIMEDOUT).
         TcpConnTimeouts = "tcp_conn_timeouts",
         TcpDupAcksIn = "tcp_dup_acks_in",

@@ -179,6 +179,34 @@ fn three_duplicate_acks_retransmit_at_once() {
 }
 
 #[test]
+fn a_silent_tail_draws_a_probe_two_round_trips_later() {
+    let mut t = T::new();
+    let (c, mut p) = t.connected(7);
+    t.input(&p.frame(ACK, &[]));
+    // Two segments, and nothing comes back.
+    t.send(c, &[2; 2 * 1448]).unwrap();
+    let tail = t.segs();
+    assert_eq!(tail.len(), 2);
+    let out = run_timers_by(&mut t, 150, 1);
+    // RFC 8985 7.2: two round trips (here well under a millisecond,
+    // so the 10 ms floor); nothing new to send, so the last segment
+    // again, long before the retransmission timer (at least 200 ms).
+    let times: Vec<u64> = out.iter().map(|(ms, _)| *ms).collect();
+    assert_eq!(times, [10], "one probe: {out:?}");
+    assert_eq!(out[0].1.seq, tail[1].seq, "the last segment");
+    assert_eq!(out[0].1.payload, tail[1].payload);
+    assert_eq!(t.counter("tcp_tail_loss_probes"), 1);
+    assert_eq!(t.counter("tcp_rto_timeouts"), 0);
+    // One probe at a time: the next is the timer's.
+    let later = run_timers_by(&mut t, 300, 10);
+    assert_eq!(t.counter("tcp_tail_loss_probes"), 1);
+    assert_eq!(t.counter("tcp_rto_timeouts"), 1);
+    assert_eq!(later[0].1.seq, tail[0].seq, "go back to SND.UNA");
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.finish_all();
+}
+
+#[test]
 fn a_zero_window_is_probed_until_it_opens() {
     let mut t = T::new();
     let (c, mut p) = t.connected(7);

@@ -218,7 +218,7 @@ fn bulk_transfer(w: Faults, seed: u64, len: usize) -> Cost {
     assert_eq!(counter(&b, "rx_bytes_copied"), 0);
     assert_eq!(counter(&b, "rx_bytes_to_user"), len as u64);
     eprintln!(
-        "loss {loss}%: {len} bytes in {took_ms} ms, {} segments out, {} retransmitted, {} timeouts, {} fast; PAWS dropped {} at the sender, {} at the receiver; {} dup acks in",
+        "loss {loss}%: {len} bytes in {took_ms} ms, {} segments out, {} retransmitted, {} timeouts, {} fast; PAWS dropped {} at the sender, {} at the receiver; {} dup acks in, {} probes",
         counter(&a, "tcp_segs_out"),
         counter(&a, "tcp_retransmits"),
         counter(&a, "tcp_rto_timeouts"),
@@ -226,6 +226,7 @@ fn bulk_transfer(w: Faults, seed: u64, len: usize) -> Cost {
         counter(&a, "drop_tcp_paws"),
         counter(&b, "drop_tcp_paws"),
         counter(&a, "tcp_dup_acks_in"),
+        counter(&a, "tcp_tail_loss_probes"),
     );
     if loss > 0 {
         assert!(counter(&a, "tcp_retransmits") > 0);

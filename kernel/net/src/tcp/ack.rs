@@ -53,6 +53,8 @@ impl Stack {
         } else {
             0
         };
+        self.tcp_tlp_acked(c, seg.ack);
+        self.tcp_arm_tlp(now, c);
         if partial {
             self.tcp_retransmit_next(env, c);
         }
@@ -139,6 +141,7 @@ impl Stack {
         t.state = TcpState::TimeWait;
         t.timers.linger = now + 2 * MSL_MS;
         t.timers.rto = 0;
+        t.timers.pto = 0;
         t.timers.persist = 0;
     }
 }

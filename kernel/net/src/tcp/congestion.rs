@@ -41,6 +41,8 @@ pub struct Reno {
     /// The timer expired and no new data was acknowledged since: a second
     /// expiry keeps ssthresh (RFC 5681 section 3.1, after equation 4).
     timed_out: bool,
+    /// A tail loss probe may exceed cwnd by one segment.
+    probe: bool,
 }
 
 impl Reno {
@@ -63,6 +65,7 @@ impl Reno {
             recover: None,
             last_ack: None,
             timed_out: false,
+            probe: false,
         }
     }
 
@@ -127,6 +130,26 @@ impl Reno {
         false
     }
 
+    /// A tail loss probe is due: one segment may go out beyond cwnd
+    /// (RFC 8985 7.3), until [`Reno::probe_done`].
+    pub fn allow_probe(&mut self) {
+        self.probe = true;
+    }
+
+    pub fn probe_done(&mut self) {
+        self.probe = false;
+    }
+
+    /// A probe that sent old data again was acknowledged: a loss may
+    /// have been repaired without any duplicate ACK, so the window is
+    /// halved as for a fast retransmit (RFC 8985 7.4.2), without the
+    /// recovery a retransmission already ended.
+    pub fn on_probe_repair(&mut self, mss: u32) {
+        let mss = mss.max(1);
+        self.ssthresh = (self.cwnd / 2).max(2 * mss);
+        self.cwnd = self.ssthresh;
+    }
+
     /// What may be in flight: cwnd, and while the first two duplicate
     /// ACKs come in, one more segment for each (RFC 3042, limited
     /// transmit: new data keeps the ACKs coming, so a window too small
@@ -138,7 +161,8 @@ impl Reno {
         } else {
             self.dup_acks.min(DUP_ACK_THRESHOLD - 1)
         };
-        self.cwnd.saturating_add(limited * mss.max(1))
+        let probe = self.probe as u32;
+        self.cwnd.saturating_add((limited + probe) * mss.max(1))
     }
 
     /// A duplicate ACK, with `flight` bytes outstanding and `snd_nxt` the

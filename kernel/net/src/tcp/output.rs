@@ -345,6 +345,9 @@ impl Stack {
             }
             t.timers.persist = 0;
         }
+        if sent_any {
+            self.tcp_arm_tlp(now, c);
+        }
         let t = &mut self.tcp.conns[c];
         if !sent_any && t.ack_now {
             self.tcp_send_ack(env, c);
@@ -399,7 +402,13 @@ impl Stack {
     /// Sends the data from `seq` again (at most `limit` bytes and one
     /// segment, and the FIN when it follows), leaving SND.NXT where it
     /// is; returns the sequence space sent.
-    fn tcp_retransmit_at(&mut self, env: &mut dyn NetEnv, c: usize, seq: Seq, limit: u32) -> u32 {
+    pub(crate) fn tcp_retransmit_at(
+        &mut self,
+        env: &mut dyn NetEnv,
+        c: usize,
+        seq: Seq,
+        limit: u32,
+    ) -> u32 {
         let mss = self.tcp_payload_max(c);
         let t = &self.tcp.conns[c];
         let end = t.sndbuf.end();

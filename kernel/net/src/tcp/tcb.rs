@@ -50,6 +50,8 @@ pub(crate) struct Agreed {
 pub(crate) struct Timers {
     /// Retransmission (RFC 6298), also of the SYN and of the FIN.
     pub rto: u64,
+    /// Tail loss probe (RFC 8985 7), earlier than `rto`.
+    pub pto: u64,
     /// The ACK we delay (RFC 1122 4.2.3.2).
     pub delack: u64,
     /// Zero-window probe (RFC 9293 3.8.6.1).
@@ -128,6 +130,9 @@ pub(crate) struct Vars {
     /// A segment being timed (Karn): its end and when it was sent.
     pub rtt_probe: Option<(Seq, u64)>,
     pub dupacks: u32,
+    /// The probe in flight (RFC 8985 TLP.end_seq): what ACK ends it, and
+    /// whether it sent old data again.
+    pub tlp: Option<(Seq, bool)>,
     /// What the peer's SACK blocks say it holds beyond SND.UNA.
     pub sacked: Scoreboard,
     /// The end of the last hole resent in this recovery (RFC 6675
@@ -215,6 +220,7 @@ impl Vars {
             cc: None,
             timers: Timers {
                 rto: 0,
+                pto: 0,
                 delack: 0,
                 persist: 0,
                 linger: 0,
@@ -228,6 +234,7 @@ impl Vars {
             ka_sent_ms: 0,
             rtt_probe: None,
             dupacks: 0,
+            tlp: None,
             sacked: Scoreboard::new(),
             high_rxt: Seq(0),
             unacked_segs: 0,
