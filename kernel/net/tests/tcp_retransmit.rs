@@ -181,7 +181,7 @@ fn three_duplicate_acks_retransmit_at_once() {
 #[test]
 fn a_silent_tail_draws_a_probe_two_round_trips_later() {
     let mut t = T::new();
-    let (c, mut p) = t.connected(7);
+    let (c, p) = t.connected(7);
     t.input(&p.frame(ACK, &[]));
     // Two segments, and nothing comes back.
     t.send(c, &[2; 2 * 1448]).unwrap();
