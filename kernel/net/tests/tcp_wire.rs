@@ -144,6 +144,8 @@ fn tick(a: &mut Host, b: &mut Host, ms: u64) {
 struct Cost {
     timeouts: u64,
     fast_retransmits: u64,
+    tail_probes: u64,
+    lost_retransmits: u64,
 }
 
 fn bulk_transfer(w: Faults, seed: u64, len: usize) -> Cost {
@@ -218,7 +220,7 @@ fn bulk_transfer(w: Faults, seed: u64, len: usize) -> Cost {
     assert_eq!(counter(&b, "rx_bytes_copied"), 0);
     assert_eq!(counter(&b, "rx_bytes_to_user"), len as u64);
     eprintln!(
-        "loss {loss}%: {len} bytes in {took_ms} ms, {} segments out, {} retransmitted, {} timeouts, {} fast; PAWS dropped {} at the sender, {} at the receiver; {} dup acks in, {} probes",
+        "loss {loss}%: {len} bytes in {took_ms} ms, {} segments out, {} retransmitted, {} timeouts, {} fast; PAWS dropped {} at the sender, {} at the receiver; {} dup acks in, {} probes, {} lost retransmissions",
         counter(&a, "tcp_segs_out"),
         counter(&a, "tcp_retransmits"),
         counter(&a, "tcp_rto_timeouts"),
@@ -227,6 +229,7 @@ fn bulk_transfer(w: Faults, seed: u64, len: usize) -> Cost {
         counter(&b, "drop_tcp_paws"),
         counter(&a, "tcp_dup_acks_in"),
         counter(&a, "tcp_tail_loss_probes"),
+        counter(&a, "tcp_lost_retransmits"),
     );
     if loss > 0 {
         assert!(counter(&a, "tcp_retransmits") > 0);
@@ -238,6 +241,8 @@ fn bulk_transfer(w: Faults, seed: u64, len: usize) -> Cost {
     Cost {
         timeouts: counter(&a, "tcp_rto_timeouts"),
         fast_retransmits: counter(&a, "tcp_fast_retransmits"),
+        tail_probes: counter(&a, "tcp_tail_loss_probes"),
+        lost_retransmits: counter(&a, "tcp_lost_retransmits"),
     }
 }
 
@@ -279,12 +284,14 @@ fn bulk_transfer_over_a_wire_that_reorders_and_duplicates() {
 /// included. Losses are found mostly by the ACKs, not the timer: a
 /// duplicate ACK is one that SACKs new data even when the reader moved
 /// the window meanwhile (RFC 6675), a scoreboard showing the loss starts
-/// recovery (`IsLost`), and limited transmit (RFC 3042) keeps the ACKs
-/// coming when the window is small. Counting only RFC 5681's duplicates
-/// (same window), the timer found four times as many as the ACKs did.
+/// recovery (`IsLost`), limited transmit (RFC 3042) keeps the ACKs
+/// coming when the window is small, a probe answers a silent tail (RFC
+/// 8985 7) and a retransmission that data sent after it overtook is sent
+/// again. Counting only RFC 5681's duplicates (same window), the timer
+/// found four times as many losses as the ACKs did.
 #[test]
 fn bulk_transfer_over_netem_recovers_mostly_by_fast_retransmit() {
-    let (mut timeouts, mut fast) = (0, 0);
+    let (mut timeouts, mut fast, mut probes, mut lost_again) = (0, 0, 0, 0);
     for seed in 1..4 {
         let w = Faults {
             loss: 5,
@@ -295,7 +302,13 @@ fn bulk_transfer_over_netem_recovers_mostly_by_fast_retransmit() {
         let cost = bulk_transfer(w, seed * 15_485_863, 1 << 20);
         timeouts += cost.timeouts;
         fast += cost.fast_retransmits;
+        probes += cost.tail_probes;
+        lost_again += cost.lost_retransmits;
     }
+    assert!(
+        probes > 0 && lost_again > 0,
+        "{probes} probes, {lost_again} lost retransmissions"
+    );
     assert!(
         2 * timeouts < fast,
         "{timeouts} timeouts against {fast} fast retransmits"

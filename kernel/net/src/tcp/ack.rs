@@ -57,6 +57,12 @@ impl Stack {
         self.tcp_arm_tlp(now, c);
         if partial {
             self.tcp_retransmit_next(env, c);
+            // The new SND.UNA was sent again by now (here, or earlier as
+            // a hole): anything past what is out now left after it.
+            let t = &mut self.tcp.conns[c];
+            t.rxt_mark = Some(t.snd_max);
+        } else {
+            self.tcp.conns[c].rxt_mark = None;
         }
         self.tcp_wake(env, c);
     }
@@ -76,9 +82,22 @@ impl Stack {
             self.counters.bump(Stat::TcpFastRetransmits);
             self.tcp_retransmit_first(env, c);
         } else if t.cc.as_ref().is_some_and(|cc| cc.in_recovery()) && !t.sacked.is_empty() {
-            // Each further duplicate: a segment left the network, and the
-            // SACK blocks may show the next hole to fill.
-            self.tcp_retransmit_next(env, c);
+            let lost_again = match (t.rxt_mark, t.sacked.highest()) {
+                (Some(mark), Some(high)) => high.gt(mark),
+                _ => false,
+            };
+            if lost_again {
+                // Data sent after our retransmission of SND.UNA arrived
+                // and it did not: that retransmission was lost too, and
+                // only the timer would find it (Linux's lost-retransmit
+                // detection; RFC 8985's RACK in its simplest case).
+                self.counters.bump(Stat::TcpLostRetransmits);
+                self.tcp_retransmit_first(env, c);
+            } else {
+                // Each further duplicate: a segment left the network, and
+                // the SACK blocks may show the next hole to fill.
+                self.tcp_retransmit_next(env, c);
+            }
         }
     }
 

@@ -374,6 +374,7 @@ impl Stack {
         let len = self.tcp_retransmit_at(env, c, una, u32::MAX);
         let t = &mut self.tcp.conns[c];
         t.high_rxt = una + len;
+        t.rxt_mark = Some(t.snd_max);
     }
 
     /// In recovery, the next segment to send again: the first hole the

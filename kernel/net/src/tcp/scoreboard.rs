@@ -58,6 +58,11 @@ impl Scoreboard {
         self.held().saturating_sub(before)
     }
 
+    /// The end of the highest range the peer holds.
+    pub fn highest(&self) -> Option<Seq> {
+        self.ranges().last().map(|&(_, right)| right)
+    }
+
     /// The bytes the peer holds beyond SND.UNA, by its SACK blocks.
     pub fn held(&self) -> u32 {
         self.ranges()

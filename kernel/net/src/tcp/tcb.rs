@@ -138,6 +138,10 @@ pub(crate) struct Vars {
     /// The end of the last hole resent in this recovery (RFC 6675
     /// HighRxt).
     pub high_rxt: Seq,
+    /// SND.MAX when the segment at SND.UNA was last sent again in this
+    /// recovery: data past it that the peer SACKs left after that
+    /// retransmission, and arriving first shows the retransmission lost.
+    pub rxt_mark: Option<Seq>,
     /// Full-sized segments received since our last ACK.
     pub unacked_segs: u32,
     /// The largest segment the peer sent so far (its full size, as far
@@ -237,6 +241,7 @@ impl Vars {
             tlp: None,
             sacked: Scoreboard::new(),
             high_rxt: Seq(0),
+            rxt_mark: None,
             unacked_segs: 0,
             rcv_mss: 0,
             quickacks: QUICKACKS,

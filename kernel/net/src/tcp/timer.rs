@@ -80,6 +80,7 @@ impl Stack {
         t.dupacks = 0;
         t.tlp = None;
         t.timers.pto = 0;
+        t.rxt_mark = None;
         // Go-back-N from SND.UNA: SACK information is not relied on after
         // a timeout (RFC 2018 8: the peer may have discarded what it held).
         t.sacked.clear();
