@@ -210,8 +210,14 @@ named_enum! {
         TcpFastRetransmits = "tcp_fast_retransmits",
         /// Holes the peer's SACK blocks showed, resent in recovery.
         TcpSackRetransmits = "tcp_sack_retransmits",
+        /// Retransmissions found lost in recovery (data sent after them
+        /// was SACKed) and sent once more.
+        TcpLostRetransmits = "tcp_lost_retransmits",
         /// The retransmission timer expired.
         TcpRtoTimeouts = "tcp_rto_timeouts",
+        /// Tail loss probes sent (RFC 8985 7): the flight's end went
+        /// unanswered for two round trips.
+        TcpTailLossProbes = "tcp_tail_loss_probes",
         /// Connections that gave up after their retries (ETIMEDOUT).
         TcpConnTimeouts = "tcp_conn_timeouts",
         TcpDupAcksIn = "tcp_dup_acks_in",

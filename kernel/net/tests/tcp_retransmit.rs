@@ -134,14 +134,27 @@ fn three_duplicate_acks_retransmit_at_once() {
     assert_eq!(n, data.len());
     let segs = t.segs();
     assert!(segs.len() >= 2, "the initial window: {}", segs.len());
-    // The first is lost; each later one draws a duplicate ACK.
+    // The first is lost; each later one draws a duplicate ACK. The first
+    // two each let one new segment out (limited transmit, RFC 3042), the
+    // third brings the lost one again.
     let lost = segs[0].clone();
-    for _ in 0..3 {
+    let next_new = segs.last().unwrap().seq + segs.last().unwrap().payload.len() as u32;
+    let mut re = Vec::new();
+    for i in 0..3u32 {
         t.input(&p.frame(ACK, &[]));
+        let out = t.segs();
+        assert_eq!(out.len(), 1, "one segment per duplicate");
+        if i < 2 {
+            assert_eq!(
+                out[0].seq,
+                next_new + i * 1448,
+                "new data, limited transmit"
+            );
+        }
+        re.extend(out);
     }
-    let re = t.segs();
-    assert_eq!(re[0].seq, lost.seq, "fast retransmit");
-    assert_eq!(re[0].payload, lost.payload);
+    assert_eq!(re[2].seq, lost.seq, "fast retransmit");
+    assert_eq!(re[2].payload, lost.payload);
     assert_eq!(t.counter("tcp_fast_retransmits"), 1);
     assert_eq!(t.counter("tcp_dup_acks_in"), 3);
     assert_eq!(t.counter("tcp_rto_timeouts"), 0);
@@ -161,6 +174,34 @@ fn three_duplicate_acks_retransmit_at_once() {
         }
     }
     assert_eq!(p.ack, lost.seq.wrapping_add(data.len() as u32));
+    t.s.tcp_close(&mut t.env, c).unwrap();
+    t.finish_all();
+}
+
+#[test]
+fn a_silent_tail_draws_a_probe_two_round_trips_later() {
+    let mut t = T::new();
+    let (c, p) = t.connected(7);
+    t.input(&p.frame(ACK, &[]));
+    // Two segments, and nothing comes back.
+    t.send(c, &[2; 2 * 1448]).unwrap();
+    let tail = t.segs();
+    assert_eq!(tail.len(), 2);
+    let out = run_timers_by(&mut t, 150, 1);
+    // RFC 8985 7.2: two round trips (here well under a millisecond,
+    // so the 10 ms floor); nothing new to send, so the last segment
+    // again, long before the retransmission timer (at least 200 ms).
+    let times: Vec<u64> = out.iter().map(|(ms, _)| *ms).collect();
+    assert_eq!(times, [10], "one probe: {out:?}");
+    assert_eq!(out[0].1.seq, tail[1].seq, "the last segment");
+    assert_eq!(out[0].1.payload, tail[1].payload);
+    assert_eq!(t.counter("tcp_tail_loss_probes"), 1);
+    assert_eq!(t.counter("tcp_rto_timeouts"), 0);
+    // One probe at a time: the next is the timer's.
+    let later = run_timers_by(&mut t, 300, 10);
+    assert_eq!(t.counter("tcp_tail_loss_probes"), 1);
+    assert_eq!(t.counter("tcp_rto_timeouts"), 1);
+    assert_eq!(later[0].1.seq, tail[0].seq, "go back to SND.UNA");
     t.s.tcp_close(&mut t.env, c).unwrap();
     t.finish_all();
 }
@@ -430,8 +471,15 @@ fn sack_blocks_choose_the_holes_recovery_resends() {
         t.input(&p.frame_with(p.seq, una, ACK, &sack_options(&p, blocks), &[]));
         t.segs()
     };
-    assert!(dup(&mut t, &[(s[1].0, s[1].1)]).is_empty());
-    assert!(dup(&mut t, &[(s[1].0, s[2].1)]).is_empty());
+    // The first two send new data only (limited transmit, RFC 3042).
+    let end = s.last().unwrap().1;
+    let limited = dup(&mut t, &[(s[1].0, s[1].1)]);
+    assert_eq!(limited.iter().map(|g| g.seq).collect::<Vec<_>>(), [end]);
+    let limited = dup(&mut t, &[(s[1].0, s[2].1)]);
+    assert_eq!(
+        limited.iter().map(|g| g.seq).collect::<Vec<_>>(),
+        [end + 1448]
+    );
     let fast = dup(&mut t, &[(s[1].0, s[3].1)]);
     assert_eq!(fast.len(), 1);
     assert_eq!(fast[0].seq, s[0].0, "fast retransmit of the first hole");

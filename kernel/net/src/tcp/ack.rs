@@ -6,7 +6,7 @@
 //! connection established; doubtful segments draw a rate-limited challenge
 //! ACK (RFC 5961).
 
-use super::congestion::Reno;
+use super::congestion::{Reno, DUP_ACK_THRESHOLD};
 use super::input::Seg;
 use super::{TcpState, ACK_THROTTLE_PER_SEC, MSL_MS};
 use crate::counters::Stat;
@@ -53,8 +53,16 @@ impl Stack {
         } else {
             0
         };
+        self.tcp_tlp_acked(c, seg.ack);
+        self.tcp_arm_tlp(now, c);
         if partial {
             self.tcp_retransmit_next(env, c);
+            // The new SND.UNA was sent again by now (here, or earlier as
+            // a hole): anything past what is out now left after it.
+            let t = &mut self.tcp.conns[c];
+            t.rxt_mark = Some(t.snd_max);
+        } else {
+            self.tcp.conns[c].rxt_mark = None;
         }
         self.tcp_wake(env, c);
     }
@@ -66,16 +74,30 @@ impl Stack {
         let t = &mut self.tcp.conns[c];
         t.dupacks += 1;
         let (flight, nxt) = (t.flight(), t.snd_max);
+        let lost = t.sacked.first_is_lost(DUP_ACK_THRESHOLD, mss);
         let fast =
             t.cc.as_mut()
-                .is_some_and(|cc| cc.on_dup_ack(flight, nxt, mss));
+                .is_some_and(|cc| cc.on_dup_ack(flight, nxt, mss, lost));
         if fast {
             self.counters.bump(Stat::TcpFastRetransmits);
             self.tcp_retransmit_first(env, c);
         } else if t.cc.as_ref().is_some_and(|cc| cc.in_recovery()) && !t.sacked.is_empty() {
-            // Each further duplicate: a segment left the network, and the
-            // SACK blocks may show the next hole to fill.
-            self.tcp_retransmit_next(env, c);
+            let lost_again = match (t.rxt_mark, t.sacked.highest()) {
+                (Some(mark), Some(high)) => high.gt(mark),
+                _ => false,
+            };
+            if lost_again {
+                // Data sent after our retransmission of SND.UNA arrived
+                // and it did not: that retransmission was lost too, and
+                // only the timer would find it (Linux's lost-retransmit
+                // detection; RFC 8985's RACK in its simplest case).
+                self.counters.bump(Stat::TcpLostRetransmits);
+                self.tcp_retransmit_first(env, c);
+            } else {
+                // Each further duplicate: a segment left the network, and
+                // the SACK blocks may show the next hole to fill.
+                self.tcp_retransmit_next(env, c);
+            }
         }
     }
 
@@ -138,6 +160,7 @@ impl Stack {
         t.state = TcpState::TimeWait;
         t.timers.linger = now + 2 * MSL_MS;
         t.timers.rto = 0;
+        t.timers.pto = 0;
         t.timers.persist = 0;
     }
 }

@@ -41,6 +41,8 @@ pub struct Reno {
     /// The timer expired and no new data was acknowledged since: a second
     /// expiry keeps ssthresh (RFC 5681 section 3.1, after equation 4).
     timed_out: bool,
+    /// A tail loss probe may exceed cwnd by one segment.
+    probe: bool,
 }
 
 impl Reno {
@@ -63,6 +65,7 @@ impl Reno {
             recover: None,
             last_ack: None,
             timed_out: false,
+            probe: false,
         }
     }
 
@@ -127,22 +130,61 @@ impl Reno {
         false
     }
 
+    /// A tail loss probe is due: one segment may go out beyond cwnd
+    /// (RFC 8985 7.3), until [`Reno::probe_done`].
+    pub fn allow_probe(&mut self) {
+        self.probe = true;
+    }
+
+    pub fn probe_done(&mut self) {
+        self.probe = false;
+    }
+
+    /// A probe that sent old data again was acknowledged: a loss may
+    /// have been repaired without any duplicate ACK, so the window is
+    /// halved as for a fast retransmit (RFC 8985 7.4.2), without the
+    /// recovery a retransmission already ended.
+    pub fn on_probe_repair(&mut self, mss: u32) {
+        let mss = mss.max(1);
+        self.ssthresh = (self.cwnd / 2).max(2 * mss);
+        self.cwnd = self.ssthresh;
+    }
+
+    /// What may be in flight: cwnd, and while the first two duplicate
+    /// ACKs come in, one more segment for each (RFC 3042, limited
+    /// transmit: new data keeps the ACKs coming, so a window too small
+    /// for three duplicates can still fast-retransmit instead of waiting
+    /// for the timer). cwnd itself does not change.
+    pub fn send_window(&self, mss: u32) -> u32 {
+        let limited = if self.recovering {
+            0
+        } else {
+            self.dup_acks.min(DUP_ACK_THRESHOLD - 1)
+        };
+        let probe = self.probe as u32;
+        self.cwnd.saturating_add((limited + probe) * mss.max(1))
+    }
+
     /// A duplicate ACK, with `flight` bytes outstanding and `snd_nxt` the
-    /// next sequence number to send. Returns true on the third in a row:
+    /// next sequence number to send; `lost` when the SACK scoreboard
+    /// already shows the first segment lost (RFC 6675 `IsLost`), which
+    /// starts recovery before the third duplicate. Returns true on the
+    /// third in a row (or `lost`):
     /// fast retransmit now (RFC 5681 3.2 steps 2-3): ssthresh = max(flight
     /// / 2, 2 SMSS) (equation 4), cwnd = ssthresh + 3 SMSS, recovery
     /// starts. Not when the ACK does not cover the `recover` of the last
     /// loss (RFC 6582 3.2 step 2: those duplicates answer retransmissions
     /// the peer already had). In recovery each one inflates cwnd by one
     /// SMSS (step 4: a segment has left the network).
-    pub fn on_dup_ack(&mut self, flight: u32, snd_nxt: Seq, mss: u32) -> bool {
+    pub fn on_dup_ack(&mut self, flight: u32, snd_nxt: Seq, mss: u32, lost: bool) -> bool {
         let mss = mss.max(1);
         if self.recovering {
             self.cwnd = self.cwnd.saturating_add(mss);
             return false;
         }
         self.dup_acks = self.dup_acks.saturating_add(1);
-        if self.dup_acks != DUP_ACK_THRESHOLD {
+        let third = self.dup_acks == DUP_ACK_THRESHOLD;
+        if !(third || lost && self.dup_acks < DUP_ACK_THRESHOLD) {
             return false;
         }
         let covers_recover = match (self.recover, self.last_ack) {
@@ -260,23 +302,49 @@ mod tests {
         r.on_ack(MSS, Seq(1 + MSS), MSS);
         let flight = 20 * MSS;
         let snd_nxt = Seq(1 + MSS + flight);
-        assert!(!r.on_dup_ack(flight, snd_nxt, MSS));
-        assert!(!r.on_dup_ack(flight, snd_nxt, MSS));
+        assert!(!r.on_dup_ack(flight, snd_nxt, MSS, false));
+        assert!(!r.on_dup_ack(flight, snd_nxt, MSS, false));
         assert_eq!(r.dup_acks(), 2);
-        assert!(r.on_dup_ack(flight, snd_nxt, MSS), "the third");
+        assert!(r.on_dup_ack(flight, snd_nxt, MSS, false), "the third");
         assert!(r.in_recovery());
         assert_eq!(r.ssthresh(), flight / 2);
         assert_eq!(r.cwnd(), flight / 2 + 3 * MSS);
         // Further duplicates inflate the window, no new retransmission.
-        assert!(!r.on_dup_ack(flight, snd_nxt, MSS));
+        assert!(!r.on_dup_ack(flight, snd_nxt, MSS, false));
         assert_eq!(r.cwnd(), flight / 2 + 4 * MSS);
+    }
+
+    #[test]
+    fn limited_transmit_lets_one_more_segment_out_per_early_duplicate() {
+        let mut r = Reno::new(MSS);
+        let (flight, snd_nxt) = (3 * MSS, Seq(1 + 3 * MSS));
+        assert_eq!(r.send_window(MSS), r.cwnd());
+        r.on_dup_ack(flight, snd_nxt, MSS, false);
+        assert_eq!(r.send_window(MSS), r.cwnd() + MSS);
+        r.on_dup_ack(flight, snd_nxt, MSS, false);
+        assert_eq!(r.send_window(MSS), r.cwnd() + 2 * MSS);
+        assert!(r.on_dup_ack(flight, snd_nxt, MSS, false));
+        assert_eq!(r.send_window(MSS), r.cwnd(), "none in recovery");
+    }
+
+    #[test]
+    fn the_scoreboard_showing_a_loss_starts_recovery_before_the_third() {
+        let mut r = Reno::new(MSS);
+        let (flight, snd_nxt) = (10 * MSS, Seq(1 + 10 * MSS));
+        assert!(!r.on_dup_ack(flight, snd_nxt, MSS, false));
+        assert!(
+            r.on_dup_ack(flight, snd_nxt, MSS, true),
+            "IsLost on the second"
+        );
+        assert!(r.in_recovery());
+        assert!(!r.on_dup_ack(flight, snd_nxt, MSS, true), "once per loss");
     }
 
     #[test]
     fn ssthresh_is_at_least_two_segments() {
         let mut r = Reno::new(MSS);
         for _ in 0..3 {
-            r.on_dup_ack(MSS, Seq(1 + MSS), MSS);
+            r.on_dup_ack(MSS, Seq(1 + MSS), MSS, false);
         }
         assert!(r.in_recovery());
         assert_eq!(r.ssthresh(), 2 * MSS);
@@ -287,13 +355,13 @@ mod tests {
     fn a_new_ack_resets_the_dup_count() {
         let mut r = Reno::new(MSS);
         let snd_nxt = Seq(100_000);
-        r.on_dup_ack(10 * MSS, snd_nxt, MSS);
-        r.on_dup_ack(10 * MSS, snd_nxt, MSS);
+        r.on_dup_ack(10 * MSS, snd_nxt, MSS, false);
+        r.on_dup_ack(10 * MSS, snd_nxt, MSS, false);
         r.on_ack(MSS, Seq(1 + MSS), MSS);
         assert_eq!(r.dup_acks(), 0);
-        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS));
-        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS));
-        assert!(r.on_dup_ack(10 * MSS, snd_nxt, MSS));
+        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS, false));
+        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS, false));
+        assert!(r.on_dup_ack(10 * MSS, snd_nxt, MSS, false));
     }
 
     #[test]
@@ -305,7 +373,7 @@ mod tests {
         let snd_nxt = una + 10 * MSS;
         let flight = 8 * MSS;
         for _ in 0..3 {
-            r.on_dup_ack(flight, snd_nxt, MSS);
+            r.on_dup_ack(flight, snd_nxt, MSS, false);
         }
         let after_entry = r.cwnd();
         assert_eq!(after_entry, 4 * MSS + 3 * MSS);
@@ -345,7 +413,7 @@ mod tests {
         let mut r = Reno::new(MSS);
         r.on_ack(MSS, Seq(1 + MSS), MSS);
         for _ in 0..3 {
-            r.on_dup_ack(10 * MSS, Seq(1 + 11 * MSS), MSS);
+            r.on_dup_ack(10 * MSS, Seq(1 + 11 * MSS), MSS, false);
         }
         assert!(r.in_recovery());
         r.on_timeout(10 * MSS, MSS);
@@ -365,15 +433,15 @@ mod tests {
         r.on_timeout(10 * MSS, MSS);
         r.on_ack(MSS, una + MSS, MSS);
         for _ in 0..3 {
-            assert!(!r.on_dup_ack(9 * MSS, una + 10 * MSS, MSS));
+            assert!(!r.on_dup_ack(9 * MSS, una + 10 * MSS, MSS, false));
         }
         assert!(!r.in_recovery());
         // An ACK beyond recover: the next three duplicates are a new loss.
         r.on_ack(9 * MSS, una + 10 * MSS, MSS);
         let snd_nxt = una + 20 * MSS;
-        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS));
-        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS));
-        assert!(r.on_dup_ack(10 * MSS, snd_nxt, MSS));
+        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS, false));
+        assert!(!r.on_dup_ack(10 * MSS, snd_nxt, MSS, false));
+        assert!(r.on_dup_ack(10 * MSS, snd_nxt, MSS, false));
     }
 
     #[test]
@@ -383,7 +451,7 @@ mod tests {
         r.on_ack(MSS, una, MSS);
         let snd_nxt = una + 6 * MSS; // past 2^32
         for _ in 0..3 {
-            r.on_dup_ack(6 * MSS, snd_nxt, MSS);
+            r.on_dup_ack(6 * MSS, snd_nxt, MSS, false);
         }
         assert!(r.on_ack(MSS, una + MSS, MSS), "partial across the wrap");
         assert!(!r.on_ack(5 * MSS, snd_nxt, MSS), "full across the wrap");

@@ -330,19 +330,26 @@ impl Stack {
             return Err(DropReason::TcpBadAck);
         }
         // What the peer's SACK blocks say it holds (RFC 2018, 6675).
+        let mut newly_sacked = 0;
         if t.agreed.sack && seg.opts.sack_n > 0 {
             let (una, max) = (t.snd_una, t.snd_max);
-            t.sacked.update(&seg.opts.sack[..seg.opts.sack_n], una, max);
+            newly_sacked = t.sacked.update(&seg.opts.sack[..seg.opts.sack_n], una, max);
         }
         let t = &self.tcp.conns[c];
+        // A duplicate: with SACK blocks, an ACK that SACKs new data (RFC
+        // 6675 2, whatever its window: the reader may have taken data
+        // since the last ACK, and a window that moved must not hide a
+        // loss); without, RFC 5681 2's same ACK, no data, same window.
+        let duplicate = seg.ack == t.snd_una
+            && t.flight() > 0
+            && if t.agreed.sack && seg.opts.sack_n > 0 {
+                newly_sacked > 0
+            } else {
+                seg.len == 0 && !seg.fin && (seg.wnd as u32) << t.agreed.snd_shift == t.snd_wnd
+            };
         if seg.ack.gt(t.snd_una) {
             self.tcp_new_ack(env, c, &seg);
-        } else if seg.ack == t.snd_una
-            && seg.len == 0
-            && !seg.fin
-            && t.flight() > 0
-            && (seg.wnd as u32) << t.agreed.snd_shift == t.snd_wnd
-        {
+        } else if duplicate {
             self.tcp_dup_ack(env, c);
         }
         let t = &mut self.tcp.conns[c];

@@ -70,6 +70,7 @@ mod sockcalls;
 pub mod table;
 pub mod tcb;
 mod timer;
+mod tlp;
 
 use abi::net::{SockAddrIn, AF_INET, SHUT_RD, SHUT_RDWR, SHUT_WR};
 use abi::Errno;

@@ -278,7 +278,7 @@ impl Stack {
             } else {
                 0
             };
-            let cwnd = t.cc.as_ref().map_or(u32::MAX, |cc| cc.cwnd());
+            let cwnd = t.cc.as_ref().map_or(u32::MAX, |cc| cc.send_window(mss));
             let wnd = t.snd_wnd.min(cwnd);
             let in_flight = t.snd_nxt.diff(t.snd_una);
             let usable = wnd.saturating_sub(in_flight);
@@ -345,6 +345,9 @@ impl Stack {
             }
             t.timers.persist = 0;
         }
+        if sent_any {
+            self.tcp_arm_tlp(now, c);
+        }
         let t = &mut self.tcp.conns[c];
         if !sent_any && t.ack_now {
             self.tcp_send_ack(env, c);
@@ -371,6 +374,7 @@ impl Stack {
         let len = self.tcp_retransmit_at(env, c, una, u32::MAX);
         let t = &mut self.tcp.conns[c];
         t.high_rxt = una + len;
+        t.rxt_mark = Some(t.snd_max);
     }
 
     /// In recovery, the next segment to send again: the first hole the
@@ -399,7 +403,13 @@ impl Stack {
     /// Sends the data from `seq` again (at most `limit` bytes and one
     /// segment, and the FIN when it follows), leaving SND.NXT where it
     /// is; returns the sequence space sent.
-    fn tcp_retransmit_at(&mut self, env: &mut dyn NetEnv, c: usize, seq: Seq, limit: u32) -> u32 {
+    pub(crate) fn tcp_retransmit_at(
+        &mut self,
+        env: &mut dyn NetEnv,
+        c: usize,
+        seq: Seq,
+        limit: u32,
+    ) -> u32 {
         let mss = self.tcp_payload_max(c);
         let t = &self.tcp.conns[c];
         let end = t.sndbuf.end();

@@ -44,14 +44,39 @@ impl Scoreboard {
     }
 
     /// Takes the SACK blocks of an ACK: those within (`snd_una`,
-    /// `snd_max`] are merged in; the rest are ignored.
-    pub fn update(&mut self, blocks: &[(Seq, Seq)], snd_una: Seq, snd_max: Seq) {
+    /// `snd_max`] are merged in; the rest are ignored. Returns how many
+    /// bytes the peer said it holds that it had not said before: an ACK
+    /// that SACKs new data is what RFC 6675 counts as a duplicate.
+    pub fn update(&mut self, blocks: &[(Seq, Seq)], snd_una: Seq, snd_max: Seq) -> u32 {
         self.acked(snd_una);
+        let before = self.held();
         for &(left, right) in blocks {
             if left.lt(right) && snd_una.le(left) && right.le(snd_max) {
                 self.insert(left, right);
             }
         }
+        self.held().saturating_sub(before)
+    }
+
+    /// The end of the highest range the peer holds.
+    pub fn highest(&self) -> Option<Seq> {
+        self.ranges().last().map(|&(_, right)| right)
+    }
+
+    /// The bytes the peer holds beyond SND.UNA, by its SACK blocks.
+    pub fn held(&self) -> u32 {
+        self.ranges()
+            .iter()
+            .map(|&(left, right)| right.diff(left))
+            .sum()
+    }
+
+    /// RFC 6675 `IsLost(SND.UNA)`: the first unacknowledged segment is
+    /// taken as lost once more than `(DupThresh - 1) * SMSS` bytes past
+    /// it are SACKed (or that many separate ranges are), even if the
+    /// duplicate ACKs that said so did not all arrive.
+    pub fn first_is_lost(&self, dup_thresh: u32, mss: u32) -> bool {
+        self.n >= dup_thresh as usize || self.held() > (dup_thresh - 1) * mss
     }
 
     /// SND.UNA moved to `una`: what lies before it is forgotten.
@@ -131,6 +156,32 @@ mod tests {
 
     fn s(v: u32) -> Seq {
         Seq(v)
+    }
+
+    #[test]
+    fn update_tells_what_is_newly_held_and_when_the_first_is_lost() {
+        let mss = 100;
+        let mut b = Scoreboard::new();
+        assert_eq!(b.update(&[(s(100), s(200))], s(0), s(1000)), 100);
+        assert_eq!(
+            b.update(&[(s(100), s(200))], s(0), s(1000)),
+            0,
+            "said before"
+        );
+        assert!(!b.first_is_lost(3, mss));
+        assert_eq!(b.update(&[(s(150), s(300))], s(0), s(1000)), 100);
+        assert_eq!(b.held(), 200);
+        assert!(
+            !b.first_is_lost(3, mss),
+            "exactly 2 SMSS is not more than 2"
+        );
+        assert_eq!(b.update(&[(s(400), s(401))], s(0), s(1000)), 1);
+        assert!(b.first_is_lost(3, mss));
+        assert_eq!(
+            b.update(&[(s(900), s(2000))], s(0), s(1000)),
+            0,
+            "never sent"
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub(crate) struct Agreed {
 pub(crate) struct Timers {
     /// Retransmission (RFC 6298), also of the SYN and of the FIN.
     pub rto: u64,
+    /// Tail loss probe (RFC 8985 7), earlier than `rto`.
+    pub pto: u64,
     /// The ACK we delay (RFC 1122 4.2.3.2).
     pub delack: u64,
     /// Zero-window probe (RFC 9293 3.8.6.1).
@@ -128,11 +130,18 @@ pub(crate) struct Vars {
     /// A segment being timed (Karn): its end and when it was sent.
     pub rtt_probe: Option<(Seq, u64)>,
     pub dupacks: u32,
+    /// The probe in flight (RFC 8985 TLP.end_seq): what ACK ends it, and
+    /// whether it sent old data again.
+    pub tlp: Option<(Seq, bool)>,
     /// What the peer's SACK blocks say it holds beyond SND.UNA.
     pub sacked: Scoreboard,
     /// The end of the last hole resent in this recovery (RFC 6675
     /// HighRxt).
     pub high_rxt: Seq,
+    /// SND.MAX when the segment at SND.UNA was last sent again in this
+    /// recovery: data past it that the peer SACKs left after that
+    /// retransmission, and arriving first shows the retransmission lost.
+    pub rxt_mark: Option<Seq>,
     /// Full-sized segments received since our last ACK.
     pub unacked_segs: u32,
     /// The largest segment the peer sent so far (its full size, as far
@@ -215,6 +224,7 @@ impl Vars {
             cc: None,
             timers: Timers {
                 rto: 0,
+                pto: 0,
                 delack: 0,
                 persist: 0,
                 linger: 0,
@@ -228,8 +238,10 @@ impl Vars {
             ka_sent_ms: 0,
             rtt_probe: None,
             dupacks: 0,
+            tlp: None,
             sacked: Scoreboard::new(),
             high_rxt: Seq(0),
+            rxt_mark: None,
             unacked_segs: 0,
             rcv_mss: 0,
             quickacks: QUICKACKS,

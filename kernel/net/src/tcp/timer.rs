@@ -29,6 +29,9 @@ impl Stack {
             if due(t.timers.rto) {
                 self.tcp_rto_expired(env, c);
             }
+            if due(self.tcp.conns[c].timers.pto) {
+                self.tcp_tail_probe(env, c);
+            }
             let t = &self.tcp.conns[c];
             if due(t.timers.persist) {
                 self.tcp_probe_window(env, c);
@@ -75,6 +78,9 @@ impl Stack {
         t.rtt.backoff();
         t.rtt_probe = None;
         t.dupacks = 0;
+        t.tlp = None;
+        t.timers.pto = 0;
+        t.rxt_mark = None;
         // Go-back-N from SND.UNA: SACK information is not relied on after
         // a timeout (RFC 2018 8: the peer may have discarded what it held).
         t.sacked.clear();
