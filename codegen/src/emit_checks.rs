@@ -261,9 +261,12 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     } else {
         "bytes: &[u8]"
     };
+    // `#[inline]`: the stack's receive path calls `parse` from another
+    // crate for every frame; the call itself cost more than most checks.
     write!(
         out,
-        r#"pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
+        r#"#[inline]
+pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
     let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{
         return Err({en}::{too_short});
     }};
@@ -387,6 +390,7 @@ pub(crate) fn emit_checksum(out: &mut String, m: &Module) {
                 r#"
 /// Checks the Internet checksum (RFC 1071) of `{arg}` ({what}): summed with
 /// `{field}` included it must come to zero. False when shorter than [`{ty}::LEN`].
+#[inline]
 pub fn checksum_ok({arg}: &[u8]) -> bool {{
     {arg}.len() >= {ty}::LEN && internet_checksum({arg}) == 0
 }}
@@ -466,6 +470,7 @@ pub fn checksum_with_tail(
 
 /// Checks `{field}` of `{arg}` against its pseudo-header.{none_doc}
 /// False when `{arg}` is shorter than [`{ty}::LEN`].
+#[inline]
 pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{
     {none}
     let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len());

@@ -351,6 +351,7 @@ macro_rules! parse_fixed_size {
         impl $name {
             /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
             /// `too_short`: at least [`Self::LEN`] bytes.
+            #[inline]
             pub fn parse(bytes: &[u8]) -> Result<$crate::Parsed<'_, Self>, $err> {
                 let Ok((header, _)) = <Self as zerocopy::FromBytes>::ref_from_prefix(bytes) else {
                     return Err($err::TooShort);
@@ -466,7 +467,17 @@ macro_rules! options {
             }
 
             /// Walks every option: the first malformed one's error, if any.
+            // Inline up to the walk: most headers carry no options, and
+            // the receive path asks for every one.
+            #[inline]
             pub fn check(self) -> Result<(), $err> {
+                if self.rest.is_empty() {
+                    return Ok(());
+                }
+                self.walk()
+            }
+
+            fn walk(self) -> Result<(), $err> {
                 for option in self {
                     option?;
                 }

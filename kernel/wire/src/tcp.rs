@@ -290,6 +290,7 @@ impl TcpHeader {
     /// verifies.
     ///
     /// `src` and `dst` are the addresses of the IPv4 pseudo-header.
+    #[inline]
     pub fn parse(
         bytes: &[u8],
         src: [u8; 4],
@@ -429,6 +430,7 @@ impl TcpMss {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(TcpError::TooShort);
@@ -483,6 +485,7 @@ impl TcpWindowScale {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 3;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(TcpError::TooShort);
@@ -535,6 +538,7 @@ impl TcpSackPermitted {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 2;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(TcpError::TooShort);
@@ -579,6 +583,7 @@ impl TcpSack {
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: what follows
     /// the fixed part is a whole number of [`TcpSackBlock`]s (8 bytes each); `option_bad_length`:
     /// `length >= LEN + 8`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(TcpError::TooShort);
@@ -677,6 +682,7 @@ impl TcpTimestamps {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 10;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(TcpError::TooShort);
@@ -774,6 +780,7 @@ pub fn checksum_with_tail(
 
 /// Checks `checksum` of `message` against its pseudo-header.
 /// False when `message` is shorter than [`TcpHeader::LEN`].
+#[inline]
 pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
     if message.len() < TcpHeader::LEN {
         return false;

@@ -54,6 +54,7 @@ impl UdpHeader {
     /// message verifies.
     ///
     /// `src` and `dst` are the addresses of the IPv4 pseudo-header.
+    #[inline]
     pub fn parse(
         bytes: &[u8],
         src: [u8; 4],
@@ -182,6 +183,7 @@ pub fn checksum_with_tail(
 
 /// Checks `checksum` of `message` against its pseudo-header. True when the stored checksum is 0 (none).
 /// False when `message` is shorter than [`UdpHeader::LEN`].
+#[inline]
 pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
     let Ok((header, _)) = UdpHeader::ref_from_prefix(message) else {
         return false;
