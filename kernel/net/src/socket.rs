@@ -457,17 +457,17 @@ impl SocketTable {
         }
         let mut best = None;
         // Eight ports at a time, without branching inside a group (one
-        // vector compare), in the groups holding a bound port; only a group
-        // holding this port is looked into.
+        // vector compare gives a bit per slot holding the port), in the
+        // groups holding a bound port; only those slots are looked into.
         let mut groups = self.bound_groups;
         while groups != 0 {
             let g = groups.trailing_zeros() as usize;
             groups &= groups - 1;
             let group = &self.ports[g * 8..g * 8 + 8];
-            if !group.iter().fold(false, |any, &p| any | (p == dst.1)) {
-                continue;
-            }
-            for (i, _) in (g * 8..).zip(group).filter(|(_, &p)| p == dst.1) {
+            let mut hits = (0..8).fold(0u8, |h, k| h | u8::from(group[k] == dst.1) << k);
+            while hits != 0 {
+                let i = g * 8 + hits.trailing_zeros() as usize;
+                hits &= hits - 1;
                 let Some(s) = &self.slots[i] else { continue };
                 if s.kind != kind || (s.local.0 != [0; 4] && s.local.0 != dst.0) {
                     continue;
