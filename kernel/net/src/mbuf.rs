@@ -202,11 +202,13 @@ impl Mbuf {
     }
 
     /// The packet bytes (the window).
+    #[inline]
     pub fn data(&self) -> &[u8] {
         let (h, l) = (self.head(), self.len());
         &self.buf()[h..h + l]
     }
 
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         let (h, l) = (self.head(), self.len());
         &mut self.buf_mut()[h..h + l]

@@ -509,6 +509,7 @@ impl SocketTable {
     }
 
     /// Queues `m` on `id`; gives it back when the queue is full.
+    #[inline]
     pub(crate) fn deliver(
         &mut self,
         id: SocketId,
