@@ -120,13 +120,12 @@ impl Checksum {
         if let Some(hi) = self.pending {
             sum += u64::from(u16::from_be_bytes([hi, 0]));
         }
-        // Folded without a loop: 64 bits to at most 33, then to 16 bits
-        // plus a carry at most three times.
-        sum = (sum & 0xffff_ffff) + (sum >> 32);
-        for _ in 0..3 {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        !(sum as u16)
+        // Folded without a loop, each carry added back in (RFC 1071): the
+        // two 32-bit halves, then the two 16-bit halves, which the word
+        // plus itself rotated by 16 holds in its upper half.
+        let (half, carry) = (sum as u32).overflowing_add((sum >> 32) as u32);
+        let half = half + u32::from(carry);
+        !((half.wrapping_add(half.rotate_left(16)) >> 16) as u16)
     }
 }
 
@@ -141,6 +140,38 @@ pub fn internet_checksum(bytes: &[u8]) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fold_adds_every_carry_back() {
+        // RFC 1071's fold, 16 bits at a time, against `finish`'s.
+        let by_loop = |mut sum: u64| {
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            !(sum as u16)
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let edges = [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0xffff_ffff,
+            1 << 32,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let randoms = (0..10_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x >> (x % 40)
+        });
+        for sum in edges.into_iter().chain(randoms) {
+            let c = Checksum { sum, pending: None };
+            assert_eq!(c.finish(), by_loop(sum), "sum {sum:#x}");
+        }
+    }
 
     #[test]
     fn a_message_summed_in_pieces_sums_as_a_whole() {
