@@ -622,27 +622,7 @@ crate::format::fixed! {
     }
 }
 
-impl Ipv4RouterAlert {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
-    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
-    /// cut there).
-    #[inline]
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Ipv4Error::TooShort);
-        };
-        let header_len = Self::LEN;
-        if header.length() != Self::LENGTH {
-            return Err(Ipv4Error::OptionBadLength);
-        }
-        let end = usize::from(header.length());
-        if end < header_len || end > bytes.len() {
-            return Err(Ipv4Error::OptionBadLength);
-        }
-        Ok(crate::Parsed::split(header, bytes, header_len, end))
-    }
-}
+crate::format::parse_fixed_option!(Ipv4RouterAlert, Ipv4Error::OptionBadLength, length / LENGTH);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`Ipv4RouterAlert`]; [`crate::Emit`] writes the header and
