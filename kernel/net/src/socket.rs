@@ -248,7 +248,8 @@ impl QueueStore {
     /// Takes the oldest datagram off `q`.
     // Inlined, as `push` is: a `Received` returned through memory in
     // narrow stores and read back wide by the caller stalls the CPU
-    // (measured: 5 ns a datagram).
+    // (measured together with the like stall `Mbuf::chain_count` made
+    // in `push`: 9 ns a datagram).
     #[inline(always)]
     fn pop(&mut self, q: &mut RxQueue) -> Option<Received> {
         if q.len == 0 {
