@@ -130,11 +130,45 @@ fn rust_expr(m: &Module, l: &Layout, e: &Expr) -> String {
     }
 }
 
+/// The `format::parse_fixed_option!` an option's `parse` is, when its
+/// only checks are that its byte-length field holds its fixed size and
+/// then ends within the buffer, both failing with one error.
+pub(crate) fn fixed_option(m: &Module, l: &Layout) -> Option<String> {
+    let [a, b] = &l.checks[..] else {
+        return None;
+    };
+    let (CheckKind::Fixed(i), CheckKind::MessageLength(j)) = (&a.kind, &b.kind) else {
+        return None;
+    };
+    let f = &l.fields[*i];
+    let counts_bytes = f
+        .def
+        .length
+        .as_ref()
+        .is_some_and(|len| len.unit_bytes == 1 && f.uncounted_bytes() == 0);
+    let plain = matches!(f.repr, Repr::Uint(8 | 16)) && f.def.key.is_none();
+    if i != j || a.error != b.error || !counts_bytes || !plain {
+        return None;
+    }
+    if l.def.options.is_some() || l.def.repeated.is_some() {
+        return None;
+    }
+    Some(format!(
+        "crate::format::parse_fixed_option!({}, {}::{}, {} / {});\n",
+        l.name(),
+        error_enum(m),
+        camel(&a.error),
+        f.def.name,
+        f.def.name.to_uppercase()
+    ))
+}
+
 /// `parse`: the view, then every check of the format in order.
 pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     let en = error_enum(m);
-    if l.checks.is_empty() {
-        // Nothing to check past the view: `format::parse_fixed_size!`.
+    if l.checks.is_empty() || fixed_option(m, l).is_some() {
+        // Nothing to check past the view, or an option of fixed size:
+        // `format::parse_fixed_size!`, `format::parse_fixed_option!`.
         return;
     }
     let pseudo = checksum_field(m).is_some_and(|(cl, f)| {
@@ -261,9 +295,12 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     } else {
         "bytes: &[u8]"
     };
+    // `#[inline]`: the stack's receive path calls `parse` from another
+    // crate for every frame; the call itself cost more than most checks.
     write!(
         out,
-        r#"pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
+        r#"#[inline]
+pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
     let Ok((header, _)) = Self::ref_from_prefix(bytes) else {{
         return Err({en}::{too_short});
     }};
@@ -387,6 +424,7 @@ pub(crate) fn emit_checksum(out: &mut String, m: &Module) {
                 r#"
 /// Checks the Internet checksum (RFC 1071) of `{arg}` ({what}): summed with
 /// `{field}` included it must come to zero. False when shorter than [`{ty}::LEN`].
+#[inline]
 pub fn checksum_ok({arg}: &[u8]) -> bool {{
     {arg}.len() >= {ty}::LEN && internet_checksum({arg}) == 0
 }}
@@ -408,6 +446,7 @@ pub fn fill_checksum({arg}: &mut [u8]) {{
             .unwrap();
         }
         Some(PseudoHeader::Ipv4) => {
+            // The functions are `format::pseudo_header_checksum!`'s.
             let protocol = value_path(m, m.pseudo_protocol.as_ref().unwrap());
             let protocol = if protocol.contains("::") {
                 format!("{protocol}.0")
@@ -415,103 +454,16 @@ pub fn fill_checksum({arg}: &mut [u8]) {{
                 protocol
             };
             let offset = f.bit_offset / 8;
-            let (zero_rule, finish) = if c.zero_means_none {
-                (
-                    "\n///\n/// A stored 0 means \"no checksum\", so a computed 0 is returned as 0xffff.",
-                    "match sum.finish() {\n        0 => 0xffff,\n        sum => sum,\n    }",
-                )
+            let none = if c.zero_means_none {
+                ", zero means none"
             } else {
-                ("", "sum.finish()")
-            };
-            let (none_doc, none) = if c.zero_means_none {
-                (
-                    " True when the stored checksum is 0 (none).",
-                    format!("let Ok((header, _)) = {ty}::ref_from_prefix({arg}) else {{\n        return false;\n    }};\n    if header.{field}() == 0 {{\n        return true;\n    }}"),
-                )
-            } else {
-                (
-                    "",
-                    format!("if {arg}.len() < {ty}::LEN {{\n        return false;\n    }}"),
-                )
+                ""
             };
             write!(
                 out,
                 r#"
-/// The IP protocol number in the pseudo-header.
-const PSEUDO_HEADER_PROTOCOL: u8 = {protocol};
-
-/// Offset of `{field}` in [`{ty}`], in bytes.
-const CHECKSUM_OFFSET: usize = {offset};
-
-/// The Internet checksum of `{arg}` ({what}, trimmed to its length) behind the IPv4
-/// pseudo-header of `src` and `dst`, with the stored `{field}` counted as zero.{zero_rule}
-pub fn checksum(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> u16 {{
-    checksum_with_tail(src, dst, {arg}, crate::emit::MessageTail::NONE)
-}}
-
-/// [`checksum`] of a message that goes on past `{arg}` with the bytes `tail` sums (a
-/// datagram held in pieces, sent as IPv4 fragments).
-pub fn checksum_with_tail(
-    src: [u8; 4],
-    dst: [u8; 4],
-    {arg}: &[u8],
-    tail: crate::emit::MessageTail,
-) -> u16 {{
-    let mut sum =
-        Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len() + tail.len);
-    sum.add_without_word({arg}, CHECKSUM_OFFSET);
-    sum.append(tail.sum);
-    {finish}
-}}
-
-/// Checks `{field}` of `{arg}` against its pseudo-header.{none_doc}
-/// False when `{arg}` is shorter than [`{ty}::LEN`].
-pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], {arg}: &[u8]) -> bool {{
-    {none}
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, {arg}.len());
-    sum.add({arg});
-    sum.finish() == 0
-}}
-
-/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
-/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
-/// False when the pieces hold fewer than `len` bytes.
-pub fn checksum_ok_pieces<'r>(
-    src: [u8; 4],
-    dst: [u8; 4],
-    first: &'r [u8],
-    rest: impl IntoIterator<Item = &'r [u8]>,
-    len: usize,
-) -> bool {{
-    let {arg} = first;
-    {none}
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
-    let mut left = len;
-    for piece in core::iter::once(first).chain(rest) {{
-        let take = piece.len().min(left);
-        sum.add(&piece[..take]);
-        left -= take;
-    }}
-    left == 0 && sum.finish() == 0
-}}
-
-/// Computes [`checksum`] and stores it in `{field}`. Does nothing when `{arg}` is
-/// shorter than [`{ty}::LEN`].
-pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], {arg}: &mut [u8]) {{
-    fill_checksum_with_tail(src, dst, {arg}, crate::emit::MessageTail::NONE);
-}}
-
-/// [`fill_checksum`] for a message that goes on past `{arg}` with the bytes `tail` sums.
-pub fn fill_checksum_with_tail(
-    src: [u8; 4],
-    dst: [u8; 4],
-    {arg}: &mut [u8],
-    tail: crate::emit::MessageTail,
-) {{
-    let sum = checksum_with_tail(src, dst, {arg}, tail);
-    if let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{
-        header.set_{field}(sum);
-    }}
+crate::format::pseudo_header_checksum! {{
+    {ty}.{field} / set_{field} at {offset}, protocol {protocol}{none}
 }}
 "#
             )

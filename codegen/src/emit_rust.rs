@@ -202,9 +202,8 @@ fn imports(out: &mut String, m: &Module) {
     }
     if let Some((_, f)) = checksum_field(m) {
         let c = f.def.checksum.as_ref().unwrap();
-        if c.pseudo_header.is_some() {
-            *out += "\nuse crate::checksum::Checksum;\n";
-        } else {
+        // The pseudo-header's functions are a macro's, which names its own.
+        if c.pseudo_header.is_none() {
             *out += "\nuse crate::checksum::internet_checksum;\n";
         }
     }
@@ -325,6 +324,8 @@ fn emit_format(out: &mut String, m: &Module, l: &Layout) {
             crate::emit_checks::error_enum(m)
         )
         .unwrap();
+    } else if let Some(call) = crate::emit_checks::fixed_option(m, l) {
+        writeln!(out, "{call}").unwrap();
     }
 
     // What is particular to this format.

@@ -6,6 +6,7 @@
 use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
 
 use crate::counters::{DropReason, Stat};
+use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
 use crate::{NetEnv, Stack};
 
@@ -35,27 +36,40 @@ impl Stack {
             EthernetNext::Arp => self.arp_input(env, m),
             EthernetNext::Ipv4 => {
                 let ip = self.ipv4_input(&mut m)?;
-                // A fragment waits for the rest of its datagram.
-                let (m, ip) = match ip.fragment {
-                    None => (m, ip),
+                // A fragment waits for the rest of its datagram. (A whole
+                // packet's `ip` stays where `ipv4_input` wrote it: moved
+                // on as a block, its fields' fresh narrow stores would be
+                // read back wide, which stalls the CPU.)
+                match ip.fragment {
+                    None => self.transport_input(env, m, &ip),
                     Some(f) => match self.reassemble(env, m, ip, f)? {
-                        Some(whole) => whole,
-                        None => return Ok(()),
+                        Some((m, ip)) => self.transport_input(env, m, &ip),
+                        None => Ok(()),
                     },
-                };
-                match ipv4_next(ip.protocol) {
-                    Ipv4Next::Icmpv4 => self.icmp_input(env, m, &ip),
-                    Ipv4Next::Tcp => self.tcp_input(env, m, &ip),
-                    Ipv4Next::Udp => self.udp_input(env, m, &ip),
-                    Ipv4Next::Unknown(_) => {
-                        if ip.unicast {
-                            self.icmp_protocol_unreachable(env, m, &ip);
-                        }
-                        Err(DropReason::Ipv4UnknownProtocol)
-                    }
                 }
             }
             EthernetNext::Unknown(_) => Err(DropReason::EthUnknownType),
+        }
+    }
+
+    /// An IPv4 packet (or a reassembled datagram) to its protocol.
+    #[inline(always)]
+    fn transport_input(
+        &mut self,
+        env: &mut dyn NetEnv,
+        m: Mbuf,
+        ip: &IpMeta,
+    ) -> Result<(), DropReason> {
+        match ipv4_next(ip.protocol) {
+            Ipv4Next::Icmpv4 => self.icmp_input(env, m, ip),
+            Ipv4Next::Tcp => self.tcp_input(env, m, ip),
+            Ipv4Next::Udp => self.udp_input(env, m, ip),
+            Ipv4Next::Unknown(_) => {
+                if ip.unicast {
+                    self.icmp_protocol_unreachable(env, m, ip);
+                }
+                Err(DropReason::Ipv4UnknownProtocol)
+            }
         }
     }
 }

@@ -109,8 +109,10 @@ impl Iface {
         dns: [0; 4],
     };
 
-    fn masked(a: Ipv4Addr, m: Ipv4Addr) -> Ipv4Addr {
-        [a[0] & m[0], a[1] & m[1], a[2] & m[2], a[3] & m[3]]
+    // Addresses as 32-bit words: a mask is one `and`, not four (every
+    // received packet's source and destination are checked).
+    fn masked(a: Ipv4Addr, m: Ipv4Addr) -> u32 {
+        u32::from_be_bytes(a) & u32::from_be_bytes(m)
     }
 
     /// Is `ip` on our subnet?
@@ -120,9 +122,7 @@ impl Iface {
 
     /// The directed broadcast address of our subnet.
     pub fn subnet_broadcast(&self) -> Ipv4Addr {
-        let n = Self::masked(self.addr, self.netmask);
-        let m = self.netmask;
-        [n[0] | !m[0], n[1] | !m[1], n[2] | !m[2], n[3] | !m[3]]
+        (Self::masked(self.addr, self.netmask) | !u32::from_be_bytes(self.netmask)).to_be_bytes()
     }
 
     /// Limited (255.255.255.255) or our subnet's directed broadcast.

@@ -202,11 +202,13 @@ impl Mbuf {
     }
 
     /// The packet bytes (the window).
+    #[inline]
     pub fn data(&self) -> &[u8] {
         let (h, l) = (self.head(), self.len());
         &self.buf()[h..h + l]
     }
 
+    #[inline]
     pub fn data_mut(&mut self) -> &mut [u8] {
         let (h, l) = (self.head(), self.len());
         &mut self.buf_mut()[h..h + l]
@@ -416,8 +418,16 @@ impl Mbuf {
     }
 
     /// Mbufs in the chain (1 for one alone).
+    // Inline, and the walk takes the link by value: a socket queue asks
+    // this of every datagram it takes, and a reference to the mbuf
+    // passed out of line would keep it in memory, to be moved into the
+    // queue by a wide load of narrow stores, which stalls.
+    #[inline(always)]
     pub fn chain_count(&self) -> usize {
-        self.pieces().count()
+        match self.pool().meta.next[self.f.idx() as usize].load(Ordering::Relaxed) {
+            0 => 1,
+            link => 1 + chained_count(self.pool(), link),
+        }
     }
 
     /// The device returned this buffer from the RX ring having written `n`
@@ -498,33 +508,15 @@ impl Mbuf {
     /// Shortens the window to `len` bytes (removing link padding); a no-op
     /// when it is already that short. A chain is cut after its first `len`
     /// bytes, the mbufs past them freed.
+    // Inline, the chain's part out of line with no reference to `self`
+    // (every received packet is trimmed twice; see `chain_count`).
+    #[inline(always)]
     pub fn trim(&mut self, len: usize) {
         if len < self.len() {
             self.set_window(self.head(), len);
         }
-        if !self.is_chained() {
-            return;
-        }
-        let next = &self.pool().meta.next;
-        let (mut left, mut at) = (len.saturating_sub(self.len()), self.f.idx());
-        loop {
-            let link = next[at as usize].load(Ordering::Relaxed);
-            if link == 0 {
-                return;
-            }
-            let f = Fields(link & !Fields::LINKED);
-            if left == 0 {
-                // The rest of the chain goes.
-                next[at as usize].store(0, Ordering::Relaxed);
-                drop(Mbuf { pool: self.pool, f });
-                return;
-            }
-            if f.len() as usize > left {
-                let cut = f.window(f.head(), left as u16);
-                next[at as usize].store(cut.0 | Fields::LINKED, Ordering::Relaxed);
-            }
-            left -= left.min(f.len() as usize);
-            at = f.idx();
+        if self.is_chained() {
+            trim_chain(self.pool, self.f.idx(), len.saturating_sub(self.len()));
         }
     }
 
@@ -608,6 +600,43 @@ impl Mbuf {
     /// Does another handle ([`Mbuf::share`]) on this buffer exist?
     pub fn is_shared(&self) -> bool {
         self.pool().is_shared(self.f.idx())
+    }
+}
+
+/// The mbufs chained after the one whose link is `link` (not 0).
+#[cold]
+fn chained_count(pool: &Pool, mut link: u64) -> usize {
+    let mut n = 0;
+    while link != 0 {
+        n += 1;
+        link = pool.meta.next[Fields(link).idx() as usize].load(Ordering::Relaxed);
+    }
+    n
+}
+
+/// [`Mbuf::trim`] of the mbufs chained after buffer `at`: `left` of
+/// their bytes stay, the mbufs past them are freed.
+#[cold]
+fn trim_chain(pool: PoolRef, mut at: u16, mut left: usize) {
+    let next = &pool.get().meta.next;
+    loop {
+        let link = next[at as usize].load(Ordering::Relaxed);
+        if link == 0 {
+            return;
+        }
+        let f = Fields(link & !Fields::LINKED);
+        if left == 0 {
+            // The rest of the chain goes.
+            next[at as usize].store(0, Ordering::Relaxed);
+            drop(Mbuf { pool, f });
+            return;
+        }
+        if f.len() as usize > left {
+            let cut = f.window(f.head(), left as u16);
+            next[at as usize].store(cut.0 | Fields::LINKED, Ordering::Relaxed);
+        }
+        left -= left.min(f.len() as usize);
+        at = f.idx();
     }
 }
 

@@ -94,6 +94,7 @@ impl ArpPacket {
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_format`: `htype` is 0x0001; `bad_format`:
     /// `ptype` is 0x0800; `bad_format`: `hlen` is 6; `bad_format`: `plen` is 4; `bad_oper`: `oper
     /// == ArpOperation.REQUEST || oper == ArpOperation.REPLY`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, ArpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(ArpError::TooShort);

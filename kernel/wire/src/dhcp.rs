@@ -543,6 +543,7 @@ impl DhcpMessage {
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_op`: `op == DhcpOp.BOOTREQUEST || op ==
     /// DhcpOp.BOOTREPLY`; `bad_hardware`: `htype` is 1; `bad_hardware`: `hlen` is 6;
     /// `bad_cookie`: `magic_cookie` is 0x63825363.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -659,6 +660,7 @@ impl DhcpSubnetMask {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -706,6 +708,7 @@ impl DhcpRouters {
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: `length >= 4`;
     /// `option_bad_length`: what follows the fixed part is a whole number of [`DhcpAddress`]s (4
     /// bytes each).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -772,6 +775,7 @@ impl DhcpDnsServers {
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: `length >= 4`;
     /// `option_bad_length`: what follows the fixed part is a whole number of [`DhcpAddress`]s (4
     /// bytes each).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -864,6 +868,7 @@ impl DhcpRequestedAddress {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -918,6 +923,7 @@ impl DhcpLeaseTime {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -973,6 +979,7 @@ impl DhcpMessageTypeOption {
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there); `bad_message_type`: `message_type >= DhcpMessageType.DISCOVER && message_type
     /// <= DhcpMessageType.INFORM`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -1033,6 +1040,7 @@ impl DhcpServerId {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -1077,6 +1085,7 @@ impl DhcpParameterRequestList {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: `length >= 1`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -1166,6 +1175,7 @@ impl DhcpRenewalTime {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -1220,6 +1230,7 @@ impl DhcpRebindingTime {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
     /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
     /// cut there).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);
@@ -1266,6 +1277,7 @@ impl DhcpClientId {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: `length >= 2`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DhcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DhcpError::TooShort);

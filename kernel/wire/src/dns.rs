@@ -269,6 +269,7 @@ impl DnsHeader {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_qdcount`: `opcode != DnsOpcode.QUERY ||
     /// qdcount <= 1`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DnsError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DnsError::TooShort);
@@ -391,6 +392,7 @@ impl DnsRecord {
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_rdlength`: `rdlength` gives the payload
     /// that follows the fixed part, within the buffer (the payload is cut there); `bad_a_length`:
     /// `rr_type != DnsType.A || rr_class != DnsClass.IN || rdlength == 4`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, DnsError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(DnsError::TooShort);

@@ -72,6 +72,7 @@ crate::format::header! {
 impl EthernetHeader {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `oversized`: `len <= LEN + MTU`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, EthernetError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(EthernetError::TooShort);

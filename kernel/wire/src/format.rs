@@ -6,11 +6,14 @@
 //!   the struct, its size check, its accessors, `Default` and `Debug`;
 //! - [`fixed!`] names the values a format fixes;
 //! - [`parse_fixed_size!`] is the `parse` of a format with nothing to check
-//!   but its size;
+//!   but its size, [`parse_fixed_option!`] that of an option whose length
+//!   field holds its own fixed size;
 //! - [`builder!`] declares the fields a sender chooses and writes the builder
 //!   struct (and, for a builder that only stores values, its whole
 //!   [`crate::Emit`]);
 //! - [`options!`] writes an option list's iterator;
+//! - [`pseudo_header_checksum!`] writes the checksum functions of a message
+//!   summed behind the IPv4 pseudo-header (UDP, TCP);
 //! - [`errors!`] declares a module's error enum with its spec names.
 //!
 //! What is particular to a format (its `parse` checks, what its builder
@@ -351,11 +354,48 @@ macro_rules! parse_fixed_size {
         impl $name {
             /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
             /// `too_short`: at least [`Self::LEN`] bytes.
+            #[inline]
             pub fn parse(bytes: &[u8]) -> Result<$crate::Parsed<'_, Self>, $err> {
                 let Ok((header, _)) = <Self as zerocopy::FromBytes>::ref_from_prefix(bytes) else {
                     return Err($err::TooShort);
                 };
                 Ok($crate::Parsed::split(header, bytes, Self::LEN, bytes.len()))
+            }
+        }
+    };
+}
+
+/// The `parse` of an option whose length field (`length`) holds its fixed
+/// size (`LENGTH`, named by `fixed!`), as TCP's MSS or IPv4's router
+/// alert: the view, the field at that value, and the message it gives
+/// within the buffer. Both checks fail with the one error named.
+///
+/// ```text
+/// parse_fixed_option!(TcpMss, TcpError::OptionBadLength, length / LENGTH);
+/// ```
+macro_rules! parse_fixed_option {
+    ($name:ident, $err:ident :: $bad:ident, $field:ident / $value:ident) => {
+        impl $name {
+            #[doc = concat!(
+                "Views the header at the front of `bytes` and checks it as its spec says, in this ",
+                "order: at least [`Self::LEN`] bytes (`", stringify!($err), "::TooShort`); `",
+                stringify!($field), "` is [`Self::", stringify!($value), "`], and covers the ",
+                "header and ends within the buffer, the payload cut there (`", stringify!($err),
+                "::", stringify!($bad), "`)."
+            )]
+            #[inline]
+            pub fn parse(bytes: &[u8]) -> Result<$crate::Parsed<'_, Self>, $err> {
+                let Ok((header, _)) = <Self as zerocopy::FromBytes>::ref_from_prefix(bytes) else {
+                    return Err($err::TooShort);
+                };
+                if header.$field() != Self::$value {
+                    return Err($err::$bad);
+                }
+                let end = usize::from(header.$field());
+                if end < Self::LEN || end > bytes.len() {
+                    return Err($err::$bad);
+                }
+                Ok($crate::Parsed::split(header, bytes, Self::LEN, end))
             }
         }
     };
@@ -466,7 +506,17 @@ macro_rules! options {
             }
 
             /// Walks every option: the first malformed one's error, if any.
+            // Inline up to the walk: most headers carry no options, and
+            // the receive path asks for every one.
+            #[inline]
             pub fn check(self) -> Result<(), $err> {
+                if self.rest.is_empty() {
+                    return Ok(());
+                }
+                self.walk()
+            }
+
+            fn walk(self) -> Result<(), $err> {
                 for option in self {
                     option?;
                 }
@@ -512,6 +562,147 @@ macro_rules! options {
     };
 }
 
+/// The checksum functions of a format whose checksum covers the whole
+/// message behind the IPv4 pseudo-header (RFC 768, RFC 9293 section 3.1):
+/// `checksum`, `checksum_ok`, `fill_checksum`, each also for a message in
+/// pieces. `zero means none`: a stored 0 means the sender computed none
+/// (UDP), so it passes the check, and a computed 0 is sent as 0xffff.
+///
+/// ```text
+/// pseudo_header_checksum! {
+///     UdpHeader.checksum / set_checksum at 6,
+///     protocol crate::ipv4::IpProtocol::UDP.0, zero means none
+/// }
+/// ```
+macro_rules! pseudo_header_checksum {
+    (
+        $ty:ident . $field:ident / $set:ident at $offset:literal,
+        protocol $protocol:expr, zero means none
+    ) => {
+        $crate::format::pseudo_header_checksum!(@ $ty.$field / $set, $offset, $protocol, true);
+    };
+    ($ty:ident . $field:ident / $set:ident at $offset:literal, protocol $protocol:expr) => {
+        $crate::format::pseudo_header_checksum!(@ $ty.$field / $set, $offset, $protocol, false);
+    };
+    (@ $ty:ident . $field:ident / $set:ident, $offset:literal, $protocol:expr, $zero_none:literal) => {
+        /// The IP protocol number in the pseudo-header.
+        const PSEUDO_HEADER_PROTOCOL: u8 = $protocol;
+
+        #[doc = concat!("Offset of `", stringify!($field), "` in [`", stringify!($ty), "`], in bytes.")]
+        const CHECKSUM_OFFSET: usize = $offset;
+
+        #[doc = concat!(
+            "A stored `", stringify!($field), "` of 0 means the sender computed none (so a ",
+            "computed 0 is sent as 0xffff)."
+        )]
+        const ZERO_MEANS_NONE: bool = $zero_none;
+
+        #[doc = concat!(
+            "The Internet checksum of `message` (the whole message, header and payload, trimmed ",
+            "to its length) behind the IPv4 pseudo-header of `src` and `dst`, with the stored `",
+            stringify!($field), "` counted as zero; where a stored 0 means none, a computed 0 ",
+            "comes back as 0xffff."
+        )]
+        pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
+            checksum_with_tail(src, dst, message, $crate::emit::MessageTail::NONE)
+        }
+
+        /// [`checksum`] of a message that goes on past `message` with the bytes `tail` sums
+        /// (a datagram held in pieces, sent as IPv4 fragments).
+        pub fn checksum_with_tail(
+            src: [u8; 4],
+            dst: [u8; 4],
+            message: &[u8],
+            tail: $crate::emit::MessageTail,
+        ) -> u16 {
+            let mut sum = $crate::checksum::Checksum::ipv4_pseudo_header(
+                src,
+                dst,
+                PSEUDO_HEADER_PROTOCOL,
+                message.len() + tail.len,
+            );
+            sum.add_without_word(message, CHECKSUM_OFFSET);
+            sum.append(tail.sum);
+            match sum.finish() {
+                0 if ZERO_MEANS_NONE => 0xffff,
+                sum => sum,
+            }
+        }
+
+        #[doc = concat!(
+            "Checks `", stringify!($field), "` of `message` against its pseudo-header (true ",
+            "when it is 0 where that means none). False when `message` is shorter than [`",
+            stringify!($ty), "::LEN`]."
+        )]
+        #[inline]
+        pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
+            let Ok((header, _)) = <$ty as zerocopy::FromBytes>::ref_from_prefix(message) else {
+                return false;
+            };
+            if ZERO_MEANS_NONE && header.$field() == 0 {
+                return true;
+            }
+            let mut sum = $crate::checksum::Checksum::ipv4_pseudo_header(
+                src,
+                dst,
+                PSEUDO_HEADER_PROTOCOL,
+                message.len(),
+            );
+            sum.add(message);
+            sum.finish() == 0
+        }
+
+        /// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled
+        /// from fragments): `first` starts with the header, `rest` holds the pieces after it,
+        /// in order. False when the pieces hold fewer than `len` bytes.
+        pub fn checksum_ok_pieces<'r>(
+            src: [u8; 4],
+            dst: [u8; 4],
+            first: &'r [u8],
+            rest: impl IntoIterator<Item = &'r [u8]>,
+            len: usize,
+        ) -> bool {
+            let Ok((header, _)) = <$ty as zerocopy::FromBytes>::ref_from_prefix(first) else {
+                return false;
+            };
+            if ZERO_MEANS_NONE && header.$field() == 0 {
+                return true;
+            }
+            let mut sum =
+                $crate::checksum::Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
+            let mut left = len;
+            for piece in core::iter::once(first).chain(rest) {
+                let take = piece.len().min(left);
+                sum.add(&piece[..take]);
+                left -= take;
+            }
+            left == 0 && sum.finish() == 0
+        }
+
+        #[doc = concat!(
+            "Computes [`checksum`] and stores it in `", stringify!($field), "`. Does nothing ",
+            "when `message` is shorter than [`", stringify!($ty), "::LEN`]."
+        )]
+        pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], message: &mut [u8]) {
+            fill_checksum_with_tail(src, dst, message, $crate::emit::MessageTail::NONE);
+        }
+
+        /// [`fill_checksum`] for a message that goes on past `message` with the bytes `tail`
+        /// sums.
+        pub fn fill_checksum_with_tail(
+            src: [u8; 4],
+            dst: [u8; 4],
+            message: &mut [u8],
+            tail: $crate::emit::MessageTail,
+        ) {
+            let sum = checksum_with_tail(src, dst, message, tail);
+            if let Ok((header, _)) = <$ty as zerocopy::FromBytes>::mut_from_prefix(message) {
+                header.$set(sum);
+            }
+        }
+    };
+}
+
 /// A module's error enum: each variant with its doc and the spec's name,
 /// in the order `parse` checks them. It writes the enum, `ALL` and `name()`.
 macro_rules! errors {
@@ -541,4 +732,7 @@ macro_rules! errors {
     };
 }
 
-pub(crate) use {builder, errors, fixed, header, options, parse_fixed_size};
+pub(crate) use {
+    builder, errors, fixed, header, options, parse_fixed_option, parse_fixed_size,
+    pseudo_header_checksum,
+};

@@ -139,6 +139,7 @@ impl Icmpv4Header {
     /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
     /// `too_short`: at least [`Self::LEN`] bytes; `bad_checksum`: the checksum over the message
     /// verifies.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Icmpv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(Icmpv4Error::TooShort);
@@ -256,6 +257,7 @@ crate::format::errors! {
 
 /// Checks the Internet checksum (RFC 1071) of `message` (the whole message, header and payload): summed with
 /// `checksum` included it must come to zero. False when shorter than [`Icmpv4Header::LEN`].
+#[inline]
 pub fn checksum_ok(message: &[u8]) -> bool {
     message.len() >= Icmpv4Header::LEN && internet_checksum(message) == 0
 }

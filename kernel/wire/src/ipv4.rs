@@ -293,6 +293,7 @@ impl Ipv4Header {
     /// covers at least [`Self::LEN`] bytes within the buffer; `bad_length`: `total_length` covers
     /// the header and ends within the buffer (the payload is cut there); `bad_checksum`: the
     /// checksum over the header verifies.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(Ipv4Error::TooShort);
@@ -438,6 +439,7 @@ impl Ipv4RecordRoute {
     /// and ends within the buffer (the payload is cut there); `option_bad_pointer`: `pointer >= 4
     /// && pointer <= length + 1`; `option_bad_length`: what follows the fixed part is a whole
     /// number of [`Ipv4RouteAddress`]s (4 bytes each).
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(Ipv4Error::TooShort);
@@ -546,6 +548,7 @@ impl Ipv4Timestamp {
     /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` covers the header
     /// and ends within the buffer (the payload is cut there); `option_bad_pointer`: `pointer >= 5
     /// && pointer <= length + 1`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(Ipv4Error::TooShort);
@@ -619,26 +622,7 @@ crate::format::fixed! {
     }
 }
 
-impl Ipv4RouterAlert {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
-    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
-    /// cut there).
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, Ipv4Error> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(Ipv4Error::TooShort);
-        };
-        let header_len = Self::LEN;
-        if header.length() != Self::LENGTH {
-            return Err(Ipv4Error::OptionBadLength);
-        }
-        let end = usize::from(header.length());
-        if end < header_len || end > bytes.len() {
-            return Err(Ipv4Error::OptionBadLength);
-        }
-        Ok(crate::Parsed::split(header, bytes, header_len, end))
-    }
-}
+crate::format::parse_fixed_option!(Ipv4RouterAlert, Ipv4Error::OptionBadLength, length / LENGTH);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`Ipv4RouterAlert`]; [`crate::Emit`] writes the header and
@@ -694,6 +678,7 @@ crate::format::errors! {
 
 /// Checks the Internet checksum (RFC 1071) of `header_with_options` (the header, options included): summed with
 /// `header_checksum` included it must come to zero. False when shorter than [`Ipv4Header::LEN`].
+#[inline]
 pub fn checksum_ok(header_with_options: &[u8]) -> bool {
     header_with_options.len() >= Ipv4Header::LEN && internet_checksum(header_with_options) == 0
 }

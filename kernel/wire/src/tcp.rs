@@ -164,8 +164,6 @@ use bitfield_struct::bitfield;
 use zerocopy::network_endian::{U16, U32};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
-use crate::checksum::Checksum;
-
 crate::keys::key! {
     /// The kind octet of a TCP option (IANA TCP option kind numbers).
     pub struct TcpOptionKind(u8);
@@ -290,6 +288,7 @@ impl TcpHeader {
     /// verifies.
     ///
     /// `src` and `dst` are the addresses of the IPv4 pseudo-header.
+    #[inline]
     pub fn parse(
         bytes: &[u8],
         src: [u8; 4],
@@ -424,26 +423,7 @@ crate::format::fixed! {
     }
 }
 
-impl TcpMss {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 4;
-    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
-    /// cut there).
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(TcpError::TooShort);
-        };
-        let header_len = Self::LEN;
-        if header.length() != Self::LENGTH {
-            return Err(TcpError::OptionBadLength);
-        }
-        let end = usize::from(header.length());
-        if end < header_len || end > bytes.len() {
-            return Err(TcpError::OptionBadLength);
-        }
-        Ok(crate::Parsed::split(header, bytes, header_len, end))
-    }
-}
+crate::format::parse_fixed_option!(TcpMss, TcpError::OptionBadLength, length / LENGTH);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpMss`]; [`crate::Emit`] writes the header and fills in
@@ -478,26 +458,7 @@ crate::format::fixed! {
     }
 }
 
-impl TcpWindowScale {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 3;
-    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
-    /// cut there).
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(TcpError::TooShort);
-        };
-        let header_len = Self::LEN;
-        if header.length() != Self::LENGTH {
-            return Err(TcpError::OptionBadLength);
-        }
-        let end = usize::from(header.length());
-        if end < header_len || end > bytes.len() {
-            return Err(TcpError::OptionBadLength);
-        }
-        Ok(crate::Parsed::split(header, bytes, header_len, end))
-    }
-}
+crate::format::parse_fixed_option!(TcpWindowScale, TcpError::OptionBadLength, length / LENGTH);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpWindowScale`]; [`crate::Emit`] writes the header and
@@ -530,26 +491,7 @@ crate::format::fixed! {
     }
 }
 
-impl TcpSackPermitted {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 2;
-    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
-    /// cut there).
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(TcpError::TooShort);
-        };
-        let header_len = Self::LEN;
-        if header.length() != Self::LENGTH {
-            return Err(TcpError::OptionBadLength);
-        }
-        let end = usize::from(header.length());
-        if end < header_len || end > bytes.len() {
-            return Err(TcpError::OptionBadLength);
-        }
-        Ok(crate::Parsed::split(header, bytes, header_len, end))
-    }
-}
+crate::format::parse_fixed_option!(TcpSackPermitted, TcpError::OptionBadLength, length / LENGTH);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpSackPermitted`]; [`crate::Emit`] writes the header
@@ -579,6 +521,7 @@ impl TcpSack {
     /// and ends within the buffer (the payload is cut there); `option_bad_length`: what follows
     /// the fixed part is a whole number of [`TcpSackBlock`]s (8 bytes each); `option_bad_length`:
     /// `length >= LEN + 8`.
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
         let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
             return Err(TcpError::TooShort);
@@ -672,26 +615,7 @@ crate::format::fixed! {
     }
 }
 
-impl TcpTimestamps {
-    /// Views the header at the front of `bytes` and checks it as its spec says, in this order:
-    /// `too_short`: at least [`Self::LEN`] bytes; `option_bad_length`: `length` is 10;
-    /// `option_bad_length`: `length` covers the header and ends within the buffer (the payload is
-    /// cut there).
-    pub fn parse(bytes: &[u8]) -> Result<crate::Parsed<'_, Self>, TcpError> {
-        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
-            return Err(TcpError::TooShort);
-        };
-        let header_len = Self::LEN;
-        if header.length() != Self::LENGTH {
-            return Err(TcpError::OptionBadLength);
-        }
-        let end = usize::from(header.length());
-        if end < header_len || end > bytes.len() {
-            return Err(TcpError::OptionBadLength);
-        }
-        Ok(crate::Parsed::split(header, bytes, header_len, end))
-    }
-}
+crate::format::parse_fixed_option!(TcpTimestamps, TcpError::OptionBadLength, length / LENGTH);
 
 crate::format::builder! {
     /// The fields a sender chooses for [`TcpTimestamps`]; [`crate::Emit`] writes the header and
@@ -745,83 +669,6 @@ crate::format::errors! {
     }
 }
 
-/// The IP protocol number in the pseudo-header.
-const PSEUDO_HEADER_PROTOCOL: u8 = crate::ipv4::IpProtocol::TCP.0;
-
-/// Offset of `checksum` in [`TcpHeader`], in bytes.
-const CHECKSUM_OFFSET: usize = 16;
-
-/// The Internet checksum of `message` (the whole message, header and payload, trimmed to its length) behind the IPv4
-/// pseudo-header of `src` and `dst`, with the stored `checksum` counted as zero.
-pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
-    checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE)
-}
-
-/// [`checksum`] of a message that goes on past `message` with the bytes `tail` sums (a
-/// datagram held in pieces, sent as IPv4 fragments).
-pub fn checksum_with_tail(
-    src: [u8; 4],
-    dst: [u8; 4],
-    message: &[u8],
-    tail: crate::emit::MessageTail,
-) -> u16 {
-    let mut sum =
-        Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len() + tail.len);
-    sum.add_without_word(message, CHECKSUM_OFFSET);
-    sum.append(tail.sum);
-    sum.finish()
-}
-
-/// Checks `checksum` of `message` against its pseudo-header.
-/// False when `message` is shorter than [`TcpHeader::LEN`].
-pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
-    if message.len() < TcpHeader::LEN {
-        return false;
-    }
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
-    sum.add(message);
-    sum.finish() == 0
-}
-
-/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
-/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
-/// False when the pieces hold fewer than `len` bytes.
-pub fn checksum_ok_pieces<'r>(
-    src: [u8; 4],
-    dst: [u8; 4],
-    first: &'r [u8],
-    rest: impl IntoIterator<Item = &'r [u8]>,
-    len: usize,
-) -> bool {
-    let message = first;
-    if message.len() < TcpHeader::LEN {
-        return false;
-    }
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
-    let mut left = len;
-    for piece in core::iter::once(first).chain(rest) {
-        let take = piece.len().min(left);
-        sum.add(&piece[..take]);
-        left -= take;
-    }
-    left == 0 && sum.finish() == 0
-}
-
-/// Computes [`checksum`] and stores it in `checksum`. Does nothing when `message` is
-/// shorter than [`TcpHeader::LEN`].
-pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], message: &mut [u8]) {
-    fill_checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE);
-}
-
-/// [`fill_checksum`] for a message that goes on past `message` with the bytes `tail` sums.
-pub fn fill_checksum_with_tail(
-    src: [u8; 4],
-    dst: [u8; 4],
-    message: &mut [u8],
-    tail: crate::emit::MessageTail,
-) {
-    let sum = checksum_with_tail(src, dst, message, tail);
-    if let Ok((header, _)) = TcpHeader::mut_from_prefix(message) {
-        header.set_checksum(sum);
-    }
+crate::format::pseudo_header_checksum! {
+    TcpHeader.checksum / set_checksum at 16, protocol crate::ipv4::IpProtocol::TCP.0
 }

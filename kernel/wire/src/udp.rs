@@ -31,8 +31,6 @@
 use zerocopy::network_endian::U16;
 use zerocopy::FromBytes;
 
-use crate::checksum::Checksum;
-
 crate::format::header! {
     /// A UDP header; the payload follows.
     pub struct UdpHeader: 8 bytes {
@@ -54,6 +52,7 @@ impl UdpHeader {
     /// message verifies.
     ///
     /// `src` and `dst` are the addresses of the IPv4 pseudo-header.
+    #[inline]
     pub fn parse(
         bytes: &[u8],
         src: [u8; 4],
@@ -148,94 +147,6 @@ crate::format::errors! {
     }
 }
 
-/// The IP protocol number in the pseudo-header.
-const PSEUDO_HEADER_PROTOCOL: u8 = crate::ipv4::IpProtocol::UDP.0;
-
-/// Offset of `checksum` in [`UdpHeader`], in bytes.
-const CHECKSUM_OFFSET: usize = 6;
-
-/// The Internet checksum of `message` (the whole message, header and payload, trimmed to its length) behind the IPv4
-/// pseudo-header of `src` and `dst`, with the stored `checksum` counted as zero.
-///
-/// A stored 0 means "no checksum", so a computed 0 is returned as 0xffff.
-pub fn checksum(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> u16 {
-    checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE)
-}
-
-/// [`checksum`] of a message that goes on past `message` with the bytes `tail` sums (a
-/// datagram held in pieces, sent as IPv4 fragments).
-pub fn checksum_with_tail(
-    src: [u8; 4],
-    dst: [u8; 4],
-    message: &[u8],
-    tail: crate::emit::MessageTail,
-) -> u16 {
-    let mut sum =
-        Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len() + tail.len);
-    sum.add_without_word(message, CHECKSUM_OFFSET);
-    sum.append(tail.sum);
-    match sum.finish() {
-        0 => 0xffff,
-        sum => sum,
-    }
-}
-
-/// Checks `checksum` of `message` against its pseudo-header. True when the stored checksum is 0 (none).
-/// False when `message` is shorter than [`UdpHeader::LEN`].
-pub fn checksum_ok(src: [u8; 4], dst: [u8; 4], message: &[u8]) -> bool {
-    let Ok((header, _)) = UdpHeader::ref_from_prefix(message) else {
-        return false;
-    };
-    if header.checksum() == 0 {
-        return true;
-    }
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, message.len());
-    sum.add(message);
-    sum.finish() == 0
-}
-
-/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
-/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
-/// False when the pieces hold fewer than `len` bytes.
-pub fn checksum_ok_pieces<'r>(
-    src: [u8; 4],
-    dst: [u8; 4],
-    first: &'r [u8],
-    rest: impl IntoIterator<Item = &'r [u8]>,
-    len: usize,
-) -> bool {
-    let message = first;
-    let Ok((header, _)) = UdpHeader::ref_from_prefix(message) else {
-        return false;
-    };
-    if header.checksum() == 0 {
-        return true;
-    }
-    let mut sum = Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
-    let mut left = len;
-    for piece in core::iter::once(first).chain(rest) {
-        let take = piece.len().min(left);
-        sum.add(&piece[..take]);
-        left -= take;
-    }
-    left == 0 && sum.finish() == 0
-}
-
-/// Computes [`checksum`] and stores it in `checksum`. Does nothing when `message` is
-/// shorter than [`UdpHeader::LEN`].
-pub fn fill_checksum(src: [u8; 4], dst: [u8; 4], message: &mut [u8]) {
-    fill_checksum_with_tail(src, dst, message, crate::emit::MessageTail::NONE);
-}
-
-/// [`fill_checksum`] for a message that goes on past `message` with the bytes `tail` sums.
-pub fn fill_checksum_with_tail(
-    src: [u8; 4],
-    dst: [u8; 4],
-    message: &mut [u8],
-    tail: crate::emit::MessageTail,
-) {
-    let sum = checksum_with_tail(src, dst, message, tail);
-    if let Ok((header, _)) = UdpHeader::mut_from_prefix(message) {
-        header.set_checksum(sum);
-    }
+crate::format::pseudo_header_checksum! {
+    UdpHeader.checksum / set_checksum at 6, protocol crate::ipv4::IpProtocol::UDP.0, zero means none
 }
