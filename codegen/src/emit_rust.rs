@@ -204,6 +204,8 @@ fn imports(out: &mut String, m: &Module) {
         let c = f.def.checksum.as_ref().unwrap();
         if c.pseudo_header.is_some() {
             *out += "\nuse crate::checksum::Checksum;\n";
+        } else if c.covers == "message" {
+            *out += "\nuse crate::checksum::{internet_checksum, Checksum};\n";
         } else {
             *out += "\nuse crate::checksum::internet_checksum;\n";
         }

@@ -219,7 +219,7 @@ impl Stack {
     /// Turns the datagram in the chain `m` into its fragments, each mbuf
     /// one fragment with `header` (offset and MF its own) pushed in front;
     /// they stay chained. `None` (counted) when a piece is not a whole
-    /// number of units or a header does not fit.
+    /// number of units, would not fit a frame, or a header does not fit.
     fn fragment(&mut self, m: Mbuf, header: Ipv4HeaderRepr) -> Option<Mbuf> {
         let unit = usize::from(wip::FRAGMENT_UNIT);
         let mut frags: Option<Mbuf> = None;
@@ -228,7 +228,10 @@ impl Stack {
             rest = piece.take_next();
             let len = piece.len();
             let more = rest.is_some();
-            if (more && !len.is_multiple_of(unit)) || offset + len > MAX_PAYLOAD {
+            if (more && !len.is_multiple_of(unit))
+                || len > FRAGMENT_ROOM
+                || offset + len > MAX_PAYLOAD
+            {
                 self.counters.drop(DropReason::Ipv4FragBadLength);
                 return None;
             }
