@@ -26,7 +26,9 @@
 //! is sent as fragments, one per mbuf of the chain, each with its own
 //! header (the same identification, its offset in `FRAGMENT_UNIT`s, MF on
 //! all but the last): the caller cut the chain so that every piece but the
-//! last is a whole number of units ([`FRAGMENT_ROOM`]). The fragments
+//! last is a whole number of units ([`FRAGMENT_ROOM`]), or, for the reply
+//! to an echo request that came in fragments, kept the pieces as they came
+//! (each within a frame, all but the last in whole units). The fragments
 //! travel down as the same chain (ARP queues it as one packet) and
 //! Ethernet sends one frame per piece.
 
@@ -219,7 +221,7 @@ impl Stack {
     /// Turns the datagram in the chain `m` into its fragments, each mbuf
     /// one fragment with `header` (offset and MF its own) pushed in front;
     /// they stay chained. `None` (counted) when a piece is not a whole
-    /// number of units, would not fit a frame, or a header does not fit.
+    /// number of units or a header does not fit.
     fn fragment(&mut self, m: Mbuf, header: Ipv4HeaderRepr) -> Option<Mbuf> {
         let unit = usize::from(wip::FRAGMENT_UNIT);
         let mut frags: Option<Mbuf> = None;
@@ -228,10 +230,7 @@ impl Stack {
             rest = piece.take_next();
             let len = piece.len();
             let more = rest.is_some();
-            if (more && !len.is_multiple_of(unit))
-                || len > FRAGMENT_ROOM
-                || offset + len > MAX_PAYLOAD
-            {
+            if (more && !len.is_multiple_of(unit)) || offset + len > MAX_PAYLOAD {
                 self.counters.drop(DropReason::Ipv4FragBadLength);
                 return None;
             }

@@ -622,10 +622,10 @@ impl Stack {
     }
 
     /// `sendto`: sends the payload in `m` (its window; built with
-    /// [`HEADROOM`](crate::HEADROOM) in front; for a UDP datagram longer
-    /// than one frame, a chain cut as [`udp::cut_for_fragments`] says, for
-    /// an echo request, as [`icmp::cut_for_fragments`](crate::icmp::cut_for_fragments)) to `dst`, or to the connected
-    /// peer when `dst` is `None`. For an ICMP socket the payload is an echo
+    /// [`HEADROOM`](crate::HEADROOM) in front; longer than one frame, a
+    /// chain cut as [`udp::cut_for_fragments`] says for a UDP datagram, as
+    /// [`icmp::cut_for_fragments`](crate::icmp::cut_for_fragments) for an
+    /// echo request) to `dst`, or to the connected peer when `dst` is `None`. For an ICMP socket the payload is an echo
     /// request (type, code, checksum, identifier, sequence, data); the
     /// stack sets the identifier to the socket's and fills the checksum.
     /// Returns the payload length. Resolution and transmit happen in the
