@@ -174,6 +174,11 @@ pub(crate) fn emit_parse(out: &mut String, m: &Module, l: &Layout) {
     let pseudo = checksum_field(m).is_some_and(|(cl, f)| {
         cl.name() == l.name() && f.def.checksum.as_ref().unwrap().pseudo_header.is_some()
     });
+    // A checksum over the whole message, with no pseudo-header (ICMP).
+    let plain_message_checksum = checksum_field(m).is_some_and(|(cl, f)| {
+        let c = f.def.checksum.as_ref().unwrap();
+        cl.name() == l.name() && c.pseudo_header.is_none() && c.covers == "message"
+    });
     let mut what = String::from(
         "Views the header at the front of `bytes` and checks it as its spec says, in this order",
     );
@@ -309,15 +314,28 @@ pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
 "#
     )
     .unwrap();
-    if pseudo && has("message") {
+    if (pseudo && has("message")) || plain_message_checksum {
         // The same checks over a message held in pieces: lengths count
         // every piece, the checksum sums them.
         let body = body
             .replace("bytes.len()", "(bytes.len() + rest_len)")
             .replace(
+                "let end = (bytes.len() + rest_len);",
+                "let end = bytes.len() + rest_len;",
+            )
+            .replace(
                 "checksum_ok(src, dst, &bytes[..end])",
                 "checksum_ok_pieces(src, dst, bytes, rest, end)",
+            )
+            .replace(
+                "checksum_ok(&bytes[..end])",
+                "checksum_ok_pieces(bytes, rest, end)",
             );
+        let addresses = if pseudo {
+            "\n    src: [u8; 4],\n    dst: [u8; 4],"
+        } else {
+            ""
+        };
         write!(
             out,
             r#"
@@ -326,9 +344,7 @@ pub fn parse({args}) -> Result<crate::Parsed<'_, Self>, {en}> {{
 /// order. The checks count and sum every piece; `message` and `payload` end with `bytes`.
 pub fn parse_pieces<'a: 'r, 'r, R>(
     bytes: &'a [u8],
-    rest: R,
-    src: [u8; 4],
-    dst: [u8; 4],
+    rest: R,{addresses}
 ) -> Result<crate::Parsed<'a, Self>, {en}>
 where
     R: IntoIterator<Item = &'r [u8]> + Clone,
@@ -444,6 +460,50 @@ pub fn fill_checksum({arg}: &mut [u8]) {{
 "#
             )
             .unwrap();
+            if c.covers == "message" {
+                write!(
+                    out,
+                    r#"
+/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
+/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
+/// False when the pieces hold fewer than `len` bytes.
+pub fn checksum_ok_pieces<'r>(
+    first: &'r [u8],
+    rest: impl IntoIterator<Item = &'r [u8]>,
+    len: usize,
+) -> bool {{
+    if first.len() < {ty}::LEN {{
+        return false;
+    }}
+    let mut sum = Checksum::new();
+    let mut left = len;
+    for piece in core::iter::once(first).chain(rest) {{
+        let take = piece.len().min(left);
+        sum.add(&piece[..take]);
+        left -= take;
+    }}
+    left == 0 && sum.finish() == 0
+}}
+
+/// [`fill_checksum`] for a message that goes on past `{arg}` with the bytes `tail` sums (a
+/// datagram held in pieces, sent as IPv4 fragments).
+pub fn fill_checksum_with_tail({arg}: &mut [u8], tail: crate::emit::MessageTail) {{
+    let Ok((header, _)) = {ty}::mut_from_prefix({arg}) else {{
+        return;
+    }};
+    header.set_{field}(0);
+    let mut sum = Checksum::new();
+    sum.add({arg});
+    sum.append(tail.sum);
+    let sum = sum.finish();
+    if let Ok((header, _)) = {ty}::mut_from_prefix({arg}) {{
+        header.set_{field}(sum);
+    }}
+}}
+"#
+                )
+                .unwrap();
+            }
         }
         Some(PseudoHeader::Ipv4) => {
             // The functions are `format::pseudo_header_checksum!`'s.

@@ -202,8 +202,11 @@ fn imports(out: &mut String, m: &Module) {
     }
     if let Some((_, f)) = checksum_field(m) {
         let c = f.def.checksum.as_ref().unwrap();
-        // The pseudo-header's functions are a macro's, which names its own.
-        if c.pseudo_header.is_none() {
+        // The pseudo-header's functions are a macro's, which names its own;
+        // a checksum over the whole message is also summed in pieces.
+        if c.pseudo_header.is_none() && c.covers == "message" {
+            *out += "\nuse crate::checksum::{internet_checksum, Checksum};\n";
+        } else if c.pseudo_header.is_none() {
             *out += "\nuse crate::checksum::internet_checksum;\n";
         }
     }

@@ -128,24 +128,23 @@ pub fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
 
 /// Sends `len` bytes at user address `buf` from socket `id`.
 fn send(id: SocketId, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
-    let udp = NET.lock().kind(id)? == SocketKind::Udp;
-    if len
-        > if udp {
-            net::udp::MAX_PAYLOAD
-        } else {
-            MAX_PAYLOAD
-        }
-    {
+    let kind = NET.lock().kind(id)?;
+    let max = match kind {
+        SocketKind::Udp => net::udp::MAX_PAYLOAD,
+        SocketKind::Icmp => net::ipv4::MAX_PAYLOAD,
+        SocketKind::Tcp => MAX_PAYLOAD,
+    };
+    if len > max {
         return Err(Errno::EMSGSIZE);
     }
-    // A UDP datagram is copied in pieces cut where its IPv4 fragments
-    // will be (one piece when it fits a frame), chained.
+    // A UDP datagram or an echo request is copied in pieces cut where its
+    // IPv4 fragments will be (one piece when it fits a frame), chained.
     let (mut head, mut done, mut k): (Option<Mbuf>, usize, usize) = (None, 0, 0);
     loop {
-        let n = if udp {
-            (len - done).min(net::udp::piece_len(k))
-        } else {
-            len
+        let n = match kind {
+            SocketKind::Udp => (len - done).min(net::udp::piece_len(k)),
+            SocketKind::Icmp => (len - done).min(net::ipv4::FRAGMENT_ROOM),
+            SocketKind::Tcp => len,
         };
         let mut m = pool().alloc().ok_or(Errno::ENOBUFS)?;
         let piece = m.append(n).map_err(|_| Errno::EMSGSIZE)?;

@@ -210,14 +210,14 @@ class Kinds:
         cut = raw(self.eth() / self.ip(len=20 + 8 + 2) / UDP(sport=MY_PORT, dport=ECHO_PORT, len=8 + 20) / Raw(b"A" * 20))
         kind("ipv4_len_cuts_udp", "drop_udp_bad_length", [cut, cut],
              "total length smaller than the frame, ending inside the UDP datagram")
-        kind("ipv4_fragment_mf", "drop_ipv4_fragment",
-             [raw(self.eth() / self.ip(flags="MF", id=7) / ICMP(type=8) / Raw(b"F" * 16))] * 2,
-             "first fragments (MF set) of ICMP, which is not reassembled")
-        kind("ipv4_fragment_offset", "drop_ipv4_fragment",
-             [raw(self.eth() / self.ip(frag=185, id=8) / Raw(b"F" * 16)),
-              raw(self.eth() / self.ip(frag=100, id=9, proto=1) / Raw(b"F" * 16))],
-             "later fragments (non-zero offset) of protocols not reassembled")
-        # Fragment attacks on reassembly (UDP is reassembled).
+        tcp_syn = b"\x9c\x47\x00\x50" + b"\0" * 8 + b"\x50\x02" + b"\0" * 6
+        kind("ipv4_tcp_fragments", "drop_ipv4_frag_tcp",
+             [raw(self.eth() / self.ip(flags="MF", id=7, proto=6) / Raw(tcp_syn + b"F" * 4)),
+              raw(self.eth() / self.ip(flags="MF", id=8, proto=6) / Raw(tcp_syn + b"F" * 12)),
+              raw(self.eth() / self.ip(frag=185, id=8, proto=6) / Raw(b"F" * 16)),
+              raw(self.eth() / self.ip(frag=100, id=9, proto=6) / Raw(b"F" * 16))],
+             "TCP segments in fragments (first and later), which TCP does not take")
+        # Fragment attacks on reassembly (UDP, ICMP and the rest are reassembled).
         kind("ipv4_ping_of_death", "drop_ipv4_frag_too_long",
              [raw(self.eth() / self.ip(frag=8189, id=10, proto=1) / Raw(b"D" * 24)),
               raw(self.eth() / self.ip(frag=8191, id=11, proto=17) / Raw(b"D" * 16))],
@@ -232,6 +232,15 @@ class Kinds:
              [udp_frag(20, 0, True, head), udp_frag(20, 8, False, b"T" * 8),
               udp_frag(21, 0, True, head), udp_frag(21, 16, True, b"T" * 24)],
              "teardrop: second fragments inside the first (each datagram dropped whole)")
+        def icmp_frag(ident, offset, more, data):
+            return raw(self.eth() / self.ip(id=ident, proto=1, frag=offset // 8, flags="MF" if more else 0)
+                       / Raw(data))
+
+        echo_head = raw(ICMP(type=8, id=0x4343, seq=1) / Raw(b"E" * 40))[:8 + 24]
+        kind("ipv4_teardrop_icmp", "drop_ipv4_frag_overlap",
+             [icmp_frag(22, 0, True, echo_head), icmp_frag(22, 16, False, b"E" * 16),
+              icmp_frag(23, 24, False, b"E" * 24), icmp_frag(23, 0, True, echo_head + b"E" * 8)],
+             "teardrop with ICMP echo fragments: later pieces inside earlier ones, either order")
         tcp_head = b"\x9c\x47\x00\x50" + b"\0" * 4
         kind("ipv4_tiny_fragment", "drop_ipv4_frag_tiny",
              [raw(self.eth() / self.ip(id=30, proto=6, flags="MF") / Raw(tcp_head)),
@@ -313,8 +322,9 @@ class Kinds:
              check="max_replies")
         huge = self.eth() / self.ip(id=4242) / ICMP(type=8, id=0x4242, seq=2000) / Raw(b"H" * 65000)
         frags = [raw(Ether(dst=self.guest_mac, src=self.my_mac) / f) for f in fragment(huge[IP], fragsize=1480)]
-        kind("icmp_echo_huge_fragmented", "drop_ipv4_fragment", frags,
-             "a 65 000-byte echo request in %d fragments (ICMP is not reassembled)" % len(frags))
+        kind("icmp_echo_huge_fragmented", "ipv4_fragments_in", frags,
+             "a 65,000-byte echo request in %d fragments: answered in fragments, intact" % len(frags),
+             check="huge_reply")
         # Valid but unusual: link padding past the IP total length must be cut off.
         padded = raw(self.eth() / self.ip() / UDP(sport=MY_PORT, dport=ECHO_PORT) / Raw(b"padded-echo")) + b"\xee" * 30
         kind("udp_echo_padded", "udp_in", [padded], "UDP with 30 bytes of trailing link padding: echoed without it",
@@ -358,6 +368,7 @@ class Peer:
         self.unreach_times = []
         self.arp_replies_sent = 0
         self.frames_seen = 0
+        self.frags = {}  # IPv4 identification -> {offset: payload, "end": length}
         threading.Thread(target=self.receiver, daemon=True).start()
 
     def send(self, frame):
@@ -388,6 +399,11 @@ class Peer:
                 total = struct.unpack("!H", f[16:18])[0]
                 proto = f[23]
                 body = f[14 + ihl : 14 + total]
+                frag = struct.unpack("!H", f[20:22])[0]
+                if frag & 0x3FFF:  # MF or an offset: a piece of a big reply
+                    body = self.defragment(f[18:20], frag, body)
+                    if body is None:
+                        continue
                 if proto == 1 and len(body) >= 8:
                     t = body[0]
                     if t == 0:
@@ -400,6 +416,25 @@ class Peer:
                     sport = struct.unpack("!H", body[0:2])[0]
                     if sport == ECHO_PORT:
                         self.udp.put(body[8:])
+
+    def defragment(self, ident, frag, piece):
+        """Keeps a fragment the guest sent; the datagram's payload once
+        every piece from 0 to the end has come, else None."""
+        parts = self.frags.setdefault(ident, {})
+        offset = (frag & 0x1FFF) * 8
+        parts[offset] = piece
+        if not frag & 0x2000:
+            parts["end"] = offset + len(piece)
+        end, whole = parts.get("end"), b""
+        if end is None:
+            return None
+        while len(whole) < end:
+            nxt = parts.get(len(whole))
+            if not nxt:
+                return None
+            whole += nxt
+        del self.frags[ident]
+        return whole
 
     @staticmethod
     def drain(q):
@@ -468,6 +503,11 @@ class Peer:
                     got += 1
             out["replies_intact"] = got
             out["ok"] = got == 2
+        elif check == "huge_reply":
+            want = b"H" * 65000
+            r = self.wait_for(self.icmp, lambda r: r[0] == 0x4242 and r[1] == 2000, 3.0)
+            out["reply_bytes"] = None if r is None else len(r[2])
+            out["ok"] = r is not None and r[2] == want
         elif check == "no_echo":
             r = self.wait_for(self.udp, lambda p: p.startswith(b"bad sum"), 0.5)
             out["ok"] = r is None
@@ -552,9 +592,13 @@ def selftest(kinds):
                 total = struct.unpack("!H", f[16:18])[0]
                 assert total > len(f) - 14 or total < 20, name
                 assert csum(f[14:34]) == 0, name + ": the checksum must be right"
-    for f in by["ipv4_fragment_mf"]["frames"] + by["ipv4_fragment_offset"]["frames"]:
+    for f in by["ipv4_tcp_fragments"]["frames"]:
         flags = struct.unpack("!H", f[20:22])[0]
-        assert flags & 0x2000 or flags & 0x1FFF
+        assert (flags & 0x2000 or flags & 0x1FFF) and f[23] == 6
+        # Past the tiny-fragment checks: a whole header first, no offset 8.
+        assert flags & 0x1FFF > 1 or len(f) - 34 >= 20
+    for f in by["ipv4_teardrop_icmp"]["frames"]:
+        assert f[23] == 1 and struct.unpack("!H", f[20:22])[0] & 0x3FFF
     for f in by["udp_bad_checksum"]["frames"]:
         ip = IP(f[14:])
         good = raw(IP(src=ip.src, dst=ip.dst) / UDP(sport=ip[UDP].sport, dport=ip[UDP].dport) / Raw(bytes(ip[UDP].payload)))

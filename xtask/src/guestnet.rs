@@ -227,6 +227,22 @@ pub fn pings(con: &mut Console, ip: &str) -> Result<()> {
     Ok(())
 }
 
+/// `ping -s N` of `ip` for each of [`BIG_DATAGRAMS`] (as echo data):
+/// requests and replies in IPv4 fragments, 3 of 3 answered with the data
+/// intact (the guest's ping reports a reply whose data differs as `wrong
+/// data` and does not count it).
+pub fn big_pings(con: &mut Console, ip: &str) -> Result<()> {
+    for n in BIG_DATAGRAMS {
+        let out = con.run(&format!("ping -c 3 -i 200 -s {n} {ip}"), SHORT)?;
+        ensure!(
+            out.contains("3 received") && out.contains(&format!("{} bytes from {ip}", n + 8)),
+            "{}: ping -s {n} {ip}:\n{out}",
+            con.name
+        );
+    }
+    Ok(())
+}
+
 /// `echo <tag> | nc -u <ip> <port>` must print the tag back (an echo server runs there).
 pub fn nc_echo(con: &mut Console, ip: &str, port: u16, tag: &str) -> Result<()> {
     let out = con.run(&format!("echo {tag} | nc -u -w 1000 {ip} {port}"), SHORT)?;

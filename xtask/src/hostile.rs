@@ -325,6 +325,12 @@ fn one_kind(con: &mut Console, script: &mut Script, k: &Kind) -> Result<String> 
         "ipv4_ttl_zero" => extra = format!(" ({} replies)", shown(&reply, "replies")),
         "ipv4_fragment_flood" => extra = flood_times_out(con, &after)?,
         "icmp_echo_max" => extra = " (replies intact)".into(),
+        "icmp_echo_huge_fragmented" => {
+            extra = format!(
+                " (its {} data bytes echoed in fragments, intact)",
+                shown(&reply, "reply_bytes")
+            )
+        }
         "udp_echo_padded" => extra = " (echoed without the padding)".into(),
         _ => {}
     }

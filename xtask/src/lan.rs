@@ -131,6 +131,8 @@ pub fn test(images: &Images) -> Result<()> {
     pings(a, pb_.ip)?;
     pings(b, pa_.ip)?;
     eprintln!("ping: a -> b and b -> a, 3 of 3 each");
+    guestnet::big_pings(a, pb_.ip)?;
+    eprintln!("ping -s 8000/30000/65507: a -> b in IPv4 fragments, 3 of 3 each");
 
     b.run("udpecho 7 &", SHORT)?;
     a.run("udpecho 7 &", SHORT)?;

@@ -9,9 +9,10 @@
 //! - `cargo xtask qemu --tap`: the guest on this terminal; the Linux side is
 //!   reachable with `ip netns exec xv6net-PID ...` from another terminal
 //!   (the namespace is named after the xtask process, so runs never meet).
-//! - [`test`]: Linux pings the guest, `ip neigh` learns its MAC, UDP with
-//!   `udpecho` and `nc` both ways, `chat` both ways, the guest pings Linux
-//!   and resolves its MAC. Without root (or without `ip netns`) it prints
+//! - [`test`]: Linux pings the guest (also with 8,000- to 65,507-byte
+//!   echoes, in IPv4 fragments both ways), `ip neigh` learns its MAC, UDP
+//!   with `udpecho` and `nc` both ways, `chat` both ways, the guest pings
+//!   Linux (big too) and resolves its MAC. Without root (or without `ip netns`) it prints
 //!   `SKIPPED: linux-peer tests (need root and ip netns)`.
 use anyhow::{bail, ensure, Context, Result};
 use std::io::{BufRead, BufReader};
@@ -239,6 +240,23 @@ pub fn test(images: &Images) -> Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     table.push("Linux ping -> guest: 3/3 replies".to_string());
+    // Linux -> guest, big: requests and replies in IPv4 fragments, the
+    // data checked by Linux's ping (it reports "wrong data byte").
+    for n in guestnet::BIG_DATAGRAMS.map(|n| n.to_string()) {
+        let out = ns
+            .command(&[
+                "ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", &n, GUEST_IP,
+            ])
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        ensure!(
+            out.status.success() && text.contains("3 received") && !text.contains("wrong data"),
+            "Linux ping -s {n} {GUEST_IP} failed ({}):\n{text}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    table.push("Linux ping -s 8000/30000/65507 -> guest (IPv4 fragments): 3/3 replies each".into());
     let neigh = ns.exec_ok(&["ip", "neigh", "show", GUEST_IP, "dev", TAP])?;
     ensure!(
         neigh.contains(&GUEST_MAC.to_string()),
@@ -251,6 +269,8 @@ pub fn test(images: &Images) -> Result<()> {
     table.push(format!("guest arp {LINUX_IP} -> {tap_mac}"));
     pings(&mut con, LINUX_IP)?;
     table.push("guest ping -> Linux: 3/3 replies".into());
+    guestnet::big_pings(&mut con, LINUX_IP)?;
+    table.push("guest ping -s 8000/30000/65507 -> Linux (IPv4 fragments): 3/3 replies each".into());
 
     // UDP: Linux client -> guest udpecho, guest nc -> Linux echo server.
     con.run("udpecho 7 &", SHORT)?;

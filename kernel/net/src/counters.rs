@@ -58,8 +58,9 @@ named_enum! {
         /// Cache full of unresolved entries; the oldest one gave way.
         ArpEvicted = "drop_arp_evicted",
         // IPv4.
-        /// A fragment of a protocol we do not reassemble (only UDP is).
-        Ipv4Fragment = "drop_ipv4_fragment",
+        /// A fragment of a TCP segment: TCP takes each segment in one
+        /// mbuf, so a segment in fragments is not reassembled.
+        Ipv4FragTcp = "drop_ipv4_frag_tcp",
         /// A fragment reaching past 65,535 bytes ("ping of death").
         Ipv4FragTooLong = "drop_ipv4_frag_too_long",
         /// More fragments follow, yet its length is not a whole number

@@ -6,11 +6,19 @@
 //!   redone) and a fresh IPv4 header is pushed back in front (zero copy).
 //!   Echo requests to a broadcast address are ignored, as Linux does by
 //!   default.
+//! - A message reassembled from IPv4 fragments arrives as a chain of the
+//!   fragments' mbufs; its checksum is checked across the pieces
+//!   (`Icmpv4Header::parse_pieces`). An echo request so received is
+//!   answered in that same chain: the header rewritten in the first piece,
+//!   the checksum summed over all of them, and each piece goes back out
+//!   as one fragment (every piece but the last holds a whole number of
+//!   8-byte units, as it came). A reply of the same size, nothing copied.
 //! - A UDP datagram to a closed port is turned, in its own mbuf, into a
 //!   destination unreachable / port unreachable quoting the IP header and
 //!   the first 8 bytes of the datagram; a datagram of an unknown protocol
 //!   into a protocol unreachable; the first fragment of a datagram whose
-//!   reassembly timed out into a time exceeded (code 1). These go out at most
+//!   reassembly timed out into a time exceeded (code 1), unless that
+//!   datagram is itself an ICMP error (RFC 1122 3.2.2). These go out at most
 //!   [`UNREACH_BURST`] at once and then one per [`UNREACH_REFILL_MS`]
 //!   (a token bucket, RFC 1812 4.3.2.8); the rest are counted.
 //! - A port (or protocol) unreachable quoting a datagram from a connected
@@ -18,11 +26,14 @@
 //!   quoting the SYN of a connect in SYN-SENT fails it with ECONNREFUSED.
 //! - Echo sockets: `sendto` takes an echo request (type, code, checksum,
 //!   identifier, sequence, data); the stack puts the socket's identifier in
-//!   and fills the checksum. Echo replies are queued, ICMP header and all,
-//!   on the socket with that identifier.
+//!   and fills the checksum. A request longer than one frame comes as a
+//!   chain cut where its fragments will be ([`cut_for_fragments`]). Echo
+//!   replies are queued, ICMP header and all, on the socket with that
+//!   identifier.
 
 use abi::Errno;
 use wire::dispatch::{ipv4_next, Ipv4Next};
+use wire::emit::MessageTail;
 use wire::icmpv4::{
     self as wicmp, Icmpv4DestUnreachable, Icmpv4DestUnreachableRepr, Icmpv4Echo, Icmpv4EchoRepr,
     Icmpv4Header, Icmpv4HeaderRepr, Icmpv4TimeExceededCode, Icmpv4TimeExceededRepr, Icmpv4Type,
@@ -35,7 +46,7 @@ use wire::Emit;
 use zerocopy::FromBytes;
 
 use crate::counters::{DropReason, Stat};
-use crate::ipv4::{IpMeta, HEADER_LEN as IP_HEADER_LEN, MTU};
+use crate::ipv4::{IpMeta, FRAGMENT_ROOM};
 use crate::mbuf::Mbuf;
 use crate::socket::SocketKind;
 use crate::tcp::TcpState;
@@ -89,6 +100,30 @@ fn too_short<E>(_: E) -> DropReason {
     DropReason::IcmpTooShort
 }
 
+/// Is the echo request in `m` cut where its IPv4 fragments will be: one
+/// mbuf of at most [`FRAGMENT_ROOM`] bytes, or a chain whose every mbuf
+/// but the last holds exactly that (the ICMP header is in the first)?
+pub fn cut_for_fragments(m: &Mbuf) -> bool {
+    let mut pieces = m.pieces().peekable();
+    while let Some(p) = pieces.next() {
+        let last = pieces.peek().is_none();
+        if p.len() > FRAGMENT_ROOM || (!last && p.len() != FRAGMENT_ROOM) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Puts the checksum of the ICMP message in the chain `m` (window at its
+/// header, the checksum the builder wrote summing this piece only) over
+/// every piece. Nothing to do for an mbuf alone.
+fn checksum_over_chain(m: &mut Mbuf) {
+    if m.is_chained() {
+        let tail = MessageTail::of(m.pieces().skip(1));
+        wicmp::fill_checksum_with_tail(m.data_mut(), tail);
+    }
+}
+
 impl Stack {
     /// Handles a received ICMP message (the window starts at its header).
     pub(crate) fn icmp_input(
@@ -97,7 +132,12 @@ impl Stack {
         m: Mbuf,
         ip: &IpMeta,
     ) -> Result<(), DropReason> {
-        let p = Icmpv4Header::parse(m.data())?;
+        // A message reassembled from fragments is checked across its pieces.
+        let p = if m.is_chained() {
+            Icmpv4Header::parse_pieces(m.data(), m.pieces().skip(1))?
+        } else {
+            Icmpv4Header::parse(m.data())?
+        };
         let msg_type = p.header.msg_type();
         if msg_type == Icmpv4Type::DEST_UNREACHABLE {
             Icmpv4DestUnreachable::parse(p.payload)?;
@@ -184,7 +224,9 @@ impl Stack {
 
     /// Turns the echo request in `m` (window at its ICMP header, `ip` its
     /// IPv4 header) into our reply, in place: identifier, sequence and data
-    /// stay, the header becomes an echo reply (code 0, RFC 792).
+    /// stay, the header becomes an echo reply (code 0, RFC 792). A request
+    /// reassembled from fragments is answered in its chain, sent as
+    /// fragments again.
     fn icmp_echo_reply(
         &mut self,
         env: &mut dyn NetEnv,
@@ -198,6 +240,7 @@ impl Stack {
         reply
             .emit(m.data_mut(), ())
             .map_err(|_| DropReason::IcmpTooShort)?;
+        checksum_over_chain(&mut m);
         self.counters.bump(Stat::IcmpEchoRepliesOut);
         self.ipv4_output(env, m, Ipv4Next::Icmpv4, ip.src);
         Ok(())
@@ -267,8 +310,19 @@ impl Stack {
 
     /// A datagram whose fragments did not all come in time: a time
     /// exceeded, fragment reassembly, back to its sender in its first
-    /// fragment `m` (RFC 792; RFC 1122 3.3.2), rate-limited.
+    /// fragment `m` (RFC 792; RFC 1122 3.3.2), rate-limited. Not when that
+    /// datagram is an ICMP error itself (RFC 1122 3.2.2: no error about an
+    /// error): only an echo may draw one.
     pub(crate) fn icmp_reassembly_timeout(&mut self, env: &mut dyn NetEnv, m: Mbuf, ip: &IpMeta) {
+        if ipv4_next(ip.protocol) == Ipv4Next::Icmpv4 {
+            let query = Icmpv4Header::ref_from_prefix(m.data()).is_ok_and(|(h, _)| {
+                let t = h.msg_type();
+                t == Icmpv4Type::ECHO_REQUEST || t == Icmpv4Type::ECHO_REPLY
+            });
+            if !query {
+                return;
+            }
+        }
         let header = Icmpv4HeaderRepr {
             msg_type: Icmpv4Type::TIME_EXCEEDED,
             code: Icmpv4TimeExceededCode::FRAGMENT_REASSEMBLY.0,
@@ -308,7 +362,8 @@ impl Stack {
     }
 
     /// Sends the echo request in `m` from an echo socket with identifier
-    /// `ident`.
+    /// `ident`: one mbuf of at most a frame's payload, or a chain cut as
+    /// [`cut_for_fragments`] says, sent as fragments.
     pub(crate) fn icmp_send_echo(
         &mut self,
         env: &mut dyn NetEnv,
@@ -316,7 +371,7 @@ impl Stack {
         ident: u16,
         dst: Ipv4Addr,
     ) -> Result<(), Errno> {
-        if m.len() > MTU - IP_HEADER_LEN {
+        if !cut_for_fragments(&m) {
             return Err(Errno::EMSGSIZE);
         }
         let (h, rest) = Icmpv4Header::ref_from_prefix(m.data()).map_err(|_| Errno::EINVAL)?;
@@ -333,6 +388,7 @@ impl Stack {
         m.pull(Icmpv4Header::LEN).map_err(|_| Errno::EINVAL)?;
         body.emit(m.data_mut(), ()).map_err(|_| Errno::EINVAL)?;
         m.push_emit(&header, ()).map_err(|_| Errno::EINVAL)?;
+        checksum_over_chain(&mut m);
         self.counters.bump(Stat::IcmpEchoRequestsOut);
         self.ipv4_output(env, m, Ipv4Next::Icmpv4, dst);
         Ok(())

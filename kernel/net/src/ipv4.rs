@@ -26,7 +26,9 @@
 //! is sent as fragments, one per mbuf of the chain, each with its own
 //! header (the same identification, its offset in `FRAGMENT_UNIT`s, MF on
 //! all but the last): the caller cut the chain so that every piece but the
-//! last is a whole number of units ([`FRAGMENT_ROOM`]). The fragments
+//! last is a whole number of units ([`FRAGMENT_ROOM`]), or, for the reply
+//! to an echo request that came in fragments, kept the pieces as they came
+//! (each within a frame, all but the last in whole units). The fragments
 //! travel down as the same chain (ARP queues it as one packet) and
 //! Ethernet sends one frame per piece.
 

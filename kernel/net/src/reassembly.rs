@@ -34,8 +34,16 @@
 //!   a fragment already held is only a duplicate the network made:
 //!   `drop_ipv4_frag_duplicate`, the datagram is kept.
 //!
-//! Only UDP is reassembled; fragments of other protocols are dropped
-//! (`drop_ipv4_fragment`) after the checks above.
+//! Every protocol is reassembled but TCP: UDP and ICMP (a big echo
+//! request is answered in the same chain, see `icmp.rs`), and a protocol
+//! we do not speak, so that its protocol unreachable quotes the datagram's
+//! start. TCP's input and its queues take a segment in one mbuf (a
+//! contiguous header and payload, `tcp/input.rs`); joining the pieces
+//! would be a copy on the receive path, and a TCP sender has no reason to
+//! fragment: our MSS keeps each segment within a frame and hosts set DF on
+//! TCP (path MTU discovery, RFC 1191). A TCP fragment that passes the
+//! checks above is dropped (`drop_ipv4_frag_tcp`) before it holds a
+//! buffer.
 
 use wire::dispatch::{ipv4_next, Ipv4Next};
 use wire::icmpv4::Icmpv4Header;
@@ -214,8 +222,8 @@ impl Stack {
         if (f.offset == 0 && len < transport_header_len(ip.protocol)) || (tcp && f.offset == UNIT) {
             return Err(DropReason::Ipv4FragTiny);
         }
-        if !matches!(ipv4_next(ip.protocol), Ipv4Next::Udp) {
-            return Err(DropReason::Ipv4Fragment);
+        if tcp {
+            return Err(DropReason::Ipv4FragTcp);
         }
         self.counters.bump(Stat::Ipv4FragmentsIn);
         let key = Key {

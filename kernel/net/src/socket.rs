@@ -27,7 +27,7 @@ use abi::Errno;
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::{Mbuf, MbufState, RxStamp, MBUF_SIZE};
-use crate::{udp, Ipv4Addr, NetEnv, Stack};
+use crate::{ipv4, udp, Ipv4Addr, NetEnv, Stack};
 
 /// Sockets in the table.
 pub const MAX_SOCKETS: usize = 64;
@@ -633,9 +633,10 @@ impl Stack {
     }
 
     /// `sendto`: sends the payload in `m` (its window; built with
-    /// [`HEADROOM`](crate::HEADROOM) in front; for a UDP datagram longer
-    /// than one frame, a chain cut as [`udp::cut_for_fragments`] says) to `dst`, or to the connected
-    /// peer when `dst` is `None`. For an ICMP socket the payload is an echo
+    /// [`HEADROOM`](crate::HEADROOM) in front; longer than one frame, a
+    /// chain cut as [`udp::cut_for_fragments`] says for a UDP datagram, as
+    /// [`icmp::cut_for_fragments`](crate::icmp::cut_for_fragments) for an
+    /// echo request) to `dst`, or to the connected peer when `dst` is `None`. For an ICMP socket the payload is an echo
     /// request (type, code, checksum, identifier, sequence, data); the
     /// stack sets the identifier to the socket's and fills the checksum.
     /// Returns the payload length. Resolution and transmit happen in the
@@ -679,8 +680,12 @@ impl Stack {
                 }
                 self.udp_output(env, m, port, to);
             }
-            SocketKind::Icmp if m.is_chained() => return Err(Errno::EMSGSIZE),
-            SocketKind::Icmp => self.icmp_send_echo(env, m, port, to.0)?,
+            SocketKind::Icmp => {
+                if n > ipv4::MAX_PAYLOAD {
+                    return Err(Errno::EMSGSIZE);
+                }
+                self.icmp_send_echo(env, m, port, to.0)?
+            }
             // A stream has no datagrams: `tcp_send`.
             SocketKind::Tcp => return Err(Errno::EOPNOTSUPP),
         }

@@ -1,8 +1,9 @@
 //! IPv4 fragments frame by frame: reassembly in any order, duplicates,
 //! overlaps (teardrop), the bounds (flood, too many fragments), the
 //! timeout and its ICMP time exceeded; fragmentation on output; the
-//! largest UDP datagram both ways; protocol unreachable; ICMP errors
-//! reported to the socket that caused them.
+//! largest UDP datagram both ways; big echo requests answered in
+//! fragments, and sent; TCP fragments refused; protocol unreachable; ICMP
+//! errors reported to the socket that caused them.
 
 mod common;
 
@@ -12,7 +13,8 @@ use common::*;
 use net::reassembly::{REASM_DATAGRAMS, REASM_FRAGMENTS, REASM_MBUFS, REASM_TIMEOUT_MS};
 use wire::ethernet::EtherType;
 use wire::icmpv4::{
-    Icmpv4DestUnreachable, Icmpv4Header, Icmpv4TimeExceededCode, Icmpv4Type, Icmpv4UnreachableCode,
+    Icmpv4DestUnreachable, Icmpv4Echo, Icmpv4Header, Icmpv4TimeExceededCode, Icmpv4Type,
+    Icmpv4UnreachableCode,
 };
 use wire::ipv4::{IpProtocol, Ipv4Header, FRAGMENT_UNIT};
 use wire::udp::UdpHeader;
@@ -293,6 +295,239 @@ fn a_long_datagram_goes_out_in_fragments() {
     let u = UdpHeader::parse(&dgram, OUR_IP, GW_IP).expect("length and checksum over all");
     assert_eq!((u.header.src_port(), u.header.dst_port()), (4000, 9));
     assert!(u.payload == &data[..]);
+    drop(sent);
+    assert_eq!(t.pool().free(), t.pool().total());
+}
+
+/// The fragments `sent` (frames we sent, in order) put back together:
+/// each checked (IPv4 checksum and length, within a frame, the offsets
+/// following each other, MF on all but the last, one identification), and
+/// the datagram's payload returned.
+fn reassembled(sent: &[net::Mbuf], proto: IpProtocol) -> Vec<u8> {
+    let mut dgram = Vec::new();
+    let (first, _) = parse_ipv4(parse_eth(sent[0].data()).payload);
+    for (k, f) in sent.iter().enumerate() {
+        assert!(f.len() <= EthernetFrame::MAX, "fragment {k} within a frame");
+        let (ip, p) = parse_ipv4(parse_eth(f.data()).payload);
+        assert_eq!(ip.protocol(), proto);
+        assert_eq!(ip.identification(), first.identification());
+        assert_eq!(usize::from(ip.fragment_offset()) * UNIT, dgram.len());
+        assert_eq!(ip.more_fragments(), k + 1 < sent.len());
+        dgram.extend_from_slice(p);
+    }
+    dgram
+}
+
+/// An echo request of `size` data bytes from the gateway, and its
+/// fragments (as Linux cuts them) with identification `id`.
+fn big_ping(size: usize, id: u16) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let request = icmp_echo(Icmpv4Type::ECHO_REQUEST, 0x77, 3, &payload(size));
+    let frags = fragments_of(&request, IpProtocol::ICMP, ROOM, id);
+    (request, frags)
+}
+
+#[test]
+fn a_big_echo_request_in_fragments_is_answered_in_fragments_without_a_copy() {
+    for size in [8_000, 30_000, net::ipv4::MAX_PAYLOAD - 8] {
+        let (request, frags) = big_ping(size, 0x5151);
+        let mut reversed = frags.clone();
+        reversed.reverse();
+        for (how, frames) in [
+            ("in order", frags.clone()),
+            ("reversed", reversed),
+            ("shuffled", shuffled(&frags)),
+        ] {
+            let mut t = T::new();
+            t.learn_gateway();
+            for f in &frames {
+                t.input(f);
+            }
+            assert!(t.drops().is_empty(), "{size} {how}: {:?}", t.drops());
+            assert_eq!(t.counter("ipv4_reassembled"), 1);
+            assert_eq!(t.counter("icmp_echo_requests_in"), 1);
+            assert_eq!(t.counter("icmp_echo_replies_out"), 1);
+            let sent = t.sent();
+            assert_eq!(sent.len(), frags.len(), "{size} {how}: one fragment each");
+            assert_eq!(t.counter("ipv4_fragments_out"), frags.len() as u64);
+            // The reply went out in the request's own mbufs: nothing else
+            // of the pool is taken, nothing was copied.
+            assert_eq!(t.pool().total() - t.pool().free(), sent.len());
+            assert_eq!(t.counter("rx_bytes_copied"), 0);
+            let reply = reassembled(&sent, IpProtocol::ICMP);
+            assert_eq!(reply.len(), request.len());
+            assert!(
+                wire::icmpv4::checksum_ok(&reply),
+                "{size} {how}: checksum over all"
+            );
+            let (h, rest) = Icmpv4Header::ref_from_prefix(&reply).unwrap();
+            assert_eq!((h.msg_type(), h.code()), (Icmpv4Type::ECHO_REPLY, 0));
+            // All but the type and checksum is the request's, byte for byte.
+            assert!(
+                rest == &request[Icmpv4Header::LEN..],
+                "{size} {how}: the data echoed"
+            );
+            let (ip, _) = parse_ipv4(parse_eth(sent[0].data()).payload);
+            assert_eq!((ip.src(), ip.dst()), (OUR_IP, GW_IP));
+            drop(sent);
+            assert_eq!(t.pool().free(), t.pool().total(), "{size} {how}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_icmp_checksum_across_the_fragments_is_caught() {
+    let mut t = T::new();
+    t.learn_gateway();
+    let (_, mut frags) = big_ping(8_000, 0x5252);
+    // One byte flipped in the fourth fragment: the first piece alone
+    // still sums as it did.
+    let at = frags[3].len() - 50;
+    frags[3][at] ^= 0x01;
+    for f in &frags {
+        t.input(f);
+    }
+    assert_eq!(t.drops(), vec![("drop_icmp_bad_checksum".into(), 1)]);
+    assert_eq!(t.counter("icmp_echo_replies_out"), 0);
+    assert!(t.sent().is_empty());
+    assert_eq!(t.pool().free(), t.pool().total());
+}
+
+#[test]
+fn a_big_echo_goes_out_in_fragments_and_its_reply_comes_back_whole() {
+    let mut t = T::new();
+    t.learn_gateway();
+    let sock = t.s.socket(net::SocketKind::Icmp).unwrap();
+    let data = payload(20_000);
+    let request = icmp_echo(Icmpv4Type::ECHO_REQUEST, 0, 9, &data);
+    // Cut as the kernel's sendto copies it in: a frame's payload each.
+    let mut m = t.mbuf(&request[..ROOM]);
+    for piece in request[ROOM..].chunks(ROOM) {
+        m.chain(t.mbuf(piece));
+    }
+    let to = SockAddrIn::new(GW_IP, 0);
+    assert_eq!(
+        t.s.sendto(&mut t.env, sock, m, Some(&to)),
+        Ok(request.len())
+    );
+    let sent = t.sent();
+    assert_eq!(sent.len(), request.len().div_ceil(ROOM));
+    let out = reassembled(&sent, IpProtocol::ICMP);
+    assert!(
+        wire::icmpv4::checksum_ok(&out),
+        "checksum over all the pieces"
+    );
+    let (_, rest) = Icmpv4Header::ref_from_prefix(&out).unwrap();
+    let (echo, echoed) = Icmpv4Echo::ref_from_prefix(rest).unwrap();
+    assert!(echoed == &data[..]);
+    // The gateway answers in fragments; the socket gets the reply whole.
+    let reply = icmp_echo(Icmpv4Type::ECHO_REPLY, echo.identifier(), 9, &data);
+    for f in fragments_of(&reply, IpProtocol::ICMP, ROOM, 0x5353) {
+        t.input(&f);
+    }
+    let (m, from) = t.s.recvfrom(sock).unwrap();
+    assert_eq!(from.addr_be, GW_IP);
+    assert!(copied_out(&m) == reply);
+    drop((m, sent));
+    assert_eq!(t.counter("rx_bytes_copied"), 0);
+    assert_eq!(t.pool().free(), t.pool().total());
+    // Not cut where the fragments go: refused.
+    let mut m = t.mbuf(&request[..100]);
+    m.chain(t.mbuf(&request[100..200]));
+    assert_eq!(
+        t.s.sendto(&mut t.env, sock, m, Some(&to)),
+        Err(Errno::EMSGSIZE)
+    );
+    assert_eq!(t.pool().free(), t.pool().total());
+}
+
+#[test]
+fn a_big_ping_of_ourselves_over_loopback() {
+    let mut t = T::new();
+    let sock = t.s.socket(net::SocketKind::Icmp).unwrap();
+    let request = icmp_echo(Icmpv4Type::ECHO_REQUEST, 0, 1, &payload(30_000));
+    let mut m = t.mbuf(&request[..ROOM]);
+    for piece in request[ROOM..].chunks(ROOM) {
+        m.chain(t.mbuf(piece));
+    }
+    let to = SockAddrIn::new([127, 0, 0, 1], 0);
+    assert!(t.s.sendto(&mut t.env, sock, m, Some(&to)).is_ok());
+    assert!(t.sent().is_empty(), "nothing on the device");
+    let (m, _) = t.s.recvfrom(sock).unwrap();
+    let reply = copied_out(&m);
+    assert_eq!(reply.len(), request.len());
+    assert!(wire::icmpv4::checksum_ok(&reply));
+    assert_eq!(t.counter("ipv4_reassembled"), 2, "request and reply");
+    drop(m);
+    assert!(t.drops().is_empty(), "{:?}", t.drops());
+    assert_eq!(t.pool().free(), t.pool().total());
+}
+
+#[test]
+fn tcp_fragments_are_refused_before_they_hold_a_buffer() {
+    let mut t = T::new();
+    t.learn_gateway();
+    let listener = t.s.socket(net::SocketKind::Tcp).unwrap();
+    t.s.bind(listener, &SockAddrIn::new([0; 4], 80)).unwrap();
+    t.s.tcp_listen(listener, 4).unwrap();
+    // A SYN with 3,000 bytes of data, cut in three fragments.
+    let mut segment = vec![0u8; 20];
+    segment[..4].copy_from_slice(&[0x9c, 0x47, 0x00, 0x50]);
+    segment[12] = 5 << 4;
+    segment[13] = 0x02;
+    segment.extend_from_slice(&payload(3_000));
+    let frags = fragments_of(&segment, IpProtocol::TCP, ROOM, 0x5454);
+    for f in &frags {
+        t.input(f);
+    }
+    assert_eq!(
+        t.drops(),
+        vec![("drop_ipv4_frag_tcp".into(), frags.len() as u64)]
+    );
+    assert_eq!(t.counter("mbufs_reassembly"), 0);
+    assert!(t.sent().is_empty(), "no answer to a segment never seen");
+    assert_eq!(t.pool().free(), t.pool().total());
+}
+
+#[test]
+fn a_fragmented_icmp_error_that_times_out_draws_no_error() {
+    let mut t = T::new();
+    t.learn_gateway();
+    // The first half of a (long) destination unreachable: never completed.
+    let mut error = vec![0; Icmpv4Header::LEN + Icmpv4DestUnreachable::LEN];
+    let (h, _) = Icmpv4Header::mut_from_prefix(&mut error).unwrap();
+    h.set_msg_type(Icmpv4Type::DEST_UNREACHABLE);
+    error.extend_from_slice(&payload(2_000));
+    t.input(&fragments_of(&error, IpProtocol::ICMP, ROOM, 0x5555)[0]);
+    // And the first half of a big echo request: that one is told.
+    t.input(&big_ping(3_000, 0x5656).1[0]);
+    t.tick(REASM_TIMEOUT_MS);
+    assert_eq!(t.drops(), vec![("drop_ipv4_frag_timeout".into(), 2)]);
+    let sent = t.sent();
+    assert_eq!(sent.len(), 1, "a time exceeded for the echo only");
+    let (_, icmp) = parse_ipv4(parse_eth(sent[0].data()).payload);
+    let (_, rest) = Icmpv4Header::ref_from_prefix(icmp).unwrap();
+    let quoted = Ipv4Header::parse_prefix(&rest[4..]).unwrap();
+    assert_eq!(quoted.header.identification(), 0x5656);
+    drop(sent);
+    assert_eq!(t.pool().free(), t.pool().total());
+}
+
+#[test]
+fn an_unknown_protocol_in_fragments_draws_one_protocol_unreachable() {
+    let mut t = T::new();
+    t.learn_gateway();
+    let frags = fragments_of(&payload(4_000), IpProtocol(47), ROOM, 0x5757);
+    for f in frags.iter().rev() {
+        t.input(f);
+    }
+    assert_eq!(t.drops(), vec![("drop_ipv4_unknown_protocol".into(), 1)]);
+    let sent = t.sent();
+    assert_eq!(sent.len(), 1);
+    let (_, icmp) = parse_ipv4(parse_eth(sent[0].data()).payload);
+    assert!(wire::icmpv4::checksum_ok(icmp));
+    let quoted = Ipv4Header::parse_prefix(&icmp[8..]).unwrap();
+    assert_eq!(quoted.header.protocol(), IpProtocol(47));
+    assert_eq!(quoted.payload.len(), 8, "the datagram's first 8 bytes");
     drop(sent);
     assert_eq!(t.pool().free(), t.pool().total());
 }

@@ -212,11 +212,11 @@ fn cases() -> Vec<(&'static str, Vec<u8>, DropReason)> {
             Ipv4FragBadLength,
         ),
         (
-            "fragment of an ICMP message (not reassembled)",
-            to_us(ipv4_with(GW_IP, OUR_IP, IpProtocol::ICMP, &ping, |h| {
+            "fragment of a TCP segment (not reassembled)",
+            to_us(ipv4_with(GW_IP, OUR_IP, IpProtocol::TCP, &[0; 16], |h| {
                 h.set_fragment_offset(100)
             })),
-            Ipv4Fragment,
+            Ipv4FragTcp,
         ),
         (
             "ping of death: a fragment reaching past 65,535 bytes",

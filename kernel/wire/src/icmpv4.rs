@@ -80,7 +80,7 @@
 use zerocopy::network_endian::{U16, U32};
 use zerocopy::FromBytes;
 
-use crate::checksum::internet_checksum;
+use crate::checksum::{internet_checksum, Checksum};
 
 /// An error message quotes the offending IP header and this many bytes of its data (RFC 792:
 /// the first 64 bits).
@@ -150,6 +150,33 @@ impl Icmpv4Header {
             return Err(Icmpv4Error::BadChecksum);
         }
         Ok(crate::Parsed::split(header, bytes, header_len, end))
+    }
+
+    /// [`Self::parse`] of a message held in pieces (a datagram reassembled from fragments):
+    /// `bytes` is the first piece, starting with the header, `rest` the pieces after it, in
+    /// order. The checks count and sum every piece; `message` and `payload` end with `bytes`.
+    pub fn parse_pieces<'a: 'r, 'r, R>(
+        bytes: &'a [u8],
+        rest: R,
+    ) -> Result<crate::Parsed<'a, Self>, Icmpv4Error>
+    where
+        R: IntoIterator<Item = &'r [u8]> + Clone,
+    {
+        let Ok((header, _)) = Self::ref_from_prefix(bytes) else {
+            return Err(Icmpv4Error::TooShort);
+        };
+        let rest_len: usize = rest.clone().into_iter().map(<[u8]>::len).sum();
+        let header_len = Self::LEN;
+        let end = bytes.len() + rest_len;
+        if !checksum_ok_pieces(bytes, rest, end) {
+            return Err(Icmpv4Error::BadChecksum);
+        }
+        Ok(crate::Parsed::split(
+            header,
+            bytes,
+            header_len,
+            end.min(bytes.len()),
+        ))
     }
 }
 
@@ -270,6 +297,43 @@ pub fn fill_checksum(message: &mut [u8]) {
     };
     header.set_checksum(0);
     let sum = internet_checksum(message);
+    if let Ok((header, _)) = Icmpv4Header::mut_from_prefix(message) {
+        header.set_checksum(sum);
+    }
+}
+
+/// [`checksum_ok`] of a message of `len` bytes held in pieces (a datagram reassembled from
+/// fragments): `first` starts with the header, `rest` holds the pieces after it, in order.
+/// False when the pieces hold fewer than `len` bytes.
+pub fn checksum_ok_pieces<'r>(
+    first: &'r [u8],
+    rest: impl IntoIterator<Item = &'r [u8]>,
+    len: usize,
+) -> bool {
+    if first.len() < Icmpv4Header::LEN {
+        return false;
+    }
+    let mut sum = Checksum::new();
+    let mut left = len;
+    for piece in core::iter::once(first).chain(rest) {
+        let take = piece.len().min(left);
+        sum.add(&piece[..take]);
+        left -= take;
+    }
+    left == 0 && sum.finish() == 0
+}
+
+/// [`fill_checksum`] for a message that goes on past `message` with the bytes `tail` sums (a
+/// datagram held in pieces, sent as IPv4 fragments).
+pub fn fill_checksum_with_tail(message: &mut [u8], tail: crate::emit::MessageTail) {
+    let Ok((header, _)) = Icmpv4Header::mut_from_prefix(message) else {
+        return;
+    };
+    header.set_checksum(0);
+    let mut sum = Checksum::new();
+    sum.add(message);
+    sum.append(tail.sum);
+    let sum = sum.finish();
     if let Ok((header, _)) = Icmpv4Header::mut_from_prefix(message) {
         header.set_checksum(sum);
     }

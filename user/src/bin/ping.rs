@@ -6,7 +6,10 @@
 //! was sent is marked `(late)`, a second one `(DUP!)`, one with a sequence
 //! number never sent says so. When the next hop does not answer ARP the
 //! kernel reports EHOSTUNREACH and ping prints "Destination Host
-//! Unreachable", as Linux does. Exit status 0 if any reply came back. The
+//! Unreachable", as Linux does. A size past one frame (up to 65,507 bytes,
+//! as on Linux) goes out in IPv4 fragments; a reply whose data differs from
+//! what was sent is reported `wrong data` and not counted. Exit status 0
+//! if any reply came back. The
 //! echo request is built with the generated `wire::icmpv4` structs; the
 //! kernel sets the identifier to the socket's and fills the checksum.
 #![no_std]
@@ -28,8 +31,11 @@ ulib::entry!(main);
 
 const MS_PER_TICK: u64 = 1000 / TICK_HZ;
 const USAGE: &str = "ping [-c count] [-i interval_ms] [-s size] <host>";
-/// The largest echo data that fits one Ethernet frame.
-const MAX_SIZE: u64 = 1472 - 8;
+/// The largest echo data: what an IPv4 datagram holds after its header and
+/// the echo header (65,507 bytes; sent in fragments past one frame).
+const MAX_SIZE: u64 = (wire::ipv4::MAX_DATAGRAM as usize
+    - wire::ipv4::Ipv4Header::LEN
+    - echo::ECHO_HEADER_LEN) as u64;
 
 struct Opts<'a> {
     count: u32,
@@ -80,13 +86,18 @@ struct Replies {
 }
 
 impl Replies {
-    /// Reports the echo reply `msg` from `from`; true if it answers `waiting`.
-    fn report(&mut self, msg: &[u8], from: [u8; 4], waiting: u16) -> bool {
+    /// Reports the echo reply `msg` from `from` to a request that carried
+    /// `data`; true if it answers `waiting`.
+    fn report(&mut self, msg: &[u8], from: [u8; 4], data: &[u8], waiting: u16) -> bool {
         let (n, from) = (msg.len(), Ip(from));
-        let Some((seq, _)) = echo::parse_reply(msg) else {
+        let Some((seq, echoed)) = echo::parse_reply(msg) else {
             ulib::println!("{} bytes from {}: not an echo reply", n, from);
             return false;
         };
+        if echoed != data {
+            ulib::println!("{} bytes from {}: icmp_seq={} wrong data", n, from, seq);
+            return false;
+        }
         let i = seq as usize;
         if i == 0 || i > self.sent_us.len() {
             ulib::println!("{} bytes from {}: icmp_seq={} was never sent", n, from, seq);
@@ -183,7 +194,7 @@ fn main(argv: &[&str]) -> i32 {
             let _ = sock.set_timeout(wait_ms - waited);
             match sock.recv_from(&mut reply) {
                 Ok((n, from)) => {
-                    if r.report(&reply[..n], from.addr_be, seq as u16) {
+                    if r.report(&reply[..n], from.addr_be, &data, seq as u16) {
                         break;
                     }
                 }
