@@ -12,7 +12,7 @@
 //! held) → `syspoll`'s `POLL` → a process's `p.lock` (wake-ups). Nothing
 //! takes `NET` while holding the others.
 
-use net::{Buf, Mbuf, NetEnv, Pool, SocketId, Stack};
+use net::{Buf, IfId, Mbuf, NetEnv, Pool, SocketId, Stack};
 
 use crate::proc;
 use crate::spinlock::Spinlock;
@@ -50,7 +50,7 @@ impl NetEnv for KernelEnv {
         now_ms()
     }
 
-    fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf> {
+    fn transmit(&mut self, _iface: IfId, frame: Mbuf) -> Result<(), Mbuf> {
         crate::virtio_net::transmit(frame)
     }
 
