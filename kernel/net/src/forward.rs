@@ -8,7 +8,8 @@
 //!   a time exceeded in transit (`drop_forward_ttl_exceeded`);
 //! - it needs a route: none draws a net unreachable
 //!   (`drop_forward_no_route`), a directed broadcast of a subnet is not
-//!   forwarded (`drop_forward_broadcast`, RFC 2644);
+//!   forwarded (`drop_forward_broadcast`, RFC 2644), nor is one whose
+//!   route leads back out the interface it came in by (not for us);
 //! - leaving by `eth0` from `br0`, a container's datagram gets our
 //!   address (source NAT, [`crate::nat`]); arriving by `eth0` for our
 //!   address, one that belongs to a translated flow or a published port
@@ -106,6 +107,12 @@ impl Stack {
                 return Err(DropReason::ForwardNoRoute);
             }
         };
+        // Between the interfaces only: back out the way it came in is
+        // nowhere a router here should send it (a stray unicast, or one
+        // for an address we do not have yet).
+        if out == self.rx_if {
+            return Err(DropReason::Ipv4NotForUs);
+        }
         if self.rx_if == IfId::Br0 && out == IfId::Eth0 {
             self.nat_outbound(env, &mut m)?;
         }

@@ -528,6 +528,20 @@ fn no_route_draws_net_unreachable() {
 }
 
 #[test]
+fn nothing_is_forwarded_back_out_the_way_it_came() {
+    let mut net = Net::new();
+    let h = net.udp(HOST, 7);
+    let c = net.udp(C1, 5000);
+    net.send(C1, c, (HOST_IP, 7), b"learn the macs");
+    net.recv(HOST, h);
+    let before = net.carried.len();
+    let u = common::udp(HOST_IP, [10, 0, 2, 99], 7, 7, b"via the root?");
+    net.inject(HOST, &common::ipv4(HOST_IP, [10, 0, 2, 99], IpProtocol::UDP, &u));
+    assert_eq!(net.counter(ROOT, "drop_ipv4_not_for_us"), 1);
+    assert_eq!(net.carried.len(), before, "nothing sent");
+}
+
+#[test]
 fn a_directed_broadcast_is_not_forwarded() {
     let mut net = Net::new();
     ping(&mut net, C1, BR_IP, 1);
