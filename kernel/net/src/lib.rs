@@ -35,7 +35,9 @@
 //! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
 //! loopback, `tcp_counters` that every TCP counter is moved by a test),
 //! `dhcp.rs` (the client against a scripted server and QEMU's captured
-//! replies, every DHCP counter moved) and
+//! replies, every DHCP counter moved), `bridge.rs` (stacks joined by a
+//! [`bridge::Bridge`], the switch the kernel joins its namespaces' stacks
+//! with) and
 //! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
 //! captures and TCP segments to live connections; checks no panic,
 //! well-formed output and no leaked mbuf). A long fuzz run:
@@ -45,6 +47,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod arp;
+pub mod bridge;
 pub mod counters;
 pub mod dhcp;
 pub mod dispatch;
