@@ -51,7 +51,9 @@ pub mod virtio;
 pub mod virtio_blk;
 pub mod virtqueue;
 
-// The NIC and the glue to the network stack in the `net` crate.
+// The NIC, the bridge between the namespaces' stacks, and the glue to the
+// network stack in the `net` crate.
+pub mod bridge;
 pub mod netglue;
 pub mod rxprof;
 pub mod sysnet;

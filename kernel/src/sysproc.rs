@@ -116,7 +116,7 @@ pub fn sys_spawn() -> Result<usize, Errno> {
         return Err(Errno::ENOTDIR);
     }
     let ns = ns::alloc(root)?;
-    let pid = match proc::spawn(ns, directory_fds()) {
+    let pid = match proc::spawn(ns, unshared_fds()) {
         Ok(pid) => pid,
         Err(e) => {
             ns::abandon(ns);
@@ -128,17 +128,19 @@ pub fn sys_spawn() -> Result<usize, Errno> {
     Ok(pid)
 }
 
-/// The caller's descriptors open on directories, as a bit set: spawn does
-/// not pass them into the container, where they would lead outside.
-fn directory_fds() -> u64 {
+/// The caller's descriptors that spawn does not pass into the container,
+/// as a bit set: directories, which would lead outside, and sockets,
+/// which belong to the host's network stack.
+fn unshared_fds() -> u64 {
     let mut set = 0;
     for (i, f) in myproc().data().ofile.iter().enumerate() {
-        if let Some(f) = f {
-            if let FileKind::Inode { ip, .. } = &f.kind {
-                if ip.lock().typ == T_DIR {
-                    set |= 1 << i;
-                }
-            }
+        let unshared = match f.as_deref().map(|f| &f.kind) {
+            Some(FileKind::Inode { ip, .. }) => ip.lock().typ == T_DIR,
+            Some(FileKind::Socket(_)) => true,
+            _ => false,
+        };
+        if unshared {
+            set |= 1 << i;
         }
     }
     set

@@ -260,7 +260,9 @@ impl Stack {
     }
 
     /// Turns the request in `m` (already validated) into our reply and
-    /// sends it.
+    /// sends it. A request whose buffer others read too (a broadcast a
+    /// bridge handed to several stacks, `Mbuf::share`) is left as it is:
+    /// the reply gets a buffer of its own.
     fn arp_reply_in_place(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
         m.trim(ArpPacket::LEN);
         let Ok((p, _)) = ArpPacket::ref_from_prefix(m.data()) else {
@@ -274,7 +276,14 @@ impl Stack {
             tha: p.sha(),
             tpa: p.spa(),
         };
-        if reply.emit(m.data_mut(), ()).is_err() {
+        if m.is_shared() {
+            let Some(mut own) = self.alloc() else { return };
+            if own.push_emit(&reply, ()).is_err() {
+                self.counters.drop(DropReason::TxNoMbuf);
+                return;
+            }
+            m = own;
+        } else if reply.emit(m.data_mut(), ()).is_err() {
             return;
         }
         self.counters.bump(Stat::ArpRepliesOut);

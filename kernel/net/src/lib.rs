@@ -37,10 +37,11 @@
 //! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
 //! loopback, `tcp_counters` that every TCP counter is moved by a test),
 //! `dhcp.rs` (the client against a scripted server and QEMU's captured
-//! replies, every DHCP counter moved), `netns.rs` (a host, a forwarding
-//! root stack and two containers wired frame by frame: routes, forwarding
-//! and its ICMP errors, source NAT, published ports, every checksum
-//! verified) and
+//! replies, every DHCP counter moved), `bridge.rs` (stacks joined by a
+//! [`bridge::Bridge`], the switch the kernel joins its namespaces' stacks
+//! with), `netns.rs` (a host, a forwarding root stack and two containers
+//! wired frame by frame: routes, forwarding and its ICMP errors, source
+//! NAT, published ports, every checksum verified) and
 //! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
 //! captures and TCP segments to live connections; checks no panic,
 //! well-formed output and no leaked mbuf). A long fuzz run:
@@ -50,6 +51,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod arp;
+pub mod bridge;
 pub mod counters;
 pub mod dhcp;
 pub mod dispatch;
