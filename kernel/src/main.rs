@@ -81,6 +81,7 @@ pub extern "C" fn main() -> ! {
         bio::binit(); // buffer cache
         virtio_blk::init(); // emulated hard disk
         virtio_net::init(); // network card
+        netglue::init(); // the root stack on the containers' bridge
         proc::userinit(); // first user process
         STARTED.call_once(|| ());
         ipi::wake_idle_harts();

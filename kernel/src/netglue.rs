@@ -4,7 +4,10 @@
 //! frames go, wake-ups).
 //!
 //! The root namespace's stack (slot 0) owns the NIC: `virtio_net` hands it
-//! every received frame and it transmits on the card. A container's stack
+//! every received frame and it transmits on the card. Its second
+//! interface, `br0` (10.0.3.1), is the bridge's root port ([`init`]): it
+//! forwards between the two, translating containers' addresses to the
+//! NIC's, and the ports `spawn -p` publishes ([`publish`]) to them. A container's stack
 //! is brought [`up`] by `spawn` with an address of its own on the bridge
 //! (`bridge.rs`: 10.0.3.N/24 for slot N − 1, gateway 10.0.3.1) and taken
 //! [`down`] when the container's last process has exited: by then every
@@ -34,7 +37,9 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use net::{Buf, IfId, Ipv4Addr, MacAddr, Mbuf, NetEnv, Pool, SocketId, Stack};
+use abi::net::{PublishedPort, SOCK_DGRAM, SOCK_STREAM};
+use abi::Errno;
+use net::{Buf, IfId, Ipv4Addr, MacAddr, Mbuf, NatProto, NetEnv, Pool, SocketId, Stack};
 
 use crate::ns::{NNS, ROOT_NS};
 use crate::proc;
@@ -206,6 +211,45 @@ pub fn down(ns: usize) {
     let _drain = crate::bridge::detach(ns);
     UP[ns].store(false, Ordering::Release);
     reset(&mut stack(ns));
+    // Its published ports and translated flows go with it.
+    root().nat_forget(bridge_addr(ns));
+}
+
+/// Joins the root stack to the bridge (at boot): its `br0` at 10.0.3.1/24
+/// on the bridge's root port, and forwarding on, so that containers reach
+/// the NIC's network through it (source NAT) and the ports they publish
+/// are reached from there (`net::nat`).
+pub fn init() {
+    let mac = bridge_mac(ROOT_NS);
+    {
+        let mut s = root();
+        s.attach_bridge(mac, bridge_addr(ROOT_NS), BRIDGE_MASK);
+        s.set_forwarding(true);
+    }
+    crate::bridge::attach(crate::bridge::ROOT_PORT, mac, deliver);
+}
+
+/// `spawn -p`: publishes `ports` of container `ns` on the NIC's address.
+/// EINVAL for a kind that is neither TCP nor UDP or a port 0, EADDRINUSE
+/// for a port published already; then none of them is.
+pub fn publish(ns: usize, ports: &[PublishedPort]) -> Result<(), Errno> {
+    let inside = bridge_addr(ns);
+    let mut s = root();
+    for p in ports {
+        let proto = match p.kind as usize {
+            SOCK_STREAM => Some(NatProto::Tcp),
+            SOCK_DGRAM => Some(NatProto::Udp),
+            _ => None,
+        };
+        let published = proto
+            .ok_or(Errno::EINVAL)
+            .and_then(|proto| s.nat_publish(proto, p.host_port, (inside, p.port)));
+        if let Err(e) = published {
+            s.nat_forget(inside);
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// A fresh stack, as every slot starts.
@@ -220,10 +264,12 @@ fn reset(s: &mut Stack) {
     *s = FRESH;
 }
 
-/// What the bridge delivers to a container's port: the frame goes up its
-/// stack (the bridge's queue lock is not held).
+/// What the bridge delivers to a port: the frame goes up the stack of
+/// the port's namespace (the bridge's queue lock is not held).
 fn deliver(ns: usize, m: Mbuf) {
-    stack(ns).input(&mut KernelEnv::of(ns), m);
+    // The root stack's port is its `br0`; a container's is its `eth0`.
+    let iface = if ns == ROOT_NS { IfId::Br0 } else { IfId::Eth0 };
+    stack(ns).input_from(&mut KernelEnv::of(ns), iface, m);
 }
 
 /// Timer hook (hart 0, every tick).

@@ -10,6 +10,7 @@
 //! caller's namespace (as `socklist` does for sockets).
 
 use abi::fs::T_DIR;
+use abi::net::{PublishedPort, MAX_PUBLISHED};
 use abi::syscall::{ProcInfo, SysInfo};
 use abi::Errno;
 use zerocopy::IntoBytes;
@@ -110,12 +111,20 @@ pub fn sys_spawn() -> Result<usize, Errno> {
     let pt = myproc().data().pagetable;
     // Fail on a bad pointer before anything is created.
     vm::copyout(pt, out, &0u32.to_le_bytes())?;
+    let mut ports = [PublishedPort::default(); MAX_PUBLISHED];
+    let n = usize::try_from(argint(3)).map_err(|_| Errno::EINVAL)?;
+    let ports = ports.get_mut(..n).ok_or(Errno::EINVAL)?;
+    vm::copyin(pt, ports.as_mut_bytes(), argaddr(2))?;
     let _op = Op::begin();
     let root = crate::fs::namei(&buf[..len])?;
     if root.lock().typ != T_DIR {
         return Err(Errno::ENOTDIR);
     }
     let ns = ns::alloc(root)?;
+    if let Err(e) = crate::netglue::publish(ns, ports) {
+        ns::abandon(ns);
+        return Err(e);
+    }
     let pid = match proc::spawn(ns, unshared_fds()) {
         Ok(pid) => pid,
         Err(e) => {

@@ -3,13 +3,13 @@
 //!
 //! A forwarded datagram is checked as a received one is
 //! (`Ipv4Header::parse` and its options, each refusal its own counter) and
-//! then, in RFC 1812's order (5.2.1, 5.3.1):
-//! - its TTL must be above 1, else it goes no further and its sender gets
-//!   a time exceeded in transit (`drop_forward_ttl_exceeded`);
+//! then (RFC 1812 5.2.1, 5.3.1):
 //! - it needs a route: none draws a net unreachable
 //!   (`drop_forward_no_route`), a directed broadcast of a subnet is not
 //!   forwarded (`drop_forward_broadcast`, RFC 2644), nor is one whose
 //!   route leads back out the interface it came in by (not for us);
+//! - its TTL must be above 1, else it goes no further and its sender gets
+//!   a time exceeded in transit (`drop_forward_ttl_exceeded`);
 //! - leaving by `eth0` from `br0`, a container's datagram gets our
 //!   address (source NAT, [`crate::nat`]); arriving by `eth0` for our
 //!   address, one that belongs to a translated flow or a published port
@@ -85,6 +85,21 @@ impl Stack {
     fn forward(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) -> Result<(), DropReason> {
         let (h, _) = Ipv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::Ipv4TooShort)?;
         let (src, dst, ttl) = (h.src(), h.dst(), h.ttl());
+        // Between the interfaces only: back out the way it came in is
+        // nowhere a router here should send it (a stray unicast, or one
+        // for an address we do not have yet), so that is not for us; and
+        // what comes in by `eth0` with no route was never meant for us.
+        let (out, hop) = match self.route(dst) {
+            Some(NextHop::Host(out, hop)) if out != self.rx_if => (out, hop),
+            Some(NextHop::Broadcast(out)) if out != self.rx_if => {
+                return Err(DropReason::ForwardBroadcast)
+            }
+            None if self.rx_if == IfId::Br0 => {
+                self.unreachable(env, m, Icmpv4UnreachableCode::NET_UNREACHABLE);
+                return Err(DropReason::ForwardNoRoute);
+            }
+            _ => return Err(DropReason::Ipv4NotForUs),
+        };
         if is_group(src) || self.rx_iface().is_broadcast(src) || self.is_local_addr(src) {
             return Err(DropReason::Ipv4BadSource);
         }
@@ -97,21 +112,6 @@ impl Stack {
                 self.counters.bump(Stat::IcmpTimeExceededOut);
             }
             return Err(DropReason::ForwardTtlExceeded);
-        }
-        let (out, hop) = match self.route(dst) {
-            Some(NextHop::Host(out, hop)) => (out, hop),
-            Some(NextHop::Broadcast(_)) => return Err(DropReason::ForwardBroadcast),
-            // Not ours (checked before), so never local; no route at all.
-            Some(NextHop::Local) | None => {
-                self.unreachable(env, m, Icmpv4UnreachableCode::NET_UNREACHABLE);
-                return Err(DropReason::ForwardNoRoute);
-            }
-        };
-        // Between the interfaces only: back out the way it came in is
-        // nowhere a router here should send it (a stray unicast, or one
-        // for an address we do not have yet).
-        if out == self.rx_if {
-            return Err(DropReason::Ipv4NotForUs);
         }
         if self.rx_if == IfId::Br0 && out == IfId::Eth0 {
             self.nat_outbound(env, &mut m)?;

@@ -536,9 +536,25 @@ fn nothing_is_forwarded_back_out_the_way_it_came() {
     net.recv(HOST, h);
     let before = net.carried.len();
     let u = common::udp(HOST_IP, [10, 0, 2, 99], 7, 7, b"via the root?");
-    net.inject(HOST, &common::ipv4(HOST_IP, [10, 0, 2, 99], IpProtocol::UDP, &u));
+    net.inject(
+        HOST,
+        &common::ipv4(HOST_IP, [10, 0, 2, 99], IpProtocol::UDP, &u),
+    );
     assert_eq!(net.counter(ROOT, "drop_ipv4_not_for_us"), 1);
     assert_eq!(net.carried.len(), before, "nothing sent");
+}
+
+#[test]
+fn from_eth0_with_no_route_is_not_for_us() {
+    let mut net = Net::with_root_gateway([0; 4]);
+    ping(&mut net, HOST, ROOT_IP, 1); // the host learns the root's MAC
+    let before = net.carried.len();
+    let far = [192, 0, 2, 1];
+    let u = common::udp(HOST_IP, far, 7, 7, b"route me?");
+    net.inject(HOST, &common::ipv4(HOST_IP, far, IpProtocol::UDP, &u));
+    assert_eq!(net.counter(ROOT, "drop_ipv4_not_for_us"), 1);
+    assert_eq!(net.counter(ROOT, "drop_forward_no_route"), 0);
+    assert_eq!(net.carried.len(), before, "no ICMP error either");
 }
 
 #[test]
