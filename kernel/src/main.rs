@@ -51,7 +51,9 @@ pub mod virtio;
 pub mod virtio_blk;
 pub mod virtqueue;
 
-// The NIC and the glue to the network stack in the `net` crate.
+// The NIC, the bridge between the namespaces' stacks, and the glue to the
+// network stack in the `net` crate.
+pub mod bridge;
 pub mod netglue;
 pub mod rxprof;
 pub mod sysnet;
@@ -79,6 +81,7 @@ pub extern "C" fn main() -> ! {
         bio::binit(); // buffer cache
         virtio_blk::init(); // emulated hard disk
         virtio_net::init(); // network card
+        netglue::init(); // the root stack on the containers' bridge
         proc::userinit(); // first user process
         STARTED.call_once(|| ());
         ipi::wake_idle_harts();

@@ -23,16 +23,22 @@
 //! (exec only reads it); the container cannot open, write or unlink the
 //! host's programs, because no path of its reaches them.
 //!
+//! Network: each slot has its own `net::Stack` (`netglue.rs`), brought up
+//! on the bridge with the slot's address when `spawn` takes the slot.
+//! `spawn` does not carry socket descriptors into the container either,
+//! so a container's processes only hold sockets of its own stack.
+//!
 //! Life cycle: a slot is taken by `spawn` and counts its processes twice:
 //! `live` (not yet exited) and `procs` (slots not yet reaped). When the
 //! last live process exits, the resources the processes used are released
-//! (`release`: the root inode, the console if attached, and later the
-//! container's network stack); when the last one is reaped, the slot and
-//! its numbering are free for the next `spawn`.
+//! (`release`: the root inode, the console if attached, the container's
+//! network stack, whose sockets its processes' exits have closed); when
+//! the last one is reaped, the slot and its numbering are free for the
+//! next `spawn`.
 //!
 //! Locking: `NSTABLE` is a leaf spinlock, taken after `p.lock` and the
 //! console's lock, never held while taking another lock except `ITABLE`'s
-//! (cloning an inode). Dropping an inode may sleep, so a root inode is
+//! (cloning an inode); the stack is brought up and down without it. Dropping an inode may sleep, so a root inode is
 //! taken out under the lock and dropped after it, inside a log op.
 
 use abi::Errno;
@@ -104,6 +110,8 @@ pub fn alloc(root: Inode) -> Result<usize, Errno> {
     };
     // Hold the slot until `enter` or `abandon`.
     t[i].procs = 1;
+    drop(t);
+    crate::netglue::up(i);
     Ok(i)
 }
 
@@ -116,6 +124,7 @@ pub fn abandon(ns: usize) {
         t[ns].root.take()
     };
     drop(root);
+    crate::netglue::down(ns);
 }
 
 /// A new process with global pid `pid` joins `ns`: returns its pid there.
@@ -160,8 +169,8 @@ fn release(ns: usize, root: Option<Inode>) {
     drop(root);
     // A console attached here goes back to the host.
     crate::console::detach(ns);
-    // The container's network stack will be dropped here, once each
-    // namespace has its own `net::Stack`.
+    // Its stack: off the bridge, every mbuf it held back in the pool.
+    crate::netglue::down(ns);
 }
 
 /// A process slot of `ns` has been reaped; the last frees the slot.

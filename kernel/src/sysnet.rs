@@ -1,7 +1,11 @@
 //! Socket system calls and socket files.
 //!
-//! A socket is a file descriptor whose `File` holds a [`Socket`]: the id of
-//! a socket in the stack (`netglue::NET`). Closing the last descriptor
+//! A socket is a file descriptor whose `File` holds a [`Socket`]: a socket
+//! of one namespace's stack (`netglue::Sock`: the stack, the id there).
+//! It is made on the caller's namespace's stack and stays on it; `spawn`
+//! does not carry socket descriptors into a container. `netstat`,
+//! `ifconfig`, `arp` and the socket list act on the caller's namespace's
+//! stack. Closing the last descriptor
 //! (dropping the `File`) closes the socket, freeing its port and any queued
 //! datagrams. `read`/`write` on a socket are `recv`/`send` to the connected
 //! peer.
@@ -35,11 +39,12 @@ use abi::Errno;
 use net::socket::MAX_SOCKETS;
 use net::tcp::table::MAX_CONNS;
 use net::tcp::{is_tcp, PollState};
-use net::{DropReason, Mbuf, SocketId, SocketKind, Stack};
+use net::{DropReason, Mbuf, SocketKind, Stack};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use crate::file::{File, FileKind};
-use crate::netglue::{chan, now_ms, pool, KernelEnv, NET};
+use crate::netglue::{self, now_ms, pool, KernelEnv, Sock};
+use crate::ns::ROOT_NS;
 use crate::proc::{self, myproc};
 use crate::riscv::r_time;
 use crate::syscall::{argaddr, argfd};
@@ -52,17 +57,16 @@ const MAX_PAYLOAD: usize = net::ipv4::MTU - net::ipv4::HEADER_LEN;
 const MAX_ARP: usize = 64;
 
 /// The socket a socket file refers to; closes it when the file goes.
-pub struct Socket {
-    pub id: SocketId,
-}
+pub struct Socket(pub Sock);
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        let mut net = NET.lock();
-        let _ = if is_tcp(self.id) {
-            net.tcp_close(&mut KernelEnv, self.id)
+        let s = self.0;
+        let mut net = s.stack();
+        let _ = if is_tcp(s.id) {
+            net.tcp_close(&mut s.env(), s.id)
         } else {
-            net.close(self.id)
+            net.close(s.id)
         };
     }
 }
@@ -105,11 +109,11 @@ pub fn copyout_addr(addr: usize, lenp: usize, a: &SockAddrIn) -> Result<(), Errn
 }
 
 /// Argument `n` as a socket descriptor: the file (kept alive for the call)
-/// and the socket's id.
-pub fn argsock(n: usize) -> Result<(Arc<File>, SocketId), Errno> {
+/// and the socket.
+pub fn argsock(n: usize) -> Result<(Arc<File>, Sock), Errno> {
     let (_, f) = argfd(n)?;
     let id = match &f.kind {
-        FileKind::Socket(s) => s.id,
+        FileKind::Socket(s) => s.0,
         _ => return Err(Errno::ENOTSOCK),
     };
     Ok((f, id))
@@ -126,9 +130,9 @@ pub fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
     Ok(fd)
 }
 
-/// Sends `len` bytes at user address `buf` from socket `id`.
-fn send(id: SocketId, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
-    let kind = NET.lock().kind(id)?;
+/// Sends `len` bytes at user address `buf` from socket `s`.
+fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
+    let kind = s.stack().kind(s.id)?;
     let max = match kind {
         SocketKind::Udp => net::udp::MAX_PAYLOAD,
         SocketKind::Icmp => net::ipv4::MAX_PAYLOAD,
@@ -160,23 +164,26 @@ fn send(id: SocketId, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<
         }
     }
     let m = head.ok_or(Errno::EINVAL)?;
-    NET.lock().sendto(&mut KernelEnv, id, m, to.as_ref())
+    s.stack().sendto(&mut s.env(), s.id, m, to.as_ref())
 }
 
-/// Runs `attempt` on the stack until it stops answering EAGAIN, sleeping
-/// on socket `id`'s channel in between (the stack wakes it). Gives up with
-/// `gave_up` at once in non-blocking mode or after `timeout_ms` (0: no
-/// timeout); EINTR when the process is killed. `attempt` is tried under
-/// the lock the process sleeps with, so no wake-up is lost between.
+/// Runs `attempt` on socket `s`'s stack until it stops answering EAGAIN,
+/// sleeping on the socket's channel in between (the stack wakes it).
+/// Gives up with `gave_up` at once in non-blocking mode or after
+/// `timeout_ms` (0: no timeout); EINTR when the process is killed.
+/// `attempt` is tried under the lock the process sleeps with, so no
+/// wake-up is lost between. Frames an attempt left on the bridge (a
+/// container's SYN, its ACKs) are delivered before the process sleeps,
+/// with the lock let go and the attempt made again after.
 pub fn block<T>(
-    id: SocketId,
+    s: Sock,
     timeout_ms: u64,
     nonblock: bool,
     gave_up: Errno,
     mut attempt: impl FnMut(&mut Stack) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
     let deadline = (timeout_ms > 0).then(|| now_ms() + timeout_ms);
-    let mut net = NET.lock();
+    let (id, mut net) = (s.id, s.stack());
     loop {
         match attempt(&mut net) {
             Err(Errno::EAGAIN) => {}
@@ -188,18 +195,24 @@ pub fn block<T>(
         if proc::killed() {
             return Err(Errno::EINTR);
         }
+        if crate::bridge::pending() {
+            drop(net);
+            crate::bridge::flush();
+            net = s.stack();
+            continue;
+        }
         net.wait_begin(id, deadline.is_some());
-        net = proc::sleep(chan(id), net);
+        net = proc::sleep(s.chan(), net);
         net.wait_end(id, deadline.is_some());
     }
 }
 
-/// Waits for a datagram on socket `id`, honouring its timeout and
+/// Waits for a datagram on socket `s`, honouring its timeout and
 /// non-blocking mode.
-fn recv(id: SocketId) -> Result<(Mbuf, SockAddrIn), Errno> {
-    let opts = NET.lock().options(id)?;
-    block(id, opts.rcvtimeo_ms, opts.nonblock, Errno::EAGAIN, |net| {
-        net.recvfrom(id)
+fn recv(s: Sock) -> Result<(Mbuf, SockAddrIn), Errno> {
+    let opts = s.stack().options(s.id)?;
+    block(s, opts.rcvtimeo_ms, opts.nonblock, Errno::EAGAIN, |net| {
+        net.recvfrom(s.id)
     })
 }
 
@@ -222,34 +235,36 @@ fn deliver(m: Mbuf, buf: usize, len: usize) -> Result<usize, Errno> {
 
 /// A datagram taken off a socket but not handed over (bad user pointer)
 /// is consumed, as on Linux, and counted.
-fn count_copy_fault<T>(r: Result<T, Errno>) -> Result<T, Errno> {
+fn count_copy_fault<T>(s: Sock, r: Result<T, Errno>) -> Result<T, Errno> {
     if r.is_err() {
-        NET.lock().count_drop(DropReason::SocketCopyFault);
+        s.stack().count_drop(DropReason::SocketCopyFault);
     }
     r
 }
 
 /// `read` on a socket file.
 pub fn sock_read(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
+    let s = s.0;
     if is_tcp(s.id) {
-        return crate::systcp::recv(s.id, buf, len);
+        return crate::systcp::recv(s, buf, len);
     }
-    let (m, _) = recv(s.id)?;
-    count_copy_fault(deliver(m, buf, len))
+    let (m, _) = recv(s)?;
+    count_copy_fault(s, deliver(m, buf, len))
 }
 
 /// `write` on a socket file: send to the connected peer.
 pub fn sock_write(s: &Socket, buf: usize, len: usize) -> Result<usize, Errno> {
+    let s = s.0;
     if is_tcp(s.id) {
-        return crate::systcp::send(s.id, buf, len);
+        return crate::systcp::send(s, buf, len);
     }
-    send(s.id, buf, len, None)
+    send(s, buf, len, None)
 }
 
-/// What `poll` sees of socket `id`: for a datagram socket, readable when a
+/// What `poll` sees of socket `s`: for a datagram socket, readable when a
 /// datagram (or an error) is queued, and always writable.
-pub fn poll_socket(id: SocketId) -> Result<PollState, Errno> {
-    let mut net = NET.lock();
+pub fn poll_socket(s: Sock) -> Result<PollState, Errno> {
+    let (id, mut net) = (s.id, s.stack());
     if is_tcp(id) {
         return net.tcp_poll(id);
     }
@@ -270,67 +285,71 @@ pub fn sys_socket() -> Result<usize, Errno> {
     if argaddr(2) != 0 {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    let id = NET.lock().socket(kind)?;
+    let ns = proc::my_ns();
+    let id = netglue::stack(ns).socket(kind)?;
     // From here on, dropping `Socket` (on any error) closes it.
-    let f = File::new(FileKind::Socket(Socket { id }), true, true)?;
+    let f = File::new(FileKind::Socket(Socket(Sock { ns, id })), true, true)?;
     fdalloc(f)
 }
 
 /// bind(fd, addr, addrlen)
 pub fn sys_bind() -> Result<usize, Errno> {
-    let (_f, id) = argsock(0)?;
+    let (_f, s) = argsock(0)?;
     let a = copyin_addr(argaddr(1), argaddr(2))?;
-    NET.lock().bind(id, &a)?;
+    s.stack().bind(s.id, &a)?;
     Ok(0)
 }
 
 /// connect(fd, addr, addrlen)
 pub fn sys_connect() -> Result<usize, Errno> {
-    let (_f, id) = argsock(0)?;
+    let (_f, s) = argsock(0)?;
     let a = copyin_addr(argaddr(1), argaddr(2))?;
-    if is_tcp(id) {
-        return crate::systcp::connect(id, &a);
+    if is_tcp(s.id) {
+        return crate::systcp::connect(s, &a);
     }
-    NET.lock().connect(id, &a)?;
+    s.stack().connect(s.id, &a)?;
     Ok(0)
 }
 
 /// sendto(fd, buf, len, flags, addr or 0, addrlen) -> bytes; a stream
 /// socket sends to its peer whatever the address says, as on Linux.
 pub fn sys_sendto() -> Result<usize, Errno> {
-    let (_f, id) = argsock(0)?;
+    let (_f, s) = argsock(0)?;
     let (buf, len, addr) = (argaddr(1), argaddr(2), argaddr(4));
-    if is_tcp(id) {
-        return crate::systcp::send(id, buf, len);
+    if is_tcp(s.id) {
+        return crate::systcp::send(s, buf, len);
     }
     let to = if addr != 0 {
         Some(copyin_addr(addr, argaddr(5))?)
     } else {
         None
     };
-    send(id, buf, len, to)
+    send(s, buf, len, to)
 }
 
 /// recvfrom(fd, buf, len, flags, addr or 0, addrlen ptr or 0) -> bytes
 pub fn sys_recvfrom() -> Result<usize, Errno> {
-    let (_f, id) = argsock(0)?;
+    let (_f, s) = argsock(0)?;
     let (buf, len, addr, lenp) = (argaddr(1), argaddr(2), argaddr(4), argaddr(5));
-    if is_tcp(id) {
-        let n = crate::systcp::recv(id, buf, len)?;
+    if is_tcp(s.id) {
+        let n = crate::systcp::recv(s, buf, len)?;
         if addr != 0 {
-            let peer = NET.lock().tcp_peer(id)?;
+            let peer = s.stack().tcp_peer(s.id)?;
             copyout_addr(addr, lenp, &peer)?;
         }
         return Ok(n);
     }
-    let (m, from) = recv(id)?;
-    count_copy_fault(deliver(m, buf, len).and_then(|n| copyout_addr(addr, lenp, &from).map(|_| n)))
+    let (m, from) = recv(s)?;
+    count_copy_fault(
+        s,
+        deliver(m, buf, len).and_then(|n| copyout_addr(addr, lenp, &from).map(|_| n)),
+    )
 }
 
 /// getsockname(fd, addr, addrlen ptr)
 pub fn sys_getsockname() -> Result<usize, Errno> {
-    let (_f, id) = argsock(0)?;
-    let a = NET.lock().getsockname(id)?;
+    let (_f, s) = argsock(0)?;
+    let a = s.stack().getsockname(s.id)?;
     if argaddr(1) == 0 {
         return Err(Errno::EFAULT);
     }
@@ -343,7 +362,8 @@ pub fn sys_getsockname() -> Result<usize, Errno> {
 /// SO_KEEPALIVE, ...) and (fd, SOL_TCP, TCP_NODELAY | TCP_KEEPIDLE |
 /// TCP_KEEPINTVL | TCP_KEEPCNT, &u64, 8).
 pub fn sys_setsockopt() -> Result<usize, Errno> {
-    let (_f, id) = argsock(0)?;
+    let (_f, s) = argsock(0)?;
+    let id = s.id;
     let (level, opt, optval, optlen) = (argaddr(1), argaddr(2), argaddr(3), argaddr(4));
     let tcp_opts = [TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT];
     let known = match level {
@@ -361,7 +381,7 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
         return Err(Errno::EINVAL);
     }
     let v: u64 = copyin_val(optval)?;
-    let mut net = NET.lock();
+    let mut net = s.stack();
     if opt == SO_RCVBUF {
         net.set_rcvbuf(id, v)?;
         return Ok(0);
@@ -390,8 +410,13 @@ pub fn sys_setsockopt() -> Result<usize, Errno> {
 pub fn sys_netstat() -> Result<usize, Errno> {
     let (addr, max) = (argaddr(0), argaddr(1));
     let mut v = vec![Counter::default(); max.min(MAX_COUNTERS)];
-    let mut n = NET.lock().export_counters(&mut v);
+    let ns = proc::my_ns();
+    let mut n = netglue::stack(ns).export_counters(&mut v);
     n += crate::rxprof::export(&mut v[n..]);
+    // The bridge is the host's: a container sees its own stack only.
+    if ns == ROOT_NS {
+        n += crate::bridge::export(&mut v[n..]);
+    }
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)
 }
@@ -401,16 +426,19 @@ pub fn sys_netstat() -> Result<usize, Errno> {
 /// client stops), or start the DHCP client (`cfg` unused).
 pub fn sys_ifconfig() -> Result<usize, Errno> {
     let addr = argaddr(0);
+    let ns = proc::my_ns();
     match argaddr(1) {
         IFCONFIG_GET => {
-            let c = NET.lock().if_config(now_ms());
+            let c = netglue::stack(ns).if_config(now_ms());
             copyout_val(addr, &c)?;
         }
+        // A container's address is its place on the bridge.
+        IFCONFIG_SET | IFCONFIG_DHCP if ns != ROOT_NS => return Err(Errno::EPERM),
         IFCONFIG_SET => {
             let c: IfConfig = copyin_val(addr)?;
-            NET.lock().set_config(&c)?;
+            netglue::root().set_config(&c)?;
         }
-        IFCONFIG_DHCP => NET.lock().dhcp_start(&mut KernelEnv),
+        IFCONFIG_DHCP => netglue::root().dhcp_start(&mut KernelEnv::root()),
         _ => return Err(Errno::EINVAL),
     }
     Ok(0)
@@ -419,16 +447,17 @@ pub fn sys_ifconfig() -> Result<usize, Errno> {
 /// arp(op, ip, entries, max) -> count
 pub fn sys_arp() -> Result<usize, Errno> {
     let (op, ip, out, max) = (argaddr(0), argaddr(1), argaddr(2), argaddr(3));
+    let ns = proc::my_ns();
     match op {
         ARP_LIST => {
             let mut v = vec![ArpEntry::default(); max.min(MAX_ARP)];
-            let n = NET.lock().arp_list(now_ms(), &mut v);
+            let n = netglue::stack(ns).arp_list(now_ms(), &mut v);
             copyout_bytes(out, v[..n].as_bytes())?;
             Ok(n)
         }
         ARP_RESOLVE => {
             let ip: [u8; 4] = copyin_val(ip)?;
-            let Some(mac) = NET.lock().arp_resolve(&mut KernelEnv, ip)? else {
+            let Some(mac) = netglue::stack(ns).arp_resolve(&mut KernelEnv::of(ns), ip)? else {
                 return Ok(0);
             };
             if max == 0 {
@@ -443,7 +472,7 @@ pub fn sys_arp() -> Result<usize, Errno> {
             copyout_val(out, &e)?;
             Ok(1)
         }
-        ARP_FLUSH => Ok(NET.lock().arp_flush()),
+        ARP_FLUSH => Ok(netglue::stack(ns).arp_flush()),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -454,7 +483,7 @@ pub fn sys_socklist() -> Result<usize, Errno> {
     // Datagram sockets, then every TCP connection (those without a socket
     // too: closing, in TIME-WAIT, waiting for accept).
     let mut v = vec![SockInfo::default(); max.min(MAX_SOCKETS + MAX_CONNS)];
-    let n = NET.lock().socklist(&mut v);
+    let n = netglue::stack(proc::my_ns()).socklist(&mut v);
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)
 }

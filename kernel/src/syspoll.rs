@@ -16,7 +16,8 @@
 //! it, so the poller registers as a waiter of each of its sockets for the
 //! whole call. With a timeout, the timer's [`tick`] wakes pollers too.
 //!
-//! Lock order: `NET`, a pipe's or the console's lock → `POLL` → `p.lock`.
+//! Lock order: a stack's lock (one at a time), a pipe's or the console's
+//! lock → `POLL` → `p.lock`.
 //! A poller holds `POLL` only to go to sleep.
 
 use alloc::sync::Arc;
@@ -27,7 +28,7 @@ use abi::Errno;
 use zerocopy::IntoBytes;
 
 use crate::file::{File, FileKind};
-use crate::netglue::{now_ms, NET};
+use crate::netglue::now_ms;
 use crate::param::NOFILE;
 use crate::proc::{self, myproc};
 use crate::spinlock::Spinlock;
@@ -104,7 +105,7 @@ fn ready(f: &File) -> i16 {
             }
             r
         }
-        FileKind::Socket(s) => match crate::sysnet::poll_socket(s.id) {
+        FileKind::Socket(s) => match crate::sysnet::poll_socket(s.0) {
             Ok(p) => {
                 (if p.readable { POLLIN } else { 0 })
                     | (if p.writable { POLLOUT } else { 0 })
@@ -135,9 +136,9 @@ fn scan(fds: &mut [PollFd], files: &[Option<Arc<File>>]) -> usize {
 /// Registers (or, `on == false`, unregisters) the poller as a waiter of
 /// each of its sockets, so the stack wakes them.
 fn watch_sockets(files: &[Option<Arc<File>>], on: bool) {
-    let mut net = NET.lock();
     for f in files.iter().flatten() {
         if let FileKind::Socket(s) = &f.kind {
+            let (s, mut net) = (s.0, s.0.stack());
             if on {
                 net.wait_begin(s.id, false);
             } else {

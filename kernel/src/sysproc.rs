@@ -10,6 +10,7 @@
 //! caller's namespace (as `socklist` does for sockets).
 
 use abi::fs::T_DIR;
+use abi::net::{PublishedPort, MAX_PUBLISHED};
 use abi::syscall::{ProcInfo, SysInfo};
 use abi::Errno;
 use zerocopy::IntoBytes;
@@ -110,13 +111,21 @@ pub fn sys_spawn() -> Result<usize, Errno> {
     let pt = myproc().data().pagetable;
     // Fail on a bad pointer before anything is created.
     vm::copyout(pt, out, &0u32.to_le_bytes())?;
+    let mut ports = [PublishedPort::default(); MAX_PUBLISHED];
+    let n = usize::try_from(argint(3)).map_err(|_| Errno::EINVAL)?;
+    let ports = ports.get_mut(..n).ok_or(Errno::EINVAL)?;
+    vm::copyin(pt, ports.as_mut_bytes(), argaddr(2))?;
     let _op = Op::begin();
     let root = crate::fs::namei(&buf[..len])?;
     if root.lock().typ != T_DIR {
         return Err(Errno::ENOTDIR);
     }
     let ns = ns::alloc(root)?;
-    let pid = match proc::spawn(ns, directory_fds()) {
+    if let Err(e) = crate::netglue::publish(ns, ports) {
+        ns::abandon(ns);
+        return Err(e);
+    }
+    let pid = match proc::spawn(ns, unshared_fds()) {
         Ok(pid) => pid,
         Err(e) => {
             ns::abandon(ns);
@@ -128,17 +137,19 @@ pub fn sys_spawn() -> Result<usize, Errno> {
     Ok(pid)
 }
 
-/// The caller's descriptors open on directories, as a bit set: spawn does
-/// not pass them into the container, where they would lead outside.
-fn directory_fds() -> u64 {
+/// The caller's descriptors that spawn does not pass into the container,
+/// as a bit set: directories, which would lead outside, and sockets,
+/// which belong to the host's network stack.
+fn unshared_fds() -> u64 {
     let mut set = 0;
     for (i, f) in myproc().data().ofile.iter().enumerate() {
-        if let Some(f) = f {
-            if let FileKind::Inode { ip, .. } = &f.kind {
-                if ip.lock().typ == T_DIR {
-                    set |= 1 << i;
-                }
-            }
+        let unshared = match f.as_deref().map(|f| &f.kind) {
+            Some(FileKind::Inode { ip, .. }) => ip.lock().typ == T_DIR,
+            Some(FileKind::Socket(_)) => true,
+            _ => false,
+        };
+        if unshared {
+            set |= 1 << i;
         }
     }
     set

@@ -32,7 +32,7 @@ use wire::virtio_net::{
 };
 
 use crate::memlayout::VIRTIO1;
-use crate::netglue::{pool, KernelEnv, NET};
+use crate::netglue::{pool, root, KernelEnv};
 use crate::spinlock::Spinlock;
 use crate::virtio::VirtioMmio;
 use crate::virtqueue::{Segment, Virtqueue};
@@ -112,7 +112,7 @@ pub fn init() {
     } else {
         net::Iface::UNCONFIGURED.mac
     };
-    NET.lock().set_mac(mac);
+    root().set_mac(mac);
 
     let mut g = NIC.lock();
     let nic = g.insert(Nic {
@@ -145,10 +145,10 @@ pub fn init() {
     );
     // The link is up: ask for an address (no address is written in the
     // kernel; `ifconfig` can set one instead).
-    NET.lock().dhcp_start(&mut crate::netglue::KernelEnv);
+    root().dhcp_start(&mut KernelEnv::root());
 }
 
-/// Sends one frame (called by the stack, `NET` held).
+/// Sends one frame (called by the root stack, its lock held).
 pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     // No offload negotiated: no flags, no segmentation (GSO_NONE), the
     // rest zero; the header's builder writes it.
@@ -242,7 +242,7 @@ pub fn intr() {
         if n + ndrops == 0 {
             return;
         }
-        let mut net = NET.lock();
+        let mut net = root();
         for why in drops.iter().take(ndrops).flatten() {
             net.count_drop(*why);
         }
@@ -250,10 +250,12 @@ pub fn intr() {
             if let Some(mut m) = m.take() {
                 m.stamp(RxStamp::Interrupt, entered);
                 m.stamp(RxStamp::Stack, crate::riscv::r_time() as u64);
-                net.input(&mut KernelEnv, m);
+                net.input(&mut KernelEnv::root(), m);
             }
         }
         drop(net);
+        // What the root stack sent on to the bridge goes now.
+        crate::bridge::flush();
         if n + ndrops < RX_BATCH {
             return;
         }

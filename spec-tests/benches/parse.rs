@@ -48,7 +48,7 @@ impl NetEnv for QuietEnv {
     fn now_ms(&self) -> u64 {
         0
     }
-    fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf> {
+    fn transmit(&mut self, _iface: net::IfId, frame: Mbuf) -> Result<(), Mbuf> {
         Err(frame)
     }
     fn wakeup(&mut self, _sock: SocketId) {}

@@ -4,6 +4,7 @@
 
 use crate::cstr::cstring;
 use crate::syscall as raw;
+use abi::net::PublishedPort;
 use abi::stat::Stat;
 use abi::syscall::{ProcInfo, SysInfo};
 use abi::Errno;
@@ -239,10 +240,17 @@ pub struct Spawned {
 /// Forks into a new namespace whose `/` is directory `root`: returns
 /// `Some` in the parent and `None` in the child (pid 1 there).
 pub fn spawn(root: &str) -> Result<Option<Spawned>, Errno> {
+    spawn_publishing(root, &[])
+}
+
+/// [`spawn`], publishing `ports` of the container on the host's address
+/// (EADDRINUSE: one is published already).
+pub fn spawn_publishing(root: &str, ports: &[PublishedPort]) -> Result<Option<Spawned>, Errno> {
     let root = cstring(root)?;
     let mut ns = 0u32;
-    // SAFETY: `root` is NUL-terminated and `ns` a live, writable u32.
-    let pid = unsafe { raw::spawn(root.as_ptr(), &mut ns) }?;
+    // SAFETY: `root` is NUL-terminated, `ns` a live, writable u32 and
+    // `ports` holds `ports.len()` PublishedPorts.
+    let pid = unsafe { raw::spawn(root.as_ptr(), &mut ns, ports.as_ptr(), ports.len()) }?;
     Ok((pid != 0).then_some(Spawned { pid, ns }))
 }
 

@@ -7,7 +7,7 @@
 //! Convention: number in a7, arguments in a0..a5, result in a0: `>= 0` is a
 //! value, negative is `-(errno)`.
 
-use abi::net::{ArpEntry, Counter, IfConfig, PollFd, SockAddrIn, SockInfo};
+use abi::net::{ArpEntry, Counter, IfConfig, PollFd, PublishedPort, SockAddrIn, SockInfo};
 use abi::stat::Stat;
 use abi::syscall::{ProcInfo, Sys, SysInfo};
 use abi::Errno;
@@ -129,7 +129,7 @@ stubs! {
     fn getpeername(fd: usize, addr: *mut SockAddrIn, addrlen: *mut u32) = Getpeername;
     /// spawn(root dir, ns out) -> child's pid in the parent, 0 in the
     /// child, which is pid 1 of a new namespace rooted at that directory.
-    fn spawn(root: *const u8, ns: *mut u32) = Spawn;
+    fn spawn(root: *const u8, ns: *mut u32, ports: *const PublishedPort, n: usize) = Spawn;
     /// procinfo(infos, max) -> number of processes the caller sees.
     fn procinfo(infos: *mut ProcInfo, max: usize) = Procinfo;
     /// attach(ns): the console goes to container ns until ^] or its end.

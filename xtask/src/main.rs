@@ -19,6 +19,7 @@ mod interactive_test;
 mod interop;
 mod lan;
 mod netem;
+mod netns;
 mod parse_bench;
 mod paths;
 mod qemu;

@@ -100,6 +100,23 @@ pub const TCP_STATES: [&str; 11] = [
     "TIME-WAIT",
 ];
 
+/// A container's port published on the host's address (`spawn -p`):
+/// what reaches `host_port` of the root namespace's NIC address goes to
+/// `port` of the container. `kind` is [`SOCK_STREAM`] (TCP) or
+/// [`SOCK_DGRAM`] (UDP).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct PublishedPort {
+    pub kind: u32,
+    pub host_port: u16,
+    pub port: u16,
+}
+
+/// Ports one `spawn` may publish.
+pub const MAX_PUBLISHED: usize = 4;
+
 /// `sockaddr_in`: 16 bytes like BSD's.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,

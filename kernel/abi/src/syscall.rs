@@ -80,8 +80,10 @@ syscalls! {
     /// getpeername(fd, &mut SockAddrIn, &mut u32 len)
     Getpeername = 45,
     // Containers (see the kernel's `ns.rs`).
-    /// spawn(root dir path, &mut u32 namespace out) -> pid: fork into a new
-    /// namespace whose file-system root is that directory; 0 in the child.
+    /// spawn(root dir path, &mut u32 namespace out, &[PublishedPort], n)
+    /// -> pid: fork into a new namespace whose file-system root is that
+    /// directory, publishing its `n` ports (at most `MAX_PUBLISHED`) on
+    /// the host's address; 0 in the child.
     Spawn = 50,
     /// procinfo(&mut [ProcInfo], n) -> count: the processes the caller's
     /// namespace sees.

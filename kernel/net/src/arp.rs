@@ -30,6 +30,7 @@ use zerocopy::FromBytes;
 
 use crate::counters::{Counters, DropReason, Stat};
 use crate::mbuf::{Mbuf, MbufState};
+use crate::route::IfId;
 use crate::{eth, ipv4, Ipv4Addr, MacAddr, NetEnv, Stack};
 
 /// Cache entries.
@@ -57,6 +58,8 @@ enum State {
 }
 
 struct Entry {
+    /// The interface the address is reached by.
+    iface: IfId,
     ip: Ipv4Addr,
     mac: MacAddr,
     state: State,
@@ -68,6 +71,7 @@ struct Entry {
 
 impl Entry {
     const FREE: Entry = Entry {
+        iface: IfId::Eth0,
         ip: [0; 4],
         mac: [0; 6],
         state: State::Free,
@@ -118,7 +122,7 @@ impl ArpCache {
 
     /// A slot for a new entry: a free one, else the oldest resolved one,
     /// else the oldest pending one (its packets dropped as `ArpEvicted`).
-    fn new_slot(&mut self, ip: Ipv4Addr, now: u64, counters: &mut Counters) -> usize {
+    fn new_slot(&mut self, iface: IfId, ip: Ipv4Addr, now: u64, counters: &mut Counters) -> usize {
         let oldest = |pending: bool| {
             (0..ARP_ENTRIES)
                 .filter(|&i| matches!(self.entries[i].state, State::Pending { .. }) == pending)
@@ -132,6 +136,7 @@ impl ArpCache {
             .or_else(|| oldest(true))
             .unwrap_or(0);
         self.entries[i].free(counters, DropReason::ArpEvicted);
+        self.entries[i].iface = iface;
         self.entries[i].ip = ip;
         self.entries[i].since_ms = now;
         i
@@ -181,7 +186,7 @@ impl Stack {
         if self.dhcp_arp_conflict(env, sha, spa, tpa) {
             return Ok(());
         }
-        let me = self.iface;
+        let me = *self.rx_iface();
         if eth::is_group(&sha)
             || sha == [0; 6]
             || sha == me.mac
@@ -203,6 +208,7 @@ impl Stack {
         let mut unsolicited = false;
         if spa != [0; 4] {
             match self.arp.find(spa) {
+                Some(i) if self.arp.entries[i].iface != self.rx_if => unsolicited = true,
                 Some(i) => match self.arp.entries[i].state {
                     State::Pending { .. } => self.arp_resolved(env, i, sha),
                     State::Resolved { .. } if self.arp.entries[i].mac == sha => {
@@ -213,7 +219,7 @@ impl Stack {
                     _ => unsolicited = true,
                 },
                 None if request && for_us => {
-                    let i = self.arp.new_slot(spa, now, &mut self.counters);
+                    let i = self.arp.new_slot(self.rx_if, spa, now, &mut self.counters);
                     self.arp.entries[i].mac = sha;
                     self.arp.entries[i].state = State::Resolved {
                         expires_ms: now + ARP_TTL_MS,
@@ -244,42 +250,54 @@ impl Stack {
         e.state = State::Resolved {
             expires_ms: now + ARP_TTL_MS,
         };
+        let iface = e.iface;
         let waiting = core::mem::replace(&mut e.queue, [const { None }; ARP_QUEUE]);
         for mut m in waiting.into_iter().flatten() {
             m.set_state(MbufState::InStack);
             self.counters.bump(Stat::ArpQueuedSent);
-            self.eth_output(env, m, mac, EthernetNext::Ipv4);
+            self.eth_output(env, m, iface, mac, EthernetNext::Ipv4);
         }
     }
 
     /// Turns the request in `m` (already validated) into our reply and
-    /// sends it.
+    /// sends it. A request whose buffer others read too (a broadcast a
+    /// bridge handed to several stacks, `Mbuf::share`) is left as it is:
+    /// the reply gets a buffer of its own.
     fn arp_reply_in_place(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) {
         m.trim(ArpPacket::LEN);
         let Ok((p, _)) = ArpPacket::ref_from_prefix(m.data()) else {
             return;
         };
+        let me = *self.rx_iface();
         let reply = ArpPacketRepr {
             oper: ArpOperation::REPLY,
-            sha: self.iface.mac,
-            spa: self.iface.addr,
+            sha: me.mac,
+            spa: me.addr,
             tha: p.sha(),
             tpa: p.spa(),
         };
-        if reply.emit(m.data_mut(), ()).is_err() {
+        if m.is_shared() {
+            let Some(mut own) = self.alloc() else { return };
+            if own.push_emit(&reply, ()).is_err() {
+                self.counters.drop(DropReason::TxNoMbuf);
+                return;
+            }
+            m = own;
+        } else if reply.emit(m.data_mut(), ()).is_err() {
             return;
         }
         self.counters.bump(Stat::ArpRepliesOut);
-        self.eth_output(env, m, reply.tha, EthernetNext::Arp);
+        self.eth_output(env, m, self.rx_if, reply.tha, EthernetNext::Arp);
     }
 
-    /// Broadcasts a request for `ip`.
-    fn arp_request(&mut self, env: &mut dyn NetEnv, ip: Ipv4Addr) {
+    /// Broadcasts a request for `ip` on `iface`.
+    fn arp_request(&mut self, env: &mut dyn NetEnv, iface: IfId, ip: Ipv4Addr) {
         let Some(mut m) = self.alloc() else { return };
+        let me = *self.ifc(iface);
         let request = ArpPacketRepr {
             oper: ArpOperation::REQUEST,
-            sha: self.iface.mac,
-            spa: self.iface.addr,
+            sha: me.mac,
+            spa: me.addr,
             tpa: ip,
             ..ArpPacketRepr::default()
         };
@@ -288,18 +306,24 @@ impl Stack {
             return;
         }
         self.counters.bump(Stat::ArpRequestsOut);
-        self.eth_output(env, m, BROADCAST, EthernetNext::Arp);
+        self.eth_output(env, m, iface, BROADCAST, EthernetNext::Arp);
     }
 
-    /// Sends the IPv4 packet `m` to the on-link host `next_hop`: at once if
-    /// its MAC is known, else after resolving it (queued meanwhile).
-    pub(crate) fn arp_output(&mut self, env: &mut dyn NetEnv, mut m: Mbuf, next_hop: Ipv4Addr) {
+    /// Sends the IPv4 packet `m` to `next_hop`, on-link on `iface`: at once
+    /// if its MAC is known, else after resolving it (queued meanwhile).
+    pub(crate) fn arp_output(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        iface: IfId,
+        next_hop: Ipv4Addr,
+    ) {
         let now = env.now_ms();
         if let Some(mac) = self.arp.lookup(next_hop, now) {
-            self.eth_output(env, m, mac, EthernetNext::Ipv4);
+            self.eth_output(env, m, iface, mac, EthernetNext::Ipv4);
             return;
         }
-        let i = self.arp_pending(env, next_hop);
+        let i = self.arp_pending(env, iface, next_hop);
         match self.arp.entries[i].queue.iter_mut().find(|q| q.is_none()) {
             Some(slot) => {
                 m.set_state(MbufState::ArpWait);
@@ -309,12 +333,13 @@ impl Stack {
         }
     }
 
-    /// The pending entry for `ip`, created (and a request sent) if needed.
-    fn arp_pending(&mut self, env: &mut dyn NetEnv, ip: Ipv4Addr) -> usize {
+    /// The pending entry for `ip` on `iface`, created (and a request
+    /// sent) if needed.
+    fn arp_pending(&mut self, env: &mut dyn NetEnv, iface: IfId, ip: Ipv4Addr) -> usize {
         let now = env.now_ms();
         let i = match self.arp.find(ip) {
             Some(i) => i,
-            None => self.arp.new_slot(ip, now, &mut self.counters),
+            None => self.arp.new_slot(iface, ip, now, &mut self.counters),
         };
         if !matches!(self.arp.entries[i].state, State::Pending { .. }) {
             // New, or resolved but expired.
@@ -322,7 +347,7 @@ impl Stack {
                 sent: 1,
                 next_ms: now + ARP_RETRY_MS,
             };
-            self.arp_request(env, ip);
+            self.arp_request(env, iface, ip);
         }
         i
     }
@@ -340,7 +365,7 @@ impl Stack {
         if let Some(mac) = self.arp.lookup(ip, env.now_ms()) {
             return Ok(Some(mac));
         }
-        self.arp_pending(env, ip);
+        self.arp_pending(env, IfId::Eth0, ip);
         Ok(None)
     }
 
@@ -365,13 +390,24 @@ impl Stack {
                             sent: sent + 1,
                             next_ms: now + ARP_RETRY_MS,
                         };
-                        let ip = e.ip;
-                        self.arp_request(env, ip);
+                        let (iface, ip) = (e.iface, e.ip);
+                        self.arp_request(env, iface, ip);
                     } else {
-                        // Tell the senders before their packets go.
-                        let waiting = core::mem::replace(&mut e.queue, [const { None }; ARP_QUEUE]);
-                        for m in waiting.iter().flatten() {
-                            self.host_unreachable(env, m.data());
+                        // Tell the senders before their packets go: our
+                        // sockets, or a forwarded datagram's sender, which
+                        // gets a host unreachable made of it.
+                        let mut waiting =
+                            core::mem::replace(&mut e.queue, [const { None }; ARP_QUEUE]);
+                        for slot in waiting.iter_mut() {
+                            let Some(mut m) = slot.take() else { continue };
+                            if self.nat_revert(env, &mut m) || self.is_forwarded(m.data()) {
+                                self.counters.drop(DropReason::ArpTimeout);
+                                m.set_state(MbufState::InStack);
+                                self.forward_unreachable(env, m);
+                            } else {
+                                self.host_unreachable(env, m.data());
+                                *slot = Some(m);
+                            }
                         }
                         let e = &mut self.arp.entries[i];
                         e.queue = waiting;

@@ -143,6 +143,24 @@ named_enum! {
         TcpDataAfterClose = "drop_tcp_data_after_close",
         /// A RST in TIME-WAIT, which it does not end (RFC 1337).
         TcpTimeWaitRst = "drop_tcp_time_wait_rst",
+        // Forwarding.
+        /// Its TTL ran out here (time exceeded sent, within the rate limit).
+        ForwardTtlExceeded = "drop_forward_ttl_exceeded",
+        /// No route to its destination (net unreachable sent).
+        ForwardNoRoute = "drop_forward_no_route",
+        /// A directed broadcast of another subnet: not forwarded.
+        ForwardBroadcast = "drop_forward_broadcast",
+        // NAT.
+        /// Every connection entry holds a live flow: a new one cannot start.
+        NatTableFull = "drop_nat_table_full",
+        /// To a translator's port of ours that no flow holds (or whose
+        /// flow expired).
+        NatNoMapping = "drop_nat_no_mapping",
+        /// A container's datagram the translator cannot rewrite: neither
+        /// UDP, TCP nor ICMP echo.
+        NatUnsupported = "drop_nat_unsupported",
+        /// A container's fragment: only the first carries the ports.
+        NatPartial = "drop_nat_partial",
         // DHCP client (the message's own rules are the spec's).
         /// A BOOTREQUEST to our client port.
         DhcpNotReply = "drop_dhcp_not_reply",
@@ -246,6 +264,10 @@ named_enum! {
         /// Connections reset because the user closed with unread data.
         TcpUnreadResets = "tcp_unread_resets",
         /// DHCP messages our client sent (DISCOVER, REQUEST, DECLINE).
+        Forwarded = "ipv4_forwarded",
+        NatOut = "nat_out",
+        NatIn = "nat_in",
+        NatExpired = "nat_expired",
         DhcpOut = "dhcp_out",
         /// DISCOVERs and REQUESTs sent again, unanswered.
         DhcpRetransmits = "dhcp_retransmits",

@@ -8,6 +8,7 @@ use wire::dispatch::{ethernet_next, ipv4_next, EthernetNext, Ipv4Next};
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::IpMeta;
 use crate::mbuf::Mbuf;
+use crate::route::IfId;
 use crate::{NetEnv, Stack};
 
 impl Stack {
@@ -15,9 +16,16 @@ impl Stack {
     /// frame, the virtio-net header already pulled). The stack keeps or
     /// frees the mbuf; a dropped frame is counted under its reason.
     pub fn input(&mut self, env: &mut dyn NetEnv, m: Mbuf) {
+        self.input_from(env, IfId::Eth0, m);
+    }
+
+    /// [`Stack::input`] for a frame that came in by interface `iface`.
+    pub fn input_from(&mut self, env: &mut dyn NetEnv, iface: IfId, m: Mbuf) {
         self.counters.bump(Stat::FramesIn);
         self.counters.add(Stat::BytesIn, m.len() as u64);
+        self.rx_if = iface;
         self.input_frame(env, m);
+        self.rx_if = IfId::Eth0;
         self.flush_loopback(env);
     }
 
@@ -35,6 +43,9 @@ impl Stack {
         match ethernet_next(ethertype) {
             EthernetNext::Arp => self.arp_input(env, m),
             EthernetNext::Ipv4 => {
+                let Some(mut m) = self.ipv4_forward(env, m)? else {
+                    return Ok(());
+                };
                 let ip = self.ipv4_input(&mut m)?;
                 // A fragment waits for the rest of its datagram. (A whole
                 // packet's `ip` stays where `ipv4_input` wrote it: moved

@@ -8,6 +8,7 @@ use wire::ethernet::{self as weth, EtherType, EthernetHeader, EthernetHeaderRepr
 
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
+use crate::route::IfId;
 use crate::{MacAddr, NetEnv, Stack};
 
 /// Is `mac` a group (multicast or broadcast) address? IEEE 802 marks those
@@ -22,7 +23,7 @@ impl Stack {
     pub(crate) fn eth_input(&mut self, m: &mut Mbuf) -> Result<EtherType, DropReason> {
         let h = EthernetHeader::parse(m.data())?.header;
         let (dst, src, ethertype) = (h.dst(), h.src(), h.ethertype());
-        if dst != self.iface.mac && dst != BROADCAST {
+        if dst != self.rx_iface().mac && dst != BROADCAST {
             return Err(DropReason::EthNotForUs);
         }
         if is_group(&src) {
@@ -33,19 +34,20 @@ impl Stack {
         Ok(ethertype)
     }
 
-    /// Pushes an Ethernet header from us to `dst`, carrying `next`, and
-    /// transmits. A chain (a datagram's IPv4 fragments) is sent as one
-    /// frame per mbuf.
+    /// Pushes an Ethernet header from interface `iface` to `dst`, carrying
+    /// `next`, and transmits by that interface. A chain (a datagram's IPv4
+    /// fragments) is sent as one frame per mbuf.
     pub(crate) fn eth_output(
         &mut self,
         env: &mut dyn NetEnv,
         m: Mbuf,
+        iface: IfId,
         dst: MacAddr,
         next: EthernetNext,
     ) {
         let header = EthernetHeaderRepr {
             dst,
-            src: self.iface.mac,
+            src: self.ifc(iface).mac,
             ethertype: next.ethertype(),
         };
         let mut rest = Some(m);
@@ -55,13 +57,13 @@ impl Stack {
                 self.counters.drop(DropReason::TxNoMbuf);
                 continue;
             }
-            self.transmit(env, m);
+            self.transmit(env, iface, m);
         }
     }
 
-    fn transmit(&mut self, env: &mut dyn NetEnv, m: Mbuf) {
+    fn transmit(&mut self, env: &mut dyn NetEnv, iface: IfId, m: Mbuf) {
         let n = m.len() as u64;
-        match env.transmit(m) {
+        match env.transmit(iface, m) {
             Ok(()) => {
                 self.counters.bump(Stat::FramesOut);
                 self.counters.add(Stat::BytesOut, n);

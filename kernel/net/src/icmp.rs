@@ -189,7 +189,7 @@ impl Stack {
             Icmpv4UnreachableCode::PROTOCOL_UNREACHABLE => Errno::ENOPROTOOPT,
             _ => return Ok(()),
         };
-        if inner.src() != self.iface.addr && !crate::ipv4::is_loopback(inner.src()) {
+        if !self.is_local_addr(inner.src()) && !crate::ipv4::is_loopback(inner.src()) {
             return Ok(());
         }
         match ipv4_next(inner.protocol()) {
@@ -336,7 +336,7 @@ impl Stack {
     /// ICMP error `header` + `body` quoting that header and the first 8
     /// bytes after it, and sends it back, if the rate limit lets it (else
     /// counted). True when it went out.
-    fn icmp_error<B: Emit<Context = ()>>(
+    pub(crate) fn icmp_error<B: Emit<Context = ()>>(
         &mut self,
         env: &mut dyn NetEnv,
         mut m: Mbuf,

@@ -12,9 +12,11 @@
 //!
 //! Send: the generated builder writes the header (no options) with
 //! [`DEFAULT_TTL`] and a fresh identification, its lengths and checksum
-//! filled from the spec; the next hop is the destination when on-link, else
-//! the gateway; our own address and the loopback network 127.0.0.0/8 (`lo`,
-//! sent from 127.0.0.1) loop back without touching the device. A packet
+//! filled from the spec; the route (`route.rs`) names the interface and
+//! the next hop (the destination when on-link, else the gateway); our own
+//! addresses and the loopback network 127.0.0.0/8 (`lo`, sent from
+//! 127.0.0.1) loop back without touching the device. A datagram for none of
+//! our addresses is forwarded when forwarding is on (`forward.rs`). A packet
 //! from the wire to 127.0.0.0/8 is not for us. One from 127.0.0.0/8 is
 //! accepted, although RFC 1122 3.2.1.3 calls it martian: QEMU's user
 //! network sends its ICMP errors from 127.0.0.1 (and our answers to such
@@ -39,6 +41,7 @@ use wire::ipv4::{self as wip, IpProtocol, Ipv4Header, Ipv4HeaderRepr};
 use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
 use crate::reassembly::Fragment;
+use crate::route::NextHop;
 use crate::{Ipv4Addr, NetEnv, Stack};
 
 /// The link MTU (Ethernet).
@@ -86,17 +89,6 @@ pub struct IpMeta {
     pub fragment: Option<Fragment>,
 }
 
-/// Where a packet goes next.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NextHop {
-    /// Our own address or the loopback network: loop back.
-    Local,
-    /// A broadcast address: Ethernet broadcast, no ARP.
-    Broadcast,
-    /// An on-link host (the destination or the gateway), via ARP.
-    Host(Ipv4Addr),
-}
-
 impl Stack {
     /// Validates the IPv4 header, trims link padding and strips the header.
     pub(crate) fn ipv4_input(&mut self, m: &mut Mbuf) -> Result<IpMeta, DropReason> {
@@ -111,12 +103,12 @@ impl Stack {
             more: h.more_fragments(),
         });
         let (src, dst, protocol, ttl) = (h.src(), h.dst(), h.protocol(), h.ttl());
-        if is_group(src) || self.iface.is_broadcast(src) {
+        let rx = *self.rx_iface();
+        if is_group(src) || rx.is_broadcast(src) {
             return Err(DropReason::Ipv4BadSource);
         }
-        let unicast =
-            (dst == self.iface.addr && dst != [0; 4]) || (self.looped && is_loopback(dst));
-        if !unicast && !self.iface.is_broadcast(dst) {
+        let unicast = self.is_local_addr(dst) || (self.looped && is_loopback(dst));
+        if !unicast && !rx.is_broadcast(dst) {
             return Err(DropReason::Ipv4NotForUs);
         }
         if ttl == 0 {
@@ -133,34 +125,6 @@ impl Stack {
             unicast,
             fragment,
         })
-    }
-
-    /// Where a packet to `dst` goes; `None` when there is no route.
-    pub(crate) fn route(&self, dst: Ipv4Addr) -> Option<NextHop> {
-        let i = &self.iface;
-        if dst == i.addr || is_loopback(dst) {
-            Some(NextHop::Local)
-        } else if i.is_broadcast(dst) {
-            Some(NextHop::Broadcast)
-        } else if is_group(dst) || dst == [0; 4] {
-            None
-        } else if i.on_link(dst) {
-            Some(NextHop::Host(dst))
-        } else if i.gateway != [0; 4] && i.on_link(i.gateway) {
-            Some(NextHop::Host(i.gateway))
-        } else {
-            None
-        }
-    }
-
-    /// The source address of what we send to `dst` (UDP's checksum
-    /// covers it too): 127.0.0.1 on the loopback network, else ours.
-    pub(crate) fn source_for(&self, dst: Ipv4Addr) -> Ipv4Addr {
-        if is_loopback(dst) {
-            LOOPBACK_ADDR
-        } else {
-            self.iface.addr
-        }
     }
 
     /// Pushes an IPv4 header (from our address to `dst`, carrying
@@ -213,8 +177,8 @@ impl Stack {
         self.counters.bump(Stat::Ipv4Out);
         match hop {
             NextHop::Local => self.loopback(m),
-            NextHop::Broadcast => self.eth_output(env, m, ETH_BROADCAST, EthernetNext::Ipv4),
-            NextHop::Host(ip) => self.arp_output(env, m, ip),
+            NextHop::Broadcast(i) => self.eth_output(env, m, i, ETH_BROADCAST, EthernetNext::Ipv4),
+            NextHop::Host(i, ip) => self.arp_output(env, m, i, ip),
         }
     }
 

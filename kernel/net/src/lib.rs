@@ -1,8 +1,10 @@
 //! The xv6net network stack: Ethernet, ARP, IPv4 (fragments reassembled
 //! in [`reassembly`]), ICMP, UDP and datagram sockets, TCP and stream
 //! sockets ([`tcp`]), loopback, the DHCP client that configures the
-//! interface ([`dhcp`]), as a `no_std` library that the kernel links and
-//! host tests drive frame by frame.
+//! interface ([`dhcp`]), a second interface on the containers' bridge and
+//! the routes between them ([`route`]), forwarding ([`forward`]) and
+//! address translation ([`nat`]), as a `no_std` library that the kernel
+//! links and host tests drive frame by frame.
 //!
 //! One file per protocol, each with an `input` that checks its header in
 //! place with the generated `parse` (the rules of its spec: lengths,
@@ -35,7 +37,11 @@
 //! `tcp_wire` bulk transfers between two stacks over a lossy wire and over
 //! loopback, `tcp_counters` that every TCP counter is moved by a test),
 //! `dhcp.rs` (the client against a scripted server and QEMU's captured
-//! replies, every DHCP counter moved) and
+//! replies, every DHCP counter moved), `bridge.rs` (stacks joined by a
+//! [`bridge::Bridge`], the switch the kernel joins its namespaces' stacks
+//! with), `netns.rs` (a host, a forwarding root stack and two containers
+//! wired frame by frame: routes, forwarding and its ICMP errors, source
+//! NAT, published ports, every checksum verified) and
 //! `fuzz.rs` (proptest over arbitrary and mutated frames, seeded with real
 //! captures and TCP segments to live connections; checks no panic,
 //! well-formed output and no leaked mbuf). A long fuzz run:
@@ -45,16 +51,20 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod arp;
+pub mod bridge;
 pub mod counters;
 pub mod dhcp;
 pub mod dispatch;
 pub mod eth;
+pub mod forward;
 pub mod icmp;
 pub mod ipv4;
 mod loopback;
 pub mod mbuf;
+pub mod nat;
 pub mod pool;
 pub mod reassembly;
+pub mod route;
 pub mod socket;
 pub mod tcp;
 pub mod udp;
@@ -63,7 +73,9 @@ use abi::net::{ArpEntry, Counter, IfConfig};
 
 pub use counters::{Counters, DropReason, Stat};
 pub use mbuf::{Mbuf, RxStamp, HEADROOM, MBUF_SIZE, RX_STAMPS};
+pub use nat::NatProto;
 pub use pool::{Buf, Census, MbufState, Pool};
+pub use route::IfId;
 pub use socket::{SocketId, SocketKind};
 
 pub type Ipv4Addr = [u8; 4];
@@ -73,10 +85,11 @@ pub type MacAddr = [u8; 6];
 pub trait NetEnv {
     /// Milliseconds since some fixed point (boot).
     fn now_ms(&self) -> u64;
-    /// Sends one Ethernet frame (the window of `frame`; the driver pushes
-    /// its own header into the headroom). Gives the frame back when the
-    /// device cannot take it; the stack then drops and counts it.
-    fn transmit(&mut self, frame: Mbuf) -> Result<(), Mbuf>;
+    /// Sends one Ethernet frame by interface `iface` (the window of
+    /// `frame`; the driver pushes its own header into the headroom). Gives
+    /// the frame back when the device cannot take it; the stack then drops
+    /// and counts it.
+    fn transmit(&mut self, iface: IfId, frame: Mbuf) -> Result<(), Mbuf>;
     /// Something happened on `sock` (data queued, an error set, a timeout
     /// to check): wake whoever sleeps on it.
     fn wakeup(&mut self, sock: SocketId);
@@ -147,7 +160,15 @@ impl Iface {
 /// and counters. See the crate docs for how the kernel drives it.
 pub struct Stack {
     pool: &'static Pool,
+    /// `eth0`.
     iface: Iface,
+    /// `br0`, the root namespace's interface on the containers' bridge.
+    bridge: Option<Iface>,
+    /// The interface the frame being received came in by.
+    rx_if: IfId,
+    /// Forward datagrams not for us ([`forward`]).
+    forwarding: bool,
+    nat: nat::Nat,
     arp: arp::ArpCache,
     sockets: socket::SocketTable,
     tcp: tcp::table::TcpTable,
@@ -170,6 +191,10 @@ impl Stack {
         Stack {
             pool,
             iface: Iface::UNCONFIGURED,
+            bridge: None,
+            rx_if: IfId::Eth0,
+            forwarding: false,
+            nat: nat::Nat::new(),
             arp: arp::ArpCache::new(),
             sockets: socket::SocketTable::new(),
             tcp: tcp::table::TcpTable::new(),
@@ -239,6 +264,7 @@ impl Stack {
         self.dhcp_tick(env);
         self.sockets.tick(env);
         self.tcp_tick(env);
+        self.nat_tick(env);
         self.flush_loopback(env);
     }
 

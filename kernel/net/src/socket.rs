@@ -588,14 +588,14 @@ impl Stack {
         if crate::tcp::is_tcp(id) {
             return self.tcp_bind(id, a);
         }
-        let ours = self.iface.addr;
+        let ours = self.is_local_addr(a.addr_be);
         let s = self.sockets.get(id)?;
         check_family(a)?;
         if s.local.1 != 0 {
             return Err(Errno::EINVAL);
         }
         let addr = a.addr_be;
-        if addr != [0; 4] && addr != ours {
+        if addr != [0; 4] && !ours {
             return Err(Errno::EADDRNOTAVAIL);
         }
         let kind = s.kind;

@@ -8,25 +8,51 @@
 //! process). Without -d it then gives the console to the container and
 //! waits for its end, exiting with its status; ^] detaches and leaves it
 //! running (`attach N` goes back). With -d it returns at once.
+//!
+//! `-p HOSTPORT:PORT[/udp]` (up to four) publishes the container's TCP
+//! (or UDP) port PORT on the host's address as HOSTPORT: the root
+//! namespace translates what arrives there to the container (its `nat`).
+//! A port published already, by this or another container, is refused.
 #![no_std]
 #![no_main]
 
+use abi::net::{PublishedPort, MAX_PUBLISHED, SOCK_DGRAM, SOCK_STREAM};
 use abi::syscall::PROC_ZOMBIE;
 use abi::Errno;
 use alloc::format;
+use alloc::vec::Vec;
 use ulib::sys;
 
 extern crate alloc;
 
 ulib::entry!(main);
 
-const USAGE: &str = "usage: spawn [-d] DIR [cmd args...]";
+const USAGE: &str = "usage: spawn [-d] [-p HOSTPORT:PORT[/udp]]... DIR [cmd args...]";
 
 fn main(args: &[&str]) -> i32 {
     let mut args = &args[1..];
-    let detached = args.first() == Some(&"-d");
-    if detached {
-        args = &args[1..];
+    let mut detached = false;
+    let mut ports = Vec::new();
+    loop {
+        match args {
+            ["-d", rest @ ..] => {
+                detached = true;
+                args = rest;
+            }
+            ["-p", map, rest @ ..] => {
+                let Some(p) = parse_port(map) else {
+                    ulib::eprintln!("spawn: {}: not HOSTPORT:PORT[/udp]\n{}", map, USAGE);
+                    return 1;
+                };
+                if ports.len() == MAX_PUBLISHED {
+                    ulib::eprintln!("spawn: at most {} ports", MAX_PUBLISHED);
+                    return 1;
+                }
+                ports.push(p);
+                args = rest;
+            }
+            _ => break,
+        }
     }
     let Some((dir, cmd)) = args.split_first() else {
         ulib::eprintln!("{}", USAGE);
@@ -37,7 +63,7 @@ fn main(args: &[&str]) -> i32 {
         return 1;
     }
     let argv: &[&str] = if cmd.is_empty() { &["sh"] } else { cmd };
-    let child = match sys::spawn(dir) {
+    let child = match sys::spawn_publishing(dir, &ports) {
         Ok(Some(child)) => child,
         Ok(None) => run(argv),
         Err(Errno::EPERM) => {
@@ -46,6 +72,13 @@ fn main(args: &[&str]) -> i32 {
         }
         Err(Errno::EAGAIN) => {
             ulib::eprintln!("spawn: {}: no free namespace or process slot", dir);
+            return 1;
+        }
+        Err(Errno::EADDRINUSE) => {
+            ulib::eprintln!(
+                "spawn: a port of {} is published already",
+                port_list(&ports)
+            );
             return 1;
         }
         Err(e) => return ulib::fail("spawn", dir, e),
@@ -91,4 +124,35 @@ fn run(argv: &[&str]) -> ! {
     }
     ulib::eprintln!("spawn: {}: {}", name, e.message());
     sys::exit(127)
+}
+
+/// `HOSTPORT:PORT` (TCP) or `HOSTPORT:PORT/udp`, ports 1 to 65535.
+fn parse_port(map: &str) -> Option<PublishedPort> {
+    let (map, kind) = match map.strip_suffix("/udp") {
+        Some(m) => (m, SOCK_DGRAM),
+        None => (map.strip_suffix("/tcp").unwrap_or(map), SOCK_STREAM),
+    };
+    let (host, port) = map.split_once(':')?;
+    let number = |s: &str| s.parse::<u16>().ok().filter(|&p| p != 0);
+    Some(PublishedPort {
+        kind: kind as u32,
+        host_port: number(host)?,
+        port: number(port)?,
+    })
+}
+
+/// `8081/tcp, 53/udp`: the host ports asked for.
+fn port_list(ports: &[PublishedPort]) -> alloc::string::String {
+    let names: Vec<_> = ports
+        .iter()
+        .map(|p| {
+            let proto = if p.kind == SOCK_DGRAM as u32 {
+                "udp"
+            } else {
+                "tcp"
+            };
+            format!("{}/{}", p.host_port, proto)
+        })
+        .collect();
+    names.join(", ")
 }

@@ -3,7 +3,8 @@
 //! directories, big files through the singly- and doubly-indirect blocks,
 //! concurrent use), memory (sbrk grow/shrink, running out), every
 //! system call given bad pointers, lengths and fds, and containers (pid
-//! numbering, isolation, cleanup). Prints `test NAME: OK`
+//! numbering, isolation, cleanup; each its own network stack on the
+//! bridge). Prints `test NAME: OK`
 //! per test and ends with `ALL TESTS PASSED` or `SOME TESTS FAILED: names`.
 //!
 //! `usertests [-q] [-v] [name...]`: -q skips the slow tests, -v prints
@@ -21,6 +22,8 @@ mod container;
 mod fs;
 #[path = "../usertests/mem.rs"]
 mod mem;
+#[path = "../usertests/netns.rs"]
+mod netns;
 #[path = "../usertests/proc.rs"]
 mod proc;
 #[path = "../usertests/util.rs"]
@@ -75,6 +78,11 @@ const TESTS: &[Test] = ulib::tests! {
     container::nsbinro;
     container::nsbadargs;
     container::nsfree;
+    netns::nsudp;
+    netns::nstcp;
+    netns::nsnetstat;
+    netns::nsbindroot;
+    netns::nsnetfree;
     mem::freepages, inline;
 };
 

@@ -346,12 +346,47 @@ pub fn nsbadargs() -> TestResult {
         "spawn of a file"
     );
     // SAFETY: the kernel must reject the wild pointers, not use them.
-    let r = unsafe { ulib::syscall::spawn(c"/ct-bad".as_ptr().cast(), 8 as *mut u32) };
+    let r = unsafe {
+        ulib::syscall::spawn(
+            c"/ct-bad".as_ptr().cast(),
+            8 as *mut u32,
+            core::ptr::null(),
+            0,
+        )
+    };
     ensure!(
         r == Err(Errno::EFAULT),
         "spawn with a bad pointer gave {:?}",
         r
     );
+    // Published ports: a wild array, too many, an unknown kind, port 0.
+    let mut ns = 0u32;
+    // SAFETY: as above, the kernel must reject the wild array.
+    let r = unsafe { ulib::syscall::spawn(c"/ct-bad".as_ptr().cast(), &mut ns, 8 as *const _, 1) };
+    ensure!(
+        r == Err(Errno::EFAULT),
+        "spawn with a wild port array gave {:?}",
+        r
+    );
+    let web = abi::net::PublishedPort {
+        kind: abi::net::SOCK_STREAM as u32,
+        host_port: 8090,
+        port: 80,
+    };
+    let too_many = [web; abi::net::MAX_PUBLISHED + 1];
+    let bad_kind = abi::net::PublishedPort { kind: 99, ..web };
+    let port_zero = abi::net::PublishedPort { port: 0, ..web };
+    for (ports, what) in [
+        (&too_many[..], "too many ports"),
+        (&[bad_kind][..], "an unknown kind"),
+        (&[port_zero][..], "port 0"),
+    ] {
+        let r = sys::spawn_publishing("/ct-bad", ports);
+        ensure!(
+            r.err() == Some(Errno::EINVAL),
+            "spawn with {what} not EINVAL"
+        );
+    }
     ensure!(sys::attach(99) == Err(Errno::ESRCH), "attach 99 not ESRCH");
     ensure!(
         sys::attach(5) == Err(Errno::ESRCH),

@@ -41,6 +41,7 @@ use wire::ethernet::BROADCAST as ETH_BROADCAST;
 use crate::counters::{DropReason, Stat};
 use crate::ipv4::BROADCAST;
 use crate::mbuf::Mbuf;
+use crate::route::IfId;
 use crate::{Ipv4Addr, MacAddr, NetEnv, Stack};
 
 /// The first retransmission of a DISCOVER or REQUEST, doubled each time.
@@ -495,7 +496,7 @@ impl Stack {
             return;
         }
         self.counters.bump(Stat::ArpRequestsOut);
-        self.eth_output(env, m, ETH_BROADCAST, EthernetNext::Arp);
+        self.eth_output(env, m, IfId::Eth0, ETH_BROADCAST, EthernetNext::Arp);
     }
 
     /// An ARP packet seen while probing: is the address taken? Someone

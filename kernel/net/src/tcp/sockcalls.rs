@@ -23,7 +23,7 @@ impl Stack {
             return Err(Errno::EINVAL);
         }
         let addr = a.addr_be;
-        if addr != [0; 4] && addr != self.iface.addr && addr != crate::ipv4::LOOPBACK_ADDR {
+        if addr != [0; 4] && !self.is_local_addr(addr) && addr != crate::ipv4::LOOPBACK_ADDR {
             return Err(Errno::EADDRNOTAVAIL);
         }
         let port = match a.port() {

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use abi::net::{Counter, SockAddrIn, MAX_COUNTERS};
-use net::{Buf, Mbuf, NetEnv, Pool, SocketId, SocketKind, Stack};
+use net::{Buf, IfId, Mbuf, NetEnv, Pool, SocketId, SocketKind, Stack};
 use wire::arp::{ArpOperation, ArpPacket};
 use wire::ethernet::{EtherType, EthernetHeader};
 use wire::icmpv4::{Icmpv4Echo, Icmpv4Header, Icmpv4Type};

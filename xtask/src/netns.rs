@@ -1,0 +1,91 @@
+//! Containers on the network, in the guest suite's guest: each has its own
+//! stack on the bridge 10.0.3.0/24, the root namespace at 10.0.3.1 routes
+//! and translates between the bridge and the NIC.
+//!
+//! A container pings its gateway 10.0.3.1 and, through source NAT, the
+//! host 10.0.2.2; it sends a datagram to the host's echo server and hears
+//! it back. Then the demo: two containers each run `httpd` on port 80,
+//! published with `spawn -p` on 8081 and 8082 (QEMU forwards `http_ports`
+//! of the host's 127.0.0.1 there), and the host's `curl` gets each
+//! container's own file. Publishing a port twice, or a malformed `-p`, is
+//! refused. tshark then judges the capture, checksums after translation
+//! included (`test.rs`).
+use anyhow::{ensure, Context, Result};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::console::Console;
+
+const SHORT: Duration = Duration::from_secs(30);
+
+/// The guest ports the host's `http_ports` are forwarded to: each
+/// container's published port 80.
+pub const PUBLISHED: [u16; 2] = [8081, 8082];
+
+pub fn test(con: &mut Console, echo_port: u16, http_ports: [u16; 2]) -> Result<()> {
+    for (dir, who) in [("nc1", "one"), ("nc2", "two")] {
+        con.run(
+            &format!("mkdir {dir}; echo container {who} > {dir}/who"),
+            SHORT,
+        )?;
+    }
+
+    let out = con.run("spawn nc1 ping -c 2 10.0.3.1", SHORT)?;
+    ensure!(
+        out.contains("2 received"),
+        "container ping of 10.0.3.1:\n{out}"
+    );
+    eprintln!("  ok: a container pings its gateway 10.0.3.1");
+    let out = con.run("spawn nc1 ping -c 2 10.0.2.2", SHORT)?;
+    ensure!(
+        out.contains("2 received"),
+        "container ping of 10.0.2.2:\n{out}"
+    );
+    let line = format!("echo through nat | spawn nc1 nc -u -w 2000 10.0.2.2 {echo_port}");
+    let out = con.run(&line, SHORT)?;
+    ensure!(
+        out.contains("through nat"),
+        "container to the host's echo server:\n{out}"
+    );
+    eprintln!("  ok: a container pings 10.0.2.2 and hears the host's echo server, through NAT");
+
+    let mut pids = Vec::new();
+    for (dir, port) in [("nc1", PUBLISHED[0]), ("nc2", PUBLISHED[1])] {
+        let out = con.run(&format!("spawn -d -p {port}:80 {dir} httpd"), SHORT)?;
+        let pid = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("container "))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .with_context(|| format!("spawn -p {port}:80 printed:\n{out}"))?;
+        pids.push(pid.to_string());
+    }
+    let out = con.run(&format!("spawn -d -p {}:80 nc2 httpd", PUBLISHED[0]), SHORT)?;
+    ensure!(
+        out.contains("published already"),
+        "a port published twice:\n{out}"
+    );
+    let out = con.run("spawn -p 80 nc2 httpd", SHORT)?;
+    ensure!(out.contains("not HOSTPORT:PORT"), "a malformed -p:\n{out}");
+    eprintln!("  ok: a port published twice and a malformed -p are refused");
+
+    for (port, who) in http_ports.iter().zip(["one", "two"]) {
+        let url = format!("http://127.0.0.1:{port}/who");
+        let run = Command::new("curl")
+            .args(["-sS", "--fail", "--max-time", "20", &url])
+            .output()
+            .context("running curl")?;
+        let body = String::from_utf8_lossy(&run.stdout);
+        ensure!(
+            run.status.success() && body.trim() == format!("container {who}"),
+            "curl {url}: {} {body:?} {}",
+            run.status,
+            String::from_utf8_lossy(&run.stderr).trim()
+        );
+        eprintln!("  ok: curl {url} -> {}", body.trim());
+    }
+    for pid in pids {
+        con.run(&format!("kill {pid}"), SHORT)?;
+    }
+    con.run("rm nc1/who nc2/who", SHORT)?;
+    Ok(())
+}
