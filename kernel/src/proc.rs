@@ -35,7 +35,9 @@ use crate::memlayout::{kstack, TRAMPOLINE, TRAPFRAME};
 use crate::ns::{self, ROOT_NS};
 use crate::param::*;
 use crate::riscv::*;
-pub use crate::sched::{cpuid, mycpu, sched, scheduler, sleep, take_resched, wakeup, yield_, Cpu};
+pub use crate::sched::{
+    cpuid, make_runnable, mycpu, sched, scheduler, sleep, take_resched, wakeup, yield_, Cpu,
+};
 use crate::spinlock::{Spinlock, SpinlockGuard};
 pub use crate::swtch::Context;
 pub use crate::trampoline::TrapFrame;
@@ -494,7 +496,7 @@ fn fork_into(new_ns: Option<usize>, drop_fds: u64) -> Result<usize, Errno> {
     unsafe { *np.parent.get() = p };
     drop(w);
 
-    np.lock.lock().state = ProcState::Runnable;
+    make_runnable(&mut np.lock.lock());
     Ok(pid as usize)
 }
 
@@ -624,7 +626,7 @@ fn kill_locked(g: &mut ProcInner) {
     g.killed = true;
     if g.state == ProcState::Sleeping {
         // Wake process from sleep().
-        g.state = ProcState::Runnable;
+        make_runnable(g);
     }
 }
 

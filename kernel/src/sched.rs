@@ -26,6 +26,9 @@ pub struct Cpu {
     pub need_resched: bool,
     /// A device or timer interrupt handler is running (see [`in_interrupt`]).
     pub in_interrupt: bool,
+    /// This hart's timer ticks (see [`scheduler`]: an idle hart other
+    /// than the timekeeper stops it).
+    pub ticking: bool,
 }
 
 const CPU_INIT: Cpu = Cpu {
@@ -39,6 +42,7 @@ const CPU_INIT: Cpu = Cpu {
     intena: false,
     need_resched: false,
     in_interrupt: false,
+    ticking: true,
 };
 
 static mut CPUS: [Cpu; NCPU] = [CPU_INIT; NCPU];
@@ -60,6 +64,13 @@ pub fn mycpu() -> *mut Cpu {
 /// itself up. It never returns: it loops, choosing a process to run,
 /// swtch-ing to it, and getting control back when the process gives up
 /// the hart (via swtch to this context).
+///
+/// An idle hart other than the timekeeper (trap.rs) stops its timer
+/// before `wfi`: whoever makes a process runnable interrupts an idle
+/// hart ([`make_runnable`]), so its ticks would only wake it to find
+/// nothing, and under QEMU each such wake-up takes a host core from the
+/// device's I/O thread. It starts ticking again when it runs a process,
+/// which the tick preempts.
 pub fn scheduler() -> ! {
     let c = mycpu();
     // SAFETY: interrupts are off here; this hart's Cpu is ours.
@@ -87,6 +98,10 @@ pub fn scheduler() -> ! {
                 unsafe {
                     (*c).proc = p;
                     (*c).need_resched = false;
+                    if !(*c).ticking {
+                        crate::trap::tick_on();
+                        (*c).ticking = true;
+                    }
                     swtch(ptr::addr_of_mut!((*c).context), &p.data().context);
                     // Process is done running for now.
                     (*c).proc = ptr::null();
@@ -97,6 +112,13 @@ pub fn scheduler() -> ! {
         }
         if !found {
             // Nothing to run; stop this hart until an interrupt.
+            // SAFETY: interrupts are off, so this is our hart's Cpu.
+            unsafe {
+                if (*c).ticking && cpuid() != crate::trap::TIMEKEEPER {
+                    crate::trap::tick_off();
+                    (*c).ticking = false;
+                }
+            }
             wfi();
         }
     }
@@ -167,17 +189,22 @@ pub fn wakeup(chan: usize) {
         }
         let mut g = p.lock.lock();
         if g.state == ProcState::Sleeping && g.chan == chan {
-            g.state = ProcState::Runnable;
-            // SAFETY: interrupts are off while we hold g, so this is our hart's Cpu.
-            let c = unsafe { &mut *mycpu() };
-            c.need_resched = true;
-            // An interrupt on an idle hart: it runs the process itself as
-            // soon as the handler returns. Otherwise let an idle hart run
-            // it now rather than at its next tick.
-            if !(c.in_interrupt && c.proc.is_null()) {
-                crate::ipi::kick_idle_hart(cpuid());
-            }
+            make_runnable(&mut g);
         }
+    }
+}
+
+/// Makes the process whose p.lock `g` is runnable, and sees that a hart
+/// runs it now: an interrupt handler on an idle hart runs it itself as
+/// soon as it returns; otherwise an idle hart is interrupted for it
+/// (idle harts may not be ticking, see [`scheduler`]).
+pub fn make_runnable(g: &mut ProcInner) {
+    g.state = ProcState::Runnable;
+    // SAFETY: interrupts are off while p.lock is held, so this is our hart's Cpu.
+    let c = unsafe { &mut *mycpu() };
+    c.need_resched = true;
+    if !(c.in_interrupt && c.proc.is_null()) {
+        crate::ipi::kick_idle_hart(cpuid());
     }
 }
 

@@ -2,7 +2,8 @@
 //! the trampoline's uservec) and from the kernel (via kernelvec).
 //!
 //! Timer: every hart programs its own `stimecmp` (Sstc) for TICK_HZ ticks;
-//! hart 0 counts `TICKS` and wakes sleepers. Device interrupts come through
+//! the [`TIMEKEEPER`] counts `TICKS` and wakes sleepers. The others tick
+//! only while they run processes (see `sched::scheduler`). Device interrupts come through
 //! the PLIC. A user process's floating-point registers are saved lazily:
 //! only when the hardware says they are dirty, and the kernel itself runs
 //! with the FPU off so a stray kernel FP instruction traps loudly.
@@ -24,6 +25,10 @@ use crate::trampoline::{userret, uservec};
 /// between them, and a counter would fall behind the clock that socket
 /// timeouts and the network stack read.
 pub static TICKS: Spinlock<u64> = Spinlock::new("time", 0);
+
+/// The hart whose ticks count `TICKS` and run the network stack's timers;
+/// it ticks even when idle.
+pub const TIMEKEEPER: usize = 0;
 
 /// `time` counts at 10 MHz on QEMU virt.
 const TIMEBASE_HZ: u64 = 10_000_000;
@@ -276,8 +281,21 @@ extern "C" fn kerneltrap() {
     }
 }
 
+/// Starts this hart's ticks again (the next one a tick from now).
+pub fn tick_on() {
+    // SAFETY: programming our own timer (Sstc).
+    unsafe { w_stimecmp(r_time() + TICK_INTERVAL) };
+}
+
+/// Stops this hart's ticks (and withdraws a pending one).
+pub fn tick_off() {
+    // SAFETY: programming our own timer; a compare value that `time`
+    // never reaches raises no interrupt.
+    unsafe { w_stimecmp(usize::MAX) };
+}
+
 fn clockintr() {
-    if cpuid() == 0 {
+    if cpuid() == TIMEKEEPER {
         let mut t = TICKS.lock();
         *t = (*t).max(r_time() as u64 / TICK_INTERVAL as u64);
         proc::wakeup(&TICKS as *const _ as usize);

@@ -79,6 +79,60 @@ struct Report {
     stream_size: usize,
     tcp: TcpFigures,
     rx_profile: Vec<String>,
+    /// The same profile's means over the round trips alone and over the
+    /// paced runs alone (where a full socket queue adds its wait).
+    rx_profile_phases: Vec<PhaseProfile>,
+}
+
+/// The receive-path stages `netstat -t` reports, in a frame's order.
+const RX_STAGES: [&str; 4] = [
+    "irq_to_stack",
+    "stack_to_queue",
+    "queue_to_recv",
+    "recv_to_user",
+];
+
+/// The receive-path profile over one phase of the run: the growth of the
+/// kernel's `rxprof_<stage>_n` and `_us` counters between two `netstat`s.
+#[derive(Serialize)]
+struct PhaseProfile {
+    phase: &'static str,
+    datagrams: u64,
+    /// Mean µs per datagram of each stage of [`RX_STAGES`].
+    mean_us: Vec<f64>,
+}
+
+impl PhaseProfile {
+    fn between(
+        phase: &'static str,
+        before: &guestnet::Counters,
+        after: &guestnet::Counters,
+    ) -> PhaseProfile {
+        let grew = |name: String| {
+            let at = |c: &guestnet::Counters| c.get(&name).copied().unwrap_or(0);
+            at(after).saturating_sub(at(before))
+        };
+        let datagrams = grew(format!("rxprof_{}_n", RX_STAGES[0]));
+        let mean_us = RX_STAGES
+            .iter()
+            .map(|s| grew(format!("rxprof_{s}_us")) as f64 / datagrams.max(1) as f64)
+            .collect();
+        PhaseProfile {
+            phase,
+            datagrams,
+            mean_us,
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:<12} {:>6} datagrams:", self.phase, self.datagrams)?;
+        for (stage, us) in RX_STAGES.iter().zip(&self.mean_us) {
+            write!(f, " {stage} {us:.0}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The TCP figures, each beside its loopback baseline.
@@ -145,6 +199,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     con.expect("$ ", Duration::from_secs(10))?;
 
     let loopback = guestnet::loopback_echo_server(None)?;
+    let before_round_trips = guestnet::netstat(&mut con)?;
     let mut round_trips = Vec::new();
     for size in [16usize, 1472] {
         let base = bench_udp::round_trips(loopback, size, sizes.round_trips)?;
@@ -159,6 +214,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             loopback: base,
         });
     }
+
+    let after_round_trips = guestnet::netstat(&mut con)?;
 
     println!("paced echo, {PACED_SIZE} B datagrams, share echoed:");
     let mut paced = Vec::new();
@@ -188,11 +245,21 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         lossless.guest, lossless.loopback
     );
     // Where the guest lost what it did not echo.
-    let drops: BTreeMap<String, u64> = guestnet::netstat(&mut con)?
-        .into_iter()
-        .filter(|(k, v)| k.starts_with("drop_") && *v > 0)
+    let after_paced = guestnet::netstat(&mut con)?;
+    let drops: BTreeMap<String, u64> = after_paced
+        .iter()
+        .filter(|(k, v)| k.starts_with("drop_") && **v > 0)
+        .map(|(k, v)| (k.clone(), *v))
         .collect();
     println!("guest drop counters after the paced runs: {drops:?}");
+    let rx_profile_phases = vec![
+        PhaseProfile::between("round trips", &before_round_trips, &after_round_trips),
+        PhaseProfile::between("paced echo", &after_round_trips, &after_paced),
+    ];
+    println!("receive path in the kernel, mean us per datagram in each phase:");
+    for p in &rx_profile_phases {
+        println!("  {p}");
+    }
 
     let stream = Pair {
         guest: guest_to_host_stream(&mut con, sizes.stream)?.0,
@@ -230,6 +297,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         stream_size: STREAM_SIZE,
         tcp,
         rx_profile: profile.lines().map(|l| l.trim_end().to_string()).collect(),
+        rx_profile_phases,
     };
     write_outputs(&report)
 }
