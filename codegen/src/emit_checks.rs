@@ -476,13 +476,7 @@ pub fn checksum_ok_pieces<'r>(
         return false;
     }}
     let mut sum = Checksum::new();
-    let mut left = len;
-    for piece in core::iter::once(first).chain(rest) {{
-        let take = piece.len().min(left);
-        sum.add(&piece[..take]);
-        left -= take;
-    }}
-    left == 0 && sum.finish() == 0
+    sum.add_pieces(core::iter::once(first).chain(rest), len) && sum.finish() == 0
 }}
 
 /// [`fill_checksum`] for a message that goes on past `{arg}` with the bytes `tail` sums (a

@@ -26,6 +26,23 @@ impl Checksum {
         }
     }
 
+    /// Adds the first `len` bytes of a message held in `pieces`, in
+    /// order (a datagram reassembled from fragments). False when the
+    /// pieces hold fewer.
+    pub fn add_pieces<'r>(
+        &mut self,
+        pieces: impl IntoIterator<Item = &'r [u8]>,
+        len: usize,
+    ) -> bool {
+        let mut left = len;
+        for piece in pieces {
+            let take = piece.len().min(left);
+            self.add(&piece[..take]);
+            left -= take;
+        }
+        left == 0
+    }
+
     /// Adds bytes as big-endian 16-bit words.
     #[inline]
     pub fn add(&mut self, mut bytes: &[u8]) {

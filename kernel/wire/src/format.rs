@@ -670,13 +670,7 @@ macro_rules! pseudo_header_checksum {
             }
             let mut sum =
                 $crate::checksum::Checksum::ipv4_pseudo_header(src, dst, PSEUDO_HEADER_PROTOCOL, len);
-            let mut left = len;
-            for piece in core::iter::once(first).chain(rest) {
-                let take = piece.len().min(left);
-                sum.add(&piece[..take]);
-                left -= take;
-            }
-            left == 0 && sum.finish() == 0
+            sum.add_pieces(core::iter::once(first).chain(rest), len) && sum.finish() == 0
         }
 
         #[doc = concat!(

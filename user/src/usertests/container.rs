@@ -22,7 +22,7 @@ const CONTAINERS: usize = 7;
 
 /// Spawns a container rooted at `dir` that runs `body` and exits 0 if it
 /// passes (1 after printing why if not); returns it as the host sees it.
-fn spawn_running(dir: &str, body: impl FnOnce() -> TestResult) -> Result<Spawned, String> {
+pub fn spawn_running(dir: &str, body: impl FnOnce() -> TestResult) -> Result<Spawned, String> {
     match sys::spawn(dir).or_fail(&format!("spawn {dir}"))? {
         Some(child) => Ok(child),
         None => match body() {

@@ -37,18 +37,10 @@ fn make_dir() -> TestResult {
     }
 }
 
-/// Spawns a container that runs `body` and exits 0 if it passes.
+/// Spawns a container in [`DIR`] that runs `body` and exits 0 if it
+/// passes.
 fn spawn_running(body: impl FnOnce() -> TestResult) -> Result<Spawned, String> {
-    match sys::spawn(DIR).or_fail("spawn")? {
-        Some(child) => Ok(child),
-        None => match body() {
-            Ok(()) => sys::exit(0),
-            Err(why) => {
-                ulib::eprintln!("in container: {}", why);
-                sys::exit(1)
-            }
-        },
-    }
+    crate::container::spawn_running(DIR, body)
 }
 
 /// Waits for each of `kids` and requires every one to have passed.
