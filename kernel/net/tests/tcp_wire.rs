@@ -266,22 +266,28 @@ fn bulk_transfer_over_a_lossy_wire() {
     }
 }
 
-/// As the Linux-peer test's netem: loss, reordering and duplicates.
+/// The Linux-peer test's netem (`xtask/src/tcp_tap.rs`), its 20 ms
+/// delay each way included.
+const NETEM: Faults = Faults {
+    loss: 5,
+    reorder: 25,
+    duplicate: 1,
+    delay_ms: 20,
+};
+
+/// As netem's loss, reordering and duplicates, without its delay.
 #[test]
 fn bulk_transfer_over_a_wire_that_reorders_and_duplicates() {
     for seed in 1..4 {
         let w = Faults {
-            loss: 5,
-            reorder: 25,
-            duplicate: 1,
             delay_ms: 0,
+            ..NETEM
         };
         bulk_transfer(w, seed * 104_729, 256 * 1024);
     }
 }
 
-/// The Linux-peer test's netem exactly, its 20 ms delay each way
-/// included. Losses are found mostly by the ACKs, not the timer: a
+/// Over [`NETEM`], losses are found mostly by the ACKs, not the timer: a
 /// duplicate ACK is one that SACKs new data even when the reader moved
 /// the window meanwhile (RFC 6675), a scoreboard showing the loss starts
 /// recovery (`IsLost`), limited transmit (RFC 3042) keeps the ACKs
@@ -293,13 +299,7 @@ fn bulk_transfer_over_a_wire_that_reorders_and_duplicates() {
 fn bulk_transfer_over_netem_recovers_mostly_by_fast_retransmit() {
     let (mut timeouts, mut fast, mut probes, mut lost_again) = (0, 0, 0, 0);
     for seed in 1..4 {
-        let w = Faults {
-            loss: 5,
-            reorder: 25,
-            duplicate: 1,
-            delay_ms: 20,
-        };
-        let cost = bulk_transfer(w, seed * 15_485_863, 1 << 20);
+        let cost = bulk_transfer(NETEM, seed * 15_485_863, 1 << 20);
         timeouts += cost.timeouts;
         fast += cost.fast_retransmits;
         probes += cost.tail_probes;
