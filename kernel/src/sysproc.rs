@@ -53,11 +53,12 @@ pub fn sys_sleep() -> Result<usize, Errno> {
         return Err(Errno::EINVAL);
     }
     let mut t = TICKS.lock();
-    let t0 = *t;
-    while *t - t0 < n as u64 {
+    let deadline = t.now.saturating_add(n as u64);
+    while t.now < deadline {
         if proc::killed() {
             return Err(Errno::EINTR);
         }
+        t.wake_at(deadline);
         t = proc::sleep(&TICKS as *const _ as usize, t);
     }
     Ok(0)

@@ -19,12 +19,37 @@ use crate::riscv::*;
 use crate::spinlock::Spinlock;
 use crate::trampoline::{userret, uservec};
 
-/// Timer ticks since boot; `sleep` waits on its address. Counted from the
-/// `time` CSR, not by adding one per interrupt: when the host is busy a
-/// hart's timer interrupts arrive late and some periods get one interrupt
-/// between them, and a counter would fall behind the clock that socket
-/// timeouts and the network stack read.
-pub static TICKS: Spinlock<u64> = Spinlock::new("time", 0);
+/// The clock: timer ticks since boot, and the earliest tick a `sleep`
+/// call waits for. `sleep` waits on its address.
+pub static TICKS: Spinlock<Clock> = Spinlock::new(
+    "time",
+    Clock {
+        now: 0,
+        next_wake: u64::MAX,
+    },
+);
+
+pub struct Clock {
+    /// Ticks since boot. Counted from the `time` CSR, not by adding one
+    /// per interrupt: when the host is busy a hart's timer interrupts
+    /// arrive late and some periods get one interrupt between them, and a
+    /// counter would fall behind the clock that socket timeouts and the
+    /// network stack read.
+    pub now: u64,
+    /// The earliest deadline of the processes sleeping on [`TICKS`]. The
+    /// timekeeper wakes them only when it has passed, not every tick: a
+    /// `sleep 100000` then costs nothing while it waits, and `ps` shows it
+    /// sleeping rather than caught between two ticks.
+    next_wake: u64,
+}
+
+impl Clock {
+    /// Asks to be woken at tick `deadline` (or earlier: a sleeper woken
+    /// with others checks its own deadline and asks again).
+    pub fn wake_at(&mut self, deadline: u64) {
+        self.next_wake = self.next_wake.min(deadline);
+    }
+}
 
 /// The hart whose ticks count `TICKS` and run the network stack's timers;
 /// it ticks even when idle.
@@ -297,8 +322,12 @@ pub fn tick_off() {
 fn clockintr() {
     if cpuid() == TIMEKEEPER {
         let mut t = TICKS.lock();
-        *t = (*t).max(r_time() as u64 / TICK_INTERVAL as u64);
-        proc::wakeup(&TICKS as *const _ as usize);
+        t.now = t.now.max(r_time() as u64 / TICK_INTERVAL as u64);
+        if t.now >= t.next_wake {
+            // Every sleeper wakes; those whose time has not come ask again.
+            t.next_wake = u64::MAX;
+            proc::wakeup(&TICKS as *const _ as usize);
+        }
         drop(t);
         crate::netglue::tick();
         crate::syspoll::tick();
@@ -346,5 +375,5 @@ fn devintr() -> i32 {
 
 /// Ticks since boot.
 pub fn ticks() -> u64 {
-    *TICKS.lock()
+    TICKS.lock().now
 }

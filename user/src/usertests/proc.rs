@@ -385,6 +385,24 @@ pub fn sleep() -> TestResult {
         t1 - t0
     );
     sys::sleep(0).or_fail("sleep(0)")?;
+
+    // Two sleepers, the longer one first: each wakes at its own time, the
+    // shorter not held to the longer's deadline.
+    let long = sys::fork().or_fail("fork")?;
+    if long == 0 {
+        let t0 = sys::uptime();
+        let ok = sys::sleep(50).is_ok() && sys::uptime() - t0 >= 50;
+        sys::exit(if ok { 0 } else { 1 });
+    }
+    let t0 = sys::uptime();
+    sys::sleep(5).or_fail("sleep")?;
+    let short = sys::uptime() - t0;
+    let (_, status) = sys::wait().or_fail("wait")?;
+    ensure!(
+        (5..45).contains(&short),
+        "sleep(5) beside a sleep(50) took {short} ticks"
+    );
+    ensure!(status == 0, "sleep(50) beside a sleep(5) woke early");
     Ok(())
 }
 
