@@ -6,7 +6,8 @@
 //! and containers that end leave every mbuf, socket, page and slot back.
 //!
 //! Containers talk through the pipes they inherit: a container that is
-//! ready (bound, listening) writes one byte, which its peer waits for.
+//! ready (bound, listening) writes one byte, which its peer waits for, a
+//! bounded time.
 
 use abi::net::{SockAddrIn, SHUT_WR, SOCK_DGRAM, SOCK_STREAM};
 use abi::syscall::SysInfo;
@@ -16,6 +17,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use ulib::ensure;
 use ulib::netinfo;
+use ulib::poll::{self, POLLIN};
 use ulib::socket::Socket;
 use ulib::sys::{self, Spawned};
 use ulib::testing::{Check, TestResult};
@@ -56,8 +58,15 @@ fn reap(kids: &[Spawned]) -> TestResult {
     Ok(())
 }
 
-/// Waits for a byte on `r` (a peer is ready).
+/// How long a peer may take to get ready: a container that failed before
+/// signalling makes the test fail now, not hang until the suite's timeout.
+const READY_MS: i32 = 20_000;
+
+/// Waits for a byte on `r` (a peer is ready), at most [`READY_MS`].
 fn await_ready(r: usize) -> TestResult {
+    let mut fds = [poll::entry(r, POLLIN)];
+    let ready = poll::poll(&mut fds, READY_MS).or_fail("poll ready")?;
+    ensure!(ready == 1, "no peer ready after {} ms", READY_MS);
     let mut b = [0u8; 1];
     let n = sys::read(r, &mut b).or_fail("read ready")?;
     ensure!(n == 1, "the peer ended before it was ready");
