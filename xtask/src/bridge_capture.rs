@@ -5,16 +5,18 @@
 //! included (`tshark::check_tcp`), and each shows its side of the traffic:
 //! - the bridge holds frames between containers (UDP to the echo server,
 //!   TCP to `httpd`), which never reach the NIC;
-//! - the flows source NAT translated (ping and UDP to the host) leave the
-//!   containers from their 10.0.3.N on the bridge and the NIC from
-//!   10.0.2.15; no 10.0.3.0/24 address is ever seen on the NIC;
+//! - the flows source NAT translated leave the containers from their
+//!   10.0.3.N on the bridge (ping and UDP to the host) and the NIC from
+//!   10.0.2.15 (the datagram to the host's echo server, found by its
+//!   text, and its echo back); no 10.0.3.0/24 address is ever seen on the
+//!   NIC;
 //! - the host's connections to the published ports reach 10.0.2.15:8081
 //!   and 8082 on the NIC, and 10.0.3.N:80 on the bridge;
 //! - the bridge's capture holds at least the frames the mirror copied.
 use anyhow::{ensure, Result};
 use std::path::Path;
 
-use crate::netns::PUBLISHED;
+use crate::netns::{PUBLISHED, THROUGH_NAT};
 use crate::tshark;
 
 /// The guest's address on QEMU's user network, and the host's there.
@@ -39,8 +41,14 @@ fn holds(what: &'static str, filter: String) -> Expect {
     }
 }
 
+/// The datagram a container sent the host's echo server, and its echo.
+fn through_nat(echo_port: u16) -> String {
+    format!("udp.port == {echo_port} && udp contains \"{THROUGH_NAT}\"")
+}
+
 /// The checks on the bridge's capture.
 fn on_bridge(echo_port: u16) -> Vec<Expect> {
+    let nat = through_nat(echo_port);
     let between = format!(
         "ip.src == {BRIDGE} && ip.dst == {BRIDGE} && ip.src != {GATEWAY} && ip.dst != {GATEWAY}"
     );
@@ -59,11 +67,11 @@ fn on_bridge(echo_port: u16) -> Vec<Expect> {
         ),
         holds(
             "a container's datagram to the host's echo server, from its own address",
-            format!("ip.src == {BRIDGE} && ip.dst == {HOST} && udp.dstport == {echo_port}"),
+            format!("ip.src == {BRIDGE} && ip.dst == {HOST} && {nat}"),
         ),
         holds(
             "the echo's reply, translated back to the container",
-            format!("ip.src == {HOST} && ip.dst == {BRIDGE} && udp.srcport == {echo_port}"),
+            format!("ip.src == {HOST} && ip.dst == {BRIDGE} && {nat}"),
         ),
         holds(
             "the host's connections to the published ports, at 10.0.3.N:80",
@@ -75,6 +83,7 @@ fn on_bridge(echo_port: u16) -> Vec<Expect> {
 /// The checks on the NIC's capture.
 fn on_nic(echo_port: u16) -> Vec<Expect> {
     let [a, b] = PUBLISHED;
+    let nat = through_nat(echo_port);
     vec![
         Expect {
             what: "no 10.0.3.0/24 address on the NIC",
@@ -82,8 +91,12 @@ fn on_nic(echo_port: u16) -> Vec<Expect> {
             present: false,
         },
         holds(
-            "the containers' datagrams to the echo server, from 10.0.2.15",
-            format!("ip.src == {GUEST} && ip.dst == {HOST} && udp.dstport == {echo_port}"),
+            "the container's datagram to the echo server, from 10.0.2.15",
+            format!("ip.src == {GUEST} && ip.dst == {HOST} && {nat}"),
+        ),
+        holds(
+            "the echo's reply, to 10.0.2.15",
+            format!("ip.src == {HOST} && ip.dst == {GUEST} && {nat}"),
         ),
         holds(
             "the host's connections to the published ports",

@@ -27,6 +27,9 @@ const SHORT: Duration = Duration::from_secs(30);
 /// container's published port 80.
 pub const PUBLISHED: [u16; 2] = [8081, 8082];
 
+/// What a container sends the host's echo server through source NAT.
+pub const THROUGH_NAT: &str = "through nat";
+
 /// `spawn -d` of `line`'s command: the container's number and its host pid.
 fn spawn_detached(con: &mut Console, line: &str) -> Result<(u32, String)> {
     let out = con.run(line, SHORT)?;
@@ -67,10 +70,10 @@ pub fn test(con: &mut Console, echo_port: u16, http_ports: [u16; 2]) -> Result<u
         out.contains("2 received"),
         "container ping of 10.0.2.2:\n{out}"
     );
-    let line = format!("echo through nat | spawn nc1 nc -u -w 2000 10.0.2.2 {echo_port}");
+    let line = format!("echo {THROUGH_NAT} | spawn nc1 nc -u -w 2000 10.0.2.2 {echo_port}");
     let out = con.run(&line, SHORT)?;
     ensure!(
-        out.contains("through nat"),
+        out.contains(THROUGH_NAT),
         "container to the host's echo server:\n{out}"
     );
     eprintln!("  ok: a container pings 10.0.2.2 and hears the host's echo server, through NAT");
