@@ -187,3 +187,55 @@ impl Guest {
         cmd
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guest(pcap: &str) -> Guest {
+        Guest {
+            images: build::Images {
+                kernel: "k".into(),
+                fs_img: "fs.img".into(),
+            },
+            net: Net::User {
+                udp_forwards: vec![],
+                tcp_forwards: vec![],
+            },
+            pcap: pcap.into(),
+            gdb: None,
+        }
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_bridge_is_captured_beside_the_nic() {
+        assert_eq!(
+            bridge_capture_for(Path::new("build/test.pcap")),
+            Path::new("build/test-bridge.pcap")
+        );
+        let g = guest("/b/qemu.pcap");
+        let a = args(&g.command());
+        assert!(a.contains(&"filter-dump,id=fmirror,netdev=mirror,file=/b/qemu-bridge.pcap".into()));
+        assert!(a.contains(&"virtio-net-device,netdev=mirror,bus=virtio-mmio-bus.2".into()));
+    }
+
+    #[test]
+    fn the_mirror_sends_nowhere_and_each_card_has_its_own_socket() {
+        let g = guest("x.pcap");
+        let netdev = |a: Vec<String>| {
+            a.into_iter()
+                .find(|s| s.starts_with("dgram,id=mirror"))
+                .unwrap()
+        };
+        let (one, two) = (netdev(args(&g.command())), netdev(args(&g.command())));
+        assert_ne!(one, two);
+        // Abstract Unix sockets only: no address on any network, no file.
+        assert!(!one.contains("inet") && one.matches("abstract=on").count() == 2);
+    }
+}
