@@ -18,12 +18,20 @@
 //! A group frame goes to each port as a shared handle on the one buffer
 //! (`Mbuf::share`): nothing is copied.
 //!
+//! The mirror port (`mirror.rs`) gets a copy of every frame a port sends,
+//! as it arrives in [`transmit`]: what the bridge then delivers, and what
+//! it refuses (a forged source, a full queue, no such port), so a capture
+//! shows an attack as well as the traffic. Copying at arrival keeps the
+//! order frames were sent in, and the frame is still its sender's there,
+//! unchanged by any receiver.
+//!
 //! Locking: `DRAIN` serialises deliveries (frames arrive in the order they
 //! were sent) and is held while a receiving stack runs on a frame, so it
 //! is taken before any stack's lock, never while holding one. `BRIDGE` is
 //! a leaf, taken under a stack's lock by [`transmit`] and briefly by
 //! [`flush`] to take each frame off. [`detach`] takes `DRAIN`, so once it
-//! returns no delivery to the port is under way.
+//! returns no delivery to the port is under way. The mirror's lock is a
+//! leaf too, taken by [`transmit`] before `BRIDGE`, never with it.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -67,8 +75,9 @@ pub fn detach(port: usize) -> SpinlockGuard<'static, ()> {
 }
 
 /// The stack on `port` sends a frame (its window is the Ethernet frame):
-/// queued for [`flush`], or counted and dropped.
+/// copied to the mirror, then queued for [`flush`], or counted and dropped.
 pub fn transmit(port: usize, m: Mbuf) {
+    crate::mirror::frame(&m);
     let mut b = BRIDGE.lock();
     b.transmit(port, m);
     QUEUED.store(b.len(), Ordering::Release);
@@ -117,13 +126,14 @@ pub fn export(out: &mut [Counter]) -> usize {
     BRIDGE.lock().export(out)
 }
 
-// The stack's counters, the receive profile's and these fit in one
-// `netstat` call.
+// The stack's counters, the receive profile's, these and the mirror's fit
+// in one `netstat` call.
 const _: () = assert!(
     net::Stat::COUNT
         + net::DropReason::COUNT
         + net::counters::EXTRA_COUNTERS
         + crate::rxprof::COUNTERS
         + net::bridge::BridgeStat::COUNT
+        + net::mirror::MirrorStat::COUNT
         <= abi::net::MAX_COUNTERS
 );

@@ -54,6 +54,7 @@ pub mod virtqueue;
 // The NIC, the bridge between the namespaces' stacks, and the glue to the
 // network stack in the `net` crate.
 pub mod bridge;
+pub mod mirror;
 pub mod netglue;
 pub mod rxprof;
 pub mod sysnet;
@@ -82,6 +83,7 @@ pub extern "C" fn main() -> ! {
         virtio_blk::init(); // emulated hard disk
         virtio_net::init(); // network card
         netglue::init(); // the root stack on the containers' bridge
+        mirror::init(); // the bridge's mirror card, if QEMU has one
         proc::userinit(); // first user process
         STARTED.call_once(|| ());
         ipi::wake_idle_harts();

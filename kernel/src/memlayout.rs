@@ -21,6 +21,9 @@ pub const VIRTIO0: usize = 0x1000_1000;
 pub const VIRTIO0_IRQ: u32 = 1;
 pub const VIRTIO1: usize = 0x1000_2000;
 pub const VIRTIO1_IRQ: u32 = 2;
+/// virtio-mmio slot 2: the bridge's mirror card (`mirror.rs`), when QEMU
+/// has one there; transmit only, so its IRQ (3) is never enabled.
+pub const VIRTIO2: usize = 0x1000_3000;
 
 pub const PLIC: usize = 0x0c00_0000;
 

@@ -29,8 +29,8 @@
 //!   on the stack of the socket (or of the caller's namespace).
 //!
 //! Lock order: the bridge's `DRAIN` → one stack's lock → `virtio_net`'s
-//! `NIC` (the root stack transmits while held) or the bridge's queue (a
-//! container's does) → `syspoll`'s `POLL` → a process's `p.lock`
+//! `NIC` (the root stack transmits while held) or the bridge's mirror
+//! then its queue (a container's does) → `syspoll`'s `POLL` → a process's `p.lock`
 //! (wake-ups). No code holds two stacks' locks at once: a frame from one
 //! stack to another waits on the bridge's queue until the sender's lock
 //! is released.
@@ -281,4 +281,5 @@ pub fn tick() {
     }
     crate::bridge::flush();
     crate::virtio_net::tick();
+    crate::mirror::tick();
 }

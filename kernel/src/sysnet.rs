@@ -416,6 +416,7 @@ pub fn sys_netstat() -> Result<usize, Errno> {
     // The bridge is the host's: a container sees its own stack only.
     if ns == ROOT_NS {
         n += crate::bridge::export(&mut v[n..]);
+        n += crate::mirror::export(&mut v[n..]);
     }
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)

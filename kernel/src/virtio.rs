@@ -1,8 +1,9 @@
 //! The virtio-mmio transport, modern interface (version 2).
 //!
-//! Shared by the block driver (`virtio_blk`) and the network driver
-//! (`virtio_net`). A driver brings its device up in the order the virtio
-//! spec (1.2, §3.1.1 and §4.2.3) prescribes:
+//! Shared by the block driver (`virtio_blk`), the network driver
+//! (`virtio_net`) and the bridge's mirror card (`mirror`). A driver
+//! brings its device up in the order the virtio spec (1.2, §3.1.1 and
+//! §4.2.3) prescribes:
 //!
 //! ```ignore
 //! let dev = VirtioMmio::probe(VIRTIO0, DeviceId::BLOCK)?; // magic, version 2, id

@@ -51,6 +51,7 @@ fn kvmmake() -> PageTable {
     kvmmap(kpt, UART0, UART0, PGSIZE, PTE_R | PTE_W);
     kvmmap(kpt, VIRTIO0, VIRTIO0, PGSIZE, PTE_R | PTE_W);
     kvmmap(kpt, VIRTIO1, VIRTIO1, PGSIZE, PTE_R | PTE_W);
+    kvmmap(kpt, VIRTIO2, VIRTIO2, PGSIZE, PTE_R | PTE_W);
     kvmmap(kpt, PLIC, PLIC, PLIC_SIZE, PTE_R | PTE_W);
     // The CLINT's msip registers, to send inter-processor interrupts.
     kvmmap(kpt, CLINT, CLINT, PGSIZE, PTE_R | PTE_W);

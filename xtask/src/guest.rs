@@ -5,8 +5,14 @@
 //! gives `mon:stdio`), so on a terminal Ctrl-A X quits, Ctrl-A C opens the
 //! monitor, Ctrl-A H lists the keys, and Ctrl-C reaches the guest instead of
 //! killing QEMU.
-use std::path::PathBuf;
+//!
+//! Every guest also has the containers' bridge's mirror card (the kernel's
+//! `mirror.rs`): a second virtio-net device, on slot 2, whose frames QEMU
+//! writes to [`Guest::bridge_pcap`] and sends nowhere else (see
+//! [`Guest::command`]).
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::build;
 
@@ -73,13 +79,29 @@ impl Net {
 pub struct Guest {
     pub images: build::Images,
     pub net: Net,
-    /// Every frame on the NIC is written here.
+    /// Every frame on the NIC is written here, every frame on the
+    /// containers' bridge beside it ([`Guest::bridge_pcap`]).
     pub pcap: PathBuf,
     /// Wait for gdb on this localhost port before the first instruction.
     pub gdb: Option<u16>,
 }
 
+/// Mirror cards made by this process: each gets its own socket name.
+static MIRRORS: AtomicU32 = AtomicU32::new(0);
+
+/// The capture of the containers' bridge beside the NIC's `pcap`:
+/// `build/test.pcap` → `build/test-bridge.pcap`.
+pub fn bridge_capture_for(pcap: &Path) -> PathBuf {
+    let stem = pcap.file_stem().unwrap_or_default().to_string_lossy();
+    pcap.with_file_name(format!("{stem}-bridge.pcap"))
+}
+
 impl Guest {
+    /// Where every frame on the containers' bridge is written.
+    pub fn bridge_pcap(&self) -> PathBuf {
+        bridge_capture_for(&self.pcap)
+    }
+
     pub fn command(&self) -> Command {
         let mut cmd = Command::new("qemu-system-riscv64");
         cmd.args([
@@ -136,9 +158,84 @@ impl Guest {
             nic += &format!(",mac={mac}");
         }
         cmd.args(["-device", &nic]);
+        // The bridge's mirror card. Its netdev sends each frame as a
+        // datagram from one abstract Unix socket (no file, gone with QEMU)
+        // to another that nothing binds: the send fails, QEMU drops the
+        // frame silently, and nothing reaches any network; the dump has
+        // seen it first. (A hub port alone would refuse frames and stall
+        // the card's queue, and QEMU warns about hubs with no host side.)
+        let name = format!(
+            "xv6net-mirror-{}-{}",
+            std::process::id(),
+            MIRRORS.fetch_add(1, Ordering::Relaxed)
+        );
+        cmd.arg("-netdev").arg(format!(
+            "dgram,id=mirror,local.type=unix,local.path={name},local.abstract=on,\
+             remote.type=unix,remote.path={name}-nowhere,remote.abstract=on"
+        ));
+        cmd.arg("-object").arg(format!(
+            "filter-dump,id=fmirror,netdev=mirror,file={}",
+            self.bridge_pcap().display()
+        ));
+        cmd.args([
+            "-device",
+            "virtio-net-device,netdev=mirror,bus=virtio-mmio-bus.2",
+        ]);
         if let Some(port) = self.gdb {
             cmd.args(["-S", "-gdb", &format!("tcp:127.0.0.1:{port}")]);
         }
         cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guest(pcap: &str) -> Guest {
+        Guest {
+            images: build::Images {
+                kernel: "k".into(),
+                fs_img: "fs.img".into(),
+            },
+            net: Net::User {
+                udp_forwards: vec![],
+                tcp_forwards: vec![],
+            },
+            pcap: pcap.into(),
+            gdb: None,
+        }
+    }
+
+    fn args(cmd: &Command) -> Vec<String> {
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_bridge_is_captured_beside_the_nic() {
+        assert_eq!(
+            bridge_capture_for(Path::new("build/test.pcap")),
+            Path::new("build/test-bridge.pcap")
+        );
+        let g = guest("/b/qemu.pcap");
+        let a = args(&g.command());
+        assert!(a.contains(&"filter-dump,id=fmirror,netdev=mirror,file=/b/qemu-bridge.pcap".into()));
+        assert!(a.contains(&"virtio-net-device,netdev=mirror,bus=virtio-mmio-bus.2".into()));
+    }
+
+    #[test]
+    fn the_mirror_sends_nowhere_and_each_card_has_its_own_socket() {
+        let g = guest("x.pcap");
+        let netdev = |a: Vec<String>| {
+            a.into_iter()
+                .find(|s| s.starts_with("dgram,id=mirror"))
+                .unwrap()
+        };
+        let (one, two) = (netdev(args(&g.command())), netdev(args(&g.command())));
+        assert_ne!(one, two);
+        // Abstract Unix sockets only: no address on any network, no file.
+        assert!(!one.contains("inet") && one.matches("abstract=on").count() == 2);
     }
 }

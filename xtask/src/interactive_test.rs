@@ -9,8 +9,8 @@
 //!   session on the same image; a third start on that image is refused in
 //!   one line naming the holder; `ping 127.0.0.1`, UDP over 127.0.0.1
 //!   and `nc` typing a request to `httpd` over 127.0.0.1 (poll on the
-//!   console and a socket) are answered with nothing on the NIC's capture;
-//!   after `halt` the image checks clean.
+//!   console and a socket) are answered with nothing on the NIC's capture,
+//!   nor on the bridge's; after `halt` the image checks clean.
 //!
 //! - the README's "Containers" walkthrough (`walkthrough.rs`), then its
 //!   "Try it" (`try_it.rs`).
@@ -23,7 +23,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::terminal::{fresh_image, shell_quote, Session};
-use crate::{build, paths, qemu, tshark};
+use crate::{build, guest, paths, qemu, tshark};
 
 const SHORT: Duration = Duration::from_secs(30);
 
@@ -274,6 +274,14 @@ fn disk_and_loopback(image: &Path) -> Result<()> {
         pcap.display()
     );
     eprintln!("loopback: ping, UDP echo and TCP over 127.0.0.1 answered; the capture holds only the 4 ICMP frames of the control ping (and the boot's DHCP)");
+    // No container ran: nothing was sent on the bridge either.
+    let bridge = guest::bridge_capture_for(&pcap);
+    let n = tshark::count(&bridge, "frame")?;
+    ensure!(
+        n == 0,
+        "{}: {n} frames, and no container ran",
+        bridge.display()
+    );
     Ok(())
 }
 

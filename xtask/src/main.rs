@@ -6,6 +6,7 @@ mod bench;
 mod bench_plot;
 mod bench_tcp;
 mod bench_udp;
+mod bridge_capture;
 mod build;
 mod codegen;
 mod console;

@@ -121,6 +121,12 @@ pub fn run(args: &QemuArgs) -> Result<()> {
         paths::shown(&pcap),
         paths::shown(&pcap)
     );
+    let bridge = guest.bridge_pcap();
+    eprintln!(
+        "xv6net: every frame on the containers' bridge is captured to {} (tshark -r {})",
+        paths::shown(&bridge),
+        paths::shown(&bridge)
+    );
     if let Some(port) = gdb_port {
         eprintln!(
             "xv6net: waiting for gdb: gdb-multiarch -ex 'target remote :{port}' {}",

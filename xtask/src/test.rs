@@ -7,8 +7,10 @@
 //! 3. the network: `nettests` against an echo server on the host, the host
 //!    echoing through the guest's `udpecho`, ping of the gateway, zero RX
 //!    copies and no leaked mbufs; containers on the bridge reaching the
-//!    host through NAT and serving it on published ports (`netns`); tshark
-//!    dissects every captured frame with checksum validation on;
+//!    host through NAT and serving it on published ports, and each other
+//!    (`netns`); tshark dissects every frame captured on the NIC and on
+//!    the bridge with checksum validation on, and finds each side of that
+//!    traffic where it belongs (`bridge_capture`);
 //! 4. `cargo xtask qemu` at a terminal and the README's "Try it"
 //!    (`interactive_test`);
 //! 5. the interop stages: LAN, Linux peer, hostile frames (`interop`).
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 use crate::console::Console;
 use crate::flags::TestArgs;
 use crate::guest::{Guest, Net};
-use crate::{build, guestnet, netns, paths, setup, transfer, tshark};
+use crate::{bridge_capture, build, guestnet, netns, paths, setup, transfer, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(30);
@@ -110,6 +112,7 @@ fn guest_suite() -> Result<()> {
     let pcap = dir.join("test.pcap");
     let log = dir.join("test-console.log");
     std::fs::remove_file(&pcap).ok();
+    std::fs::remove_file(crate::guest::bridge_capture_for(&pcap)).ok();
     let guest = Guest {
         images,
         net: Net::User {
@@ -164,7 +167,7 @@ fn guest_suite() -> Result<()> {
         bail!("usertests failed:\n{out}");
     }
 
-    network(&mut con, echo_port, fwd_port, http_ports)?;
+    let mirrored = network(&mut con, echo_port, fwd_port, http_ports)?;
 
     step("halt");
     con.send_line("halt")?;
@@ -183,6 +186,8 @@ fn guest_suite() -> Result<()> {
         .map(|b| format!("{b:02x}"))
         .join(":");
     tshark::check_tcp(&pcap, &guest_mac)?;
+    step("tshark judges the bridge's capture beside the NIC's");
+    bridge_capture::judge(&pcap, &guest.bridge_pcap(), &guest_mac, echo_port, mirrored)?;
     Ok(())
 }
 
@@ -214,7 +219,8 @@ fn dhcp_from_slirp(con: &mut Console, booted: &str) -> Result<()> {
     Ok(())
 }
 
-fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2]) -> Result<()> {
+/// Returns how many frames the bridge's mirror copied.
+fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2]) -> Result<u64> {
     step(&format!(
         "nettests against the host echo server (10.0.2.2:{echo_port})"
     ));
@@ -274,7 +280,7 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2
     ensure!(out.contains("3 received"), "ping output wrong:\n{out}");
 
     step("containers: the bridge, NAT and published ports");
-    netns::test(con, echo_port, http_ports)?;
+    let mirrored = netns::test(con, echo_port, http_ports)?;
 
     step("netstat: zero RX copies, every mbuf back");
     // Idle, every mbuf is either free or posted on the RX ring for the
@@ -285,7 +291,7 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2
         .context("netstat has no rx_bytes_copied")?;
     ensure!(*copied == 0, "the RX path copied {copied} bytes");
     eprintln!("mbufs: {balance}");
-    Ok(())
+    Ok(mirrored)
 }
 
 /// Sends datagrams of several sizes to the guest's udpecho through the

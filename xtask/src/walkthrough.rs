@@ -9,11 +9,15 @@
 //! after it brings the prompt that ends it). `attach N` waits
 //! for its banner, not a prompt (the container's shell printed its prompt
 //! before). `PID` stands for the pid the first `spawn` printed.
+//!
+//! Then tshark reads the session's bridge capture, as the README says a
+//! person can: the neighbours' echo is there, between their addresses,
+//! every checksum right, and it never reached the NIC's capture.
 use anyhow::{bail, ensure, Context, Result};
 use std::time::Duration;
 
-use crate::paths;
 use crate::terminal::{fresh_image, Session};
+use crate::{guest, paths, qemu, tshark};
 
 const SHORT: Duration = Duration::from_secs(30);
 
@@ -121,7 +125,31 @@ pub fn run() -> Result<()> {
         eprintln!("  ok: {typed}");
     }
     s.con.send_line("halt")?;
-    s.ends_cleanly("halt")
+    s.ends_cleanly("halt")?;
+
+    let nic = qemu::capture_for(&image);
+    let bridge = guest::bridge_capture_for(&nic);
+    tshark::check_tcp(&bridge, &guest_mac())?;
+    let echo = "ip.src == 10.0.3.0/24 && ip.dst == 10.0.3.0/24 && udp.port == 7";
+    let (on_bridge, on_nic) = (tshark::count(&bridge, echo)?, tshark::count(&nic, echo)?);
+    ensure!(
+        on_bridge >= 2 && on_nic == 0,
+        "the echo between containers: {on_bridge} frames in {}, {on_nic} in {}",
+        bridge.display(),
+        nic.display()
+    );
+    eprintln!(
+        "  ok: the neighbours' echo is on the bridge's capture ({on_bridge} frames), not the NIC's"
+    );
+    Ok(())
+}
+
+/// The MAC QEMU gives the guest's NIC by default, which the kernel uses.
+fn guest_mac() -> String {
+    net::Iface::UNCONFIGURED
+        .mac
+        .map(|b| format!("{b:02x}"))
+        .join(":")
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ pub mod icmp;
 pub mod ipv4;
 mod loopback;
 pub mod mbuf;
+pub mod mirror;
 pub mod nat;
 pub mod pool;
 pub mod reassembly;
