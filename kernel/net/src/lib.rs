@@ -62,6 +62,7 @@ pub mod ipv4;
 mod loopback;
 pub mod mbuf;
 pub mod nat;
+mod nat_icmp;
 pub mod pool;
 pub mod reassembly;
 pub mod route;

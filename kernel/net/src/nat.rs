@@ -5,9 +5,10 @@
 //!   and a port (for ICMP echo, an identifier) of [`NAT_PORTS`]; the
 //!   connection table remembers `(protocol, inside, remote) ↔ public port`,
 //!   so replies to that port from that remote get the container's address
-//!   and port back. UDP, TCP and ICMP echo are translated; other protocols,
-//!   other ICMP messages and fragments (whose ports only the first one
-//!   carries) are not, and are counted.
+//!   and port back. UDP, TCP and ICMP echo are translated, and the ICMP
+//!   errors about those flows both ways ([`crate::nat_icmp`]); other
+//!   protocols, other ICMP messages and fragments (whose ports only the
+//!   first one carries) are not, and are counted.
 //! - Destination NAT: the kernel publishes `(protocol, host port) →
 //!   (container address, port)`; the first datagram from a remote to that
 //!   port of our address makes a connection entry, whose replies leave
@@ -63,12 +64,14 @@ pub enum NatProto {
 
 type Endpoint = (Ipv4Addr, u16);
 
+/// A translated flow: `inside` talks with `remote`, which sees it as
+/// `public` of our address.
 #[derive(Clone, Copy, Debug)]
-struct Conn {
-    proto: NatProto,
-    inside: Endpoint,
-    public: u16,
-    remote: Endpoint,
+pub(crate) struct Conn {
+    pub(crate) proto: NatProto,
+    pub(crate) inside: Endpoint,
+    pub(crate) public: u16,
+    pub(crate) remote: Endpoint,
     expires_ms: u64,
 }
 
@@ -94,7 +97,8 @@ impl Nat {
         }
     }
 
-    fn live(&self, now: u64) -> impl Iterator<Item = &Conn> {
+    /// The flows whose time is not up.
+    pub(crate) fn live(&self, now: u64) -> impl Iterator<Item = &Conn> {
         self.conns
             .iter()
             .flatten()
@@ -106,6 +110,11 @@ impl Nat {
             .iter()
             .flatten()
             .find(|p| p.proto == proto && p.port == port)
+    }
+
+    /// Is `port` of our address published for `proto`?
+    pub(crate) fn is_published(&self, proto: NatProto, port: u16) -> bool {
+        self.published(proto, port).is_some()
     }
 
     /// A public port no live flow of `proto` and no published port holds.
@@ -316,6 +325,9 @@ impl Stack {
         if is_fragment(m.data()) {
             return Err(DropReason::NatPartial);
         }
+        if let Some(at) = crate::nat_icmp::error_quote(m.data()) {
+            return self.nat_error_outbound(env, m, at);
+        }
         let (proto, sport, dport) = ports(m.data()).ok_or(DropReason::NatUnsupported)?;
         let (src, dst) = match Ipv4Header::ref_from_prefix(m.data()) {
             Ok((h, _)) => (h.src(), h.dst()),
@@ -385,6 +397,9 @@ impl Stack {
     ) -> Result<bool, DropReason> {
         if is_fragment(m.data()) {
             return Ok(false);
+        }
+        if let Some(at) = crate::nat_icmp::error_quote(m.data()) {
+            return self.nat_error_inbound(env, m, at);
         }
         let Some((proto, sport, dport)) = ports(m.data()) else {
             return Ok(false);

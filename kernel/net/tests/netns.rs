@@ -14,8 +14,9 @@ use common::{copied_out, icmp_echo, ipv4_with, Env};
 use net::nat::{NAT_CONNS, NAT_PORTS, UDP_TIMEOUT_MS};
 use net::{Buf, IfId, NatProto, Pool, SocketId, SocketKind, Stack};
 use wire::ethernet::{EtherType, EthernetHeader, BROADCAST};
-use wire::icmpv4::{Icmpv4Header, Icmpv4Type};
+use wire::icmpv4::{Icmpv4DestUnreachable, Icmpv4Header, Icmpv4HeaderRepr, Icmpv4Type};
 use wire::ipv4::{IpProtocol, Ipv4Header};
+use wire::Emit;
 use zerocopy::FromBytes;
 
 const HOST: usize = 0;
@@ -653,6 +654,270 @@ fn what_the_translator_cannot_rewrite_is_counted() {
     net.run();
     assert!(net.counter(ROOT, "drop_nat_partial") >= 2);
     assert!(net.packets(Seg::Lan).is_empty());
+}
+
+// ---- ICMP errors about translated flows ----
+
+/// An ICMP error of type `t` quoting `quote`, its checksum filled.
+fn icmp_error(t: Icmpv4Type, code: u8, quote: &[u8]) -> Vec<u8> {
+    let mut msg = vec![0; Icmpv4Header::LEN + Icmpv4DestUnreachable::LEN];
+    msg.extend_from_slice(quote);
+    Icmpv4HeaderRepr { msg_type: t, code }
+        .emit(&mut msg, ())
+        .unwrap();
+    msg
+}
+
+/// What an error quotes of `packet`: its IPv4 header and 8 bytes.
+fn quote_of(packet: &[u8]) -> Vec<u8> {
+    let hl = Ipv4Header::ref_from_prefix(packet).unwrap().0.ihl_bytes();
+    packet[..hl + usize::from(wire::icmpv4::ERROR_QUOTED_DATA)].to_vec()
+}
+
+/// `quote` as the next hop saw it: its TTL one less (the header checksum
+/// computed again).
+fn hop_less(mut quote: Vec<u8>) -> Vec<u8> {
+    let (h, _) = Ipv4Header::mut_from_prefix(&mut quote).unwrap();
+    h.set_ttl(h.ttl() - 1);
+    let hl = h.ihl_bytes();
+    wire::ipv4::fill_checksum(&mut quote[..hl]);
+    quote
+}
+
+/// The last packet of protocol `p` carried on `seg`.
+fn last(net: &Net, seg: Seg, p: IpProtocol) -> Vec<u8> {
+    net.packets(seg)
+        .into_iter()
+        .rfind(|q| Ipv4Header::ref_from_prefix(q).unwrap().0.protocol() == p)
+        .unwrap_or_else(|| panic!("no {p:?} on {seg:?}"))
+}
+
+/// The quote of the ICMP error `packet` carries.
+fn quoted(packet: &[u8]) -> Vec<u8> {
+    let hl = Ipv4Header::ref_from_prefix(packet).unwrap().0.ihl_bytes();
+    packet[hl + Icmpv4Header::LEN + Icmpv4DestUnreachable::LEN..].to_vec()
+}
+
+/// The host stops answering for its address (its frames still reach it,
+/// and the root still knows its MAC): what is sent there draws nothing.
+fn host_goes_quiet(net: &mut Net) {
+    let host = &mut net.nodes[HOST].s;
+    let c = IfConfig {
+        addr: [10, 0, 2, 99],
+        ..host.iface().to_abi()
+    };
+    host.set_config(&c).unwrap();
+}
+
+#[test]
+fn a_port_unreachable_about_a_translated_flow_reaches_the_container() {
+    let mut net = Net::new();
+    let c = net.udp(C1, 5000);
+    net.nodes[C1]
+        .s
+        .connect(c, &SockAddrIn::new(HOST_IP, 9))
+        .unwrap();
+    // Nobody listens on the host's port 9: the host's own stack answers.
+    net.send(C1, c, (HOST_IP, 9), b"anyone there?");
+    assert_eq!(net.counter(HOST, "icmp_unreach_out"), 1);
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 1);
+    assert_eq!(
+        net.nodes[C1].s.recvfrom(c).unwrap_err(),
+        Errno::ECONNREFUSED
+    );
+    assert_eq!(net.counter(C1, "icmp_unreach_in"), 1);
+    // What the container hears quotes its datagram as it sent it, byte for
+    // byte (checksums included) but for the hop it made: the translation
+    // undone.
+    let sent = net
+        .packets(Seg::Bridge)
+        .into_iter()
+        .find(|p| Ipv4Header::ref_from_prefix(p).unwrap().0.protocol() == IpProtocol::UDP)
+        .unwrap();
+    let error = last(&net, Seg::Bridge, IpProtocol::ICMP);
+    let (h, _) = Ipv4Header::ref_from_prefix(&error).unwrap();
+    assert_eq!((h.src(), h.dst(), h.ttl()), (HOST_IP, C1_IP, 63));
+    assert_eq!(quoted(&error), hop_less(quote_of(&sent)));
+    // And what the host sent quoted the translated one.
+    let on_lan = last(&net, Seg::Lan, IpProtocol::ICMP);
+    let lan_quote = quoted(&on_lan);
+    let (q, _) = Ipv4Header::ref_from_prefix(&lan_quote).unwrap();
+    assert_eq!(q.src(), ROOT_IP, "the host saw our address");
+    net.no_leaks();
+}
+
+#[test]
+fn a_port_unreachable_about_the_roots_own_datagram_stays_with_the_root() {
+    let mut net = Net::new();
+    let r = net.udp(ROOT, 0);
+    net.nodes[ROOT]
+        .s
+        .connect(r, &SockAddrIn::new(HOST_IP, 9))
+        .unwrap();
+    net.send(ROOT, r, (HOST_IP, 9), b"anyone there?");
+    assert_eq!(
+        net.nodes[ROOT].s.recvfrom(r).unwrap_err(),
+        Errno::ECONNREFUSED
+    );
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 0);
+    assert!(net.packets(Seg::Bridge).is_empty());
+}
+
+#[test]
+fn a_time_exceeded_and_a_tcp_refusal_reach_the_container() {
+    let mut net = Net::new();
+    ping(&mut net, ROOT, HOST_IP, 1); // each learns the other's MAC
+    host_goes_quiet(&mut net);
+    // A datagram that "died" on the way: a router's time exceeded.
+    let c = net.udp(C1, 5000);
+    net.send(C1, c, (HOST_IP, 7), b"far away");
+    let out = last(&net, Seg::Lan, IpProtocol::UDP);
+    let te = icmp_error(Icmpv4Type::TIME_EXCEEDED, 0, &quote_of(&out));
+    net.inject(HOST, &common::ipv4(HOST_IP, ROOT_IP, IpProtocol::ICMP, &te));
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 1);
+    let error = last(&net, Seg::Bridge, IpProtocol::ICMP);
+    assert_eq!(Ipv4Header::ref_from_prefix(&error).unwrap().0.dst(), C1_IP);
+    let sent = net.packets(Seg::Bridge)[..]
+        .iter()
+        .find(|p| Ipv4Header::ref_from_prefix(p).unwrap().0.protocol() == IpProtocol::UDP)
+        .unwrap()
+        .clone();
+    assert_eq!(quoted(&error), hop_less(quote_of(&sent)));
+    // A SYN refused by a port unreachable (a firewall's reject): the
+    // connect fails at once, not after its retries.
+    let node = &mut net.nodes[C1];
+    let t = node.s.socket(SocketKind::Tcp).unwrap();
+    node.s
+        .tcp_connect(&mut node.env, t, &SockAddrIn::new(HOST_IP, 8000))
+        .unwrap();
+    net.run();
+    let syn = last(&net, Seg::Lan, IpProtocol::TCP);
+    let pu = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 3, &quote_of(&syn));
+    net.inject(HOST, &common::ipv4(HOST_IP, ROOT_IP, IpProtocol::ICMP, &pu));
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 2);
+    assert_eq!(net.nodes[C1].s.tcp_connected(t), Err(Errno::ECONNREFUSED));
+    // A parameter problem is translated the same way.
+    net.send(C1, c, (HOST_IP, 7), b"odd header");
+    let pp = icmp_error(Icmpv4Type::PARAMETER_PROBLEM, 0, &quote_of(&out));
+    net.inject(HOST, &common::ipv4(HOST_IP, ROOT_IP, IpProtocol::ICMP, &pp));
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 3);
+}
+
+#[test]
+fn an_error_about_a_container_ping_reaches_it() {
+    let mut net = Net::new();
+    ping(&mut net, ROOT, HOST_IP, 1);
+    host_goes_quiet(&mut net);
+    ping(&mut net, C1, HOST_IP, 7);
+    let out = last(&net, Seg::Lan, IpProtocol::ICMP);
+    let unreach = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 1, &quote_of(&out));
+    net.inject(
+        HOST,
+        &common::ipv4(HOST_IP, ROOT_IP, IpProtocol::ICMP, &unreach),
+    );
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 1);
+    let sent = net
+        .packets(Seg::Bridge)
+        .into_iter()
+        .rfind(|p| Ipv4Header::ref_from_prefix(p).unwrap().0.src() == C1_IP)
+        .unwrap();
+    let error = last(&net, Seg::Bridge, IpProtocol::ICMP);
+    assert_eq!(
+        quoted(&error),
+        hop_less(quote_of(&sent)),
+        "identifier and checksum back"
+    );
+}
+
+#[test]
+fn errors_the_translator_cannot_match_are_dropped_and_counted() {
+    let mut net = Net::new();
+    ping(&mut net, ROOT, HOST_IP, 1);
+    host_goes_quiet(&mut net);
+    let c = net.udp(C1, 5000);
+    net.send(C1, c, (HOST_IP, 7), b"a flow");
+    let out = last(&net, Seg::Lan, IpProtocol::UDP);
+    let before = net.carried.len();
+    // About a translator's port no flow holds.
+    let stray = common::ipv4(
+        ROOT_IP,
+        HOST_IP,
+        IpProtocol::UDP,
+        &common::udp(ROOT_IP, HOST_IP, *NAT_PORTS.end(), 7, b"x"),
+    );
+    let e = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 3, &quote_of(&stray));
+    net.inject(HOST, &common::ipv4(HOST_IP, ROOT_IP, IpProtocol::ICMP, &e));
+    assert_eq!(net.counter(ROOT, "drop_nat_icmp_no_mapping"), 1);
+    // About the flow, but its quoted header's checksum is wrong.
+    let mut bad = quote_of(&out);
+    bad[8] ^= 1; // the TTL
+    let e = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 3, &bad);
+    net.inject(HOST, &common::ipv4(HOST_IP, ROOT_IP, IpProtocol::ICMP, &e));
+    assert_eq!(net.counter(ROOT, "drop_nat_icmp_bad_quote"), 1);
+    assert_eq!(net.carried.len(), before, "nothing reached the bridge");
+    // A container's error about what it never received through us leaves
+    // not at all; nor one about a later fragment.
+    ping(&mut net, C1, BR_IP, 1);
+    let e = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 3, &quote_of(&stray));
+    net.inject(C1, &common::ipv4(C1_IP, HOST_IP, IpProtocol::ICMP, &e));
+    assert_eq!(net.counter(ROOT, "drop_nat_icmp_no_mapping"), 2);
+    let frag = common::ipv4_with(HOST_IP, C1_IP, IpProtocol::UDP, &[0; 8], |h| {
+        h.set_fragment_offset(2)
+    });
+    let e = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 3, &frag);
+    net.inject(C1, &common::ipv4(C1_IP, HOST_IP, IpProtocol::ICMP, &e));
+    assert_eq!(net.counter(ROOT, "drop_nat_partial"), 1);
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_out"), 0);
+    assert_eq!(icmp_types(&net, Seg::Lan, Icmpv4Type::DEST_UNREACHABLE), 0);
+}
+
+#[test]
+fn a_containers_port_unreachable_leaves_from_the_published_port() {
+    let mut net = Net::new();
+    net.nodes[ROOT]
+        .s
+        .nat_publish(NatProto::Udp, 8081, (C1_IP, 80))
+        .unwrap();
+    // Nobody listens on the container's port 80.
+    let h = net.udp(HOST, 0);
+    net.nodes[HOST]
+        .s
+        .connect(h, &SockAddrIn::new(ROOT_IP, 8081))
+        .unwrap();
+    net.send(HOST, h, (ROOT_IP, 8081), b"published, unserved");
+    assert_eq!(net.counter(C1, "icmp_unreach_out"), 1);
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_out"), 1);
+    assert_eq!(
+        net.nodes[HOST].s.recvfrom(h).unwrap_err(),
+        Errno::ECONNREFUSED
+    );
+    let error = last(&net, Seg::Lan, IpProtocol::ICMP);
+    let (outer, _) = Ipv4Header::ref_from_prefix(&error).unwrap();
+    assert_eq!(outer.src(), ROOT_IP, "no container address leaves");
+    let sent = net
+        .packets(Seg::Lan)
+        .into_iter()
+        .find(|p| Ipv4Header::ref_from_prefix(p).unwrap().0.protocol() == IpProtocol::UDP)
+        .unwrap();
+    assert_eq!(quoted(&error), hop_less(quote_of(&sent)));
+    net.no_leaks();
+}
+
+#[test]
+fn no_error_is_sent_about_a_translated_error() {
+    let mut net = Net::new();
+    ping(&mut net, ROOT, HOST_IP, 1);
+    host_goes_quiet(&mut net);
+    let c = net.udp(C1, 5000);
+    net.send(C1, c, (HOST_IP, 7), b"a flow");
+    let out = last(&net, Seg::Lan, IpProtocol::UDP);
+    let e = icmp_error(Icmpv4Type::DEST_UNREACHABLE, 3, &quote_of(&out));
+    let before = net.carried.len();
+    let dying = common::ipv4_with(HOST_IP, ROOT_IP, IpProtocol::ICMP, &e, |h| h.set_ttl(1));
+    net.inject(HOST, &dying);
+    assert_eq!(net.counter(ROOT, "drop_forward_ttl_exceeded"), 1);
+    assert_eq!(net.counter(ROOT, "icmp_time_exceeded_out"), 0);
+    assert_eq!(net.carried.len(), before, "no error about the error");
 }
 
 /// Every forwarding and NAT counter is moved by a test in this file.

@@ -208,16 +208,28 @@ mod tests {
     #[test]
     fn an_adjusted_checksum_is_the_one_computed_again() {
         let mut bytes: [u8; 20] = core::array::from_fn(|i| (i as u8).wrapping_mul(91) ^ 0x3c);
-        for (at, new) in [(0, [0u8, 0]), (6, [0xff, 0xff]), (12, [0x80, 0x01]), (18, [1, 2])] {
+        for (at, new) in [
+            (0, [0u8, 0]),
+            (6, [0xff, 0xff]),
+            (12, [0x80, 0x01]),
+            (18, [1, 2]),
+        ] {
             let before = internet_checksum(&bytes);
             let old = [bytes[at], bytes[at + 1]];
             bytes[at..at + 2].copy_from_slice(&new);
-            assert_eq!(adjust(before, &old, &new), internet_checksum(&bytes), "at {at}");
+            assert_eq!(
+                adjust(before, &old, &new),
+                internet_checksum(&bytes),
+                "at {at}"
+            );
         }
         let before = internet_checksum(&bytes);
         let old: [u8; 4] = bytes[4..8].try_into().unwrap();
         bytes[4..8].copy_from_slice(&[10, 0, 3, 2]);
-        assert_eq!(adjust(before, &old, &[10, 0, 3, 2]), internet_checksum(&bytes));
+        assert_eq!(
+            adjust(before, &old, &[10, 0, 3, 2]),
+            internet_checksum(&bytes)
+        );
     }
 
     #[test]

@@ -273,6 +273,9 @@ mod tests {
         let e = rewrite(&mut bad, End::Src, (C, 5000));
         assert_eq!(e, Err(QuoteError::BadChecksum));
         assert_eq!(flow(&sent[..quoted - 1]), Err(QuoteError::Malformed));
-        assert_eq!(flow(&sent[..Ipv4Header::LEN - 1]), Err(QuoteError::Malformed));
+        assert_eq!(
+            flow(&sent[..Ipv4Header::LEN - 1]),
+            Err(QuoteError::Malformed)
+        );
     }
 }
