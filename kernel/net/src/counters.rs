@@ -278,6 +278,9 @@ named_enum! {
         /// (in by `eth0`) or to the outside (out by `eth0`).
         NatIcmpErrorsIn = "nat_icmp_errors_in",
         NatIcmpErrorsOut = "nat_icmp_errors_out",
+        /// Datagrams from a container to a published port of our address,
+        /// turned back onto the bridge (hairpin).
+        NatHairpin = "nat_hairpin",
         DhcpOut = "dhcp_out",
         /// DISCOVERs and REQUESTs sent again, unanswered.
         DhcpRetransmits = "dhcp_retransmits",

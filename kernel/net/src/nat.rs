@@ -14,6 +14,15 @@
 //!   port of our address makes a connection entry, whose replies leave
 //!   from the published port.
 //!
+//! - Hairpin: a container's datagram for a published port of our address
+//!   (a neighbour reaching a published service by the address the outside
+//!   uses) is translated as if it had left by `eth0` and come straight back
+//!   in: source NAT gives it our address and a public port, destination NAT
+//!   the published container's, and it goes back onto the bridge. The
+//!   server sees the connection come from our address, as from any client
+//!   outside, and its replies return the same way (RFC 4787 section 6,
+//!   RFC 5508 section 6; Linux's hairpin NAT, Docker's userland proxy).
+//!
 //! Ports of [`NAT_PORTS`] on our address belong to the translator: a
 //! datagram to one with no entry is dropped (`drop_nat_no_mapping`), not
 //! delivered. The stack's own sockets take ephemeral ports above it.
@@ -384,6 +393,44 @@ impl Stack {
         };
         let inside = c.inside;
         rewrite(m.data_mut(), End::Src, inside).is_ok()
+    }
+
+    /// Does the datagram in `packet` (from its IPv4 header), from a
+    /// container on `br0` for our address, turn back onto the bridge: is it
+    /// for a published port of `eth0`'s address, or a published
+    /// container's reply to a flow that came so?
+    pub(crate) fn is_hairpin(&self, env: &mut dyn NetEnv, packet: &[u8]) -> bool {
+        if is_fragment(packet) {
+            return false;
+        }
+        let (Some((proto, sport, dport)), Ok((h, _))) =
+            (ports(packet), Ipv4Header::ref_from_prefix(packet))
+        else {
+            return false;
+        };
+        let (src, dst) = (h.src(), h.dst());
+        let now = env.now_ms();
+        dst == self.iface.addr
+            && (self.nat.is_published(proto, dport)
+                || self.nat.live(now).any(|c| {
+                    c.proto == proto && c.inside == (src, sport) && c.remote == (dst, dport)
+                }))
+    }
+
+    /// Translates the hairpin datagram in `m` (from its IPv4 header; see
+    /// [`Stack::is_hairpin`]) out and back in: its source becomes our
+    /// address and a public port, its destination a container's.
+    pub(crate) fn nat_hairpin(
+        &mut self,
+        env: &mut dyn NetEnv,
+        m: &mut Mbuf,
+    ) -> Result<(), DropReason> {
+        self.nat_outbound(env, m)?;
+        if !self.nat_inbound(env, m)? {
+            return Err(DropReason::NatNoMapping);
+        }
+        self.counters.bump(Stat::NatHairpin);
+        Ok(())
     }
 
     /// A datagram in `m` (from its IPv4 header) came by `eth0` for our

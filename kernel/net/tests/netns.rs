@@ -920,6 +920,99 @@ fn no_error_is_sent_about_a_translated_error() {
     assert_eq!(net.carried.len(), before, "no error about the error");
 }
 
+// ---- hairpin: a container reaching a published port by our address ----
+
+#[test]
+fn a_container_reaches_a_published_udp_port_by_the_roots_address() {
+    let mut net = Net::new();
+    net.nodes[ROOT]
+        .s
+        .nat_publish(NatProto::Udp, 8081, (C1_IP, 80))
+        .unwrap();
+    let server = net.udp(C1, 80);
+    let client = net.udp(C2, 6000);
+    net.send(C2, client, (ROOT_IP, 8081), b"hello by the outside address");
+    let (data, from) = net.recv(C1, server);
+    assert_eq!(data, b"hello by the outside address");
+    assert_eq!(
+        from.0, ROOT_IP,
+        "the server sees our address, as from outside"
+    );
+    assert!(
+        NAT_PORTS.contains(&from.1),
+        "a translator's port: {}",
+        from.1
+    );
+    net.send(C1, server, from, b"and back");
+    let (data, from) = net.recv(C2, client);
+    assert_eq!(
+        (data.as_slice(), from),
+        (&b"and back"[..], (ROOT_IP, 8081)),
+        "the reply comes from the address and port the client used"
+    );
+    assert_eq!(net.counter(ROOT, "nat_hairpin"), 2);
+    assert!(net.packets(Seg::Lan).is_empty(), "nothing left by eth0");
+    // A container reaches its own published port the same way.
+    let own = net.udp(C1, 6001);
+    net.send(C1, own, (ROOT_IP, 8081), b"to myself");
+    assert_eq!(net.recv(C1, server).0, b"to myself");
+    assert_eq!(net.counter(ROOT, "nat_hairpin"), 3);
+    net.no_leaks();
+}
+
+#[test]
+fn a_container_opens_a_tcp_connection_to_a_published_port_by_the_roots_address() {
+    let mut net = Net::new();
+    net.nodes[ROOT]
+        .s
+        .nat_publish(NatProto::Tcp, 8081, (C1_IP, 80))
+        .unwrap();
+    let c = &mut net.nodes[C1].s;
+    let l = c.socket(SocketKind::Tcp).unwrap();
+    c.bind(l, &SockAddrIn::new([0; 4], 80)).unwrap();
+    c.tcp_listen(l, 4).unwrap();
+    let node = &mut net.nodes[C2];
+    let t = node.s.socket(SocketKind::Tcp).unwrap();
+    node.s
+        .tcp_connect(&mut node.env, t, &SockAddrIn::new(ROOT_IP, 8081))
+        .unwrap();
+    net.run();
+    assert!(net.nodes[C2].s.tcp_connected(t).unwrap());
+    let (a, from) = net.nodes[C1].s.tcp_accept(l).unwrap();
+    assert_eq!(from.addr_be, ROOT_IP);
+    tcp_send(&mut net, C1, a, b"c1's page, by 10.0.2.15:8081");
+    assert_eq!(tcp_recv(&mut net, C2, t), b"c1's page, by 10.0.2.15:8081");
+    assert!(net.counter(ROOT, "nat_hairpin") >= 4);
+    assert!(net.packets(Seg::Lan).is_empty());
+}
+
+#[test]
+fn only_published_ports_turn_back_onto_the_bridge() {
+    let mut net = Net::new();
+    net.nodes[ROOT]
+        .s
+        .nat_publish(NatProto::Udp, 8081, (C1_IP, 80))
+        .unwrap();
+    // The root's own port by its outside address: received, answered.
+    let r = net.udp(ROOT, 7);
+    let c = net.udp(C2, 6000);
+    net.send(C2, c, (ROOT_IP, 7), b"for the root");
+    assert_eq!(net.recv(ROOT, r).0, b"for the root");
+    let p = ping(&mut net, C2, ROOT_IP, 3);
+    assert_eq!(echo_reply_seq(&mut net, C2, p), 3);
+    // The bridge address is not the published one.
+    net.send(C2, c, (BR_IP, 8081), b"not here");
+    assert_eq!(net.counter(ROOT, "nat_hairpin"), 0);
+    // A hairpin datagram whose TTL runs out draws time exceeded, untranslated.
+    let u = common::udp(C2_IP, ROOT_IP, 6000, 8081, b"x");
+    net.inject(
+        C2,
+        &ipv4_with(C2_IP, ROOT_IP, IpProtocol::UDP, &u, |h| h.set_ttl(1)),
+    );
+    assert_eq!(net.counter(ROOT, "nat_hairpin"), 0);
+    assert_eq!(net.counter(ROOT, "icmp_time_exceeded_out"), 1);
+}
+
 /// Every forwarding and NAT counter is moved by a test in this file.
 #[test]
 fn every_forwarding_and_nat_counter_has_a_test_that_moves_it() {
