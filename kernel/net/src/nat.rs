@@ -399,22 +399,34 @@ impl Stack {
     /// container on `br0` for our address, turn back onto the bridge: is it
     /// for a published port of `eth0`'s address, or a published
     /// container's reply to a flow that came so?
+    ///
+    /// An ICMP error there is about a hairpin flow when the datagram it
+    /// quotes came to the container so (the error goes back the way
+    /// that datagram came, as a reply would).
     pub(crate) fn is_hairpin(&self, env: &mut dyn NetEnv, packet: &[u8]) -> bool {
         if is_fragment(packet) {
             return false;
         }
-        let (Some((proto, sport, dport)), Ok((h, _))) =
-            (ports(packet), Ipv4Header::ref_from_prefix(packet))
-        else {
+        let Ok((h, _)) = Ipv4Header::ref_from_prefix(packet) else {
             return false;
         };
-        let (src, dst) = (h.src(), h.dst());
+        let flow = match crate::nat_icmp::error_quote(packet) {
+            // As a reply to the quoted datagram would go, never a new flow.
+            Some(at) => crate::nat_icmp::reply_to_quote(&packet[at..]).map(|f| (f, false)),
+            None => ports(packet)
+                .map(|(proto, sport, dport)| ((proto, (h.src(), sport), (h.dst(), dport)), true)),
+        };
+        let Some(((proto, src, dst), may_start)) = flow else {
+            return false;
+        };
         let now = env.now_ms();
-        dst == self.iface.addr
-            && (self.nat.is_published(proto, dport)
-                || self.nat.live(now).any(|c| {
-                    c.proto == proto && c.inside == (src, sport) && c.remote == (dst, dport)
-                }))
+        h.dst() == self.iface.addr
+            && dst.0 == self.iface.addr
+            && ((may_start && self.nat.is_published(proto, dst.1))
+                || self
+                    .nat
+                    .live(now)
+                    .any(|c| c.proto == proto && c.inside == src && c.remote == dst))
     }
 
     /// Translates the hairpin datagram in `m` (from its IPv4 header; see

@@ -38,6 +38,7 @@ use crate::counters::{DropReason, Stat};
 use crate::mbuf::Mbuf;
 use crate::nat::{NatProto, NAT_PORTS};
 use crate::{Ipv4Addr, NetEnv, Stack};
+use wire::quote::Endpoint;
 
 /// Where the quote of the ICMP error in `packet` (from its IPv4 header,
 /// cut to its total length) starts; `None` when it is no ICMP error, or
@@ -67,6 +68,13 @@ fn nat_proto(f: &QuotedFlow) -> Option<NatProto> {
         Ipv4Next::Icmpv4 => Some(NatProto::Icmp),
         Ipv4Next::Unknown(_) => None,
     }
+}
+
+/// The flow of a reply to the datagram `quote` holds: protocol, then its
+/// source and destination (the quote's destination and source).
+pub(crate) fn reply_to_quote(quote: &[u8]) -> Option<(NatProto, Endpoint, Endpoint)> {
+    let f = quote::flow(quote).ok()?;
+    Some((nat_proto(&f)?, f.dst, f.src))
 }
 
 fn quote_drop(e: QuoteError) -> DropReason {

@@ -987,6 +987,38 @@ fn a_container_opens_a_tcp_connection_to_a_published_port_by_the_roots_address()
 }
 
 #[test]
+fn a_port_unreachable_from_a_published_container_finds_its_way_back_by_the_hairpin() {
+    let mut net = Net::new();
+    net.nodes[ROOT]
+        .s
+        .nat_publish(NatProto::Udp, 8081, (C1_IP, 80))
+        .unwrap();
+    // Nobody listens on C1's port 80.
+    let c = net.udp(C2, 6000);
+    net.nodes[C2]
+        .s
+        .connect(c, &SockAddrIn::new(ROOT_IP, 8081))
+        .unwrap();
+    net.send(C2, c, (ROOT_IP, 8081), b"anyone there?");
+    assert_eq!(net.counter(C1, "icmp_unreach_out"), 1);
+    assert_eq!(net.counter(ROOT, "nat_hairpin"), 2);
+    assert_eq!(
+        net.nodes[C2].s.recvfrom(c).unwrap_err(),
+        Errno::ECONNREFUSED
+    );
+    let sent = net
+        .packets(Seg::Bridge)
+        .into_iter()
+        .find(|p| Ipv4Header::ref_from_prefix(p).unwrap().0.src() == C2_IP)
+        .unwrap();
+    let error = last(&net, Seg::Bridge, IpProtocol::ICMP);
+    let (h, _) = Ipv4Header::ref_from_prefix(&error).unwrap();
+    assert_eq!((h.src(), h.dst()), (ROOT_IP, C2_IP));
+    assert_eq!(quoted(&error), hop_less(quote_of(&sent)));
+    net.no_leaks();
+}
+
+#[test]
 fn only_published_ports_turn_back_onto_the_bridge() {
     let mut net = Net::new();
     net.nodes[ROOT]
