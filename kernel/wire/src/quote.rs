@@ -181,9 +181,10 @@ pub fn rewrite(quote: &mut [u8], end: End, to: Endpoint) -> Result<(), QuoteErro
         }
         Ipv4Next::Icmpv4 => {
             let (_, request) = echo(data).ok_or(QuoteError::Unsupported)?;
-            if request != (end == End::Src) {
-                // The identifier is at the other end: only the address changes.
-            } else {
+            // The identifier is the source's in a request, the
+            // destination's in a reply; at the other end only the address
+            // changes, which an echo's checksum does not cover.
+            if request == (end == End::Src) {
                 let (h, rest) =
                     Icmpv4Header::mut_from_prefix(data).map_err(|_| QuoteError::Malformed)?;
                 let (e, _) =
