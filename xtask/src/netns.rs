@@ -10,11 +10,18 @@
 //! container's own file. Publishing a port twice, or a malformed `-p`, is
 //! refused. tshark then judges the capture, checksums after translation
 //! included (`test.rs`).
+//!
+//! Through the translator the other way too ([`errors_and_hairpin`]): a
+//! container's datagram to a closed port of the host draws QEMU's port
+//! unreachable, which the root gives back to the container, so its `nc -u`
+//! says so; and each container fetches the other's page by the guest's
+//! address and published port, 10.0.2.15:8081 and :8082 (hairpin).
 use anyhow::{ensure, Context, Result};
 use std::process::Command;
 use std::time::Duration;
 
 use crate::console::Console;
+use crate::guestnet;
 
 const SHORT: Duration = Duration::from_secs(30);
 
@@ -48,6 +55,8 @@ pub fn test(con: &mut Console, echo_port: u16, http_ports: [u16; 2]) -> Result<(
         "container to the host's echo server:\n{out}"
     );
     eprintln!("  ok: a container pings 10.0.2.2 and hears the host's echo server, through NAT");
+    let before = guestnet::netstat(con)?;
+    port_unreachable_through_nat(con)?;
 
     let mut pids = Vec::new();
     for (dir, port) in [("nc1", PUBLISHED[0]), ("nc2", PUBLISHED[1])] {
@@ -83,9 +92,48 @@ pub fn test(con: &mut Console, echo_port: u16, http_ports: [u16; 2]) -> Result<(
         );
         eprintln!("  ok: curl {url} -> {}", body.trim());
     }
+    hairpin(con)?;
+    let moved = guestnet::deltas(&before, &guestnet::netstat(con)?);
+    for counter in ["nat_icmp_errors_in", "nat_hairpin"] {
+        ensure!(
+            moved.get(counter).is_some_and(|&d| d > 0),
+            "{counter} did not move: {moved:?}"
+        );
+    }
     for pid in pids {
         con.run(&format!("kill {pid}"), SHORT)?;
     }
     con.run("rm nc1/who nc2/who", SHORT)?;
+    Ok(())
+}
+
+/// A container's datagram to a host port nobody listens on: QEMU's user
+/// network answers with a port unreachable quoting the translated
+/// datagram, the root gives it back to the container (RFC 5508), and the
+/// container's connected socket reports ECONNREFUSED.
+fn port_unreachable_through_nat(con: &mut Console) -> Result<()> {
+    let (closed, _) = guestnet::two_free_udp_ports()?;
+    let line = format!("echo anyone | spawn nc1 nc -u -w 1000 10.0.2.2 {closed}");
+    let out = con.run(&line, SHORT)?;
+    ensure!(
+        out.contains("port unreachable"),
+        "a container's datagram to a closed host port:\n{out}"
+    );
+    eprintln!("  ok: a container hears the port unreachable for its datagram, through NAT");
+    Ok(())
+}
+
+/// Each container fetches the other's page by the guest's own address
+/// and the other's published port, as a client outside would.
+fn hairpin(con: &mut Console) -> Result<()> {
+    for (dir, port, who) in [("nc1", PUBLISHED[1], "two"), ("nc2", PUBLISHED[0], "one")] {
+        let line = format!("spawn {dir} curl http://10.0.2.15:{port}/who");
+        let out = con.run(&line, SHORT)?;
+        ensure!(
+            out.contains(&format!("container {who}")),
+            "hairpin from {dir} to 10.0.2.15:{port}:\n{out}"
+        );
+        eprintln!("  ok: {dir} fetches container {who}'s page by 10.0.2.15:{port} (hairpin)");
+    }
     Ok(())
 }
