@@ -13,7 +13,6 @@
 //!   (container address, port)`; the first datagram from a remote to that
 //!   port of our address makes a connection entry, whose replies leave
 //!   from the published port.
-//!
 //! - Hairpin: a container's datagram for a published port of our address
 //!   (a neighbour reaching a published service by the address the outside
 //!   uses) is translated as if it had left by `eth0` and come straight back

@@ -904,6 +904,31 @@ fn a_containers_port_unreachable_leaves_from_the_published_port() {
 }
 
 #[test]
+fn an_error_about_a_published_containers_reply_reaches_it() {
+    let mut net = Net::new();
+    net.nodes[ROOT]
+        .s
+        .nat_publish(NatProto::Udp, 8081, (C1_IP, 80))
+        .unwrap();
+    let s1 = net.udp(C1, 80);
+    let h = net.udp(HOST, 4000);
+    net.send(HOST, h, (ROOT_IP, 8081), b"hello");
+    let (_, client) = net.recv(C1, s1);
+    // The client is gone: the container's reply draws a port unreachable,
+    // which quotes the published port and comes back to the container.
+    net.nodes[HOST].s.close(h).unwrap();
+    net.send(C1, s1, client, b"too late");
+    assert_eq!(net.counter(HOST, "icmp_unreach_out"), 1);
+    assert_eq!(net.counter(ROOT, "nat_icmp_errors_in"), 1);
+    assert_eq!(net.counter(C1, "icmp_unreach_in"), 1);
+    let error = last(&net, Seg::Bridge, IpProtocol::ICMP);
+    let q = quoted(&error);
+    let (inner, _) = Ipv4Header::ref_from_prefix(&q).unwrap();
+    assert_eq!((inner.src(), inner.dst()), (C1_IP, HOST_IP));
+    net.no_leaks();
+}
+
+#[test]
 fn no_error_is_sent_about_a_translated_error() {
     let mut net = Net::new();
     ping(&mut net, ROOT, HOST_IP, 1);
