@@ -6,7 +6,7 @@
 //!   connection table remembers `(protocol, inside, remote) ↔ public port`,
 //!   so replies to that port from that remote get the container's address
 //!   and port back. UDP, TCP and ICMP echo are translated, and the ICMP
-//!   errors about those flows both ways ([`crate::nat_icmp`]); other
+//!   errors about those flows both ways (`nat_icmp.rs`); other
 //!   protocols, other ICMP messages and fragments (whose ports only the
 //!   first one carries) are not, and are counted.
 //! - Destination NAT: the kernel publishes `(protocol, host port) →
