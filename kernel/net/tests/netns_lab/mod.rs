@@ -211,11 +211,11 @@ impl Net {
     }
 
     pub fn no_leaks(&mut self) {
-        for n in self.nodes.iter_mut() {
+        for (i, n) in self.nodes.iter_mut().enumerate() {
             n.env.sent.clear();
             n.env.bridged.clear();
             let p = n.s.pool();
-            assert_eq!(p.free(), p.total(), "mbufs leaked");
+            assert_eq!(p.free(), p.total(), "mbufs leaked in node {i}");
         }
     }
 }
