@@ -96,7 +96,8 @@ pub fn lib(modules: &[Module]) -> String {
 //! `<Format>Repr` and [`Emit`]. `checksum` (RFC 1071), `emit` (the builder trait),
 //! `format` (the `header!`, `builder!` and `errors!` shapes every format shares),
 //! `keys` (the `key!` and `flags!` shapes every named value shares), `names`
-//! (the walk of compressed domain names) and `parse` (its result types) are
+//! (the walk of compressed domain names), `parse` (its result types) and
+//! `quote` (the datagram an ICMP error quotes, rewritten by a translator) are
 //! hand-written; the rest is generated.
 
 #![no_std]
@@ -112,6 +113,7 @@ mod format;
 mod keys;
 pub mod names;
 pub mod parse;
+pub mod quote;
 pub mod regs;
 "#;
     for m in modules {

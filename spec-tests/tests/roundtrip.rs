@@ -128,6 +128,11 @@ proptest! {
     }
 
     #[test]
+    fn icmpv4_icmpv4_parameter_problem(bytes in vec(any::<u8>(), wire::icmpv4::Icmpv4ParameterProblem::LEN)) {
+        roundtrip::<deku::icmpv4::Icmpv4ParameterProblem>(&bytes)?;
+    }
+
+    #[test]
     fn ipv4_ipv4_header(bytes in vec(any::<u8>(), wire::ipv4::Ipv4Header::LEN)) {
         roundtrip::<deku::ipv4::Ipv4Header>(&bytes)?;
     }

@@ -14,6 +14,12 @@
 //! (`netstat`). tshark then judges both captures, checksums after
 //! translation included, and what each shows of this traffic
 //! (`bridge_capture.rs`).
+//!
+//! Through the translator the other way too ([`port_unreachable_through_nat`], [`hairpin`]): a
+//! container's datagram to a closed port of the host draws QEMU's port
+//! unreachable, which the root gives back to the container, so its `nc -u`
+//! says so; and each container fetches the other's page by the guest's
+//! address and published port, 10.0.2.15:8081 and :8082 (hairpin).
 use anyhow::{ensure, Context, Result};
 use std::process::Command;
 use std::time::Duration;
@@ -77,6 +83,8 @@ pub fn test(con: &mut Console, echo_port: u16, http_ports: [u16; 2]) -> Result<u
         "container to the host's echo server:\n{out}"
     );
     eprintln!("  ok: a container pings 10.0.2.2 and hears the host's echo server, through NAT");
+    let before = guestnet::netstat(con)?;
+    port_unreachable_through_nat(con)?;
 
     let mut pids = Vec::new();
     let mut servers = Vec::new();
@@ -108,6 +116,14 @@ pub fn test(con: &mut Console, echo_port: u16, http_ports: [u16; 2]) -> Result<u
             String::from_utf8_lossy(&run.stderr).trim()
         );
         eprintln!("  ok: curl {url} -> {}", body.trim());
+    }
+    hairpin(con)?;
+    let moved = guestnet::deltas(&before, &guestnet::netstat(con)?);
+    for counter in ["nat_icmp_errors_in", "nat_hairpin"] {
+        ensure!(
+            moved.get(counter).is_some_and(|&d| d > 0),
+            "{counter} did not move: {moved:?}"
+        );
     }
 
     // Container to container, by address, over the bridge alone.
@@ -161,4 +177,35 @@ fn mirrored(con: &mut Console) -> Result<u64> {
     );
     eprintln!("  ok: the mirror copied all {frames} frames the bridge's ports sent");
     Ok(frames)
+}
+
+/// A container's datagram to a host port nobody listens on: QEMU's user
+/// network answers with a port unreachable quoting the translated
+/// datagram, the root gives it back to the container (RFC 5508), and the
+/// container's connected socket reports ECONNREFUSED.
+fn port_unreachable_through_nat(con: &mut Console) -> Result<()> {
+    let (closed, _) = guestnet::two_free_udp_ports()?;
+    let line = format!("echo anyone | spawn nc1 nc -u -w 1000 10.0.2.2 {closed}");
+    let out = con.run(&line, SHORT)?;
+    ensure!(
+        out.contains("port unreachable"),
+        "a container's datagram to a closed host port:\n{out}"
+    );
+    eprintln!("  ok: a container hears the port unreachable for its datagram, through NAT");
+    Ok(())
+}
+
+/// Each container fetches the other's page by the guest's own address
+/// and the other's published port, as a client outside would.
+fn hairpin(con: &mut Console) -> Result<()> {
+    for (dir, port, who) in [("nc1", PUBLISHED[1], "two"), ("nc2", PUBLISHED[0], "one")] {
+        let line = format!("spawn {dir} curl http://10.0.2.15:{port}/who");
+        let out = con.run(&line, SHORT)?;
+        ensure!(
+            out.contains(&format!("container {who}")),
+            "hairpin from {dir} to 10.0.2.15:{port}:\n{out}"
+        );
+        eprintln!("  ok: {dir} fetches container {who}'s page by 10.0.2.15:{port} (hairpin)");
+    }
+    Ok(())
 }

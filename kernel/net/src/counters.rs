@@ -161,6 +161,12 @@ named_enum! {
         NatUnsupported = "drop_nat_unsupported",
         /// A container's fragment: only the first carries the ports.
         NatPartial = "drop_nat_partial",
+        /// An ICMP error about a translated flow whose quoted datagram
+        /// is malformed or fails its header checksum (RFC 5508 REQ-3).
+        NatIcmpBadQuote = "drop_nat_icmp_bad_quote",
+        /// An ICMP error quoting a translator's port (or a container's
+        /// flow) that no live flow holds.
+        NatIcmpNoMapping = "drop_nat_icmp_no_mapping",
         // DHCP client (the message's own rules are the spec's).
         /// A BOOTREQUEST to our client port.
         DhcpNotReply = "drop_dhcp_not_reply",
@@ -268,6 +274,13 @@ named_enum! {
         NatOut = "nat_out",
         NatIn = "nat_in",
         NatExpired = "nat_expired",
+        /// ICMP errors about translated flows, given back to the container
+        /// (in by `eth0`) or to the outside (out by `eth0`).
+        NatIcmpErrorsIn = "nat_icmp_errors_in",
+        NatIcmpErrorsOut = "nat_icmp_errors_out",
+        /// Datagrams from a container to a published port of our address,
+        /// turned back onto the bridge (hairpin).
+        NatHairpin = "nat_hairpin",
         DhcpOut = "dhcp_out",
         /// DISCOVERs and REQUESTs sent again, unanswered.
         DhcpRetransmits = "dhcp_retransmits",

@@ -13,7 +13,9 @@
 //! - leaving by `eth0` from `br0`, a container's datagram gets our
 //!   address (source NAT, [`crate::nat`]); arriving by `eth0` for our
 //!   address, one that belongs to a translated flow or a published port
-//!   is given its container's address first;
+//!   is given its container's address first; from `br0` for a published
+//!   port of `eth0`'s address, it is translated both ways and turned back
+//!   onto the bridge (hairpin, [`crate::nat`]);
 //! - the TTL is decremented (the header written again by its generated
 //!   builder, options kept, checksum filled), and ARP sends it on; a next hop that never
 //!   answers draws a host unreachable ([`Stack::forward_unreachable`]).
@@ -37,7 +39,7 @@ use crate::counters::{DropReason, Stat};
 use crate::ipv4::{is_group, is_loopback, IpMeta};
 use crate::mbuf::Mbuf;
 use crate::route::{IfId, NextHop};
-use crate::{NetEnv, Stack};
+use crate::{Ipv4Addr, NetEnv, Stack};
 
 impl Stack {
     /// Turns forwarding on or off (off by default: a container's stack,
@@ -71,6 +73,10 @@ impl Stack {
         }
         m.trim(total);
         if ours {
+            if self.rx_if == IfId::Br0 && self.is_hairpin(env, m.data()) {
+                self.hairpin(env, m)?;
+                return Ok(None);
+            }
             // A reply to a translated flow, or a published port.
             if self.rx_if != IfId::Eth0 || !self.nat_inbound(env, &mut m)? {
                 return Ok(Some(m));
@@ -82,7 +88,7 @@ impl Stack {
 
     /// Sends the checked datagram in `m` (window at its IPv4 header, cut to
     /// its total length) on towards its destination.
-    fn forward(&mut self, env: &mut dyn NetEnv, mut m: Mbuf) -> Result<(), DropReason> {
+    fn forward(&mut self, env: &mut dyn NetEnv, m: Mbuf) -> Result<(), DropReason> {
         let (h, _) = Ipv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::Ipv4TooShort)?;
         let (src, dst, ttl) = (h.src(), h.dst(), h.ttl());
         // Between the interfaces only: back out the way it came in is
@@ -103,25 +109,58 @@ impl Stack {
         if is_group(src) || self.rx_iface().is_broadcast(src) || self.is_local_addr(src) {
             return Err(DropReason::Ipv4BadSource);
         }
-        if ttl <= 1 {
-            let header = Icmpv4HeaderRepr {
-                msg_type: Icmpv4Type::TIME_EXCEEDED,
-                code: Icmpv4TimeExceededCode::TTL_EXCEEDED.0,
-            };
-            if self.forward_error(env, m, header, Icmpv4TimeExceededRepr::default()) {
-                self.counters.bump(Stat::IcmpTimeExceededOut);
-            }
-            return Err(DropReason::ForwardTtlExceeded);
-        }
+        let mut m = self.hop_left(env, m, ttl)?;
         if self.rx_if == IfId::Br0 && out == IfId::Eth0 {
             self.nat_outbound(env, &mut m)?;
         }
-        // One hop less: the header written again by its builder, options
-        // kept, its checksum filled.
+        self.send_on(env, m, out, hop)
+    }
+
+    /// A container's datagram for a published port of our address
+    /// (window at its IPv4 header, cut to its total length), translated
+    /// both ways and sent back onto the bridge.
+    fn hairpin(&mut self, env: &mut dyn NetEnv, m: Mbuf) -> Result<(), DropReason> {
+        let ttl = Ipv4Header::ref_from_prefix(m.data())
+            .map_err(|_| DropReason::Ipv4TooShort)?
+            .0
+            .ttl();
+        let mut m = self.hop_left(env, m, ttl)?;
+        self.nat_hairpin(env, &mut m)?;
+        let (h, _) = Ipv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::Ipv4TooShort)?;
+        let dst = h.dst();
+        self.send_on(env, m, IfId::Br0, dst)
+    }
+
+    /// `m` back, unless its TTL (`ttl`) runs out here: then its sender
+    /// gets a time exceeded in transit.
+    fn hop_left(&mut self, env: &mut dyn NetEnv, m: Mbuf, ttl: u8) -> Result<Mbuf, DropReason> {
+        if ttl > 1 {
+            return Ok(m);
+        }
+        let header = Icmpv4HeaderRepr {
+            msg_type: Icmpv4Type::TIME_EXCEEDED,
+            code: Icmpv4TimeExceededCode::TTL_EXCEEDED.0,
+        };
+        if self.forward_error(env, m, header, Icmpv4TimeExceededRepr::default()) {
+            self.counters.bump(Stat::IcmpTimeExceededOut);
+        }
+        Err(DropReason::ForwardTtlExceeded)
+    }
+
+    /// Sends the datagram in `m` (from its IPv4 header) on by `out` to
+    /// `hop`, one hop less: the header written again by its builder,
+    /// options kept, its checksum filled.
+    fn send_on(
+        &mut self,
+        env: &mut dyn NetEnv,
+        mut m: Mbuf,
+        out: IfId,
+        hop: Ipv4Addr,
+    ) -> Result<(), DropReason> {
         let (h, _) = Ipv4Header::ref_from_prefix(m.data()).map_err(|_| DropReason::Ipv4TooShort)?;
         let (header, options_len) = (h.repr(), h.ihl_bytes() - Ipv4Header::LEN);
         let hop_less = Ipv4HeaderRepr {
-            ttl: ttl - 1,
+            ttl: header.ttl - 1,
             ..header
         };
         hop_less

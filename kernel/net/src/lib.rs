@@ -63,6 +63,7 @@ mod loopback;
 pub mod mbuf;
 pub mod mirror;
 pub mod nat;
+mod nat_icmp;
 pub mod pool;
 pub mod reassembly;
 pub mod route;

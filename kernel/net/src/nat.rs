@@ -5,13 +5,22 @@
 //!   and a port (for ICMP echo, an identifier) of [`NAT_PORTS`]; the
 //!   connection table remembers `(protocol, inside, remote) ↔ public port`,
 //!   so replies to that port from that remote get the container's address
-//!   and port back. UDP, TCP and ICMP echo are translated; other protocols,
-//!   other ICMP messages and fragments (whose ports only the first one
-//!   carries) are not, and are counted.
+//!   and port back. UDP, TCP and ICMP echo are translated, and the ICMP
+//!   errors about those flows both ways (`nat_icmp.rs`); other
+//!   protocols, other ICMP messages and fragments (whose ports only the
+//!   first one carries) are not, and are counted.
 //! - Destination NAT: the kernel publishes `(protocol, host port) →
 //!   (container address, port)`; the first datagram from a remote to that
 //!   port of our address makes a connection entry, whose replies leave
 //!   from the published port.
+//! - Hairpin: a container's datagram for a published port of our address
+//!   (a neighbour reaching a published service by the address the outside
+//!   uses) is translated as if it had left by `eth0` and come straight back
+//!   in: source NAT gives it our address and a public port, destination NAT
+//!   the published container's, and it goes back onto the bridge. The
+//!   server sees the connection come from our address, as from any client
+//!   outside, and its replies return the same way (RFC 4787 section 6,
+//!   RFC 5508 section 6; Linux's hairpin NAT, Docker's userland proxy).
 //!
 //! Ports of [`NAT_PORTS`] on our address belong to the translator: a
 //! datagram to one with no entry is dropped (`drop_nat_no_mapping`), not
@@ -63,12 +72,14 @@ pub enum NatProto {
 
 type Endpoint = (Ipv4Addr, u16);
 
+/// A translated flow: `inside` talks with `remote`, which sees it as
+/// `public` of our address.
 #[derive(Clone, Copy, Debug)]
-struct Conn {
-    proto: NatProto,
-    inside: Endpoint,
-    public: u16,
-    remote: Endpoint,
+pub(crate) struct Conn {
+    pub(crate) proto: NatProto,
+    pub(crate) inside: Endpoint,
+    pub(crate) public: u16,
+    pub(crate) remote: Endpoint,
     expires_ms: u64,
 }
 
@@ -94,7 +105,8 @@ impl Nat {
         }
     }
 
-    fn live(&self, now: u64) -> impl Iterator<Item = &Conn> {
+    /// The flows whose time is not up.
+    pub(crate) fn live(&self, now: u64) -> impl Iterator<Item = &Conn> {
         self.conns
             .iter()
             .flatten()
@@ -106,6 +118,11 @@ impl Nat {
             .iter()
             .flatten()
             .find(|p| p.proto == proto && p.port == port)
+    }
+
+    /// Is `port` of our address published for `proto`?
+    pub(crate) fn is_published(&self, proto: NatProto, port: u16) -> bool {
+        self.published(proto, port).is_some()
     }
 
     /// A public port no live flow of `proto` and no published port holds.
@@ -316,6 +333,9 @@ impl Stack {
         if is_fragment(m.data()) {
             return Err(DropReason::NatPartial);
         }
+        if let Some(at) = crate::nat_icmp::error_quote(m.data()) {
+            return self.nat_error_outbound(env, m, at);
+        }
         let (proto, sport, dport) = ports(m.data()).ok_or(DropReason::NatUnsupported)?;
         let (src, dst) = match Ipv4Header::ref_from_prefix(m.data()) {
             Ok((h, _)) => (h.src(), h.dst()),
@@ -374,6 +394,56 @@ impl Stack {
         rewrite(m.data_mut(), End::Src, inside).is_ok()
     }
 
+    /// Does the datagram in `packet` (from its IPv4 header), from a
+    /// container on `br0` for our address, turn back onto the bridge: is it
+    /// for a published port of `eth0`'s address, or a published
+    /// container's reply to a flow that came so?
+    ///
+    /// An ICMP error there is about a hairpin flow when the datagram it
+    /// quotes came to the container so (the error goes back the way
+    /// that datagram came, as a reply would).
+    pub(crate) fn is_hairpin(&self, env: &mut dyn NetEnv, packet: &[u8]) -> bool {
+        if is_fragment(packet) {
+            return false;
+        }
+        let Ok((h, _)) = Ipv4Header::ref_from_prefix(packet) else {
+            return false;
+        };
+        let flow = match crate::nat_icmp::error_quote(packet) {
+            // As a reply to the quoted datagram would go, never a new flow.
+            Some(at) => crate::nat_icmp::reply_to_quote(&packet[at..]).map(|f| (f, false)),
+            None => ports(packet)
+                .map(|(proto, sport, dport)| ((proto, (h.src(), sport), (h.dst(), dport)), true)),
+        };
+        let Some(((proto, src, dst), may_start)) = flow else {
+            return false;
+        };
+        let now = env.now_ms();
+        h.dst() == self.iface.addr
+            && dst.0 == self.iface.addr
+            && ((may_start && self.nat.is_published(proto, dst.1))
+                || self
+                    .nat
+                    .live(now)
+                    .any(|c| c.proto == proto && c.inside == src && c.remote == dst))
+    }
+
+    /// Translates the hairpin datagram in `m` (from its IPv4 header; see
+    /// [`Stack::is_hairpin`]) out and back in: its source becomes our
+    /// address and a public port, its destination a container's.
+    pub(crate) fn nat_hairpin(
+        &mut self,
+        env: &mut dyn NetEnv,
+        m: &mut Mbuf,
+    ) -> Result<(), DropReason> {
+        self.nat_outbound(env, m)?;
+        if !self.nat_inbound(env, m)? {
+            return Err(DropReason::NatNoMapping);
+        }
+        self.counters.bump(Stat::NatHairpin);
+        Ok(())
+    }
+
     /// A datagram in `m` (from its IPv4 header) came by `eth0` for our
     /// address: when it belongs to a translated flow or a published port,
     /// its destination becomes the container's and it is true (to be
@@ -385,6 +455,9 @@ impl Stack {
     ) -> Result<bool, DropReason> {
         if is_fragment(m.data()) {
             return Ok(false);
+        }
+        if let Some(at) = crate::nat_icmp::error_quote(m.data()) {
+            return self.nat_error_inbound(env, m, at);
         }
         let Some((proto, sport, dport)) = ports(m.data()) else {
             return Ok(false);

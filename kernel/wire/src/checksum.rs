@@ -146,6 +146,21 @@ impl Checksum {
     }
 }
 
+/// The checksum field of a message once the bytes `old` in it became
+/// `new` (as long, from an even offset), without the rest of the message:
+/// RFC 1624's `HC' = ~(~HC + ~m + m')`. A translator rewrites an address
+/// or a port so in a header whose message it does not hold whole.
+pub fn adjust(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
+    let mut sum = Checksum::new();
+    sum.add_u16(!checksum);
+    for word in old.chunks(2) {
+        let low = word.get(1).copied().unwrap_or(0);
+        sum.add_u16(!u16::from_be_bytes([word[0], low]));
+    }
+    sum.add(new);
+    sum.finish()
+}
+
 /// The Internet checksum of `bytes`.
 #[inline]
 pub fn internet_checksum(bytes: &[u8]) -> u16 {
@@ -188,6 +203,33 @@ mod tests {
             let c = Checksum { sum, pending: None };
             assert_eq!(c.finish(), by_loop(sum), "sum {sum:#x}");
         }
+    }
+
+    #[test]
+    fn an_adjusted_checksum_is_the_one_computed_again() {
+        let mut bytes: [u8; 20] = core::array::from_fn(|i| (i as u8).wrapping_mul(91) ^ 0x3c);
+        for (at, new) in [
+            (0, [0u8, 0]),
+            (6, [0xff, 0xff]),
+            (12, [0x80, 0x01]),
+            (18, [1, 2]),
+        ] {
+            let before = internet_checksum(&bytes);
+            let old = [bytes[at], bytes[at + 1]];
+            bytes[at..at + 2].copy_from_slice(&new);
+            assert_eq!(
+                adjust(before, &old, &new),
+                internet_checksum(&bytes),
+                "at {at}"
+            );
+        }
+        let before = internet_checksum(&bytes);
+        let old: [u8; 4] = bytes[4..8].try_into().unwrap();
+        bytes[4..8].copy_from_slice(&[10, 0, 3, 2]);
+        assert_eq!(
+            adjust(before, &old, &[10, 0, 3, 2]),
+            internet_checksum(&bytes)
+        );
     }
 
     #[test]

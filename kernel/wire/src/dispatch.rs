@@ -87,7 +87,10 @@ pub const ETHERNET_MAX_HEADERS: usize = crate::ethernet::EthernetHeader::LEN
                         crate::icmpv4::Icmpv4Echo::LEN,
                         max(
                             crate::icmpv4::Icmpv4DestUnreachable::LEN,
-                            crate::icmpv4::Icmpv4TimeExceeded::LEN,
+                            max(
+                                crate::icmpv4::Icmpv4TimeExceeded::LEN,
+                                crate::icmpv4::Icmpv4ParameterProblem::LEN,
+                            ),
                         ),
                     ),
                 max(crate::tcp::TcpHeader::MAX_LEN, crate::udp::UdpHeader::LEN),

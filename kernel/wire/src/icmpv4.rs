@@ -76,6 +76,24 @@
 //! | field | byte.bit | bits | meaning |
 //! |---|---|---|---|
 //! | `unused` | 0.0 | 32 | Unused; zero. |
+//!
+//! # [`Icmpv4ParameterProblem`] (4 bytes)
+//!
+//! The body of a parameter-problem message; the offending IP header and 8 bytes of its
+//! payload follow.
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |    pointer    |                    unused                     |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ```
+//!
+//! | field | byte.bit | bits | meaning |
+//! |---|---|---|---|
+//! | `pointer` | 0.0 | 8 | The octet of the offending datagram where the problem was found. |
+//! | `unused` | 1.0 | 24 | Unused; zero. |
 
 use zerocopy::network_endian::{U16, U32};
 use zerocopy::FromBytes;
@@ -97,6 +115,8 @@ crate::keys::key! {
     ECHO_REQUEST = 8;
     /// Time to live exceeded in transit.
     TIME_EXCEEDED = 11;
+    /// A header field the receiver could not process.
+    PARAMETER_PROBLEM = 12;
 }
 
 crate::keys::key! {
@@ -268,6 +288,30 @@ crate::format::builder! {
     pub struct Icmpv4TimeExceededRepr for Icmpv4TimeExceeded: Emit {
         /// Unused; zero.
         pub unused / set_unused: u32,
+    }
+}
+
+crate::format::header! {
+    /// The body of a parameter-problem message; the offending IP header and 8 bytes of its
+    /// payload follow.
+    pub struct Icmpv4ParameterProblem: 4 bytes {
+        /// The octet of the offending datagram where the problem was found.
+        pointer / set_pointer: u8,
+        /// Unused; zero.
+        unused / set_unused: [u8; 3],
+    }
+}
+
+crate::format::parse_fixed_size!(Icmpv4ParameterProblem, Icmpv4Error);
+
+crate::format::builder! {
+    /// The fields a sender chooses for [`Icmpv4ParameterProblem`]; [`crate::Emit`] writes the
+    /// header.
+    pub struct Icmpv4ParameterProblemRepr for Icmpv4ParameterProblem: Emit {
+        /// The octet of the offending datagram where the problem was found.
+        pub pointer / set_pointer: u8,
+        /// Unused; zero.
+        pub unused / set_unused: [u8; 3],
     }
 }
 

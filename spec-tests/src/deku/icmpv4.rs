@@ -36,3 +36,12 @@ crate::reference::reference! {
         unused / set_unused: u32,
     }
 }
+
+crate::reference::reference! {
+    /// Reference codec for [`wire::icmpv4::Icmpv4ParameterProblem`].
+    #[deku(endian = "big")]
+    pub struct Icmpv4ParameterProblem for wire::icmpv4::Icmpv4ParameterProblem {
+        pointer / set_pointer: u8,
+        unused / set_unused: [u8; 3],
+    }
+}
