@@ -12,6 +12,12 @@
 //!   NIC;
 //! - the host's connections to the published ports reach 10.0.2.15:8081
 //!   and 8082 on the NIC, and 10.0.3.N:80 on the bridge;
+//! - the port unreachable QEMU sends about a translated datagram reaches
+//!   the container on the bridge, its checksums (the quoted header's
+//!   included) right after translation;
+//! - a container's connection to 10.0.2.15's published port (hairpin)
+//!   leaves it on the bridge and comes back onto the bridge from
+//!   10.0.2.15, and never reaches the NIC;
 //! - the bridge's capture holds at least the frames the mirror copied.
 use anyhow::{ensure, Result};
 use std::path::Path;
@@ -77,6 +83,18 @@ fn on_bridge(echo_port: u16) -> Vec<Expect> {
             "the host's connections to the published ports, at 10.0.3.N:80",
             format!("ip.src == {HOST} && ip.dst == {BRIDGE} && tcp.dstport == 80"),
         ),
+        holds(
+            "a port unreachable about a translated datagram, given back to the container",
+            format!("ip.dst == {BRIDGE} && icmp.type == 3 && icmp.code == 3"),
+        ),
+        holds(
+            "a container's connection to a published port of 10.0.2.15 (hairpin)",
+            format!("ip.src == {BRIDGE} && ip.dst == {GUEST} && tcp.flags.syn == 1"),
+        ),
+        holds(
+            "the hairpinned connection turned back onto the bridge, from 10.0.2.15",
+            format!("ip.src == {GUEST} && ip.dst == {BRIDGE} && tcp.dstport == 80"),
+        ),
     ]
 }
 
@@ -102,6 +120,11 @@ fn on_nic(echo_port: u16) -> Vec<Expect> {
             "the host's connections to the published ports",
             format!("ip.dst == {GUEST} && (tcp.dstport == {a} || tcp.dstport == {b})"),
         ),
+        Expect {
+            what: "no hairpinned frame leaves by the NIC",
+            filter: format!("ip.src == {GUEST} && ip.dst == {GUEST}"),
+            present: false,
+        },
     ]
 }
 
