@@ -48,6 +48,7 @@ use crate::ns::ROOT_NS;
 use crate::proc::{self, myproc};
 use crate::riscv::r_time;
 use crate::syscall::{argaddr, argfd};
+use crate::txprof::{self, TxStage};
 use crate::vm;
 
 /// The largest payload a socket sends: an MTU minus the IPv4 header (UDP
@@ -132,6 +133,7 @@ pub fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
 
 /// Sends `len` bytes at user address `buf` from socket `s`.
 fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
+    let entered = r_time() as u64;
     let kind = s.stack().kind(s.id)?;
     let max = match kind {
         SocketKind::Udp => net::udp::MAX_PAYLOAD,
@@ -164,7 +166,11 @@ fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize
         }
     }
     let m = head.ok_or(Errno::EINVAL)?;
-    s.stack().sendto(&mut s.env(), s.id, m, to.as_ref())
+    txprof::record(TxStage::Copyin, entered);
+    let copied = r_time() as u64;
+    let sent = s.stack().sendto(&mut s.env(), s.id, m, to.as_ref());
+    txprof::record(TxStage::Stack, copied);
+    sent
 }
 
 /// Runs `attempt` on socket `s`'s stack until it stops answering EAGAIN,
@@ -413,9 +419,12 @@ pub fn sys_netstat() -> Result<usize, Errno> {
     let ns = proc::my_ns();
     let mut n = netglue::stack(ns).export_counters(&mut v);
     n += crate::rxprof::export(&mut v[n..]);
-    // The bridge is the host's: a container sees its own stack only.
+    n += crate::txprof::export(&mut v[n..]);
+    // The bridge and the NIC are the host's: a container sees its own
+    // stack only.
     if ns == ROOT_NS {
         n += crate::bridge::export(&mut v[n..]);
+        n += crate::virtio_net::export(&mut v[n..]);
     }
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)

@@ -22,11 +22,17 @@
 //!   `TxInflight`, back `InStack`), which is what `netstat`'s
 //!   `mbufs_rx_posted` and `mbufs_tx_inflight` count.
 //!
-//! Features: VERSION_1 and MAC (read from config space). Notifications go
-//! out only when the device asks for them.
+//! Features: VERSION_1, MAC (read from config space) and EVENT_IDX. Each
+//! notification is a VM exit into the hypervisor, so they go out only when
+//! the device asks for them: with event index, a transmit notifies only
+//! when the device has sent everything before it and stopped reading the
+//! ring (while it is still sending, it finds the new frame by itself), and
+//! the RX interrupt stays off while the handler drains the ring. `netstat`
+//! shows the notifications sent and saved (`virtio_net_*`, [`export`]).
 
+use abi::net::Counter;
 use net::{DropReason, Mbuf, MbufState, RxStamp};
-use wire::virtio_mmio::DeviceId;
+use wire::virtio_mmio::{DeviceId, Features};
 use wire::virtio_net::{
     VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, VirtioNetHdrRepr, RECEIVEQ, TRANSMITQ,
 };
@@ -50,7 +56,31 @@ struct Nic {
     rx_bufs: [Option<Mbuf>; QSIZE],
     /// The mbuf being sent by each TX descriptor.
     tx_bufs: [Option<Mbuf>; QSIZE],
+    /// VIRTIO_F_EVENT_IDX was negotiated.
+    event_idx: bool,
+    /// Counted notifications, in the order of [`STATS`].
+    stats: [u64; STATS.len()],
 }
+
+/// The driver's counters, as `netstat` names them.
+const STATS: [&str; 5] = [
+    // Notifications of the TX queue (each a VM exit), and submits that
+    // needed none.
+    "virtio_net_tx_notifies",
+    "virtio_net_tx_notifies_saved",
+    // The same for RX buffers reposted.
+    "virtio_net_rx_notifies",
+    "virtio_net_rx_notifies_saved",
+    // Times the interrupt handler ran.
+    "virtio_net_interrupts",
+];
+const TX_NOTIFIES: usize = 0;
+const RX_NOTIFIES: usize = 2;
+const INTERRUPTS: usize = 4;
+/// The name of the counter that is 1 when event index is in use.
+const EVENT_IDX_NAME: &str = "virtio_net_event_idx";
+/// How many counters [`export`] writes.
+pub const COUNTERS: usize = STATS.len() + 1;
 
 static NIC: Spinlock<Option<Nic>> = Spinlock::new("virtio_net", None);
 
@@ -70,6 +100,23 @@ impl Nic {
                 Ok(())
             }
             None => Err(m),
+        }
+    }
+
+    /// Notifies queue `q` if the device wants it for what was just
+    /// submitted; counts either way (`kind` is `TX_NOTIFIES` or
+    /// `RX_NOTIFIES`, the saved count follows it).
+    fn kick(&mut self, q: u32, kind: usize) {
+        let wanted = if q == TRANSMITQ {
+            self.tx.should_notify()
+        } else {
+            self.rx.should_notify()
+        };
+        if wanted {
+            self.dev.notify(q);
+            self.stats[kind] += 1;
+        } else {
+            self.stats[kind + 1] += 1;
         }
     }
 
@@ -94,15 +141,21 @@ pub fn init() {
         }
     };
     dev.begin_init();
-    let features = match dev.negotiate(|offered| offered & VirtioNetFeatures::MAC.0) {
+    let wanted = VirtioNetFeatures::MAC.0 | Features::EVENT_IDX.0;
+    let features = match dev.negotiate(|offered| offered & wanted) {
         Ok(f) => f,
         Err(e) => {
             crate::println!("virtio_net: feature negotiation failed ({:?})", e);
             return;
         }
     };
-    let rx = Virtqueue::new();
-    let tx = Virtqueue::new();
+    let event_idx = Features(features).contains(Features::EVENT_IDX);
+    let mut rx = Virtqueue::new();
+    let mut tx = Virtqueue::new();
+    if event_idx {
+        rx.use_event_idx();
+        tx.use_event_idx();
+    }
     if dev.setup_queue(RECEIVEQ, &rx).is_err() || dev.setup_queue(TRANSMITQ, &tx).is_err() {
         crate::println!("virtio_net: queue setup failed");
         return;
@@ -121,6 +174,8 @@ pub fn init() {
         tx,
         rx_bufs: [const { None }; QSIZE],
         tx_bufs: [const { None }; QSIZE],
+        event_idx,
+        stats: [0; STATS.len()],
     });
     let mut posted = 0;
     while let Some(m) = pool().alloc() {
@@ -152,6 +207,7 @@ pub fn init() {
 pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     // No offload negotiated: no flags, no segmentation (GSO_NONE), the
     // rest zero; the header's builder writes it.
+    let entered = crate::riscv::r_time() as u64;
     if m.push_emit(&VirtioNetHdrRepr::default(), ()).is_err() {
         return Err(m);
     }
@@ -169,9 +225,9 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     m.set_state(MbufState::TxInflight);
     nic.tx_bufs[head as usize] = Some(m);
     nic.tx.submit(head);
-    if nic.tx.should_notify() {
-        nic.dev.notify(TRANSMITQ);
-    }
+    nic.kick(TRANSMITQ, TX_NOTIFIES);
+    drop(g);
+    crate::txprof::record(crate::txprof::TxStage::Driver, entered);
     Ok(())
 }
 
@@ -182,20 +238,56 @@ pub fn tick() {
     }
 }
 
+/// Appends the driver's counters to `netstat`'s; returns how many.
+pub fn export(out: &mut [Counter]) -> usize {
+    let (event_idx, stats) = match NIC.lock().as_ref() {
+        Some(nic) => (nic.event_idx, nic.stats),
+        None => (false, [0; STATS.len()]),
+    };
+    let values = core::iter::once(u64::from(event_idx)).chain(stats);
+    let names = core::iter::once(EVENT_IDX_NAME).chain(STATS);
+    let mut n = 0;
+    for (slot, (name, value)) in out.iter_mut().zip(names.zip(values)) {
+        *slot = Counter::default();
+        slot.name[..name.len()].copy_from_slice(name.as_bytes());
+        slot.value = value;
+        n += 1;
+    }
+    n
+}
+
+// Every name fits in a counter's name field with its terminating zero.
+const _: () = {
+    assert!(EVENT_IDX_NAME.len() < abi::net::COUNTER_NAME_LEN);
+    let mut i = 0;
+    while i < STATS.len() {
+        assert!(STATS[i].len() < abi::net::COUNTER_NAME_LEN);
+        i += 1;
+    }
+};
+
 /// The interrupt handler (IRQ 2): reclaims sent frames, takes received
 /// ones, refills the RX ring, and runs the frames through the stack (which
-/// wakes the receiving processes).
+/// wakes the receiving processes). The device is asked not to interrupt
+/// while the ring is drained, and to interrupt again once it is empty.
 pub fn intr() {
     let entered = crate::riscv::r_time() as u64;
+    let mut first = true;
     loop {
         let mut batch: [Option<Mbuf>; RX_BATCH] = [const { None }; RX_BATCH];
         let mut drops: [Option<DropReason>; RX_BATCH] = [None; RX_BATCH];
         let (mut n, mut ndrops) = (0, 0);
+        let mut more = true;
         {
             let mut g = NIC.lock();
             let Some(nic) = g.as_mut() else { return };
+            if first {
+                nic.stats[INTERRUPTS] += 1;
+                first = false;
+            }
             nic.dev.ack_interrupt();
             nic.reclaim_tx();
+            nic.rx.suppress_interrupts(true);
             let mut reposted = false;
             while n + ndrops < RX_BATCH {
                 let Some(u) = nic.rx.pop_used() else { break };
@@ -235,11 +327,17 @@ pub fn intr() {
                 let _ = nic.post_rx(fresh);
                 reposted = true;
             }
-            if reposted && nic.rx.should_notify() {
-                nic.dev.notify(RECEIVEQ);
+            if reposted {
+                nic.kick(RECEIVEQ, RX_NOTIFIES);
+            }
+            if n + ndrops < RX_BATCH {
+                // Drained: interrupts back on, then one more look for a
+                // frame used before they were.
+                nic.rx.suppress_interrupts(false);
+                more = nic.rx.has_used();
             }
         }
-        if n + ndrops == 0 {
+        if n + ndrops == 0 && !more {
             return;
         }
         let mut net = root();
@@ -256,7 +354,7 @@ pub fn intr() {
         drop(net);
         // What the root stack sent on to the bridge goes now.
         crate::bridge::flush();
-        if n + ndrops < RX_BATCH {
+        if !more {
             return;
         }
     }
