@@ -27,8 +27,12 @@
 //! the device asks for them: with event index, a transmit notifies only
 //! when the device has sent everything before it and stopped reading the
 //! ring (while it is still sending, it finds the new frame by itself), and
-//! the RX interrupt stays off while the handler drains the ring. `netstat`
-//! shows the notifications sent and saved (`virtio_net_*`, [`export`]).
+//! the RX interrupt stays off while the handler drains the ring. A
+//! [`TxBatch`] (`sendmmsg`) defers the transmit notification to its end,
+//! so many frames cost one. `netstat` shows the notifications sent and the
+//! buffers posted without one of their own (`virtio_net_*`, [`export`]).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use abi::net::Counter;
 use net::{DropReason, Mbuf, MbufState, RxStamp};
@@ -47,6 +51,36 @@ use crate::virtqueue::{Segment, Virtqueue};
 pub const QSIZE: usize = 128;
 /// Frames handed to the stack per lock round trip.
 const RX_BATCH: usize = 16;
+/// While a [`TxBatch`] is open, the device is still notified every this
+/// many frames, so it starts sending before the ring fills.
+const TX_BATCH: u16 = 32;
+
+/// How many [`TxBatch`]es are open.
+static TX_HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// While one lives, `transmit` posts frames without notifying the device
+/// (but every [`TX_BATCH`]); the last one dropped notifies it for all of
+/// them. Hold it only across work that does not sleep (a `sendmmsg`).
+pub struct TxBatch(());
+
+impl TxBatch {
+    pub fn begin() -> TxBatch {
+        TX_HELD.fetch_add(1, Ordering::SeqCst);
+        TxBatch(())
+    }
+}
+
+impl Drop for TxBatch {
+    fn drop(&mut self) {
+        // A transmit that saw the batch open posted under the NIC lock,
+        // which this waits for: no frame is left unannounced.
+        if TX_HELD.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Some(nic) = NIC.lock().as_mut() {
+                nic.kick(TRANSMITQ, TX_NOTIFIES);
+            }
+        }
+    }
+}
 
 struct Nic {
     dev: VirtioMmio,
@@ -64,8 +98,9 @@ struct Nic {
 
 /// The driver's counters, as `netstat` names them.
 const STATS: [&str; 5] = [
-    // Notifications of the TX queue (each a VM exit), and submits that
-    // needed none.
+    // Notifications of the TX queue (each a VM exit), and frames posted
+    // without one of their own (the device was still reading the ring, or
+    // one notification covered several).
     "virtio_net_tx_notifies",
     "virtio_net_tx_notifies_saved",
     // The same for RX buffers reposted.
@@ -103,21 +138,26 @@ impl Nic {
         }
     }
 
-    /// Notifies queue `q` if the device wants it for what was just
-    /// submitted; counts either way (`kind` is `TX_NOTIFIES` or
+    /// Notifies queue `q` if the device wants it for the buffers posted
+    /// since the last kick; counts the notification and the buffers that
+    /// went without one of their own (`kind` is `TX_NOTIFIES` or
     /// `RX_NOTIFIES`, the saved count follows it).
     fn kick(&mut self, q: u32, kind: usize) {
-        let wanted = if q == TRANSMITQ {
-            self.tx.should_notify()
+        let vq = if q == TRANSMITQ {
+            &mut self.tx
         } else {
-            self.rx.should_notify()
+            &mut self.rx
         };
+        let posted = u64::from(vq.unjudged());
+        if posted == 0 {
+            return;
+        }
+        let wanted = vq.should_notify();
         if wanted {
             self.dev.notify(q);
             self.stats[kind] += 1;
-        } else {
-            self.stats[kind + 1] += 1;
         }
+        self.stats[kind + 1] += posted - u64::from(wanted);
     }
 
     /// Frees the mbufs of frames the device has sent.
@@ -225,7 +265,9 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     m.set_state(MbufState::TxInflight);
     nic.tx_bufs[head as usize] = Some(m);
     nic.tx.submit(head);
-    nic.kick(TRANSMITQ, TX_NOTIFIES);
+    if TX_HELD.load(Ordering::SeqCst) == 0 || nic.tx.unjudged() >= TX_BATCH {
+        nic.kick(TRANSMITQ, TX_NOTIFIES);
+    }
     drop(g);
     crate::txprof::record(crate::txprof::TxStage::Driver, entered);
     Ok(())

@@ -380,6 +380,11 @@ impl<const N: usize> Virtqueue<N> {
             .avail_event()
     }
 
+    /// Chains submitted since [`Virtqueue::should_notify`] last judged.
+    pub fn unjudged(&self) -> u16 {
+        self.avail_idx.wrapping_sub(self.notified_idx)
+    }
+
     /// Does the device want a notification for the chains submitted since
     /// the last call? Without event index: unless it set `NO_NOTIFY`. With
     /// it: only if those submits moved `idx` past `avail_event`.
