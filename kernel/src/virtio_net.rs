@@ -226,7 +226,7 @@ pub fn init() {
     }
     nic.tx.suppress_interrupts(true);
     nic.dev.driver_ok();
-    nic.dev.notify(RECEIVEQ);
+    nic.kick(RECEIVEQ, RX_NOTIFIES);
     drop(g);
     crate::println!(
         "virtio_net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx buffers",
