@@ -273,6 +273,18 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     Ok(())
 }
 
+/// Could the TX ring take `frames` more now (after freeing those sent)?
+/// Without a card, yes: transmit then drops and counts.
+pub fn tx_room(frames: usize) -> bool {
+    match NIC.lock().as_mut() {
+        Some(nic) => {
+            nic.reclaim_tx();
+            nic.tx.num_free() >= frames
+        }
+        None => true,
+    }
+}
+
 /// Timer hook: frees the mbufs of frames sent since the last reclaim.
 pub fn tick() {
     if let Some(nic) = NIC.lock().as_mut() {

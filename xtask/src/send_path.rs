@@ -5,7 +5,9 @@
 //!   device, or found it still reading the ring), and saved some
 //!   notifications; and that the send-path profile (`txprof_*`) followed
 //!   each datagram;
-//! - 32 per `sendmmsg`: one notification covers many frames.
+//! - 32 per `sendmmsg`: one notification covers many frames, and when the
+//!   device falls behind the sender is told (ENOBUFS, and udpblast tries
+//!   again) instead of the driver dropping frames (`drop_tx_ring_full`).
 use anyhow::{ensure, Context, Result};
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -68,6 +70,11 @@ pub fn check(con: &mut Console) -> Result<()> {
     ensure!(
         (1..=BURST / 8).contains(&notified),
         "{notified} TX notifications for {BURST} datagrams in batches of 32"
+    );
+    let dropped = moved("drop_tx_ring_full")?;
+    ensure!(
+        dropped == 0,
+        "the driver dropped {dropped} frames of the burst on a full ring"
     );
     Ok(())
 }
