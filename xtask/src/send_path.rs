@@ -1,10 +1,10 @@
 //! The guest's send path through the NIC, checked by its counters. Two
 //! bursts of datagrams from `udpblast` to a host socket:
 //! - one `sendto` each: `netstat` must show that the driver negotiated
-//!   the virtio event index, judged every frame it posted (notified the
-//!   device, or found it still reading the ring), and saved some
-//!   notifications; and that the send-path profile (`txprof_*`) followed
-//!   each datagram;
+//!   the virtio event index and judged every frame it posted (notified the
+//!   device, or found it still reading the ring: how often depends on how
+//!   busy the host keeps QEMU, so either may be all), and that the
+//!   send-path profile (`txprof_*`) followed each datagram;
 //! - 32 per `sendmmsg`: one notification covers many frames, and when the
 //!   device falls behind the sender is told (ENOBUFS, and udpblast tries
 //!   again) instead of the driver dropping frames (`drop_tx_ring_full`).
@@ -38,10 +38,6 @@ pub fn check(con: &mut Console) -> Result<()> {
         "the driver counted {notified} + {saved} frames for {BURST} datagrams"
     );
     ensure!(notified > 0, "the device was never notified of a frame");
-    ensure!(
-        saved > 0,
-        "every one of {notified} frames notified the device: event index saved nothing"
-    );
     for stage in ["copyin", "stack", "driver"] {
         let n = moved(&format!("txprof_{stage}_n"))?;
         ensure!(
