@@ -143,7 +143,6 @@ fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize
     if len > max {
         return Err(Errno::EMSGSIZE);
     }
-
     // A UDP datagram or an echo request is copied in pieces cut where its
     // IPv4 fragments will be (one piece when it fits a frame), chained.
     let (mut head, mut done, mut k): (Option<Mbuf>, usize, usize) = (None, 0, 0);
@@ -167,14 +166,14 @@ fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize
         }
     }
     let m = head.ok_or(Errno::EINVAL)?;
+    txprof::record(TxStage::Copyin, entered);
+    let copied = r_time() as u64;
     // No room on the NIC's transmit ring for its `k` frames (the device is
     // behind): say so, as sendto(2)'s "output queue for a network interface
     // was full", rather than hand over what the driver would drop.
     if kind != SocketKind::Tcp && !crate::virtio_net::tx_room(k) {
         return Err(Errno::ENOBUFS);
     }
-    txprof::record(TxStage::Copyin, entered);
-    let copied = r_time() as u64;
     let sent = s.stack().sendto(&mut s.env(), s.id, m, to.as_ref());
     txprof::record(TxStage::Stack, copied);
     sent

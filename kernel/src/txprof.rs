@@ -15,7 +15,8 @@ use crate::rxprof::{export_stages, Stage};
 pub enum TxStage {
     /// `sendto` entered -> the payload copied into mbufs.
     Copyin = 0,
-    /// -> the stack (UDP, IPv4, ARP, Ethernet) and the driver are done.
+    /// -> room on the NIC's ring checked, the stack (UDP, IPv4, ARP,
+    /// Ethernet) and the driver done.
     Stack = 1,
     /// Within the stack: the driver's part (its lock, reclaiming sent
     /// frames, posting, notifying the device).
