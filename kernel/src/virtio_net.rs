@@ -90,14 +90,14 @@ struct Nic {
     rx_bufs: [Option<Mbuf>; QSIZE],
     /// The mbuf being sent by each TX descriptor.
     tx_bufs: [Option<Mbuf>; QSIZE],
-    /// VIRTIO_F_EVENT_IDX was negotiated.
-    event_idx: bool,
-    /// Counted notifications, in the order of [`STATS`].
+    /// The counters, in the order of [`STATS`].
     stats: [u64; STATS.len()],
 }
 
 /// The driver's counters, as `netstat` names them.
-const STATS: [&str; 5] = [
+const STATS: [&str; 6] = [
+    // 1 when VIRTIO_F_EVENT_IDX was negotiated.
+    "virtio_net_event_idx",
     // Notifications of the TX queue (each a VM exit), and frames posted
     // without one of their own (the device was still reading the ring, or
     // one notification covered several).
@@ -109,13 +109,12 @@ const STATS: [&str; 5] = [
     // Times the interrupt handler ran.
     "virtio_net_interrupts",
 ];
-const TX_NOTIFIES: usize = 0;
-const RX_NOTIFIES: usize = 2;
-const INTERRUPTS: usize = 4;
-/// The name of the counter that is 1 when event index is in use.
-const EVENT_IDX_NAME: &str = "virtio_net_event_idx";
+const EVENT_IDX: usize = 0;
+const TX_NOTIFIES: usize = 1;
+const RX_NOTIFIES: usize = 3;
+const INTERRUPTS: usize = 5;
 /// How many counters [`export`] writes.
-pub const COUNTERS: usize = STATS.len() + 1;
+pub const COUNTERS: usize = STATS.len();
 
 static NIC: Spinlock<Option<Nic>> = Spinlock::new("virtio_net", None);
 
@@ -214,9 +213,9 @@ pub fn init() {
         tx,
         rx_bufs: [const { None }; QSIZE],
         tx_bufs: [const { None }; QSIZE],
-        event_idx,
         stats: [0; STATS.len()],
     });
+    nic.stats[EVENT_IDX] = u64::from(event_idx);
     let mut posted = 0;
     while let Some(m) = pool().alloc() {
         if nic.post_rx(m).is_err() {
@@ -294,14 +293,12 @@ pub fn tick() {
 
 /// Appends the driver's counters to `netstat`'s; returns how many.
 pub fn export(out: &mut [Counter]) -> usize {
-    let (event_idx, stats) = match NIC.lock().as_ref() {
-        Some(nic) => (nic.event_idx, nic.stats),
-        None => (false, [0; STATS.len()]),
-    };
-    let values = core::iter::once(u64::from(event_idx)).chain(stats);
-    let names = core::iter::once(EVENT_IDX_NAME).chain(STATS);
+    let stats = NIC
+        .lock()
+        .as_ref()
+        .map_or([0; STATS.len()], |nic| nic.stats);
     let mut n = 0;
-    for (slot, (name, value)) in out.iter_mut().zip(names.zip(values)) {
+    for (slot, (name, value)) in out.iter_mut().zip(STATS.iter().zip(stats)) {
         *slot = Counter::default();
         slot.name[..name.len()].copy_from_slice(name.as_bytes());
         slot.value = value;
@@ -312,7 +309,6 @@ pub fn export(out: &mut [Counter]) -> usize {
 
 // Every name fits in a counter's name field with its terminating zero.
 const _: () = {
-    assert!(EVENT_IDX_NAME.len() < abi::net::COUNTER_NAME_LEN);
     let mut i = 0;
     while i < STATS.len() {
         assert!(STATS[i].len() < abi::net::COUNTER_NAME_LEN);
