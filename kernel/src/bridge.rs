@@ -126,14 +126,16 @@ pub fn export(out: &mut [Counter]) -> usize {
     BRIDGE.lock().export(out)
 }
 
-// The stack's counters, the receive profile's, these and the mirror's fit
-// in one `netstat` call.
+// The stack's counters, the receive profile's, these, the mirror's and
+// the NIC's fit in one `netstat` call.
 const _: () = assert!(
     net::Stat::COUNT
         + net::DropReason::COUNT
         + net::counters::EXTRA_COUNTERS
         + crate::rxprof::COUNTERS
+        + crate::txprof::COUNTERS
         + net::bridge::BridgeStat::COUNT
         + net::mirror::MirrorStat::COUNT
+        + crate::virtio_net::COUNTERS
         <= abi::net::MAX_COUNTERS
 );

@@ -60,6 +60,7 @@ pub mod rxprof;
 pub mod sysnet;
 pub mod syspoll;
 pub mod systcp;
+pub mod txprof;
 pub mod virtio_net;
 
 /// Hart 0 has set up what every hart shares; the others wait for it.

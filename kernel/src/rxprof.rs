@@ -48,19 +48,32 @@ const STAGES: [[&str; 3]; 4] = [
 /// How many counters [`export`] writes.
 pub const COUNTERS: usize = STAGES.len() * 3;
 
-struct Stage {
+/// One stage's sums (also `txprof`'s).
+#[derive(Default)]
+pub struct Stage {
     n: AtomicU64,
     ticks: AtomicU64,
     max: AtomicU64,
 }
 
-static PROFILE: [Stage; STAGES.len()] = [const {
-    Stage {
-        n: AtomicU64::new(0),
-        ticks: AtomicU64::new(0),
-        max: AtomicU64::new(0),
+impl Stage {
+    pub const fn new() -> Stage {
+        Stage {
+            n: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+            max: AtomicU64::new(0),
+        }
     }
-}; STAGES.len()];
+
+    /// Adds one pass of `ticks` of the `time` CSR.
+    pub fn add(&self, ticks: u64) {
+        self.n.fetch_add(1, Ordering::Relaxed);
+        self.ticks.fetch_add(ticks, Ordering::Relaxed);
+        self.max.fetch_max(ticks, Ordering::Relaxed);
+    }
+}
+
+static PROFILE: [Stage; STAGES.len()] = [const { Stage::new() }; STAGES.len()];
 
 /// Adds one datagram's stages: `stamps` from its mbuf, `taken` when
 /// recvfrom took it off the socket, `copied` when its bytes were in user
@@ -75,23 +88,26 @@ pub fn record(stamps: [u64; RX_STAMPS], taken: u64, copied: u64) {
     }
     let points = [irq, stack, queued, taken, copied];
     for (stage, w) in PROFILE.iter().zip(points.windows(2)) {
-        let d = w[1].saturating_sub(w[0]);
-        stage.n.fetch_add(1, Ordering::Relaxed);
-        stage.ticks.fetch_add(d, Ordering::Relaxed);
-        stage.max.fetch_max(d, Ordering::Relaxed);
+        stage.add(w[1].saturating_sub(w[0]));
     }
 }
 
 /// Appends the profile to `netstat`'s counters; returns how many it wrote.
 pub fn export(out: &mut [Counter]) -> usize {
-    let values = PROFILE.iter().flat_map(|s| {
+    export_stages(&PROFILE, &STAGES, out)
+}
+
+/// Writes each stage's three counters, named by `names`, to `out`;
+/// returns how many it wrote.
+pub fn export_stages(stages: &[Stage], names: &[[&str; 3]], out: &mut [Counter]) -> usize {
+    let values = stages.iter().flat_map(|s| {
         [
             s.n.load(Ordering::Relaxed),
             s.ticks.load(Ordering::Relaxed) / TICKS_PER_US,
             s.max.load(Ordering::Relaxed) / TICKS_PER_US,
         ]
     });
-    let names = STAGES.iter().flatten();
+    let names = names.iter().flatten();
     let mut n = 0;
     for (slot, (name, value)) in out.iter_mut().zip(names.zip(values)) {
         *slot = Counter::default();

@@ -107,6 +107,7 @@ fn dispatch(s: Sys) -> Result<usize, Errno> {
         Sys::Bind => crate::sysnet::sys_bind(),
         Sys::Connect => crate::sysnet::sys_connect(),
         Sys::Sendto => crate::sysnet::sys_sendto(),
+        Sys::Sendmmsg => crate::sysnet::sys_sendmmsg(),
         Sys::Recvfrom => crate::sysnet::sys_recvfrom(),
         Sys::Getsockname => crate::sysnet::sys_getsockname(),
         Sys::Setsockopt => crate::sysnet::sys_setsockopt(),

@@ -30,10 +30,10 @@ use alloc::sync::Arc;
 use alloc::vec;
 
 use abi::net::{
-    ArpEntry, Counter, IfConfig, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST, ARP_RESOLVE,
-    IFCONFIG_DHCP, IFCONFIG_GET, IFCONFIG_SET, MAX_COUNTERS, SOL_SOCKET, SOL_TCP, SO_KEEPALIVE,
-    SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPCNT_MAX,
-    TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEP_MAX_SECS, TCP_NODELAY,
+    ArpEntry, Counter, IfConfig, MMsg, SockAddrIn, SockInfo, AF_INET, ARP_FLUSH, ARP_LIST,
+    ARP_RESOLVE, IFCONFIG_DHCP, IFCONFIG_GET, IFCONFIG_SET, MAX_COUNTERS, MAX_MMSG, SOL_SOCKET,
+    SOL_TCP, SO_KEEPALIVE, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_KEEPCNT,
+    TCP_KEEPCNT_MAX, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEP_MAX_SECS, TCP_NODELAY,
 };
 use abi::Errno;
 use net::socket::MAX_SOCKETS;
@@ -48,6 +48,7 @@ use crate::ns::ROOT_NS;
 use crate::proc::{self, myproc};
 use crate::riscv::r_time;
 use crate::syscall::{argaddr, argfd};
+use crate::txprof::{self, TxStage};
 use crate::vm;
 
 /// The largest payload a socket sends: an MTU minus the IPv4 header (UDP
@@ -132,6 +133,7 @@ pub fn fdalloc(f: Arc<File>) -> Result<usize, Errno> {
 
 /// Sends `len` bytes at user address `buf` from socket `s`.
 fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize, Errno> {
+    let entered = r_time() as u64;
     let kind = s.stack().kind(s.id)?;
     let max = match kind {
         SocketKind::Udp => net::udp::MAX_PAYLOAD,
@@ -164,7 +166,17 @@ fn send(s: Sock, buf: usize, len: usize, to: Option<SockAddrIn>) -> Result<usize
         }
     }
     let m = head.ok_or(Errno::EINVAL)?;
-    s.stack().sendto(&mut s.env(), s.id, m, to.as_ref())
+    txprof::record(TxStage::Copyin, entered);
+    let copied = r_time() as u64;
+    // No room on the NIC's transmit ring for its `k` frames (the device is
+    // behind): say so, as sendto(2)'s "output queue for a network interface
+    // was full", rather than hand over what the driver would drop.
+    if kind != SocketKind::Tcp && !crate::virtio_net::tx_room(k) {
+        return Err(Errno::ENOBUFS);
+    }
+    let sent = s.stack().sendto(&mut s.env(), s.id, m, to.as_ref());
+    txprof::record(TxStage::Stack, copied);
+    sent
 }
 
 /// Runs `attempt` on socket `s`'s stack until it stops answering EAGAIN,
@@ -327,6 +339,45 @@ pub fn sys_sendto() -> Result<usize, Errno> {
     send(s, buf, len, to)
 }
 
+/// sendmmsg(fd, msgs, n, flags) -> datagrams sent, as Linux's: the first
+/// `n` (at most `MAX_MMSG`) datagrams of `msgs` each as `sendto` would
+/// send them, `sent` filled in for each one sent. It stops at the first
+/// that fails: its error is returned if it was the first, else the count
+/// so far. The device is notified once for the batch (`TxBatch`), not per
+/// datagram: one trap and one VM exit for many datagrams. Datagram sockets
+/// only (EOPNOTSUPP on a stream).
+pub fn sys_sendmmsg() -> Result<usize, Errno> {
+    let (_f, s) = argsock(0)?;
+    let (addr, n) = (argaddr(1), argaddr(2).min(MAX_MMSG));
+    if is_tcp(s.id) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let mut msgs = vec![MMsg::default(); n];
+    vm::copyin(myproc().data().pagetable, msgs.as_mut_bytes(), addr)?;
+    let batch = crate::virtio_net::TxBatch::begin();
+    let mut sent = 0;
+    for m in msgs.iter_mut() {
+        let one = |m: &MMsg| {
+            let to = match m.addr {
+                0 => None,
+                a => Some(copyin_addr(a as usize, m.addrlen as usize)?),
+            };
+            send(s, m.buf as usize, m.len as usize, to)
+        };
+        match one(m) {
+            Ok(bytes) => {
+                m.sent = bytes as u32;
+                sent += 1;
+            }
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    drop(batch);
+    copyout_bytes(addr, msgs[..sent].as_bytes())?;
+    Ok(sent)
+}
+
 /// recvfrom(fd, buf, len, flags, addr or 0, addrlen ptr or 0) -> bytes
 pub fn sys_recvfrom() -> Result<usize, Errno> {
     let (_f, s) = argsock(0)?;
@@ -413,10 +464,13 @@ pub fn sys_netstat() -> Result<usize, Errno> {
     let ns = proc::my_ns();
     let mut n = netglue::stack(ns).export_counters(&mut v);
     n += crate::rxprof::export(&mut v[n..]);
-    // The bridge is the host's: a container sees its own stack only.
+    n += crate::txprof::export(&mut v[n..]);
+    // The bridge and the NIC are the host's: a container sees its own
+    // stack only.
     if ns == ROOT_NS {
         n += crate::bridge::export(&mut v[n..]);
         n += crate::mirror::export(&mut v[n..]);
+        n += crate::virtio_net::export(&mut v[n..]);
     }
     copyout_bytes(addr, v[..n].as_bytes())?;
     Ok(n)

@@ -22,11 +22,21 @@
 //!   `TxInflight`, back `InStack`), which is what `netstat`'s
 //!   `mbufs_rx_posted` and `mbufs_tx_inflight` count.
 //!
-//! Features: VERSION_1 and MAC (read from config space). Notifications go
-//! out only when the device asks for them.
+//! Features: VERSION_1, MAC (read from config space) and EVENT_IDX. Each
+//! notification is a VM exit into the hypervisor, so they go out only when
+//! the device asks for them: with event index, a transmit notifies only
+//! when the device has sent everything before it and stopped reading the
+//! ring (while it is still sending, it finds the new frame by itself), and
+//! the RX interrupt stays off while the handler drains the ring. A
+//! [`TxBatch`] (`sendmmsg`) defers the transmit notification to its end,
+//! so many frames cost one. `netstat` shows the notifications sent and the
+//! buffers posted without one of their own (`virtio_net_*`, [`export`]).
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use abi::net::Counter;
 use net::{DropReason, Mbuf, MbufState, RxStamp};
-use wire::virtio_mmio::DeviceId;
+use wire::virtio_mmio::{DeviceId, Features};
 use wire::virtio_net::{
     VirtioNetConfig, VirtioNetFeatures, VirtioNetHdr, VirtioNetHdrRepr, RECEIVEQ, TRANSMITQ,
 };
@@ -41,6 +51,36 @@ use crate::virtqueue::{Segment, Virtqueue};
 pub const QSIZE: usize = 128;
 /// Frames handed to the stack per lock round trip.
 const RX_BATCH: usize = 16;
+/// While a [`TxBatch`] is open, the device is still notified every this
+/// many frames, so it starts sending before the ring fills.
+const TX_BATCH: u16 = 32;
+
+/// How many [`TxBatch`]es are open.
+static TX_HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// While one lives, `transmit` posts frames without notifying the device
+/// (but every [`TX_BATCH`]); the last one dropped notifies it for all of
+/// them. Hold it only across work that does not sleep (a `sendmmsg`).
+pub struct TxBatch(());
+
+impl TxBatch {
+    pub fn begin() -> TxBatch {
+        TX_HELD.fetch_add(1, Ordering::SeqCst);
+        TxBatch(())
+    }
+}
+
+impl Drop for TxBatch {
+    fn drop(&mut self) {
+        // A transmit that saw the batch open posted under the NIC lock,
+        // which this waits for: no frame is left unannounced.
+        if TX_HELD.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Some(nic) = NIC.lock().as_mut() {
+                nic.kick(TRANSMITQ, TX_NOTIFIES);
+            }
+        }
+    }
+}
 
 struct Nic {
     dev: VirtioMmio,
@@ -50,7 +90,31 @@ struct Nic {
     rx_bufs: [Option<Mbuf>; QSIZE],
     /// The mbuf being sent by each TX descriptor.
     tx_bufs: [Option<Mbuf>; QSIZE],
+    /// The counters, in the order of [`STATS`].
+    stats: [u64; STATS.len()],
 }
+
+/// The driver's counters, as `netstat` names them.
+const STATS: [&str; 6] = [
+    // 1 when VIRTIO_F_EVENT_IDX was negotiated.
+    "virtio_net_event_idx",
+    // Notifications of the TX queue (each a VM exit), and frames posted
+    // without one of their own (the device was still reading the ring, or
+    // one notification covered several).
+    "virtio_net_tx_notifies",
+    "virtio_net_tx_notifies_saved",
+    // The same for RX buffers reposted.
+    "virtio_net_rx_notifies",
+    "virtio_net_rx_notifies_saved",
+    // Times the interrupt handler ran.
+    "virtio_net_interrupts",
+];
+const EVENT_IDX: usize = 0;
+const TX_NOTIFIES: usize = 1;
+const RX_NOTIFIES: usize = 3;
+const INTERRUPTS: usize = 5;
+/// How many counters [`export`] writes.
+pub const COUNTERS: usize = STATS.len();
 
 static NIC: Spinlock<Option<Nic>> = Spinlock::new("virtio_net", None);
 
@@ -71,6 +135,28 @@ impl Nic {
             }
             None => Err(m),
         }
+    }
+
+    /// Notifies queue `q` if the device wants it for the buffers posted
+    /// since the last kick; counts the notification and the buffers that
+    /// went without one of their own (`kind` is `TX_NOTIFIES` or
+    /// `RX_NOTIFIES`, the saved count follows it).
+    fn kick(&mut self, q: u32, kind: usize) {
+        let vq = if q == TRANSMITQ {
+            &mut self.tx
+        } else {
+            &mut self.rx
+        };
+        let posted = u64::from(vq.unjudged());
+        if posted == 0 {
+            return;
+        }
+        let wanted = vq.should_notify();
+        if wanted {
+            self.dev.notify(q);
+            self.stats[kind] += 1;
+        }
+        self.stats[kind + 1] += posted - u64::from(wanted);
     }
 
     /// Frees the mbufs of frames the device has sent.
@@ -94,15 +180,21 @@ pub fn init() {
         }
     };
     dev.begin_init();
-    let features = match dev.negotiate(|offered| offered & VirtioNetFeatures::MAC.0) {
+    let wanted = VirtioNetFeatures::MAC.0 | Features::EVENT_IDX.0;
+    let features = match dev.negotiate(|offered| offered & wanted) {
         Ok(f) => f,
         Err(e) => {
             crate::println!("virtio_net: feature negotiation failed ({:?})", e);
             return;
         }
     };
-    let rx = Virtqueue::new();
-    let tx = Virtqueue::new();
+    let event_idx = Features(features).contains(Features::EVENT_IDX);
+    let mut rx = Virtqueue::new();
+    let mut tx = Virtqueue::new();
+    if event_idx {
+        rx.use_event_idx();
+        tx.use_event_idx();
+    }
     if dev.setup_queue(RECEIVEQ, &rx).is_err() || dev.setup_queue(TRANSMITQ, &tx).is_err() {
         crate::println!("virtio_net: queue setup failed");
         return;
@@ -121,7 +213,9 @@ pub fn init() {
         tx,
         rx_bufs: [const { None }; QSIZE],
         tx_bufs: [const { None }; QSIZE],
+        stats: [0; STATS.len()],
     });
+    nic.stats[EVENT_IDX] = u64::from(event_idx);
     let mut posted = 0;
     while let Some(m) = pool().alloc() {
         if nic.post_rx(m).is_err() {
@@ -131,7 +225,7 @@ pub fn init() {
     }
     nic.tx.suppress_interrupts(true);
     nic.dev.driver_ok();
-    nic.dev.notify(RECEIVEQ);
+    nic.kick(RECEIVEQ, RX_NOTIFIES);
     drop(g);
     crate::println!(
         "virtio_net: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, {} rx buffers",
@@ -152,6 +246,7 @@ pub fn init() {
 pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     // No offload negotiated: no flags, no segmentation (GSO_NONE), the
     // rest zero; the header's builder writes it.
+    let entered = crate::riscv::r_time() as u64;
     if m.push_emit(&VirtioNetHdrRepr::default(), ()).is_err() {
         return Err(m);
     }
@@ -169,10 +264,24 @@ pub fn transmit(mut m: Mbuf) -> Result<(), Mbuf> {
     m.set_state(MbufState::TxInflight);
     nic.tx_bufs[head as usize] = Some(m);
     nic.tx.submit(head);
-    if nic.tx.should_notify() {
-        nic.dev.notify(TRANSMITQ);
+    if TX_HELD.load(Ordering::SeqCst) == 0 || nic.tx.unjudged() >= TX_BATCH {
+        nic.kick(TRANSMITQ, TX_NOTIFIES);
     }
+    drop(g);
+    crate::txprof::record(crate::txprof::TxStage::Driver, entered);
     Ok(())
+}
+
+/// Could the TX ring take `frames` more now (after freeing those sent)?
+/// Without a card, yes: transmit then drops and counts.
+pub fn tx_room(frames: usize) -> bool {
+    match NIC.lock().as_mut() {
+        Some(nic) => {
+            nic.reclaim_tx();
+            nic.tx.num_free() >= frames
+        }
+        None => true,
+    }
 }
 
 /// Timer hook: frees the mbufs of frames sent since the last reclaim.
@@ -182,20 +291,53 @@ pub fn tick() {
     }
 }
 
+/// Appends the driver's counters to `netstat`'s; returns how many.
+pub fn export(out: &mut [Counter]) -> usize {
+    let stats = NIC
+        .lock()
+        .as_ref()
+        .map_or([0; STATS.len()], |nic| nic.stats);
+    let mut n = 0;
+    for (slot, (name, value)) in out.iter_mut().zip(STATS.iter().zip(stats)) {
+        *slot = Counter::default();
+        slot.name[..name.len()].copy_from_slice(name.as_bytes());
+        slot.value = value;
+        n += 1;
+    }
+    n
+}
+
+// Every name fits in a counter's name field with its terminating zero.
+const _: () = {
+    let mut i = 0;
+    while i < STATS.len() {
+        assert!(STATS[i].len() < abi::net::COUNTER_NAME_LEN);
+        i += 1;
+    }
+};
+
 /// The interrupt handler (IRQ 2): reclaims sent frames, takes received
 /// ones, refills the RX ring, and runs the frames through the stack (which
-/// wakes the receiving processes).
+/// wakes the receiving processes). The device is asked not to interrupt
+/// while the ring is drained, and to interrupt again once it is empty.
 pub fn intr() {
     let entered = crate::riscv::r_time() as u64;
+    let mut first = true;
     loop {
         let mut batch: [Option<Mbuf>; RX_BATCH] = [const { None }; RX_BATCH];
         let mut drops: [Option<DropReason>; RX_BATCH] = [None; RX_BATCH];
         let (mut n, mut ndrops) = (0, 0);
+        let mut more = true;
         {
             let mut g = NIC.lock();
             let Some(nic) = g.as_mut() else { return };
+            if first {
+                nic.stats[INTERRUPTS] += 1;
+                first = false;
+            }
             nic.dev.ack_interrupt();
             nic.reclaim_tx();
+            nic.rx.suppress_interrupts(true);
             let mut reposted = false;
             while n + ndrops < RX_BATCH {
                 let Some(u) = nic.rx.pop_used() else { break };
@@ -235,11 +377,17 @@ pub fn intr() {
                 let _ = nic.post_rx(fresh);
                 reposted = true;
             }
-            if reposted && nic.rx.should_notify() {
-                nic.dev.notify(RECEIVEQ);
+            if reposted {
+                nic.kick(RECEIVEQ, RX_NOTIFIES);
+            }
+            if n + ndrops < RX_BATCH {
+                // Drained: interrupts back on, then one more look for a
+                // frame used before they were.
+                nic.rx.suppress_interrupts(false);
+                more = nic.rx.has_used();
             }
         }
-        if n + ndrops == 0 {
+        if n + ndrops == 0 && !more {
             return;
         }
         let mut net = root();
@@ -256,7 +404,7 @@ pub fn intr() {
         drop(net);
         // What the root stack sent on to the bridge goes now.
         crate::bridge::flush();
-        if n + ndrops < RX_BATCH {
+        if !more {
             return;
         }
     }

@@ -17,6 +17,16 @@
 //! handler drains [`Virtqueue::pop_used`] and frees each chain with
 //! [`Virtqueue::free_chain`].
 //!
+//! Notifications both ways can be suppressed. By default the ring flags do
+//! it (`NO_INTERRUPT`, `NO_NOTIFY`): the device is told on every submit
+//! unless it set `NO_NOTIFY` while busy. With VIRTIO_F_EVENT_IDX negotiated
+//! ([`Virtqueue::use_event_idx`]) the event words do (§2.7.7, §2.7.10):
+//! the device publishes how far it has read the driver area
+//! (`avail_event`), and [`Virtqueue::should_notify`] tells it only when a
+//! submit crosses that point, i.e. when it has caught up and stopped
+//! reading; the driver publishes how far it has read the device area
+//! (`used_event`), so the device interrupts only for what comes after.
+//!
 //! Not thread-safe by itself: keep a `Virtqueue` under the driver's spin
 //! lock. `N` must be a power of two (≤ 128 keeps the queue in one page).
 
@@ -49,8 +59,8 @@ pub struct Used {
 
 /// The memory shared with the device, laid out as §2.7 gives it: each
 /// area is its generated parts in order. The device area must be 4-aligned.
-/// The event words stay zero: we do not negotiate VIRTIO_F_EVENT_IDX, so the
-/// ring flags (`NO_INTERRUPT`, `NO_NOTIFY`) suppress notifications instead.
+/// The event words are used only with VIRTIO_F_EVENT_IDX; without it they
+/// stay zero and the ring flags suppress notifications instead.
 #[repr(C, align(4096))]
 struct Rings<const N: usize> {
     desc: [VirtqDesc; N],
@@ -82,6 +92,14 @@ pub struct Virtqueue<const N: usize> {
     avail_idx: u16,
     /// How far we have read the device area.
     last_used: u16,
+    /// `avail_idx` when the device was last notified or found not to need
+    /// it: the submits since are what [`Virtqueue::should_notify`] judges.
+    notified_idx: u16,
+    /// VIRTIO_F_EVENT_IDX was negotiated: the event words, not the ring
+    /// flags, suppress notifications.
+    event_idx: bool,
+    /// The driver wants no interrupt for used buffers.
+    quiet: bool,
 }
 
 // SAFETY: the rings are a private heap allocation owned by this queue (and
@@ -106,7 +124,18 @@ impl<const N: usize> Virtqueue<N> {
             num_free: N,
             avail_idx: 0,
             last_used: 0,
+            notified_idx: 0,
+            event_idx: false,
+            quiet: false,
         }
+    }
+
+    /// Suppress notifications with the event words from now on: call once
+    /// VIRTIO_F_EVENT_IDX is negotiated, before the queue is used.
+    pub fn use_event_idx(&mut self) {
+        self.event_idx = true;
+        let quiet = self.quiet;
+        self.suppress_interrupts(quiet);
     }
 
     /// Addresses for `VirtioMmio::setup_queue`.
@@ -282,6 +311,9 @@ impl<const N: usize> Virtqueue<N> {
         let e: VirtqUsedElem =
             unsafe { core::ptr::read_volatile(addr_of!((*self.rings.as_ptr()).used.ring[slot])) };
         self.last_used = self.last_used.wrapping_add(1);
+        if self.event_idx {
+            self.publish_used_event();
+        }
         Some(Used {
             id: e.id() as u16,
             len: e.len(),
@@ -289,8 +321,16 @@ impl<const N: usize> Virtqueue<N> {
     }
 
     /// Asks the device not to interrupt for used buffers (a hint only, e.g.
-    /// while a driver polls a busy ring); `false` turns interrupts back on.
+    /// while a driver drains a busy ring); `false` turns interrupts back on,
+    /// for buffers used from now on: the caller then checks
+    /// [`Virtqueue::has_used`] once more, for those used before.
     pub fn suppress_interrupts(&mut self, suppress: bool) {
+        self.quiet = suppress;
+        if self.event_idx {
+            // The flags must stay 0 with event index (§2.7.7.1).
+            self.publish_used_event();
+            return;
+        }
         let mut h = self.avail_header();
         h.set_flags(if suppress {
             VirtqAvailFlags::NO_INTERRUPT
@@ -301,14 +341,73 @@ impl<const N: usize> Virtqueue<N> {
         fence(Ordering::SeqCst);
     }
 
-    /// Does the device want a notification for newly submitted chains?
-    pub fn should_notify(&self) -> bool {
+    /// With event index: asks for an interrupt when the device uses the
+    /// buffer after the last one we popped, or, when quiet, at an index
+    /// the device cannot reach (it holds at most `N` buffers past
+    /// `last_used`, and the word moves on with every pop).
+    fn publish_used_event(&mut self) {
+        let at = if self.quiet {
+            self.last_used.wrapping_sub(1)
+        } else {
+            self.last_used
+        };
+        let mut e = VirtqUsedEvent::default();
+        e.set_used_event(at);
+        let w = u16::from_ne_bytes(e.as_bytes().try_into().unwrap());
+        // SAFETY: `used_event` follows the 2-byte avail entries at an even
+        // offset, in our allocation; the driver area is ours to write.
+        unsafe {
+            core::ptr::write_volatile(
+                addr_of_mut!((*self.rings.as_ptr()).used_event) as *mut u16,
+                w,
+            )
+        };
+        // Published before we next read the used idx, so a buffer used
+        // after that read is seen by the device against this word.
         fence(Ordering::SeqCst);
-        !self
-            .used_header()
-            .flags()
-            .contains(VirtqUsedFlags::NO_NOTIFY)
     }
+
+    /// The device's `avail_event`: how far it has read the driver area.
+    fn avail_event(&self) -> u16 {
+        // SAFETY: `avail_event` follows the 8-byte used elements in the
+        // 4-aligned device area, in our allocation; volatile because the
+        // device writes it.
+        let w = unsafe {
+            core::ptr::read_volatile(addr_of!((*self.rings.as_ptr()).used.avail_event) as *const u16)
+        };
+        VirtqAvailEvent::read_from_bytes(&w.to_ne_bytes())
+            .unwrap()
+            .avail_event()
+    }
+
+    /// Chains submitted since [`Virtqueue::should_notify`] last judged.
+    pub fn unjudged(&self) -> u16 {
+        self.avail_idx.wrapping_sub(self.notified_idx)
+    }
+
+    /// Does the device want a notification for the chains submitted since
+    /// the last call? Without event index: unless it set `NO_NOTIFY`. With
+    /// it: only if those submits moved `idx` past `avail_event`.
+    pub fn should_notify(&mut self) -> bool {
+        // Our idx must be visible before we read what the device wants.
+        fence(Ordering::SeqCst);
+        let (old, new) = (self.notified_idx, self.avail_idx);
+        self.notified_idx = new;
+        if self.event_idx {
+            need_event(self.avail_event(), new, old)
+        } else {
+            !self
+                .used_header()
+                .flags()
+                .contains(VirtqUsedFlags::NO_NOTIFY)
+        }
+    }
+}
+
+/// §2.7.10 (and §2.7.7 the other way): an index moving from `old` to `new`
+/// has passed `event` when `event` is in `[old, new)`, modulo 2^16.
+fn need_event(event: u16, new: u16, old: u16) -> bool {
+    new.wrapping_sub(event).wrapping_sub(1) < new.wrapping_sub(old)
 }
 
 impl<const N: usize> Default for Virtqueue<N> {

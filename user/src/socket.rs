@@ -1,6 +1,6 @@
 //! A BSD-style socket API on file descriptors: `Socket::udp()` /
 //! `Socket::icmp()` / `Socket::stream()`, bind, connect, send_to /
-//! recv_from, send / recv, listen / accept, shutdown, local_addr
+//! recv_from, send_many (sendmmsg), send / recv, listen / accept, shutdown, local_addr
 //! (getsockname), peer_addr (getpeername), a receive timeout and
 //! non-blocking mode. The descriptor is closed when the `Socket` is
 //! dropped; after `fork` each process drops (closes) its own copy.
@@ -9,9 +9,9 @@
 use crate::sys::{close, Fd};
 use crate::syscall as raw;
 use abi::net::{
-    SockAddrIn, AF_INET, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, SOL_SOCKET, SOL_TCP, SO_KEEPALIVE,
-    SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
-    TCP_NODELAY,
+    MMsg, SockAddrIn, AF_INET, MAX_MMSG, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, SOL_SOCKET, SOL_TCP,
+    SO_KEEPALIVE, SO_NONBLOCK, SO_RCVBUF, SO_RCVTIMEO_MS, SO_REUSEADDR, TCP_KEEPCNT, TCP_KEEPIDLE,
+    TCP_KEEPINTVL, TCP_NODELAY,
 };
 use abi::Errno;
 use core::mem::size_of;
@@ -106,6 +106,26 @@ impl Socket {
     pub fn send_to(&self, buf: &[u8], addr: SockAddrIn) -> Result<usize, Errno> {
         // SAFETY: buf and addr are live for the call, lengths match.
         unsafe { raw::sendto(self.fd, buf.as_ptr(), buf.len(), 0, &addr, ADDRLEN) }
+    }
+
+    /// Sends each of `bufs` as a datagram to `addr` in one system call
+    /// (`sendmmsg`; at most `MAX_MMSG` of them): returns how many were sent,
+    /// from the first; an error only if none was.
+    pub fn send_many(&self, bufs: &[&[u8]], addr: SockAddrIn) -> Result<usize, Errno> {
+        let mut msgs = [MMsg::default(); MAX_MMSG];
+        let n = bufs.len().min(MAX_MMSG);
+        for (m, b) in msgs.iter_mut().zip(bufs) {
+            *m = MMsg {
+                buf: b.as_ptr() as u64,
+                len: b.len() as u64,
+                addr: &addr as *const SockAddrIn as u64,
+                addrlen: ADDRLEN as u32,
+                sent: 0,
+            };
+        }
+        // SAFETY: each message points at a live buffer of its length and at
+        // `addr`, all borrowed for the call; `msgs` holds `n` of them.
+        unsafe { raw::sendmmsg(self.fd, msgs.as_mut_ptr(), n, 0) }
     }
 
     /// Sends to the connected peer.

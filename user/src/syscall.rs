@@ -7,7 +7,7 @@
 //! Convention: number in a7, arguments in a0..a5, result in a0: `>= 0` is a
 //! value, negative is `-(errno)`.
 
-use abi::net::{ArpEntry, Counter, IfConfig, PollFd, PublishedPort, SockAddrIn, SockInfo};
+use abi::net::{ArpEntry, Counter, IfConfig, MMsg, PollFd, PublishedPort, SockAddrIn, SockInfo};
 use abi::stat::Stat;
 use abi::syscall::{ProcInfo, Sys, SysInfo};
 use abi::Errno;
@@ -105,6 +105,8 @@ stubs! {
     fn connect(fd: usize, addr: *const SockAddrIn, addrlen: usize) = Connect;
     /// sendto(fd, buf, len, flags, addr or null when connected, addrlen) -> bytes.
     fn sendto(fd: usize, buf: *const u8, len: usize, flags: usize, addr: *const SockAddrIn, addrlen: usize) = Sendto;
+    /// sendmmsg(fd, msgs, n, flags) -> datagrams sent, each `sent` filled in.
+    fn sendmmsg(fd: usize, msgs: *mut MMsg, n: usize, flags: usize) = Sendmmsg;
     /// recvfrom(fd, buf, len, flags, addr or null, addrlen or null) -> bytes.
     fn recvfrom(fd: usize, buf: *mut u8, len: usize, flags: usize, addr: *mut SockAddrIn, addrlen: *mut u32) = Recvfrom;
     fn getsockname(fd: usize, addr: *mut SockAddrIn, addrlen: *mut u32) = Getsockname;

@@ -25,6 +25,7 @@ mod parse_bench;
 mod paths;
 mod qemu;
 mod relay;
+mod send_path;
 mod setup;
 mod tap;
 mod tcp_tap;

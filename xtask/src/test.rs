@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crate::console::Console;
 use crate::flags::TestArgs;
 use crate::guest::{Guest, Net};
-use crate::{bridge_capture, build, guestnet, netns, paths, setup, transfer, tshark};
+use crate::{bridge_capture, build, guestnet, netns, paths, send_path, setup, transfer, tshark};
 
 const BOOT: Duration = Duration::from_secs(120);
 const SHORT: Duration = Duration::from_secs(30);
@@ -249,6 +249,7 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2
         "rx_bytes_to_user moved {delivered}, not between the {echoed} bytes echoed and the {sent} sent"
     );
     eprintln!("rx_bytes_to_user +{delivered} for {echoed} bytes echoed");
+    send_path::check_rx(&before, &after)?;
     // The receive-path profile followed each of the 30 datagrams through
     // every stage, and `netstat -t` shows it.
     for stage in [
@@ -274,6 +275,9 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2
     let profile = con.run("netstat -t", SHORT)?;
     ensure!(profile.contains("queue_to_recv"), "netstat -t:\n{profile}");
     eprintln!("receive path:\n{}", profile.trim_end());
+
+    step("a burst from the guest (udpblast): the NIC's event index");
+    send_path::check(con)?;
 
     step("ping the gateway");
     let out = con.run("ping -c 3 10.0.2.2", SHORT)?;

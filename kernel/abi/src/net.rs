@@ -53,6 +53,27 @@ pub const TCP_KEEP_MAX_SECS: u64 = 32767;
 /// The largest `TCP_KEEPCNT` (Linux's).
 pub const TCP_KEEPCNT_MAX: u64 = 127;
 
+/// One datagram of `sendmmsg`: Linux's `struct mmsghdr` with one buffer
+/// per message. The kernel fills in `sent`.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct MMsg {
+    /// The payload's address and length.
+    pub buf: u64,
+    pub len: u64,
+    /// A `SockAddrIn` and its length, or 0 for the connected peer.
+    pub addr: u64,
+    pub addrlen: u32,
+    /// Bytes sent (`msg_len`).
+    pub sent: u32,
+}
+
+/// The most datagrams one `sendmmsg` takes (Linux: `UIO_MAXIOV`, 1024);
+/// more are left for the next call.
+pub const MAX_MMSG: usize = 64;
+
 /// `shutdown` directions.
 pub const SHUT_RD: usize = 0;
 pub const SHUT_WR: usize = 1;

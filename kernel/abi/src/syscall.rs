@@ -79,6 +79,9 @@ syscalls! {
     Poll = 44,
     /// getpeername(fd, &mut SockAddrIn, &mut u32 len)
     Getpeername = 45,
+    /// sendmmsg(fd, &mut [MMsg], n, flags) -> datagrams sent: up to
+    /// `MAX_MMSG` datagrams in one call, each `sent` filled in.
+    Sendmmsg = 46,
     // Containers (see the kernel's `ns.rs`).
     /// spawn(root dir path, &mut u32 namespace out, &[PublishedPort], n)
     /// -> pid: fork into a new namespace whose file-system root is that

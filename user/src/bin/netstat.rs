@@ -4,8 +4,8 @@
 //! the pool and where it is: free, posted in the RX ring, queued on a
 //! socket, waiting for ARP, on TX). `netstat -a`: every counter, zero or
 //! not, one `name value` line each after `Counters:` (what the host's
-//! tests parse). `netstat -t`: the kernel's receive-path profile, stage
-//! by stage.
+//! tests parse). `netstat -t`: the kernel's receive-path and send-path
+//! profiles, stage by stage.
 #![no_std]
 #![no_main]
 
@@ -146,7 +146,8 @@ fn main(argv: &[&str]) -> i32 {
     sockets().max(counters(all))
 }
 
-/// The `rxprof_<stage>_{n,us,max_us}` counters as one line per stage.
+/// The `rxprof_<stage>_{n,us,max_us}` counters as one line per stage, then
+/// the send path's `txprof_<stage>_*` (as `tx_<stage>`).
 fn profile() -> i32 {
     let list = match netinfo::counters() {
         Ok(l) => l,
@@ -160,17 +161,20 @@ fn profile() -> i32 {
         "mean_us",
         "max_us"
     );
-    for stage in [
+    let rx = [
         "irq_to_stack",
         "stack_to_queue",
         "queue_to_recv",
         "recv_to_user",
-    ] {
-        let field = |suffix: &str| get(&format!("rxprof_{stage}_{suffix}")).unwrap_or(0);
+    ]
+    .map(|stage| ("rxprof", "", stage));
+    let tx = ["copyin", "stack", "driver"].map(|stage| ("txprof", "tx_", stage));
+    for (counters, shown, stage) in rx.into_iter().chain(tx) {
+        let field = |suffix: &str| get(&format!("{counters}_{stage}_{suffix}")).unwrap_or(0);
         let n = field("n");
         ulib::println!(
             "{:<16} {:>10} {:>10} {:>10}",
-            stage,
+            format!("{shown}{stage}"),
             n,
             field("us") / n.max(1),
             field("max_us")

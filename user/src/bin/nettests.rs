@@ -49,6 +49,7 @@ const TESTS: &[Test] = ulib::tests! {
     basic::firstudp;
     basic::roundtrip;
     basic::bigdatagrams;
+    basic::sendmany;
     basic::pinggw;
     basic::readwrite;
     basic::twosockets;

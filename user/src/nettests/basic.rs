@@ -1,8 +1,8 @@
 //! Basic socket behaviour against the host: the first ping and datagram to
 //! an unresolved address, a round trip, ping of the gateway, read/write on
 //! a connected socket, two sockets apart, a socket shared across fork,
-//! close freeing the port, and datagrams longer than a frame (IPv4
-//! fragments both ways).
+//! close freeing the port, datagrams longer than a frame (IPv4
+//! fragments both ways), and several datagrams in one `sendmmsg`.
 
 use crate::util::{echo_addr, echo_once, expect_echo, ping_once, udp, HOST};
 use abi::net::SockAddrIn;
@@ -45,6 +45,34 @@ pub fn roundtrip() -> TestResult {
     let me = s.local_addr().or_fail("getsockname")?;
     ensure!(me.port() != 0, "bind(0) picked no port");
     echo_once(&s, b"from a bound socket", 2000)
+}
+
+/// Three datagrams handed over in one `sendmmsg` each come back whole
+/// from the echo server.
+pub fn sendmany() -> TestResult {
+    let s = udp(2000)?;
+    let msgs: [&[u8]; 3] = [b"one of three", b"two of three, a longer one", b"3"];
+    let n = s.send_many(&msgs, echo_addr()).or_fail("sendmmsg")?;
+    ensure!(n == 3, "sendmmsg sent {n} of 3");
+    let mut got = alloc::vec::Vec::new();
+    let mut buf = [0u8; 64];
+    for _ in 0..3 {
+        let (k, from) = s.recv_from(&mut buf).or_fail("recvfrom")?;
+        ensure!(
+            from == echo_addr(),
+            "a datagram from {}",
+            ulib::inet::Addr(from)
+        );
+        got.push(buf[..k].to_vec());
+    }
+    for m in msgs {
+        ensure!(
+            got.iter().any(|g| g == m),
+            "{:?} did not come back (got {got:?})",
+            core::str::from_utf8(m)
+        );
+    }
+    Ok(())
 }
 
 /// Datagrams of 8,000, 30,000 and 65,507 bytes (the longest UDP over

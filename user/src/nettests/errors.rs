@@ -5,8 +5,8 @@
 
 use crate::util::{echo_addr, udp, GUEST, HOST};
 use abi::net::{
-    SockAddrIn, AF_INET, RCVBUF_MAX, RCVBUF_MIN, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET, SO_RCVBUF,
-    SO_RCVTIMEO_MS,
+    MMsg, SockAddrIn, AF_INET, RCVBUF_MAX, RCVBUF_MIN, SOCK_DGRAM, SOCK_ICMP, SOL_SOCKET,
+    SO_RCVBUF, SO_RCVTIMEO_MS,
 };
 use abi::Errno;
 use alloc::format;
@@ -168,6 +168,50 @@ pub fn killrecv() -> TestResult {
     crate::util::echo_once(&s, b"after kill", 2000)
 }
 
+/// `sendmmsg` sends up to the first bad message and says how many it sent;
+/// a bad first message is its error; no message is no datagram.
+fn sendmmsg_stops(fd: usize, to: SockAddrIn) -> TestResult {
+    let msg = |buf: u64, addrlen: usize| MMsg {
+        buf,
+        len: 10,
+        addr: &to as *const SockAddrIn as u64,
+        addrlen: addrlen as u32,
+        sent: 0,
+    };
+    let good = [0u8; 10];
+    let mut msgs = [
+        msg(good.as_ptr() as u64, size_of::<SockAddrIn>()),
+        msg(8, size_of::<SockAddrIn>()),
+    ];
+    // SAFETY: `msgs` is live and holds 2 messages; the second's buffer is
+    // wild, for the kernel to refuse.
+    let n = unsafe { raw::sendmmsg(fd, msgs.as_mut_ptr(), 2, 0) }.or_fail("sendmmsg(good, bad)")?;
+    ensure!(n == 1, "sendmmsg(good, bad) sent {n}, not 1");
+    ensure!(
+        msgs[0].sent == 10 && msgs[1].sent == 0,
+        "sendmmsg(good, bad) filled in {} and {}",
+        msgs[0].sent,
+        msgs[1].sent
+    );
+    msgs.swap(0, 1);
+    // SAFETY: as above.
+    unsafe { raw::sendmmsg(fd, msgs.as_mut_ptr(), 2, 0) }.must_fail("sendmmsg(bad, good)")?;
+    msgs[0] = msg(good.as_ptr() as u64, 3);
+    // SAFETY: as above; an address length too short.
+    unsafe { raw::sendmmsg(fd, msgs.as_mut_ptr(), 1, 0) }.must_fail("sendmmsg(addrlen 3)")?;
+    // SAFETY: no message is read.
+    let n = unsafe { raw::sendmmsg(fd, msgs.as_mut_ptr(), 0, 0) }.or_fail("sendmmsg of none")?;
+    ensure!(n == 0, "sendmmsg of no message sent {n}");
+    let tcp = Socket::stream().or_fail("socket(SOCK_STREAM)")?;
+    // SAFETY: as above.
+    let r = unsafe { raw::sendmmsg(tcp.fd(), msgs.as_mut_ptr(), 1, 0) };
+    ensure!(
+        r == Err(Errno::EOPNOTSUPP),
+        "sendmmsg on a stream socket: {r:?}, not EOPNOTSUPP"
+    );
+    Ok(())
+}
+
 /// Every misuse fails with an error.
 pub fn badargs() -> TestResult {
     const ALEN: usize = size_of::<SockAddrIn>();
@@ -207,6 +251,7 @@ pub fn badargs() -> TestResult {
                 .must_fail(&format!("sendto(addr {a:#x})"))?;
             raw::getsockname(fd, a as *mut SockAddrIn, &mut (ALEN as u32))
                 .must_fail(&format!("getsockname({a:#x})"))?;
+            raw::sendmmsg(fd, a as *mut MMsg, 1, 0).must_fail(&format!("sendmmsg({a:#x})"))?;
             raw::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS, a as *const u8, 8)
                 .must_fail(&format!("setsockopt({a:#x})"))?;
         }
@@ -217,6 +262,7 @@ pub fn badargs() -> TestResult {
         raw::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO_MS, [0u8; 8].as_ptr(), 2)
             .must_fail("setsockopt(optlen 2)")?;
     }
+    sendmmsg_stops(fd, good)?;
     // Too big for one datagram.
     let big = alloc::vec![0u8; 70_000];
     s.send_to(&big, good).must_fail("sendto of 70000 bytes")?;
