@@ -29,6 +29,10 @@
 //! namespace holding the console. ^] (`abi::syscall::DETACH_KEY`) gives it
 //! back to the root namespace, as does the container's end. Writes are
 //! not gated: every namespace may print.
+//!
+//! A `write` reaches the UART whole, never mixed with another process's
+//! (as a tty's writes are on Unix): a background server's line cannot
+//! land in the middle of the shell's prompt.
 
 use abi::Errno;
 
@@ -36,8 +40,13 @@ use crate::ns::{self, ROOT_NS};
 use crate::proc::{
     either_copyin, either_copyout, kill_group_in, killed, my_ns, procdump, sleep, wakeup,
 };
+use crate::sleeplock::Sleeplock;
 use crate::spinlock::Spinlock;
 use crate::uart;
+
+/// Held for the whole of a `write`: a sleep lock, since `uartputc` sleeps
+/// while the UART's output buffer is full.
+static WRITING: Sleeplock<()> = Sleeplock::new("console write", ());
 
 const BACKSPACE: u16 = 0x100;
 
@@ -157,6 +166,7 @@ pub fn readable() -> bool {
 pub fn consolewrite(user_src: bool, src: usize, n: usize) -> Result<usize, Errno> {
     let mut chunk = [0u8; 64];
     let mut done = 0;
+    let _whole = WRITING.lock();
     while done < n {
         let m = core::cmp::min(chunk.len(), n - done);
         if either_copyin(&mut chunk[..m], user_src, src + done).is_err() {
