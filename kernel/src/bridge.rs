@@ -126,14 +126,15 @@ pub fn export(out: &mut [Counter]) -> usize {
     BRIDGE.lock().export(out)
 }
 
-// The stack's counters, the receive profile's, these, the mirror's and
-// the NIC's fit in one `netstat` call.
+// The stack's counters, the receive and send profiles', the boot's
+// times, these, the mirror's and the NIC's fit in one `netstat` call.
 const _: () = assert!(
     net::Stat::COUNT
         + net::DropReason::COUNT
         + net::counters::EXTRA_COUNTERS
         + crate::rxprof::COUNTERS
         + crate::txprof::COUNTERS
+        + crate::boottime::COUNTERS
         + net::bridge::BridgeStat::COUNT
         + net::mirror::MirrorStat::COUNT
         + crate::virtio_net::COUNTERS

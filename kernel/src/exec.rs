@@ -177,6 +177,7 @@ pub fn exec(path: &[u8], argv: &[&[u8]]) -> Result<usize, Errno> {
     // Start with fresh FP state.
     tf.fp_used = 0;
     drop(old); // frees the old image
+    crate::boottime::exec(path);
     Ok(argc)
 }
 

@@ -15,6 +15,7 @@ extern crate alloc;
 pub mod printf;
 
 // Processes, memory, traps, system calls, console.
+pub mod boottime;
 pub mod console;
 pub mod elf;
 pub mod entry;
@@ -69,6 +70,7 @@ static STARTED: spin::Once = spin::Once::new();
 /// start() jumps here in supervisor mode on all harts.
 pub extern "C" fn main() -> ! {
     if proc::cpuid() == 0 {
+        boottime::done(boottime::Step::Main);
         console::consoleinit();
         println!();
         println!("xv6net kernel is booting");
@@ -80,12 +82,16 @@ pub extern "C" fn main() -> ! {
         trap::trapinithart(); // install kernel trap vector
         plic::plicinit(); // set up interrupt controller
         plic::plicinithart(); // ask PLIC for device interrupts
+        boottime::done(boottime::Step::Memory);
         bio::binit(); // buffer cache
         virtio_blk::init(); // emulated hard disk
+        boottime::done(boottime::Step::Disk);
         virtio_net::init(); // network card
+        boottime::done(boottime::Step::Nic);
         netglue::init(); // the root stack on the containers' bridge
         mirror::init(); // the bridge's mirror card, if QEMU has one
         proc::userinit(); // first user process
+        boottime::done(boottime::Step::FirstProcess);
         STARTED.call_once(|| ());
         ipi::wake_idle_harts();
     } else {
@@ -100,5 +106,6 @@ pub extern "C" fn main() -> ! {
         trap::trapinithart(); // install kernel trap vector
         plic::plicinithart(); // ask PLIC for device interrupts
     }
+    boottime::hart_up(proc::cpuid());
     proc::scheduler();
 }

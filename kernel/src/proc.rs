@@ -615,6 +615,7 @@ extern "C" fn forkret() -> ! {
         // be run from main().
         crate::fs::fsinit(ROOTDEV);
         p.data().cwd = crate::fs::namei(b"/").ok();
+        crate::boottime::done(crate::boottime::Step::FileSystem);
     }
     crate::trap::usertrapret();
 }

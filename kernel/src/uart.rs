@@ -1,8 +1,13 @@
 //! Low-level driver for the 16550a UART at UART0 (IRQ 10).
 //!
 //! Output from processes goes through a transmit ring: `uartputc` queues a
-//! byte (sleeping while the ring is full) and the transmit-ready interrupt
-//! drains it. The kernel's own printing and console echo use
+//! byte (sleeping while the ring is full) and sends what the UART takes at
+//! once; only when the UART is busy is the transmit-ready interrupt turned
+//! on, to drain the rest, and it goes off again when the ring is empty (as
+//! Linux's 8250 driver does). QEMU's UART takes each byte at once and
+//! would raise that interrupt after every one: a trap on some hart for
+//! each byte printed, which made the boot's console lines take tens of
+//! milliseconds. The kernel's own printing and console echo use
 //! `uartputc_sync`, which spins, so a panic can still print. Input bytes
 //! arrive by interrupt and go straight to the console's line editor; each
 //! interrupt drains the receive FIFO. When the console's ring is full the
@@ -63,9 +68,23 @@ static UART_TX: Spinlock<TxRing> = Spinlock::new(
     },
 );
 
-/// Receive interrupts are off because the console had no room. Its lock
-/// also orders the IER writes of `uartintr` and `rx_resume`.
+/// Receive interrupts are off because the console had no room.
 static RX_HELD: Spinlock<bool> = Spinlock::new("uart_rx", false);
+
+/// The interrupts enabled in IER: receive unless held, transmit-ready
+/// while output waits for the UART. Its lock orders every IER write (it
+/// is taken last, under UART_TX or RX_HELD).
+static IER_BITS: Spinlock<u8> = Spinlock::new("uart_ier", 0);
+
+/// Turns the interrupts `on` on and `off` off.
+fn set_ier(on: u8, off: u8) {
+    let mut ier = IER_BITS.lock();
+    let new = (*ier | on) & !off;
+    if new != *ier {
+        *ier = new;
+        write_reg(IER, new);
+    }
+}
 
 pub fn uartinit() {
     write_reg(IER, 0x00); // disable interrupts.
@@ -74,7 +93,8 @@ pub fn uartinit() {
     write_reg(1, 0x00); // MSB for baud rate of 38.4K.
     write_reg(LCR, LCR_EIGHT_BITS); // leave set-baud mode; 8 bits, no parity.
     write_reg(FCR, FCR_FIFO_ENABLE | FCR_FIFO_CLEAR); // reset and enable FIFOs.
-    write_reg(IER, IER_TX_ENABLE | IER_RX_ENABLE); // enable transmit and receive interrupts.
+                                                      // Receive interrupts; transmit-ready ones only while output waits.
+    set_ier(IER_RX_ENABLE, 0);
 }
 
 /// Add a byte to the output ring and start sending if the UART is idle.
@@ -116,12 +136,16 @@ pub fn uartputc_sync(c: u8) {
 fn uartstart(tx: &mut TxRing) {
     loop {
         if tx.w == tx.r {
-            // Ring empty; also tell the TX interrupt there is nothing to do.
+            // Ring empty: no transmit-ready interrupt wanted, and none
+            // left pending (reading ISR acknowledges it).
+            set_ier(0, IER_TX_ENABLE);
             read_reg(ISR);
             return;
         }
         if read_reg(LSR) & LSR_TX_IDLE == 0 {
-            // The UART's holding register is full; it interrupts when ready.
+            // The UART's holding register is full: let it interrupt when
+            // it is ready (at once, if it already is by now).
+            set_ier(IER_TX_ENABLE, 0);
             return;
         }
         let c = tx.buf[tx.r % UART_TX_BUF_SIZE];
@@ -138,7 +162,7 @@ pub fn rx_resume() {
     let mut held = RX_HELD.lock();
     if *held && crate::console::has_room() {
         *held = false;
-        write_reg(IER, IER_TX_ENABLE | IER_RX_ENABLE);
+        set_ier(IER_RX_ENABLE, 0);
     }
 }
 
@@ -160,7 +184,7 @@ pub fn uartintr() {
     loop {
         if !crate::console::has_room() {
             // Leave the rest in the FIFO until a reader makes room.
-            write_reg(IER, IER_TX_ENABLE);
+            set_ier(0, IER_RX_ENABLE);
             *held = true;
             break;
         }

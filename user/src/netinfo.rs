@@ -43,10 +43,11 @@ pub fn set_ifconfig(mut cfg: IfConfig) -> Result<(), Errno> {
 }
 
 /// Waits up to `max_ms` for the DHCP client to hold a lease (or to be
-/// off: a static address), looking every 20 ms; returns the configuration
-/// then, or as it is when the time is up.
+/// off: a static address), looking every clock tick (the shortest sleep;
+/// init waits here at boot, so each look later is the boot's); returns
+/// the configuration then, or as it is when the time is up.
 pub fn wait_for_lease(max_ms: u64) -> Result<IfConfig, Errno> {
-    let step_ms = 20;
+    let step_ms = 1000 / TICK_HZ;
     let mut waited = 0;
     loop {
         let c = get_ifconfig()?;

@@ -17,8 +17,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::{TcpListener, UdpSocket};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::bench_boot;
 use crate::bench_plot::{self, Latency, RateCurve};
 use crate::bench_tcp::{self, Bulk};
 use crate::bench_udp::{self, Paced, RoundTrips, PACED_SIZE};
@@ -69,9 +70,11 @@ struct Report {
     host_load_1min_after: String,
     harts: u64,
     quick: bool,
-    /// When the guest's console said udpecho listens (polled every 20 ms).
+    /// When the guest's console said udpecho listens.
     udpecho_listening_after_qemu_start_s: f64,
     first_echo_after_qemu_start_s: f64,
+    /// Where the time to the first echo went.
+    boot: bench_boot::Timeline,
     round_trips: Vec<Pair<RoundTrips>>,
     paced_size: usize,
     paced: Vec<Pair<Paced>>,
@@ -159,50 +162,104 @@ struct Pair<T> {
     loopback: T,
 }
 
-pub fn run(args: &BenchArgs) -> Result<()> {
-    // The host-side receive ratios first: seconds, and no guest involved.
-    crate::parse_bench::run(false)?;
+/// The guest the benchmark boots, and the host port forwarded to its
+/// `udpecho` and its two TCP ports (`tcpbulk sink`, `tcpecho`).
+fn bench_guest() -> Result<(Guest, u16, (u16, u16))> {
     setup::qemu()?;
     let images = build::images(&guestnet::artifact("bench-fs.img"))?;
-    let sizes = if args.quick { &QUICK } else { &FULL };
     let (echo_port, _) = guestnet::two_free_udp_ports()?;
     let tcp_ports = (guestnet::free_tcp_port()?, guestnet::free_tcp_port()?);
     let tcp_forwards = vec![(tcp_ports.0, TCP_SINK), (tcp_ports.1, TCP_ECHO)];
     let guest = Guest {
         images,
         net: Net::User {
-            udp_forwards: vec![(echo_port, 7)],
+            udp_forwards: vec![(echo_port, bench_boot::ECHO_PORT)],
             tcp_forwards,
         },
         pcap: paths::build_dir().join("bench.pcap"),
         gdb: None,
     };
+    Ok((guest, echo_port, tcp_ports))
+}
+
+/// `--boots N`: N boots to the first echo, each with where its time went,
+/// then their median; all of it to `build/bench-boots.json`.
+pub fn boots(args: &BenchArgs) -> Result<()> {
+    let n = args.boots.unwrap_or(1);
+    let (guest, echo_port, _) = bench_guest()?;
+    let machine = machine(args.smp);
+    let load = host_load();
+    println!("{machine}; host load {load}");
+    let mut runs = Vec::new();
+    for i in 1..=n {
+        let mut booted = bench_boot::boot(
+            with_harts(guest.command(), args.smp),
+            echo_port,
+            &guest.pcap,
+            &paths::build_dir().join("bench-console.log"),
+        )?;
+        println!(
+            "boot {i} of {n}: first echo {:.3} s after QEMU's start; where the time went:\n{}",
+            booted.first_echo_s, booted.timeline
+        );
+        booted.con.send_line("halt")?;
+        booted.con.wait_exit(Duration::from_secs(20)).ok();
+        runs.push(booted.timeline);
+    }
+    let mut firsts: Vec<f64> = runs.iter().map(|t| t.first_echo_s()).collect();
+    firsts.sort_by(f64::total_cmp);
+    let median = firsts[firsts.len() / 2];
+    println!(
+        "first echo after QEMU's start, {n} boots: median {median:.3} s, fastest {:.3} s, slowest {:.3} s (host load {load} to {})",
+        firsts[0],
+        firsts[firsts.len() - 1],
+        host_load()
+    );
+    #[derive(Serialize)]
+    struct Boots {
+        machine: String,
+        host_load_1min: String,
+        harts: u64,
+        median_first_echo_s: f64,
+        boots: Vec<bench_boot::Timeline>,
+    }
+    let json = paths::build_dir().join("bench-boots.json");
+    let report = Boots {
+        machine,
+        host_load_1min: load,
+        harts: args.smp,
+        median_first_echo_s: median,
+        boots: runs,
+    };
+    std::fs::write(&json, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    println!("wrote {}", json.display());
+    Ok(())
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    // The host-side receive ratios first: seconds, and no guest involved.
+    crate::parse_bench::run(false)?;
+    let sizes = if args.quick { &QUICK } else { &FULL };
+    let (guest, echo_port, tcp_ports) = bench_guest()?;
     let machine = machine(args.smp);
     let load = host_load();
     println!("{machine}; host load {load}");
 
     // From QEMU's start until udpecho answers: boot, the shell, the first
-    // ARP. The command is typed when the shell prompts: bytes typed
-    // before the guest sets up its UART are lost (on a busy host, all of
-    // them).
-    let start = Instant::now();
-    let mut con = Console::spawn(
-        "bench",
+    // ARP; and where that time went.
+    let booted = bench_boot::boot(
         with_harts(guest.command(), args.smp),
+        echo_port,
+        &guest.pcap,
         &paths::build_dir().join("bench-console.log"),
     )?;
-    let probe = std::thread::spawn(move || first_echo(echo_port, start));
-    con.expect("$ ", Duration::from_secs(120))?;
-    con.send_line("udpecho 7 &")?;
-    con.expect("udpecho: listening", Duration::from_secs(120))?;
-    let listening = start.elapsed().as_secs_f64();
-    let first_echo = probe.join().expect("first echo probe")?;
+    let (listening, first_echo) = (booted.listening_s, booted.first_echo_s);
+    let mut con = booted.con;
     println!(
-        "QEMU start -> udpecho listening (console, +-20 ms): {listening:.3} s; -> first echo at the host: {first_echo:.3} s"
+        "QEMU start -> udpecho listening (console): {listening:.3} s; -> first echo at the host: {first_echo:.3} s; where the time went:\n{}",
+        booted.timeline
     );
-    con.send_line("echo bench ready")?;
-    con.expect("\nbench ready", Duration::from_secs(30))?;
-    con.expect("$ ", Duration::from_secs(10))?;
 
     let loopback = guestnet::loopback_echo_server(None)?;
     let before_round_trips = guestnet::netstat(&mut con)?;
@@ -295,6 +352,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         quick: args.quick,
         udpecho_listening_after_qemu_start_s: listening,
         first_echo_after_qemu_start_s: first_echo,
+        boot: booted.timeline,
         round_trips,
         paced_size: PACED_SIZE,
         paced,
@@ -434,24 +492,6 @@ fn with_harts(cmd: Command, harts: u64) -> Command {
         }
     }
     out
-}
-
-/// Sends a probe every 2 ms until one comes back; seconds since `start`.
-fn first_echo(port: u16, start: Instant) -> Result<f64> {
-    let sock = UdpSocket::bind("127.0.0.1:0")?;
-    sock.connect(("127.0.0.1", port))?;
-    sock.set_read_timeout(Some(Duration::from_millis(2)))?;
-    let mut buf = [0u8; 64];
-    while start.elapsed() < Duration::from_secs(120) {
-        // Refused while nothing listens yet (ICMP port unreachable).
-        let _ = sock.send(b"first");
-        if let Ok(n) = sock.recv(&mut buf) {
-            if &buf[..n] == b"first" {
-                return Ok(start.elapsed().as_secs_f64());
-            }
-        }
-    }
-    anyhow::bail!("the guest's udpecho never answered")
 }
 
 /// `udpblast`'s stream of `count` datagrams, `batch` per system call.

@@ -5,13 +5,15 @@ use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Console {
     child: Child,
     stdin: ChildStdin,
-    output: Arc<Mutex<Vec<u8>>>,
+    /// Everything the guest printed; the condition variable is notified
+    /// whenever more arrives, so `expect` sees text as soon as it comes.
+    output: Arc<(Mutex<Vec<u8>>, Condvar)>,
     /// How far `expect` has consumed `output`.
     seen: usize,
     pub name: String,
@@ -26,7 +28,7 @@ impl Console {
             .spawn()
             .context("starting qemu")?;
         let stdin = child.stdin.take().unwrap();
-        let output = Arc::new(Mutex::new(Vec::new()));
+        let output = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
         let log = Arc::new(Mutex::new(std::fs::File::create(log)?));
         for stream in [
             Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
@@ -64,23 +66,22 @@ impl Console {
     /// QEMU exiting, or after `timeout`.
     pub fn expect(&mut self, pattern: &str, timeout: Duration) -> Result<String> {
         let deadline = Instant::now() + timeout;
+        let (lock, arrived) = &*self.output;
+        let mut out = lock.lock().unwrap();
         loop {
-            {
-                let out = self.output.lock().unwrap();
-                let fresh = &out[self.seen..];
-                if let Some(at) = find(fresh, pattern.as_bytes()) {
-                    let upto = String::from_utf8_lossy(&fresh[..at + pattern.len()]).into_owned();
-                    self.seen += at + pattern.len();
-                    return Ok(upto);
-                }
-                if let Some(at) = find(fresh, b"panic:") {
-                    let tail = String::from_utf8_lossy(&fresh[at..]);
-                    let tail: String = tail.chars().take(800).collect();
-                    bail!(
-                        "{}: kernel panic while waiting for {pattern:?}:\n{tail}",
-                        self.name
-                    );
-                }
+            let fresh = &out[self.seen..];
+            if let Some(at) = find(fresh, pattern.as_bytes()) {
+                let upto = String::from_utf8_lossy(&fresh[..at + pattern.len()]).into_owned();
+                self.seen += at + pattern.len();
+                return Ok(upto);
+            }
+            if let Some(at) = find(fresh, b"panic:") {
+                let tail = String::from_utf8_lossy(&fresh[at..]);
+                let tail: String = tail.chars().take(800).collect();
+                bail!(
+                    "{}: kernel panic while waiting for {pattern:?}:\n{tail}",
+                    self.name
+                );
             }
             if let Some(status) = self.child.try_wait()? {
                 bail!(
@@ -89,7 +90,6 @@ impl Console {
                 );
             }
             if Instant::now() > deadline {
-                let out = self.output.lock().unwrap();
                 let text = String::from_utf8_lossy(&out[self.seen..]);
                 let tail: String = text
                     .chars()
@@ -104,13 +104,18 @@ impl Console {
                     self.name
                 );
             }
-            std::thread::sleep(Duration::from_millis(20));
+            // Woken as soon as output arrives; the timeout is for noticing
+            // QEMU's exit and the deadline.
+            out = arrived
+                .wait_timeout(out, Duration::from_millis(20))
+                .unwrap()
+                .0;
         }
     }
 
     /// Everything `expect` has consumed so far, as text.
     pub fn seen_text(&self) -> String {
-        String::from_utf8_lossy(&self.output.lock().unwrap()[..self.seen]).into_owned()
+        String::from_utf8_lossy(&self.output.0.lock().unwrap()[..self.seen]).into_owned()
     }
 
     /// Runs a shell command and returns what it printed before the next prompt.
@@ -197,13 +202,18 @@ fn kill_tree(pid: u32) {
     }
 }
 
-fn pump(mut stream: Box<dyn Read + Send>, output: &Mutex<Vec<u8>>, log: &Mutex<std::fs::File>) {
+fn pump(
+    mut stream: Box<dyn Read + Send>,
+    output: &(Mutex<Vec<u8>>, Condvar),
+    log: &Mutex<std::fs::File>,
+) {
     let mut buf = [0u8; 4096];
     while let Ok(n) = stream.read(&mut buf) {
         if n == 0 {
             break;
         }
-        output.lock().unwrap().extend_from_slice(&buf[..n]);
+        output.0.lock().unwrap().extend_from_slice(&buf[..n]);
+        output.1.notify_all();
         log.lock().unwrap().write_all(&buf[..n]).ok();
     }
 }

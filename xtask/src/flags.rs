@@ -128,6 +128,11 @@ pub struct BenchArgs {
     /// smaller TCP transfers and fewer connections.
     #[arg(long)]
     pub quick: bool,
+    /// Only the boot: N boots to the first echo, each with where its time
+    /// went, and their median.
+    #[arg(long, value_name = "N", conflicts_with_all = ["parse", "quick"],
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub boots: Option<u32>,
 }
 
 #[cfg(test)]
@@ -167,6 +172,18 @@ mod tests {
             Ok((false, 1, true))
         );
         assert_eq!(parse(&["xtask", "bench", "--parse"]), Ok((true, 3, false)));
+        let boots = |args: &[&str]| match Xtask::try_parse_from(args).map(|x| x.cmd) {
+            Ok(Cmd::Bench(b)) => Ok((b.boots, b.smp)),
+            Ok(_) => panic!("not bench"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(boots(&["xtask", "bench", "--boots", "5"]), Ok((Some(5), 3)));
+        assert_eq!(
+            boots(&["xtask", "bench", "--boots", "2", "--smp", "1"]),
+            Ok((Some(2), 1))
+        );
+        assert!(boots(&["xtask", "bench", "--boots", "0"]).is_err());
+        assert!(boots(&["xtask", "bench", "--boots", "2", "--quick"]).is_err());
         assert!(parse(&["xtask", "bench", "--parse", "--quick"]).is_err());
         assert!(parse(&["xtask", "bench", "--smp", "0"]).is_err());
         assert!(parse(&["xtask", "bench", "--smp", "9"]).is_err());

@@ -3,6 +3,7 @@
 //! makes every QEMU command line.
 
 mod bench;
+mod bench_boot;
 mod bench_plot;
 mod bench_tcp;
 mod bench_udp;
@@ -46,6 +47,7 @@ fn run(flags: flags::Xtask) -> anyhow::Result<()> {
         flags::Cmd::Test(args) => test::run(&args),
         flags::Cmd::Codegen { check } => codegen::run(check),
         flags::Cmd::Bench(args) if args.parse => parse_bench::run(true),
+        flags::Cmd::Bench(args) if args.boots.is_some() => bench::boots(&args),
         flags::Cmd::Bench(args) => bench::run(&args),
         flags::Cmd::Setup => setup::everything(),
         flags::Cmd::Send { fs, text } => qemu::send(fs.as_deref(), &text.join(" ")),

@@ -132,6 +132,7 @@ fn guest_suite() -> Result<()> {
 
     step("DHCP: the address, router and name server from QEMU's user network");
     dhcp_from_slirp(&mut con, &booted)?;
+    boot_timeline(&mut con)?;
 
     step("shell commands");
     let ls = con.run("ls", SHORT)?;
@@ -216,6 +217,41 @@ fn dhcp_from_slirp(con: &mut Console, booted: &str) -> Result<()> {
         );
     }
     eprintln!("{}", out.lines().take(4).collect::<Vec<_>>().join("\n"));
+    Ok(())
+}
+
+/// The kernel stamped each step of the boot (`boot_*_us`, what `cargo
+/// xtask bench` reads), in the order the steps happen, and each of the
+/// 3 harts reached its scheduler.
+fn boot_timeline(con: &mut Console) -> Result<()> {
+    let c = guestnet::netstat(con)?;
+    let in_order = [
+        "boot_main_us",
+        "boot_memory_us",
+        "boot_disk_us",
+        "boot_nic_us",
+        "boot_first_process_us",
+        "boot_fs_us",
+        "boot_exec_init_us",
+        "boot_exec_sh_us",
+    ];
+    let mut previous = 0;
+    for name in in_order {
+        let at = c.get(name).copied().unwrap_or(0);
+        ensure!(
+            at > previous,
+            "{name} is {at}, not after the step before it ({previous})"
+        );
+        previous = at;
+    }
+    for hart in 0..3 {
+        let name = format!("boot_hart{hart}_us");
+        ensure!(
+            c.get(&name).is_some_and(|&at| at > c["boot_main_us"]),
+            "{name} is {:?}",
+            c.get(&name)
+        );
+    }
     Ok(())
 }
 
