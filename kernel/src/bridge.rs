@@ -124,6 +124,7 @@ const _: () = assert!(
         + net::DropReason::COUNT
         + net::counters::EXTRA_COUNTERS
         + crate::rxprof::COUNTERS
+        + crate::hartprof::COUNTERS
         + net::bridge::BridgeStat::COUNT
         <= abi::net::MAX_COUNTERS
 );

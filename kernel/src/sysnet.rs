@@ -413,6 +413,7 @@ pub fn sys_netstat() -> Result<usize, Errno> {
     let ns = proc::my_ns();
     let mut n = netglue::stack(ns).export_counters(&mut v);
     n += crate::rxprof::export(&mut v[n..]);
+    n += crate::hartprof::export(&mut v[n..]);
     // The bridge is the host's: a container sees its own stack only.
     if ns == ROOT_NS {
         n += crate::bridge::export(&mut v[n..]);
