@@ -126,8 +126,8 @@ pub fn export(out: &mut [Counter]) -> usize {
     BRIDGE.lock().export(out)
 }
 
-// The stack's counters, the receive and send profiles', the boot's
-// times, these, the mirror's and the NIC's fit in one `netstat` call.
+// The stack's counters, the receive, send and per-hart profiles', the
+// boot's times, these, the mirror's and the NIC's fit in one `netstat` call.
 const _: () = assert!(
     net::Stat::COUNT
         + net::DropReason::COUNT
@@ -135,6 +135,7 @@ const _: () = assert!(
         + crate::rxprof::COUNTERS
         + crate::txprof::COUNTERS
         + crate::boottime::COUNTERS
+        + crate::hartprof::COUNTERS
         + net::bridge::BridgeStat::COUNT
         + net::mirror::MirrorStat::COUNT
         + crate::virtio_net::COUNTERS

@@ -52,6 +52,7 @@ pub fn wake_idle_harts() {
 
 /// Raises `hart`'s machine software interrupt; `ipivec` forwards it.
 fn send(hart: usize) {
+    crate::hartprof::ipi_sent(hart);
     // SAFETY: clint_msip(hart) is the hart's 32-bit MSIP register, mapped
     // in the kernel page table; writing 1 only requests an interrupt.
     unsafe { core::ptr::write_volatile(clint_msip(hart) as *mut u32, 1) };
@@ -59,6 +60,7 @@ fn send(hart: usize) {
 
 /// The supervisor half: acknowledge the forwarded interrupt.
 pub fn intr() {
+    crate::hartprof::ipi_taken();
     // SAFETY: clearing our own pending software interrupt has no other effect.
     unsafe { w_sip(r_sip() & !SIP_SSIP) };
 }

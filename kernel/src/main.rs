@@ -20,6 +20,7 @@ pub mod console;
 pub mod elf;
 pub mod entry;
 pub mod exec;
+pub mod hartprof;
 pub mod ipi;
 pub mod kalloc;
 pub mod memlayout;
@@ -69,6 +70,7 @@ static STARTED: spin::Once = spin::Once::new();
 
 /// start() jumps here in supervisor mode on all harts.
 pub extern "C" fn main() -> ! {
+    hartprof::online(proc::cpuid());
     if proc::cpuid() == 0 {
         boottime::done(boottime::Step::Main);
         console::consoleinit();

@@ -34,6 +34,11 @@ pub const CLINT: usize = 0x0200_0000;
 pub const fn clint_msip(hart: usize) -> usize {
     CLINT + 4 * hart
 }
+/// The hart's 64-bit machine timer compare register (MTIP while
+/// `mtime` >= it).
+pub const fn clint_mtimecmp(hart: usize) -> usize {
+    CLINT + 0x4000 + 8 * hart
+}
 pub const PLIC_SIZE: usize = 0x40_0000;
 pub const fn plic_senable(hart: usize) -> usize {
     PLIC + 0x2080 + hart * 0x100

@@ -86,6 +86,7 @@ pub fn record(stamps: [u64; RX_STAMPS], taken: u64, copied: u64) {
     if irq == 0 || stack == 0 || queued == 0 {
         return;
     }
+    crate::hartprof::count(crate::hartprof::Event::Recv);
     let points = [irq, stack, queued, taken, copied];
     for (stage, w) in PROFILE.iter().zip(points.windows(2)) {
         stage.add(w[1].saturating_sub(w[0]));

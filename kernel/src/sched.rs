@@ -102,6 +102,7 @@ pub fn scheduler() -> ! {
                         crate::trap::tick_on();
                         (*c).ticking = true;
                     }
+                    crate::hartprof::count(crate::hartprof::Event::Run);
                     swtch(ptr::addr_of_mut!((*c).context), &p.data().context);
                     // Process is done running for now.
                     (*c).proc = ptr::null();
@@ -119,7 +120,7 @@ pub fn scheduler() -> ! {
                     (*c).ticking = false;
                 }
             }
-            wfi();
+            crate::hartprof::idle(wfi);
         }
     }
 }

@@ -48,12 +48,17 @@ impl<T: ?Sized> Spinlock<T> {
         if self.holding() {
             panic!("acquire {}", self.name);
         }
+        let mut spins = 0;
         while self
             .locked
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
+            spins += 1;
             core::hint::spin_loop();
+        }
+        if spins != 0 {
+            crate::hartprof::lock_spins(self.name, spins);
         }
         self.cpu.store(cpuid() + 1, Ordering::Relaxed);
         SpinlockGuard { lock: self }

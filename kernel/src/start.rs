@@ -38,6 +38,18 @@ pub unsafe extern "C" fn start() -> ! {
         // No interrupt until trapinithart arms the first tick.
         w_stimecmp(usize::MAX);
 
+        // The machine timer is never used (S-mode has Sstc): park its
+        // compare register so MTIP is not left pending. QEMU 7.2 interrupts
+        // a hart whose mip is non-zero on every change of its interrupt
+        // lines, so with MTIP pending every PLIC claim and completion for
+        // the NIC woke the idle harts' vCPU threads for nothing, taking a
+        // host core from the one doing the work (a third of the 3-hart
+        // round-trip rate).
+        core::ptr::write_volatile(
+            crate::memlayout::clint_mtimecmp(r_mhartid()) as *mut u64,
+            u64::MAX,
+        );
+
         // The one trap M-mode still takes: another hart's wake-up call.
         crate::ipi::init_machine_mode(r_mhartid());
 

@@ -466,6 +466,7 @@ pub fn sys_netstat() -> Result<usize, Errno> {
     n += crate::rxprof::export(&mut v[n..]);
     n += crate::txprof::export(&mut v[n..]);
     n += crate::boottime::export(&mut v[n..]);
+    n += crate::hartprof::export(&mut v[n..]);
     // The bridge and the NIC are the host's: a container sees its own
     // stack only.
     if ns == ROOT_NS {

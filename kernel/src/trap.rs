@@ -357,10 +357,12 @@ fn devintr() -> i32 {
         // time; tell the PLIC the device is now allowed to interrupt again.
         if irq != 0 {
             crate::plic::complete(irq);
+            crate::hartprof::count(crate::hartprof::Event::DeviceIrq);
         }
         1
     } else if scause == 0x8000_0000_0000_0005 {
         // Timer interrupt.
+        crate::hartprof::count(crate::hartprof::Event::Tick);
         clockintr();
         2
     } else if scause == 0x8000_0000_0000_0001 {

@@ -308,8 +308,35 @@ fn network(con: &mut Console, echo_port: u16, fwd_port: u16, http_ports: [u16; 2
         let max = after.get(&format!("rxprof_{stage}_max_us")).copied();
         ensure!(max > Some(0), "rxprof_{stage}_max_us is {max:?}");
     }
+    // Where the harts' time went: hart 0 takes the NIC's interrupts, idles
+    // in wfi between them and ticks; some hart's process received the 30
+    // datagrams; starting udpecho woke an idle hart with an IPI.
+    let grew = |name: &str| {
+        let get = |c: &guestnet::Counters| c.get(name).copied().unwrap_or(0);
+        get(&after).saturating_sub(get(&before))
+    };
+    for counter in [
+        "hart0_irqs",
+        "hart0_ticks",
+        "hart0_wakeups",
+        "hart0_runs",
+        "hart0_idle_us",
+        "ipi_sent",
+        "ipi_latency_n",
+    ] {
+        ensure!(grew(counter) > 0, "{counter} did not move");
+    }
+    let recvs: u64 = (0..3).map(|h| grew(&format!("hart{h}_recvs"))).sum();
+    ensure!(recvs >= 30, "hart<N>_recvs moved {recvs} for 30 datagrams");
+    ensure!(
+        after.contains_key("hart2_lock_spins"),
+        "netstat has no hart2_lock_spins"
+    );
     let profile = con.run("netstat -t", SHORT)?;
-    ensure!(profile.contains("queue_to_recv"), "netstat -t:\n{profile}");
+    ensure!(
+        profile.contains("queue_to_recv") && profile.contains("ipis sent"),
+        "netstat -t:\n{profile}"
+    );
     eprintln!("receive path:\n{}", profile.trim_end());
 
     step("a burst from the guest (udpblast): the NIC's event index");

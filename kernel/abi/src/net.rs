@@ -336,7 +336,7 @@ pub struct SockInfo {
 }
 
 /// Maximum number of counters `netstat` returns.
-pub const MAX_COUNTERS: usize = 256;
+pub const MAX_COUNTERS: usize = 384;
 /// Length of a counter's name, NUL-padded.
 pub const COUNTER_NAME_LEN: usize = 32;
 

@@ -180,5 +180,51 @@ fn profile() -> i32 {
             field("max_us")
         );
     }
+    harts(&list, &get);
     0
+}
+
+/// What each hart did (`hart<N>_*`): its idle time in `wfi`, the wake-ups
+/// from there, the interrupts it took, the datagrams processes received
+/// on it, its spins on busy locks; then the wake-up IPIs' latency and the
+/// spins on each lock (`spins_<lock>`).
+fn harts(list: &[Counter], get: &dyn Fn(&str) -> Option<u64>) {
+    const FIELDS: [&str; 8] = [
+        "idle_us",
+        "wakeups",
+        "runs",
+        "ticks",
+        "irqs",
+        "ipis",
+        "recvs",
+        "lock_spins",
+    ];
+    let mut head = String::from("hart");
+    for f in FIELDS {
+        head += &format!(" {f:>10}");
+    }
+    ulib::println!("{}", head);
+    for hart in 0.. {
+        if get(&format!("hart{hart}_idle_us")).is_none() {
+            break;
+        }
+        let mut line = format!("{hart:<4}");
+        for f in FIELDS {
+            let v = get(&format!("hart{hart}_{f}")).unwrap_or(0);
+            line += &format!(" {v:>10}");
+        }
+        ulib::println!("{}", line);
+    }
+    let timed = get("ipi_latency_n").unwrap_or(0);
+    ulib::println!(
+        "ipis sent {}, latency mean_us {} max_us {}",
+        get("ipi_sent").unwrap_or(0),
+        get("ipi_latency_us").unwrap_or(0) / timed.max(1),
+        get("ipi_latency_max_us").unwrap_or(0)
+    );
+    let mut spins = String::from("lock spins:");
+    for c in list.iter().filter(|c| c.name().starts_with("spins_")) {
+        spins += &format!(" {} {}", &c.name()["spins_".len()..], c.value);
+    }
+    ulib::println!("{}", spins);
 }
