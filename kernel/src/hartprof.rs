@@ -43,16 +43,7 @@ pub enum Event {
 const EVENTS: usize = 7;
 
 /// The counter name of each [`Event`], then of the idle time, after `hart<N>_`.
-const NAMES: [&str; EVENTS + 1] = [
-    "wakeups",
-    "runs",
-    "ticks",
-    "irqs",
-    "ipis",
-    "recvs",
-    "lock_spins",
-    "idle_us",
-];
+const NAMES: [&str; EVENTS + 1] = abi::net::HART_COUNTERS;
 
 /// The IPI counters: sent, and of those taken, how many were timed, their
 /// total and longest latency.

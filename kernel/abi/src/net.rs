@@ -337,6 +337,21 @@ pub struct SockInfo {
 
 /// Maximum number of counters `netstat` returns.
 pub const MAX_COUNTERS: usize = 384;
+
+/// What `netstat` reports of each hart, as counters `hart<N>_<name>`: its
+/// wake-ups from `wfi`, processes run, timer ticks, device interrupts,
+/// wake-up IPIs, datagrams received, spins on busy locks, then its idle
+/// time (the kernel's `hartprof` counts them in this order).
+pub const HART_COUNTERS: [&str; 8] = [
+    "wakeups",
+    "runs",
+    "ticks",
+    "irqs",
+    "ipis",
+    "recvs",
+    "lock_spins",
+    "idle_us",
+];
 /// Length of a counter's name, NUL-padded.
 pub const COUNTER_NAME_LEN: usize = 32;
 

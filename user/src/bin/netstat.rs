@@ -10,7 +10,7 @@
 #![no_main]
 
 extern crate alloc;
-use abi::net::{Counter, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, TCP_STATES};
+use abi::net::{Counter, HART_COUNTERS, SOCK_DGRAM, SOCK_ICMP, SOCK_STREAM, TCP_STATES};
 use alloc::format;
 use alloc::string::String;
 use ulib::inet::Addr;
@@ -184,23 +184,13 @@ fn profile() -> i32 {
     0
 }
 
-/// What each hart did (`hart<N>_*`): its idle time in `wfi`, the wake-ups
-/// from there, the interrupts it took, the datagrams processes received
-/// on it, its spins on busy locks; then the wake-up IPIs' latency and the
+/// What each hart did (`hart<N>_*`): the wake-ups from `wfi`, the
+/// interrupts it took, the datagrams processes received on it, its spins
+/// on busy locks, its idle time; then the wake-up IPIs' latency and the
 /// spins on each lock (`spins_<lock>`).
 fn harts(list: &[Counter], get: &dyn Fn(&str) -> Option<u64>) {
-    const FIELDS: [&str; 8] = [
-        "idle_us",
-        "wakeups",
-        "runs",
-        "ticks",
-        "irqs",
-        "ipis",
-        "recvs",
-        "lock_spins",
-    ];
     let mut head = String::from("hart");
-    for f in FIELDS {
+    for f in HART_COUNTERS {
         head += &format!(" {f:>10}");
     }
     ulib::println!("{}", head);
@@ -209,7 +199,7 @@ fn harts(list: &[Counter], get: &dyn Fn(&str) -> Option<u64>) {
             break;
         }
         let mut line = format!("{hart:<4}");
-        for f in FIELDS {
+        for f in HART_COUNTERS {
             let v = get(&format!("hart{hart}_{f}")).unwrap_or(0);
             line += &format!(" {v:>10}");
         }
