@@ -92,6 +92,10 @@ pub fn run() -> Result<()> {
                 s.con.expect("$ ", SHORT)?
             }
             "^P" => {
+                // As a person would: not within a millisecond of the
+                // prompt, when the shell that printed it may not yet be
+                // back in its `read` (and ^P would show it running).
+                std::thread::sleep(Duration::from_millis(200));
                 s.con.send(b"\x10")?;
                 std::thread::sleep(Duration::from_millis(500));
                 // An empty line: the shell's next prompt ends the listing.
